@@ -1,0 +1,75 @@
+// A small, strict option parser shared by the subcommands: "--name value", "--name=value"
+// and flags.  Unknown options are errors (exit 2), never silently ignored.
+#pragma once
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ropecheck::cli {
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ParsedArgs {
+ public:
+  // `valued`: options that take a value; `flags`: options without one.  Options listed in
+  // `repeatable` may be given several times (all values kept, in order).
+  ParsedArgs(const std::vector<std::string>& args, const std::set<std::string>& valued,
+             const std::set<std::string>& flags,
+             const std::set<std::string>& repeatable = {}) {
+    for (size_t i = 0; i < args.size(); ++i) {
+      std::string a = args[i];
+      if (a.rfind("--", 0) != 0) {
+        positional_.push_back(a);
+        continue;
+      }
+      std::string value;
+      bool has_value = false;
+      const size_t eq = a.find('=');
+      if (eq != std::string::npos) {
+        value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+        has_value = true;
+      }
+      if (flags.count(a)) {
+        if (has_value) throw UsageError("option " + a + " takes no value");
+        flags_.insert(a);
+      } else if (valued.count(a)) {
+        if (!has_value) {
+          if (i + 1 >= args.size()) throw UsageError("option " + a + " needs a value");
+          value = args[++i];
+        }
+        if (values_.count(a) && !repeatable.count(a)) {
+          throw UsageError("option " + a + " given more than once");
+        }
+        values_[a].push_back(value);
+      } else {
+        throw UsageError("unknown option " + a + " (see --help)");
+      }
+    }
+  }
+
+  bool flag(const std::string& name) const { return flags_.count(name) != 0; }
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second.back();
+  }
+  std::vector<std::string> all(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
+  }
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::set<std::string> flags_;
+  std::map<std::string, std::vector<std::string>> values_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace ropecheck::cli

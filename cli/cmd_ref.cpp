@@ -1,0 +1,249 @@
+// `ropecheck ref`: the exact reference from the command line.
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "exact_reference.hpp"
+#include "exit_codes.hpp"
+#include "rope_spec.hpp"
+
+namespace ropecheck::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr const char* kRefHelp = R"(Usage:
+  ropecheck ref (--spec FILE | --hf-config FILE) [--positions LIST]
+                [--input JSON | --random SEED] [--digits N]
+  ropecheck ref --score (--spec FILE | --hf-config FILE)
+                (--q JSON --k JSON | --random SEED) --t T --s S [--digits N]
+
+Prints, as JSON on stdout, the exact RoPE of a spec: the frequencies theta'_j, the
+attention factor a, and the input rotated at each position (y = a * R(t*theta') x, pass-
+through dims copied).  With --score, prints <R(q,t), R(k,s)> computed from the closed form
+a^2 Re sum_j q_j conj(k_j) e^{i(t-s)theta'_j} (+ pass-through dot product).  Every value is
+a decimal string with N significant digits, right to 2^-60 of the pair norm or better at
+every int64 position.
+
+Options:
+  --spec FILE        ropecheck spec JSON (README.md, "Spec files").
+  --hf-config FILE   a model's HuggingFace config.json (rope_theta, rope_scaling,
+                     head_dim or hidden_size/num_attention_heads, partial_rotary_factor,
+                     max_position_embeddings).
+  --positions LIST   comma-separated positions, each a non-negative integer or 2^k[+-n]
+                     (default: 0).  Example: --positions 0,1,4096,2^31-1,2^63-1
+  --input JSON       the head vector: a JSON array of head_dim values, inline or @FILE.
+                     Numbers are taken as the binary64 they parse to; strings are exact
+                     decimals, e.g. ["0.1", "-2", ...].  Example: --input '[1,0,0,1]'
+  --random SEED      use a deterministic pseudo-random vector (uniform in [-2, 2]) from
+                     the unsigned integer SEED instead of --input; printed in the output.
+  --digits N         significant digits per value (default 40, at least 30).
+  --score            print the attention score instead of rotated vectors.
+  --q JSON, --k JSON query and key vectors for --score (same forms as --input).
+  --t T, --s S       query and key positions for --score (same forms as --positions).
+  --help             this text.
+
+Examples:
+  ropecheck ref --hf-config llama31.json --positions 0,2^31-1 --random 1
+  ropecheck ref --spec spec.json --input '[1, 0, 0.5, "0.1"]' --positions 8192
+  ropecheck ref --spec spec.json --score --random 3 --t 15 --s 18
+
+Exit codes: 0 ok; 2 bad usage, bad spec (the message names the field) or bad input.
+)";
+
+// Exact decimal expansion of a binary64 (glibc prints exact digits), so mpfr parses back the
+// same value: "%.17g" would round-trip in double but not in 200-bit arithmetic.
+std::string exact_decimal(double v) {
+  char buf[1100];
+  std::snprintf(buf, sizeof buf, "%.770e", v);
+  std::string s(buf);
+  const size_t e = s.find('e');
+  std::string mant = s.substr(0, e);
+  const std::string exp = s.substr(e);
+  const size_t last = mant.find_last_not_of('0');
+  mant = mant.substr(0, mant[last] == '.' ? last : last + 1);
+  return mant + exp;
+}
+
+std::string shortest(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string read_arg_or_file(const std::string& value) {
+  if (!value.empty() && value[0] == '@') {
+    std::ifstream in(value.substr(1), std::ios::binary);
+    if (!in) throw SpecError(value.substr(1), "cannot open file");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  return value;
+}
+
+// A vector argument as decimal strings (exact).  `what` names it in messages.
+std::vector<std::string> parse_vector(const std::string& value, const std::string& what,
+                                      int head_dim) {
+  json j;
+  try {
+    j = json::parse(read_arg_or_file(value));
+  } catch (const json::parse_error& e) {
+    throw SpecError(what, std::string("malformed JSON: ") + e.what());
+  }
+  if (!j.is_array()) throw SpecError(what, "must be a JSON array of numbers");
+  if (static_cast<int>(j.size()) != head_dim) {
+    throw SpecError(what, "must have head_dim = " + std::to_string(head_dim) +
+                              " values, got " + std::to_string(j.size()));
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (j[i].is_number()) {
+      out.push_back(exact_decimal(j[i].get<double>()));
+    } else if (j[i].is_string()) {
+      out.push_back(j[i].get<std::string>());
+    } else {
+      throw SpecError(what + "[" + std::to_string(i) + "]", "must be a number or a decimal string");
+    }
+  }
+  return out;
+}
+
+// Deterministic across platforms: mt19937_64 is fully specified; the mapping to [-2, 2] is
+// ours (std::uniform_real_distribution is implementation-defined).
+std::vector<double> random_vector(std::mt19937_64& gen, int n) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = static_cast<double>(gen() >> 11) * 0x1p-53 * 4.0 - 2.0;
+  return v;
+}
+
+uint64_t parse_seed(const std::string& text) {
+  try {
+    size_t used = 0;
+    if (text.empty() || text[0] == '-') throw std::invalid_argument("");
+    const unsigned long long v = std::stoull(text, &used, 10);
+    if (used != text.size()) throw std::invalid_argument("");
+    return v;
+  } catch (const std::exception&) {
+    throw SpecError("--random", "must be a non-negative integer seed, got \"" + text + "\"");
+  }
+}
+
+int parse_digits(const std::string& text) {
+  try {
+    size_t used = 0;
+    const int v = std::stoi(text, &used);
+    if (used == text.size() && v >= 30 && v <= 200) return v;
+  } catch (const std::exception&) {
+  }
+  throw SpecError("--digits", "must be an integer in [30, 200], got \"" + text + "\"");
+}
+
+json doubles_as_json(const std::vector<double>& v) {
+  json a = json::array();
+  for (double x : v) a.push_back(shortest(x));
+  return a;
+}
+
+}  // namespace
+
+int run_ref(const Args& argv) {
+  try {
+    const ParsedArgs args(argv,
+                          {"--spec", "--hf-config", "--positions", "--input", "--random",
+                           "--digits", "--q", "--k", "--t", "--s"},
+                          {"--help", "--score"});
+    if (args.flag("--help")) {
+      std::fputs(kRefHelp, stdout);
+      return kExitOk;
+    }
+    if (!args.positional().empty()) {
+      throw UsageError("unexpected argument '" + args.positional().front() + "'");
+    }
+    if (args.has("--spec") == args.has("--hf-config")) {
+      throw UsageError("give exactly one of --spec FILE or --hf-config FILE");
+    }
+    const RopeSpec spec = args.has("--spec") ? load_spec_file(args.get("--spec"))
+                                             : load_hf_config_file(args.get("--hf-config"));
+    const int digits = args.has("--digits") ? parse_digits(args.get("--digits")) : 40;
+    const ref::ExactReference ref(spec);
+
+    json out;
+    out["spec"] = json::parse(spec_to_json_text(spec));
+    out["theta"] = ref.theta_decimal(digits);
+    out["attention_factor"] = ref.attention_factor_decimal(digits);
+
+    const bool random = args.has("--random");
+    std::mt19937_64 gen(random ? parse_seed(args.get("--random")) : 0);
+    if (random) out["random_seed"] = args.get("--random");
+
+    if (args.flag("--score")) {
+      if (args.has("--positions") || args.has("--input")) {
+        throw UsageError("--score takes --t/--s and --q/--k (or --random), not --positions/--input");
+      }
+      if (!args.has("--t") || !args.has("--s")) throw UsageError("--score needs --t T and --s S");
+      if (random == (args.has("--q") || args.has("--k"))) {
+        throw UsageError("--score needs either --q JSON and --k JSON, or --random SEED");
+      }
+      std::vector<std::string> q, k;
+      if (random) {
+        const auto qd = random_vector(gen, spec.head_dim);
+        const auto kd = random_vector(gen, spec.head_dim);
+        for (double x : qd) q.push_back(exact_decimal(x));
+        for (double x : kd) k.push_back(exact_decimal(x));
+        out["q"] = doubles_as_json(qd);
+        out["k"] = doubles_as_json(kd);
+      } else {
+        if (!args.has("--q") || !args.has("--k")) throw UsageError("--score needs both --q and --k");
+        q = parse_vector(args.get("--q"), "--q", spec.head_dim);
+        k = parse_vector(args.get("--k"), "--k", spec.head_dim);
+        out["q"] = json::parse(read_arg_or_file(args.get("--q")));
+        out["k"] = json::parse(read_arg_or_file(args.get("--k")));
+      }
+      const int64_t t = parse_position(args.get("--t"));
+      const int64_t s = parse_position(args.get("--s"));
+      out["t"] = std::to_string(t);
+      out["s"] = std::to_string(s);
+      out["score"] = ref.score_decimal(q, t, k, s, digits);
+    } else {
+      if (args.has("--q") || args.has("--k") || args.has("--t") || args.has("--s")) {
+        throw UsageError("--q/--k/--t/--s are for --score");
+      }
+      if (random == args.has("--input")) {
+        throw UsageError("give exactly one of --input JSON or --random SEED");
+      }
+      std::vector<std::string> x;
+      if (random) {
+        const auto xd = random_vector(gen, spec.head_dim);
+        for (double v : xd) x.push_back(exact_decimal(v));
+        out["input"] = doubles_as_json(xd);
+      } else {
+        x = parse_vector(args.get("--input"), "--input", spec.head_dim);
+        out["input"] = json::parse(read_arg_or_file(args.get("--input")));
+      }
+      const std::vector<int64_t> positions = parse_position_list(args.get("--positions", "0"));
+      json results = json::array();
+      for (int64_t t : positions) {
+        results.push_back({{"position", std::to_string(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
+      }
+      out["results"] = results;
+    }
+    std::puts(out.dump(2).c_str());
+    return kExitOk;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "ropecheck ref: %s\n", e.what());
+    return kExitUsage;
+  } catch (const SpecError& e) {
+    std::fprintf(stderr, "ropecheck ref: error: %s\n", e.what());
+    return kExitUsage;
+  }
+}
+
+}  // namespace ropecheck::cli

@@ -1,0 +1,60 @@
+// ropecheck: checks RoPE kernels against exact mathematics.  Dispatches to subcommands.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+
+namespace {
+
+constexpr const char* kHelp = R"(ropecheck - proves RoPE (rotary positional embedding) kernels right, or shows
+exactly where they are wrong, against an exact multiprecision reference.
+
+Usage: ropecheck <command> [options]      (ropecheck <command> --help for details)
+
+Commands:
+  ref       Exact reference: frequencies, attention factor, rotated vectors and
+            attention scores for a spec, to 40 significant digits, at any int64
+            position (0 .. 2^63-1).
+  kernels   List the built-in kernels and those of --plugin libraries, with their
+            accuracy contracts.
+
+Specs come from ropecheck's own JSON (--spec FILE) or a model's HuggingFace
+config.json (--hf-config FILE); README.md documents both.
+
+Examples:
+  ropecheck ref --hf-config config.json --positions 0,4096,2^31-1 --random 1
+  ropecheck ref --spec yarn.json --score --random 7 --t 15 --s 18
+  ropecheck kernels --plugin ./libmykernel.so
+
+Exit codes: 0 ok, 1 a kernel violated a property, 2 bad usage / spec / plugin,
+3 a kernel crashed, hung or wrote out of bounds, 4 internal error.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ropecheck;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    std::fputs(kHelp, argc < 2 ? stderr : stdout);
+    return argc < 2 ? kExitUsage : kExitOk;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::puts("ropecheck " ROPECHECK_VERSION);
+    return kExitOk;
+  }
+  const std::string cmd = argv[1];
+  const cli::Args args(argv + 2, argv + argc);
+  try {
+    if (cmd == "ref") return cli::run_ref(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ropecheck %s: internal error: %s\n", cmd.c_str(), e.what());
+    return kExitInternal;
+  }
+  std::fprintf(stderr, "ropecheck: unknown command '%s' (see ropecheck --help)\n", cmd.c_str());
+  return kExitUsage;
+}

@@ -1,0 +1,22 @@
+# ropecheck_add_test(NAME <name> SOURCES <src...> [LIBS <lib...>] [LABELS <label...>]
+#                    [TIMEOUT <seconds>])
+# One GoogleTest executable; each TEST becomes its own CTest test (gtest_discover_tests) so
+# ctest -j runs them in parallel and the summary line counts real tests.  Default label:
+# "unit".  Long runs carry the label "long", which CI excludes (see README.md).
+include(GoogleTest)
+function(ropecheck_add_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main ropecheck_options)
+  target_compile_definitions(${T_NAME} PRIVATE
+    ROPECHECK_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(${T_NAME}
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    DISCOVERY_TIMEOUT 120)
+endfunction()

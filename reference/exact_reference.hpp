@@ -1,0 +1,64 @@
+// ExactReference: the exact RoPE reference at adaptive MPFR precision, behind a plain
+// double / double-double interface, for consumers that do not want to touch
+// Boost.Multiprecision (tests of kernels, the CLI, the fast oracle's validation).
+//
+// Every result is the exact mathematical value rounded once, at the end: to double-double
+// (hi + lo, about 106 bits) or to a decimal string.  The working precision grows with
+// log2|phi| (see working_bits) so that any int64 position, 2^63-1 included, is right to
+// 2^-60 of the pair norm, with a wide margin (the internal error is below 2^-120 · r).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rope_spec.hpp"
+
+namespace ropecheck::ref {
+
+// Bits of working precision for rotating by angles up to |t| * max_theta.
+unsigned working_bits(int64_t t, double max_theta);
+
+class ExactReference {
+ public:
+  explicit ExactReference(RopeSpec spec);  // validates the spec (throws SpecError)
+  ~ExactReference();
+  ExactReference(ExactReference&&) noexcept;
+  ExactReference& operator=(ExactReference&&) noexcept;
+
+  const RopeSpec& spec() const;
+
+  // θ'_j and the attention factor, rounded to double / to double-double.
+  double theta(int pair) const;
+  void theta_dd(int pair, double* hi, double* lo) const;
+  double attention_factor() const;
+  void attention_factor_dd(double* hi, double* lo) const;
+
+  // Rotate one head x[0 .. head_dim) (doubles, taken exactly) at position t >= 0.
+  // out_hi[k] + out_lo[k] is the exact result rounded to double-double; pass-through
+  // components are copied (out_lo = 0).  out_lo may be null.
+  void rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const;
+
+  // One pair: (x0, x1) of pair `pair` at position t, exact result to double-double.
+  void rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2],
+                   double y_lo[2]) const;
+
+  // <R(q,t), R(k,s)> over the whole head, exactly (closed form in t - s), rounded.
+  double score(const double* q, int64_t t, const double* k, int64_t s) const;
+
+  // Decimal strings with `digits` significant digits (the CLI's output).
+  std::vector<std::string> theta_decimal(int digits) const;
+  std::string attention_factor_decimal(int digits) const;
+  // x given as decimal strings (exact decimal inputs are supported, e.g. "0.1").
+  std::vector<std::string> rotate_decimal(int64_t t, const std::vector<std::string>& x,
+                                          int digits) const;
+  std::string score_decimal(const std::vector<std::string>& q, int64_t t,
+                            const std::vector<std::string>& k, int64_t s, int digits) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ropecheck::ref

@@ -1,0 +1,107 @@
+// RopeSpec: everything that determines the RoPE frequencies and the pair layout of one
+// attention head.  Read from ropecheck's own JSON or from a HuggingFace config.json, and
+// validated once, here, so that every consumer (the exact reference, the kernels through the
+// C ABI, the CLI) can rely on its invariants.  Field meanings follow HuggingFace
+// `modeling_rope_utils`; see shared/design.md for the formulas.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ropecheck {
+
+// Pair layout: which two components of a head are rotated together.
+enum class Layout {
+  kHalfSplit,    // GPT-NeoX / HF rotate_half: pair i = (i, i + rotary_dim/2)
+  kInterleaved,  // GPT-J: pair i = (2i, 2i + 1)
+};
+
+enum class RopeType { kDefault, kLinear, kNtk, kDynamic, kYarn, kLlama3, kLongrope };
+
+const char* to_string(Layout layout);
+const char* to_string(RopeType type);
+
+struct RopeSpec {
+  std::string name;  // free-form label, e.g. the model name; not used in the math
+
+  int head_dim = 0;    // components per head
+  int rotary_dim = 0;  // leading components that are rotated (even, <= head_dim)
+  double base = 10000.0;  // rope_theta
+  Layout layout = Layout::kHalfSplit;
+  RopeType type = RopeType::kDefault;
+
+  double factor = 1.0;  // scaling factor s (linear, ntk, dynamic, yarn, llama3, longrope)
+  // L_max: the model's max_position_embeddings (dynamic NTK threshold, longrope default s).
+  int64_t max_position_embeddings = 0;
+  // L0: the pre-training context (yarn, llama3, longrope).  0 = use max_position_embeddings.
+  int64_t original_max_position_embeddings = 0;
+  // Current sequence length L for the length-dependent variants (dynamic, longrope).
+  // 0 = max_position_embeddings.
+  int64_t seq_len = 0;
+
+  // YaRN.
+  double beta_fast = 32.0;
+  double beta_slow = 1.0;
+  double mscale = 0.0;          // 0 = absent: HF then ignores mscale_all_dim too
+  double mscale_all_dim = 0.0;  // 0 = absent (HF treats it as falsy)
+  std::optional<double> attention_factor;  // yarn and longrope: given attention factor
+  bool truncate = true;                    // yarn: floor/ceil the correction range
+
+  // llama3.
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+
+  // longrope: one rescale factor per pair (rotary_dim / 2 each).
+  std::vector<double> short_factor;
+  std::vector<double> long_factor;
+
+  int pairs() const { return rotary_dim / 2; }
+  // Index of the two components of pair i within a head.
+  int first_index(int pair) const { return layout == Layout::kInterleaved ? 2 * pair : pair; }
+  int second_index(int pair) const {
+    return layout == Layout::kInterleaved ? 2 * pair + 1 : pair + rotary_dim / 2;
+  }
+  // L0 with its default applied.
+  int64_t effective_original_max() const {
+    return original_max_position_embeddings > 0 ? original_max_position_embeddings
+                                                : max_position_embeddings;
+  }
+  int64_t effective_seq_len() const { return seq_len > 0 ? seq_len : max_position_embeddings; }
+};
+
+// A spec or input that breaks a rule.  `field` is the JSON path of the offending value
+// (e.g. "rope_scaling.factor"), `rule` says what it must satisfy.  The CLI maps this to
+// exit code 2.
+class SpecError : public std::runtime_error {
+ public:
+  SpecError(std::string field, std::string rule);
+  const std::string& field() const { return field_; }
+  const std::string& rule() const { return rule_; }
+
+ private:
+  std::string field_;
+  std::string rule_;
+};
+
+// Throws SpecError naming the first field that breaks a rule.
+void validate(const RopeSpec& spec);
+
+// Parse ropecheck's own spec JSON (documented in README.md, "Spec files").
+RopeSpec spec_from_json_text(const std::string& text, const std::string& origin = "spec");
+// Parse a HuggingFace model config.json.
+RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& origin = "config");
+// Serialize to ropecheck's own JSON (round-trips through spec_from_json_text).
+std::string spec_to_json_text(const RopeSpec& spec, int indent = 2);
+
+RopeSpec load_spec_file(const std::string& path);       // ropecheck JSON
+RopeSpec load_hf_config_file(const std::string& path);  // HuggingFace config.json
+
+// Positions are int64 and non-negative.  Accepts decimal integers and the forms 2^k, 2^k+n,
+// 2^k-n (e.g. "2^63-1").  Throws SpecError("positions", ...) on anything else.
+int64_t parse_position(const std::string& text);
+std::vector<int64_t> parse_position_list(const std::string& comma_separated);
+
+}  // namespace ropecheck

@@ -1,0 +1,232 @@
+// The identities RoPE must satisfy, checked in the exact reference itself at working
+// precision: Euclidean ≡ complex (to 2^-100 of the pair norm), t = 0 is the identity (× a),
+// composition R(R(x,t),s) = R(x,t+s), the inverse R(R(x,t),−t) = x (a = 1 specs; otherwise
+// scaled by a²), closed-form score = dot product of rotated vectors, and score(t,s) =
+// score(t+Δ, s+Δ).  Over every variant, both layouts, partial rotary, positions up to
+// 2^63−1.  Tolerances: the reference is computed at working_bits(t) ≥ 192 bits, so each
+// identity holds to ~2^-(bits-8) relative; we assert 2^-100 of the relevant norm.
+#include <gtest/gtest.h>
+
+#include <boost/multiprecision/cpp_bin_float.hpp>
+#include <boost/multiprecision/mpfr.hpp>
+
+#include <cmath>
+#include <random>
+
+#include "exact.hpp"
+#include "exact_reference.hpp"
+#include "sample_specs.hpp"
+
+namespace ropecheck::ref {
+namespace {
+
+namespace mp = boost::multiprecision;
+using Mp = mp::mpfr_float;
+
+constexpr int kBits = 320;  // enough for |t·θ| up to 2^63 · 2^5 with 2^-120 to spare
+
+struct Precision {
+  Precision() : saved(Mp::default_precision()) { Mp::default_precision(kBits * 30103 / 100000 + 2); }
+  ~Precision() { Mp::default_precision(saved); }
+  unsigned saved;
+};
+
+const std::vector<int64_t> kPositions = {0, 1, 257, 4097, 65536, (1LL << 24) + 1,
+                                         (1LL << 31) - 1, (1LL << 53) + 1, INT64_MAX / 2};
+
+std::vector<Mp> random_head(std::mt19937_64& gen, int n) {
+  std::vector<Mp> v(static_cast<size_t>(n));
+  for (auto& x : v) x = Mp(static_cast<double>(gen() >> 11) * 0x1p-53 * 4.0 - 2.0);
+  return v;
+}
+
+// max over pairs of |a − b| / ‖pair of reference‖ (pass-through compared absolutely).
+Mp max_pair_error(const RopeSpec& spec, const std::vector<Mp>& a, const std::vector<Mp>& b,
+                  const std::vector<Mp>& norm_of) {
+  Mp worst = 0;
+  for (int j = 0; j < spec.pairs(); ++j) {
+    const auto i0 = static_cast<size_t>(spec.first_index(j));
+    const auto i1 = static_cast<size_t>(spec.second_index(j));
+    const Mp r = mp::sqrt(norm_of[i0] * norm_of[i0] + norm_of[i1] * norm_of[i1]);
+    const Mp e = mp::sqrt((a[i0] - b[i0]) * (a[i0] - b[i0]) + (a[i1] - b[i1]) * (a[i1] - b[i1]));
+    if (r > 0) worst = mp::max(worst, Mp(e / r));
+  }
+  for (int c = spec.rotary_dim; c < spec.head_dim; ++c) {
+    worst = mp::max(worst, Mp(mp::abs(a[static_cast<size_t>(c)] - b[static_cast<size_t>(c)])));
+  }
+  return worst;
+}
+
+const Mp& tolerance() {
+  static const Mp tol = mp::ldexp(Mp(1), -100);
+  return tol;
+}
+
+class IdentitiesTest : public ::testing::TestWithParam<RopeSpec> {};
+
+TEST_P(IdentitiesTest, EuclideanEqualsComplex) {
+  Precision p;
+  const RopeSpec& spec = GetParam();
+  const auto f = frequencies<Mp>(spec);
+  std::mt19937_64 gen(1);
+  Mp worst = 0;
+  for (int64_t t : kPositions) {
+    const auto x = random_head(gen, spec.head_dim);
+    const auto e = rotate_euclidean<Mp>(spec, f, t, x);
+    const auto c = rotate_complex<Mp>(spec, f, t, x, kBits);
+    worst = mp::max(worst, max_pair_error(spec, e, c, e));
+  }
+  std::printf("[%s] max |euclidean - complex| / r = %s\n", spec.name.c_str(),
+              worst.str(3, std::ios_base::scientific).c_str());
+  EXPECT_LE(worst, tolerance());
+}
+
+TEST_P(IdentitiesTest, PositionZeroIsIdentityTimesAttentionFactor) {
+  Precision p;
+  const RopeSpec& spec = GetParam();
+  const auto f = frequencies<Mp>(spec);
+  std::mt19937_64 gen(2);
+  const auto x = random_head(gen, spec.head_dim);
+  const auto y = rotate_euclidean<Mp>(spec, f, 0, x);
+  for (int j = 0; j < spec.pairs(); ++j) {
+    for (int i : {spec.first_index(j), spec.second_index(j)}) {
+      EXPECT_EQ(y[static_cast<size_t>(i)], x[static_cast<size_t>(i)] * f.attention_factor);
+    }
+  }
+  for (int c = spec.rotary_dim; c < spec.head_dim; ++c) {
+    EXPECT_EQ(y[static_cast<size_t>(c)], x[static_cast<size_t>(c)]) << "pass-through dim " << c;
+  }
+}
+
+TEST_P(IdentitiesTest, CompositionAddsPositionsAndInverseUndoes) {
+  Precision p;
+  const RopeSpec& spec = GetParam();
+  const auto f = frequencies<Mp>(spec);
+  // Composition multiplies by a twice; compare against R(x, t+s)·a.
+  std::mt19937_64 gen(3);
+  Mp worst = 0;
+  for (int64_t t : kPositions) {
+    for (int64_t s : {int64_t{0}, int64_t{5}, int64_t{1} << 40, INT64_MAX / 4}) {
+      const auto x = random_head(gen, spec.head_dim);
+      const auto twice = rotate_euclidean<Mp>(spec, f, s, rotate_euclidean<Mp>(spec, f, t, x));
+      auto once = rotate_euclidean<Mp>(spec, f, t + s, x);
+      for (int j = 0; j < spec.pairs(); ++j) {
+        for (int i : {spec.first_index(j), spec.second_index(j)}) {
+          once[static_cast<size_t>(i)] *= f.attention_factor;
+        }
+      }
+      worst = mp::max(worst, max_pair_error(spec, twice, once, once));
+      // Inverse: rotating back by −t returns a²·x.
+      auto back = rotate_euclidean<Mp>(spec, f, -t, rotate_euclidean<Mp>(spec, f, t, x));
+      auto scaled = x;
+      for (int j = 0; j < spec.pairs(); ++j) {
+        for (int i : {spec.first_index(j), spec.second_index(j)}) {
+          scaled[static_cast<size_t>(i)] *= f.attention_factor * f.attention_factor;
+        }
+      }
+      worst = mp::max(worst, max_pair_error(spec, back, scaled, scaled));
+    }
+  }
+  std::printf("[%s] max composition/inverse error / r = %s\n", spec.name.c_str(),
+              worst.str(3, std::ios_base::scientific).c_str());
+  EXPECT_LE(worst, tolerance());
+}
+
+TEST_P(IdentitiesTest, ClosedFormScoreEqualsDotOfRotatedAndIsShiftInvariant) {
+  Precision p;
+  const RopeSpec& spec = GetParam();
+  const auto f = frequencies<Mp>(spec);
+  std::mt19937_64 gen(4);
+  Mp worst = 0;
+  const std::vector<std::pair<int64_t, int64_t>> pairs = {
+      {5, 8}, {15, 18}, {0, 0}, {4096, 1}, {(1LL << 31) + 1, 7}, {INT64_MAX, INT64_MAX - 16}};
+  for (auto [t, s] : pairs) {
+    const auto q = random_head(gen, spec.head_dim);
+    const auto k = random_head(gen, spec.head_dim);
+    Mp scale = 0;  // Σ |q_i||k_i| · a²: the natural size of the score
+    for (size_t i = 0; i < q.size(); ++i) scale += mp::abs(q[i] * k[i]);
+    scale *= mp::max(Mp(1), Mp(f.attention_factor * f.attention_factor));
+    const Mp closed = score_closed_form<Mp>(spec, f, q, t, k, s, kBits);
+    const Mp direct = dot<Mp>(rotate_euclidean<Mp>(spec, f, t, q), rotate_euclidean<Mp>(spec, f, s, k));
+    worst = mp::max(worst, Mp(mp::abs(closed - direct) / scale));
+    for (int64_t delta : {int64_t{10}, int64_t{1} << 32}) {
+      if (t > INT64_MAX - delta || s > INT64_MAX - delta) continue;
+      const Mp shifted = dot<Mp>(rotate_euclidean<Mp>(spec, f, t + delta, q),
+                                 rotate_euclidean<Mp>(spec, f, s + delta, k));
+      worst = mp::max(worst, Mp(mp::abs(shifted - direct) / scale));
+    }
+  }
+  std::printf("[%s] max score identity error / scale = %s\n", spec.name.c_str(),
+              worst.str(3, std::ios_base::scientific).c_str());
+  EXPECT_LE(worst, tolerance());
+}
+
+std::string spec_name(const ::testing::TestParamInfo<RopeSpec>& info) {
+  return std::string(to_string(info.param.type)) + "_" + to_string(info.param.layout) + "_" +
+         std::to_string(info.index);
+}
+
+std::vector<RopeSpec> named_specs() {
+  auto specs = testing::sample_specs();
+  for (auto& s : specs) s.name = std::string(to_string(s.type)) + "/" + to_string(s.layout);
+  return specs;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllVariants, IdentitiesTest, ::testing::ValuesIn(named_specs()),
+                         spec_name);
+
+// The reference is generic over the number type: a fixed-precision cpp_bin_float gives the
+// same frequencies and rotation as MPFR where its precision suffices.
+TEST(GenericReference, CppBinFloatAgreesWithMpfr) {
+  Precision p;
+  using Bin = mp::number<mp::cpp_bin_float<200, mp::digit_base_2>>;
+  for (const RopeSpec& spec : testing::sample_specs()) {
+    const auto fm = frequencies<Mp>(spec);
+    const auto fb = frequencies<Bin>(spec);
+    std::vector<Bin> xb(static_cast<size_t>(spec.head_dim));
+    std::vector<Mp> xm(xb.size());
+    for (size_t i = 0; i < xb.size(); ++i) {
+      const double v = 0.25 * static_cast<double>(i) - 1.0;
+      xb[i] = Bin(v);
+      xm[i] = Mp(v);
+    }
+    const auto yb = rotate_euclidean<Bin>(spec, fb, 123456789, xb);
+    const auto ym = rotate_euclidean<Mp>(spec, fm, 123456789, xm);
+    for (size_t i = 0; i < yb.size(); ++i) {
+      EXPECT_LE(mp::abs(Mp(yb[i].str(70)) - ym[i]), mp::ldexp(Mp(1), -150)) << spec.name << " i=" << i;
+    }
+  }
+}
+
+// ExactReference picks its precision from the position; its double-double output must agree
+// with the 320-bit template computation at every int64 scale.
+TEST(ExactReferenceTest, AdaptivePrecisionMatchesFixedHighPrecision) {
+  for (const RopeSpec& spec : testing::sample_specs()) {
+    const ExactReference ref(spec);
+    Precision p;
+    const auto f = frequencies<Mp>(spec);
+    std::mt19937_64 gen(5);
+    for (int64_t t : {int64_t{0}, int64_t{3}, (int64_t{1} << 31) - 1, INT64_MAX}) {
+      const auto x = random_head(gen, spec.head_dim);
+      std::vector<double> xd(x.size()), hi(x.size()), lo(x.size());
+      for (size_t i = 0; i < x.size(); ++i) xd[i] = x[i].convert_to<double>();
+      ref.rotate(t, xd.data(), hi.data(), lo.data());
+      const auto y = rotate_euclidean<Mp>(spec, f, t, x);
+      for (size_t i = 0; i < y.size(); ++i) {
+        EXPECT_LE(mp::abs(Mp(hi[i]) + Mp(lo[i]) - y[i]), mp::ldexp(Mp(1), -100))
+            << to_string(spec.type) << " t=" << t << " i=" << i;
+      }
+    }
+  }
+}
+
+TEST(ExactReferenceTest, WorkingPrecisionGrowsWithAngle) {
+  EXPECT_EQ(working_bits(0, 1.0), 192u);
+  EXPECT_EQ(working_bits(1000, 1.0), 192u);
+  EXPECT_GE(working_bits(INT64_MAX, 1.0), 160u + 63u);
+  EXPECT_GE(working_bits(INT64_MAX, 1000.0), 160u + 63u + 10u);
+  EXPECT_LT(working_bits(1 << 20, 1.0), working_bits(INT64_MAX, 1.0));
+}
+
+}  // namespace
+}  // namespace ropecheck::ref

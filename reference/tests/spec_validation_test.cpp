@@ -1,0 +1,169 @@
+// Spec reading and validation: every kind of bad spec is rejected with a SpecError that
+// names the field (by the name the user wrote) and the rule; real HuggingFace configs
+// (reference/specs/hf, written from the models' published config.json) parse to the
+// expected head geometry and scaling.
+#include <gtest/gtest.h>
+
+#include "rope_spec.hpp"
+
+namespace ropecheck {
+namespace {
+
+std::string spec_dir() { return ROPECHECK_SOURCE_DIR "/reference/specs/"; }
+
+// Expects `text` (ropecheck JSON, or HF config when hf) to be rejected naming `field`.
+void expect_rejected(const std::string& text, const std::string& field, bool hf = false,
+                     const std::string& rule_part = "") {
+  try {
+    if (hf) {
+      spec_from_hf_config_text(text);
+    } else {
+      spec_from_json_text(text);
+    }
+    ADD_FAILURE() << "accepted: " << text;
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.field(), field) << e.what();
+    if (!rule_part.empty()) {
+      EXPECT_NE(std::string(e.what()).find(rule_part), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(SpecValidation, RejectsOddOrTooLargeRotaryDim) {
+  expect_rejected(R"({"head_dim": 16, "rotary_dim": 7})", "rotary_dim", false, "even");
+  expect_rejected(R"({"head_dim": 16, "rotary_dim": 18})", "rotary_dim", false, "<= head_dim");
+  expect_rejected(R"({"head_dim": 0})", "head_dim");
+  expect_rejected(R"({"head_dim": 15})", "rotary_dim", false, "even");  // rotary_dim defaults to head_dim
+  // HF: head_dim 80 × 0.45 = 36 is fine, × 0.4125 = 33 is odd: the message names the factor.
+  expect_rejected(R"({"head_dim": 80, "partial_rotary_factor": 0.4125})", "partial_rotary_factor", true, "even");
+  expect_rejected(R"({"head_dim": 80, "partial_rotary_factor": 1.5})", "partial_rotary_factor", true);
+}
+
+TEST(SpecValidation, RejectsBaseAtMostOne) {
+  expect_rejected(R"({"head_dim": 8, "base": 1})", "base", false, "> 1");
+  expect_rejected(R"({"head_dim": 8, "base": -5})", "base");
+  expect_rejected(R"({"head_dim": 8, "rope_theta": 0.5})", "rope_theta", true);
+}
+
+TEST(SpecValidation, RejectsFactorAtMostZero) {
+  for (const char* type : {"linear", "ntk", "dynamic", "yarn", "llama3"}) {
+    const std::string t = type;
+    expect_rejected(R"({"head_dim": 8, "max_position_embeddings": 64, "scaling": {"type": ")" + t +
+                        R"(", "factor": 0, "original_max_position_embeddings": 32}})",
+                    "scaling.factor", false, "> 0");
+    expect_rejected(R"({"head_dim": 8, "max_position_embeddings": 64, "rope_scaling": {"rope_type": ")" +
+                        t + R"(", "factor": -2, "original_max_position_embeddings": 32}})",
+                    "rope_scaling.factor", true);
+  }
+}
+
+TEST(SpecValidation, RejectsNanAndInfinityAnywhere) {
+  expect_rejected(R"({"head_dim": 8, "base": NaN})", "base", false, "finite");
+  expect_rejected(R"({"head_dim": 8, "base": Infinity})", "base", false, "finite");
+  expect_rejected(R"({"head_dim": 8, "base": 1e999})", "spec", false, "finite");
+  expect_rejected(R"({"head_dim": 8, "scaling": {"type": "linear", "factor": -Infinity}})",
+                  "scaling.factor", false, "finite");
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"type": "yarn", "factor": 2, "beta_fast": NaN}})",
+                  "rope_scaling.beta_fast", true, "finite");
+  expect_rejected(R"({"head_dim": 4, "max_position_embeddings": 8, "rope_scaling": {"type": "longrope",
+                      "original_max_position_embeddings": 4, "short_factor": [1, NaN], "long_factor": [1, 2]}})",
+                  "rope_scaling.short_factor[1]", true);
+  // A NaN inside a string is just text, not a number.
+  EXPECT_NO_THROW(spec_from_json_text(R"({"name": "NaN Infinity", "head_dim": 8})"));
+}
+
+TEST(SpecValidation, RejectsMissingOrWrongLengthLongropeFactors) {
+  const std::string head = R"({"head_dim": 8, "max_position_embeddings": 16384, "scaling": {"type": "longrope",
+      "original_max_position_embeddings": 4096, )";
+  expect_rejected(head + R"("long_factor": [1, 2, 3, 4]}})", "scaling.short_factor", false, "required");
+  expect_rejected(head + R"("short_factor": [1, 1, 1, 1], "long_factor": [1, 2, 3]}})",
+                  "scaling.long_factor", false, "4 entries");
+  expect_rejected(head + R"("short_factor": [1, 1, 1, 0], "long_factor": [1, 2, 3, 4]}})",
+                  "scaling.short_factor", false, "> 0");
+  EXPECT_NO_THROW(spec_from_json_text(head + R"("short_factor": [1, 1, 1, 1], "long_factor": [1, 2, 3, 4]}})"));
+}
+
+TEST(SpecValidation, RejectsUnknownRopeTypeAndUnknownFields) {
+  expect_rejected(R"({"head_dim": 8, "scaling": {"type": "mrope"}})", "scaling.type", false, "unknown rope type");
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"rope_type": "su2"}})", "rope_scaling.rope_type", true);
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"type": "dynamo", "factor": 2}})", "rope_scaling.type", true);
+  expect_rejected(R"({"head_dim": 8, "bsae": 10000})", "bsae", false, "unknown field");
+  expect_rejected(R"({"head_dim": 8, "layout": "diagonal"})", "layout");
+}
+
+TEST(SpecValidation, RejectsMalformedJsonAndWrongTypes) {
+  expect_rejected(R"({"head_dim": 8,)", "spec", false, "malformed JSON");
+  expect_rejected(R"({"head_dim": 8,)", "config", true, "malformed JSON");
+  expect_rejected(R"([1, 2])", "spec", false, "object");
+  expect_rejected(R"({"head_dim": "128"})", "head_dim", false, "number");
+  expect_rejected(R"({"head_dim": 8.5})", "head_dim", false, "integer");
+  expect_rejected(R"({"base": 10000})", "head_dim", false, "required");
+  expect_rejected(R"({"hidden_size": 100, "num_attention_heads": 3})", "hidden_size", true);
+}
+
+TEST(SpecValidation, RejectsScalingSpecificNonsense) {
+  expect_rejected(R"({"head_dim": 2, "scaling": {"type": "ntk", "factor": 2}})", "rotary_dim", false, "d/(d-2)");
+  expect_rejected(R"({"head_dim": 8, "scaling": {"type": "dynamic", "factor": 2}})", "max_position_embeddings");
+  expect_rejected(R"({"head_dim": 8, "scaling": {"type": "llama3", "low_freq_factor": 4, "high_freq_factor": 1}})",
+                  "scaling.high_freq_factor", false, "> low_freq_factor");
+  expect_rejected(R"({"head_dim": 8, "scaling": {"type": "yarn", "factor": 4}})",
+                  "scaling.original_max_position_embeddings");
+}
+
+TEST(Positions, ParsesIntegersAndPowersOfTwoAndRejectsTheRest) {
+  EXPECT_EQ(parse_position("0"), 0);
+  EXPECT_EQ(parse_position("4096"), 4096);
+  EXPECT_EQ(parse_position("2^31-1"), 2147483647);
+  EXPECT_EQ(parse_position("2^24+1"), 16777217);
+  EXPECT_EQ(parse_position("2^63-1"), INT64_MAX);
+  EXPECT_EQ(parse_position("9223372036854775807"), INT64_MAX);
+  for (const char* bad : {"-1", "2^63", "9223372036854775808", "1e5", "", "12a", "2^64-1", "2^3-9"}) {
+    try {
+      parse_position(bad);
+      ADD_FAILURE() << "accepted position " << bad;
+    } catch (const SpecError& e) {
+      EXPECT_EQ(e.field(), "positions");
+    }
+  }
+  EXPECT_EQ(parse_position_list("0, 1,2^53").size(), 3u);
+}
+
+TEST(HfConfigs, Llama31ReadsLlama3Scaling) {
+  const RopeSpec s = load_hf_config_file(spec_dir() + "hf/llama-3.1-8b.config.json");
+  EXPECT_EQ(s.head_dim, 128);
+  EXPECT_EQ(s.rotary_dim, 128);
+  EXPECT_EQ(s.base, 500000.0);
+  EXPECT_EQ(s.type, RopeType::kLlama3);
+  EXPECT_EQ(s.factor, 8.0);
+  EXPECT_EQ(s.original_max_position_embeddings, 8192);
+  EXPECT_EQ(s.max_position_embeddings, 131072);
+  EXPECT_EQ(s.layout, Layout::kHalfSplit);
+}
+
+TEST(HfConfigs, Qwen2PlainAndWithYarn) {
+  const RopeSpec plain = load_hf_config_file(spec_dir() + "hf/qwen2-7b-instruct.config.json");
+  EXPECT_EQ(plain.head_dim, 128);  // 3584 / 28
+  EXPECT_EQ(plain.type, RopeType::kDefault);
+  EXPECT_EQ(plain.base, 1e6);
+  const RopeSpec yarn = load_hf_config_file(spec_dir() + "hf/qwen2-7b-instruct-yarn.config.json");
+  EXPECT_EQ(yarn.type, RopeType::kYarn);
+  EXPECT_EQ(yarn.factor, 4.0);
+  EXPECT_EQ(yarn.original_max_position_embeddings, 32768);
+}
+
+TEST(HfConfigs, Phi2PartialRotary) {
+  const RopeSpec s = load_hf_config_file(spec_dir() + "hf/phi-2.config.json");
+  EXPECT_EQ(s.head_dim, 80);
+  EXPECT_EQ(s.rotary_dim, 32);  // int(80 × 0.4)
+}
+
+TEST(OwnSpecs, RoundTripThroughJson) {
+  for (const char* f : {"yarn-d128.json", "gptj-interleaved-partial.json"}) {
+    const RopeSpec s = load_spec_file(spec_dir() + f);
+    const RopeSpec back = spec_from_json_text(spec_to_json_text(s));
+    EXPECT_EQ(spec_to_json_text(back), spec_to_json_text(s)) << f;
+  }
+}
+
+}  // namespace
+}  // namespace ropecheck
