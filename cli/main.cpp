@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   const cli::Args args(argv + 2, argv + argc);
   try {
     if (cmd == "ref") return cli::run_ref(args);
+    if (cmd == "kernels") return cli::run_kernels(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ropecheck %s: internal error: %s\n", cmd.c_str(), e.what());
     return kExitInternal;

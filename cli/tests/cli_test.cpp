@@ -1,0 +1,131 @@
+// The `ropecheck` executable as a user meets it: --help on every command, exit code 2 with
+// a message naming the field for each kind of bad spec or input, and `ropecheck ref`
+// output that agrees with the independent known-answer table at 0 … 2^63−1.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+using nlohmann::json;
+
+struct Result {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(ROPECHECK_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+std::string temp_file(const std::string& name, const std::string& content) {
+  const std::string path = std::string(::testing::TempDir()) + "/" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+
+TEST(Cli, HelpExplainsEveryCommand) {
+  const Result top = run("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("ref"), std::string::npos);
+  EXPECT_NE(top.out.find("Exit codes"), std::string::npos);
+  const Result ref = run("ref --help");
+  EXPECT_EQ(ref.exit_code, 0);
+  for (const char* opt : {"--spec", "--hf-config", "--positions", "--input", "--random",
+                          "--digits", "--score", "--q", "--t", "Example"}) {
+    EXPECT_NE(ref.out.find(opt), std::string::npos) << opt;
+  }
+  EXPECT_EQ(run("").exit_code, 2);
+  EXPECT_EQ(run("frobnicate").exit_code, 2);
+  EXPECT_EQ(run("ref --bogus").exit_code, 2);
+}
+
+// Each bad spec: exit 2, and the message names the field.
+TEST(Cli, BadSpecsExitTwoNamingTheField) {
+  struct Case {
+    const char* json;
+    const char* field;
+  };
+  const Case cases[] = {
+      {R"({"head_dim": 16, "rotary_dim": 7})", "rotary_dim"},
+      {R"({"head_dim": 16, "rotary_dim": 32})", "rotary_dim"},
+      {R"({"head_dim": 16, "base": 1})", "base"},
+      {R"({"head_dim": 16, "scaling": {"type": "linear", "factor": 0}})", "scaling.factor"},
+      {R"({"head_dim": 16, "base": NaN})", "base"},
+      {R"({"head_dim": 16, "scaling": {"type": "linear", "factor": Infinity}})", "scaling.factor"},
+      {R"({"head_dim": 4, "max_position_embeddings": 8192, "scaling": {"type": "longrope",
+          "original_max_position_embeddings": 4096, "short_factor": [1, 1]}})", "scaling.long_factor"},
+      {R"({"head_dim": 4, "max_position_embeddings": 8192, "scaling": {"type": "longrope",
+          "original_max_position_embeddings": 4096, "short_factor": [1], "long_factor": [1, 2]}})",
+       "scaling.short_factor"},
+      {R"({"head_dim": 16, "scaling": {"type": "rotary9000"}})", "scaling.type"},
+      {R"({"head_dim": 16,)", "malformed JSON"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    const std::string path = temp_file("bad" + std::to_string(i++) + ".json", c.json);
+    const Result r = run("ref --spec " + path + " --random 1");
+    EXPECT_EQ(r.exit_code, 2) << c.json << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.field), std::string::npos) << c.json << "\n" << r.out;
+  }
+  const std::string good = temp_file("good.json", R"({"head_dim": 4})");
+  const Result neg = run("ref --spec " + good + " --random 1 --positions 0,-5");
+  EXPECT_EQ(neg.exit_code, 2);
+  EXPECT_NE(neg.out.find("positions"), std::string::npos) << neg.out;
+  EXPECT_EQ(run("ref --spec " + good + " --random 1 --positions 2^63").exit_code, 2);
+  EXPECT_EQ(run("ref --spec " + good + " --input '[1,2,3]'").exit_code, 2);
+  EXPECT_EQ(run("ref --spec /nonexistent.json --random 1").exit_code, 2);
+  EXPECT_EQ(run("ref --hf-config " + temp_file("hf.json", R"({"head_dim": 64, "rope_scaling":
+      {"rope_type": "yarn", "factor": -1}})") + " --random 1").exit_code, 2);
+}
+
+// `ropecheck ref` prints what the independent table says, to 2^-60 of the pair norm, at the
+// largest int64 position.
+TEST(Cli, RefOutputMatchesKnownAnswersAtLargestPosition) {
+  std::ifstream in(ROPECHECK_SOURCE_DIR "/reference/known_answers/kat.json");
+  const json table = json::parse(in);
+  int checked = 0;
+  for (const json& c : table["cases"]) {
+    const std::string id = c["id"];
+    if (id != "yarn_d128_b1e4_s16" && id != "llama3_d128_b5e5_s8" && id != "longrope_d16_long") continue;
+    const auto& positions = c["positions"];
+    size_t p = 0;
+    while (p < positions.size() && positions[p] != "9223372036854775807") ++p;
+    ASSERT_LT(p, positions.size());
+    json input = json::array();
+    for (const json& v : c["input"]) input.push_back(std::stod(v.get<std::string>()));
+    const std::string spec = temp_file(id + ".json", c["spec"].dump());
+    const std::string vec = temp_file(id + ".in.json", input.dump(-1, ' ', false));
+    const Result r = run("ref --spec " + spec + " --input @" + vec + " --positions 2^63-1 --digits 40");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const json out = json::parse(r.out);
+    const auto got = out["results"][0]["output"];
+    const auto want = c["outputs"][p];
+    const double a = std::stod(c["attention_factor"].get<std::string>());
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      // Pair norms here are ≤ 2·√2·a; 40-digit strings in long double keep ~2^-64 relative.
+      const long double g = std::stold(got[i].get<std::string>());
+      const long double w = std::stold(want[i].get<std::string>());
+      EXPECT_LE(std::fabs(static_cast<double>(g - w)), 0x1p-60 * 3 * a) << id << " component " << i;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
+}
+
+}  // namespace

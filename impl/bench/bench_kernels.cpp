@@ -1,0 +1,115 @@
+// Throughput of every built-in kernel in GB/s (bytes read + written), against memcpy of the
+// same bytes and scalar_f32_hf, measured in the same process: tokens {1, 16, 512, 4096} x
+// 32 heads x head_dim {64, 128, 256}, default RoPE, half-split, apply in steady state after
+// prepare (the one-time prepare/table build is reported by BM_Prepare).  Two position sets:
+// "seq" = 0..n-1 (within the model's context, table hits) and "rand31" = uniform random in
+// [0, 2^31] (every row computed on the fly).  impl/bench/ratios.py turns the JSON output
+// into the ratio table of RESULTS.md.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "impl/kernels/simd_rotate.hpp"
+#include "impl/registry.hpp"
+
+namespace ropecheck::impl {
+namespace {
+
+constexpr int kHeads = 32;
+
+RopeSpec bench_spec(int head_dim) {
+  RopeSpec s;
+  s.head_dim = s.rotary_dim = head_dim;
+  s.base = 10000;
+  s.max_position_embeddings = 8192;  // the engine's cos/sin cache covers 0..8191
+  return s;
+}
+
+size_t dtype_bytes(int32_t t) { return t == RC_DTYPE_F64 ? 8 : t == RC_DTYPE_F32 ? 4 : 2; }
+
+std::vector<int64_t> make_positions(int64_t n, bool random31) {
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  std::mt19937_64 rng(7);
+  for (int64_t i = 0; i < n; ++i) {
+    p[static_cast<size_t>(i)] =
+        random31 ? static_cast<int64_t>(rng() % ((uint64_t{1} << 31) + 1)) : i;
+  }
+  return p;
+}
+
+void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) {
+  const int64_t tokens = state.range(0);
+  const int hd = static_cast<int>(state.range(1));
+  const CSpec cs = to_c_spec(bench_spec(hd));
+  const size_t es = dtype_bytes(k->in_dtype);
+  const size_t n = static_cast<size_t>(tokens) * kHeads * static_cast<size_t>(hd);
+  std::vector<unsigned char> in(n * es), out(n * es);
+  std::mt19937 rng(1);
+  for (size_t i = 0; i < n * es; i += 2) in[i] = static_cast<unsigned char>(rng() & 0x3F);
+  const std::vector<int64_t> pos = make_positions(tokens, random31);
+  void* handle = nullptr;
+  if (k->prepare && k->prepare(cs.ptr(), &handle) != RC_OK) {
+    state.SkipWithError("prepare refused");
+    return;
+  }
+  for (auto _ : state) {
+    const int rc = k->apply(cs.ptr(), handle, pos.data(), tokens, kHeads, kHeads * hd, hd,
+                            in.data(), out.data());
+    benchmark::DoNotOptimize(rc);
+    benchmark::ClobberMemory();
+  }
+  if (k->release) k->release(handle);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 *
+                          static_cast<int64_t>(n * es));
+}
+
+void BM_Memcpy(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0)) * kHeads * static_cast<size_t>(state.range(1));
+  std::vector<float> in(n, 1.0f), out(n);
+  for (auto _ : state) {
+    std::memcpy(out.data(), in.data(), n * sizeof(float));
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 *
+                          static_cast<int64_t>(n * sizeof(float)));
+}
+
+void BM_Prepare(benchmark::State& state, const rc_kernel_desc* k) {
+  const CSpec cs = to_c_spec(bench_spec(static_cast<int>(state.range(0))));
+  for (auto _ : state) {
+    void* handle = nullptr;
+    benchmark::DoNotOptimize(k->prepare(cs.ptr(), &handle));
+    k->release(handle);
+  }
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t t : {1, 16, 512, 4096}) {
+    for (int64_t hd : {64, 128, 256}) b->Args({t, hd});
+  }
+}
+
+int register_all() {
+  benchmark::RegisterBenchmark("memcpy", BM_Memcpy)->Apply(shapes);
+  for (const rc_kernel_desc* k : builtin_kernels()) {
+    for (bool r : {false, true}) {
+      benchmark::RegisterBenchmark((std::string(k->name) + (r ? "/rand31" : "/seq")).c_str(),
+                                   BM_Kernel, k, r)
+          ->Apply(shapes);
+    }
+    if (k->prepare) {
+      benchmark::RegisterBenchmark((std::string("prepare/") + k->name).c_str(), BM_Prepare, k)
+          ->Arg(64)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::AddCustomContext("simd_target", simd_target_name());
+  return 0;
+}
+const int registered = register_all();
+
+}  // namespace
+}  // namespace ropecheck::impl
+
+BENCHMARK_MAIN();

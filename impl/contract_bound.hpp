@@ -1,0 +1,41 @@
+// The a-priori error bound a kernel's declared accuracy contract implies, per output pair
+// (design.md "Exactness and the error model"), written once; the differential test, the
+// properties and the reports read it.  (The error-model issue will move it to reference/.)
+//
+//   |y - y_exact| <= (1 + 1%) * [ r*(|dphi| + sqrt(2)*eta + 2*gamma2 + eps_a) + u_out*r ]
+//   |dphi| <= t*theta_j*(eps_theta_j + angle_product_error)*u_angle + |t^ - t|*theta_j
+//             + reduced_angle_abs_error
+//
+// r = a*|(x0, x1)|.  eps_theta_j = theta_rel_error + the amplification of the variant's
+// formulas (theta_amplification_u).  The 1% covers the second-order terms (products of unit
+// roundoffs; u <= 2^-8 for every dtype, so they are below 2^-7 of the first-order sum).
+#pragma once
+
+#include <cstdint>
+
+#include "impl/ropecheck_kernel.h"
+#include "reference/rope_spec.hpp"
+
+namespace ropecheck::impl {
+
+double unit_roundoff(int32_t dtype);   // 2^-p for a p-bit significand
+int significand_bits(int32_t dtype);   // 24, 53, 11, 8, 104 (f64x2 counted conservatively)
+// ulp of a positive value r in `dtype`: 2^(floor(log2 r) - (p - 1)).
+double ulp_in(double r, int32_t dtype);
+// |t^ - t| when t is converted to `position_dtype` (round to nearest).
+double position_error(int64_t t, int32_t position_dtype);
+
+// Relative error of theta'_j added by the variant's formulas, in units of the angle dtype's
+// u: the rounding of the exponent 2j/d (e*|ln b'|), b' for NTK/dynamic, the ramp of YaRN
+// and the smoothing of llama3 (both amplified by s - 1), the longrope rescale.
+double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair);
+
+struct PairBound {
+  double dphi = 0;   // bound on the angle error (radians)
+  double bound = 0;  // bound on |y - y_exact| (absolute)
+};
+// theta_exact: theta'_j (exact, to double); r: a*|(x0, x1)|; attention: a.
+PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,
+                           int64_t t, double theta_exact, double r, double attention);
+
+}  // namespace ropecheck::impl

@@ -1,0 +1,154 @@
+#include "common.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace ropecheck::impl {
+
+namespace {
+bool finite_pos(double v) { return std::isfinite(v) && v > 0; }
+}  // namespace
+
+int check_spec(const rc_spec& s) {
+  if (s.rotary_dim < 2 || s.rotary_dim % 2 != 0 || s.head_dim < s.rotary_dim) return RC_ERR_SPEC;
+  if (s.layout != RC_LAYOUT_HALF_SPLIT && s.layout != RC_LAYOUT_INTERLEAVED) return RC_ERR_SPEC;
+  if (!std::isfinite(s.base) || !(s.base > 1.0)) return RC_ERR_SPEC;
+  if (s.has_attention_factor && !finite_pos(s.attention_factor)) return RC_ERR_SPEC;
+  const int64_t l0 = effective_l0(s);
+  switch (s.rope_type) {
+    case RC_ROPE_DEFAULT:
+      return RC_OK;
+    case RC_ROPE_LINEAR:
+      return finite_pos(s.factor) ? RC_OK : RC_ERR_SPEC;
+    case RC_ROPE_NTK:
+      return finite_pos(s.factor) && s.rotary_dim > 2 ? RC_OK : RC_ERR_SPEC;
+    case RC_ROPE_DYNAMIC:
+      return finite_pos(s.factor) && s.rotary_dim > 2 && s.max_position_embeddings > 0
+                 ? RC_OK
+                 : RC_ERR_SPEC;
+    case RC_ROPE_YARN:
+      return finite_pos(s.factor) && l0 > 0 && finite_pos(s.beta_fast) &&
+                     finite_pos(s.beta_slow) && std::isfinite(s.mscale) &&
+                     std::isfinite(s.mscale_all_dim)
+                 ? RC_OK
+                 : RC_ERR_SPEC;
+    case RC_ROPE_LLAMA3:
+      return finite_pos(s.factor) && l0 > 0 && finite_pos(s.low_freq_factor) &&
+                     std::isfinite(s.high_freq_factor) &&
+                     s.high_freq_factor > s.low_freq_factor
+                 ? RC_OK
+                 : RC_ERR_SPEC;
+    case RC_ROPE_LONGROPE: {
+      if (!finite_pos(s.factor) || l0 <= 0 || s.n_factors != s.rotary_dim / 2) return RC_ERR_SPEC;
+      if (s.short_factor == nullptr || s.long_factor == nullptr) return RC_ERR_SPEC;
+      for (int j = 0; j < s.n_factors; ++j) {
+        if (!finite_pos(s.short_factor[j]) || !finite_pos(s.long_factor[j])) return RC_ERR_SPEC;
+      }
+      return RC_OK;
+    }
+    default:
+      return RC_ERR_SPEC;
+  }
+}
+
+int check_call(const rc_kernel_desc& desc, const rc_spec* spec, const int64_t* positions,
+               int64_t n_tokens, int64_t n_heads, int64_t token_stride, int64_t head_stride,
+               const void* in, const void* out) {
+  if (spec == nullptr) return RC_ERR_SPEC;
+  if (spec->layout < 0 || spec->layout > 1 || !(desc.layouts & RC_LAYOUT_BIT(spec->layout)))
+    return RC_ERR_SPEC;
+  if (spec->rope_type < 0 || spec->rope_type > 6 ||
+      !(desc.scalings & RC_SCALING_BIT(spec->rope_type)))
+    return RC_ERR_SPEC;
+  if (int st = check_spec(*spec); st != RC_OK) return st;
+  const int32_t hd = spec->head_dim, rd = spec->rotary_dim;
+  if (hd < desc.head_dim_min || hd > desc.head_dim_max || hd % desc.head_dim_multiple != 0 ||
+      rd < desc.rotary_dim_min || rd > desc.rotary_dim_max ||
+      rd % desc.rotary_dim_multiple != 0 || rd / 2 > kMaxPairs)
+    return RC_ERR_SHAPE;
+  if (n_tokens < 0 || n_heads < 0 || token_stride < 0 || head_stride < 0) return RC_ERR_SHAPE;
+  if (n_tokens == 0 || n_heads == 0) return RC_OK;
+  if (positions == nullptr || in == nullptr || out == nullptr) return RC_ERR_UNSUPPORTED;
+  const uint32_t place = in == out ? RC_PLACE_IN_PLACE : RC_PLACE_OUT_OF_PLACE;
+  if (!(desc.placement & place)) return RC_ERR_UNSUPPORTED;
+  // The highest element touched must be addressable.
+  int64_t a = 0, b = 0, extent = 0;
+  if (__builtin_mul_overflow(n_tokens - 1, token_stride, &a) ||
+      __builtin_mul_overflow(n_heads - 1, head_stride, &b) ||
+      __builtin_add_overflow(a, b, &extent) || __builtin_add_overflow(extent, hd, &extent) ||
+      extent > std::numeric_limits<int64_t>::max() / 8)
+    return RC_ERR_SHAPE;
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    if (positions[k] < 0 || positions[k] > desc.max_position) return RC_ERR_POSITION;
+  }
+  return RC_OK;
+}
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+  if (e == 0) {
+    const float mag = static_cast<float>(m) * 0x1p-24f;  // exact: m < 2^10
+    return bits_f32(f32_bits(mag) | sign);
+  }
+  if (e == 31) return bits_f32(sign | 0x7F800000u | (m << 13));  // inf, NaN payload kept
+  return bits_f32(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+uint16_t f32_to_f16(float f) {
+  const uint32_t u = f32_bits(f);
+  const uint32_t sign = (u >> 16) & 0x8000u;
+  const uint32_t a = u & 0x7FFFFFFFu;
+  if (a > 0x7F800000u) return static_cast<uint16_t>(sign | 0x7E00u | ((a >> 13) & 0x3FFu));
+  if (a >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // >= 65520: inf
+  if (a < 0x38800000u) {                       // below 2^-14: f16 subnormal or zero
+    if (a <= 0x33000000u) return static_cast<uint16_t>(sign);  // <= 2^-25 ties to 0
+    const uint32_t exp = a >> 23, mant = (a & 0x7FFFFFu) | 0x800000u;
+    const uint32_t shift = 126u - exp;  // value = mant * 2^(exp-150) = m * 2^-24
+    uint32_t m = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (m & 1u))) ++m;
+    return static_cast<uint16_t>(sign | m);
+  }
+  const uint32_t r = a - 0x38000000u;  // rebias 127 -> 15
+  uint32_t h = r >> 13;
+  const uint32_t rem = r & 0x1FFFu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // carry into the exponent is right
+  return static_cast<uint16_t>(sign | h);
+}
+
+int make_exact_angles(const rc_spec& spec, ExactAngles* out) {
+  Frequencies<dd> fr;
+  if (int st = compute_frequencies<dd>(spec, &fr); st != RC_OK) return st;
+  out->pairs = static_cast<int>(fr.theta.size());
+  out->f_hi.resize(fr.theta.size());
+  out->f_lo.resize(fr.theta.size());
+  for (size_t j = 0; j < fr.theta.size(); ++j) {
+    const dd f = fr.theta[j] * kInvTwoPi;
+    out->f_hi[j] = f.hi;
+    out->f_lo[j] = f.lo;
+  }
+  out->attention = static_cast<double>(fr.attention);
+  return RC_OK;
+}
+
+void exact_row(const ExactAngles& angles, int64_t t, float* c, float* s) {
+  const double td = static_cast<double>(t);  // exact for t <= 2^53
+  for (int j = 0; j < angles.pairs; ++j) {
+    const double phi = reduce_revolutions(td, angles.f_hi[j], angles.f_lo[j]) * kTwoPi.hi;
+    c[j] = static_cast<float>(std::cos(phi) * angles.attention);
+    s[j] = static_cast<float>(std::sin(phi) * angles.attention);
+  }
+}
+
+int64_t table_length(const rc_spec& spec) {
+  int64_t len = std::max({spec.max_position_embeddings, effective_l0(spec), spec.seq_len,
+                          int64_t{0}});
+  len = std::min<int64_t>(len, int64_t{1} << 16);
+  const int64_t row_bytes = int64_t{4} * spec.rotary_dim;
+  if (row_bytes > 0) len = std::min<int64_t>(len, (int64_t{64} << 20) / row_bytes);
+  return len;
+}
+
+}  // namespace ropecheck::impl

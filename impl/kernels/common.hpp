@@ -1,0 +1,165 @@
+// Shared pieces of the built-in kernels: argument checks against the descriptor, the
+// bf16/f16 conversions (our own, round-to-nearest-even, NaN preserved, no hardware
+// dependency), the exact cos/sin row of the position-exact kernels, and the scalar rotation
+// of one head given its cos/sin row.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "../ropecheck_kernel.h"
+#include "dd.hpp"
+#include "recipe.hpp"
+
+namespace ropecheck::impl {
+
+constexpr int64_t kPow2_53 = int64_t{1} << 53;
+constexpr int kMaxPairs = 512;  // rotary_dim <= 1024: per-token rows live on the stack
+
+// Checks a call against the kernel's descriptor: shape, strides, pointers, placement and
+// every position (before anything is written).  Returns an rc_status.
+int check_call(const rc_kernel_desc& desc, const rc_spec* spec, const int64_t* positions,
+               int64_t n_tokens, int64_t n_heads, int64_t token_stride, int64_t head_stride,
+               const void* in, const void* out);
+
+// ---- storage conversions -------------------------------------------------------------
+inline uint32_t f32_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bits_f32(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline float bf16_to_f32(uint16_t h) { return bits_f32(static_cast<uint32_t>(h) << 16); }
+inline uint16_t f32_to_bf16(float f) {
+  uint32_t u = f32_bits(f);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) {  // NaN: keep sign and top payload, force quiet
+    return static_cast<uint16_t>((u >> 16) | 0x0040u);
+  }
+  u += 0x7FFFu + ((u >> 16) & 1u);  // round to nearest, ties to even; overflows to inf
+  return static_cast<uint16_t>(u >> 16);
+}
+float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);
+
+// ---- position-exact angles -----------------------------------------------------------
+// Frequencies in revolutions per position, f_j = theta_j / (2 pi), in double-double, and
+// the attention factor.  exact_row reduces t*f_j mod 1 exactly enough for t <= 2^53 (the
+// product t*f_hi is split error-free with an FMA), so the only angle error left is the
+// double rounding of the reduced angle.
+struct ExactAngles {
+  int pairs = 0;
+  std::vector<double> f_hi, f_lo;
+  double attention = 1.0;
+};
+int make_exact_angles(const rc_spec& spec, ExactAngles* out);
+// Reduced angle in revolutions, in [-0.5, 0.5], for 0 <= t <= 2^53.
+inline double reduce_revolutions(double t, double f_hi, double f_lo) {
+  const double p = t * f_hi;
+  const double e = std::fma(t, f_hi, -p);  // t*f_hi = p + e exactly
+  double r = p - std::nearbyint(p);        // exact: the fraction bits of p
+  r += e + t * f_lo;
+  return r - std::nearbyint(r);
+}
+// c[j] = a cos(2 pi r_j), s[j] = a sin(2 pi r_j), computed in double, rounded once to float.
+void exact_row(const ExactAngles& angles, int64_t t, float* c, float* s);
+
+// ---- rotation of one head (scalar) ---------------------------------------------------
+// Storage policy: load/store one element as float.
+struct F32Store {
+  using type = float;
+  static float load(float v) { return v; }
+  static float store(float v) { return v; }
+};
+struct BF16Store {
+  using type = uint16_t;
+  static float load(uint16_t v) { return bf16_to_f32(v); }
+  static uint16_t store(float v) { return f32_to_bf16(v); }
+};
+struct F16Store {
+  using type = uint16_t;
+  static float load(uint16_t v) { return f16_to_f32(v); }
+  static uint16_t store(float v) { return f32_to_f16(v); }
+};
+
+// y = R(x) for one head with the given cos/sin row (already scaled by a).  in == out allowed.
+template <class Store, class Real = float>
+void rotate_head(const rc_spec& spec, const Real* c, const Real* s,
+                 const typename Store::type* x, typename Store::type* y) {
+  const int pairs = spec.rotary_dim / 2;
+  const bool inter = spec.layout == RC_LAYOUT_INTERLEAVED;
+  for (int j = 0; j < pairs; ++j) {
+    const int i0 = inter ? 2 * j : j;
+    const int i1 = inter ? 2 * j + 1 : j + pairs;
+    const Real x0 = Store::load(x[i0]), x1 = Store::load(x[i1]);
+    const Real y0 = x0 * c[j] - x1 * s[j];
+    const Real y1 = x0 * s[j] + x1 * c[j];
+    y[i0] = Store::store(y0);
+    y[i1] = Store::store(y1);
+  }
+  if (x != y) {
+    for (int i = spec.rotary_dim; i < spec.head_dim; ++i) y[i] = x[i];  // pass-through
+  }
+}
+
+// Loops over tokens and heads; Row(t, c, s) fills the token's cos/sin row.
+template <class Store, class RowFn>
+void rotate_all(const rc_spec& spec, const int64_t* positions, int64_t n_tokens,
+                int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
+                void* out, RowFn&& row) {
+  using E = typename Store::type;
+  float c[kMaxPairs], s[kMaxPairs];
+  const E* x = static_cast<const E*>(in);
+  E* y = static_cast<E*>(out);
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    const float* cr = c;
+    const float* sr = s;
+    row(positions[k], c, s, &cr, &sr);
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const int64_t off = k * token_stride + h * head_stride;
+      rotate_head<Store>(spec, cr, sr, x + off, y + off);
+    }
+  }
+}
+
+// Cos/sin cache for positions [0, len), rows of `pairs` cos then `pairs` sin; what real
+// engines build once per model.  Positions beyond it are computed on the fly by the same
+// function, so a cached and an uncached position give bit-identical results.
+struct ExactTable {
+  ExactAngles angles;
+  int64_t len = 0;
+  std::vector<float> rows;  // len * 2 * pairs
+  const float* cos_row(int64_t t) const { return rows.data() + t * 2 * angles.pairs; }
+  const float* sin_row(int64_t t) const { return cos_row(t) + angles.pairs; }
+};
+// Table length for a spec: the model's context (max_position_embeddings, L0, seq_len),
+// capped at 2^16 positions and 64 MiB.
+int64_t table_length(const rc_spec& spec);
+
+// prepare/release for a kernel whose handle is a `State` built by build(spec, State*).
+template <class State, class Build>
+int prepare_state(const rc_spec* spec, void** handle, Build build) {
+  if (spec == nullptr || handle == nullptr) return RC_ERR_SPEC;
+  try {
+    auto st = std::make_unique<State>();
+    if (int rc = build(*spec, st.get()); rc != RC_OK) return rc;
+    *handle = st.release();
+    return RC_OK;
+  } catch (const std::bad_alloc&) {
+    return RC_ERR_ALLOC;
+  } catch (...) {
+    return RC_ERR_INTERNAL;
+  }
+}
+template <class State>
+void release_state(void* handle) {
+  delete static_cast<State*>(handle);
+}
+
+}  // namespace ropecheck::impl

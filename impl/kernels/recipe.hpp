@@ -1,0 +1,174 @@
+// The frequency recipes of every RoPE variant, generic over the number type the kernel forms
+// its frequencies in: float (the HuggingFace fp32 recipe: per-pair tensors in float32, the
+// scalar parameters -- b', the YaRN correction range, the attention factor, the llama3
+// wavelength thresholds -- in Python doubles, exactly as modeling_rope_utils does), double,
+// or dd (double-double, for the position-exact kernels).  This is kernel code, written
+// independently of reference/: a kernel computes its own frequencies, as real kernels do.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "../ropecheck_kernel.h"
+#include "dd.hpp"
+
+namespace ropecheck::impl {
+
+// P: the type of the scalar parameters.  HF computes them in Python (double) even when the
+// tensors are float32.
+template <class T>
+using ParamT = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+namespace recipe_detail {
+inline float pow_(float b, float e) { return std::pow(b, e); }
+inline double pow_(double b, double e) { return std::pow(b, e); }
+inline dd pow_(dd b, dd e) { return pow(b, e); }
+inline double log_(double x) { return std::log(x); }
+inline dd log_(dd x) { return log(x); }
+inline double sqrt_(double x) { return std::sqrt(x); }
+inline dd sqrt_(dd x) { return sqrt(x); }
+inline double floor_(double x) { return std::floor(x); }
+inline dd floor_(dd x) { return floor(x); }
+inline double ceil_(double x) { return std::ceil(x); }
+inline dd ceil_(dd x) { return ceil(x); }
+template <class T, class U>
+T to(U v) {
+  return static_cast<T>(v);
+}
+template <>
+inline float to<float, dd>(dd v) { return static_cast<float>(static_cast<double>(v)); }
+}  // namespace recipe_detail
+
+template <class T>
+struct Frequencies {
+  std::vector<T> theta;  // theta'_j, j = 0 .. rotary_dim/2 - 1
+  T attention{1};        // attention factor a (multiplies cos and sin)
+};
+
+inline int64_t effective_l0(const rc_spec& s) {
+  return s.original_max_position_embeddings > 0 ? s.original_max_position_embeddings
+                                                : s.max_position_embeddings;
+}
+inline int64_t effective_seq_len(const rc_spec& s) {
+  return s.seq_len > 0 ? s.seq_len : s.max_position_embeddings;
+}
+
+// Checks the parts of the spec the recipes rely on.  Returns an rc_status.
+int check_spec(const rc_spec& s);
+
+// Computes theta'_j and a for spec `s` in type T.  Returns RC_OK or RC_ERR_SPEC.
+template <class T>
+int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
+  using namespace recipe_detail;
+  using P = ParamT<T>;
+  if (int st = check_spec(s); st != RC_OK) return st;
+  const int d = s.rotary_dim;
+  const int pairs = d / 2;
+  const P fac = P(s.factor);
+
+  // b': the (possibly NTK-rescaled) base, a scalar parameter.
+  P base = P(s.base);
+  if (s.rope_type == RC_ROPE_NTK) {
+    base = base * pow_(fac, P(d) / P(d - 2));
+  } else if (s.rope_type == RC_ROPE_DYNAMIC) {
+    const int64_t len = effective_seq_len(s);
+    if (len > s.max_position_embeddings) {
+      P q = fac * P(static_cast<double>(len)) / P(static_cast<double>(s.max_position_embeddings)) -
+            (fac - P(1.0));
+      base = base * pow_(q, P(d) / P(d - 2));
+    }
+  }
+  const T tbase = to<T>(base);
+
+  std::vector<T> theta(pairs);
+  std::vector<T> pos_freq(pairs);  // b'^(2j/d)
+  for (int j = 0; j < pairs; ++j) {
+    // HF: arange(0, d, 2).float() / d -- the exponent is rounded in T before pow.
+    T e = T(static_cast<double>(2 * j)) / T(static_cast<double>(d));
+    pos_freq[j] = pow_(tbase, e);
+    theta[j] = T(1.0) / pos_freq[j];
+  }
+  P attention = P(1.0);
+  const P l0 = P(static_cast<double>(effective_l0(s)));
+
+  switch (s.rope_type) {
+    case RC_ROPE_DEFAULT:
+    case RC_ROPE_NTK:
+    case RC_ROPE_DYNAMIC:
+      break;
+    case RC_ROPE_LINEAR:
+      for (auto& th : theta) th = th / to<T>(fac);
+      break;
+    case RC_ROPE_YARN: {
+      const P two_pi = P(kTwoPi);
+      auto corr = [&](double rotations) {
+        return P(static_cast<double>(d)) * log_(l0 / (P(rotations) * two_pi)) /
+               (P(2.0) * log_(P(s.base)));
+      };
+      P lo = corr(s.beta_fast), hi = corr(s.beta_slow);
+      if (s.truncate) {
+        lo = floor_(lo);
+        hi = ceil_(hi);
+      }
+      if (lo < P(0.0)) lo = P(0.0);
+      if (hi > P(static_cast<double>(d - 1))) hi = P(static_cast<double>(d - 1));
+      if (lo == hi) hi = hi + P(0.001);
+      const T tlo = to<T>(lo), tspan = to<T>(hi - lo);
+      for (int j = 0; j < pairs; ++j) {
+        T ramp = (T(static_cast<double>(j)) - tlo) / tspan;
+        if (ramp < T(0.0)) ramp = T(0.0);
+        if (ramp > T(1.0)) ramp = T(1.0);
+        const T extrap_factor = T(1.0) - ramp;
+        const T extrap = T(1.0) / pos_freq[j];
+        const T interp = T(1.0) / (to<T>(fac) * pos_freq[j]);
+        theta[j] = interp * (T(1.0) - extrap_factor) + extrap * extrap_factor;
+      }
+      auto m = [](P scale, P ms) {
+        return scale <= P(1.0) ? P(1.0) : P(0.1) * ms * log_(scale) + P(1.0);
+      };
+      if (s.has_attention_factor) {
+        attention = P(s.attention_factor);
+      } else if (s.mscale != 0.0 && s.mscale_all_dim != 0.0) {
+        attention = m(fac, P(s.mscale)) / m(fac, P(s.mscale_all_dim));
+      } else {
+        attention = m(fac, P(1.0));
+      }
+      break;
+    }
+    case RC_ROPE_LLAMA3: {
+      const P lf = P(s.low_freq_factor), hf = P(s.high_freq_factor);
+      const T low_wavelen = to<T>(l0 / lf), high_wavelen = to<T>(l0 / hf);
+      const T two_pi = to<T>(P(kTwoPi));
+      for (int j = 0; j < pairs; ++j) {
+        const T th = theta[j];
+        const T wavelen = two_pi / th;
+        const T llama = wavelen > low_wavelen ? th / to<T>(fac) : th;
+        const T smooth = (to<T>(l0) / wavelen - to<T>(lf)) / to<T>(hf - lf);
+        const T smoothed = (T(1.0) - smooth) * llama / to<T>(fac) + smooth * llama;
+        const bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+        theta[j] = medium ? smoothed : llama;
+      }
+      break;
+    }
+    case RC_ROPE_LONGROPE: {
+      const bool use_long = effective_seq_len(s) > effective_l0(s);
+      const double* ext = use_long ? s.long_factor : s.short_factor;
+      for (int j = 0; j < pairs; ++j) theta[j] = T(1.0) / (to<T>(P(ext[j])) * pos_freq[j]);
+      if (s.has_attention_factor) {
+        attention = P(s.attention_factor);
+      } else if (fac > P(1.0)) {
+        attention = sqrt_(P(1.0) + log_(fac) / log_(l0));
+      }
+      break;
+    }
+    default:
+      return RC_ERR_SPEC;
+  }
+  out->theta = std::move(theta);
+  out->attention = to<T>(attention);
+  return RC_OK;
+}
+
+}  // namespace ropecheck::impl

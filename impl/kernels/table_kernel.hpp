@@ -1,0 +1,70 @@
+// The position-exact table recipe shared by table_f32, table_bf16 and table_f16: theta in
+// double-double (recipe.hpp), revolutions f_j = theta_j/(2 pi) in double-double, t*f_j
+// reduced mod 1 with an error-free FMA product (exact for every t <= 2^53), cos/sin in double
+// times a, rounded once to float; a cache of those rows for the model's context is built in
+// prepare and positions beyond it are computed on the fly by the same function.  The
+// rotation is fp32 (x0*c - x1*s), stored as the kernel's dtype.
+#pragma once
+
+#include "../ropecheck_kernel.h"
+#include "common.hpp"
+
+namespace ropecheck::impl {
+
+inline constexpr int64_t kTableMaxPosition = kPow2_53;  // t exact in double, f in dd
+
+constexpr rc_accuracy table_accuracy(rc_rounding output_rounding) {
+  return rc_accuracy{
+      RC_ANGLE_EXACT_DD,
+      RC_DTYPE_F64X2,  // theta and t*theta in double-double
+      RC_DTYPE_I64,    // the position is never rounded
+      RC_DTYPE_F32,    // cos/sin rounded to float once
+      RC_DTYPE_F32,    // rotation arithmetic
+      output_rounding,
+      0x1p-104,  // u of double-double (conservative)
+      4096.0,    // dd exp/log/div chain: < 2^-92 relative (recipe_test checks it)
+      0.0,       // t*f_hi split exactly by FMA
+      0x1p-48,   // reduction (< 2^-53 rev) + double 2 pi r (< 2^-51): < 2^-49.5 rad
+      0.501,     // double cos/sin (< 2^-52) rounded once to float (u/2)
+      0.5,       // a*cos in double rounded to float: <= u*a instead of u/2 (a >= 1)
+  };
+}
+
+struct TableState {
+  ExactTable table;
+};
+
+int build_table_state(const rc_spec& spec, TableState* st);
+
+template <class Store>
+int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
+                const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+                int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  if (int rc = check_call(desc, spec, positions, n_tokens, n_heads, token_stride, head_stride,
+                          in, out);
+      rc != RC_OK || n_tokens == 0 || n_heads == 0)
+    return rc;
+  try {
+    TableState local;
+    const TableState* st = static_cast<const TableState*>(handle);
+    if (st == nullptr) {  // no cache: every row on the fly
+      if (int rc = make_exact_angles(*spec, &local.table.angles); rc != RC_OK) return rc;
+      st = &local;
+    }
+    const ExactTable& tab = st->table;
+    rotate_all<Store>(*spec, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
+                      [&](int64_t t, float* c, float* s, const float** cr, const float** sr) {
+                        if (t < tab.len) {
+                          *cr = tab.cos_row(t);
+                          *sr = tab.sin_row(t);
+                        } else {
+                          exact_row(tab.angles, t, c, s);
+                        }
+                      });
+  } catch (...) {
+    return RC_ERR_ALLOC;
+  }
+  return RC_OK;
+}
+
+}  // namespace ropecheck::impl

@@ -1,0 +1,144 @@
+#include "impl/plugin_loader.hpp"
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+namespace ropecheck::impl {
+
+PluginError::PluginError(std::string file, std::string kernel, std::string field,
+                         std::string rule)
+    : std::runtime_error("plugin " + file + (kernel.empty() ? "" : ", kernel '" + kernel + "'") +
+                         (field.empty() ? "" : ", field " + field) + ": " + rule),
+      file_(std::move(file)),
+      kernel_(std::move(kernel)),
+      field_(std::move(field)),
+      rule_(std::move(rule)) {}
+
+namespace {
+
+bool storage_dtype(int32_t t) {
+  return t == RC_DTYPE_F32 || t == RC_DTYPE_F64 || t == RC_DTYPE_F16 || t == RC_DTYPE_BF16;
+}
+bool any_dtype(int32_t t) { return t >= RC_DTYPE_F32 && t <= RC_DTYPE_I64; }
+bool nonneg_finite(double v) { return std::isfinite(v) && v >= 0.0; }
+
+}  // namespace
+
+DescriptorProblem check_descriptor(const rc_kernel_desc& d) {
+  auto bad = [](const char* field, std::string rule) {
+    return DescriptorProblem{field, std::move(rule)};
+  };
+  if (d.abi_version != ROPECHECK_ABI_VERSION)
+    return bad("abi_version", "is " + std::to_string(d.abi_version) + ", ropecheck expects " +
+                                  std::to_string(ROPECHECK_ABI_VERSION));
+  if (d.name == nullptr || d.name[0] == '\0') return bad("name", "must be a non-empty string");
+  const size_t len = strnlen(d.name, 65);
+  if (len > 64) return bad("name", "must be at most 64 characters");
+  for (size_t i = 0; i < len; ++i) {
+    const char c = d.name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return bad("name", "may contain only [A-Za-z0-9_.-]");
+  }
+  if (d.description == nullptr) return bad("description", "must not be NULL");
+  if (!storage_dtype(d.in_dtype)) return bad("in_dtype", "must be F32, F64, F16 or BF16");
+  if (!storage_dtype(d.out_dtype)) return bad("out_dtype", "must be F32, F64, F16 or BF16");
+  if (d.layouts == 0 || (d.layouts & ~RC_LAYOUT_ALL) != 0)
+    return bad("layouts", "must be a non-empty mask of RC_LAYOUT_BIT values");
+  if (d.scalings == 0 || (d.scalings & ~RC_SCALING_ALL) != 0)
+    return bad("scalings", "must be a non-empty mask of RC_SCALING_BIT values");
+  if (d.placement == 0 || (d.placement & ~(RC_PLACE_IN_PLACE | RC_PLACE_OUT_OF_PLACE)) != 0)
+    return bad("placement", "must be a non-empty mask of RC_PLACE_* values");
+  if (d.max_position <= 0) return bad("max_position", "must be > 0");
+  if (d.head_dim_min < 1 || d.head_dim_max < d.head_dim_min)
+    return bad("head_dim_min/head_dim_max", "must satisfy 1 <= min <= max");
+  if (d.head_dim_multiple < 1) return bad("head_dim_multiple", "must be >= 1");
+  if (d.rotary_dim_min < 2 || d.rotary_dim_max < d.rotary_dim_min)
+    return bad("rotary_dim_min/rotary_dim_max", "must satisfy 2 <= min <= max");
+  if (d.rotary_dim_multiple < 2 || d.rotary_dim_multiple % 2 != 0)
+    return bad("rotary_dim_multiple", "must be even and >= 2");
+  if (d.rotary_dim_min > d.head_dim_max)
+    return bad("rotary_dim_min", "exceeds head_dim_max: no head_dim is accepted");
+  const rc_accuracy& a = d.accuracy;
+  if (a.angle_recipe < RC_ANGLE_F32_INVFREQ_F32_PRODUCT || a.angle_recipe > RC_ANGLE_OTHER)
+    return bad("accuracy.angle_recipe", "must be an rc_angle_recipe value");
+  if (!any_dtype(a.angle_dtype) || a.angle_dtype == RC_DTYPE_I64)
+    return bad("accuracy.angle_dtype", "must be a floating rc_dtype");
+  if (!any_dtype(a.position_dtype)) return bad("accuracy.position_dtype", "must be an rc_dtype");
+  if (!storage_dtype(a.sincos_dtype))
+    return bad("accuracy.sincos_dtype", "must be F32, F64, F16 or BF16");
+  if (!storage_dtype(a.compute_dtype))
+    return bad("accuracy.compute_dtype", "must be F32, F64, F16 or BF16");
+  if (a.output_rounding < RC_ROUND_NONE || a.output_rounding > RC_ROUND_OTHER)
+    return bad("accuracy.output_rounding", "must be an rc_rounding value");
+  if (a.output_rounding == RC_ROUND_NONE && a.compute_dtype != d.out_dtype)
+    return bad("accuracy.output_rounding",
+               "is NONE but compute_dtype differs from out_dtype (the result must be rounded)");
+  if (!(a.angle_unit_roundoff > 0.0 && a.angle_unit_roundoff <= 0.5))
+    return bad("accuracy.angle_unit_roundoff", "must be in (0, 0.5]");
+  if (!nonneg_finite(a.theta_rel_error)) return bad("accuracy.theta_rel_error", "must be finite and >= 0");
+  if (!nonneg_finite(a.angle_product_error))
+    return bad("accuracy.angle_product_error", "must be finite and >= 0");
+  if (!nonneg_finite(a.reduced_angle_abs_error))
+    return bad("accuracy.reduced_angle_abs_error", "must be finite and >= 0");
+  if (!nonneg_finite(a.sincos_ulp)) return bad("accuracy.sincos_ulp", "must be finite and >= 0");
+  if (!nonneg_finite(a.attention_rel_error))
+    return bad("accuracy.attention_rel_error", "must be finite and >= 0");
+  if (d.apply == nullptr) return bad("apply", "must not be NULL");
+  if ((d.prepare == nullptr) != (d.release == nullptr))
+    return bad("prepare/release", "must be both set or both NULL");
+  return {};
+}
+
+void validate_descriptor(const rc_kernel_desc& desc, const std::string& origin) {
+  if (DescriptorProblem p = check_descriptor(desc)) {
+    std::string name;
+    if (p.field != "name" && desc.name != nullptr) name = desc.name;
+    throw PluginError(origin, name, p.field, p.rule);
+  }
+}
+
+int load_plugin(KernelSet& set, const std::string& path) {
+  // RTLD_LOCAL: two plugins may define the same internal symbols.
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    const char* err = dlerror();
+    throw PluginError(path, "", "", std::string("cannot load: ") + (err ? err : "dlopen failed"));
+  }
+  std::shared_ptr<void> keep(lib, [](void* h) { dlclose(h); });
+  void* sym = dlsym(lib, ROPECHECK_PLUGIN_SYMBOL);
+  if (sym == nullptr) {
+    throw PluginError(path, "", "", std::string("does not export the symbol ") +
+                                        ROPECHECK_PLUGIN_SYMBOL + " (see impl/ropecheck_kernel.h)");
+  }
+  rc_plugin_kernels_fn fn;
+  static_assert(sizeof(fn) == sizeof(sym));
+  std::memcpy(&fn, &sym, sizeof(fn));  // object pointer -> function pointer, POSIX-style
+  int32_t count = -1, abi = -1;
+  const rc_kernel_desc* const* descs = fn(&count, &abi);
+  if (abi != ROPECHECK_ABI_VERSION) {
+    throw PluginError(path, "", "abi_version",
+                      "plugin was built for ABI version " + std::to_string(abi) +
+                          ", ropecheck uses ABI version " + std::to_string(ROPECHECK_ABI_VERSION) +
+                          " (rebuild it against this impl/ropecheck_kernel.h)");
+  }
+  if (count < 0 || count > 4096) {
+    throw PluginError(path, "", "count", "must be in [0, 4096], is " + std::to_string(count));
+  }
+  if (count > 0 && descs == nullptr) throw PluginError(path, "", "", "returned NULL descriptors");
+  KernelSet staged = set;  // all or nothing: a bad descriptor adds no kernel
+  for (int32_t i = 0; i < count; ++i) {
+    if (descs[i] == nullptr) {
+      throw PluginError(path, "", "descriptor[" + std::to_string(i) + "]", "is NULL");
+    }
+    validate_descriptor(*descs[i], path);
+    staged.add(descs[i], path, keep);
+  }
+  set = std::move(staged);
+  return count;
+}
+
+}  // namespace ropecheck::impl

@@ -1,0 +1,144 @@
+#include "impl/registry.hpp"
+
+#include <algorithm>
+
+#include "impl/kernels/scalar_f32_hf.hpp"
+#include "impl/kernels/scalar_f64.hpp"
+#include "impl/kernels/simd_sincos_f32.hpp"
+#include "impl/kernels/simd_table_f32.hpp"
+#include "impl/kernels/table_bf16.hpp"
+#include "impl/kernels/table_f16.hpp"
+#include "impl/kernels/table_f32.hpp"
+#include "impl/plugin_loader.hpp"
+
+namespace ropecheck::impl {
+
+const std::vector<const rc_kernel_desc*>& builtin_kernels() {
+  static const std::vector<const rc_kernel_desc*> kernels = {
+      &kScalarF32HfKernel,
+      &kScalarF64Kernel,
+      &kTableF32Kernel,
+      &kSimdTableF32Kernel,
+      &kSimdSincosF32Kernel,
+      &kTableBF16Kernel,
+      &kTableF16Kernel,
+  };
+  return kernels;
+}
+
+CSpec::CSpec(const RopeSpec& s) : short_factor_(s.short_factor), long_factor_(s.long_factor) {
+  spec_.head_dim = s.head_dim;
+  spec_.rotary_dim = s.rotary_dim;
+  spec_.base = s.base;
+  spec_.layout = s.layout == Layout::kInterleaved ? RC_LAYOUT_INTERLEAVED : RC_LAYOUT_HALF_SPLIT;
+  spec_.rope_type = static_cast<int32_t>(s.type);  // same order, checked below
+  static_assert(static_cast<int>(RopeType::kLongrope) == RC_ROPE_LONGROPE &&
+                static_cast<int>(RopeType::kYarn) == RC_ROPE_YARN &&
+                static_cast<int>(RopeType::kDefault) == RC_ROPE_DEFAULT);
+  spec_.factor = s.factor;
+  spec_.max_position_embeddings = s.max_position_embeddings;
+  spec_.original_max_position_embeddings = s.original_max_position_embeddings;
+  spec_.seq_len = s.seq_len;
+  spec_.beta_fast = s.beta_fast;
+  spec_.beta_slow = s.beta_slow;
+  spec_.mscale = s.mscale;
+  spec_.mscale_all_dim = s.mscale_all_dim;
+  spec_.has_attention_factor = s.attention_factor.has_value() ? 1 : 0;
+  spec_.attention_factor = s.attention_factor.value_or(0.0);
+  spec_.truncate = s.truncate ? 1 : 0;
+  spec_.low_freq_factor = s.low_freq_factor;
+  spec_.high_freq_factor = s.high_freq_factor;
+  repoint();
+}
+CSpec::CSpec(const CSpec& o) : spec_(o.spec_), short_factor_(o.short_factor_), long_factor_(o.long_factor_) {
+  repoint();
+}
+CSpec& CSpec::operator=(const CSpec& o) {
+  spec_ = o.spec_;
+  short_factor_ = o.short_factor_;
+  long_factor_ = o.long_factor_;
+  repoint();
+  return *this;
+}
+void CSpec::repoint() {
+  const bool has = !short_factor_.empty() || !long_factor_.empty();
+  spec_.short_factor = short_factor_.empty() ? nullptr : short_factor_.data();
+  spec_.long_factor = long_factor_.empty() ? nullptr : long_factor_.data();
+  spec_.n_factors =
+      has ? static_cast<int32_t>(std::max(short_factor_.size(), long_factor_.size())) : 0;
+}
+CSpec to_c_spec(const RopeSpec& spec) { return CSpec(spec); }
+
+KernelSet KernelSet::with_builtins() {
+  KernelSet set;
+  for (const rc_kernel_desc* d : builtin_kernels()) set.add(d, "built-in");
+  return set;
+}
+
+void KernelSet::add(const rc_kernel_desc* desc, std::string origin,
+                    std::shared_ptr<void> keep_alive) {
+  if (find(desc->name) != nullptr) {
+    throw PluginError(origin, desc->name, "name",
+                      "already registered by " + find(desc->name)->origin);
+  }
+  kernels_.push_back({desc, std::move(origin)});
+  if (keep_alive) keep_alive_.push_back(std::move(keep_alive));
+}
+
+const Kernel* KernelSet::find(std::string_view name) const {
+  for (const Kernel& k : kernels_) {
+    if (name == k.desc->name) return &k;
+  }
+  return nullptr;
+}
+
+const char* dtype_name(int32_t dtype) {
+  switch (dtype) {
+    case RC_DTYPE_F32: return "f32";
+    case RC_DTYPE_F64: return "f64";
+    case RC_DTYPE_F16: return "f16";
+    case RC_DTYPE_BF16: return "bf16";
+    case RC_DTYPE_F64X2: return "f64x2";
+    case RC_DTYPE_I64: return "i64";
+    default: return "?";
+  }
+}
+const char* layout_name(int32_t layout) {
+  switch (layout) {
+    case RC_LAYOUT_HALF_SPLIT: return "half_split";
+    case RC_LAYOUT_INTERLEAVED: return "interleaved";
+    default: return "?";
+  }
+}
+const char* rope_type_name(int32_t type) {
+  switch (type) {
+    case RC_ROPE_DEFAULT: return "default";
+    case RC_ROPE_LINEAR: return "linear";
+    case RC_ROPE_NTK: return "ntk";
+    case RC_ROPE_DYNAMIC: return "dynamic";
+    case RC_ROPE_YARN: return "yarn";
+    case RC_ROPE_LLAMA3: return "llama3";
+    case RC_ROPE_LONGROPE: return "longrope";
+    default: return "?";
+  }
+}
+const char* angle_recipe_name(int32_t recipe) {
+  switch (recipe) {
+    case RC_ANGLE_F32_INVFREQ_F32_PRODUCT: return "f32_invfreq_f32_product";
+    case RC_ANGLE_F64_INVFREQ_F64_PRODUCT: return "f64_invfreq_f64_product";
+    case RC_ANGLE_EXACT_DD: return "exact_dd";
+    case RC_ANGLE_TABLE: return "table";
+    case RC_ANGLE_OTHER: return "other";
+    default: return "?";
+  }
+}
+const char* rounding_name(int32_t rounding) {
+  switch (rounding) {
+    case RC_ROUND_NONE: return "none";
+    case RC_ROUND_NEAREST_EVEN: return "nearest_even";
+    case RC_ROUND_OTHER: return "other";
+    default: return "?";
+  }
+}
+
+}  // namespace ropecheck::impl

@@ -1,0 +1,62 @@
+// The registry: the built-in kernels (one line each in registry.cpp), a KernelSet that also
+// holds plugin kernels, and the conversion of a RopeSpec to the C ABI's rc_spec.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "impl/ropecheck_kernel.h"
+#include "reference/rope_spec.hpp"
+
+namespace ropecheck::impl {
+
+// An rc_spec together with the storage its longrope factor pointers point into.  Copies and
+// moves re-point the factors at their own storage.
+class CSpec {
+ public:
+  explicit CSpec(const RopeSpec& spec);
+  CSpec(const CSpec& other);
+  CSpec& operator=(const CSpec& other);
+  const rc_spec& get() const { return spec_; }
+  const rc_spec* ptr() const { return &spec_; }
+
+ private:
+  void repoint();
+  rc_spec spec_{};
+  std::vector<double> short_factor_, long_factor_;
+};
+CSpec to_c_spec(const RopeSpec& spec);
+
+// The built-in kernels, in registry order.
+const std::vector<const rc_kernel_desc*>& builtin_kernels();
+
+struct Kernel {
+  const rc_kernel_desc* desc = nullptr;
+  std::string origin;  // "built-in" or the plugin's path
+};
+
+// Built-in and plugin kernels by name.  Plugin libraries stay loaded while the set lives.
+class KernelSet {
+ public:
+  static KernelSet with_builtins();
+  // Throws PluginError (plugin_loader.hpp) if the name is already taken.
+  void add(const rc_kernel_desc* desc, std::string origin,
+           std::shared_ptr<void> keep_alive = nullptr);
+  const Kernel* find(std::string_view name) const;  // nullptr if absent
+  const std::vector<Kernel>& all() const { return kernels_; }
+
+ private:
+  std::vector<Kernel> kernels_;
+  std::vector<std::shared_ptr<void>> keep_alive_;
+};
+
+// Human-readable names of the ABI's enum values ("?" for unknown values).
+const char* dtype_name(int32_t dtype);
+const char* layout_name(int32_t layout);
+const char* rope_type_name(int32_t type);
+const char* angle_recipe_name(int32_t recipe);
+const char* rounding_name(int32_t rounding);
+
+}  // namespace ropecheck::impl
