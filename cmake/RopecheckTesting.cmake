@@ -1,11 +1,11 @@
 # ropecheck_add_test(NAME <name> SOURCES <src...> [LIBS <lib...>] [LABELS <label...>]
-#                    [TIMEOUT <seconds>])
+#                    [TIMEOUT <seconds>] [ENVIRONMENT <VAR=value...>])
 # One GoogleTest executable; each TEST becomes its own CTest test (gtest_discover_tests) so
 # ctest -j runs them in parallel and the summary line counts real tests.  Default label:
 # "unit".  Long runs carry the label "long", which CI excludes (see README.md).
 include(GoogleTest)
 function(ropecheck_add_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;ENVIRONMENT" ${ARGN})
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
@@ -17,6 +17,6 @@ function(ropecheck_add_test)
   target_compile_definitions(${T_NAME} PRIVATE
     ROPECHECK_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   gtest_discover_tests(${T_NAME}
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${T_ENVIRONMENT}"
     DISCOVERY_TIMEOUT 120)
 endfunction()

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "oracle.hpp"
 #include "rope_spec.hpp"
 
 namespace ropecheck::ref {
@@ -20,32 +21,33 @@ namespace ropecheck::ref {
 // Bits of working precision for rotating by angles up to |t| * max_theta.
 unsigned working_bits(int64_t t, double max_theta);
 
-class ExactReference {
+class ExactReference : public Oracle {
  public:
   explicit ExactReference(RopeSpec spec);  // validates the spec (throws SpecError)
-  ~ExactReference();
+  ~ExactReference() override;
   ExactReference(ExactReference&&) noexcept;
   ExactReference& operator=(ExactReference&&) noexcept;
 
-  const RopeSpec& spec() const;
+  const char* name() const override { return "exact"; }
+  const RopeSpec& spec() const override;
 
   // θ'_j and the attention factor, rounded to double / to double-double.
-  double theta(int pair) const;
+  double theta(int pair) const override;
   void theta_dd(int pair, double* hi, double* lo) const;
-  double attention_factor() const;
+  double attention_factor() const override;
   void attention_factor_dd(double* hi, double* lo) const;
 
   // Rotate one head x[0 .. head_dim) (doubles, taken exactly) at position t >= 0.
   // out_hi[k] + out_lo[k] is the exact result rounded to double-double; pass-through
   // components are copied (out_lo = 0).  out_lo may be null.
-  void rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const;
+  void rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const override;
 
   // One pair: (x0, x1) of pair `pair` at position t, exact result to double-double.
   void rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2],
-                   double y_lo[2]) const;
+                   double y_lo[2]) const override;
 
   // <R(q,t), R(k,s)> over the whole head, exactly (closed form in t - s), rounded.
-  double score(const double* q, int64_t t, const double* k, int64_t s) const;
+  double score(const double* q, int64_t t, const double* k, int64_t s) const override;
 
   // Decimal strings with `digits` significant digits (the CLI's output).
   std::vector<std::string> theta_decimal(int digits) const;
