@@ -1,0 +1,122 @@
+#include "properties/case.hpp"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace ropecheck::props {
+
+using json = nlohmann::ordered_json;
+
+std::string hexfloat(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+
+std::string case_to_json(const Case& c, int indent) {
+  json j;
+  j["spec"] = json::parse(spec_to_json_text(c.spec));
+  json pos = json::array();
+  for (int64_t t : c.positions) pos.push_back(std::to_string(t));
+  j["positions"] = pos;
+  j["n_heads"] = c.n_heads;
+  j["head_pad"] = c.head_pad;
+  j["token_pad"] = c.token_pad;
+  j["shift"] = std::to_string(c.shift);
+  j["scale_exponent"] = c.scale_exponent;
+  j["poison"] = c.poison;
+  json x = json::array();
+  for (double v : c.x) x.push_back(hexfloat(v));
+  j["x"] = x;
+  return j.dump(indent);
+}
+
+Case case_from_json(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw SpecError("case", std::string("malformed JSON: ") + e.what());
+  }
+  auto need = [&](const char* k) -> const json& {
+    if (!j.is_object() || !j.contains(k)) throw SpecError(std::string("case.") + k, "is required");
+    return j.at(k);
+  };
+  Case c;
+  c.spec = spec_from_json_text(need("spec").dump(), "case.spec");
+  try {
+    for (const json& p : need("positions")) c.positions.push_back(parse_position(p.get<std::string>()));
+    c.n_heads = need("n_heads").get<int64_t>();
+    c.head_pad = need("head_pad").get<int64_t>();
+    c.token_pad = need("token_pad").get<int64_t>();
+    c.shift = parse_position(need("shift").get<std::string>());
+    c.scale_exponent = need("scale_exponent").get<int>();
+    c.poison = need("poison").get<int64_t>();
+    for (const json& v : need("x")) {
+      const std::string s = v.get<std::string>();
+      char* end = nullptr;
+      const double d = std::strtod(s.c_str(), &end);
+      if (end == s.c_str() || *end != '\0') throw SpecError("case.x", "bad number \"" + s + "\"");
+      c.x.push_back(d);
+    }
+  } catch (const json::exception& e) {
+    throw SpecError("case", std::string("wrong type: ") + e.what());
+  }
+  if (c.positions.empty()) throw SpecError("case.positions", "must not be empty");
+  if (c.n_heads < 1 || c.n_heads > 4096) throw SpecError("case.n_heads", "must be in [1, 4096]");
+  if (c.head_pad < 0 || c.token_pad < 0 || c.head_pad > 4096 || c.token_pad > 4096) {
+    throw SpecError("case.head_pad", "paddings must be in [0, 4096]");
+  }
+  const size_t want = static_cast<size_t>(c.n_tokens() * c.n_heads * c.spec.head_dim);
+  if (c.x.size() != want) {
+    throw SpecError("case.x", "must have tokens*heads*head_dim = " + std::to_string(want) +
+                                  " values, got " + std::to_string(c.x.size()));
+  }
+  if (c.poison < 0 || static_cast<size_t>(c.poison) >= c.x.size()) {
+    throw SpecError("case.poison", "must index x");
+  }
+  return c;
+}
+
+namespace {
+std::string position_text(int64_t t) {
+  // Powers of two and their neighbours read better as 2^k±n.
+  if (t >= INT64_MAX - 2) return "2^63-" + std::to_string(INT64_MAX - t + 1);
+  for (int k = 8; k <= 62; ++k) {
+    const int64_t diff = t - (int64_t{1} << k);  // no overflow: both are non-negative
+    if (diff >= -2 && diff <= 2) {
+      return "2^" + std::to_string(k) + (diff == 0 ? "" : (diff > 0 ? "+" : "") + std::to_string(diff));
+    }
+  }
+  return std::to_string(t);
+}
+}  // namespace
+
+void showValue(const Case& c, std::ostream& os) { os << describe(c) << "\n" << case_to_json(c, -1); }
+
+std::string describe(const Case& c) {
+  std::ostringstream os;
+  os << to_string(c.spec.type) << "/" << to_string(c.spec.layout) << " d=" << c.spec.rotary_dim
+     << "/" << c.spec.head_dim << " base=" << c.spec.base;
+  if (c.spec.type != RopeType::kDefault) os << " s=" << c.spec.factor;
+  os << " tokens=" << c.n_tokens() << " heads=" << c.n_heads;
+  if (c.head_pad || c.token_pad) os << " pad=" << c.head_pad << "/" << c.token_pad;
+  os << " t=[";
+  for (size_t i = 0; i < c.positions.size(); ++i) {
+    if (i == 6) {
+      os << ", …";
+      break;
+    }
+    os << (i ? ", " : "") << position_text(c.positions[i]);
+  }
+  os << "]";
+  return os.str();
+}
+
+}  // namespace ropecheck::props

@@ -1,0 +1,51 @@
+// A Case: one call of a kernel — the spec, a position per token, the head count, the padding
+// between heads and tokens, and the input values — plus the few extra knobs some properties
+// need (a shift Δ, a power-of-two exponent, the component that gets a NaN).  Generators
+// produce Cases, properties judge them, the gate shrinks them, and a Case serialized to JSON
+// is what `ropecheck repro` replays.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "reference/rope_spec.hpp"
+
+namespace ropecheck::props {
+
+struct Case {
+  RopeSpec spec;
+  std::vector<int64_t> positions;  // one per token, any order, repeats allowed
+  int64_t n_heads = 1;
+  int64_t head_pad = 0;   // elements between the end of one head and the next
+  int64_t token_pad = 0;  // elements between the end of one token's heads and the next
+  // Logical input, n_tokens × n_heads × head_dim, already rounded to the kernel's input dtype
+  // (see KernelRunner::round_to_input).
+  std::vector<double> x;
+  int64_t shift = 0;      // Δ for shift invariance
+  int scale_exponent = 1; // k for the power-of-two scaling property
+  int64_t poison = 0;     // index into x that the NaN/Inf property poisons
+
+  int64_t n_tokens() const { return static_cast<int64_t>(positions.size()); }
+  int64_t head_stride() const { return spec.head_dim + head_pad; }
+  int64_t token_stride() const { return n_heads * head_stride() + token_pad; }
+  // Index of component c of head h of token k in the logical (contiguous) vector.
+  size_t at(int64_t k, int64_t h, int64_t c) const {
+    return static_cast<size_t>((k * n_heads + h) * spec.head_dim + c);
+  }
+};
+
+// JSON (ropecheck's spec format inside; values as C99 hexfloat strings so a replay is bit
+// for bit; positions as decimal strings).
+std::string case_to_json(const Case& c, int indent = 2);
+Case case_from_json(const std::string& text);  // throws SpecError naming the field
+
+// One line a person can read: "yarn/half_split d=64/64 b=1e4 tokens=3 heads=2 t=[0, 4096, 2^31-1]".
+std::string describe(const Case& c);
+std::string hexfloat(double v);
+
+// How RapidCheck prints a Case in a counterexample (found by ADL).
+void showValue(const Case& c, std::ostream& os);
+
+}  // namespace ropecheck::props

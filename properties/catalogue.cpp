@@ -1,0 +1,586 @@
+// The property catalogue.  Each property states its bound next to its check; the bounded
+// ones read the kernel's declared accuracy contract through pair_bound (error model), the
+// exact ones compare bit patterns.
+#include "properties/catalogue.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <sstream>
+
+#include "impl/contract_bound.hpp"
+
+namespace ropecheck::props {
+
+namespace {
+
+using Kind = Verdict::Kind;
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Spacing of subnormals: the absolute error floor of one rounding in that dtype.
+double denorm_min(int32_t dtype) {
+  switch (dtype) {
+    case RC_DTYPE_F32: return 0x1p-149;
+    case RC_DTYPE_F16: return 0x1p-24;
+    case RC_DTYPE_BF16: return 0x1p-133;
+    default: return 0x1p-1074;
+  }
+}
+
+// Error-model bound for one output pair of norm r = a·‖x pair‖, plus an absolute floor for
+// subnormal arithmetic: each of the ≤ 4 products and 2 sums of a pair can lose half a
+// subnormal spacing of the compute dtype, and the output rounding half of the output's.
+double pair_bound(const rc_kernel_desc& d, const RopeSpec& spec, int pair, int64_t t,
+                  double theta, double r, double a) {
+  const double floor_abs = 4 * denorm_min(d.accuracy.compute_dtype) + denorm_min(d.out_dtype);
+  const double b = impl::pair_error_bound(d, spec, pair, t, theta, r, a).bound;
+  // No rotation error exceeds |y| + |y_exact| ≤ 2r (plus the output rounding).
+  return std::min(b, 2.02 * r) + floor_abs;
+}
+
+double ulps_of(double err, double r, int32_t dtype) {
+  const double u = impl::ulp_in(r, dtype);
+  return u > 0 ? err / u : (err > 0 ? INFINITY : 0.0);
+}
+
+struct PairRef {
+  int64_t k, h;
+  int j;
+  size_t i0, i1;
+};
+
+template <class F>
+void for_each_pair(const Case& c, F&& f) {
+  for (int64_t k = 0; k < c.n_tokens(); ++k) {
+    for (int64_t h = 0; h < c.n_heads; ++h) {
+      for (int j = 0; j < c.spec.pairs(); ++j) {
+        f(PairRef{k, h, j, c.at(k, h, c.spec.first_index(j)), c.at(k, h, c.spec.second_index(j))});
+      }
+    }
+  }
+}
+
+// Runs the kernel; a refusal of a declared-supported case, or any out-of-bounds write, is a
+// failure of whatever property asked.
+std::optional<Verdict> run_checked(const KernelRunner& runner, const Case& c, Placement p,
+                                   RunOutput* out) {
+  const std::string why = runner.unsupported_reason(c, p);
+  if (!why.empty()) return Verdict::skip(why);
+  *out = runner.run(c, p);
+  if (!out->out_of_bounds.empty()) {
+    return Verdict::fail("out-of-bounds write: " + out->out_of_bounds, describe(c));
+  }
+  if (out->status != 0) {
+    return Verdict::fail(std::string("refused a case inside its declared range: ") +
+                             rc_status_string(out->status),
+                         describe(c));
+  }
+  return std::nullopt;
+}
+
+std::string pair_evidence(const Case& c, const PairRef& p, const RunOutput& y, double e0,
+                          double e1, double err, double bound, double r, int32_t out_dtype) {
+  std::ostringstream os;
+  os << describe(c) << "\n  token " << p.k << " (t=" << c.positions[static_cast<size_t>(p.k)]
+     << ") head " << p.h << " pair " << p.j << " (components " << c.spec.first_index(p.j) << ", "
+     << c.spec.second_index(p.j) << ")\n  x        = (" << hexfloat(c.x[p.i0]) << ", "
+     << hexfloat(c.x[p.i1]) << ")\n  expected = (" << hexfloat(e0) << ", " << hexfloat(e1)
+     << ")\n  actual   = (" << hexfloat(y.y[p.i0]) << ", " << hexfloat(y.y[p.i1])
+     << ")\n  error    = " << err << " = " << ulps_of(err, r, out_dtype)
+     << " ulp of the pair norm\n  bound    = " << bound << " = " << ulps_of(bound, r, out_dtype)
+     << " ulp";
+  return os.str();
+}
+
+// ---- bounded properties ----------------------------------------------------------------
+
+// |y − y_exact| ≤ B per pair, B from the kernel's contract at that pair's t and θ.
+Verdict agrees_with_reference(const Context& ctx, const Case& c) {
+  RunOutput y;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  const rc_kernel_desc& d = ctx.runner.desc();
+  const double a = ctx.oracle.attention_factor();
+  const auto hd = static_cast<size_t>(c.spec.head_dim);
+  std::vector<double> hi(hd), lo(hd);
+  Verdict v;
+  for (int64_t k = 0; k < c.n_tokens(); ++k) {
+    const int64_t t = c.positions[static_cast<size_t>(k)];
+    for (int64_t h = 0; h < c.n_heads; ++h) {
+      ctx.oracle.rotate(t, &c.x[c.at(k, h, 0)], hi.data(), lo.data());
+      for (int j = 0; j < c.spec.pairs(); ++j) {
+        const auto c0 = static_cast<size_t>(c.spec.first_index(j));
+        const auto c1 = static_cast<size_t>(c.spec.second_index(j));
+        const size_t i0 = c.at(k, h, static_cast<int64_t>(c0)), i1 = c.at(k, h, static_cast<int64_t>(c1));
+        const double r = a * std::hypot(c.x[i0], c.x[i1]);
+        // Error against the double-double exact value: (y − hi) − lo, formed without loss.
+        const double d0 = (y.y[i0] - hi[c0]) - lo[c0], d1 = (y.y[i1] - hi[c1]) - lo[c1];
+        const double err = std::hypot(d0, d1);
+        const double bound = pair_bound(d, c.spec, j, t, ctx.oracle.theta(j), r, a);
+        const double ratio = bound > 0 ? err / bound : (err > 0 ? INFINITY : 0);
+        if (!(err <= bound)) {  // NaN fails too
+          Verdict f = Verdict::fail("pair error exceeds the contract bound",
+                                    pair_evidence(c, PairRef{k, h, j, i0, i1}, y, hi[c0] + lo[c0],
+                                                  hi[c1] + lo[c1], err, bound, r, d.out_dtype));
+          f.worst_ratio = ratio;
+          f.worst_ulp = ulps_of(err, r, d.out_dtype);
+          return f;
+        }
+        if (ratio > v.worst_ratio) v.worst_ratio = ratio;
+        v.worst_ulp = std::max(v.worst_ulp, ulps_of(err, r, d.out_dtype));
+      }
+      for (size_t i = static_cast<size_t>(c.spec.rotary_dim); i < hd; ++i) {
+        if (!same_bits(y.y[c.at(k, h, static_cast<int64_t>(i))], hi[i])) {
+          return Verdict::fail("pass-through component changed",
+                               describe(c) + "\n  token " + std::to_string(k) + " head " +
+                                   std::to_string(h) + " component " + std::to_string(i));
+        }
+      }
+    }
+  }
+  return v;
+}
+
+// Per-pair bounds of one token/head, from its input norms.
+std::vector<double> head_bounds(const Context& ctx, const Case& c, int64_t k, int64_t h,
+                                std::vector<double>* norms) {
+  const double a = ctx.oracle.attention_factor();
+  std::vector<double> b(static_cast<size_t>(c.spec.pairs()));
+  norms->assign(b.size(), 0);
+  for (int j = 0; j < c.spec.pairs(); ++j) {
+    const double x0 = c.x[c.at(k, h, c.spec.first_index(j))], x1 = c.x[c.at(k, h, c.spec.second_index(j))];
+    const double r = a * std::hypot(x0, x1);
+    (*norms)[static_cast<size_t>(j)] = r;
+    b[static_cast<size_t>(j)] = pair_bound(ctx.runner.desc(), c.spec, j,
+                                           c.positions[static_cast<size_t>(k)], ctx.oracle.theta(j), r, a);
+  }
+  return b;
+}
+
+long double dot_head(const Case& c, const std::vector<double>& y, int64_t k1, int64_t k2) {
+  long double s = 0;
+  for (int64_t i = 0; i < c.spec.head_dim; ++i) {
+    s += static_cast<long double>(y[c.at(k1, 0, i)]) * y[c.at(k2, 0, i)];
+  }
+  return s;
+}
+
+// Bound on |⟨y_q, y_k⟩ − exact score|: Σ_j (B_qj·r_kj + r_qj·B_kj + B_qj·B_kj), plus the
+// rounding of the oracle's double result and of the long-double dot product.
+double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, double exact) {
+  std::vector<double> rq, rk;
+  const auto bq = head_bounds(ctx, c, kq, 0, &rq), bk = head_bounds(ctx, c, kk, 0, &rk);
+  double b = 0, mag = 0;
+  for (size_t j = 0; j < bq.size(); ++j) {
+    b += bq[j] * rk[j] + rq[j] * bk[j] + bq[j] * bk[j];
+    mag += (rq[j] + bq[j]) * (rk[j] + bk[j]);
+  }
+  for (int64_t i = c.spec.rotary_dim; i < c.spec.head_dim; ++i) {
+    mag += std::fabs(c.x[c.at(kq, 0, i)] * c.x[c.at(kk, 0, i)]);
+  }
+  return b + std::fabs(exact) * 0x1p-52 + mag * c.spec.head_dim * 0x1p-62;
+}
+
+Case two_token_case(const Case& c, int64_t t, int64_t s) {
+  Case d = c;
+  d.positions = {t, s};
+  d.n_heads = 1;
+  d.head_pad = d.token_pad = 0;
+  const auto hd = static_cast<size_t>(c.spec.head_dim);
+  d.x.assign(c.x.begin(), c.x.begin() + static_cast<std::ptrdiff_t>(hd));                 // q: token 0, head 0
+  d.x.insert(d.x.end(), c.x.begin() + static_cast<std::ptrdiff_t>(c.at(1, 0, 0)),
+             c.x.begin() + static_cast<std::ptrdiff_t>(c.at(1, 0, 0) + hd));              // k: token 1, head 0
+  d.poison = 0;
+  return d;
+}
+
+// ⟨R(q,t), R(k,s)⟩ from the kernel equals the closed form a² Re Σ q_j conj(k_j) e^{i(t−s)θ_j}.
+Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
+  if (c.n_tokens() < 2) return Verdict::skip("needs two tokens");
+  const Case d = two_token_case(c, c.positions[0], c.positions[1]);
+  RunOutput y;
+  if (auto v = run_checked(ctx.runner, d, Placement::kOutOfPlace, &y)) return *v;
+  const double exact = ctx.oracle.score(&d.x[0], d.positions[0], &d.x[d.at(1, 0, 0)], d.positions[1]);
+  const long double got = dot_head(d, y.y, 0, 1);
+  const double err = static_cast<double>(std::fabs(got - exact));
+  const double bound = score_bound(ctx, d, 0, 1, exact);
+  Verdict v;
+  v.worst_ratio = bound > 0 ? err / bound : 0;
+  if (!(err <= bound)) {
+    std::ostringstream os;
+    os << describe(d) << "\n  score(t=" << d.positions[0] << ", s=" << d.positions[1]
+       << "): kernel " << hexfloat(static_cast<double>(got)) << ", closed form " << hexfloat(exact)
+       << ", |diff| " << err << " > bound " << bound;
+    return Verdict::fail("attention score differs from the closed form in t − s", os.str());
+  }
+  return v;
+}
+
+// score(t, s) = score(t+Δ, s+Δ): both within their bounds of the same exact value.
+Verdict score_is_shift_invariant(const Context& ctx, const Case& c) {
+  if (c.n_tokens() < 2) return Verdict::skip("needs two tokens");
+  const int64_t t = c.positions[0], s = c.positions[1];
+  if (c.shift > INT64_MAX - std::max(t, s)) return Verdict::skip("t + Δ overflows int64");
+  const Case a = two_token_case(c, t, s), b = two_token_case(c, t + c.shift, s + c.shift);
+  RunOutput ya, yb;
+  if (auto v = run_checked(ctx.runner, a, Placement::kOutOfPlace, &ya)) return *v;
+  if (auto v = run_checked(ctx.runner, b, Placement::kOutOfPlace, &yb)) return *v;
+  const double exact = ctx.oracle.score(&a.x[0], t, &a.x[a.at(1, 0, 0)], s);
+  const long double sa = dot_head(a, ya.y, 0, 1), sb = dot_head(b, yb.y, 0, 1);
+  const double err = static_cast<double>(std::fabs(sa - sb));
+  const double bound = score_bound(ctx, a, 0, 1, exact) + score_bound(ctx, b, 0, 1, exact);
+  Verdict v;
+  v.worst_ratio = bound > 0 ? err / bound : 0;
+  if (!(err <= bound)) {
+    std::ostringstream os;
+    os << describe(a) << "\n  score(" << t << ", " << s << ") = " << hexfloat(static_cast<double>(sa))
+       << " but score(" << t + c.shift << ", " << s + c.shift << ") = " << hexfloat(static_cast<double>(sb))
+       << "; |diff| " << err << " > bound " << bound << " (exact " << hexfloat(exact) << ")";
+    return Verdict::fail("attention score changes under a common shift Δ = " + std::to_string(c.shift),
+                         os.str());
+  }
+  return v;
+}
+
+// | ‖y pair‖ − a‖x pair‖ | ≤ B (triangle inequality from the agreement bound).
+Verdict preserves_pair_norm(const Context& ctx, const Case& c) {
+  RunOutput y;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  const double a = ctx.oracle.attention_factor();
+  Verdict v;
+  std::optional<Verdict> fail;
+  for_each_pair(c, [&](const PairRef& p) {
+    if (fail) return;
+    const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
+    const double n = std::hypot(y.y[p.i0], y.y[p.i1]);
+    const double err = std::fabs(n - r);
+    const double bound = pair_bound(ctx.runner.desc(), c.spec, p.j, c.positions[static_cast<size_t>(p.k)],
+                                    ctx.oracle.theta(p.j), r, a) + r * 0x1p-51;
+    v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
+    if (!(err <= bound)) {
+      std::ostringstream os;
+      os << describe(c) << "\n  token " << p.k << " head " << p.h << " pair " << p.j << ": |y| = "
+         << hexfloat(n) << ", a|x| = " << hexfloat(r) << ", |diff| " << err << " > bound " << bound;
+      fail = Verdict::fail("rotation changed the pair norm (× attention factor)", os.str());
+    }
+  });
+  return fail ? *fail : v;
+}
+
+// Multiplying a pair by i commutes with the rotation: R(i·z) = i·R(z), within 2B.
+Verdict commutes_with_complex_unit(const Context& ctx, const Case& c) {
+  Case ic = c;
+  for_each_pair(c, [&](const PairRef& p) {
+    ic.x[p.i0] = -c.x[p.i1];
+    ic.x[p.i1] = c.x[p.i0];
+  });
+  RunOutput y, yi;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, ic, Placement::kOutOfPlace, &yi)) return *v;
+  const double a = ctx.oracle.attention_factor();
+  Verdict v;
+  std::optional<Verdict> fail;
+  for_each_pair(c, [&](const PairRef& p) {
+    if (fail) return;
+    const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
+    const double err = std::hypot(yi.y[p.i0] + y.y[p.i1], yi.y[p.i1] - y.y[p.i0]);
+    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.positions[static_cast<size_t>(p.k)],
+                                        ctx.oracle.theta(p.j), r, a);
+    v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
+    if (!(err <= bound)) {
+      std::ostringstream os;
+      os << describe(c) << "\n  token " << p.k << " head " << p.h << " pair " << p.j
+         << ": R(i·z) = (" << hexfloat(yi.y[p.i0]) << ", " << hexfloat(yi.y[p.i1]) << ") but i·R(z) = ("
+         << hexfloat(-y.y[p.i1]) << ", " << hexfloat(y.y[p.i0]) << "); |diff| " << err << " > " << bound;
+      fail = Verdict::fail("complex form differs from the Euclidean form (R(i z) != i R(z))", os.str());
+    }
+  });
+  return fail ? *fail : v;
+}
+
+// At t = 0 the rotation is the identity times a.
+Verdict position_zero_is_identity(const Context& ctx, const Case& c) {
+  Case z = c;
+  std::fill(z.positions.begin(), z.positions.end(), 0);
+  return agrees_with_reference(ctx, z);
+}
+
+// Interleaved ≡ half-split after the pair permutation, within B + B'.
+Verdict layouts_agree_after_permutation(const Context& ctx, const Case& c) {
+  Case o = c;
+  o.spec.layout = c.spec.layout == Layout::kInterleaved ? Layout::kHalfSplit : Layout::kInterleaved;
+  for (int64_t k = 0; k < c.n_tokens(); ++k) {
+    for (int64_t h = 0; h < c.n_heads; ++h) {
+      for (int j = 0; j < c.spec.pairs(); ++j) {
+        o.x[o.at(k, h, o.spec.first_index(j))] = c.x[c.at(k, h, c.spec.first_index(j))];
+        o.x[o.at(k, h, o.spec.second_index(j))] = c.x[c.at(k, h, c.spec.second_index(j))];
+      }
+    }
+  }
+  const KernelRunner other(ctx.runner.desc(), o.spec);
+  RunOutput y, yo;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(other, o, Placement::kOutOfPlace, &yo)) return *v;
+  const double a = ctx.oracle.attention_factor();
+  Verdict v;
+  std::optional<Verdict> fail;
+  for_each_pair(c, [&](const PairRef& p) {
+    if (fail) return;
+    const size_t o0 = o.at(p.k, p.h, o.spec.first_index(p.j)), o1 = o.at(p.k, p.h, o.spec.second_index(p.j));
+    const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
+    const double err = std::hypot(yo.y[o0] - y.y[p.i0], yo.y[o1] - y.y[p.i1]);
+    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.positions[static_cast<size_t>(p.k)],
+                                        ctx.oracle.theta(p.j), r, a);
+    v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
+    if (!(err <= bound)) {
+      std::ostringstream os;
+      os << describe(c) << "\n  token " << p.k << " head " << p.h << " pair " << p.j << ": "
+         << to_string(c.spec.layout) << " gives (" << hexfloat(y.y[p.i0]) << ", " << hexfloat(y.y[p.i1])
+         << "), " << to_string(o.spec.layout) << " on the permuted input gives (" << hexfloat(yo.y[o0])
+         << ", " << hexfloat(yo.y[o1]) << "); |diff| " << err << " > " << bound;
+      fail = Verdict::fail("interleaved and half-split layouts disagree after the pair permutation", os.str());
+    }
+  });
+  return fail ? *fail : v;
+}
+
+// ---- exact properties --------------------------------------------------------------------
+
+std::optional<Verdict> first_bit_difference(const Case& c, const std::vector<double>& a,
+                                            const std::vector<double>& b, const char* what,
+                                            const char* label_a, const char* label_b) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!same_bits(a[i], b[i])) {
+      const auto hd = static_cast<size_t>(c.spec.head_dim);
+      const size_t k = i / (hd * static_cast<size_t>(c.n_heads)), h = (i / hd) % static_cast<size_t>(c.n_heads);
+      std::ostringstream os;
+      os << describe(c) << "\n  token " << k << " head " << h << " component " << i % hd << ": "
+         << label_a << " " << hexfloat(a[i]) << ", " << label_b << " " << hexfloat(b[i]);
+      return Verdict::fail(what, os.str());
+    }
+  }
+  return std::nullopt;
+}
+
+// R(2^k x) = 2^k R(x) bit for bit while nothing over- or underflows.
+Verdict power_of_two_scaling_is_exact(const Context& ctx, const Case& c) {
+  const rc_kernel_desc& d = ctx.runner.desc();
+  const double scale = std::ldexp(1.0, c.scale_exponent);
+  const double hi = std::min(largest_finite(d.in_dtype), largest_finite(d.out_dtype)) / 64;
+  // Products x·sin φ stay normal in the compute dtype if |x| ≥ its smallest normal · 2^64.
+  const double lo_in = smallest_normal(d.accuracy.compute_dtype) * 0x1p64;
+  Case s = c;
+  for (size_t i = 0; i < c.x.size(); ++i) {
+    const double m = std::fabs(c.x[i]) * std::max(1.0, scale);
+    const double m_low = std::fabs(c.x[i]) * std::min(1.0, scale);
+    if (m > hi || (c.x[i] != 0 && m_low < std::max(lo_in, smallest_normal(d.in_dtype)))) {
+      return Verdict::skip("input too close to the overflow or underflow threshold");
+    }
+    s.x[i] = c.x[i] * scale;
+  }
+  RunOutput y, ys;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, s, Placement::kOutOfPlace, &ys)) return *v;
+  const double tiny = smallest_normal(d.out_dtype) * 4;
+  std::vector<double> want(y.y.size());
+  for (size_t i = 0; i < y.y.size(); ++i) {
+    // An output near the subnormal range of its dtype legitimately rounds differently.
+    if (y.y[i] != 0 && std::fabs(y.y[i]) * std::min(1.0, scale) < tiny) {
+      return Verdict::skip("output in the subnormal range");
+    }
+    want[i] = y.y[i] * scale;
+  }
+  if (auto f = first_bit_difference(c, ys.y, want, "scaling the input by a power of two did not scale the output exactly",
+                                    "R(2^k x) =", "2^k R(x) =")) {
+    f->detail += "\n  k = " + std::to_string(c.scale_exponent);
+    return *f;
+  }
+  return {};
+}
+
+// Permuting tokens (with their positions) and heads permutes the outputs, bit for bit.
+Verdict tokens_and_heads_are_independent(const Context& ctx, const Case& c) {
+  Case p = c;
+  const int64_t nt = c.n_tokens(), nh = c.n_heads;
+  for (int64_t k = 0; k < nt; ++k) {
+    p.positions[static_cast<size_t>(k)] = c.positions[static_cast<size_t>(nt - 1 - k)];
+    for (int64_t h = 0; h < nh; ++h) {
+      for (int64_t i = 0; i < c.spec.head_dim; ++i) p.x[p.at(k, h, i)] = c.x[c.at(nt - 1 - k, nh - 1 - h, i)];
+    }
+  }
+  RunOutput y, yp;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, p, Placement::kOutOfPlace, &yp)) return *v;
+  std::vector<double> back(y.y.size());
+  for (int64_t k = 0; k < nt; ++k) {
+    for (int64_t h = 0; h < nh; ++h) {
+      for (int64_t i = 0; i < c.spec.head_dim; ++i) back[c.at(nt - 1 - k, nh - 1 - h, i)] = yp.y[p.at(k, h, i)];
+    }
+  }
+  if (auto f = first_bit_difference(c, back, y.y, "reversing tokens and heads did not just reverse the outputs",
+                                    "permuted run", "original run")) {
+    return *f;
+  }
+  return {};
+}
+
+Verdict in_place_equals_out_of_place(const Context& ctx, const Case& c) {
+  const rc_kernel_desc& d = ctx.runner.desc();
+  if (!(d.placement & RC_PLACE_IN_PLACE) || !(d.placement & RC_PLACE_OUT_OF_PLACE)) {
+    return Verdict::skip("kernel does not declare both placements");
+  }
+  if (d.in_dtype != d.out_dtype) return Verdict::skip("in-place needs equal input and output dtypes");
+  RunOutput y, yi;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kInPlace, &yi)) return *v;
+  if (auto f = first_bit_difference(c, yi.y, y.y, "in-place result differs from out-of-place", "in-place",
+                                    "out-of-place")) {
+    return *f;
+  }
+  return {};
+}
+
+Verdict pass_through_is_bit_identical(const Context& ctx, const Case& c) {
+  if (c.spec.rotary_dim == c.spec.head_dim) return Verdict::skip("no pass-through dims");
+  RunOutput y;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  for (int64_t k = 0; k < c.n_tokens(); ++k) {
+    for (int64_t h = 0; h < c.n_heads; ++h) {
+      for (int64_t i = c.spec.rotary_dim; i < c.spec.head_dim; ++i) {
+        const size_t at = c.at(k, h, i);
+        if (!same_bits(y.y[at], c.x[at])) {
+          std::ostringstream os;
+          os << describe(c) << "\n  token " << k << " head " << h << " component " << i << " (>= rotary_dim "
+             << c.spec.rotary_dim << "): in " << hexfloat(c.x[at]) << ", out " << hexfloat(y.y[at]);
+          return Verdict::fail("a pass-through component changed", os.str());
+        }
+      }
+    }
+  }
+  return {};
+}
+
+Verdict is_deterministic(const Context& ctx, const Case& c) {
+  RunOutput a, b;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &a)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &b)) return *v;
+  if (auto f = first_bit_difference(c, b.y, a.y, "two identical calls gave different results", "second", "first")) {
+    return *f;
+  }
+  return {};
+}
+
+Verdict strided_equals_contiguous(const Context& ctx, const Case& c) {
+  Case dense = c, padded = c;
+  dense.head_pad = dense.token_pad = 0;
+  if (padded.head_pad == 0 && padded.token_pad == 0) {
+    padded.head_pad = 3;
+    padded.token_pad = 5;
+  }
+  RunOutput yd, yp;
+  if (auto v = run_checked(ctx.runner, dense, Placement::kOutOfPlace, &yd)) return *v;
+  if (auto v = run_checked(ctx.runner, padded, Placement::kOutOfPlace, &yp)) return *v;
+  if (auto f = first_bit_difference(padded, yp.y, yd.y, "strided (padded) layout changed the result", "strided",
+                                    "contiguous")) {
+    return *f;
+  }
+  return {};
+}
+
+// A NaN or Inf in one component changes at most the outputs of its own pair.
+Verdict non_finite_stays_in_its_pair(const Context& ctx, const Case& c) {
+  RunOutput clean;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &clean)) return *v;
+  const auto hd = static_cast<size_t>(c.spec.head_dim);
+  const auto at = static_cast<size_t>(c.poison);
+  const size_t head_base = at - at % hd, comp = at % hd;
+  // The component paired with `comp` (itself for a pass-through dim).
+  size_t partner = comp;
+  for (int j = 0; j < c.spec.pairs(); ++j) {
+    if (static_cast<size_t>(c.spec.first_index(j)) == comp) partner = static_cast<size_t>(c.spec.second_index(j));
+    if (static_cast<size_t>(c.spec.second_index(j)) == comp) partner = static_cast<size_t>(c.spec.first_index(j));
+  }
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    Case p = c;
+    p.x[at] = bad;
+    RunOutput y;
+    if (auto v = run_checked(ctx.runner, p, Placement::kOutOfPlace, &y)) return *v;
+    for (size_t i = 0; i < y.y.size(); ++i) {
+      if (i == at || i == head_base + partner) continue;
+      if (!same_bits(y.y[i], clean.y[i])) {
+        std::ostringstream os;
+        os << describe(c) << "\n  poisoned element " << at << " (component " << comp << ") with "
+           << bad << "; element " << i << " (component " << i % hd << ") changed from "
+           << hexfloat(clean.y[i]) << " to " << hexfloat(y.y[i]);
+        return Verdict::fail("a non-finite input leaked out of its pair", os.str());
+      }
+    }
+  }
+  return {};
+}
+
+// Positions beyond the declared maximum (and negative ones) are refused, and nothing is
+// written (the runner checks the canaries on refusal).
+Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
+  const rc_kernel_desc& d = ctx.runner.desc();
+  std::vector<int64_t> bad = {-1, INT64_MIN};
+  if (d.max_position < INT64_MAX) bad.push_back(d.max_position + 1);
+  if (d.max_position < INT64_MAX - 1000) bad.push_back(d.max_position + 1000);
+  if (d.max_position < INT64_MAX) bad.push_back(INT64_MAX);
+  for (int64_t t : bad) {
+    Case b = c;
+    b.positions.back() = t;
+    const RunOutput y = ctx.runner.run(b, Placement::kOutOfPlace);
+    if (!y.out_of_bounds.empty()) {
+      return Verdict::fail("out-of-bounds write at an invalid position: " + y.out_of_bounds, describe(b));
+    }
+    if (y.status == 0) {
+      return Verdict::fail("accepted position " + std::to_string(t) + " beyond its declared range [0, " +
+                               std::to_string(d.max_position) + "]",
+                           describe(b));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::vector<Property>& catalogue() {
+  static const std::vector<Property> props = {
+      {"agreesWithExactReferenceWithinContract",
+       "every pair within the kernel's declared error bound of exact mathematics", agrees_with_reference, false},
+      {"scoreMatchesClosedFormInRelativePosition",
+       "<R(q,t), R(k,s)> equals a^2 Re sum q conj(k) e^{i(t-s)theta}", score_matches_closed_form, true},
+      {"scoreIsInvariantUnderCommonShift", "score(t, s) = score(t+D, s+D)", score_is_shift_invariant, true},
+      {"rotationPreservesPairNormTimesAttentionFactor", "|R(x)| = a |x| per pair", preserves_pair_norm, false},
+      {"rotationCommutesWithComplexUnit", "complex form = Euclidean form: R(i z) = i R(z)",
+       commutes_with_complex_unit, false},
+      {"positionZeroIsIdentityTimesAttentionFactor", "R(x, 0) = a x", position_zero_is_identity, false},
+      {"powerOfTwoScalingIsBitExact", "R(2^k x) = 2^k R(x) bit for bit", power_of_two_scaling_is_exact, false},
+      {"interleavedEqualsPermutedHalfSplit", "the two layouts agree after the pair permutation",
+       layouts_agree_after_permutation, false},
+      {"tokensAndHeadsAreIndependent", "permuting tokens and heads permutes outputs bit for bit",
+       tokens_and_heads_are_independent, false},
+      {"inPlaceEqualsOutOfPlace", "in-place and out-of-place results are bit-identical",
+       in_place_equals_out_of_place, false},
+      {"passThroughDimsAreBitIdentical", "components >= rotary_dim are copied bit for bit",
+       pass_through_is_bit_identical, false},
+      {"kernelIsDeterministic", "two identical calls give identical bits", is_deterministic, false},
+      {"stridedEqualsContiguous", "padding between heads and tokens does not change results",
+       strided_equals_contiguous, false},
+      {"nonFiniteInputStaysInItsPair", "a NaN or Inf changes only its own pair", non_finite_stays_in_its_pair, false},
+      {"positionsBeyondMaximumAreRefused", "positions < 0 or > max_position are refused, nothing written",
+       refuses_positions_beyond_maximum, false},
+  };
+  return props;
+}
+
+const Property* find_property(std::string_view id) {
+  for (const Property& p : catalogue()) {
+    if (id == p.id) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace ropecheck::props

@@ -1,0 +1,213 @@
+// RapidCheck generators for RoPE cases — our own, because RapidCheck's default float
+// generator reaches none of the values that break RoPE kernels: edge positions, subnormals,
+// ±0, huge magnitudes, odd head counts, padded strides.
+//
+// Everything is generated within what a kernel declares (layouts, scalings, head_dim and
+// rotary_dim rules, max_position), so a generated case is one the kernel has promised to
+// handle; `Constraints` carries those declarations.
+#pragma once
+
+#include <rapidcheck.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "impl/ropecheck_kernel.h"
+#include "properties/case.hpp"
+#include "properties/edge_positions.hpp"
+#include "properties/runner.hpp"
+
+namespace ropecheck::props::gen {
+
+struct Constraints {
+  uint32_t layouts = RC_LAYOUT_ALL;
+  uint32_t scalings = RC_SCALING_ALL;
+  int head_dim_min = 2, head_dim_max = 512, head_dim_multiple = 1;
+  int rotary_dim_min = 2, rotary_dim_max = 512, rotary_dim_multiple = 2;
+  int64_t max_position = INT64_MAX;
+  int32_t in_dtype = RC_DTYPE_F64;  // input values are rounded to this dtype
+  int max_tokens = 5, max_heads = 4;
+
+  static Constraints of(const rc_kernel_desc& d) {
+    Constraints c;
+    c.layouts = d.layouts;
+    c.scalings = d.scalings;
+    c.head_dim_min = std::max(2, d.head_dim_min);
+    c.head_dim_max = std::min(512, d.head_dim_max);
+    c.head_dim_multiple = std::max(1, d.head_dim_multiple);
+    c.rotary_dim_min = std::max(2, d.rotary_dim_min);
+    c.rotary_dim_max = std::min(512, d.rotary_dim_max);
+    c.rotary_dim_multiple = std::max(2, d.rotary_dim_multiple);
+    c.max_position = d.max_position;
+    c.in_dtype = d.in_dtype;
+    return c;
+  }
+};
+
+// log-uniform double in [lo, hi].
+inline rc::Gen<double> log_uniform(double lo, double hi) {
+  return rc::gen::map(rc::gen::inRange<int>(0, 1 << 20), [lo, hi](int u) {
+    return lo * std::pow(hi / lo, u / double(1 << 20));
+  });
+}
+
+// A spec the constraints allow: every even head_dim (not only powers of two), rotary_dim ≤
+// head_dim, both layouts, base 100 … 1e7, every scaling with valid parameters.
+inline rc::Gen<RopeSpec> spec(const Constraints& k) {
+  return rc::gen::exec([k] {
+    RopeSpec s;
+    std::vector<Layout> layouts;
+    for (Layout l : {Layout::kHalfSplit, Layout::kInterleaved}) {
+      if (k.layouts & RC_LAYOUT_BIT(static_cast<int>(l))) layouts.push_back(l);
+    }
+    RC_PRE(!layouts.empty());
+    s.layout = *rc::gen::elementOf(layouts);
+    std::vector<RopeType> types;
+    for (int t = 0; t <= static_cast<int>(RopeType::kLongrope); ++t) {
+      if (k.scalings & RC_SCALING_BIT(t)) types.push_back(static_cast<RopeType>(t));
+    }
+    RC_PRE(!types.empty());
+    s.type = *rc::gen::elementOf(types);
+
+    // head_dim: a multiple of lcm(2, multiple) in range; small sizes are weighted up so
+    // shrinking lands on readable cases.
+    const int step = std::max(k.rotary_dim_multiple, k.head_dim_multiple % 2 ? 2 * k.head_dim_multiple : k.head_dim_multiple);
+    const int lo = (std::max(k.head_dim_min, k.rotary_dim_min) + step - 1) / step;
+    const int hi = std::min(k.head_dim_max, 512) / step;
+    RC_PRE(lo <= hi);
+    s.head_dim = step * *rc::gen::weightedOneOf<int>({
+        {3, rc::gen::inRange(lo, std::min(hi, lo + 8) + 1)},
+        {2, rc::gen::inRange(lo, hi + 1)},
+        {1, rc::gen::just(std::clamp(128 / step, lo, hi))}});
+    const int rmax = std::min(s.head_dim, k.rotary_dim_max) / k.rotary_dim_multiple;
+    const int rmin = (k.rotary_dim_min + k.rotary_dim_multiple - 1) / k.rotary_dim_multiple;
+    RC_PRE(rmin <= rmax);
+    s.rotary_dim = k.rotary_dim_multiple *
+                   *rc::gen::weightedOneOf<int>({{3, rc::gen::just(rmax)}, {1, rc::gen::inRange(rmin, rmax + 1)}});
+    if ((s.type == RopeType::kNtk || s.type == RopeType::kDynamic) && s.rotary_dim < 4) {
+      RC_PRE(rmax * k.rotary_dim_multiple >= 4);
+      s.rotary_dim = rmax * k.rotary_dim_multiple;
+    }
+    s.base = *rc::gen::weightedOneOf<double>({{3, rc::gen::element(1e4, 5e5, 1e6)}, {2, log_uniform(100, 1e7)}});
+
+    // Mostly short contexts (kernels build a cos/sin table per spec, and the tests build
+    // thousands of specs), sometimes a long one; positions are drawn independently of it.
+    const int64_t L0 = *rc::gen::weightedOneOf<int64_t>(
+        {{6, rc::gen::element<int64_t>(256, 1024, 2048, 4096)}, {1, rc::gen::element<int64_t>(8192, 32768)}});
+    switch (s.type) {
+      case RopeType::kDefault:
+        s.max_position_embeddings = L0;
+        break;
+      case RopeType::kLinear:
+        s.factor = *rc::gen::weightedOneOf<double>({{3, rc::gen::element(2.0, 4.0, 8.0)}, {1, log_uniform(0.25, 64)}});
+        s.max_position_embeddings = L0;
+        break;
+      case RopeType::kNtk:
+        s.factor = *log_uniform(1, 64);
+        s.max_position_embeddings = L0;
+        break;
+      case RopeType::kDynamic:
+        s.factor = *log_uniform(1, 16);
+        s.max_position_embeddings = L0;
+        s.seq_len = *rc::gen::element<int64_t>(L0 / 2, L0, L0 + 1, 4 * L0, 64 * L0);
+        break;
+      case RopeType::kYarn:
+        s.factor = *rc::gen::weightedOneOf<double>({{3, rc::gen::element(4.0, 16.0, 32.0, 40.0)}, {1, log_uniform(1.5, 64)}});
+        s.original_max_position_embeddings = L0;
+        s.max_position_embeddings = L0 * *rc::gen::element<int64_t>(1, 2, 4);
+        s.beta_fast = *rc::gen::element(32.0, 16.0, 64.0);
+        s.beta_slow = *rc::gen::element(1.0, 2.0, 0.5);
+        s.truncate = *rc::gen::element(true, true, false);
+        if (*rc::gen::element(0, 0, 1)) {
+          s.mscale = *rc::gen::element(1.0, 0.707);
+          s.mscale_all_dim = *rc::gen::element(0.0, 1.0, 0.8);
+        }
+        if (*rc::gen::element(0, 0, 0, 1)) s.attention_factor = *log_uniform(0.5, 2);
+        break;
+      case RopeType::kLlama3:
+        s.factor = *rc::gen::element(8.0, 32.0, 4.0);
+        s.original_max_position_embeddings = *rc::gen::element(int64_t{8192}, int64_t{4096}, int64_t{L0});
+        s.low_freq_factor = *rc::gen::element(1.0, 2.0);
+        s.high_freq_factor = s.low_freq_factor + *rc::gen::element(3.0, 1.0);
+        s.max_position_embeddings = s.original_max_position_embeddings;
+        break;
+      case RopeType::kLongrope: {
+        s.original_max_position_embeddings = L0;
+        s.max_position_embeddings = L0 * *rc::gen::element<int64_t>(2, 8, 32);
+        s.factor = static_cast<double>(s.max_position_embeddings / L0);
+        s.seq_len = *rc::gen::element(int64_t{L0}, int64_t{L0 + 1}, int64_t{L0 / 2}, int64_t{s.max_position_embeddings});
+        // Factors exact in binary32 (as HF stores them), growing with the pair index.
+        for (int j = 0; j < s.pairs(); ++j) {
+          s.short_factor.push_back(1.0 + (*rc::gen::inRange(0, 64)) / 32.0);
+          s.long_factor.push_back(1.0 + (*rc::gen::inRange(0, 64 * 32)) / 32.0);
+        }
+        if (*rc::gen::element(0, 0, 0, 1)) s.attention_factor = *log_uniform(0.5, 2);
+        break;
+      }
+    }
+    validate(s);  // a generator bug must not look like a kernel bug
+    return s;
+  });
+}
+
+// A position biased to design.md's edge positions (within max), else log-uniform up to max.
+inline rc::Gen<int64_t> position(const RopeSpec& s, int64_t max_position) {
+  std::vector<int64_t> edges = edge_positions(s, max_position);
+  return rc::gen::weightedOneOf<int64_t>({
+      {4, rc::gen::elementOf(edges)},
+      {3, rc::gen::map(log_uniform(1, static_cast<double>(max_position)), [max_position](double v) {
+         return std::min<int64_t>(max_position, static_cast<int64_t>(v));
+       })},
+      {1, rc::gen::inRange<int64_t>(0, std::min<int64_t>(max_position, 1 << 16) + 1)}});
+}
+
+// One input value, rounded to `dtype`: normal-ish, uniform, wide exponent range,
+// subnormal, ±0, large (but far enough from overflow that x0·c − x1·s cannot overflow).
+inline rc::Gen<double> value(int32_t dtype) {
+  const double big = largest_finite(dtype) / 64;
+  const double tiny = smallest_normal(dtype);
+  // Exponents for the wide-range branch stay within [tiny, big] of the dtype.
+  const int e_lo = std::max(-60, std::ilogb(tiny));
+  const int e_hi = std::min(60, std::ilogb(big) - 1);
+  return rc::gen::map(
+      rc::gen::weightedOneOf<double>({
+          {8, rc::gen::map(rc::gen::inRange(-(1 << 24), 1 << 24), [](int v) { return v / double(1 << 22); })},
+          {2, rc::gen::map(rc::gen::tuple(rc::gen::inRange(1 << 20, 1 << 21), rc::gen::inRange(e_lo, e_hi + 1),
+                                          rc::gen::element(1.0, -1.0)),
+                           [](const std::tuple<int, int, double>& t) {
+                             return std::get<2>(t) * std::ldexp(std::get<0>(t), std::get<1>(t) - 20);
+                           })},
+          {1, rc::gen::map(rc::gen::inRange(1, 1 << 10), [tiny](int m) { return tiny * m / 1024.0; })},
+          {1, rc::gen::element(0.0, -0.0)},
+          {1, rc::gen::map(rc::gen::tuple(log_uniform(big / 1e6, big), rc::gen::element(1.0, -1.0)),
+                           [](const std::tuple<double, double>& t) { return std::get<0>(t) * std::get<1>(t); })},
+      }),
+      [dtype](double v) { return round_to_dtype(v, dtype); });
+}
+
+// A whole Case for the constraints: spec, 1..max_tokens tokens at edge-biased positions,
+// 1..max_heads heads (odd counts included), optional padding, input values, Δ, k, poison.
+inline rc::Gen<Case> case_for(const Constraints& k) {
+  return rc::gen::exec([k] {
+    Case c;
+    c.spec = *spec(k);
+    const int64_t max_pos = std::min(k.max_position, INT64_MAX);
+    const int n_tokens = *rc::gen::weightedOneOf<int>({{3, rc::gen::just(2)}, {2, rc::gen::inRange(1, k.max_tokens + 1)}});
+    for (int i = 0; i < n_tokens; ++i) c.positions.push_back(*position(c.spec, max_pos));
+    c.n_heads = *rc::gen::inRange(1, k.max_heads + 1);
+    if (*rc::gen::element(0, 0, 1)) {
+      c.head_pad = *rc::gen::inRange(0, 8);
+      c.token_pad = *rc::gen::inRange(0, 8);
+    }
+    const size_t n = static_cast<size_t>(c.n_tokens() * c.n_heads * c.spec.head_dim);
+    c.x = *rc::gen::container<std::vector<double>>(n, value(k.in_dtype));
+    c.shift = *rc::gen::element<int64_t>(16, 1024, 8192, 32768, 131056, int64_t{1} << 20, int64_t{1} << 30);
+    c.scale_exponent = *rc::gen::element(1, -1, 2, -3);
+    c.poison = *rc::gen::inRange<int64_t>(0, static_cast<int64_t>(n));
+    return c;
+  });
+}
+
+}  // namespace ropecheck::props::gen

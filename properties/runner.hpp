@@ -1,0 +1,60 @@
+// KernelRunner: calls one kernel through the C ABI on a Case, the way every check does.
+// It owns the prepared handle (prepare once per spec, release at the end), converts the
+// logical double values to and from the kernel's storage dtype, lays them out with the
+// Case's strides, and surrounds every buffer with canary bytes: a write to padding or beyond
+// the last element, or any write to the input of an out-of-place call, is reported.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "impl/registry.hpp"
+#include "properties/case.hpp"
+
+namespace ropecheck::props {
+
+struct RunOutput {
+  int status = 0;               // the kernel's return value (0 = ok)
+  std::vector<double> y;        // logical output, n_tokens × n_heads × head_dim (if status 0)
+  std::string out_of_bounds;    // non-empty: what the kernel wrote where it must not
+};
+
+enum class Placement { kOutOfPlace, kInPlace };
+
+class KernelRunner {
+ public:
+  KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec);
+  ~KernelRunner();
+  KernelRunner(const KernelRunner&) = delete;
+  KernelRunner& operator=(const KernelRunner&) = delete;
+
+  const rc_kernel_desc& desc() const { return *desc_; }
+  const RopeSpec& spec() const { return spec_; }
+  int prepare_status() const { return prepare_status_; }
+
+  // Empty if the kernel declares support for this case (layout, scaling, head_dim and
+  // rotary_dim rules, positions within [0, max_position], placement); else the reason.
+  std::string unsupported_reason(const Case& c, Placement placement = Placement::kOutOfPlace) const;
+
+  // Calls apply.  The Case's spec must be this runner's spec (the handle was prepared for it).
+  RunOutput run(const Case& c, Placement placement = Placement::kOutOfPlace) const;
+
+  // Rounds v to the kernel's input dtype (the value the kernel will actually see).
+  double round_to_input(double v) const;
+
+ private:
+  const rc_kernel_desc* desc_;
+  RopeSpec spec_;
+  impl::CSpec cspec_;
+  void* handle_ = nullptr;
+  int prepare_status_ = 0;
+};
+
+// Storage helpers for the ABI dtypes.
+size_t dtype_size(int32_t dtype);
+double round_to_dtype(double v, int32_t dtype);
+double largest_finite(int32_t dtype);
+double smallest_normal(int32_t dtype);
+
+}  // namespace ropecheck::props
