@@ -120,7 +120,7 @@ typedef enum rc_rounding {
 } rc_rounding;
 
 /* The a-priori error bound of one output pair of norm r = a*|(x0, x1)| (a = attention factor)
- * follows from these numbers (impl/contract_bound.hpp, design.md "Exactness"):
+ * follows from these numbers (reference/error_model.hpp, design.md "Exactness"):
  *
  *   |y - y_exact| <= r * ( |dphi| + sqrt(2)*eta + 2*gamma2 + eps_a ) + u_out * r
  *   |dphi| <= t*theta_j*(eps_theta_j + angle_product_error)*u_angle + |t^ - t|*theta_j

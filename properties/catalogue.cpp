@@ -9,7 +9,7 @@
 #include <optional>
 #include <sstream>
 
-#include "impl/contract_bound.hpp"
+#include "reference/error_model.hpp"
 
 namespace ropecheck::props {
 
@@ -19,31 +19,9 @@ using Kind = Verdict::Kind;
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-// Spacing of subnormals: the absolute error floor of one rounding in that dtype.
-double denorm_min(int32_t dtype) {
-  switch (dtype) {
-    case RC_DTYPE_F32: return 0x1p-149;
-    case RC_DTYPE_F16: return 0x1p-24;
-    case RC_DTYPE_BF16: return 0x1p-133;
-    default: return 0x1p-1074;
-  }
-}
+using ref::pair_bound;
 
-// Error-model bound for one output pair of norm r = a·‖x pair‖, plus an absolute floor for
-// subnormal arithmetic: each of the ≤ 4 products and 2 sums of a pair can lose half a
-// subnormal spacing of the compute dtype, and the output rounding half of the output's.
-double pair_bound(const rc_kernel_desc& d, const RopeSpec& spec, int pair, int64_t t,
-                  double theta, double r, double a) {
-  const double floor_abs = 4 * denorm_min(d.accuracy.compute_dtype) + denorm_min(d.out_dtype);
-  const double b = impl::pair_error_bound(d, spec, pair, t, theta, r, a).bound;
-  // No rotation error exceeds |y| + |y_exact| ≤ 2r (plus the output rounding).
-  return std::min(b, 2.02 * r) + floor_abs;
-}
-
-double ulps_of(double err, double r, int32_t dtype) {
-  const double u = impl::ulp_in(r, dtype);
-  return u > 0 ? err / u : (err > 0 ? INFINITY : 0.0);
-}
+double ulps_of(double err, double r, int32_t dtype) { return ref::ulps_of_pair_norm(err, r, dtype); }
 
 struct PairRef {
   int64_t k, h;

@@ -1,6 +1,6 @@
 // The first differential test: every built-in kernel against the exact reference
 // (ropecheck::ref::ExactReference, rounded to double-double), within the bound its declared
-// accuracy contract implies (impl/contract_bound.hpp), over every variant, both layouts,
+// accuracy contract implies (reference/error_model.hpp), over every variant, both layouts,
 // partial rotary, head_dims that are not powers of two, padded strides, and positions from 0
 // to the kernel's declared maximum including design.md's edge positions; max + 1 must be
 // refused.  Error metric: |y - y_exact| per pair (Euclidean) in ulp of r = a*|(x0, x1)| in
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "exact_reference.hpp"
-#include "impl/contract_bound.hpp"
+#include "reference/error_model.hpp"
 #include "impl/kernels/common.hpp"
 #include "impl/registry.hpp"
 
@@ -228,8 +228,8 @@ TEST(Differential, EveryBuiltinKernelWithinItsContract) {
               if (err != 0) ++st.violations;
               continue;
             }
-            const double ulp = ulp_in(r, k->out_dtype);
-            const PairBound b = pair_error_bound(*k, spec, j, c.t, ref.theta(j), r, a);
+            const double ulp = ref::ulp_in(r, k->out_dtype);
+            const ref::PairBound b = ref::pair_error_bound(*k, spec, j, c.t, ref.theta(j), r, a);
             const double eu = err / ulp;
             ++st.n;
             st.sum_sq += eu * eu;

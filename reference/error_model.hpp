@@ -1,6 +1,7 @@
-// The a-priori error bound a kernel's declared accuracy contract implies, per output pair
-// (design.md "Exactness and the error model"), written once; the differential test, the
-// properties and the reports read it.  (The error-model issue will move it to reference/.)
+// The error model: the a-priori error bound a kernel's declared accuracy contract implies,
+// per output pair (design.md "Exactness and the error model"), and the error metric (ulp of
+// the pair norm), written once; the differential test, the properties, the gate and the
+// reports read them.
 //
 //   |y - y_exact| <= (1 + 1%) * [ r*(|dphi| + sqrt(2)*eta + 2*gamma2 + eps_a) + u_out*r ]
 //   |dphi| <= t*theta_j*(eps_theta_j + angle_product_error)*u_angle + |t^ - t|*theta_j
@@ -16,7 +17,7 @@
 #include "impl/ropecheck_kernel.h"
 #include "reference/rope_spec.hpp"
 
-namespace ropecheck::impl {
+namespace ropecheck::ref {
 
 double unit_roundoff(int32_t dtype);   // 2^-p for a p-bit significand
 int significand_bits(int32_t dtype);   // 24, 53, 11, 8, 104 (f64x2 counted conservatively)
@@ -38,4 +39,18 @@ struct PairBound {
 PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,
                            int64_t t, double theta_exact, double r, double attention);
 
-}  // namespace ropecheck::impl
+// Spacing of the subnormals of `dtype`: the absolute error of one rounding there.
+double denorm_min(int32_t dtype);
+
+// The bound every check uses: pair_error_bound, capped at 2.02·r (no rotation error can
+// exceed |y| + |y_exact|), plus an absolute floor for subnormal arithmetic — each of the
+// ≤ 4 products and 2 sums of a pair can lose half a subnormal spacing of the compute dtype,
+// and the output rounding one spacing of the output dtype.
+double pair_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair, int64_t t,
+                  double theta_exact, double r, double attention);
+
+// The error metric: err in units of ulp(r) in `dtype` (r the pair norm; components cancel,
+// so never ulp(y_j)).  r = 0 gives 0 for err = 0 and +inf otherwise; NaN stays NaN.
+double ulps_of_pair_norm(double err, double r, int32_t dtype);
+
+}  // namespace ropecheck::ref

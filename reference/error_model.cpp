@@ -1,9 +1,9 @@
-#include "impl/contract_bound.hpp"
+#include "reference/error_model.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace ropecheck::impl {
+namespace ropecheck::ref {
 
 int significand_bits(int32_t dtype) {
   switch (dtype) {
@@ -102,4 +102,25 @@ PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int
   return b;
 }
 
-}  // namespace ropecheck::impl
+double denorm_min(int32_t dtype) {
+  switch (dtype) {
+    case RC_DTYPE_F32: return 0x1p-149;
+    case RC_DTYPE_F16: return 0x1p-24;
+    case RC_DTYPE_BF16: return 0x1p-133;
+    default: return 0x1p-1074;
+  }
+}
+
+double pair_bound(const rc_kernel_desc& d, const RopeSpec& spec, int pair, int64_t t,
+                  double theta_exact, double r, double attention) {
+  const double floor_abs = 4 * denorm_min(d.accuracy.compute_dtype) + denorm_min(d.out_dtype);
+  const double b = pair_error_bound(d, spec, pair, t, theta_exact, r, attention).bound;
+  return std::min(b, 2.02 * r) + floor_abs;
+}
+
+double ulps_of_pair_norm(double err, double r, int32_t dtype) {
+  const double u = ulp_in(r, dtype);
+  return u > 0 ? err / u : (err > 0 ? INFINITY : err);
+}
+
+}  // namespace ropecheck::ref
