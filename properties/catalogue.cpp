@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <sstream>
 
@@ -74,15 +75,20 @@ std::string pair_evidence(const Case& c, const PairRef& p, const RunOutput& y, d
 
 // ---- bounded properties ----------------------------------------------------------------
 
-// |y − y_exact| ≤ B per pair, B from the kernel's contract at that pair's t and θ.
-Verdict agrees_with_reference(const Context& ctx, const Case& c) {
-  RunOutput y;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+}  // namespace
+
+// One run of the kernel on the case, every rotated pair measured against the oracle.
+// The agreement property and the reports both stand on this (one code path).
+std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
+                                         const std::function<bool(const PairMeasurement&)>& visit,
+                                         RunOutput* out) {
+  RunOutput local;
+  RunOutput& y = out ? *out : local;
+  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return v;
   const rc_kernel_desc& d = ctx.runner.desc();
   const double a = ctx.oracle.attention_factor();
   const auto hd = static_cast<size_t>(c.spec.head_dim);
   std::vector<double> hi(hd), lo(hd);
-  Verdict v;
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
     const int64_t t = c.positions[static_cast<size_t>(k)];
     for (int64_t h = 0; h < c.n_heads; ++h) {
@@ -90,23 +96,23 @@ Verdict agrees_with_reference(const Context& ctx, const Case& c) {
       for (int j = 0; j < c.spec.pairs(); ++j) {
         const auto c0 = static_cast<size_t>(c.spec.first_index(j));
         const auto c1 = static_cast<size_t>(c.spec.second_index(j));
-        const size_t i0 = c.at(k, h, static_cast<int64_t>(c0)), i1 = c.at(k, h, static_cast<int64_t>(c1));
-        const double r = a * std::hypot(c.x[i0], c.x[i1]);
+        PairMeasurement m;
+        m.token = k;
+        m.head = h;
+        m.pair = j;
+        m.t = t;
+        m.i0 = c.at(k, h, static_cast<int64_t>(c0));
+        m.i1 = c.at(k, h, static_cast<int64_t>(c1));
+        m.r = a * std::hypot(c.x[m.i0], c.x[m.i1]);
+        m.exact[0] = hi[c0] + lo[c0];
+        m.exact[1] = hi[c1] + lo[c1];
         // Error against the double-double exact value: (y − hi) − lo, formed without loss.
-        const double d0 = (y.y[i0] - hi[c0]) - lo[c0], d1 = (y.y[i1] - hi[c1]) - lo[c1];
-        const double err = std::hypot(d0, d1);
-        const double bound = pair_bound(d, c.spec, j, t, ctx.oracle.theta(j), r, a);
-        const double ratio = bound > 0 ? err / bound : (err > 0 ? INFINITY : 0);
-        if (!(err <= bound)) {  // NaN fails too
-          Verdict f = Verdict::fail("pair error exceeds the contract bound",
-                                    pair_evidence(c, PairRef{k, h, j, i0, i1}, y, hi[c0] + lo[c0],
-                                                  hi[c1] + lo[c1], err, bound, r, d.out_dtype));
-          f.worst_ratio = ratio;
-          f.worst_ulp = ulps_of(err, r, d.out_dtype);
-          return f;
-        }
-        if (ratio > v.worst_ratio) v.worst_ratio = ratio;
-        v.worst_ulp = std::max(v.worst_ulp, ulps_of(err, r, d.out_dtype));
+        const double d0 = (y.y[m.i0] - hi[c0]) - lo[c0], d1 = (y.y[m.i1] - hi[c1]) - lo[c1];
+        m.err = std::hypot(d0, d1);
+        m.bound = pair_bound(d, c.spec, j, t, ctx.oracle.theta(j), m.r, a);
+        m.ulps = ulps_of(m.err, m.r, d.out_dtype);
+        m.bound_ulps = ulps_of(m.bound, m.r, d.out_dtype);
+        if (!visit(m)) return std::nullopt;
       }
       for (size_t i = static_cast<size_t>(c.spec.rotary_dim); i < hd; ++i) {
         if (!same_bits(y.y[c.at(k, h, static_cast<int64_t>(i))], hi[i])) {
@@ -117,7 +123,32 @@ Verdict agrees_with_reference(const Context& ctx, const Case& c) {
       }
     }
   }
-  return v;
+  return std::nullopt;
+}
+
+namespace {
+
+// |y − y_exact| ≤ B per pair, B from the kernel's contract at that pair's t and θ.
+Verdict agrees_with_reference(const Context& ctx, const Case& c) {
+  Verdict v;
+  std::optional<Verdict> fail;
+  RunOutput y;
+  auto visit = [&](const PairMeasurement& m) {
+    const double ratio = m.bound > 0 ? m.err / m.bound : (m.err > 0 ? INFINITY : 0);
+    if (!(m.err <= m.bound)) {  // NaN fails too
+      fail = Verdict::fail("pair error exceeds the contract bound",
+                           pair_evidence(c, PairRef{m.token, m.head, m.pair, m.i0, m.i1}, y, m.exact[0],
+                                         m.exact[1], m.err, m.bound, m.r, ctx.runner.desc().out_dtype));
+      fail->worst_ratio = ratio;
+      fail->worst_ulp = m.ulps;
+      return false;
+    }
+    v.worst_ratio = std::max(v.worst_ratio, ratio);
+    v.worst_ulp = std::max(v.worst_ulp, m.ulps);
+    return true;
+  };
+  if (auto early = measure_agreement(ctx, c, visit, &y)) return *early;
+  return fail ? *fail : v;
 }
 
 // Per-pair bounds of one token/head, from its input norms.

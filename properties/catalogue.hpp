@@ -8,6 +8,8 @@
 // pass-through, power-of-two scaling) have no tolerance at all.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +52,29 @@ struct Property {
 };
 
 const std::vector<Property>& catalogue();
+
+// One rotated pair of one kernel run, measured against the oracle (error metric and bound
+// from reference/error_model.hpp).
+struct PairMeasurement {
+  int64_t token = 0, head = 0;
+  int pair = 0;
+  int64_t t = 0;
+  size_t i0 = 0, i1 = 0;     // indices of the pair's components in Case::x / RunOutput::y
+  double r = 0;              // a·‖(x0, x1)‖
+  double exact[2] = {0, 0};  // the oracle's result, rounded to double
+  double err = 0;            // ‖y − y_exact‖ (against the oracle's double-double)
+  double bound = 0;          // the contract's bound for this pair
+  double ulps = 0, bound_ulps = 0;  // err and bound in ulp of r in the output dtype
+};
+
+// Runs the kernel once on `c` (out of place) and calls `visit` for every rotated pair, in
+// token, head, pair order, until it returns false.  Returns a Verdict only when the run
+// itself fails or is skipped (unsupported case, refusal, out-of-bounds write, changed
+// pass-through component); nullopt when every visited pair was measured.  The agreement
+// property and the reports are both built on this.  `out` (optional) receives the run.
+std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
+                                         const std::function<bool(const PairMeasurement&)>& visit,
+                                         RunOutput* out = nullptr);
 const Property* find_property(std::string_view id);  // nullptr if unknown
 
 }  // namespace ropecheck::props
