@@ -1,0 +1,210 @@
+/* broken_kernel.c -- the correct twin and its one-bug variants (see broken_kernel.h).
+ * Each `bug ==` test below is the whole difference between a broken kernel and the twin. */
+#include "broken_kernel.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RB_MAX_PAIRS 512
+
+static const double kTwoPi = 6.283185307179586;  /* 2 pi rounded to double */
+static const float kTwoPiF = 6.28318548f;        /* 2 pi rounded to float */
+
+/* Round to bfloat16 (nearest even) through float, as t.float().to(bfloat16) does. */
+static double bf16_round(double v) {
+  float f = (float)v;
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  u &= 0xFFFF0000u;
+  memcpy(&f, &u, sizeof f);
+  return (double)f;
+}
+
+/* t*f mod 1 in [-0.5, 0.5] for t, f >= 0: p + e = t*f exactly (FMA), the integer part of p
+ * is dropped exactly, so the result is right to one rounding. */
+static double reduce_revolutions(double t, double f) {
+  const double p = t * f;
+  const double e = fma(t, f, -p);
+  double r = p - nearbyint(p);
+  r += e;
+  return r - nearbyint(r);
+}
+
+/* The bug of RB_FAST_SIN_NAIVE_REDUCTION: the angle t*theta rounded to float and reduced by
+ * a float 2 pi in float arithmetic.  Right while |phi| < pi (no reduction; the float rounding
+ * of phi is within the contract), hopeless at long positions (ulp(phi) grows with t). */
+static double naive_reduced_angle(double t, double theta) {
+  const float x = (float)(t * theta);
+  const float k = nearbyintf(x / kTwoPiF);
+  return (double)(x - k * kTwoPiF);
+}
+
+static int finite_pos(double v) { return isfinite(v) && v > 0.0; }
+
+/* L0: original_max_position_embeddings, else max_position_embeddings. */
+static double original_max(const rc_spec* s) {
+  return (double)(s->original_max_position_embeddings > 0 ? s->original_max_position_embeddings
+                                                          : s->max_position_embeddings);
+}
+
+/* The parameters the scalings need (as impl/kernels/common.cpp check_spec). */
+static int check_scaling(const rc_spec* s) {
+  switch (s->rope_type) {
+    case RC_ROPE_DEFAULT: return RC_OK;
+    case RC_ROPE_LINEAR: return finite_pos(s->factor) ? RC_OK : RC_ERR_SPEC;
+    case RC_ROPE_YARN:
+      return finite_pos(s->factor) && original_max(s) > 0 && finite_pos(s->beta_fast) &&
+                     finite_pos(s->beta_slow) && isfinite(s->mscale) && isfinite(s->mscale_all_dim) &&
+                     (!s->has_attention_factor || finite_pos(s->attention_factor))
+                 ? RC_OK
+                 : RC_ERR_SPEC;
+    case RC_ROPE_LLAMA3:
+      return finite_pos(s->factor) && original_max(s) > 0 && finite_pos(s->low_freq_factor) &&
+                     isfinite(s->high_freq_factor) && s->high_freq_factor > s->low_freq_factor
+                 ? RC_OK
+                 : RC_ERR_SPEC;
+    default: return RC_ERR_SPEC;
+  }
+}
+
+/* HF get_mscale. */
+static double yarn_mscale(double scale, double mscale) {
+  return scale <= 1.0 ? 1.0 : 0.1 * mscale * log(scale) + 1.0;
+}
+
+/* HF _compute_yarn_parameters: theta'_j (in place) and the attention factor. */
+static double yarn(rb_bug bug, const rc_spec* s, int d, double* theta, int pairs) {
+  const double l0 = original_max(s), fac = s->factor;
+  const double beta_lo = bug == RB_YARN_BETA_SWAPPED ? s->beta_slow : s->beta_fast;
+  const double beta_hi = bug == RB_YARN_BETA_SWAPPED ? s->beta_fast : s->beta_slow;
+  double lo = d * log(l0 / (beta_lo * kTwoPi)) / (2.0 * log(s->base));
+  double hi = d * log(l0 / (beta_hi * kTwoPi)) / (2.0 * log(s->base));
+  if (s->truncate) {
+    lo = floor(lo);
+    hi = ceil(hi);
+  }
+  if (lo < 0.0) lo = 0.0;
+  if (hi > d - 1) hi = d - 1;
+  if (lo == hi) hi += 0.001;
+  for (int j = 0; j < pairs; ++j) {
+    double ramp = (j - lo) / (hi - lo);
+    ramp = ramp < 0.0 ? 0.0 : ramp > 1.0 ? 1.0 : ramp;
+    const double extrapolation_factor = 1.0 - ramp;
+    theta[j] = theta[j] / fac * (1.0 - extrapolation_factor) + theta[j] * extrapolation_factor;
+  }
+  if (bug == RB_YARN_MSCALE_IGNORED) return 1.0;
+  if (s->has_attention_factor) return s->attention_factor;
+  if (s->mscale != 0.0 && s->mscale_all_dim != 0.0)
+    return yarn_mscale(fac, s->mscale) / yarn_mscale(fac, s->mscale_all_dim);
+  return yarn_mscale(fac, 1.0);
+}
+
+/* HF _compute_llama3_parameters (theta'_j in place). */
+static void llama3(const rc_spec* s, double* theta, int pairs) {
+  const double l0 = original_max(s), fac = s->factor;
+  const double lf = s->low_freq_factor, hf = s->high_freq_factor;
+  const double low_wavelen = l0 / lf, high_wavelen = l0 / hf;
+  for (int j = 0; j < pairs; ++j) {
+    const double wavelen = kTwoPi / theta[j];
+    const double llama = wavelen > low_wavelen ? theta[j] / fac : theta[j];
+    const double smooth = (l0 / wavelen - lf) / (hf - lf);
+    const double smoothed = (1.0 - smooth) * llama / fac + smooth * llama;
+    const int medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+    theta[j] = medium ? smoothed : llama;
+  }
+}
+
+int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t n_tokens,
+             int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
+             void* out) {
+  /* 1. Refuse what the descriptor does not cover, before touching any data. */
+  if (spec == NULL) return RC_ERR_SPEC;
+  if (spec->layout != RC_LAYOUT_HALF_SPLIT && spec->layout != RC_LAYOUT_INTERLEAVED)
+    return RC_ERR_SPEC;
+  if (!(spec->base > 1.0) || !isfinite(spec->base)) return RC_ERR_SPEC;
+  if (check_scaling(spec) != RC_OK) return RC_ERR_SPEC;
+  if (spec->rotary_dim < 2 || spec->rotary_dim % 2 != 0 || spec->rotary_dim > spec->head_dim ||
+      spec->head_dim > 1024)
+    return RC_ERR_SHAPE;
+  if (n_tokens < 0 || n_heads < 0 || token_stride < 0 || head_stride < 0) return RC_ERR_SHAPE;
+  if (n_tokens == 0 || n_heads == 0) return RC_OK;
+  if (positions == NULL || in == NULL || out == NULL) return RC_ERR_UNSUPPORTED;
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    if (positions[k] < 0 || (positions[k] > RB_MAX_POSITION && bug != RB_RANGE_UNCHECKED))
+      return RC_ERR_POSITION;
+  }
+
+  /* 2. Frequencies: theta_j in double, stored as revolutions per position f_j. */
+  const int head_dim = spec->head_dim;
+  const int rot = bug == RB_HEAD_DIM_RANGE ? head_dim - head_dim % 2 : spec->rotary_dim;
+  const int pairs = rot / 2;
+  const int d_exp = bug == RB_HEAD_DIM_EXPONENT ? head_dim : rot;
+  double theta[RB_MAX_PAIRS], f[RB_MAX_PAIRS];
+  for (int j = 0; j < pairs; ++j) {
+    const int jj = bug == RB_EXPONENT_OFF_BY_ONE ? j + 1 : j;
+    theta[j] = pow(spec->base, -2.0 * jj / d_exp);
+    if (spec->rope_type == RC_ROPE_LINEAR) theta[j] /= spec->factor;
+  }
+  double attention = 1.0;
+  if (spec->rope_type == RC_ROPE_YARN) attention = yarn(bug, spec, d_exp, theta, pairs);
+  if (spec->rope_type == RC_ROPE_LLAMA3 && bug != RB_LLAMA3_UNSCALED) llama3(spec, theta, pairs);
+  for (int j = 0; j < pairs; ++j) {
+    if (bug == RB_BF16_INV_FREQ) theta[j] = bf16_round(theta[j]);
+    f[j] = theta[j] / kTwoPi;
+  }
+
+  /* 3. Per token: its cos/sin row, then every head.  Strides are in elements. */
+  const float* x = (const float*)in;
+  float* y = (float*)out;
+  int inter = spec->layout == RC_LAYOUT_INTERLEAVED;
+  if (bug == RB_LAYOUT_SWAP) inter = !inter;
+  float c[RB_MAX_PAIRS], s[RB_MAX_PAIRS];
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    int64_t t = positions[k];
+    if (bug == RB_POSITION_PLUS_ONE) t += 1; /* t <= 2^31 here: no overflow */
+    if (bug == RB_POSITIONS_IGNORED) t = k;
+    /* A table built for the first RB_TABLE_ROWS positions, indexed with a clamp: reading
+     * row min(t, 4095) is exactly what such a table returns. */
+    if (bug == RB_TABLE_CLAMPED && t > RB_TABLE_ROWS - 1) t = RB_TABLE_ROWS - 1;
+    /* Positions held in an int32 tensor: every accepted t but 2^31 survives the trip. */
+    if (bug == RB_INT32_POSITIONS) t = (int32_t)(uint32_t)(uint64_t)t;
+    double td = (double)t; /* exact: t <= 2^31 + 1 (RB_RANGE_UNCHECKED: rounded, harmless) */
+    if (bug == RB_BF16_POSITIONS) td = bf16_round(td);
+    for (int j = 0; j < pairs; ++j) {
+      const double phi = bug == RB_FAST_SIN_NAIVE_REDUCTION ? naive_reduced_angle(td, theta[j])
+                                                             : reduce_revolutions(td, f[j]) * kTwoPi;
+      c[j] = (float)(cos(phi) * attention);
+      s[j] = (float)(sin(phi) * attention);
+      if (bug == RB_NEGATIVE_ANGLE) s[j] = -s[j];
+    }
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const float* xv = x + k * token_stride + h * head_stride;
+      float* yv = y + k * token_stride + h * head_stride;
+      for (int j = 0; j < pairs; ++j) {
+        const int i0 = inter ? 2 * j : j, i1 = inter ? 2 * j + 1 : j + pairs;
+        if (bug == RB_IN_PLACE_ALIASING) {
+          /* y0 is stored before x0 is read again for y1: harmless out of place, but in place
+           * the second line reads y0 where x0 was.  (xv and yv may alias, so the compiler
+           * must reload xv[i0] after the store.) */
+          yv[i0] = xv[i0] * c[j] - xv[i1] * s[j];
+          yv[i1] = xv[i0] * s[j] + xv[i1] * c[j];
+        } else {
+          /* Both components read before either is written: in place is safe. */
+          const float x0 = xv[i0], x1 = xv[i1];
+          yv[i0] = x0 * c[j] - x1 * s[j];
+          yv[i1] = x0 * s[j] + x1 * c[j];
+        }
+      }
+      for (int i = rot; i < head_dim; ++i) {
+        if (bug == RB_PASS_THROUGH_ZEROED) {
+          yv[i] = 0.0f;
+        } else if (yv != xv) {
+          yv[i] = xv[i]; /* pass-through, copied bit for bit */
+        }
+      }
+    }
+  }
+  return RC_OK;
+}

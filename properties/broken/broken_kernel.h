@@ -1,0 +1,118 @@
+/* broken_kernel.h -- the deliberately broken kernels of issue 5 ("proof of detection power").
+ *
+ * One correct recipe (broken_kernel.c, rb_apply with RB_NONE: the "control twin") and a
+ * switch that breaks it in exactly one way, each way a bug class peers have shipped
+ * (design.md, "Anchors to beat").  Every plugin declares the contract the correct twin
+ * honestly meets (RB_TWIN_ACCURACY below), so a broken kernel looks exactly like a good one
+ * from its descriptor: only the properties can tell them apart.
+ * properties/tests/detection_test.cpp asserts which properties catch each one, and
+ * properties/DETECTION.md lists the result.
+ *
+ * The twin: f32 in and out, default, linear, YaRN and llama3 scaling (HF modeling_rope_utils
+ * formulas, in double), both layouts, partial rotary, in place and out of place, positions
+ * 0 .. 2^31.  theta'_j in double, as revolutions f_j = theta'_j / 2 pi; t*f_j is reduced mod 1
+ * without fmod (the FMA splits the product exactly, so the only angle errors are f_j's few
+ * ulp and the final rounding), cos and sin in double times the attention factor, rounded
+ * once to float, the rotation in float.
+ */
+#ifndef ROPECHECK_BROKEN_KERNEL_H_
+#define ROPECHECK_BROKEN_KERNEL_H_
+
+#include "ropecheck_kernel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rb_bug {
+  RB_NONE = 0,                  /* the correct twin */
+  RB_NEGATIVE_ANGLE,            /* rotates by -phi (sin sign flipped) */
+  RB_POSITION_PLUS_ONE,         /* uses t + 1 (an off-by-one in a position offset) */
+  RB_BF16_POSITIONS,            /* t rounded to bf16 before the angle */
+  RB_BF16_INV_FREQ,             /* theta_j rounded to bf16 */
+  RB_LAYOUT_SWAP,               /* pairs interleaved data as half-split and vice versa */
+  RB_EXPONENT_OFF_BY_ONE,       /* theta_j = b^(-2(j+1)/d) */
+  RB_HEAD_DIM_EXPONENT,         /* theta_j = b^(-2j/head_dim): head_dim in the exponent only */
+  RB_HEAD_DIM_RANGE,            /* partial rotary ignored: head_dim in the exponent and range */
+  RB_IN_PLACE_ALIASING,         /* y0 stored before x0 is re-read: wrong only when out == in */
+  RB_PASS_THROUGH_ZEROED,       /* components >= rotary_dim written as 0 */
+  RB_POSITIONS_IGNORED,         /* token index k used as the position */
+  RB_FAST_SIN_NAIVE_REDUCTION,  /* angle rounded to float, reduced by float 2 pi */
+  RB_TABLE_CLAMPED,             /* cos/sin table of 4096 rows, later positions read row 4095 */
+  RB_INT32_POSITIONS,           /* position converted to int32: 2^31 wraps to -2^31 */
+  RB_YARN_MSCALE_IGNORED,       /* YaRN attention factor (mscale) not applied */
+  RB_YARN_BETA_SWAPPED,         /* YaRN correction range from beta_slow..beta_fast */
+  RB_LLAMA3_UNSCALED,           /* llama3 returns the unscaled frequencies */
+  RB_RANGE_UNCHECKED            /* positions above max_position accepted (only t < 0 refused) */
+} rb_bug;
+
+/* Largest accepted position (the twin keeps t*f_j below 2^31 revolutions, far inside the
+ * range where the FMA reduction is exact). */
+#define RB_MAX_POSITION ((int64_t)1 << 31)
+/* Rows of the cos/sin table of RB_TABLE_CLAMPED. */
+#define RB_TABLE_ROWS 4096
+
+/* The kernel body; `bug` selects the one thing done wrong.  Returns an rc_status. */
+int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t n_tokens,
+             int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
+             void* out);
+
+/* The twin's accuracy contract (what every broken kernel declares).  Derivation:
+ *  - theta_rel_error 4: pow (< 1 ulp = 2u), the rounding of 2 pi (u) and the division by it
+ *    (u); the rounding of 2j/d and the linear division are added by the error model.
+ *  - angle_product_error 0: t*f_j is split exactly by the FMA.
+ *  - reduced_angle_abs_error 2^-49: r + e rounded (2^-54 rev = 2^-51.3 rad) and
+ *    r*fl(2 pi) (2 * pi * 2^-53 = 2^-50.4 rad): < 2^-49.7 rad.
+ *  - sincos_ulp 0.501: double cos/sin (< 1 ulp of double) rounded once to float (u/2).
+ *  - attention_rel_error 0.5: a*cos in double rounded to float is within u*a, not u/2, when
+ *    a*cos >= 1 (as impl/kernels/table_kernel.hpp). */
+#define RB_TWIN_ACCURACY                                                                  \
+  {                                                                                       \
+    RC_ANGLE_F64_INVFREQ_F64_PRODUCT, RC_DTYPE_F64, RC_DTYPE_I64, RC_DTYPE_F32,           \
+        RC_DTYPE_F32, RC_ROUND_NONE, 0x1p-53, 4.0, 0.0, 0x1p-49, 0.501, 0.5               \
+  }
+
+#define RB_SCALINGS                                                                 \
+  (RC_SCALING_BIT(RC_ROPE_DEFAULT) | RC_SCALING_BIT(RC_ROPE_LINEAR) |               \
+   RC_SCALING_BIT(RC_ROPE_YARN) | RC_SCALING_BIT(RC_ROPE_LLAMA3))
+
+/* Defines the plugin: the apply wrapper, the descriptor (the twin's honest-looking contract)
+ * and the one exported symbol.  NAME is the kernel's name, BUG its rb_bug. */
+#define RB_DEFINE_PLUGIN(NAME, BUG, DESCRIPTION)                                            \
+  static int rb_plugin_apply(const rc_spec* spec, void* handle, const int64_t* positions,  \
+                             int64_t n_tokens, int64_t n_heads, int64_t token_stride,      \
+                             int64_t head_stride, const void* in, void* out) {             \
+    (void)handle;                                                                          \
+    return rb_apply(BUG, spec, positions, n_tokens, n_heads, token_stride, head_stride, in, \
+                    out);                                                                  \
+  }                                                                                        \
+  static const rc_kernel_desc rb_plugin_desc = {                                           \
+      ROPECHECK_ABI_VERSION,                                                               \
+      NAME,                                                                                \
+      DESCRIPTION,                                                                         \
+      RC_DTYPE_F32,                                                                        \
+      RC_DTYPE_F32,                                                                        \
+      RC_LAYOUT_ALL,                                                                       \
+      RB_SCALINGS,                                                                         \
+      RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE,                                           \
+      RB_MAX_POSITION,                                                                     \
+      2, 1024, 1,                                                                          \
+      2, 1024, 2,                                                                          \
+      RB_TWIN_ACCURACY,                                                                    \
+      NULL,                                                                                \
+      NULL,                                                                                \
+      rb_plugin_apply,                                                                     \
+  };                                                                                       \
+  static const rc_kernel_desc* const rb_plugin_kernels[] = {&rb_plugin_desc};              \
+  RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count,          \
+                                                                  int32_t* abi_version) {  \
+    *count = 1;                                                                            \
+    *abi_version = ROPECHECK_ABI_VERSION;                                                  \
+    return rb_plugin_kernels;                                                              \
+  }
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ROPECHECK_BROKEN_KERNEL_H_ */
