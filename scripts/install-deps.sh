@@ -12,6 +12,7 @@ packages=(
   libhwy-dev libsleef-dev                      # SIMD kernels
   clang libclang-rt-14-dev                     # libFuzzer and sanitizers
   gnuplot-nox                                  # report plots
+  chromium                                     # report rendering test (reports/tests)
   python3-mpmath                               # regenerating the known-answer table
 )
 
