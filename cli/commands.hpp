@@ -11,5 +11,9 @@ using Args = std::vector<std::string>;
 
 int run_ref(const Args& args);      // cmd_ref.cpp
 int run_kernels(const Args& args);  // cmd_kernels.cpp
+int run_fuzz(const Args& args);     // cmd_fuzz.cpp
+int run_report(const Args& args);   // cmd_report.cpp
+int run_check(const Args& args);    // cmd_check.cpp
+int run_repro(const Args& args);    // cmd_repro.cpp
 
 }  // namespace ropecheck::cli

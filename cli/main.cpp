@@ -16,6 +16,13 @@ exactly where they are wrong, against an exact multiprecision reference.
 Usage: ropecheck <command> [options]      (ropecheck <command> --help for details)
 
 Commands:
+  check     The CI gate: edge-position sweep, property catalogue and generated cases
+            for the built-in kernels or --plugin kernels; JUnit/JSON output, shrunk
+            counterexamples with a one-line reproducer.
+  report    Error-bound report: error against exact math by position band and
+            frequency band, per kernel and spec, next to the contract's bound;
+            report.json, report.md and a self-contained report.html with plots.
+  repro     Replay a saved counterexample, judged by the exact reference.
   ref       Exact reference: frequencies, attention factor, rotated vectors and
             attention scores for a spec, to 40 significant digits, at any int64
             position (0 .. 2^63-1).
@@ -26,6 +33,9 @@ Specs come from ropecheck's own JSON (--spec FILE) or a model's HuggingFace
 config.json (--hf-config FILE); README.md documents both.
 
 Examples:
+  ropecheck check
+  ropecheck report --out report/
+  ropecheck check --plugin ./libmyrope.so --hf-config config.json --junit rope.xml
   ropecheck ref --hf-config config.json --positions 0,4096,2^31-1 --random 1
   ropecheck ref --spec yarn.json --score --random 7 --t 15 --s 18
   ropecheck kernels --plugin ./libmykernel.so
@@ -52,6 +62,9 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "ref") return cli::run_ref(args);
     if (cmd == "kernels") return cli::run_kernels(args);
+    if (cmd == "check") return cli::run_check(args);
+    if (cmd == "repro") return cli::run_repro(args);
+    if (cmd == "report") return cli::run_report(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ropecheck %s: internal error: %s\n", cmd.c_str(), e.what());
     return kExitInternal;

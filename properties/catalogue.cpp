@@ -191,6 +191,16 @@ double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, do
   return b + std::fabs(exact) * 0x1p-52 + mag * c.spec.head_dim * 0x1p-62;
 }
 
+// The score's natural size Σ|q_i||k_i|·max(1, a²); scores whose size overflows (or nearly
+// overflows) double cannot be judged and are skipped.
+bool score_is_representable(const Context& ctx, const Case& d) {
+  const double a = ctx.oracle.attention_factor();
+  double mag = 0;
+  for (int64_t i = 0; i < d.spec.head_dim; ++i) mag += std::fabs(d.x[d.at(0, 0, i)]) * std::fabs(d.x[d.at(1, 0, i)]);
+  mag *= std::max(1.0, a * a);
+  return std::isfinite(mag) && mag < 0x1p1000;
+}
+
 Case two_token_case(const Case& c, int64_t t, int64_t s) {
   Case d = c;
   d.positions = {t, s};
@@ -208,6 +218,7 @@ Case two_token_case(const Case& c, int64_t t, int64_t s) {
 Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   if (c.n_tokens() < 2) return Verdict::skip("needs two tokens");
   const Case d = two_token_case(c, c.positions[0], c.positions[1]);
+  if (!score_is_representable(ctx, d)) return Verdict::skip("the score overflows double");
   RunOutput y;
   if (auto v = run_checked(ctx.runner, d, Placement::kOutOfPlace, &y)) return *v;
   const double exact = ctx.oracle.score(&d.x[0], d.positions[0], &d.x[d.at(1, 0, 0)], d.positions[1]);
@@ -232,6 +243,7 @@ Verdict score_is_shift_invariant(const Context& ctx, const Case& c) {
   const int64_t t = c.positions[0], s = c.positions[1];
   if (c.shift > INT64_MAX - std::max(t, s)) return Verdict::skip("t + Δ overflows int64");
   const Case a = two_token_case(c, t, s), b = two_token_case(c, t + c.shift, s + c.shift);
+  if (!score_is_representable(ctx, a)) return Verdict::skip("the score overflows double");
   RunOutput ya, yb;
   if (auto v = run_checked(ctx.runner, a, Placement::kOutOfPlace, &ya)) return *v;
   if (auto v = run_checked(ctx.runner, b, Placement::kOutOfPlace, &yb)) return *v;

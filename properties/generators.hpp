@@ -187,15 +187,14 @@ inline rc::Gen<double> value(int32_t dtype) {
       [dtype](double v) { return round_to_dtype(v, dtype); });
 }
 
-// A whole Case for the constraints: spec, 1..max_tokens tokens at edge-biased positions,
-// 1..max_heads heads (odd counts included), optional padding, input values, Δ, k, poison.
-inline rc::Gen<Case> case_for(const Constraints& k) {
-  return rc::gen::exec([k] {
+// A Case for a given spec: 1..max_tokens tokens at edge-biased positions, 1..max_heads
+// heads (odd counts included), optional padding, input values, Δ, k, poison.
+inline rc::Gen<Case> case_with_spec(const RopeSpec& s, const Constraints& k) {
+  return rc::gen::exec([s, k] {
     Case c;
-    c.spec = *spec(k);
-    const int64_t max_pos = std::min(k.max_position, INT64_MAX);
+    c.spec = s;
     const int n_tokens = *rc::gen::weightedOneOf<int>({{3, rc::gen::just(2)}, {2, rc::gen::inRange(1, k.max_tokens + 1)}});
-    for (int i = 0; i < n_tokens; ++i) c.positions.push_back(*position(c.spec, max_pos));
+    for (int i = 0; i < n_tokens; ++i) c.positions.push_back(*position(c.spec, k.max_position));
     c.n_heads = *rc::gen::inRange(1, k.max_heads + 1);
     if (*rc::gen::element(0, 0, 1)) {
       c.head_pad = *rc::gen::inRange(0, 8);
@@ -208,6 +207,11 @@ inline rc::Gen<Case> case_for(const Constraints& k) {
     c.poison = *rc::gen::inRange<int64_t>(0, static_cast<int64_t>(n));
     return c;
   });
+}
+
+// A whole Case for the constraints, spec included.
+inline rc::Gen<Case> case_for(const Constraints& k) {
+  return rc::gen::mapcat(spec(k), [k](const RopeSpec& s) { return case_with_spec(s, k); });
 }
 
 }  // namespace ropecheck::props::gen

@@ -1,0 +1,697 @@
+// `ropecheck check`: the CI correctness gate.
+//
+// Work is split into units (kernel × spec).  Each unit runs in a child process (fork), so a
+// kernel that segfaults, aborts or hangs becomes a finding that names the kernel, the case
+// and the signal — never a crash of the gate.  Before every kernel call the child writes the
+// case it is about to run to a file, and a heartbeat byte to its pipe; the parent kills a
+// child whose heartbeat stops for --case-timeout seconds.  Buffers are surrounded by canaries
+// (properties/runner.cpp), so out-of-bounds writes are findings too.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <rapidcheck/detail/Configuration.h>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "impl/plugin_loader.hpp"
+#include "impl/registry.hpp"
+#include "properties/gate.hpp"
+#include "reference/rope_spec.hpp"
+
+namespace ropecheck::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kCheckHelp = R"(Usage:
+  ropecheck check [--kernel NAME|all]... [--plugin LIB.so]... [--spec FILE | --hf-config FILE]...
+                  [--budget-seconds N | --cases N] [--seed S] [--property ID]...
+                  [--junit FILE] [--json FILE] [--out-dir DIR] [--shard i/n] [--jobs N]
+                  [--case-timeout S] [--no-isolation] [--quiet]
+
+The correctness gate: for every selected kernel and spec, a deterministic sweep of the edge
+positions (0, 1, 255-257, ..., 2^31±1, 2^32, 2^53, each scaling's L0±1, the kernel's declared
+maximum), then generated cases within the time budget, through the whole property catalogue
+(`ropecheck check --list-properties`).  Bounds come from each kernel's declared accuracy
+contract; every reported violation is confirmed by the exact reference.  A violation is shrunk
+to the smallest failing case, saved to --out-dir, and printed with a one-line reproducer.
+
+Options:
+  --kernel NAME      check this kernel (repeatable); `all` = built-ins and plugins.  Default:
+                     the plugins' kernels if --plugin is given, else the built-in kernels.
+  --plugin LIB.so    load kernels from a shared library (the C ABI in impl/ropecheck_kernel.h).
+  --spec FILE        a ropecheck spec JSON (repeatable).
+  --hf-config FILE   a HuggingFace config.json (repeatable).
+                     Default specs: every variant and both layouts (default, partial, linear,
+                     ntk, dynamic, yarn x2, llama3, longrope) plus generated specs.
+  --budget-seconds N time for generated cases, shared by all units (default 20).
+  --cases N          instead of a time budget: N generated cases per property and unit.
+  --seed S           seed of the generated cases (default 1); the same seed, kernels and specs
+                     give the same cases.
+  --property ID      check only this property (repeatable).
+  --list-properties  print the catalogue and exit.
+  --junit FILE       write JUnit XML (a testcase per kernel x property).
+  --json FILE        write the full results as JSON.
+  --out-dir DIR      where counterexamples are saved (default: ropecheck-failures).
+  --shard i/n        run only units with index = i mod n (0 <= i < n); default from
+                     GTEST_SHARD_INDEX / GTEST_TOTAL_SHARDS when set.
+  --jobs N           units run in parallel (default 2).
+  --case-timeout S   a kernel call that takes longer is a hang (default 20).
+  --no-isolation     run kernels in this process (faster to debug; a crash ends the gate).
+  --quiet            no progress bar and no summary table.
+  --help             this text.
+
+Examples:
+  ropecheck check
+  ropecheck check --plugin ./libmyrope.so --hf-config config.json --junit rope.xml
+  ropecheck check --kernel simd_table_f32 --cases 200 --seed 7 --shard 0/4
+
+Exit codes: 0 every check held; 1 a kernel violated a property; 2 bad usage, spec or plugin,
+or a kernel supports none of the specs (nothing was checked); 3 a kernel crashed, hung or
+wrote out of bounds; 4 internal error.
+)";
+
+// ---- serialization of unit results (child → parent) ----------------------------------
+
+json outcome_to_json(const props::PropertyOutcome& o) {
+  json j;
+  j["property"] = o.property;
+  j["checked"] = o.checked;
+  j["skipped"] = o.skipped;
+  j["failed"] = o.failed;
+  j["crash"] = o.crash_class;
+  j["worst_ratio"] = o.worst_ratio;
+  if (o.failed) {
+    j["reason"] = o.reason;
+    j["detail"] = o.detail;
+    if (o.counterexample) j["case"] = json::parse(props::case_to_json(*o.counterexample, -1));
+  }
+  return j;
+}
+
+props::PropertyOutcome outcome_from_json(const json& j) {
+  props::PropertyOutcome o;
+  o.property = j.at("property");
+  o.checked = j.at("checked");
+  o.skipped = j.at("skipped");
+  o.failed = j.at("failed");
+  o.crash_class = j.at("crash");
+  o.worst_ratio = j.at("worst_ratio");
+  if (o.failed) {
+    o.reason = j.at("reason");
+    o.detail = j.at("detail");
+    if (j.contains("case")) o.counterexample = props::case_from_json(j.at("case").dump());
+  }
+  return o;
+}
+
+json unit_to_json(const props::UnitResult& u) {
+  json j;
+  j["kernel"] = u.kernel;
+  j["spec"] = u.spec_name;
+  j["seconds"] = u.seconds;
+  j["internal_error"] = u.internal_error;
+  json ps = json::array();
+  for (const auto& o : u.properties) ps.push_back(outcome_to_json(o));
+  j["properties"] = ps;
+  return j;
+}
+
+props::UnitResult unit_from_json(const json& j) {
+  props::UnitResult u;
+  u.kernel = j.at("kernel");
+  u.spec_name = j.at("spec");
+  u.seconds = j.at("seconds");
+  u.internal_error = j.at("internal_error");
+  for (const json& o : j.at("properties")) u.properties.push_back(outcome_from_json(o));
+  return u;
+}
+
+// ---- units and isolation ---------------------------------------------------------------
+
+struct Unit {
+  const impl::Kernel* kernel;
+  RopeSpec spec;
+  bool random_specs = false;
+};
+
+struct Finished {
+  props::UnitResult result;
+  std::string crash;  // non-empty: the child crashed or hung (what happened)
+  std::optional<props::Case> crash_case;
+  std::string crash_property;
+};
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV (segmentation fault)";
+    case SIGBUS: return "SIGBUS (bus error)";
+    case SIGFPE: return "SIGFPE (arithmetic exception)";
+    case SIGILL: return "SIGILL (illegal instruction)";
+    case SIGABRT: return "SIGABRT (abort)";
+    case SIGKILL: return "SIGKILL";
+    default: return "signal " + std::to_string(sig);
+  }
+}
+
+struct Running {
+  pid_t pid;
+  int fd;
+  size_t unit;
+  std::string buffer;
+  std::string case_file;
+  Clock::time_point last_beat;
+};
+
+void write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// In the child: run the unit, heartbeat '.' before every case, result JSON at the end.
+[[noreturn]] void child_main(const Unit& u, const props::GateOptions& base, int fd, const std::string& case_file) {
+  props::GateOptions opt = base;
+  opt.random_specs = u.random_specs;
+  opt.before_case = [&](const props::Case& c, const char* property) {
+    {
+      std::ofstream f(case_file, std::ios::trunc);
+      f << property << "\n" << props::case_to_json(c, -1);
+    }
+    write_all(fd, ".");
+  };
+  std::string out;
+  try {
+    out = unit_to_json(props::run_unit(*u.kernel->desc, u.spec, opt)).dump();
+  } catch (const std::exception& e) {
+    props::UnitResult r;
+    r.kernel = u.kernel->desc->name;
+    r.internal_error = std::string("exception: ") + e.what();
+    out = unit_to_json(r).dump();
+  }
+  write_all(fd, "\n" + out + "\n");
+  ::close(fd);
+  std::fflush(nullptr);
+  ::_exit(0);
+}
+
+std::string read_file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Finished reap(Running& r, const Unit& u, int status, const std::string& killed_for) {
+  Finished f;
+  f.result.kernel = u.kernel->desc->name;
+  f.result.spec_name = u.random_specs ? "(generated specs)" : (u.spec.name.empty() ? to_string(u.spec.type) : u.spec.name);
+  const size_t nl = r.buffer.rfind('\n', r.buffer.size() >= 2 ? r.buffer.size() - 2 : 0);
+  const bool clean_exit = killed_for.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (clean_exit && nl != std::string::npos) {
+    try {
+      f.result = unit_from_json(json::parse(r.buffer.substr(nl + 1)));
+      return f;
+    } catch (const std::exception& e) {
+      f.result.internal_error = std::string("unreadable result from child: ") + e.what();
+      return f;
+    }
+  }
+  f.crash = !killed_for.empty() ? killed_for
+            : WIFSIGNALED(status) ? "crashed with " + signal_name(WTERMSIG(status))
+                                  : "exited with status " + std::to_string(WEXITSTATUS(status));
+  const std::string text = read_file_text(r.case_file);
+  const size_t eol = text.find('\n');
+  if (eol != std::string::npos) {
+    f.crash_property = text.substr(0, eol);
+    try {
+      f.crash_case = props::case_from_json(text.substr(eol + 1));
+    } catch (const std::exception&) {
+    }
+  }
+  return f;
+}
+
+// Runs every unit, up to `jobs` children at a time.
+std::vector<Finished> run_isolated(const std::vector<Unit>& units, const props::GateOptions& opt, int jobs,
+                                   double case_timeout, const std::function<void(size_t, const Unit&)>& progress) {
+  std::vector<Finished> done(units.size());
+  std::vector<Running> running;
+  const std::string tmp = std::filesystem::temp_directory_path().string();
+  size_t next = 0, finished = 0;
+  while (finished < units.size()) {
+    while (static_cast<int>(running.size()) < jobs && next < units.size()) {
+      int fds[2];
+      if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+      const std::string case_file = tmp + "/ropecheck-case-" + std::to_string(::getpid()) + "-" + std::to_string(next);
+      std::fflush(nullptr);
+      const pid_t pid = ::fork();
+      if (pid < 0) throw std::runtime_error("fork failed");
+      if (pid == 0) {
+        ::close(fds[0]);
+        child_main(units[next], opt, fds[1], case_file);
+      }
+      ::close(fds[1]);
+      running.push_back(Running{pid, fds[0], next, "", case_file, Clock::now()});
+      ++next;
+    }
+    std::vector<pollfd> pfds;
+    for (const Running& r : running) pfds.push_back(pollfd{r.fd, POLLIN, 0});
+    ::poll(pfds.data(), pfds.size(), 200);
+    for (size_t i = 0; i < running.size();) {
+      Running& r = running[i];
+      bool eof = false;
+      if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        char buf[65536];
+        const ssize_t n = ::read(r.fd, buf, sizeof buf);
+        if (n > 0) {
+          r.buffer.append(buf, static_cast<size_t>(n));
+          r.last_beat = Clock::now();
+        } else {
+          eof = true;
+        }
+      }
+      std::string killed_for;
+      if (!eof && std::chrono::duration<double>(Clock::now() - r.last_beat).count() > case_timeout) {
+        ::kill(r.pid, SIGKILL);
+        killed_for = "hung: no progress for " + std::to_string(static_cast<int>(case_timeout)) + " s (killed)";
+        eof = true;
+      }
+      if (!eof) {
+        ++i;
+        continue;
+      }
+      int status = 0;
+      ::waitpid(r.pid, &status, 0);
+      ::close(r.fd);
+      done[r.unit] = reap(r, units[r.unit], status, killed_for);
+      std::remove(r.case_file.c_str());
+      ++finished;
+      progress(finished, units[r.unit]);
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+      pfds.erase(pfds.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  return done;
+}
+
+// ---- reporting ---------------------------------------------------------------------------
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') o += ' ';
+        else o += c;
+    }
+  }
+  return o;
+}
+
+std::string file_safe(std::string s) {
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') c = '_';
+  }
+  return s;
+}
+
+// Status of one kernel × property over all its units.
+struct Cell {
+  int checked = 0, skipped = 0;
+  bool failed = false, crashed = false;
+  std::string reason;
+  std::string repro;  // the reproducer command of the first failure
+  double seconds = 0;
+  std::string status() const {
+    if (crashed) return "CRASH";
+    if (failed) return "FAIL";
+    if (checked > 0) return "pass";
+    return "n/a";
+  }
+};
+
+struct Args2 {
+  std::vector<std::string> kernels, plugins, specs, hf_configs, properties;
+  double budget = 20;
+  int cases = -1;
+  uint64_t seed = 1;
+  std::string junit, json_out, out_dir = "ropecheck-failures";
+  int shard_index = 0, shard_count = 1;
+  int jobs = 2;
+  double case_timeout = 20;
+  bool isolation = true, quiet = false;
+};
+
+int parse_int(const std::string& v, const char* opt, int lo, int hi) {
+  try {
+    size_t used = 0;
+    const long x = std::stol(v, &used);
+    if (used == v.size() && x >= lo && x <= hi) return static_cast<int>(x);
+  } catch (const std::exception&) {
+  }
+  throw UsageError(std::string(opt) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                   "], got '" + v + "'");
+}
+
+}  // namespace
+
+int run_check(const Args& argv) {
+  Args2 a;
+  try {
+    const ParsedArgs args(argv,
+                          {"--kernel", "--plugin", "--spec", "--hf-config", "--budget-seconds", "--cases", "--seed",
+                           "--property", "--junit", "--json", "--out-dir", "--shard", "--jobs", "--case-timeout"},
+                          {"--help", "--no-isolation", "--quiet", "--list-properties"},
+                          {"--kernel", "--plugin", "--spec", "--hf-config", "--property"});
+    if (args.flag("--help")) {
+      std::fputs(kCheckHelp, stdout);
+      return kExitOk;
+    }
+    if (args.flag("--list-properties")) {
+      for (const auto& p : props::catalogue()) std::printf("%-48s %s\n", p.id, p.summary);
+      return kExitOk;
+    }
+    if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
+    a.kernels = args.all("--kernel");
+    a.plugins = args.all("--plugin");
+    a.specs = args.all("--spec");
+    a.hf_configs = args.all("--hf-config");
+    a.properties = args.all("--property");
+    if (args.has("--budget-seconds") && args.has("--cases")) {
+      throw UsageError("give --budget-seconds or --cases, not both");
+    }
+    if (args.has("--budget-seconds")) a.budget = parse_int(args.get("--budget-seconds"), "--budget-seconds", 0, 86400);
+    if (args.has("--cases")) a.cases = parse_int(args.get("--cases"), "--cases", 0, 100000000);
+    if (args.has("--seed")) {
+      const std::string s = args.get("--seed");
+      if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19) {
+        throw UsageError("--seed must be a non-negative integer, got '" + s + "'");
+      }
+      a.seed = std::stoull(s);
+    }
+    a.junit = args.get("--junit");
+    a.json_out = args.get("--json");
+    a.out_dir = args.get("--out-dir", a.out_dir);
+    a.jobs = args.has("--jobs") ? parse_int(args.get("--jobs"), "--jobs", 1, 64) : 2;
+    if (args.has("--case-timeout")) a.case_timeout = parse_int(args.get("--case-timeout"), "--case-timeout", 1, 3600);
+    a.isolation = !args.flag("--no-isolation");
+    a.quiet = args.flag("--quiet");
+    std::string shard = args.get("--shard");
+    if (shard.empty() && std::getenv("GTEST_TOTAL_SHARDS") && std::getenv("GTEST_SHARD_INDEX")) {
+      shard = std::string(std::getenv("GTEST_SHARD_INDEX")) + "/" + std::getenv("GTEST_TOTAL_SHARDS");
+    }
+    if (!shard.empty()) {
+      const size_t slash = shard.find('/');
+      if (slash == std::string::npos) throw UsageError("--shard must be i/n, got '" + shard + "'");
+      a.shard_count = parse_int(shard.substr(slash + 1), "--shard n", 1, 1 << 20);
+      a.shard_index = parse_int(shard.substr(0, slash), "--shard i", 0, a.shard_count - 1);
+    }
+    for (const std::string& p : a.properties) {
+      if (!props::find_property(p)) throw UsageError("unknown property '" + p + "' (see --list-properties)");
+    }
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "ropecheck check: %s\n", e.what());
+    return kExitUsage;
+  } catch (const SpecError& e) {
+    std::fprintf(stderr, "ropecheck check: error: %s\n", e.what());
+    return kExitUsage;
+  }
+
+  // Kernels.
+  impl::KernelSet set = impl::KernelSet::with_builtins();
+  std::vector<const impl::Kernel*> selected;
+  try {
+    const size_t n_builtin = set.all().size();
+    for (const std::string& p : a.plugins) impl::load_plugin(set, p);
+    if (a.kernels.empty()) {
+      const size_t from = a.plugins.empty() ? 0 : n_builtin;
+      const size_t to = a.plugins.empty() ? n_builtin : set.all().size();
+      for (size_t i = from; i < to; ++i) selected.push_back(&set.all()[i]);
+    } else {
+      for (const std::string& name : a.kernels) {
+        if (name == "all") {
+          for (const auto& k : set.all()) selected.push_back(&k);
+          continue;
+        }
+        const impl::Kernel* k = set.find(name);
+        if (!k) {
+          std::string known;
+          for (const auto& kk : set.all()) known += std::string(known.empty() ? "" : ", ") + kk.desc->name;
+          throw UsageError("unknown kernel '" + name + "' (known: " + known + ")");
+        }
+        selected.push_back(k);
+      }
+    }
+    if (selected.empty()) throw UsageError("no kernel selected (the plugins define none?)");
+  } catch (const impl::PluginError& e) {
+    std::fprintf(stderr, "ropecheck check: %s\n", e.what());
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "ropecheck check: %s\n", e.what());
+    return kExitUsage;
+  }
+
+  // Specs.
+  std::vector<RopeSpec> specs;
+  try {
+    for (const std::string& f : a.specs) specs.push_back(load_spec_file(f));
+    for (const std::string& f : a.hf_configs) specs.push_back(load_hf_config_file(f));
+  } catch (const SpecError& e) {
+    std::fprintf(stderr, "ropecheck check: error: %s\n", e.what());
+    return kExitUsage;
+  }
+  const bool default_specs = specs.empty();
+  if (default_specs) specs = props::default_gate_specs();
+
+  // Units (kernel × spec, plus generated specs with the defaults), then the shard.
+  std::vector<Unit> units;
+  for (const impl::Kernel* k : selected) {
+    for (const RopeSpec& s : specs) units.push_back(Unit{k, s, false});
+    if (default_specs) units.push_back(Unit{k, specs.front(), true});
+  }
+  std::vector<Unit> mine;
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (static_cast<int>(i % static_cast<size_t>(a.shard_count)) == a.shard_index) mine.push_back(units[i]);
+  }
+
+  props::GateOptions opt;
+  opt.seed = a.seed;
+  opt.max_cases = a.cases;
+  opt.properties = a.properties;
+  // Without --cases, each unit gets an equal share of the budget across the parallel jobs.
+  if (a.cases < 0 && !mine.empty()) {
+    opt.unit_budget_seconds = a.budget * (a.isolation ? a.jobs : 1) / static_cast<double>(mine.size());
+  }
+  const auto start = Clock::now();
+  const bool tty = ::isatty(2) && !a.quiet;
+  auto progress = [&](size_t done, const Unit& u) {
+    if (!tty) return;
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / std::max<size_t>(1, mine.size()));
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu  %-20.20s %-30.30s", std::string(static_cast<size_t>(filled), '#').c_str(),
+                 std::string(static_cast<size_t>(width - filled), '.').c_str(), done, mine.size(), u.kernel->desc->name,
+                 u.random_specs ? "(generated specs)" : u.spec.name.c_str());
+    if (done == mine.size()) std::fprintf(stderr, "\n");
+  };
+
+  // RapidCheck announces its configuration on stderr the first time it is read; read it here
+  // once, quietly, so the children inherit it instead of each printing it.
+  {
+    std::fflush(stderr);
+    const int saved = ::dup(2);
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    if (saved >= 0 && devnull >= 0) ::dup2(devnull, 2);
+    rc::detail::configuration();
+    std::fflush(stderr);
+    if (saved >= 0) {
+      ::dup2(saved, 2);
+      ::close(saved);
+    }
+    if (devnull >= 0) ::close(devnull);
+  }
+  std::vector<Finished> results;
+  if (a.isolation) {
+    results = run_isolated(mine, opt, a.jobs, a.case_timeout, progress);
+  } else {
+    size_t done = 0;
+    for (const Unit& u : mine) {
+      props::GateOptions o = opt;
+      o.random_specs = u.random_specs;
+      Finished f;
+      f.result = props::run_unit(*u.kernel->desc, u.spec, o);
+      results.push_back(std::move(f));
+      progress(++done, u);
+    }
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+
+  // Aggregate kernel × property, write counterexamples.
+  std::map<std::string, std::map<std::string, Cell>> cells;
+  std::map<std::string, std::string> origin;
+  for (const impl::Kernel* k : selected) origin[k->desc->name] = k->origin;
+  bool any_fail = false, any_crash = false, any_internal = false;
+  std::vector<std::string> messages;
+  std::error_code ec;
+  auto save = [&](const std::string& kernel, const std::string& property, const std::string& reason,
+                  const std::string& detail, const props::Case& c) -> std::string {
+    std::filesystem::create_directories(a.out_dir, ec);
+    const std::string path = a.out_dir + "/" + file_safe(kernel) + "__" + file_safe(property) + ".json";
+    json j;
+    j["kernel"] = kernel;
+    j["plugin"] = origin[kernel] == "built-in" ? "" : origin[kernel];
+    j["property"] = property;
+    j["reason"] = reason;
+    j["detail"] = detail;
+    j["case"] = json::parse(props::case_to_json(c, -1));
+    std::ofstream(path) << j.dump(2) << "\n";
+    return "ropecheck repro " + path;
+  };
+  for (const Finished& f : results) {
+    const std::string& kname = f.result.kernel;
+    if (!f.result.internal_error.empty()) {
+      any_internal = true;
+      messages.push_back("INTERNAL ERROR (" + kname + ", " + f.result.spec_name + "): " + f.result.internal_error);
+    }
+    for (const auto& o : f.result.properties) {
+      Cell& c = cells[kname][o.property];
+      c.checked += o.checked;
+      c.skipped += o.skipped;
+      c.seconds += f.result.seconds / static_cast<double>(std::max<size_t>(1, f.result.properties.size()));
+      if (o.failed && !c.failed && !c.crashed) {
+        c.failed = !o.crash_class;
+        c.crashed = o.crash_class;
+        c.reason = o.reason;
+        c.repro = o.counterexample ? save(kname, o.property, o.reason, o.detail, *o.counterexample) : "";
+        messages.push_back(std::string(o.crash_class ? "CRASH" : "FAIL") + ": " + kname + " violates " + o.property +
+                           " (spec: " + f.result.spec_name + ")\n  " + o.reason + "\n" + o.detail +
+                           (c.repro.empty() ? "" : "\n  reproduce: " + c.repro));
+      }
+      any_fail |= o.failed && !o.crash_class;
+      any_crash |= o.crash_class;
+    }
+    if (!f.crash.empty()) {
+      any_crash = true;
+      const std::string prop = f.crash_property.empty() ? "(kernel call)" : f.crash_property;
+      Cell& c = cells[kname][prop];
+      c.crashed = true;
+      c.reason = f.crash;
+      c.repro = f.crash_case ? save(kname, prop, f.crash, "", *f.crash_case) : "";
+      messages.push_back("CRASH: " + kname + " " + f.crash + " (spec: " + f.result.spec_name + ", property " + prop +
+                         ")" + (f.crash_case ? "\n  case: " + props::describe(*f.crash_case) : "") +
+                         (c.repro.empty() ? "" : "\n  reproduce: " + c.repro));
+    }
+  }
+
+  // Kernels that checked nothing (supports none of the specs) must not look like a pass.
+  std::vector<std::string> unchecked;
+  for (const impl::Kernel* k : selected) {
+    int total = 0;
+    for (const auto& [p, c] : cells[k->desc->name]) total += c.checked + (c.failed || c.crashed);
+    if (total == 0 && !mine.empty()) unchecked.push_back(k->desc->name);
+  }
+
+  for (const std::string& m : messages) std::fprintf(stdout, "%s\n\n", m.c_str());
+  if (!a.quiet) {
+    int width = 10;  // a column per kernel, as wide as the longest name
+    for (const impl::Kernel* k : selected) width = std::max(width, static_cast<int>(std::strlen(k->desc->name)));
+    std::printf("%-44s", "property \\ kernel");
+    for (const impl::Kernel* k : selected) std::printf(" %-*s", width, k->desc->name);
+    std::printf("\n");
+    const auto& cat = props::catalogue();
+    for (const auto& p : cat) {
+      if (!a.properties.empty() && std::find(a.properties.begin(), a.properties.end(), p.id) == a.properties.end()) continue;
+      std::printf("%-44.44s", p.id);
+      for (const impl::Kernel* k : selected) {
+        const Cell& c = cells[k->desc->name][p.id];
+        const std::string s = c.status() == "pass" ? "pass " + std::to_string(c.checked) : c.status();
+        std::printf(" %-*s", width, s.c_str());
+      }
+      std::printf("\n");
+    }
+    std::printf("\n%zu unit(s) (kernel x spec) of %zu, shard %d/%d, %.1f s\n", mine.size(), units.size(), a.shard_index,
+                a.shard_count, elapsed);
+  }
+
+  if (!a.junit.empty()) {
+    std::ofstream x(a.junit);
+    x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ropecheck\">\n";
+    for (const impl::Kernel* k : selected) {
+      const auto& row = cells[k->desc->name];
+      int failures = 0, errors = 0, skipped = 0;
+      for (const auto& [p, c] : row) {
+        failures += c.failed;
+        errors += c.crashed;
+        skipped += c.status() == "n/a";
+      }
+      x << "  <testsuite name=\"" << xml_escape(k->desc->name) << "\" tests=\"" << row.size() << "\" failures=\""
+        << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\">\n";
+      for (const auto& [p, c] : row) {
+        x << "    <testcase classname=\"ropecheck." << xml_escape(k->desc->name) << "\" name=\"" << xml_escape(p)
+          << "\" time=\"" << c.seconds << "\">";
+        if (c.crashed) {
+          x << "<error message=\"" << xml_escape(c.reason) << "\">" << xml_escape(c.repro) << "</error>";
+        } else if (c.failed) {
+          x << "<failure message=\"" << xml_escape(c.reason) << "\">" << xml_escape(c.repro) << "</failure>";
+        } else if (c.status() == "n/a") {
+          x << "<skipped message=\"not applicable to this kernel's declared capabilities\"/>";
+        } else {
+          x << "<system-out>" << c.checked << " cases checked</system-out>";
+        }
+        x << "</testcase>\n";
+      }
+      x << "  </testsuite>\n";
+    }
+    x << "</testsuites>\n";
+  }
+  if (!a.json_out.empty()) {
+    json j;
+    j["seed"] = a.seed;
+    j["shard"] = std::to_string(a.shard_index) + "/" + std::to_string(a.shard_count);
+    j["seconds"] = elapsed;
+    json us = json::array();
+    for (const Finished& f : results) {
+      json u = unit_to_json(f.result);
+      if (!f.crash.empty()) u["crash"] = f.crash;
+      us.push_back(u);
+    }
+    j["units"] = us;
+    std::ofstream(a.json_out) << j.dump(2) << "\n";
+  }
+
+  if (any_crash) return kExitCrash;
+  if (any_fail) return kExitViolation;
+  if (any_internal) return kExitInternal;
+  if (!unchecked.empty()) {
+    std::string names;
+    for (const auto& n : unchecked) names += (names.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "ropecheck check: nothing was checked for %s: it supports none of the specs\n", names.c_str());
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace ropecheck::cli

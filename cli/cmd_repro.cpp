@@ -1,0 +1,170 @@
+// `ropecheck repro FILE`: replays a saved counterexample (from `ropecheck check`, the
+// property tests or the fuzzers) bit for bit, judged by the exact reference.
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "impl/plugin_loader.hpp"
+#include "impl/registry.hpp"
+#include "properties/gate.hpp"
+
+namespace ropecheck::cli {
+
+namespace {
+
+constexpr const char* kReproHelp = R"(Usage:
+  ropecheck repro FILE [--plugin LIB.so] [--kernel NAME] [--property ID]
+
+Replays a saved counterexample: prints the case (spec, positions, inputs in hexfloat), runs
+the kernel on it exactly as the gate did, and judges the property with the exact reference.
+FILE is what `ropecheck check` saved under --out-dir (it names the kernel, its plugin, the
+property and the case).  The replay runs in a child process, so a crashing kernel is
+reported, not fatal.
+
+Options:
+  --plugin LIB.so   load the kernel from this library instead of the path saved in FILE.
+  --kernel NAME     replay against another kernel (e.g. the fixed version).
+  --property ID     judge another property of the catalogue on the same case.
+  --timeout S       a replay that takes longer is reported as a hang (default 20).
+  --help            this text.
+
+Example:
+  ropecheck repro ropecheck-failures/my_kernel__agreesWithExactReferenceWithinContract.json
+
+Exit codes: 0 the case passes now; 1 the violation reproduces; 2 bad file or usage;
+3 the kernel crashed on the case.
+)";
+
+}  // namespace
+
+int run_repro(const Args& argv) {
+  using json = nlohmann::json;
+  try {
+    const ParsedArgs args(argv, {"--plugin", "--kernel", "--property", "--timeout"}, {"--help"});
+    if (args.flag("--help")) {
+      std::fputs(kReproHelp, stdout);
+      return kExitOk;
+    }
+    if (args.positional().size() != 1) throw UsageError("give exactly one counterexample FILE (see --help)");
+    int timeout = 20;
+    if (args.has("--timeout")) {
+      try {
+        timeout = std::stoi(args.get("--timeout"));
+      } catch (const std::exception&) {
+        timeout = 0;
+      }
+      if (timeout < 1 || timeout > 86400) throw UsageError("--timeout must be a number of seconds in [1, 86400]");
+    }
+    const std::string path = args.positional().front();
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw SpecError(path, "cannot open file");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    json j;
+    try {
+      j = json::parse(ss.str());
+    } catch (const json::exception&) {
+      throw SpecError(path, "is not a ropecheck counterexample (JSON with kernel, property and case)");
+    }
+    if (!j.is_object() || !j.contains("case") || !j.contains("kernel") || !j.contains("property")) {
+      throw SpecError(path, "must contain \"kernel\", \"property\" and \"case\"");
+    }
+    const props::Case c = props::case_from_json(j["case"].dump());
+    const std::string kernel_name = args.get("--kernel", j["kernel"].get<std::string>());
+    const std::string property_id = args.get("--property", j["property"].get<std::string>());
+    const props::Property* property = props::find_property(property_id);
+    if (!property) throw UsageError("unknown property '" + property_id + "'");
+
+    impl::KernelSet set = impl::KernelSet::with_builtins();
+    std::string plugin = args.get("--plugin", j.value("plugin", std::string()));
+    if (!plugin.empty()) impl::load_plugin(set, plugin);
+    const impl::Kernel* kernel = set.find(kernel_name);
+    if (!kernel) {
+      throw UsageError("kernel '" + kernel_name + "' not found" +
+                       (plugin.empty() ? " among the built-in kernels (give --plugin LIB.so)" : " in " + plugin));
+    }
+
+    std::printf("kernel:   %s (%s)\nproperty: %s — %s\ncase:     %s\n%s\n\n", kernel_name.c_str(), kernel->origin.c_str(),
+                property->id, property->summary, props::describe(c).c_str(), props::case_to_json(c, 2).c_str());
+    std::fflush(stdout);
+
+    // Replay in a child so a crash is reported, not fatal.
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      const props::Verdict v = props::replay(*kernel->desc, *property, c);
+      const std::string text = std::string(v.failed() ? "F" : v.kind == props::Verdict::Kind::kSkip ? "S" : "P") +
+                               v.reason + "\n" + v.detail;
+      (void)!::write(fds[1], text.data(), text.size());
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string text;
+    char buf[4096];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+    bool hung = false;
+    for (;;) {
+      pollfd pfd{fds[0], POLLIN, 0};
+      const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            deadline - std::chrono::steady_clock::now()).count());
+      if (left <= 0 || ::poll(&pfd, 1, left) == 0) {
+        ::kill(pid, SIGKILL);
+        hung = true;
+        break;
+      }
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (hung) {
+      std::printf("REPRODUCED: %s hung (no result within %d s; killed)\n", kernel_name.c_str(), timeout);
+      return kExitCrash;
+    }
+    if (WIFSIGNALED(status)) {
+      std::printf("REPRODUCED: %s crashed with signal %d (%s)\n", kernel_name.c_str(), WTERMSIG(status),
+                  strsignal(WTERMSIG(status)));
+      return kExitCrash;
+    }
+    if (text.empty()) throw std::runtime_error("the replay produced no verdict");
+    const char kind = text[0];
+    const std::string rest = text.substr(1);
+    if (kind == 'F') {
+      std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
+      return rest.rfind("out-of-bounds", 0) == 0 ? kExitCrash : kExitViolation;
+    }
+    if (kind == 'S') {
+      std::printf("NOT APPLICABLE: %s\n", rest.c_str());
+      return kExitUsage;
+    }
+    std::printf("PASSES: %s satisfies %s on this case (judged by the exact reference).\n", kernel_name.c_str(),
+                property->id);
+    return kExitOk;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "ropecheck repro: %s\n", e.what());
+    return kExitUsage;
+  } catch (const SpecError& e) {
+    std::fprintf(stderr, "ropecheck repro: error: %s\n", e.what());
+    return kExitUsage;
+  } catch (const impl::PluginError& e) {
+    std::fprintf(stderr, "ropecheck repro: %s\n", e.what());
+    return kExitUsage;
+  }
+}
+
+}  // namespace ropecheck::cli
