@@ -17,7 +17,11 @@
 #include "exit_codes.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
+#include "fuzz/decode.hpp"
+#include "fuzz/fuzz_common.hpp"
 #include "properties/gate.hpp"
+
+#include <iostream>
 
 namespace ropecheck::cli {
 
@@ -29,7 +33,9 @@ constexpr const char* kReproHelp = R"(Usage:
 Replays a saved counterexample: prints the case (spec, positions, inputs in hexfloat), runs
 the kernel on it exactly as the gate did, and judges the property with the exact reference.
 FILE is what `ropecheck check` saved under --out-dir (it names the kernel, its plugin, the
-property and the case).  The replay runs in a child process, so a crashing kernel is
+property and the case), or a fuzz reproducer (<target>-crash-<hash>, <target>-violation-...)
+written by `ropecheck fuzz` or libFuzzer, replayed with the built-in kernels or those of
+--plugin.  The replay runs in a child process, so a crashing kernel is
 reported, not fatal.
 
 Options:
@@ -45,6 +51,51 @@ Example:
 Exit codes: 0 the case passes now; 1 the violation reproduces; 2 bad file or usage;
 3 the kernel crashed on the case.
 )";
+
+// A fuzzer's reproducer (raw bytes named <target>-crash-<hash>, ...): decode it, print the
+// case and replay it in a child, with the built-in kernels or those of --plugin.
+int replay_fuzz_file(const std::string& path, const ParsedArgs& args) {
+  const std::string target = fuzz::fuzz_target_from_path(path);
+  if (target.empty()) {
+    throw SpecError(path, "is neither a ropecheck counterexample (JSON) nor a fuzz reproducer named "
+                          "<target>-crash-..., <target>-violation-... (targets: differential, metamorphic, spec, "
+                          "descriptor)");
+  }
+  impl::KernelSet set = impl::KernelSet::with_builtins();
+  const size_t n_builtin = set.all().size();
+  if (args.has("--plugin")) impl::load_plugin(set, args.get("--plugin"));
+  std::vector<const rc_kernel_desc*> kernels;
+  for (size_t i = args.has("--plugin") ? n_builtin : 0; i < set.all().size(); ++i) {
+    const rc_kernel_desc* d = set.all()[i].desc;
+    if (!args.has("--kernel") || args.get("--kernel") == d->name) kernels.push_back(d);
+  }
+  if (kernels.empty()) throw UsageError("no kernel matches --kernel " + args.get("--kernel"));
+  fuzz::set_target_kernels(kernels);
+  const std::vector<uint8_t> bytes = fuzz::read_file_bytes(path);
+  std::fflush(stdout);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int rc = kExitInternal;
+    try {
+      rc = fuzz::replay_fuzz_input(target, bytes, std::cout);
+    } catch (const std::exception& e) {
+      std::cout << "internal error: " << e.what() << "\n";
+    }
+    std::cout.flush();
+    ::_exit(rc);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) {
+    std::printf("REPRODUCED: a kernel crashed with signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    return kExitCrash;
+  }
+  const int rc = WEXITSTATUS(status);
+  std::printf(rc == 0 ? "PASSES: every property holds on this input.\n"
+                      : rc == 1 ? "REPRODUCED: a property is violated (see above).\n"
+                                : "ropecheck internal error while replaying.\n");
+  return rc == 0 ? kExitOk : rc == 1 ? kExitViolation : kExitInternal;
+}
 
 }  // namespace
 
@@ -71,11 +122,14 @@ int run_repro(const Args& argv) {
     if (!in) throw SpecError(path, "cannot open file");
     std::ostringstream ss;
     ss << in.rdbuf();
+    // Fuzz reproducers are named after their target (their bytes may even be JSON: the spec
+    // target's are).
+    if (!fuzz::fuzz_target_from_path(path).empty()) return replay_fuzz_file(path, args);
     json j;
     try {
       j = json::parse(ss.str());
     } catch (const json::exception&) {
-      throw SpecError(path, "is not a ropecheck counterexample (JSON with kernel, property and case)");
+      return replay_fuzz_file(path, args);  // explains what a reproducer must look like
     }
     if (!j.is_object() || !j.contains("case") || !j.contains("kernel") || !j.contains("property")) {
       throw SpecError(path, "must contain \"kernel\", \"property\" and \"case\"");

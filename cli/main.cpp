@@ -22,7 +22,10 @@ Commands:
   report    Error-bound report: error against exact math by position band and
             frequency band, per kernel and spec, next to the contract's bound;
             report.json, report.md and a self-contained report.html with plots.
-  repro     Replay a saved counterexample, judged by the exact reference.
+  fuzz      Fuzz kernels (--plugin LIB.so, or the built-in ones) against the exact
+            reference and the exact properties; ends with a verdict and reproducers.
+  repro     Replay a saved counterexample or fuzz reproducer, judged by the exact
+            reference.
   ref       Exact reference: frequencies, attention factor, rotated vectors and
             attention scores for a spec, to 40 significant digits, at any int64
             position (0 .. 2^63-1).
@@ -35,6 +38,7 @@ config.json (--hf-config FILE); README.md documents both.
 Examples:
   ropecheck check
   ropecheck report --out report/
+  ropecheck fuzz --plugin ./libmykernel.so --seconds 60
   ropecheck check --plugin ./libmyrope.so --hf-config config.json --junit rope.xml
   ropecheck ref --hf-config config.json --positions 0,4096,2^31-1 --random 1
   ropecheck ref --spec yarn.json --score --random 7 --t 15 --s 18
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
     if (cmd == "check") return cli::run_check(args);
     if (cmd == "repro") return cli::run_repro(args);
     if (cmd == "report") return cli::run_report(args);
+    if (cmd == "fuzz") return cli::run_fuzz(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ropecheck %s: internal error: %s\n", cmd.c_str(), e.what());
     return kExitInternal;

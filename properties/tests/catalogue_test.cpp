@@ -3,6 +3,8 @@
 // (properties/generators.hpp) and asserts the property; bounds come from the kernel's
 // declared accuracy contract.  A failure prints the shrunk case as JSON and the command that
 // replays it.  RC_PARAMS (e.g. "max_success=1000 seed=42") scales or replays a run.
+// Judging uses the fast oracle (validated against the exact reference in
+// reference/tests/fast_oracle_test.cpp); a failure is re-judged by the exact reference.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -12,9 +14,32 @@
 #include "properties/catalogue.hpp"
 #include "properties/generators.hpp"
 #include "reference/exact_reference.hpp"
+#include "reference/fast_oracle.hpp"
+
+#include <map>
+#include <memory>
 
 namespace ropecheck::props {
 namespace {
+
+// Prepared kernels and oracles by (kernel, spec), so RapidCheck's shrinking — which re-runs
+// the property on many nearby cases with the same spec — does not rebuild cos/sin tables
+// and frequencies every time.
+struct Prepared {
+  std::unique_ptr<KernelRunner> runner;
+  std::unique_ptr<ref::FastOracle> oracle;
+};
+const Prepared& prepared(const rc_kernel_desc& d, const RopeSpec& spec) {
+  static std::map<std::string, Prepared> cache;
+  const std::string key = std::string(d.name) + "|" + spec_to_json_text(spec, -1);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    if (cache.size() > 256) cache.clear();
+    Prepared p{std::make_unique<KernelRunner>(d, spec), std::make_unique<ref::FastOracle>(spec)};
+    it = cache.emplace(key, std::move(p)).first;
+  }
+  return it->second;
+}
 
 void check_every_kernel(const char* property_id) {
   const Property* p = find_property(property_id);
@@ -23,9 +48,13 @@ void check_every_kernel(const char* property_id) {
     gen::Constraints k = gen::Constraints::of(*d);
     if (p->needs_two_tokens) k.max_heads = 1;
     const Case c = *gen::case_for(k);
-    const KernelRunner runner(*d, c.spec);
-    const ref::ExactReference oracle(c.spec);
-    const Verdict v = p->fn(Context{runner, oracle}, c);
+    const Prepared& prep = prepared(*d, c.spec);
+    Verdict v = p->fn(Context{*prep.runner, *prep.oracle}, c);
+    if (v.failed()) {
+      // Judge a failure by the exact reference alone before reporting it.
+      const ref::ExactReference exact(c.spec);
+      v = p->fn(Context{*prep.runner, exact}, c);
+    }
     RC_TAG(std::string(d->name), v.kind == Verdict::Kind::kSkip ? "skipped" : "checked");
     if (v.failed()) {
       RC_FAIL(std::string(d->name) + " violates " + p->id + ": " + v.reason + "\n" + v.detail);

@@ -1,0 +1,384 @@
+// `ropecheck fuzz`: fuzz a user's kernels (a plugin) or the built-in ones with the
+// differential and metamorphic targets of fuzz/, and end with one verdict.
+//
+// Two engines run the same targets: the libFuzzer binaries of a clang fuzz build (coverage
+// guided, ASan + UBSan; found next to this executable's build tree or in --fuzzer-dir), or,
+// when there are none, the in-process driver of fuzz/driver.hpp (random mutations of the seed
+// corpus in a forked child).  Either way a finding leaves a reproducer file in --out and the
+// `ropecheck repro` command that replays it.
+#include <dirent.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "fuzz/decode.hpp"
+#include "fuzz/driver.hpp"
+#include "impl/plugin_loader.hpp"
+
+namespace ropecheck::cli {
+
+namespace {
+
+constexpr const char* kFuzzHelp = R"(Usage:
+  ropecheck fuzz [--plugin LIB.so] [--kernel NAME] [--seconds N]
+                 [--target differential|metamorphic|all] [--out DIR]
+                 [--jobs J] [--fuzzer-dir DIR] [--corpus DIR] [--in-process] [--seed S]
+
+Fuzzes RoPE kernels: the kernels of --plugin (or, without it, the built-in ones) get random
+specs (every rope type, both layouts, partial rotary, head_dim up to 256), positions biased
+to the edge positions (2^24, 2^31, the kernel's max_position and just beyond, ...), raw
+float bit patterns (subnormals, NaN, Inf, huge), odd head counts and padded strides.
+
+  differential  every kernel against the exact reference, within the error bound of the
+                kernel's own declared accuracy contract (a pair over its bound is re-judged
+                by the multiprecision reference before it is reported); NaN/Inf inputs must
+                stay in their pair; positions beyond max_position must be refused.
+  metamorphic   the exact properties: interleaved = permuted half-split, in-place =
+                out-of-place, tokens and heads independent, power-of-two scaling bit-exact,
+                determinism, strided = contiguous, NaN/Inf confinement, refusals.
+
+Each target runs for --seconds.  With a clang fuzz build (cmake --preset fuzz) the
+coverage-guided libFuzzer binaries fuzz_<target> are used, under AddressSanitizer and
+UndefinedBehaviorSanitizer; otherwise an in-process driver mutates the seed corpus in a
+child process.  Either way a crash or hang of the kernel is caught and kept.
+
+Options:
+  --plugin LIB.so    the shared library with your kernels (impl/ropecheck_kernel.h;
+                     impl/sample_plugin/sample_plugin.c is a complete example).
+  --kernel NAME      fuzz only this kernel of the set.
+  --seconds N        fuzzing time per target (default 60).
+  --target T         differential, metamorphic or all (default all: both).
+  --out DIR          where reproducers, logs and the working corpus go
+                     (default ./ropecheck-fuzz-out).
+  --jobs J           libFuzzer worker processes (-fork=J; default 1).
+  --fuzzer-dir DIR   where the libFuzzer binaries fuzz_differential, fuzz_metamorphic are.
+  --corpus DIR       seed corpus root with one sub-directory per target (default: the
+                     repository's fuzz/corpus if present; seeds are generated otherwise).
+  --in-process       use the in-process driver even if libFuzzer binaries exist.
+  --seed S           random seed of the in-process driver (default 1).
+  --help             this text.
+
+Verdict and exit code:
+  0  nothing found in the time given;
+  1  a kernel violated a property: the reproducer file is in --out and the line
+     `ropecheck repro FILE --plugin LIB.so` replays it as a readable case;
+  2  bad usage, or a plugin that does not load or breaks the ABI;
+  3  a kernel crashed, hung or wrote out of bounds (the input is kept in --out);
+  4  ropecheck itself failed (e.g. its fast oracle disagreed with the exact reference).
+
+Examples:
+  ropecheck fuzz --plugin ./libmy_rope.so --seconds 60
+  ropecheck fuzz --plugin ./libmy_rope.so --kernel my_f16 --target differential --seconds 300 --jobs 2
+  ropecheck fuzz --seconds 30                      # the built-in kernels
+)";
+
+std::string exe_dir() {
+  char buf[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  buf[n] = '\0';
+  std::string p(buf);
+  return p.substr(0, p.find_last_of('/'));
+}
+
+bool is_executable(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+}
+bool is_dir(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string absolute(const std::string& p) {
+  char buf[PATH_MAX];
+  return realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+std::vector<std::string> list_dir(const std::string& d) {
+  std::vector<std::string> out;
+  if (DIR* dp = opendir(d.c_str())) {
+    while (dirent* e = readdir(dp)) {
+      if (e->d_name[0] != '.') out.push_back(e->d_name);
+    }
+    closedir(dp);
+  }
+  return out;
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+double parse_positive(const std::string& opt, const std::string& v, double max) {
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() || *end != '\0' || !(d > 0) || d > max) {
+    throw UsageError(opt + " must be a number in (0, " + std::to_string(static_cast<long long>(max)) + "], got \"" + v + "\"");
+  }
+  return d;
+}
+
+// Replays a reproducer in a child (the kernel may crash): 0 passes, 1 violation, 3 crash, 4 internal.
+int classify(const std::string& target, const std::string& file, std::string* report) {
+  int fds[2];
+  if (pipe(fds) != 0) return kExitInternal;
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    std::ostringstream os;
+    int rc = kExitInternal;
+    try {
+      rc = fuzz::replay_fuzz_input(target, fuzz::read_file_bytes(file), os);
+    } catch (const std::exception& e) {
+      os << e.what();
+    }
+    const std::string s = os.str();
+    if (write(fds[1], s.data(), s.size()) < 0) rc = kExitInternal;
+    _exit(rc);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  *report = text;
+  if (WIFSIGNALED(status)) return kExitCrash;
+  return WEXITSTATUS(status);
+}
+
+struct TargetOutcome {
+  int code = kExitOk;
+  uint64_t execs = 0;
+  double seconds = 0;
+  std::string reproducer, detail, report;
+};
+
+TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, const std::vector<std::vector<uint8_t>>& seeds,
+                            const std::string& out, double seconds, int jobs, const std::string& plugin,
+                            const std::string& kernel, const std::string& dict) {
+  TargetOutcome r;
+  const std::string work = out + "/corpus-" + target;
+  mkdir(work.c_str(), 0755);
+  if (list_dir(work).empty()) {
+    for (const auto& s : seeds) write_bytes(work + "/seed-" + fuzz::short_hash(s), s);
+  }
+  const std::string prefix = out + "/" + target + "-";
+  const std::string log = out + "/" + target + ".log";
+  std::vector<std::string> args = {bin,
+                                   "-max_total_time=" + std::to_string(static_cast<long long>(seconds + 0.5)),
+                                   "-timeout=30",
+                                   "-rss_limit_mb=4096",
+                                   "-print_final_stats=1",
+                                   "-artifact_prefix=" + prefix};
+  if (jobs > 1) args.push_back("-fork=" + std::to_string(jobs));
+  if (!dict.empty()) args.push_back("-dict=" + dict);
+  args.push_back(work);
+  const auto start = std::chrono::steady_clock::now();
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!plugin.empty()) setenv("ROPECHECK_FUZZ_PLUGIN", plugin.c_str(), 1);
+    if (!kernel.empty()) setenv("ROPECHECK_FUZZ_KERNEL", kernel.c_str(), 1);
+    if (!freopen(log.c_str(), "w", stderr) || !freopen(log.c_str(), "a", stdout)) _exit(127);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::ifstream lf(log);
+  std::string line;
+  while (std::getline(lf, line)) {
+    const std::string key = "stat::number_of_executed_units:";
+    if (line.rfind(key, 0) == 0) r.execs += std::strtoull(line.c_str() + key.size(), nullptr, 10);
+    if (line.find("#") == 0 && line.find(" DONE ") != std::string::npos) {
+      // "#12345	DONE   cov: ..." (fork mode prints no final stats of its workers)
+      const uint64_t n = std::strtoull(line.c_str() + 1, nullptr, 10);
+      if (r.execs == 0) r.execs = n;
+    }
+  }
+  // Findings: artifacts named <target>-<kind>-<sha1>.
+  for (const std::string& f : list_dir(out)) {
+    if (f.rfind(target + "-", 0) != 0 || f.size() < target.size() + 2) continue;
+    const std::string kind = f.substr(target.size() + 1, f.find('-', target.size() + 1) - target.size() - 1);
+    if (kind != "crash" && kind != "timeout" && kind != "oom" && kind != "leak" && kind != "slow") continue;
+    r.reproducer = out + "/" + f;
+    if (kind == "crash") {
+      const int c = classify(target, r.reproducer, &r.report);
+      r.code = c == kExitOk ? kExitCrash : c;  // not reproduced without sanitizers: a memory error
+      r.detail = c == kExitOk ? "a sanitizer or signal stopped the kernel (see " + log + ")" : "";
+    } else {
+      r.code = kExitCrash;
+      r.detail = kind + " (see " + log + ")";
+    }
+    return r;
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    r.code = kExitCrash;
+    r.detail = "libFuzzer stopped with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+               " and left no artifact (see " + log + ")";
+  }
+  return r;
+}
+
+}  // namespace
+
+int run_fuzz(const Args& args) {
+  try {
+    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+      std::fputs(kFuzzHelp, stdout);
+      return kExitOk;
+    }
+    const ParsedArgs p(args, {"--plugin", "--kernel", "--seconds", "--target", "--out", "--jobs", "--fuzzer-dir", "--corpus", "--seed"},
+                       {"--help", "--in-process"});
+    if (p.flag("--help")) {
+      std::fputs(kFuzzHelp, stdout);
+      return kExitOk;
+    }
+    if (!p.positional().empty()) throw UsageError("unexpected argument " + p.positional()[0]);
+    const double seconds = parse_positive("--seconds", p.get("--seconds", "60"), 86400 * 30);
+    const int jobs = static_cast<int>(parse_positive("--jobs", p.get("--jobs", "1"), 256));
+    const uint64_t seed = static_cast<uint64_t>(parse_positive("--seed", p.get("--seed", "1"), 1e18));
+    const std::string which = p.get("--target", "all");
+    std::vector<std::string> targets;
+    if (which == "all") {
+      targets = {"differential", "metamorphic"};
+    } else if (which == "differential" || which == "metamorphic") {
+      targets = {which};
+    } else {
+      throw UsageError("--target must be differential, metamorphic or all, got \"" + which + "\"");
+    }
+    const std::string out = p.get("--out", "ropecheck-fuzz-out");
+    for (size_t i = 1; i <= out.size(); ++i) {  // mkdir -p
+      if (i == out.size() || out[i] == '/') mkdir(out.substr(0, i).c_str(), 0755);
+    }
+    if (!is_dir(out)) throw UsageError("--out " + out + " is not a directory I can create");
+
+    // The kernels.
+    impl::KernelSet set = p.has("--plugin") ? impl::KernelSet() : impl::KernelSet::with_builtins();
+    std::string plugin;
+    if (p.has("--plugin")) {
+      plugin = absolute(p.get("--plugin"));
+      impl::load_plugin(set, plugin);  // PluginError -> exit 2
+    }
+    std::vector<const rc_kernel_desc*> kernels;
+    for (const impl::Kernel& k : set.all()) {
+      if (!p.has("--kernel") || p.get("--kernel") == k.desc->name) kernels.push_back(k.desc);
+    }
+    if (kernels.empty()) {
+      std::fprintf(stderr, "ropecheck fuzz: %s\n",
+                   p.has("--kernel") ? ("no kernel named '" + p.get("--kernel") + "' (see ropecheck kernels)").c_str()
+                                     : "the plugin offers no kernels");
+      return kExitUsage;
+    }
+    fuzz::set_target_kernels(kernels);
+
+    // The engine.
+    std::string fuzzer_dir = p.get("--fuzzer-dir");
+    if (fuzzer_dir.empty()) {
+      for (const std::string& d : {exe_dir(), exe_dir() + "/../fuzz"}) {
+        if (is_executable(d + "/fuzz_differential")) {
+          fuzzer_dir = d;
+          break;
+        }
+      }
+    } else if (!is_executable(fuzzer_dir + "/fuzz_differential")) {
+      throw UsageError("--fuzzer-dir " + fuzzer_dir + " has no fuzz_differential binary (build with cmake --preset fuzz)");
+    }
+    const bool libfuzzer = !fuzzer_dir.empty() && !p.flag("--in-process");
+    std::string corpus = p.get("--corpus", fuzz::default_corpus_dir());
+    if (!corpus.empty() && !is_dir(corpus)) throw UsageError("--corpus " + corpus + " is not a directory");
+    const std::string dict = fuzz::default_dict_path();
+
+    std::printf("ropecheck fuzz: %zu kernel(s):", kernels.size());
+    for (const rc_kernel_desc* d : kernels) std::printf(" %s", d->name);
+    std::printf("\n  engine: %s; %g s per target; reproducers in %s\n",
+                libfuzzer ? ("libFuzzer (" + fuzzer_dir + ", ASan+UBSan)").c_str() : "in-process mutation driver",
+                seconds, out.c_str());
+    std::fflush(stdout);
+
+    std::string repro_args;
+    if (!plugin.empty()) repro_args += " --plugin " + plugin;
+    if (p.has("--kernel")) repro_args += " --kernel " + p.get("--kernel");
+    for (const std::string& t : targets) {
+      // Seeds: generated for this kernel set (edge indices include its max_position), plus
+      // the committed corpus.
+      std::vector<std::vector<uint8_t>> seeds = fuzz::seed_inputs(t);
+      if (!corpus.empty()) {
+        for (const std::string& f : list_dir(corpus + "/" + t)) seeds.push_back(fuzz::read_file_bytes(corpus + "/" + t + "/" + f));
+      }
+      TargetOutcome r;
+      if (libfuzzer) {
+        r = run_libfuzzer(fuzzer_dir + "/fuzz_" + t, t, seeds, out, seconds, jobs, plugin, p.get("--kernel"), dict);
+      } else {
+        fuzz::DriveOptions o;
+        o.target = t;
+        o.seconds = seconds;
+        o.out_dir = out;
+        o.seed = seed;
+        o.seeds = seeds;
+        const fuzz::DriveResult d = fuzz::drive_in_process(o);
+        r.execs = d.execs;
+        r.seconds = d.seconds;
+        r.reproducer = d.reproducer;
+        r.detail = d.detail;
+        switch (d.kind) {
+          case fuzz::DriveResult::Kind::kClean: r.code = kExitOk; break;
+          case fuzz::DriveResult::Kind::kViolation: r.code = kExitViolation; break;
+          case fuzz::DriveResult::Kind::kInternal: r.code = kExitInternal; break;
+          default: r.code = kExitCrash; break;
+        }
+        if (r.code == kExitViolation) classify(t, r.reproducer, &r.report);
+      }
+      std::printf("  %-12s %llu inputs in %.1f s (%.0f/s): %s\n", t.c_str(), static_cast<unsigned long long>(r.execs),
+                  r.seconds, r.seconds > 0 ? static_cast<double>(r.execs) / r.seconds : 0.0,
+                  r.code == kExitOk ? "nothing found"
+                  : r.code == kExitViolation ? "PROPERTY VIOLATED"
+                  : r.code == kExitCrash ? "KERNEL CRASHED OR HUNG"
+                                         : "INTERNAL ERROR");
+      if (r.code == kExitOk) continue;
+      // The replay's report from the violation marker on (the case, the evidence, every kernel).
+      const size_t at = r.report.find(fuzz::kViolationMarker);
+      if (!r.report.empty()) std::printf("%s", r.report.substr(at == std::string::npos ? 0 : at).c_str());
+      if (!r.detail.empty()) std::printf("  %s\n", r.detail.c_str());
+      std::printf("\nverdict: %s\n  reproducer: %s\n  replay it:  ropecheck repro %s%s\n",
+                  r.code == kExitViolation ? "FAIL - a kernel violated a property"
+                  : r.code == kExitCrash   ? "FAIL - a kernel crashed, hung or wrote out of bounds"
+                                           : "ERROR - ropecheck itself failed (please report the reproducer)",
+                  r.reproducer.c_str(), r.reproducer.c_str(), repro_args.c_str());
+      return r.code;
+    }
+    std::printf("\nverdict: PASS - no property violated, no crash or hang in %g s of fuzzing per target\n", seconds);
+    return kExitOk;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "ropecheck fuzz: %s\n", e.what());
+    return kExitUsage;
+  } catch (const impl::PluginError& e) {
+    std::fprintf(stderr, "ropecheck fuzz: %s\n", e.what());
+    return kExitUsage;
+  }
+}
+
+}  // namespace ropecheck::cli

@@ -1,0 +1,256 @@
+#include "fuzz/decode.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <sys/stat.h>
+
+#include "properties/edge_positions.hpp"
+
+namespace ropecheck::fuzz {
+
+const std::vector<std::string>& fuzz_target_names() {
+  static const std::vector<std::string> names = {"differential", "metamorphic", "spec", "descriptor"};
+  return names;
+}
+
+TargetFn find_target(const std::string& name) {
+  if (name == "differential") return fuzz_differential;
+  if (name == "metamorphic") return fuzz_metamorphic;
+  if (name == "spec") return fuzz_spec;
+  if (name == "descriptor") return fuzz_descriptor;
+  return nullptr;
+}
+
+std::string fuzz_target_from_path(const std::string& path) {
+  const std::string base = path.substr(path.find_last_of('/') + 1);
+  for (const std::string& t : fuzz_target_names()) {
+    if (base.rfind(t + "-", 0) == 0 || base.rfind("fuzz_" + t, 0) == 0) return t;
+  }
+  // A file inside fuzz/corpus/<target>/ or a crashes directory named after its target.
+  for (const std::string& t : fuzz_target_names()) {
+    if (path.find("/" + t + "/") != std::string::npos) return t;
+  }
+  return "";
+}
+
+std::string default_corpus_dir() {
+  const std::string d = std::string(ROPECHECK_FUZZ_SOURCE_DIR) + "/corpus";
+  struct stat st {};
+  return stat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? d : "";
+}
+std::string default_dict_path() {
+  const std::string p = std::string(ROPECHECK_FUZZ_SOURCE_DIR) + "/rope.dict";
+  return std::ifstream(p) ? p : "";
+}
+
+std::vector<uint8_t> read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string short_hash(const std::vector<uint8_t>& bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (uint8_t b : bytes) h = (h ^ b) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out) {
+  const TargetFn fn = find_target(target);
+  if (fn == nullptr) throw std::invalid_argument("unknown fuzz target '" + target + "'");
+  out << "fuzz input: target " << target << ", " << bytes.size() << " bytes, kernels:";
+  for (const rc_kernel_desc* d : target_kernels()) out << " " << d->name;
+  out << "\n";
+  if (target == "differential" || target == "metamorphic") {
+    if (std::optional<Decoded> d = decode_case(bytes.data(), bytes.size())) {
+      // Printed before the run, so a kernel that crashes still leaves the case on screen.
+      out << "decoded case: " << props::describe(d->base) << "\ncase JSON (values before rounding to each kernel's dtype): "
+          << props::case_to_json(d->base, -1) << "\n";
+    }
+  }
+  if (target == "spec") {
+    std::string text(bytes.begin(), bytes.end());
+    text = text.substr(0, text.find('\0'));
+    out << "input text (" << text.size() << " bytes before any NUL):\n" << text << "\n";
+  }
+  RunOptions opt;
+  opt.trace = &out;
+  Result r;
+  try {
+    r = fn(bytes.data(), bytes.size(), opt);
+  } catch (const ref::OracleMismatch& e) {
+    out << "INTERNAL ERROR: the fast oracle disagrees with the exact reference (a ropecheck bug):\n" << e.what() << "\n";
+    return 4;
+  }
+  switch (r.outcome) {
+    case Outcome::kViolation:
+      out << r.report;
+      return 1;
+    case Outcome::kSkip:
+      out << "precondition not met: " << r.report << " (nothing to check)\n";
+      return 0;
+    case Outcome::kPass:
+      break;
+  }
+  out << "every property checked holds\n";
+  return 0;
+}
+
+// ---- seeds --------------------------------------------------------------------------------
+
+namespace {
+
+// Deterministic values in [-2, 2) as f32 bit patterns (a fixed LCG; seeds must not change
+// between builds).
+void fill_f32(std::vector<uint8_t>& raw, size_t n, uint64_t seed) {
+  raw.resize(n * 4);
+  uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
+  for (size_t i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    const float f = static_cast<float>(static_cast<double>(s >> 40) * 0x1p-24 * 4.0 - 2.0);
+    std::memcpy(&raw[4 * i], &f, 4);
+  }
+}
+
+// A case at edge position `t` (and 0 for a second token), cycling types and layouts.
+CaseChoice edge_case(size_t i, int64_t t, bool special_values) {
+  CaseChoice c;
+  c.spec.type = static_cast<uint8_t>(i % 7);
+  c.spec.layout = static_cast<uint8_t>((i / 7) % 2);
+  c.spec.head_dim = i % 5 == 4 ? static_cast<uint8_t>(128 + i % 23) : 0;  // mostly 128
+  c.spec.rotary = i % 6 == 5 ? 170 : 0;                                    // some partial rotary
+  c.spec.base = static_cast<uint8_t>(i % 8);
+  c.spec.context = static_cast<uint8_t>(i % 6);
+  if (c.spec.type == static_cast<uint8_t>(RopeType::kLongrope)) {
+    c.spec.longrope.assign(static_cast<size_t>(rotary_dim_of(c.spec)), 0);
+    for (size_t j = 0; j < c.spec.longrope.size(); ++j) c.spec.longrope[j] = static_cast<uint8_t>((j * 7 + i) % 64);
+  }
+  const std::optional<RopeSpec> spec = make_spec(c.spec);
+  if (!spec) return c;
+  const std::vector<int64_t> edges = decoder_edge_positions(*spec);
+  auto index_of = [&](int64_t v) {
+    return static_cast<uint16_t>(std::find(edges.begin(), edges.end(), v) - edges.begin());
+  };
+  c.n_tokens = 2;
+  c.n_heads = static_cast<uint8_t>(1 + i % 2);
+  c.head_pad = static_cast<uint8_t>(i % 3 == 2 ? 1 : 7);
+  c.token_pad = 2;
+  c.positions.assign(2, PositionChoice{});
+  c.positions[0].edge = index_of(t);
+  c.positions[1].edge = index_of(i % 2 ? 0 : 4096);
+  c.values.format = special_values ? 4 : 0;
+  c.values.magnitude = 6;
+  c.values.nonfinite = special_values ? 0 : 1;
+  const size_t n = 2u * c.n_heads * static_cast<size_t>(head_dim_of(c.spec));
+  if (special_values) {
+    c.raw.resize(n);
+    for (size_t k = 0; k < n; ++k) c.raw[k] = static_cast<uint8_t>(k + i);
+  } else {
+    fill_f32(c.raw, n, i);
+  }
+  c.property = static_cast<uint8_t>(i % 9);
+  c.scale_exponent = static_cast<uint8_t>(i % 8);
+  c.poison = static_cast<uint16_t>(i * 37);
+  return c;
+}
+
+std::vector<uint8_t> text_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+// A descriptor seed that check_descriptor accepts (the order mirrors fuzz_descriptor.cc).
+std::vector<uint8_t> valid_descriptor_seed(int32_t in_dtype) {
+  Writer w;
+  uint8_t yes = 1, zero = 0;
+  w.io(yes, uint8_t{0}, uint8_t{255});  // abi: the valid one
+  std::vector<uint8_t> name = {'\\', 'Z'};  // ConsumeRandomLengthString: "" (then the fixed name)
+  w.bytes(name, 2);
+  w.io(zero, uint8_t{0}, uint8_t{6});   // name "fuzzed_kernel"
+  w.io(yes, uint8_t{0}, uint8_t{255});  // description
+  auto i32 = [&](int32_t v, int32_t lo, int32_t hi) {
+    w.io(yes, uint8_t{0}, uint8_t{255});
+    w.io(v, lo, hi);
+  };
+  auto u32 = [&](uint32_t v, uint32_t lo, uint32_t hi) {
+    w.io(yes, uint8_t{0}, uint8_t{255});
+    w.io(v, lo, hi);
+  };
+  i32(in_dtype, 0, 7);
+  i32(in_dtype, 0, 7);
+  u32(3, 0, 4);
+  u32(0x7F, 0, 0x80);
+  u32(3, 0, 4);
+  w.io(yes, uint8_t{0}, uint8_t{255});
+  int64_t maxpos = int64_t{1} << 31;
+  w.io(maxpos, int64_t{-2}, int64_t{1} << 53);
+  i32(2, -1, 300);
+  i32(256, -1, 300);
+  i32(2, -1, 16);
+  i32(2, -1, 300);
+  i32(256, -1, 300);
+  i32(2, -1, 16);
+  i32(2, 0, 6);        // angle recipe
+  i32(2, 0, 7);        // angle dtype f64
+  i32(6, 0, 7);        // position i64
+  i32(in_dtype, 0, 7); // sincos
+  i32(in_dtype, 0, 7); // compute
+  i32(1, 0, 4);        // output rounding NONE
+  for (size_t v : {size_t{4}, size_t{2}, size_t{1}, size_t{0}, size_t{1}, size_t{0}}) {
+    w.io(yes, uint8_t{0}, uint8_t{255});  // plausible double
+    w.io(v, size_t{0}, size_t{9});        // 0x1p-53, 4, 1, 0, 1, 0
+  }
+  uint8_t fns = 0;
+  w.io(fns, uint8_t{0}, uint8_t{255});
+  return w.finish();
+}
+
+}  // namespace
+
+std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target) {
+  std::vector<std::vector<uint8_t>> out;
+  if (target == "differential" || target == "metamorphic") {
+    const std::vector<int64_t>& edges = props::listed_edge_positions();
+    for (size_t i = 0; i < edges.size(); ++i) out.push_back(encode_case(edge_case(i, edges[i], false)));
+    // Special values (±0, subnormals, NaN, Inf, huge, 2^k) at a few of them.
+    for (size_t i = 0; i < edges.size(); i += 3) out.push_back(encode_case(edge_case(i + 1, edges[i], true)));
+  } else if (target == "spec") {
+    for (const char* s : {
+             R"({"head_dim": 128, "base": 10000})",
+             R"({"head_dim": 64, "rotary_dim": 32, "base": 1e6, "layout": "interleaved", "max_position_embeddings": 2048})",
+             R"({"head_dim": 128, "base": 500000, "max_position_embeddings": 131072, "scaling": {"type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4, "original_max_position_embeddings": 8192}})",
+             R"({"head_dim": 128, "base": 10000, "max_position_embeddings": 65536, "scaling": {"type": "yarn", "factor": 16, "original_max_position_embeddings": 4096, "beta_fast": 32, "beta_slow": 1, "mscale": 1, "mscale_all_dim": 0, "truncate": false}})",
+             R"({"head_dim": 8, "base": 10000, "max_position_embeddings": 8192, "seq_len": 8193, "scaling": {"type": "longrope", "short_factor": [1, 1.5], "long_factor": [2, 4], "original_max_position_embeddings": 4096}})",
+             R"({"head_dim": 16, "base": 10000, "max_position_embeddings": 4096, "seq_len": 9000, "scaling": {"type": "dynamic", "factor": 2}})",
+             R"({"rope_theta": 1000000.0, "hidden_size": 3584, "num_attention_heads": 28, "max_position_embeddings": 32768, "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}})",
+             R"({"rope_theta": 10000.0, "head_dim": 80, "partial_rotary_factor": 0.4, "max_position_embeddings": 2048})",
+             R"({"head_dim": 128, "base": NaN})",
+             R"({"head_dim": 1e400})",
+             R"({"head_dim": 128, "rotary_dim": 127})",
+             R"({"head_dim": 128, "scaling": {"type": "ntk", "factor": -1}})",
+         }) {
+      out.push_back(text_bytes(s));
+    }
+    // With a NUL and a position: 2^63-1 (all bits of the int64), and 2^31.
+    std::vector<uint8_t> a = text_bytes(R"({"head_dim": 128, "base": 10000})");
+    a.push_back(0);
+    for (int k = 0; k < 8; ++k) a.push_back(0xFF);
+    out.push_back(a);
+    std::vector<uint8_t> b = text_bytes(R"({"head_dim": 64, "base": 500000, "scaling": {"type": "linear", "factor": 0.25}})");
+    for (int v : {0, 0, 0, 0, 0x80, 0, 0, 0, 0}) b.push_back(static_cast<uint8_t>(v));
+    out.push_back(b);
+  } else if (target == "descriptor") {
+    for (int32_t dt : {RC_DTYPE_F32, RC_DTYPE_F64, RC_DTYPE_F16, RC_DTYPE_BF16}) out.push_back(valid_descriptor_seed(dt));
+    out.push_back(std::vector<uint8_t>(64, 0));
+    out.push_back(std::vector<uint8_t>(128, 0xFF));
+    out.push_back(std::vector<uint8_t>(96, 0x01));
+  }
+  return out;
+}
+
+}  // namespace ropecheck::fuzz

@@ -1,0 +1,45 @@
+// The fuzz targets as a library, for the `ropecheck` CLI: `ropecheck repro CRASHFILE` replays
+// a fuzz input readably (replay_fuzz_input), `ropecheck fuzz` needs the seeds and the targets.
+// The kernels judged are target_kernels() (fuzz_common.hpp): the built-ins, or a plugin given
+// by set_target_kernels() or $ROPECHECK_FUZZ_PLUGIN — replay with the set that found the input.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "fuzz/fuzz_common.hpp"
+
+namespace ropecheck::fuzz {
+
+// "differential", "metamorphic", "spec", "descriptor".
+const std::vector<std::string>& fuzz_target_names();
+TargetFn find_target(const std::string& name);  // nullptr if unknown
+
+// The target a reproducer belongs to, from its file name (ropecheck fuzz and fuzz.sh name
+// them <target>-crash-<sha1>, <target>-violation-<hash>, ...); "" if it does not say.
+std::string fuzz_target_from_path(const std::string& path);
+
+// Prints the input as a readable case (spec, positions, values in hexfloat, the case JSON),
+// replays it with every kernel's verdict, and prints the violation report if any.
+// Returns 0 if every property holds (or the input is outside every precondition), 1 if a
+// property is violated, 4 if ropecheck itself is at fault (fast oracle mismatch).  A kernel
+// that crashes crashes the caller: run it in a child process if that matters.
+// Throws std::invalid_argument for an unknown target.
+int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out);
+
+// Seeds built from the versioned hard-case file (edge positions) and special values: what
+// fuzz/corpus/ holds (fuzz_make_seeds writes them) and what `ropecheck fuzz` starts from
+// when the corpus directory is not around.  The spec target's seeds are inline specs; the
+// corpus also has reference/specs copied in.
+std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target);
+
+// The repository's fuzz/corpus and fuzz/rope.dict as this build knows them ("" if absent).
+std::string default_corpus_dir();
+std::string default_dict_path();
+
+std::vector<uint8_t> read_file_bytes(const std::string& path);  // throws std::runtime_error
+std::string short_hash(const std::vector<uint8_t>& bytes);      // 16 hex digits (FNV-1a)
+
+}  // namespace ropecheck::fuzz

@@ -1,0 +1,499 @@
+#include "fuzz/fuzz_common.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+#include "impl/kernels/common.hpp"
+#include "impl/plugin_loader.hpp"
+#include "impl/registry.hpp"
+#include "properties/edge_positions.hpp"
+
+namespace ropecheck::fuzz {
+
+namespace {
+
+// head_dim: selector < 128 gives 128 (the common LLM head); the rest cover small, odd-pair,
+// non-power-of-two and the largest (256) heads.
+constexpr int kHeadDims[] = {64, 256, 2, 4, 6, 8, 10, 16, 32, 48, 80, 96, 112, 120, 160, 192, 200, 250, 254, 18, 34, 66, 130, 64};
+constexpr double kBases[] = {1e4, 5e5, 1e6, 1e4, 1.5e5, 100, 1e7, 1e9};
+// L0 / max_position_embeddings.  Table kernels build a cos/sin table of this many rows per
+// spec (a cache miss costs ~10 µs per row), so mostly short ones; the positions themselves
+// go far beyond (edge positions up to 2^63-1 are computed off the table).
+constexpr int64_t kContexts[] = {1024, 512, 256, 2048, 1024, 512, 4096, 8192};
+constexpr int kMagnitudeExp[] = {4, 0, 10, 20, 60, 120, 1100, 2};
+
+double special_value(uint8_t b) {
+  static const double kSpecial[] = {
+      0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 3.0, -7.0,
+      0x1p-149, -0x1p-149,            // smallest f32 subnormal
+      0x1.fffffcp-127, 0x1p-126,      // largest f32 subnormal, smallest normal
+      0x1p-24, 0x1p-14, 0x1.ffcp-15,  // f16: smallest subnormal, smallest normal, largest subnormal
+      65504.0, 65520.0, -65504.0,     // f16 max, first value that rounds to f16 Inf
+      0x1p127, 0x1.fffffep127,        // f32 huge and max (they overflow any rotation)
+      0x1p-1074, 0x1p-1022,           // f64 subnormal, smallest normal
+      std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+      -std::numeric_limits<double>::infinity(),
+      0.1, 3.141592653589793, 1e-30, 1e30, 0x1p100, 0x1p-100,
+      0x1.000002p0, 0x1.fffffep-1, 0x1.8p0, 0x1p20, 0x1p24 + 2, -0x1.5555555555555p-2,
+  };
+  constexpr size_t n = sizeof kSpecial / sizeof kSpecial[0];
+  return kSpecial[b % n];
+}
+
+struct KernelState {
+  bool init = false;
+  std::vector<const rc_kernel_desc*> list;
+  impl::KernelSet set;
+};
+KernelState& kernel_state() {
+  static KernelState s;
+  return s;
+}
+
+struct CacheSlot {
+  std::string key;
+  size_t weight = 0;
+  uint64_t last_use = 0;
+  std::unique_ptr<SpecEntry> entry;
+};
+std::vector<CacheSlot>& cache() {
+  static std::vector<CacheSlot> c;
+  return c;
+}
+
+}  // namespace
+
+// ---- spec -------------------------------------------------------------------------------
+
+int head_dim_of(const SpecChoice& s) {
+  if (s.head_dim < 128) return 128;
+  return kHeadDims[(s.head_dim - 128) % (sizeof kHeadDims / sizeof kHeadDims[0])];
+}
+
+int rotary_dim_of(const SpecChoice& s) {
+  const int hd = head_dim_of(s);
+  int rd = hd;
+  if (s.rotary >= 232) {
+    rd = 2 * (1 + (s.rotary - 232) % (hd / 2));  // any even width
+  } else if (s.rotary >= 208) {
+    rd = std::max(2, hd / 4 / 2 * 2);           // a quarter (GPT-NeoX 20B style)
+  } else if (s.rotary >= 160) {
+    rd = std::max(2, hd / 2 / 2 * 2);           // a half (Phi, ChatGLM)
+  }
+  const auto type = static_cast<RopeType>(s.type);
+  if ((type == RopeType::kNtk || type == RopeType::kDynamic) && rd < 4 && hd >= 4) rd = 4;
+  return rd;
+}
+
+std::optional<RopeSpec> make_spec(const SpecChoice& c) {
+  RopeSpec s;
+  s.type = static_cast<RopeType>(c.type);
+  s.layout = c.layout ? Layout::kInterleaved : Layout::kHalfSplit;
+  s.head_dim = head_dim_of(c);
+  s.rotary_dim = rotary_dim_of(c);
+  s.base = kBases[c.base % 8];
+  const int64_t L0 = kContexts[c.context % 8];
+  s.max_position_embeddings = L0;
+  const uint8_t* p = c.p;
+  switch (s.type) {
+    case RopeType::kDefault:
+      break;
+    case RopeType::kLinear: {
+      constexpr double f[] = {2, 4, 8, 0.5, 0.25, 16, 64, 3, 1, 1.5, 2, 4, 8, 32, 10, 40};
+      s.factor = f[p[0]];
+      break;
+    }
+    case RopeType::kNtk: {
+      constexpr double f[] = {2, 4, 8, 1, 16, 64, 1.5, 32, 2, 4, 8, 3, 5, 10, 20, 40};
+      s.factor = f[p[0]];
+      break;
+    }
+    case RopeType::kDynamic: {
+      constexpr double f[] = {2, 4, 8, 16, 1, 1.5, 32, 3, 2, 4, 8, 16, 1.25, 6, 2, 4};
+      s.factor = f[p[0]];
+      const int64_t seq[] = {L0 / 2, L0, L0 + 1, 4 * L0, 16 * L0, L0 - 1, 2 * L0, L0};
+      s.seq_len = seq[p[1] % 8];
+      break;
+    }
+    case RopeType::kYarn: {
+      constexpr double f[] = {4, 16, 32, 40, 2, 64, 1.5, 8, 4, 16, 32, 40, 4, 16, 32, 40};
+      s.factor = f[p[0]];
+      s.original_max_position_embeddings = L0;
+      s.max_position_embeddings = L0 * std::array<int64_t, 4>{1, 2, 4, 1}[p[1] % 4];
+      s.beta_fast = std::array<double, 4>{32, 16, 64, 32}[p[2] % 4];
+      s.beta_slow = std::array<double, 4>{1, 2, 0.5, 1}[p[3] % 4];
+      s.truncate = p[4] % 3 != 2;
+      switch (p[5]) {
+        case 10: s.mscale = 1; break;
+        case 11: s.mscale = 0.707; s.mscale_all_dim = 1; break;
+        case 12: s.mscale = 1; s.mscale_all_dim = 1; break;
+        case 13: s.mscale = 1; s.mscale_all_dim = 0.8; break;
+        case 14: s.attention_factor = 1.3; break;
+        case 15: s.attention_factor = 0.5; break;
+        default: break;
+      }
+      break;
+    }
+    case RopeType::kLlama3: {
+      s.factor = std::array<double, 4>{8, 32, 4, 8}[p[0] % 4];
+      s.original_max_position_embeddings = std::array<int64_t, 4>{8192, 4096, L0, 8192}[p[1] % 4];
+      s.low_freq_factor = p[2] % 2 ? 2.0 : 1.0;
+      s.high_freq_factor = s.low_freq_factor + (p[3] % 2 ? 1.0 : 3.0);
+      s.max_position_embeddings = s.original_max_position_embeddings;
+      break;
+    }
+    case RopeType::kLongrope: {
+      s.original_max_position_embeddings = L0;
+      s.max_position_embeddings = L0 * std::array<int64_t, 4>{2, 4, 8, 2}[p[0] % 4];
+      s.factor = static_cast<double>(s.max_position_embeddings / L0);
+      s.seq_len = std::array<int64_t, 4>{L0, L0 + 1, L0 / 2, s.max_position_embeddings}[p[1] % 4];
+      const size_t pairs = static_cast<size_t>(s.pairs());
+      for (size_t j = 0; j < pairs && 2 * j + 1 < c.longrope.size(); ++j) {
+        // Exact in binary32, as HF stores them; long factors grow to 64.
+        s.short_factor.push_back(1.0 + c.longrope[2 * j] / 32.0);
+        s.long_factor.push_back(1.0 + c.longrope[2 * j + 1]);
+      }
+      if (p[2] == 15) s.attention_factor = 1.1;
+      break;
+    }
+  }
+  try {
+    validate(s);
+  } catch (const SpecError&) {
+    return std::nullopt;
+  }
+  return s;
+}
+
+size_t value_bytes(uint8_t format) {
+  switch (format) {
+    case 1:
+    case 2: return 2;
+    case 3: return 8;
+    case 4: return 1;
+    default: return 4;
+  }
+}
+
+// ---- kernels -----------------------------------------------------------------------------
+
+const std::vector<const rc_kernel_desc*>& target_kernels() {
+  KernelState& st = kernel_state();
+  if (st.init) return st.list;
+  st.init = true;
+  const char* plugin = std::getenv("ROPECHECK_FUZZ_PLUGIN");
+  const char* only = std::getenv("ROPECHECK_FUZZ_KERNEL");
+  if (plugin == nullptr || *plugin == '\0') {
+    st.list = impl::builtin_kernels();
+  } else {
+    try {
+      impl::load_plugin(st.set, plugin);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ropecheck fuzz: %s\n", e.what());
+      std::exit(2);
+    }
+    for (const impl::Kernel& k : st.set.all()) st.list.push_back(k.desc);
+  }
+  if (only != nullptr && *only != '\0') {
+    std::vector<const rc_kernel_desc*> kept;
+    for (const rc_kernel_desc* d : st.list) {
+      if (std::string(d->name) == only) kept.push_back(d);
+    }
+    if (kept.empty()) {
+      std::fprintf(stderr, "ropecheck fuzz: no kernel named '%s' (ROPECHECK_FUZZ_KERNEL)\n", only);
+      std::exit(2);
+    }
+    st.list = kept;
+  }
+  return st.list;
+}
+
+void set_target_kernels(std::vector<const rc_kernel_desc*> kernels) {
+  KernelState& st = kernel_state();
+  st.init = true;
+  st.list = std::move(kernels);
+  cache().clear();
+}
+
+// ---- decoding ----------------------------------------------------------------------------
+
+std::vector<int64_t> decoder_edge_positions(const RopeSpec& spec) {
+  std::vector<int64_t> e = props::edge_positions(spec, INT64_MAX);
+  for (const rc_kernel_desc* d : target_kernels()) {
+    e.push_back(d->max_position);
+    if (d->max_position < INT64_MAX) e.push_back(d->max_position + 1);  // must be refused
+  }
+  std::sort(e.begin(), e.end());
+  e.erase(std::unique(e.begin(), e.end()), e.end());
+  return e;
+}
+
+namespace {
+
+int64_t decode_position(const PositionChoice& p, const std::vector<int64_t>& edges) {
+  const int64_t edge = edges[p.edge % edges.size()];
+  switch (p.mode) {
+    case 4:
+    case 5: {
+      int64_t t = 0;
+      if (__builtin_add_overflow(edge, static_cast<int64_t>(p.delta), &t)) t = INT64_MAX;
+      return std::max<int64_t>(t, 0);
+    }
+    case 6:
+      return static_cast<int64_t>(p.raw & ((uint64_t{1} << p.width) - 1));
+    case 7: {
+      int64_t t;
+      std::memcpy(&t, &p.raw, sizeof t);  // any int64, negative ones included: must be refused
+      return t;
+    }
+    default:
+      return edge;
+  }
+}
+
+double decode_value(const uint8_t* b, const ValueChoice& v) {
+  double x = 0;
+  switch (v.format) {
+    case 1: {
+      uint16_t h;
+      std::memcpy(&h, b, 2);
+      x = impl::f16_to_f32(h);
+      break;
+    }
+    case 2: {
+      uint16_t h;
+      std::memcpy(&h, b, 2);
+      x = impl::bf16_to_f32(h);
+      break;
+    }
+    case 3:
+      std::memcpy(&x, b, 8);
+      break;
+    case 4:
+      x = special_value(b[0]);
+      break;
+    default: {
+      float f;
+      std::memcpy(&f, b, 4);
+      x = f;
+      break;
+    }
+  }
+  if (!std::isfinite(x)) {
+    // Most inputs have hundreds of values: a NaN pattern in any of them would send nearly
+    // every input to the NaN property, so they are kept only when the input asks for them.
+    if (v.nonfinite == 0) return x;
+    return std::copysign(1.0 + b[0] / 256.0, std::signbit(x) ? -1.0 : 1.0);
+  }
+  const int e = kMagnitudeExp[v.magnitude];
+  if (x != 0 && std::ilogb(x) >= e) x = std::ldexp(x, e - 1 - std::ilogb(x));  // keeps the significand
+  return x;
+}
+
+}  // namespace
+
+std::optional<Decoded> decode_case(const uint8_t* data, size_t size) {
+  Decoded d;
+  Reader r(data, size);
+  codec(r, d.choice);
+  const CaseChoice& c = d.choice;
+  std::optional<RopeSpec> spec = make_spec(c.spec);
+  if (!spec) return std::nullopt;
+  props::Case& k = d.base;
+  k.spec = *spec;
+  k.n_heads = c.n_heads;
+  if (c.head_pad <= 3) {
+    k.head_pad = c.head_pad;
+    k.token_pad = c.token_pad;
+  }
+  const std::vector<int64_t> edges = decoder_edge_positions(k.spec);
+  for (const PositionChoice& p : c.positions) k.positions.push_back(decode_position(p, edges));
+  const size_t vb = value_bytes(c.values.format);
+  const size_t n = c.raw.size() / vb;
+  k.x.resize(n);
+  for (size_t i = 0; i < n; ++i) k.x[i] = decode_value(&c.raw[i * vb], c.values);
+  constexpr int kScaleExponents[] = {1, -1, 2, -3, 10, -10, 60, -60};
+  k.scale_exponent = kScaleExponents[c.scale_exponent % 8];
+  k.poison = n == 0 ? 0 : static_cast<int64_t>(c.poison % n);
+  return d;
+}
+
+std::vector<uint8_t> encode_case(CaseChoice c) {
+  Writer w;
+  codec(w, c);
+  return w.finish();
+}
+
+props::Case case_for_kernel(const props::Case& base, const rc_kernel_desc& d) {
+  props::Case c = base;
+  for (double& v : c.x) v = props::round_to_dtype(v, d.in_dtype);
+  return c;
+}
+
+bool all_finite(const props::Case& c) {
+  return std::all_of(c.x.begin(), c.x.end(), [](double v) { return std::isfinite(v); });
+}
+
+double safe_magnitude(const rc_kernel_desc& d, double a) {
+  const double m = std::min({props::largest_finite(d.in_dtype), props::largest_finite(d.out_dtype),
+                             props::largest_finite(d.accuracy.compute_dtype)});
+  return m / 64 / std::max(1.0, a);
+}
+
+// ---- oracle memo and cache ------------------------------------------------------------------
+
+void MemoOracle::rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const {
+  const size_t hd = static_cast<size_t>(spec().head_dim);
+  const Entry* hit = nullptr;
+  for (const Entry& e : memo_) {
+    if (e.t == t && std::memcmp(e.x.data(), x, hd * sizeof(double)) == 0) {
+      hit = &e;
+      break;
+    }
+  }
+  if (hit == nullptr) {
+    if (memo_.size() >= 64) memo_.clear();
+    Entry e{t, std::vector<double>(x, x + hd), std::vector<double>(hd), std::vector<double>(hd)};
+    inner_.rotate(t, e.x.data(), e.hi.data(), e.lo.data());
+    memo_.push_back(std::move(e));
+    hit = &memo_.back();
+  }
+  for (size_t i = 0; i < hd; ++i) {
+    if (out_lo) {
+      out_hi[i] = hit->hi[i];
+      out_lo[i] = hit->lo[i];
+    } else {
+      out_hi[i] = hit->hi[i] + hit->lo[i];
+    }
+  }
+}
+
+std::string spec_key(const SpecChoice& c) {
+  std::string k = {'#', static_cast<char>(c.type), static_cast<char>(c.layout), static_cast<char>(c.head_dim),
+                   static_cast<char>(c.rotary), static_cast<char>(c.base), static_cast<char>(c.context)};
+  k.append(reinterpret_cast<const char*>(c.p), sizeof c.p);
+  k.append(c.longrope.begin(), c.longrope.end());
+  return k;
+}
+
+SpecEntry& spec_entry(const RopeSpec& spec, const std::string& given_key) {
+  static uint64_t clock = 0;
+  std::vector<CacheSlot>& slots = cache();
+  const std::string key = given_key.empty() ? spec_to_json_text(spec, -1) : given_key;
+  ++clock;
+  for (CacheSlot& s : slots) {
+    if (s.key == key) {
+      s.last_use = clock;
+      return *s.entry;
+    }
+  }
+  // Weight ~ one kernel's cos/sin table in units of 512 KiB (tables cover up to 2^16 positions).
+  const int64_t len = std::min<int64_t>(65536, std::max({spec.max_position_embeddings, spec.effective_original_max(),
+                                                         spec.effective_seq_len()}));
+  const size_t weight = 1 + static_cast<size_t>(len * spec.rotary_dim * 4 >> 19);
+  // The corpus holds hundreds of distinct specs and libFuzzer picks among them at random, so
+  // the cache must hold about as many.  At the budget: 192 MiB of tables per table kernel
+  // (~800 MiB for the 4 built-in ones), well below the 4 GiB RSS limit the runs use.
+  constexpr size_t kBudget = 384, kMaxEntries = 512;
+  size_t total = weight;
+  for (const CacheSlot& s : slots) total += s.weight;
+  while (!slots.empty() && (total > kBudget || slots.size() >= kMaxEntries)) {
+    auto lru = std::min_element(slots.begin(), slots.end(),
+                                [](const CacheSlot& a, const CacheSlot& b) { return a.last_use < b.last_use; });
+    total -= lru->weight;
+    slots.erase(lru);
+  }
+  auto e = std::make_unique<SpecEntry>();
+  e->spec = spec;
+  e->fast = std::make_shared<const ref::FastOracle>(spec);
+  e->checked = std::make_unique<ref::CheckedOracle>(e->fast, 1000);
+  // CheckedOracle spot-checks its call number 0.  Spend that check on one pair at a far
+  // position (one exact pair, ~5 µs) rather than on the first whole head of the first input
+  // (rotary_dim/2 exact pairs): a new spec appears every few hundred executions.
+  {
+    double hi[2], lo[2];
+    e->checked->rotate_pair((int64_t{1} << 31) - 1, spec.pairs() - 1, 1.0, -0.5, hi, lo);
+  }
+  e->memo = std::make_unique<MemoOracle>(*e->checked);
+  for (const rc_kernel_desc* d : target_kernels()) e->runners.push_back(std::make_unique<props::KernelRunner>(*d, spec));
+  slots.push_back(CacheSlot{key, weight, clock, std::move(e)});
+  return *slots.back().entry;
+}
+
+// ---- entry and reports ----------------------------------------------------------------------
+
+RunOptions& entry_options() {
+  static RunOptions o;
+  return o;
+}
+
+int libfuzzer_entry(TargetFn fn, const uint8_t* data, size_t size) {
+  Result r;
+  try {
+    r = fn(data, size, entry_options());
+  } catch (const ref::OracleMismatch& e) {
+    std::fprintf(stderr, "==== ropecheck fuzz: INTERNAL ERROR ====\nthe fast oracle disagrees with the exact reference "
+                 "(a bug in ropecheck, please report it with this input):\n%s\n", e.what());
+    std::fflush(stderr);
+    __builtin_trap();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "==== ropecheck fuzz: INTERNAL ERROR ====\nunexpected exception: %s\n", e.what());
+    std::fflush(stderr);
+    __builtin_trap();
+  }
+  if (r.outcome == Outcome::kViolation) {
+    std::fprintf(stderr, "%s\n", r.report.c_str());
+    std::fflush(stderr);
+    __builtin_trap();
+  }
+  return 0;
+}
+
+std::string violation_report(const char* target, const rc_kernel_desc& kernel, const char* property,
+                             const props::Verdict& v, const props::Case& c, const std::string& extra) {
+  std::ostringstream os;
+  os << kViolationMarker << "\ntarget:   " << target << "\nkernel:   " << kernel.name << " (" << kernel.description
+     << ")\nproperty: " << property << "\nverdict:  " << v.reason << "\n" << v.detail << "\n" << extra
+     << "case (JSON, one line; values already rounded to the kernel's input dtype):\n"
+     << props::case_to_json(c, -1) << "\n";
+  return os.str();
+}
+
+std::string every_kernel_pair(const props::Case& base, int64_t k, int64_t h, int j) {
+  std::ostringstream os;
+  SpecEntry& e = spec_entry(base.spec);  // keyed by JSON: the entry of the run may differ, the spec is the same
+  const RopeSpec& s = base.spec;
+  const int64_t t = base.positions[static_cast<size_t>(k)];
+  const size_t i0 = base.at(k, h, s.first_index(j)), i1 = base.at(k, h, s.second_index(j));
+  os << "every kernel at token " << k << " (t=" << t << ") head " << h << " pair " << j << " (components "
+     << s.first_index(j) << ", " << s.second_index(j) << "):\n";
+  const auto& kernels = target_kernels();
+  for (size_t n = 0; n < kernels.size(); ++n) {
+    const props::Case c = case_for_kernel(base, *kernels[n]);
+    os << "  " << kernels[n]->name << ": ";
+    const std::string why = e.runners[n]->unsupported_reason(c);
+    if (!why.empty()) {
+      os << "skipped (" << why << ")\n";
+      continue;
+    }
+    const props::RunOutput y = e.runners[n]->run(c);
+    if (y.status != 0) {
+      os << "refused: " << rc_status_string(y.status) << "\n";
+      continue;
+    }
+    double hi[2], lo[2];
+    e.fast->exact().rotate_pair(t, j, c.x[i0], c.x[i1], hi, lo);
+    os << "x = (" << props::hexfloat(c.x[i0]) << ", " << props::hexfloat(c.x[i1]) << ")  y = ("
+       << props::hexfloat(y.y[i0]) << ", " << props::hexfloat(y.y[i1]) << ")  exact = (" << props::hexfloat(hi[0] + lo[0])
+       << ", " << props::hexfloat(hi[1] + lo[1]) << ")\n";
+  }
+  return os.str();
+}
+
+}  // namespace ropecheck::fuzz

@@ -1,0 +1,275 @@
+// What the fuzz targets share: the byte codec (FuzzedDataProvider for shape parameters, raw
+// bytes memcpy'd into floats so NaN, Inf and subnormals are reachable), the decoded case, the
+// target kernel set (built-ins, or a plugin named by ROPECHECK_FUZZ_PLUGIN), a per-spec cache
+// of prepared kernels and oracles (preparing a table kernel or building an oracle costs far
+// more than one execution), and the failure report.
+//
+// The decoder is written once as `codec(io, choice)` templates: with a Reader it decodes an
+// input, with a Writer it encodes a choice into bytes — the seed generator and the round-trip
+// test use the second, so seeds always decode to what they claim.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "impl/ropecheck_kernel.h"
+#include "properties/case.hpp"
+#include "properties/catalogue.hpp"
+#include "properties/runner.hpp"
+#include "reference/fast_oracle.hpp"
+#include "reference/rope_spec.hpp"
+
+namespace ropecheck::fuzz {
+
+// ---- the byte codec ------------------------------------------------------------------
+
+// Decodes: integers from the end of the input (FuzzedDataProvider), raw bytes from the front.
+// Past the end, integers read as their minimum and bytes as zero, so every input decodes.
+class Reader {
+ public:
+  Reader(const uint8_t* data, size_t size) : fdp_(data, size) {}
+  static constexpr bool kWriting = false;
+  template <class T>
+  void io(T& v, T lo, T hi) {
+    v = fdp_.ConsumeIntegralInRange<T>(lo, hi);
+  }
+  void bytes(std::vector<uint8_t>& v, size_t n) {
+    v.assign(n, 0);
+    fdp_.ConsumeData(v.data(), n);
+  }
+  size_t remaining() { return fdp_.remaining_bytes(); }
+
+ private:
+  FuzzedDataProvider fdp_;
+};
+
+// Encodes, mirroring FuzzedDataProvider::ConsumeIntegralInRange byte for byte.
+class Writer {
+ public:
+  static constexpr bool kWriting = true;
+  template <class T>
+  void io(T& v, T lo, T hi) {
+    const uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+    const uint64_t r = static_cast<uint64_t>(v) - static_cast<uint64_t>(lo);
+    int n = 0;
+    for (size_t off = 0; off < sizeof(T) * 8 && (range >> off) > 0; off += 8) ++n;
+    for (int i = n - 1; i >= 0; --i) tail_.push_back(static_cast<uint8_t>(r >> (8 * i)));
+  }
+  void bytes(std::vector<uint8_t>& v, size_t n) {
+    v.resize(n, 0);
+    head_.insert(head_.end(), v.begin(), v.end());
+  }
+  std::vector<uint8_t> finish() const {
+    std::vector<uint8_t> out = head_;
+    out.insert(out.end(), tail_.rbegin(), tail_.rend());
+    return out;
+  }
+
+ private:
+  std::vector<uint8_t> head_, tail_;  // tail_ in consumption order (first = last byte)
+};
+
+// Selectors of a spec; make_spec() turns them into a RopeSpec from small tables, so that
+// fuzzed specs repeat (the cache hits) while covering every type, layout, partial rotary and
+// head_dim up to 256 (128 for about half of all inputs).
+struct SpecChoice {
+  uint8_t type = 0, layout = 0, head_dim = 0, rotary = 0, base = 0, context = 0;
+  uint8_t p[6] = {0, 0, 0, 0, 0, 0};  // type-specific parameter selectors
+  std::vector<uint8_t> longrope;      // longrope: short then long factor selectors per pair
+};
+int head_dim_of(const SpecChoice& s);
+int rotary_dim_of(const SpecChoice& s);
+std::optional<RopeSpec> make_spec(const SpecChoice& s);  // nullopt: not a valid spec
+
+template <class IO>
+void codec(IO& io, SpecChoice& s) {
+  io.io(s.type, uint8_t{0}, uint8_t{6});
+  io.io(s.layout, uint8_t{0}, uint8_t{1});
+  io.io(s.head_dim, uint8_t{0}, uint8_t{255});
+  io.io(s.rotary, uint8_t{0}, uint8_t{255});
+  io.io(s.base, uint8_t{0}, uint8_t{7});
+  io.io(s.context, uint8_t{0}, uint8_t{7});
+  for (uint8_t& v : s.p) io.io(v, uint8_t{0}, uint8_t{15});
+  if (s.type == static_cast<uint8_t>(RopeType::kLongrope)) {
+    const size_t n = static_cast<size_t>(rotary_dim_of(s));  // pairs * 2 selectors
+    if (!IO::kWriting) s.longrope.assign(n, 0);
+    s.longrope.resize(n, 0);
+    for (uint8_t& v : s.longrope) io.io(v, uint8_t{0}, uint8_t{63});
+  }
+}
+
+struct PositionChoice {
+  uint8_t mode = 0;     // 0-3 edge position, 4-5 edge ± delta, 6 raw masked, 7 raw int64
+  uint16_t edge = 0;    // index into the edge list (mod its size)
+  int8_t delta = 0;     // [-4, 4]
+  uint8_t width = 0;    // raw positions keep the low `width` bits
+  uint64_t raw = 0;
+};
+
+// How the raw bytes become values.
+struct ValueChoice {
+  uint8_t format = 0;     // bit pattern of 0 f32, 1 f16, 2 bf16, 3 f64, 4 one byte: special-value table
+  uint8_t magnitude = 0;  // values above 2^kMagnitudeExp[m] are scaled down by a power of two
+  uint8_t nonfinite = 0;  // 0: NaN/Inf patterns kept; else replaced by finite values
+};
+
+struct CaseChoice {
+  SpecChoice spec;
+  uint8_t n_tokens = 1, n_heads = 1, head_pad = 0, token_pad = 0;
+  std::vector<PositionChoice> positions;
+  ValueChoice values;
+  uint8_t property = 0;        // metamorphic: which property (kMetamorphicProperties index, or all)
+  uint8_t scale_exponent = 0;  // metamorphic: index into kScaleExponents
+  uint16_t poison = 0;         // metamorphic: element for the NaN/Inf property (mod n)
+  std::vector<uint8_t> raw;    // the value bytes (front of the input)
+};
+
+size_t value_bytes(uint8_t format);
+
+template <class IO>
+void codec(IO& io, CaseChoice& c) {
+  codec(io, c.spec);
+  io.io(c.n_tokens, uint8_t{1}, uint8_t{2});  // few tokens and heads: executions stay fast
+  io.io(c.n_heads, uint8_t{1}, uint8_t{2});
+  io.io(c.head_pad, uint8_t{0}, uint8_t{7});  // 4..7 mean no padding (half the inputs)
+  io.io(c.token_pad, uint8_t{0}, uint8_t{3});
+  if (!IO::kWriting) c.positions.assign(c.n_tokens, PositionChoice{});
+  c.positions.resize(c.n_tokens);
+  for (PositionChoice& p : c.positions) {
+    io.io(p.mode, uint8_t{0}, uint8_t{7});
+    if (p.mode <= 5) io.io(p.edge, uint16_t{0}, uint16_t{65535});
+    if (p.mode == 4 || p.mode == 5) io.io(p.delta, int8_t{-4}, int8_t{4});
+    if (p.mode == 6) io.io(p.width, uint8_t{0}, uint8_t{63});
+    if (p.mode >= 6) io.io(p.raw, uint64_t{0}, UINT64_MAX);
+  }
+  io.io(c.values.format, uint8_t{0}, uint8_t{7});  // 5..7: f32 again (the common case)
+  io.io(c.values.magnitude, uint8_t{0}, uint8_t{7});
+  io.io(c.values.nonfinite, uint8_t{0}, uint8_t{3});
+  io.io(c.property, uint8_t{0}, uint8_t{15});
+  io.io(c.scale_exponent, uint8_t{0}, uint8_t{7});
+  io.io(c.poison, uint16_t{0}, uint16_t{65535});
+  const size_t n = static_cast<size_t>(c.n_tokens) * c.n_heads * static_cast<size_t>(head_dim_of(c.spec));
+  io.bytes(c.raw, n * value_bytes(c.values.format));
+}
+
+// ---- the kernels under test ------------------------------------------------------------
+
+// Built-in kernels, or those of the plugin in $ROPECHECK_FUZZ_PLUGIN (only
+// $ROPECHECK_FUZZ_KERNEL if set).  A plugin that fails to load prints why and exits 2.
+const std::vector<const rc_kernel_desc*>& target_kernels();
+// Overrides the set (the CLI, tests).  Clears the spec cache.
+void set_target_kernels(std::vector<const rc_kernel_desc*> kernels);
+
+// ---- decoding --------------------------------------------------------------------------
+
+// A decoded input: the spec, shape, positions and the values as doubles (not yet rounded to
+// any kernel's dtype).
+struct Decoded {
+  CaseChoice choice;
+  props::Case base;  // x holds the unrounded values
+};
+// nullopt when a precondition is unmet (the choice gives no valid spec).
+std::optional<Decoded> decode_case(const uint8_t* data, size_t size);
+std::vector<uint8_t> encode_case(CaseChoice c);
+// The edge positions a decoder draws from (the hard-case file, the spec's L0 ± 1 and
+// max_position_embeddings ± 1, INT64_MAX, every target kernel's max_position and max + 1).
+std::vector<int64_t> decoder_edge_positions(const RopeSpec& spec);
+// The case as kernel `d` sees it: values rounded to its input dtype.
+props::Case case_for_kernel(const props::Case& base, const rc_kernel_desc& d);
+bool all_finite(const props::Case& c);
+// Largest |x| for which `d` cannot overflow (attention factor a): min over its dtypes / 64 / a.
+double safe_magnitude(const rc_kernel_desc& d, double a);
+
+// ---- per-spec cache ----------------------------------------------------------------------
+
+// An oracle that remembers the heads rotated for the current input: every kernel of the set
+// is measured against the same exact values, so the oracle works once per head instead of
+// once per head per kernel.
+class MemoOracle final : public ref::Oracle {
+ public:
+  explicit MemoOracle(const ref::Oracle& inner) : inner_(inner) {}
+  const char* name() const override { return inner_.name(); }
+  const RopeSpec& spec() const override { return inner_.spec(); }
+  double theta(int pair) const override { return inner_.theta(pair); }
+  double attention_factor() const override { return inner_.attention_factor(); }
+  void rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const override;
+  void rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2], double y_lo[2]) const override {
+    inner_.rotate_pair(t, pair, x0, x1, y_hi, y_lo);
+  }
+  double score(const double* q, int64_t t, const double* k, int64_t s) const override {
+    return inner_.score(q, t, k, s);
+  }
+  void clear() const { memo_.clear(); }
+
+ private:
+  struct Entry {
+    int64_t t;
+    std::vector<double> x, hi, lo;
+  };
+  const ref::Oracle& inner_;
+  mutable std::vector<Entry> memo_;
+};
+
+struct SpecEntry {
+  RopeSpec spec;
+  std::shared_ptr<const ref::FastOracle> fast;
+  std::unique_ptr<ref::CheckedOracle> checked;  // fast + 1-in-1000 exact spot-checks
+  std::unique_ptr<MemoOracle> memo;             // over `checked`
+  std::vector<std::unique_ptr<props::KernelRunner>> runners;  // one per target kernel
+};
+// The prepared kernels and oracles for a spec (LRU cache).  `key` identifies the spec (the
+// decoder passes its selector bytes, cheaper than the JSON used when it is empty).
+SpecEntry& spec_entry(const RopeSpec& spec, const std::string& key = "");
+std::string spec_key(const SpecChoice& c);
+
+// ---- outcomes and reports -----------------------------------------------------------------
+
+enum class Outcome { kPass, kSkip, kViolation };
+struct Result {
+  Outcome outcome = Outcome::kPass;
+  std::string report;  // kViolation: the readable report; kSkip: why
+};
+struct RunOptions {
+  std::ostream* trace = nullptr;  // where to describe the decoded input and each verdict
+};
+using TargetFn = Result (*)(const uint8_t* data, size_t size, const RunOptions& opt);
+
+// The line that starts every violation report (ropecheck fuzz looks for it).
+inline constexpr const char* kViolationMarker = "==== ropecheck fuzz: PROPERTY VIOLATED ====";
+
+// Runs a target the way libFuzzer does: a violation prints its report to stderr and traps;
+// an exception (a bug in ropecheck, e.g. OracleMismatch) prints and traps too.
+int libfuzzer_entry(TargetFn fn, const uint8_t* data, size_t size);
+// The options libfuzzer_entry passes (the replay main sets a trace).
+RunOptions& entry_options();
+
+// The report of a violation: the marker, target, kernel, property, the verdict's evidence,
+// `extra` (e.g. every kernel's output) and the case as JSON (what `ropecheck repro` shows).
+std::string violation_report(const char* target, const rc_kernel_desc& kernel, const char* property,
+                             const props::Verdict& v, const props::Case& c, const std::string& extra = "");
+
+// Every kernel's output for token k, head h, pair j of `c` (each run on its own rounded
+// copy), with the exact value: the "print every kernel's hexfloat output" part of a report.
+std::string every_kernel_pair(const props::Case& base, int64_t k, int64_t h, int j);
+
+// The targets (fuzz_<name>.cc); each file also defines LLVMFuzzerTestOneInput around its one.
+Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt);
+Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt);
+Result fuzz_spec(const uint8_t* data, size_t size, const RunOptions& opt);
+Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt);
+
+// The properties the metamorphic target judges (CaseChoice::property indexes this list;
+// larger selectors run all of them).
+inline constexpr const char* kMetamorphicProperties[] = {
+    "interleavedEqualsPermutedHalfSplit", "inPlaceEqualsOutOfPlace", "tokensAndHeadsAreIndependent",
+    "powerOfTwoScalingIsBitExact",        "kernelIsDeterministic",   "stridedEqualsContiguous",
+    "nonFiniteInputStaysInItsPair",       "positionsBeyondMaximumAreRefused"};
+
+}  // namespace ropecheck::fuzz

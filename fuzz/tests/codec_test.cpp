@@ -1,0 +1,68 @@
+// The fuzz input codec (fuzz_common.hpp): encoding a choice with Writer and decoding it with
+// FuzzedDataProvider gives the choice back, so the committed seeds are the cases they claim
+// to be; and the decoder reaches what the issue asks for (every rope type, both layouts,
+// head_dim 128 for about half the inputs, partial rotary, edge positions).
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "fuzz/decode.hpp"
+#include "fuzz/fuzz_common.hpp"
+#include "properties/edge_positions.hpp"
+
+namespace ropecheck::fuzz {
+namespace {
+
+TEST(FuzzCodec, SeedsDecodeToTheirChoices) {
+  for (const std::string& t : {std::string("differential"), std::string("metamorphic")}) {
+    for (const std::vector<uint8_t>& seed : seed_inputs(t)) {
+      std::optional<Decoded> d = decode_case(seed.data(), seed.size());
+      ASSERT_TRUE(d.has_value()) << t << " seed " << short_hash(seed) << " has no valid spec";
+      EXPECT_EQ(encode_case(d->choice), seed) << "re-encoding seed " << short_hash(seed) << " changed it";
+      EXPECT_EQ(d->base.x.size(), static_cast<size_t>(d->base.n_tokens() * d->base.n_heads * d->base.spec.head_dim));
+    }
+  }
+}
+
+// Every listed edge position is the first token of some seed (the hard-case file seeds the corpus).
+TEST(FuzzCodec, SeedsCoverTheHardCaseFile) {
+  std::set<int64_t> first;
+  for (const std::vector<uint8_t>& seed : seed_inputs("differential")) {
+    first.insert(decode_case(seed.data(), seed.size())->base.positions[0]);
+  }
+  for (int64_t t : props::listed_edge_positions()) EXPECT_TRUE(first.count(t)) << "no seed at t = " << t;
+}
+
+TEST(FuzzCodec, RandomInputsReachEverySpecShape) {
+  std::mt19937_64 rng(7);
+  std::set<int> types, layouts;
+  int n = 0, d128 = 0, partial = 0, edge = 0, positions = 0;
+  const auto& listed = props::listed_edge_positions();
+  for (int i = 0; i < 4000; ++i) {
+    std::vector<uint8_t> in(64 + rng() % 512);
+    for (uint8_t& b : in) b = static_cast<uint8_t>(rng());
+    const std::optional<Decoded> d = decode_case(in.data(), in.size());
+    if (!d) continue;
+    ++n;
+    types.insert(static_cast<int>(d->base.spec.type));
+    layouts.insert(static_cast<int>(d->base.spec.layout));
+    d128 += d->base.spec.head_dim == 128;
+    partial += d->base.spec.rotary_dim < d->base.spec.head_dim;
+    for (int64_t t : d->base.positions) {
+      ++positions;
+      edge += std::find(listed.begin(), listed.end(), t) != listed.end();
+    }
+  }
+  printf("valid %d of 4000; head_dim 128: %d; partial rotary: %d; listed edge positions %d of %d\n", n, d128,
+         partial, edge, positions);
+  EXPECT_GT(n, 3000);  // random bytes nearly always decode to a valid case
+  EXPECT_EQ(types.size(), 7u);
+  EXPECT_EQ(layouts.size(), 2u);
+  EXPECT_GT(d128, n / 3);
+  EXPECT_GT(partial, n / 20);
+  EXPECT_GT(edge, positions / 4);
+}
+
+}  // namespace
+}  // namespace ropecheck::fuzz
