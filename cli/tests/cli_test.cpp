@@ -3,6 +3,8 @@
 // output that agrees with the independent known-answer table at 0 … 2^63−1.
 #include <gtest/gtest.h>
 
+#include "run_command.hpp"
+
 #include <sys/wait.h>
 
 #include <array>
@@ -15,22 +17,8 @@ namespace {
 
 using nlohmann::json;
 
-struct Result {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(ROPECHECK_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
+using Result = ropecheck::testing::CommandResult;
+Result run(const std::string& args) { return ropecheck::testing::run_ropecheck(args); }
 
 std::string temp_file(const std::string& name, const std::string& content) {
   const std::string path = std::string(::testing::TempDir()) + "/" + name;

@@ -4,6 +4,8 @@
 // shards partition the work; JUnit and JSON are written.
 #include <gtest/gtest.h>
 
+#include "run_command.hpp"
+
 #include <sys/wait.h>
 
 #include <array>
@@ -16,22 +18,8 @@
 
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(ROPECHECK_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
+using Result = ropecheck::testing::CommandResult;
+Result run(const std::string& args) { return ropecheck::testing::run_ropecheck(args); }
 
 std::string temp_dir(const std::string& name) {
   const std::string d = std::string(::testing::TempDir()) + "/gate-" + name;

@@ -16,6 +16,8 @@
 #include "reference/exact_reference.hpp"
 #include "reference/fast_oracle.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 
@@ -57,7 +59,15 @@ void check_every_kernel(const char* property_id) {
     }
     RC_TAG(std::string(d->name), v.kind == Verdict::Kind::kSkip ? "skipped" : "checked");
     if (v.failed()) {
-      RC_FAIL(std::string(d->name) + " violates " + p->id + ": " + v.reason + "\n" + v.detail);
+      // Save the case where `ropecheck repro` reads it; RapidCheck re-runs shrunk candidates,
+      // so the file ends up holding the smallest failing case.
+      const std::string dir = ::testing::TempDir() + "ropecheck-failures";
+      std::filesystem::create_directories(dir);
+      const std::string path = dir + "/" + d->name + "__" + p->id + ".json";
+      std::ofstream(path) << "{\"kernel\": \"" << d->name << "\", \"plugin\": \"\", \"property\": \"" << p->id
+                          << "\", \"case\": " << case_to_json(c, -1) << "}\n";
+      RC_FAIL(std::string(d->name) + " violates " + p->id + ": " + v.reason + "\n" + v.detail +
+              "\n  reproduce: ropecheck repro " + path);
     }
   }
 }
