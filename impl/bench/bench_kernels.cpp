@@ -17,7 +17,7 @@
 namespace ropecheck::impl {
 namespace {
 
-constexpr int kHeads = 32;
+constexpr int kHeads = 32;  // the shapes; a few runs at 1 head (third argument)
 
 RopeSpec bench_spec(int head_dim) {
   RopeSpec s;
@@ -39,12 +39,17 @@ std::vector<int64_t> make_positions(int64_t n, bool random31) {
   return p;
 }
 
+int64_t heads_of(const benchmark::State& state) {
+  return state.range(2);
+}
+
 void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) {
   const int64_t tokens = state.range(0);
   const int hd = static_cast<int>(state.range(1));
+  const int64_t heads = heads_of(state);
   const CSpec cs = to_c_spec(bench_spec(hd));
   const size_t es = dtype_bytes(k->in_dtype);
-  const size_t n = static_cast<size_t>(tokens) * kHeads * static_cast<size_t>(hd);
+  const size_t n = static_cast<size_t>(tokens * heads) * static_cast<size_t>(hd);
   std::vector<unsigned char> in(n * es), out(n * es);
   std::mt19937 rng(1);
   for (size_t i = 0; i < n * es; i += 2) in[i] = static_cast<unsigned char>(rng() & 0x3F);
@@ -55,7 +60,7 @@ void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) 
     return;
   }
   for (auto _ : state) {
-    const int rc = k->apply(cs.ptr(), handle, pos.data(), tokens, kHeads, kHeads * hd, hd,
+    const int rc = k->apply(cs.ptr(), handle, pos.data(), tokens, heads, heads * hd, hd,
                             in.data(), out.data());
     benchmark::DoNotOptimize(rc);
     benchmark::ClobberMemory();
@@ -66,7 +71,7 @@ void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) 
 }
 
 void BM_Memcpy(benchmark::State& state) {
-  const size_t n = static_cast<size_t>(state.range(0)) * kHeads * static_cast<size_t>(state.range(1));
+  const size_t n = static_cast<size_t>(state.range(0) * heads_of(state) * state.range(1));
   std::vector<float> in(n, 1.0f), out(n);
   for (auto _ : state) {
     std::memcpy(out.data(), in.data(), n * sizeof(float));
@@ -87,17 +92,33 @@ void BM_Prepare(benchmark::State& state, const rc_kernel_desc* k) {
 
 void shapes(benchmark::internal::Benchmark* b) {
   for (int64_t t : {1, 16, 512, 4096}) {
-    for (int64_t hd : {64, 128, 256}) b->Args({t, hd});
+    for (int64_t hd : {64, 128, 256}) b->Args({t, hd, kHeads});
   }
+}
+// One head per token: the per-token cos/sin work is no longer amortized over 32 heads, so
+// this is where on-the-fly sin/cos (simd_sincos_f32 vs scalar_f32_hf) shows its cost.
+void one_head(benchmark::internal::Benchmark* b) {
+  for (int64_t t : {512, 4096, 65536}) b->Args({t, 128, 1});
+}
+bool in_one_head_set(const char* name) {
+  for (const char* n : {"scalar_f32_hf", "simd_sincos_f32", "simd_table_f32", "table_f32"}) {
+    if (std::strcmp(name, n) == 0) return true;
+  }
+  return false;
 }
 
 int register_all() {
-  benchmark::RegisterBenchmark("memcpy", BM_Memcpy)->Apply(shapes);
+  benchmark::RegisterBenchmark("memcpy", BM_Memcpy)->Apply(shapes)->Apply(one_head);
   for (const rc_kernel_desc* k : builtin_kernels()) {
     for (bool r : {false, true}) {
       benchmark::RegisterBenchmark((std::string(k->name) + (r ? "/rand31" : "/seq")).c_str(),
                                    BM_Kernel, k, r)
           ->Apply(shapes);
+      if (in_one_head_set(k->name)) {
+        benchmark::RegisterBenchmark(
+            (std::string(k->name) + (r ? "/rand31" : "/seq")).c_str(), BM_Kernel, k, r)
+            ->Apply(one_head);
+      }
     }
     if (k->prepare) {
       benchmark::RegisterBenchmark((std::string("prepare/") + k->name).c_str(), BM_Prepare, k)

@@ -5,6 +5,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "impl/kernels/simd_rotate.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "impl/kernels/simd_rotate.hpp"
 #include "impl/kernels/sleef_blocks.h"
@@ -14,9 +15,21 @@ namespace ropecheck::impl {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-void RotateToken(const rc_spec& spec, const float* c, const float* s, const float* x, float* y,
-                 int64_t n_heads, int64_t head_stride) {
-  const hn::ScalableTag<float> d;
+// Stores one vector: StoreU, or a non-temporal Stream (needs p aligned to the vector size).
+template <bool kStream, class D, class V>
+HWY_INLINE void Put(D d, V v, float* HWY_RESTRICT p) {
+  if constexpr (kStream) {
+    hn::Stream(v, d, p);
+  } else {
+    hn::StoreU(v, d, p);
+  }
+}
+
+// All heads of one token, vectors of the tag d.  The lane arithmetic does not depend on d, so
+// every width gives the same bits.
+template <bool kStream, class D>
+void RotateHeads(D d, const rc_spec& spec, const float* c, const float* s, const float* x,
+                 float* y, int64_t n_heads, int64_t head_stride) {
   const size_t N = hn::Lanes(d);
   const int rd = spec.rotary_dim, pairs = rd / 2;
   const size_t tail_bytes = sizeof(float) * static_cast<size_t>(spec.head_dim - rd);
@@ -26,11 +39,22 @@ void RotateToken(const rc_spec& spec, const float* c, const float* s, const floa
       const float* xh = x + h * head_stride;
       float* yh = y + h * head_stride;
       size_t i = 0;
+      // Two vectors per step: the loads of the next pair overlap the stores of this one.
+      for (; i + 2 * N <= half; i += 2 * N) {
+        const auto vc0 = hn::LoadU(d, c + i), vs0 = hn::LoadU(d, s + i);
+        const auto vc1 = hn::LoadU(d, c + i + N), vs1 = hn::LoadU(d, s + i + N);
+        const auto a0 = hn::LoadU(d, xh + i), b0 = hn::LoadU(d, xh + half + i);
+        const auto a1 = hn::LoadU(d, xh + i + N), b1 = hn::LoadU(d, xh + half + i + N);
+        Put<kStream>(d, hn::MulSub(a0, vc0, hn::Mul(b0, vs0)), yh + i);
+        Put<kStream>(d, hn::MulSub(a1, vc1, hn::Mul(b1, vs1)), yh + i + N);
+        Put<kStream>(d, hn::MulAdd(a0, vs0, hn::Mul(b0, vc0)), yh + half + i);
+        Put<kStream>(d, hn::MulAdd(a1, vs1, hn::Mul(b1, vc1)), yh + half + i + N);
+      }
       for (; i + N <= half; i += N) {
         const auto vc = hn::LoadU(d, c + i), vs = hn::LoadU(d, s + i);
         const auto x0 = hn::LoadU(d, xh + i), x1 = hn::LoadU(d, xh + half + i);
-        hn::StoreU(hn::MulSub(x0, vc, hn::Mul(x1, vs)), d, yh + i);
-        hn::StoreU(hn::MulAdd(x0, vs, hn::Mul(x1, vc)), d, yh + half + i);
+        Put<kStream>(d, hn::MulSub(x0, vc, hn::Mul(x1, vs)), yh + i);
+        Put<kStream>(d, hn::MulAdd(x0, vs, hn::Mul(x1, vc)), yh + half + i);
       }
       for (; i < half; ++i) {  // same fused arithmetic as the vector lanes
         const float x0 = xh[i], x1 = xh[half + i];
@@ -57,8 +81,8 @@ void RotateToken(const rc_spec& spec, const float* c, const float* s, const floa
     for (; i + N <= n; i += N) {
       const auto v = hn::LoadU(d, xh + i);
       const auto sw = hn::Reverse2(d, v);
-      hn::StoreU(hn::MulAdd(v, hn::LoadU(d, cc + i), hn::Mul(sw, hn::LoadU(d, ss + i))), d,
-                 yh + i);
+      Put<kStream>(d, hn::MulAdd(v, hn::LoadU(d, cc + i), hn::Mul(sw, hn::LoadU(d, ss + i))),
+                   yh + i);
     }
     for (; i < n; i += 2) {
       const float x0 = xh[i], x1 = xh[i + 1];
@@ -67,6 +91,32 @@ void RotateToken(const rc_spec& spec, const float* c, const float* s, const floa
     }
     if (xh != yh && tail_bytes) std::memcpy(yh + rd, xh + rd, tail_bytes);
   }
+}
+
+// True if every vector store of RotateHeads with `lanes` floats per vector is aligned to the
+// vector: y, the head stride and the start of the second half (half-split) are multiples of
+// it.  (The scalar remainders and the pass-through copy use normal stores.)
+bool StreamAligned(const rc_spec& spec, const float* y, int64_t head_stride, size_t lanes) {
+  const size_t bytes = lanes * sizeof(float);
+  const size_t second = spec.layout == RC_LAYOUT_HALF_SPLIT ? static_cast<size_t>(spec.rotary_dim / 2) : 0;
+  return reinterpret_cast<uintptr_t>(y) % bytes == 0 &&
+         static_cast<size_t>(head_stride) % lanes == 0 && second % lanes == 0;
+}
+
+void RotateToken(const rc_spec& spec, const float* c, const float* s, const float* x, float* y,
+                 int64_t n_heads, int64_t head_stride, bool stream) {
+  const hn::ScalableTag<float> d;
+  if (stream && n_heads > 0) {
+    if (StreamAligned(spec, y, head_stride, hn::Lanes(d))) {
+      return RotateHeads<true>(d, spec, c, s, x, y, n_heads, head_stride);
+    }
+    // Buffers from malloc are often only 16-byte aligned: stream 128-bit vectors then.
+    const hn::CappedTag<float, 4> d4;
+    if (StreamAligned(spec, y, head_stride, hn::Lanes(d4))) {
+      return RotateHeads<true>(d4, spec, c, s, x, y, n_heads, head_stride);
+    }
+  }
+  RotateHeads<false>(d, spec, c, s, x, y, n_heads, head_stride);
 }
 
 // phi[j] = 2 pi * (t f_j mod 1) in [-pi, pi], for j < padded_pairs (padding lanes: 0).
@@ -150,9 +200,10 @@ HWY_EXPORT(SincosRow);
 HWY_EXPORT(TargetName);
 
 void simd_rotate_token(const rc_spec& spec, const float* c, const float* s, const float* x,
-                       float* y, int64_t n_heads, int64_t head_stride) {
-  HWY_DYNAMIC_DISPATCH(RotateToken)(spec, c, s, x, y, n_heads, head_stride);
+                       float* y, int64_t n_heads, int64_t head_stride, bool stream) {
+  HWY_DYNAMIC_DISPATCH(RotateToken)(spec, c, s, x, y, n_heads, head_stride, stream);
 }
+void simd_stream_fence() { hwy::FlushStream(); }
 void simd_exact_row(const ExactAngles& angles, int64_t t, float* c, float* s) {
   HWY_DYNAMIC_DISPATCH(ExactRow)(angles, t, c, s);
 }

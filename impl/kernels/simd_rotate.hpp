@@ -4,6 +4,7 @@
 // sincos of that angle rounded to float).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "common.hpp"
@@ -16,8 +17,42 @@ constexpr int padded_pairs(int pairs) { return (pairs + kRowPad - 1) / kRowPad *
 
 // y_h = R(x_h) for h < n_heads (head h at offset h*head_stride), fp32, FMA arithmetic:
 // y0 = x0*c - fl(x1*s), y1 = x0*s + fl(x1*c).  x == y allowed.
+// stream = true asks for non-temporal (streaming) stores of y: for large out-of-place calls
+// the output is not re-read soon, and a normal store first reads every destination line into
+// the cache (read-for-ownership), i.e. 3 bytes of memory traffic per 2 useful ones.  Used
+// only where the alignment of y allows it (else normal stores); the values are identical.
+// After the last streaming call the caller must call simd_stream_fence().
 void simd_rotate_token(const rc_spec& spec, const float* c, const float* s, const float* x,
-                       float* y, int64_t n_heads, int64_t head_stride);
+                       float* y, int64_t n_heads, int64_t head_stride, bool stream = false);
+// Makes streaming stores globally ordered before later stores (sfence); call once per apply.
+void simd_stream_fence();
+// Output bytes from which an out-of-place apply streams its stores: far beyond a core's L2,
+// where the output cannot stay cached for the caller anyway.  Below it, normal stores keep
+// the result in cache for the next layer op.
+constexpr int64_t kStreamMinBytes = int64_t{4} << 20;
+// Whether an f32 apply streams its stores: out of place (in place, the lines were just read
+// into the cache anyway) and at least kStreamMinBytes of output.
+inline bool stream_output(const rc_spec& spec, int64_t n_tokens, int64_t n_heads,
+                          const void* in, const void* out) {
+  // In double: the product cannot overflow (zero strides allow huge counts).
+  return in != out && static_cast<double>(n_tokens) * static_cast<double>(n_heads) *
+                              static_cast<double>(spec.head_dim) * static_cast<double>(sizeof(float)) >=
+                          static_cast<double>(kStreamMinBytes);
+}
+
+// 16-bit storage (bf16 or f16): the same rotation as rotate_head<BF16Store / F16Store>
+// (common.hpp) -- load, convert to f32, y0 = fl(fl(x0*c) - fl(x1*s)), y1 = fl(fl(x0*s) +
+// fl(x1*c)) with NO fused multiply-add (the scalar kernels are compiled without contraction),
+// round to nearest even -- vectorized, with branch-free conversions.  The outputs are
+// bit-identical to the scalar ones except for which NaN's payload propagates when both
+// products of a pair are NaN (IEEE 754 leaves it open; in the scalar code it is whichever
+// operand order GCC picked).  x == y allowed.
+enum class Half16 { kBF16, kF16 };
+void simd_rotate_token_16(Half16 kind, const rc_spec& spec, const float* c, const float* s,
+                          const uint16_t* x, uint16_t* y, int64_t n_heads, int64_t head_stride);
+// The vector conversions alone, n elements (for the exhaustive test against the scalar ones).
+void simd_half16_to_f32(Half16 kind, const uint16_t* in, float* out, size_t n);
+void simd_f32_to_half16(Half16 kind, const float* in, uint16_t* out, size_t n);
 // Same values as exact_row (double sin/cos of the exactly reduced angle, times a, rounded
 // once to float), vectorized; c and s must hold padded_pairs(pairs) floats.
 void simd_exact_row(const ExactAngles& angles, int64_t t, float* c, float* s);

@@ -27,11 +27,13 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
     const float* x = static_cast<const float*>(in);
     float* y = static_cast<float*>(out);
     float c[kMaxPairs + kRowPad], s[kMaxPairs + kRowPad];
+    const bool stream = stream_output(*spec, n_tokens, n_heads, in, out);
     for (int64_t k = 0; k < n_tokens; ++k) {
       simd_sincos_row(*st, positions[k], c, s);
       simd_rotate_token(*spec, c, s, x + k * token_stride, y + k * token_stride, n_heads,
-                        head_stride);
+                        head_stride, stream);
     }
+    if (stream) simd_stream_fence();
   } catch (...) {
     return RC_ERR_ALLOC;
   }

@@ -3,6 +3,9 @@
 // rounded once to float), with the cos/sin cache for the model's context built in prepare
 // and each token's row reused across all its heads; the rotation in Highway SIMD (runtime
 // dispatch: AVX-512, AVX2, baseline) with FMA.  Same accuracy contract as table_f32.
+// Out-of-place calls with >= kStreamMinBytes of output (simd_rotate.hpp) write it with
+// non-temporal stores: same values, but no read-for-ownership of the destination, which is
+// what held the loop to ~2/3 of memcpy (memcpy's rep movsb avoids it too).
 #pragma once
 
 #include "table_kernel.hpp"

@@ -6,8 +6,11 @@
 // rotation is fp32 (x0*c - x1*s), stored as the kernel's dtype.
 #pragma once
 
+#include <type_traits>
+
 #include "../ropecheck_kernel.h"
 #include "common.hpp"
+#include "simd_rotate.hpp"
 
 namespace ropecheck::impl {
 
@@ -52,15 +55,33 @@ int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
       st = &local;
     }
     const ExactTable& tab = st->table;
-    rotate_all<Store>(*spec, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
-                      [&](int64_t t, float* c, float* s, const float** cr, const float** sr) {
-                        if (t < tab.len) {
-                          *cr = tab.cos_row(t);
-                          *sr = tab.sin_row(t);
-                        } else {
-                          exact_row(tab.angles, t, c, s);
-                        }
-                      });
+    const auto row = [&](int64_t t, float* c, float* s, const float** cr, const float** sr) {
+      if (t < tab.len) {
+        *cr = tab.cos_row(t);
+        *sr = tab.sin_row(t);
+      } else {
+        exact_row(tab.angles, t, c, s);
+      }
+    };
+    if constexpr (std::is_same_v<Store, F32Store>) {
+      // table_f32 stays the plain scalar loop: the readable twin of simd_table_f32.
+      rotate_all<Store>(*spec, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
+                        row);
+    } else {
+      // bf16/f16: the same rows and the same (unfused) fp32 arithmetic, with vectorized
+      // branch-free conversions -- bit-identical to rotate_all<Store>.
+      const Half16 kind = std::is_same_v<Store, BF16Store> ? Half16::kBF16 : Half16::kF16;
+      const uint16_t* x = static_cast<const uint16_t*>(in);
+      uint16_t* y = static_cast<uint16_t*>(out);
+      float c[kMaxPairs], s[kMaxPairs];
+      for (int64_t k = 0; k < n_tokens; ++k) {
+        const float* cr = c;
+        const float* sr = s;
+        row(positions[k], c, s, &cr, &sr);
+        simd_rotate_token_16(kind, *spec, cr, sr, x + k * token_stride, y + k * token_stride,
+                             n_heads, head_stride);
+      }
+    }
   } catch (...) {
     return RC_ERR_ALLOC;
   }
