@@ -354,7 +354,8 @@ struct Cell {
   }
 };
 
-struct Args2 {
+// The parsed command line of `ropecheck check`.
+struct CheckOptions {
   std::vector<std::string> kernels, plugins, specs, hf_configs, properties;
   double budget = 20;
   int cases = -1;
@@ -380,7 +381,7 @@ int parse_int(const std::string& v, const char* opt, int lo, int hi) {
 }  // namespace
 
 int run_check(const Args& argv) {
-  Args2 a;
+  CheckOptions a;
   try {
     const ParsedArgs args(argv,
                           {"--kernel", "--plugin", "--spec", "--hf-config", "--budget-seconds", "--cases", "--seed",
