@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -46,6 +47,9 @@ const Prepared& prepared(const rc_kernel_desc& d, const RopeSpec& spec) {
 void check_every_kernel(const char* property_id) {
   const Property* p = find_property(property_id);
   RC_ASSERT(p != nullptr);
+  // Coverage over the kernels' cases of this test case (printed by RapidCheck).
+  int skipped = 0;
+  bool long_position = false, partial = false, padded = false, scaled = false;
   for (const rc_kernel_desc* d : impl::builtin_kernels()) {
     gen::Constraints k = gen::Constraints::of(*d);
     if (p->needs_two_tokens) k.max_heads = 1;
@@ -57,7 +61,11 @@ void check_every_kernel(const char* property_id) {
       const ref::ExactReference exact(c.spec);
       v = p->fn(Context{*prep.runner, exact}, c);
     }
-    RC_TAG(std::string(d->name), v.kind == Verdict::Kind::kSkip ? "skipped" : "checked");
+    if (v.kind == Verdict::Kind::kSkip) ++skipped;
+    long_position |= *std::max_element(c.positions.begin(), c.positions.end()) >= (int64_t{1} << 31);
+    partial |= c.spec.rotary_dim < c.spec.head_dim;
+    padded |= c.head_pad > 0 || c.token_pad > 0;
+    scaled |= c.spec.type != RopeType::kDefault;
     if (v.failed()) {
       // Save the case where `ropecheck repro` reads it; RapidCheck re-runs shrunk candidates,
       // so the file ends up holding the smallest failing case.
@@ -70,6 +78,11 @@ void check_every_kernel(const char* property_id) {
               "\n  reproduce: ropecheck repro " + path);
     }
   }
+  RC_CLASSIFY(long_position, "t >= 2^31");
+  RC_CLASSIFY(partial, "partial rotary");
+  RC_CLASSIFY(padded, "padded strides");
+  RC_CLASSIFY(scaled, "scaled variant");
+  RC_CLASSIFY(skipped > 0, "some kernel skipped");
 }
 
 #define ROPECHECK_CATALOGUE_PROP(id) \
