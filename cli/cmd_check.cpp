@@ -637,8 +637,21 @@ int run_check(const Args& argv) {
                 a.shard_count, elapsed);
   }
 
+  // Output files: their directories are created; a file that cannot be written is an error
+  // (a CI job must not believe it has a JUnit report it does not have).
+  bool write_failed = false;
+  auto open_output = [&](const std::string& path) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    std::ofstream f(path);
+    if (!f) {
+      std::fprintf(stderr, "ropecheck check: cannot write %s\n", path.c_str());
+      write_failed = true;
+    }
+    return f;
+  };
   if (!a.junit.empty()) {
-    std::ofstream x(a.junit);
+    std::ofstream x = open_output(a.junit);
     x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ropecheck\">\n";
     for (const impl::Kernel* k : selected) {
       const auto& row = cells[k->desc->name];
@@ -680,12 +693,14 @@ int run_check(const Args& argv) {
       us.push_back(u);
     }
     j["units"] = us;
-    std::ofstream(a.json_out) << j.dump(2) << "\n";
+    std::ofstream out = open_output(a.json_out);
+    out << j.dump(2) << "\n";
   }
 
   if (any_crash) return kExitCrash;
   if (any_fail) return kExitViolation;
   if (any_internal) return kExitInternal;
+  if (write_failed) return kExitUsage;
   if (!unchecked.empty()) {
     std::string names;
     for (const auto& n : unchecked) names += (names.empty() ? "" : ", ") + n;

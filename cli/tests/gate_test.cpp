@@ -30,16 +30,17 @@ std::string temp_dir(const std::string& name) {
 
 TEST(Gate, BuiltinKernelPassesAndWritesJunitAndJson) {
   const std::string d = temp_dir("builtin");
+  // The output directory does not exist yet: the gate creates it.
   const Result r = run("check --kernel table_f32 --kernel scalar_f32_hf --cases 4 --seed 3 --junit " + d +
-                       "/out.xml --json " + d + "/out.json --out-dir " + d);
+                       "/new/out.xml --json " + d + "/new/out.json --out-dir " + d);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("agreesWithExactReferenceWithinContract"), std::string::npos);
-  std::ifstream x(d + "/out.xml");
+  std::ifstream x(d + "/new/out.xml");
   const std::string xml((std::istreambuf_iterator<char>(x)), std::istreambuf_iterator<char>());
   EXPECT_NE(xml.find("<testsuite name=\"table_f32\""), std::string::npos);
   EXPECT_NE(xml.find("name=\"inPlaceEqualsOutOfPlace\""), std::string::npos);
   EXPECT_EQ(xml.find("<failure"), std::string::npos);
-  std::ifstream j(d + "/out.json");
+  std::ifstream j(d + "/new/out.json");
   const auto json = nlohmann::json::parse(j);
   EXPECT_EQ(json["units"].size(), 2u * 11u);  // 10 default specs + generated specs, per kernel
 }
