@@ -4,6 +4,7 @@
 // of one head given its cos/sin row.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -128,15 +129,61 @@ void rotate_all(const rc_spec& spec, const int64_t* positions, int64_t n_tokens,
   }
 }
 
-// Cos/sin cache for positions [0, len), rows of `pairs` cos then `pairs` sin; what real
-// engines build once per model.  Positions beyond it are computed on the fly by the same
-// function, so a cached and an uncached position give bit-identical results.
+// Cos/sin cache for positions [0, len), rows of `pairs` cos then `pairs` sin: what real
+// engines keep per model.  A row is filled the first time a call needs it, by the same
+// function that serves positions beyond the cache, so prepare costs no sin/cos, memory grows
+// with the positions actually used (blocks of kBlockRows rows), and a cached, a just-filled and
+// an uncached position give bit-identical results.  Safe under the ABI's rule that apply may
+// run on several threads with one handle: a thread claims an empty row (0 -> 1), writes it and
+// publishes it (-> 2, release); a reader uses the row only after seeing 2 (acquire), and a
+// thread that finds a row being written computes its own copy.
 struct ExactTable {
+  static constexpr int64_t kBlockRows = 64;
   ExactAngles angles;
   int64_t len = 0;
-  std::vector<float> rows;  // len * 2 * pairs
-  const float* cos_row(int64_t t) const { return rows.data() + t * 2 * angles.pairs; }
-  const float* sin_row(int64_t t) const { return cos_row(t) + angles.pairs; }
+  std::unique_ptr<std::atomic<float*>[]> blocks;   // (len + 63) / 64, each allocated on first use
+  std::unique_ptr<std::atomic<uint8_t>[]> filled;  // per row: 0 empty, 1 being written, 2 ready
+
+  ExactTable() = default;
+  ExactTable(const ExactTable&) = delete;
+  ExactTable& operator=(const ExactTable&) = delete;
+  ~ExactTable();
+  // Sets len; no row is allocated or computed yet.
+  void allocate(int64_t length);
+  // Row t into *cr/*sr: the cached one, or fill(t, c, s) into the caller's buffers (c and s
+  // hold 2 * pairs floats and may be written past `pairs`), cached when t < len.
+  template <class Fill>
+  void row(int64_t t, float* c, float* s, const float** cr, const float** sr, Fill fill) const {
+    const size_t pairs = static_cast<size_t>(angles.pairs);
+    const bool cacheable = t >= 0 && t < len && filled;
+    if (cacheable && filled[t].load(std::memory_order_acquire) == 2) {
+      const float* r = row_in_block(t, blocks[t / kBlockRows].load(std::memory_order_relaxed));
+      *cr = r;
+      *sr = r + pairs;
+      return;
+    }
+    fill(t, c, s);
+    *cr = c;
+    *sr = s;
+    uint8_t empty = 0;
+    if (cacheable && filled[t].compare_exchange_strong(empty, 1, std::memory_order_acquire)) {
+      float* block = block_of(t);
+      if (block == nullptr) {  // out of memory: serve the row uncached
+        filled[t].store(0, std::memory_order_relaxed);
+        return;
+      }
+      float* r = row_in_block(t, block);
+      std::memcpy(r, c, pairs * sizeof(float));
+      std::memcpy(r + pairs, s, pairs * sizeof(float));
+      filled[t].store(2, std::memory_order_release);
+    }
+  }
+
+ private:
+  float* row_in_block(int64_t t, float* block) const {
+    return block + static_cast<size_t>(t % kBlockRows) * 2 * static_cast<size_t>(angles.pairs);
+  }
+  float* block_of(int64_t t) const;  // allocates the block of row t if needed; nullptr if it cannot
 };
 // Table length for a spec: the model's context (max_position_embeddings, L0, seq_len),
 // capped at 2^16 positions and 64 MiB.

@@ -8,16 +8,7 @@ namespace {
 int build(const rc_spec& spec, TableState* st) {
   ExactTable& tab = st->table;
   if (int rc = make_exact_angles(spec, &tab.angles); rc != RC_OK) return rc;
-  tab.len = table_length(spec);
-  const int pairs = tab.angles.pairs;
-  tab.rows.resize(static_cast<size_t>(tab.len) * 2 * static_cast<size_t>(pairs));
-  float c[kMaxPairs + kRowPad], s[kMaxPairs + kRowPad];  // rows are written padded
-  for (int64_t t = 0; t < tab.len; ++t) {
-    simd_exact_row(tab.angles, t, c, s);
-    float* row = tab.rows.data() + t * 2 * pairs;
-    std::memcpy(row, c, sizeof(float) * static_cast<size_t>(pairs));
-    std::memcpy(row + pairs, s, sizeof(float) * static_cast<size_t>(pairs));
-  }
+  tab.allocate(table_length(spec));  // rows are filled by simd_exact_row on first use
   return RC_OK;
 }
 
@@ -48,12 +39,7 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
       const int64_t t = positions[k];
       const float* cr = c;
       const float* sr = s;
-      if (t < tab.len) {
-        cr = tab.cos_row(t);
-        sr = tab.sin_row(t);
-      } else {
-        simd_exact_row(tab.angles, t, c, s);
-      }
+      tab.row(t, c, s, &cr, &sr, [&](int64_t u, float* cu, float* su) { simd_exact_row(tab.angles, u, cu, su); });
       simd_rotate_token(*spec, cr, sr, x + k * token_stride, y + k * token_stride, n_heads,
                         head_stride, stream);
     }

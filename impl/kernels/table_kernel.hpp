@@ -1,8 +1,8 @@
 // The position-exact table recipe shared by table_f32, table_bf16 and table_f16: theta in
 // double-double (recipe.hpp), revolutions f_j = theta_j/(2 pi) in double-double, t*f_j
 // reduced mod 1 with an error-free FMA product (exact for every t <= 2^53), cos/sin in double
-// times a, rounded once to float; a cache of those rows for the model's context is built in
-// prepare and positions beyond it are computed on the fly by the same function.  The
+// times a, rounded once to float; rows for the model's context are cached as they are first
+// used (ExactTable) and positions beyond it are computed on the fly by the same function.  The
 // rotation is fp32 (x0*c - x1*s), stored as the kernel's dtype.
 #pragma once
 
@@ -56,12 +56,7 @@ int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
     }
     const ExactTable& tab = st->table;
     const auto row = [&](int64_t t, float* c, float* s, const float** cr, const float** sr) {
-      if (t < tab.len) {
-        *cr = tab.cos_row(t);
-        *sr = tab.sin_row(t);
-      } else {
-        exact_row(tab.angles, t, c, s);
-      }
+      tab.row(t, c, s, cr, sr, [&](int64_t u, float* cu, float* su) { exact_row(tab.angles, u, cu, su); });
     };
     if constexpr (std::is_same_v<Store, F32Store>) {
       // table_f32 stays the plain scalar loop: the readable twin of simd_table_f32.

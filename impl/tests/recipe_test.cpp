@@ -1,0 +1,124 @@
+// The double-double frequency recipe of the position-exact kernels (recipe.hpp over dd.hpp)
+// against the exact reference: theta'_j of every variant within the 2^-92 relative error that
+// their accuracy contract declares (table_accuracy: theta_rel_error = 4096 u of double-double,
+// u = 2^-104), and the attention factor within its declared attention_rel_error (0.5 u of the
+// f32 cos/sin).  The attention factor is not held to 2^-92: YaRN's 0.1 ln s + 1 takes 0.1 as
+// the double HF uses (relative error ~1e-17), the reference exactly 1/10.  The reference's own double-double rounding is below
+// 2^-106, so a failure here is the kernel recipe's.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "impl/kernels/recipe.hpp"
+#include "impl/kernels/table_kernel.hpp"
+#include "impl/registry.hpp"
+#include "reference/exact_reference.hpp"
+#include "reference/tests/sample_specs.hpp"
+
+namespace ropecheck::impl {
+namespace {
+
+RopeSpec make(RopeType type, int head_dim, int rotary_dim, double base) {
+  RopeSpec s;
+  s.type = type;
+  s.head_dim = head_dim;
+  s.rotary_dim = rotary_dim;
+  s.base = base;
+  s.max_position_embeddings = 4096;
+  return s;
+}
+
+// The reference tests' small specs of every variant, then model-sized ones (d = 128, the
+// YaRN attention and ramp options, longrope's short and long factors).
+std::vector<RopeSpec> specs() {
+  std::vector<RopeSpec> v = testing::sample_specs();
+  for (double base : {10000.0, 500000.0, 1e6, 100.0, 1e9}) v.push_back(make(RopeType::kDefault, 128, 128, base));
+  v.push_back(make(RopeType::kDefault, 256, 64, 10000));  // partial rotary
+  v.push_back(make(RopeType::kDefault, 6, 6, 10000));     // odd number of pairs
+  RopeSpec s = make(RopeType::kLinear, 128, 128, 10000);
+  s.factor = 8;
+  v.push_back(s);
+  s = make(RopeType::kNtk, 128, 128, 10000);
+  s.factor = 4;
+  v.push_back(s);
+  s = make(RopeType::kDynamic, 128, 128, 10000);
+  s.factor = 2;
+  s.seq_len = 3 * s.max_position_embeddings;
+  v.push_back(s);
+  for (int variant = 0; variant < 4; ++variant) {
+    s = make(RopeType::kYarn, 128, 128, 10000);
+    s.factor = 16;
+    s.original_max_position_embeddings = 4096;
+    s.max_position_embeddings = 65536;
+    if (variant == 1) s.mscale = 0.707, s.mscale_all_dim = 1;
+    if (variant == 2) s.attention_factor = 1.3;
+    if (variant == 3) s.truncate = false, s.beta_fast = 16, s.beta_slow = 2;
+    v.push_back(s);
+  }
+  s = make(RopeType::kLlama3, 128, 128, 500000);
+  s.factor = 8;
+  s.original_max_position_embeddings = 8192;
+  s.max_position_embeddings = 131072;
+  v.push_back(s);
+  for (int64_t seq_len : {4096, 4097}) {  // short and long factors
+    s = make(RopeType::kLongrope, 96, 96, 10000);
+    s.original_max_position_embeddings = 4096;
+    s.max_position_embeddings = 131072;
+    s.factor = 32;
+    s.seq_len = seq_len;
+    for (int j = 0; j < 48; ++j) {
+      s.short_factor.push_back(1.0 + j / 32.0);
+      s.long_factor.push_back(1.0 + j);
+    }
+    v.push_back(s);
+  }
+  return v;
+}
+
+// |k - r| / |r| for two double-double values (the differences of the parts are exact or
+// negligible next to 2^-92 when the values agree to that).
+double rel_error(double k_hi, double k_lo, double r_hi, double r_lo) {
+  return std::fabs((k_hi - r_hi) + (k_lo - r_lo)) / std::fabs(r_hi);
+}
+
+TEST(DdRecipe, FrequenciesAndAttentionWithinTheDeclaredThetaError) {
+  const rc_accuracy acc = table_accuracy(RC_ROUND_NONE);
+  const double allowed = acc.theta_rel_error * acc.angle_unit_roundoff;  // 4096 * 2^-104
+  ASSERT_EQ(allowed, 0x1p-92);
+  for (const RopeSpec& spec : specs()) {
+    SCOPED_TRACE(spec_to_json_text(spec, -1));
+    const ref::ExactReference exact(spec);
+    const CSpec cs(spec);
+    Frequencies<dd> fr;
+    ASSERT_EQ(compute_frequencies<dd>(cs.get(), &fr), RC_OK);
+    ASSERT_EQ(static_cast<int>(fr.theta.size()), spec.pairs());
+    double worst = 0;
+    for (int j = 0; j < spec.pairs(); ++j) {
+      double hi, lo;
+      exact.theta_dd(j, &hi, &lo);
+      const double e = rel_error(fr.theta[j].hi, fr.theta[j].lo, hi, lo);
+      EXPECT_LE(e, allowed) << "pair " << j;
+      worst = std::max(worst, e);
+    }
+    double ahi, alo;
+    exact.attention_factor_dd(&ahi, &alo);
+    EXPECT_LE(rel_error(fr.attention.hi, fr.attention.lo, ahi, alo), acc.attention_rel_error * 0x1p-24);
+    RecordProperty("worst_" + std::to_string(static_cast<int>(spec.type)), std::to_string(worst));
+  }
+}
+
+TEST(DdRecipe, ExpAndLogAgreeWithLibmAndInvertEachOther) {
+  // A cheap cross-check of the building blocks over RoPE's argument range: exp(log x) == x to
+  // ~2^-100, and both agree with libm to double precision.
+  for (double x : {1e-9, 0.001, 0.5, 1.0, 1.5, 2.0, 3.0, 10000.0, 5e5, 1e6, 1e9}) {
+    const dd l = log(dd(x));
+    EXPECT_NEAR(l.hi, std::log(x), 2 * std::fabs(std::log(x)) * 0x1p-52 + 0x1p-1074) << x;
+    const dd back = exp(l);
+    EXPECT_LE(rel_error(back.hi, back.lo, x, 0.0), 0x1p-100) << x;
+  }
+}
+
+}  // namespace
+}  // namespace ropecheck::impl
