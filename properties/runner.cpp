@@ -1,5 +1,6 @@
 #include "properties/runner.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -64,6 +65,24 @@ double load(const void* base, size_t i, int32_t dtype) {
     default:
       return std::numeric_limits<double>::quiet_NaN();
   }
+}
+
+// The first byte in [from, to) of `got` that differs from `before` (or from the canary when
+// `before` is null); kNone if none.  memcmp first: this runs on every kernel call.
+constexpr size_t kNone = static_cast<size_t>(-1);
+size_t first_change(const unsigned char* got, const unsigned char* before, size_t from, size_t to) {
+  static const std::vector<unsigned char> canary(4096, kCanary);
+  while (from < to) {
+    const size_t n = std::min(to - from, canary.size());
+    const unsigned char* want = before != nullptr ? before + from : canary.data();
+    if (std::memcmp(got + from, want, n) != 0) {
+      for (size_t i = 0; i < n; ++i) {
+        if (got[from + i] != want[i]) return from + i;
+      }
+    }
+    from += n;
+  }
+  return kNone;
 }
 
 // A buffer of `elems` elements with canary guards and canary-filled padding.
@@ -181,29 +200,32 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, ts, hs, in.base(),
                      out.base());
 
-  // Which bytes of `out` belong to vectors (everything else must keep its canary).
-  std::vector<char> owned(elems, 0);
-  for (int64_t k = 0; k < n_tok; ++k) {
-    for (int64_t h = 0; h < n_heads; ++h) {
-      for (int64_t i = 0; i < hd; ++i) owned[static_cast<size_t>(k * ts + h * hs + i)] = 1;
-    }
-  }
+  // Every byte of `out` outside the vectors (guards, stride padding) must keep its value: the
+  // canary, or for in-place calls what it held before.  Checked span by span between the
+  // vectors, in increasing order, so the first changed byte is the one reported.
   const size_t es = out.elem_size;
-  for (size_t b = 0; b < out.bytes.size(); ++b) {
-    const bool in_guard = b < kGuardBytes || b >= kGuardBytes + elems * es;
-    const bool padding = !in_guard && !owned[(b - kGuardBytes) / es];
+  const unsigned char* before = placement == Placement::kInPlace ? in_before.data() : nullptr;
+  std::vector<int64_t> starts;  // element offsets of the vectors
+  starts.reserve(static_cast<size_t>(n_tok * n_heads));
+  for (int64_t k = 0; k < n_tok; ++k) {
+    for (int64_t h = 0; h < n_heads; ++h) starts.push_back(k * ts + h * hs);
+  }
+  std::sort(starts.begin(), starts.end());
+  size_t changed = kNone, from = 0;
+  for (size_t v = 0; v <= starts.size() && changed == kNone; ++v) {
+    const size_t to = v < starts.size() ? kGuardBytes + static_cast<size_t>(starts[v]) * es : out.bytes.size();
+    if (to > from) changed = first_change(out.bytes.data(), before, from, to);
+    if (v < starts.size()) from = std::max(from, to + static_cast<size_t>(hd) * es);
+  }
+  if (changed != kNone) {
+    const bool in_guard = changed < kGuardBytes || changed >= kGuardBytes + elems * es;
+    const std::string where = in_guard ? "(byte offset " +
+                                             std::to_string(static_cast<long long>(changed) - static_cast<long long>(kGuardBytes)) + ")"
+                                       : "(element " + std::to_string((changed - kGuardBytes) / es) + ")";
     if (placement == Placement::kInPlace) {
-      if ((in_guard || padding) && out.bytes[b] != in_before[b]) {
-        r.out_of_bounds = in_guard ? "wrote outside the buffer (byte offset " +
-                                         std::to_string(static_cast<long long>(b) - static_cast<long long>(kGuardBytes)) + ")"
-                                   : "wrote into stride padding (element " + std::to_string((b - kGuardBytes) / es) + ")";
-        break;
-      }
-    } else if ((in_guard || padding) && out.bytes[b] != kCanary) {
-      r.out_of_bounds = in_guard ? "wrote outside the output buffer (byte offset " +
-                                       std::to_string(static_cast<long long>(b) - static_cast<long long>(kGuardBytes)) + ")"
-                                 : "wrote into output stride padding (element " + std::to_string((b - kGuardBytes) / es) + ")";
-      break;
+      r.out_of_bounds = (in_guard ? "wrote outside the buffer " : "wrote into stride padding ") + where;
+    } else {
+      r.out_of_bounds = (in_guard ? "wrote outside the output buffer " : "wrote into output stride padding ") + where;
     }
   }
   if (placement == Placement::kOutOfPlace && r.out_of_bounds.empty() && in.bytes != in_before) {
@@ -212,11 +234,8 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   if (r.status != 0) {
     // A refusal must write nothing.
     if (placement == Placement::kOutOfPlace) {
-      for (unsigned char byte : out.bytes) {
-        if (byte != kCanary) {
-          r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but wrote to the output";
-          break;
-        }
+      if (first_change(out.bytes.data(), nullptr, 0, out.bytes.size()) != kNone) {
+        r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but wrote to the output";
       }
     } else if (in.bytes != in_before) {
       r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but modified the buffer";
