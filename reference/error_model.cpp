@@ -52,11 +52,30 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
     case RopeType::kLinear:
       amp += 1.0;
       break;
-    case RopeType::kYarn:
-      // 1/(s*pos) (2u), the mixture (3u); the ramp's rounding (2u absolute) moves theta' by
-      // up to (theta - theta/s), i.e. relative (s - 1) * 2u.
-      amp += 5.0 + 2.0 * std::max(0.0, s - 1.0);
+    case RopeType::kYarn: {
+      // 1/(s*pos) (2u), the mixture (3u).  An absolute error dg of the ramp
+      // g = (j - low)/(high - low) moves theta' by up to (theta - theta/s) dg, i.e. relative
+      // (s - 1) dg.  dg is 2u (the subtraction and the division), plus, when the correction
+      // range is not truncated to integers, the errors of low and high themselves over
+      // (high - low).  Each is x = d ln(L0/(beta 2 pi)) / (2 ln b), formed in the angle dtype
+      // (or finer): beta 2 pi (2u), the quotient (3u, which ln turns into 3u absolute), ln
+      // (1 ulp = 2u relative), d * (u), ln b (2u), the division (u): |dx| <= u (6|x| + 3 d /
+      // (2 ln b)); HF's float32 ramp also rounds low and high to float (u|x| each, included).
+      // A pair clear of the ramp (g clamped to 0 or 1) is not moved by dg.
+      double ramp_u = 2.0;
+      if (!spec.truncate) {
+        const double l0 = static_cast<double>(spec.effective_original_max());
+        const double per_log = d / (2.0 * std::log(spec.base));
+        const auto corr = [&](double beta) { return per_log * std::log(l0 / (beta * 2.0 * M_PI)); };
+        const double low = std::max(corr(spec.beta_fast), 0.0);
+        const double high = std::max(std::min(corr(spec.beta_slow), d - 1.0), low + 0.001);
+        const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 3.0 * std::fabs(per_log);
+        const double j = pair;
+        if (j > low - 1.0 && j < high + 1.0) ramp_u += dx / (high - low);
+      }
+      amp += 5.0 + ramp_u * std::max(0.0, s - 1.0);
       break;
+    }
     case RopeType::kLlama3: {
       const double theta = std::pow(spec.base, -e);
       const double wavelen = 2.0 * M_PI / theta;
