@@ -58,7 +58,6 @@ KernelState& kernel_state() {
 
 struct CacheSlot {
   std::string key;
-  size_t weight = 0;
   uint64_t last_use = 0;
   std::unique_ptr<SpecEntry> entry;
 };
@@ -374,18 +373,23 @@ void MemoOracle::rotate(int64_t t, const double* x, double* out_hi, double* out_
   }
 }
 
-std::string spec_key(const SpecChoice& c) {
-  std::string k = {'#', static_cast<char>(c.type), static_cast<char>(c.layout), static_cast<char>(c.head_dim),
-                   static_cast<char>(c.rotary), static_cast<char>(c.base), static_cast<char>(c.context)};
-  k.append(reinterpret_cast<const char*>(c.p), sizeof c.p);
-  k.append(c.longrope.begin(), c.longrope.end());
+std::string spec_key(const RopeSpec& s) {
+  std::string k;
+  const auto put = [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(s.head_dim), put(s.rotary_dim), put(s.base), put(s.layout), put(s.type), put(s.factor);
+  put(s.max_position_embeddings), put(s.original_max_position_embeddings), put(s.seq_len);
+  put(s.beta_fast), put(s.beta_slow), put(s.mscale), put(s.mscale_all_dim), put(s.truncate);
+  put(s.attention_factor.has_value()), put(s.attention_factor.value_or(0.0));
+  put(s.low_freq_factor), put(s.high_freq_factor), put(s.short_factor.size()), put(s.long_factor.size());
+  for (double v : s.short_factor) put(v);
+  for (double v : s.long_factor) put(v);
   return k;
 }
 
-SpecEntry& spec_entry(const RopeSpec& spec, const std::string& given_key) {
+SpecEntry& spec_entry(const RopeSpec& spec) {
   static uint64_t clock = 0;
   std::vector<CacheSlot>& slots = cache();
-  const std::string key = given_key.empty() ? spec_to_json_text(spec, -1) : given_key;
+  const std::string key = spec_key(spec);
   ++clock;
   for (CacheSlot& s : slots) {
     if (s.key == key) {
@@ -393,20 +397,13 @@ SpecEntry& spec_entry(const RopeSpec& spec, const std::string& given_key) {
       return *s.entry;
     }
   }
-  // Weight ~ one kernel's cos/sin table in units of 512 KiB (tables cover up to 2^16 positions).
-  const int64_t len = std::min<int64_t>(65536, std::max({spec.max_position_embeddings, spec.effective_original_max(),
-                                                         spec.effective_seq_len()}));
-  const size_t weight = 1 + static_cast<size_t>(len * spec.rotary_dim * 4 >> 19);
   // The corpus holds hundreds of distinct specs and libFuzzer picks among them at random, so
-  // the cache must hold about as many.  At the budget: 192 MiB of tables per table kernel
-  // (~800 MiB for the 4 built-in ones), well below the 4 GiB RSS limit the runs use.
-  constexpr size_t kBudget = 384, kMaxEntries = 512;
-  size_t total = weight;
-  for (const CacheSlot& s : slots) total += s.weight;
-  while (!slots.empty() && (total > kBudget || slots.size() >= kMaxEntries)) {
+  // the cache must hold about as many.  An entry is small: the table kernels cache only the
+  // cos/sin rows that inputs have used (impl ExactTable), a few per input.
+  constexpr size_t kMaxEntries = 2048;
+  while (slots.size() >= kMaxEntries) {
     auto lru = std::min_element(slots.begin(), slots.end(),
                                 [](const CacheSlot& a, const CacheSlot& b) { return a.last_use < b.last_use; });
-    total -= lru->weight;
     slots.erase(lru);
   }
   auto e = std::make_unique<SpecEntry>();
@@ -422,7 +419,7 @@ SpecEntry& spec_entry(const RopeSpec& spec, const std::string& given_key) {
   }
   e->memo = std::make_unique<MemoOracle>(*e->checked);
   for (const rc_kernel_desc* d : target_kernels()) e->runners.push_back(std::make_unique<props::KernelRunner>(*d, spec));
-  slots.push_back(CacheSlot{key, weight, clock, std::move(e)});
+  slots.push_back(CacheSlot{key, clock, std::move(e)});
   return *slots.back().entry;
 }
 
@@ -467,7 +464,7 @@ std::string violation_report(const char* target, const rc_kernel_desc& kernel, c
 
 std::string every_kernel_pair(const props::Case& base, int64_t k, int64_t h, int j) {
   std::ostringstream os;
-  SpecEntry& e = spec_entry(base.spec);  // keyed by JSON: the entry of the run may differ, the spec is the same
+  SpecEntry& e = spec_entry(base.spec);
   const RopeSpec& s = base.spec;
   const int64_t t = base.positions[static_cast<size_t>(k)];
   const size_t i0 = base.at(k, h, s.first_index(j)), i1 = base.at(k, h, s.second_index(j));

@@ -27,7 +27,7 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
   std::optional<Decoded> d = decode_case(data, size);
   if (!d) return {Outcome::kSkip, "the bytes give no valid spec"};
   const props::Case& base = d->base;
-  SpecEntry& e = spec_entry(base.spec, spec_key(d->choice.spec));
+  SpecEntry& e = spec_entry(base.spec);
   e.memo->clear();
   std::ostream* tr = opt.trace;
   if (tr) *tr << "differential: " << props::describe(base) << "\n";

@@ -24,7 +24,7 @@ Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt)
   for (double& v : base.x) {
     if (!std::isfinite(v)) v = 0;
   }
-  SpecEntry& e = spec_entry(base.spec, spec_key(d->choice.spec));
+  SpecEntry& e = spec_entry(base.spec);
   e.memo->clear();
   constexpr size_t kCount = sizeof kMetamorphicProperties / sizeof kMetamorphicProperties[0];
   const size_t first = d->choice.property < kCount ? d->choice.property : 0;
