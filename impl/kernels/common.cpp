@@ -122,17 +122,21 @@ uint16_t f32_to_f16(float f) {
 
 namespace {
 
-// The spec's bytes with the factor pointers replaced by the factors themselves: equal keys mean
-// equal specs (padding bytes can only make equal specs look different, never the reverse).
-std::string spec_bytes(const rc_spec& spec) {
-  rc_spec copy = spec;
-  copy.short_factor = copy.long_factor = nullptr;
-  std::string key(reinterpret_cast<const char*>(&copy), sizeof copy);
-  const size_t n = spec.n_factors > 0 ? static_cast<size_t>(spec.n_factors) : 0;
-  if (spec.short_factor) key.append(reinterpret_cast<const char*>(spec.short_factor), n * sizeof(double));
-  key.push_back(spec.short_factor ? 1 : 0);
-  if (spec.long_factor) key.append(reinterpret_cast<const char*>(spec.long_factor), n * sizeof(double));
-  key.push_back(spec.long_factor ? 1 : 0);
+// Every field of the spec, the factors themselves in place of their pointers: equal keys mean
+// equal specs.  (Field by field: a struct copy need not preserve its padding bytes.)
+std::string spec_bytes(const rc_spec& s) {
+  std::string key;
+  const auto put = [&key](const auto& v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(s.head_dim), put(s.rotary_dim), put(s.base), put(s.layout), put(s.rope_type), put(s.factor);
+  put(s.max_position_embeddings), put(s.original_max_position_embeddings), put(s.seq_len);
+  put(s.beta_fast), put(s.beta_slow), put(s.mscale), put(s.mscale_all_dim);
+  put(s.has_attention_factor), put(s.attention_factor), put(s.truncate);
+  put(s.low_freq_factor), put(s.high_freq_factor), put(s.n_factors);
+  const size_t n = s.n_factors > 0 ? static_cast<size_t>(s.n_factors) : 0;
+  for (const double* f : {s.short_factor, s.long_factor}) {
+    key.push_back(f != nullptr ? 1 : 0);
+    if (f != nullptr) key.append(reinterpret_cast<const char*>(f), n * sizeof(double));
+  }
   return key;
 }
 
