@@ -58,12 +58,18 @@ Real yarn_correction_dim(const Real& rotations, const Real& d, const Real& base,
 
 }  // namespace detail
 
+// θ_j = b^(-2j/d) from ln b (a loop over the pairs takes ln b once: the costly part at high
+// precision).
+template <class Real>
+Real base_theta_from_log(const Real& log_base, int pair, int rotary_dim) {
+  using boost::multiprecision::exp;
+  return exp(-(Real(2 * pair) / Real(rotary_dim)) * log_base);
+}
 // θ_j = b^(-2j/d) for an effective base b.
 template <class Real>
 Real base_theta(const Real& base, int pair, int rotary_dim) {
-  using boost::multiprecision::exp;
   using boost::multiprecision::log;
-  return exp(-(Real(2 * pair) / Real(rotary_dim)) * log(base));
+  return base_theta_from_log(Real(log(base)), pair, rotary_dim);
 }
 
 template <class Real>
@@ -101,7 +107,8 @@ Frequencies<Real> frequencies(const RopeSpec& spec) {
       break;
   }
 
-  for (int j = 0; j < n; ++j) f.theta[static_cast<size_t>(j)] = base_theta(b, j, d);
+  const Real log_b = log(b);
+  for (int j = 0; j < n; ++j) f.theta[static_cast<size_t>(j)] = base_theta_from_log(log_b, j, d);
 
   switch (spec.type) {
     case RopeType::kDefault:
