@@ -109,7 +109,7 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
         // Error against the double-double exact value: (y − hi) − lo, formed without loss.
         const double d0 = (y.y[m.i0] - hi[c0]) - lo[c0], d1 = (y.y[m.i1] - hi[c1]) - lo[c1];
         m.err = std::hypot(d0, d1);
-        m.bound = pair_bound(d, c.spec, j, t, ctx.oracle.theta(j), m.r, a);
+        m.bound = ctx.runner.bounds()(j, t, ctx.oracle.theta(j), m.r, a);  // c.spec is the runner's
         m.ulps = ulps_of(m.err, m.r, d.out_dtype);
         m.bound_ulps = ulps_of(m.bound, m.r, d.out_dtype);
         if (!visit(m)) return std::nullopt;

@@ -137,7 +137,7 @@ double smallest_normal(int32_t dtype) {
 }
 
 KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
-    : desc_(&desc), spec_(spec), cspec_(spec) {
+    : desc_(&desc), spec_(spec), cspec_(spec), bounds_(desc, spec) {
   if (desc.prepare) prepare_status_ = desc.prepare(cspec_.ptr(), &handle_);
   if (prepare_status_ != 0) handle_ = nullptr;
 }

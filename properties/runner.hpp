@@ -11,6 +11,7 @@
 
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
+#include "reference/error_model.hpp"
 
 namespace ropecheck::props {
 
@@ -43,12 +44,16 @@ class KernelRunner {
   // Rounds v to the kernel's input dtype (the value the kernel will actually see).
   double round_to_input(double v) const;
 
+  // The error-model bound of this kernel and spec (ref::pair_bound, per-pair part precomputed).
+  const ref::PairBounds& bounds() const { return bounds_; }
+
  private:
   const rc_kernel_desc* desc_;
   RopeSpec spec_;
   impl::CSpec cspec_;
   void* handle_ = nullptr;
   int prepare_status_ = 0;
+  ref::PairBounds bounds_;
 };
 
 // Storage helpers for the ABI dtypes.

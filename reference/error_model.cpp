@@ -100,11 +100,13 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
   return amp;
 }
 
-PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,
-                           int64_t t, double theta_exact, double r, double attention) {
+namespace {
+
+PairBound pair_error_bound_amplified(const rc_kernel_desc& desc, double amplification_u, int64_t t,
+                                     double theta_exact, double r, double attention) {
   const rc_accuracy& acc = desc.accuracy;
   const double u_angle = acc.angle_unit_roundoff;
-  const double eps_theta = acc.theta_rel_error + theta_amplification_u(acc, spec, pair);
+  const double eps_theta = acc.theta_rel_error + amplification_u;
   const double td = static_cast<double>(t);
   PairBound b;
   b.dphi = td * theta_exact * (eps_theta + acc.angle_product_error) * u_angle +
@@ -121,6 +123,19 @@ PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int
   return b;
 }
 
+double capped_bound(const rc_kernel_desc& d, const PairBound& b, double r) {
+  const double floor_abs = 4 * denorm_min(d.accuracy.compute_dtype) + denorm_min(d.out_dtype);
+  return std::min(b.bound, 2.02 * r) + floor_abs;
+}
+
+}  // namespace
+
+PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,
+                           int64_t t, double theta_exact, double r, double attention) {
+  return pair_error_bound_amplified(desc, theta_amplification_u(desc.accuracy, spec, pair), t, theta_exact, r,
+                                    attention);
+}
+
 double denorm_min(int32_t dtype) {
   switch (dtype) {
     case RC_DTYPE_F32: return 0x1p-149;
@@ -132,9 +147,17 @@ double denorm_min(int32_t dtype) {
 
 double pair_bound(const rc_kernel_desc& d, const RopeSpec& spec, int pair, int64_t t,
                   double theta_exact, double r, double attention) {
-  const double floor_abs = 4 * denorm_min(d.accuracy.compute_dtype) + denorm_min(d.out_dtype);
-  const double b = pair_error_bound(d, spec, pair, t, theta_exact, r, attention).bound;
-  return std::min(b, 2.02 * r) + floor_abs;
+  return capped_bound(d, pair_error_bound(d, spec, pair, t, theta_exact, r, attention), r);
+}
+
+PairBounds::PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec) : desc_(&desc) {
+  amplification_u_.reserve(static_cast<size_t>(std::max(spec.pairs(), 0)));
+  for (int j = 0; j < spec.pairs(); ++j) amplification_u_.push_back(theta_amplification_u(desc.accuracy, spec, j));
+}
+
+double PairBounds::operator()(int pair, int64_t t, double theta_exact, double r, double attention) const {
+  const double amp = amplification_u_.at(static_cast<size_t>(pair));
+  return capped_bound(*desc_, pair_error_bound_amplified(*desc_, amp, t, theta_exact, r, attention), r);
 }
 
 double ulps_of_pair_norm(double err, double r, int32_t dtype) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "impl/ropecheck_kernel.h"
 #include "reference/rope_spec.hpp"
@@ -48,6 +49,18 @@ double denorm_min(int32_t dtype);
 // and the output rounding one spacing of the output dtype.
 double pair_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair, int64_t t,
                   double theta_exact, double r, double attention);
+
+// pair_bound for one kernel and spec at many positions: the per-pair amplification
+// (theta_amplification_u, the costly part) formed once.  Same values as pair_bound.
+class PairBounds {
+ public:
+  PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec);
+  double operator()(int pair, int64_t t, double theta_exact, double r, double attention) const;
+
+ private:
+  const rc_kernel_desc* desc_;
+  std::vector<double> amplification_u_;  // per pair
+};
 
 // The error metric: err in units of ulp(r) in `dtype` (r the pair norm; components cancel,
 // so never ulp(y_j)).  r = 0 gives 0 for err = 0 and +inf otherwise; NaN stays NaN.
