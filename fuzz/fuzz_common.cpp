@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <list>
 #include <sstream>
+#include <unordered_map>
 
 #include "impl/kernels/common.hpp"
 #include "impl/plugin_loader.hpp"
@@ -56,13 +58,18 @@ KernelState& kernel_state() {
   return s;
 }
 
-struct CacheSlot {
-  std::string key;
-  uint64_t last_use = 0;
-  std::unique_ptr<SpecEntry> entry;
+// Least recently used first out: the entries in use order (front = newest), found by key.
+struct SpecCache {
+  using Slot = std::pair<std::string, std::unique_ptr<SpecEntry>>;
+  std::list<Slot> order;
+  std::unordered_map<std::string, std::list<Slot>::iterator> index;
+  void clear() {
+    index.clear();
+    order.clear();
+  }
 };
-std::vector<CacheSlot>& cache() {
-  static std::vector<CacheSlot> c;
+SpecCache& cache() {
+  static SpecCache c;
   return c;
 }
 
@@ -387,40 +394,37 @@ std::string spec_key(const RopeSpec& s) {
 }
 
 SpecEntry& spec_entry(const RopeSpec& spec) {
-  static uint64_t clock = 0;
-  std::vector<CacheSlot>& slots = cache();
-  const std::string key = spec_key(spec);
-  ++clock;
-  for (CacheSlot& s : slots) {
-    if (s.key == key) {
-      s.last_use = clock;
-      return *s.entry;
-    }
+  SpecCache& c = cache();
+  std::string key = spec_key(spec);
+  if (auto hit = c.index.find(key); hit != c.index.end()) {
+    c.order.splice(c.order.begin(), c.order, hit->second);
+    return *hit->second->second;
   }
-  // The corpus holds hundreds of distinct specs and libFuzzer picks among them at random, so
-  // the cache must hold about as many.  An entry is small: the table kernels cache only the
-  // cos/sin rows that inputs have used (impl ExactTable), a few per input.
+  // The corpus holds hundreds to thousands of distinct specs and libFuzzer picks among them at
+  // random, so the cache must hold about as many.  An entry is small: the table kernels cache
+  // only the cos/sin rows that inputs have used (impl ExactTable), a few per input.
   constexpr size_t kMaxEntries = 2048;
-  while (slots.size() >= kMaxEntries) {
-    auto lru = std::min_element(slots.begin(), slots.end(),
-                                [](const CacheSlot& a, const CacheSlot& b) { return a.last_use < b.last_use; });
-    slots.erase(lru);
+  while (c.order.size() >= kMaxEntries) {
+    c.index.erase(c.order.back().first);
+    c.order.pop_back();
   }
   auto e = std::make_unique<SpecEntry>();
   e->spec = spec;
   e->fast = std::make_shared<const ref::FastOracle>(spec);
   e->checked = std::make_unique<ref::CheckedOracle>(e->fast, 1000);
   // CheckedOracle spot-checks its call number 0.  Spend that check on one pair at a far
-  // position (one exact pair, ~5 µs) rather than on the first whole head of the first input
-  // (rotary_dim/2 exact pairs): a new spec appears every few hundred executions.
+  // position (one exact pair, ~5 us) rather than on the first whole head of the first input
+  // (rotary_dim/2 exact pairs): mutations give a spec not seen before in about one execution
+  // in six.
   {
     double hi[2], lo[2];
     e->checked->rotate_pair((int64_t{1} << 31) - 1, spec.pairs() - 1, 1.0, -0.5, hi, lo);
   }
   e->memo = std::make_unique<MemoOracle>(*e->checked);
   for (const rc_kernel_desc* d : target_kernels()) e->runners.push_back(std::make_unique<props::KernelRunner>(*d, spec));
-  slots.push_back(CacheSlot{key, clock, std::move(e)});
-  return *slots.back().entry;
+  c.order.emplace_front(key, std::move(e));
+  c.index.emplace(std::move(key), c.order.begin());
+  return *c.order.front().second;
 }
 
 // ---- entry and reports ----------------------------------------------------------------------
