@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "impl/kernels/simd_rotate.hpp"
@@ -194,6 +195,40 @@ TEST_P(EveryKernel, nullHandleGivesTheSameBitsAsAPreparedOne) {
     EXPECT_EQ(with.out, without.out) << "layout " << layout;
     EXPECT_FALSE(without.out_untouched());
   }
+}
+
+// The ABI lets several threads call apply with one handle; the table kernels fill their cached
+// rows on first use (ExactTable), so threads race to fill the same rows here.  Every thread must
+// get the bits of an uncached (NULL handle) call, and so must a later call on the filled cache.
+TEST_P(EveryKernel, concurrentCallsOnOneHandleGiveTheBitsOfAnUncachedCall) {
+  const rc_kernel_desc& k = *GetParam();
+  const RopeSpec rs = small_spec(64, 64);
+  const CSpec cs = to_c_spec(rs);
+  std::vector<int64_t> pos;
+  for (int64_t t = 0; t < 80; ++t) pos.push_back(std::min(t, k.max_position));  // cache is 0..63
+  const int64_t nt = static_cast<int64_t>(pos.size()), hd = rs.head_dim;
+  Buffers expected(k, nt, rs.head_dim);
+  ASSERT_EQ(call(k, cs.get(), nullptr, pos, nt, kHeads, kHeads * hd, hd, expected), RC_OK);
+  void* h = nullptr;
+  if (k.prepare) {
+    ASSERT_EQ(k.prepare(cs.ptr(), &h), RC_OK);
+  }
+  constexpr int kThreads = 4;
+  std::vector<Buffers> got(kThreads, Buffers(k, nt, rs.head_dim));
+  std::vector<int> status(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { status[i] = call(k, cs.get(), h, pos, nt, kHeads, kHeads * hd, hd, got[i]); });
+  }
+  for (std::thread& t : threads) t.join();
+  Buffers again(k, nt, rs.head_dim);
+  ASSERT_EQ(call(k, cs.get(), h, pos, nt, kHeads, kHeads * hd, hd, again), RC_OK);
+  if (k.release) k.release(h);
+  for (int i = 0; i < kThreads; ++i) {
+    EXPECT_EQ(status[i], RC_OK) << "thread " << i;
+    EXPECT_EQ(got[i].out, expected.out) << "thread " << i;
+  }
+  EXPECT_EQ(again.out, expected.out);
 }
 
 // Large out-of-place calls of the SIMD f32 kernels take the streaming-store path
