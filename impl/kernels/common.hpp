@@ -141,7 +141,7 @@ struct ExactTable {
   static constexpr int64_t kBlockRows = 64;
   ExactAngles angles;
   int64_t len = 0;
-  std::unique_ptr<std::atomic<float*>[]> blocks;   // (len + 63) / 64, each allocated on first use
+  std::unique_ptr<std::atomic<float*>[]> blocks;   // ceil(len / kBlockRows), each allocated on first use
   std::unique_ptr<std::atomic<uint8_t>[]> filled;  // per row: 0 empty, 1 being written, 2 ready
 
   ExactTable() = default;
@@ -150,8 +150,9 @@ struct ExactTable {
   ~ExactTable();
   // Sets len; no row is allocated or computed yet.
   void allocate(int64_t length);
-  // Row t into *cr/*sr: the cached one, or fill(t, c, s) into the caller's buffers (c and s
-  // hold 2 * pairs floats and may be written past `pairs`), cached when t < len.
+  // Row t into *cr/*sr: the cached one, or fill(t, c, s) into the caller's buffers (each
+  // holds at least `pairs` floats; a SIMD fill may also write their padding), then cached
+  // when 0 <= t < len.
   template <class Fill>
   void row(int64_t t, float* c, float* s, const float** cr, const float** sr, Fill fill) const {
     const size_t pairs = static_cast<size_t>(angles.pairs);
