@@ -380,22 +380,9 @@ void MemoOracle::rotate(int64_t t, const double* x, double* out_hi, double* out_
   }
 }
 
-std::string spec_key(const RopeSpec& s) {
-  std::string k;
-  const auto put = [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
-  put(s.head_dim), put(s.rotary_dim), put(s.base), put(s.layout), put(s.type), put(s.factor);
-  put(s.max_position_embeddings), put(s.original_max_position_embeddings), put(s.seq_len);
-  put(s.beta_fast), put(s.beta_slow), put(s.mscale), put(s.mscale_all_dim), put(s.truncate);
-  put(s.attention_factor.has_value()), put(s.attention_factor.value_or(0.0));
-  put(s.low_freq_factor), put(s.high_freq_factor), put(s.short_factor.size()), put(s.long_factor.size());
-  for (double v : s.short_factor) put(v);
-  for (double v : s.long_factor) put(v);
-  return k;
-}
-
 SpecEntry& spec_entry(const RopeSpec& spec) {
   SpecCache& c = cache();
-  std::string key = spec_key(spec);
+  std::string key = impl::spec_key(impl::to_c_spec(spec).get());  // the fields the kernels see
   if (auto hit = c.index.find(key); hit != c.index.end()) {
     c.order.splice(c.order.begin(), c.order, hit->second);
     return *hit->second->second;

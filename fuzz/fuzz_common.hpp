@@ -224,10 +224,9 @@ struct SpecEntry {
   std::unique_ptr<MemoOracle> memo;             // over `checked`
   std::vector<std::unique_ptr<props::KernelRunner>> runners;  // one per target kernel
 };
-// The prepared kernels and oracles for a spec (LRU cache), found by spec_key: every field the
-// math reads, so selector bytes that give the same spec share an entry.
+// The prepared kernels and oracles for a spec (LRU cache), keyed by impl::spec_key: every
+// field the math reads, so selector bytes that give the same spec share an entry.
 SpecEntry& spec_entry(const RopeSpec& spec);
-std::string spec_key(const RopeSpec& spec);
 
 // ---- outcomes and reports -----------------------------------------------------------------
 

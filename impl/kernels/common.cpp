@@ -122,24 +122,6 @@ uint16_t f32_to_f16(float f) {
 
 namespace {
 
-// Every field of the spec, the factors themselves in place of their pointers: equal keys mean
-// equal specs.  (Field by field: a struct copy need not preserve its padding bytes.)
-std::string spec_bytes(const rc_spec& s) {
-  std::string key;
-  const auto put = [&key](const auto& v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
-  put(s.head_dim), put(s.rotary_dim), put(s.base), put(s.layout), put(s.rope_type), put(s.factor);
-  put(s.max_position_embeddings), put(s.original_max_position_embeddings), put(s.seq_len);
-  put(s.beta_fast), put(s.beta_slow), put(s.mscale), put(s.mscale_all_dim);
-  put(s.has_attention_factor), put(s.attention_factor), put(s.truncate);
-  put(s.low_freq_factor), put(s.high_freq_factor), put(s.n_factors);
-  const size_t n = s.n_factors > 0 ? static_cast<size_t>(s.n_factors) : 0;
-  for (const double* f : {s.short_factor, s.long_factor}) {
-    key.push_back(f != nullptr ? 1 : 0);
-    if (f != nullptr) key.append(reinterpret_cast<const char*>(f), n * sizeof(double));
-  }
-  return key;
-}
-
 int compute_exact_angles(const rc_spec& spec, ExactAngles* out) {
   Frequencies<dd> fr;
   if (int st = compute_frequencies<dd>(spec, &fr); st != RC_OK) return st;
@@ -157,6 +139,22 @@ int compute_exact_angles(const rc_spec& spec, ExactAngles* out) {
 
 }  // namespace
 
+std::string spec_key(const rc_spec& s) {
+  std::string key;
+  const auto put = [&key](const auto& v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(s.head_dim), put(s.rotary_dim), put(s.base), put(s.layout), put(s.rope_type), put(s.factor);
+  put(s.max_position_embeddings), put(s.original_max_position_embeddings), put(s.seq_len);
+  put(s.beta_fast), put(s.beta_slow), put(s.mscale), put(s.mscale_all_dim);
+  put(s.has_attention_factor), put(s.attention_factor), put(s.truncate);
+  put(s.low_freq_factor), put(s.high_freq_factor), put(s.n_factors);
+  const size_t n = s.n_factors > 0 ? static_cast<size_t>(s.n_factors) : 0;
+  for (const double* f : {s.short_factor, s.long_factor}) {
+    key.push_back(f != nullptr ? 1 : 0);
+    if (f != nullptr) key.append(reinterpret_cast<const char*>(f), n * sizeof(double));
+  }
+  return key;
+}
+
 int make_exact_angles(const rc_spec& spec, ExactAngles* out) {
   // The position-exact kernels of this library share one recipe, and a process usually
   // prepares all of them for the same model in a row (the gate, the fuzzers): the last
@@ -164,7 +162,7 @@ int make_exact_angles(const rc_spec& spec, ExactAngles* out) {
   static std::mutex mutex;
   static std::string last_key;
   static ExactAngles last;
-  std::string key = spec_bytes(spec);
+  std::string key = spec_key(spec);
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (key == last_key) {

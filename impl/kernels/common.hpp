@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "../ropecheck_kernel.h"
@@ -60,6 +61,10 @@ struct ExactAngles {
   double attention = 1.0;
 };
 int make_exact_angles(const rc_spec& spec, ExactAngles* out);
+// Every field of the spec, the factors themselves in place of their pointers: equal keys mean
+// equal specs (field by field: a struct copy need not preserve its padding bytes).  The key of
+// the caches of prepared specs (make_exact_angles, the fuzzers).
+std::string spec_key(const rc_spec& spec);
 // Reduced angle in revolutions, in [-0.5, 0.5], for 0 <= t <= 2^53.
 inline double reduce_revolutions(double t, double f_hi, double f_lo) {
   const double p = t * f_hi;
