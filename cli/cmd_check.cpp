@@ -29,7 +29,9 @@
 #include "exit_codes.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
+#include "properties/case.hpp"
 #include "properties/gate.hpp"
+#include "reference/error_model.hpp"
 #include "reference/rope_spec.hpp"
 
 namespace ropecheck::cli {
@@ -487,6 +489,16 @@ int run_check(const Args& argv) {
   }
   const bool default_specs = specs.empty();
   if (default_specs) specs = props::default_gate_specs();
+  // An ill-conditioned spec is still checked (the bound admits what any faithful kernel may
+  // do there), but the user should know why some pairs' bounds are wide.
+  for (const RopeSpec& s : specs) {
+    for (const impl::Kernel* k : selected) {
+      const std::string w = ref::yarn_truncation_warning(s, k->desc->accuracy.angle_dtype);
+      if (w.empty()) continue;
+      std::fprintf(stderr, "ropecheck check: warning: spec %s: %s\n", props::describe(s).c_str(), w.c_str());
+      break;
+    }
+  }
 
   // Units (kernel × spec, plus generated specs with the defaults), then the shard.
   std::vector<Unit> units;

@@ -100,12 +100,17 @@ std::string position_text(int64_t t) {
 
 void showValue(const Case& c, std::ostream& os) { os << describe(c) << "\n" << case_to_json(c, -1); }
 
+std::string describe(const RopeSpec& s) {
+  std::ostringstream os;
+  os << to_string(s.type) << "/" << to_string(s.layout) << " d=" << s.rotary_dim << "/" << s.head_dim
+     << " base=" << s.base;
+  if (s.type != RopeType::kDefault) os << " s=" << s.factor;
+  return os.str();
+}
+
 std::string describe(const Case& c) {
   std::ostringstream os;
-  os << to_string(c.spec.type) << "/" << to_string(c.spec.layout) << " d=" << c.spec.rotary_dim
-     << "/" << c.spec.head_dim << " base=" << c.spec.base;
-  if (c.spec.type != RopeType::kDefault) os << " s=" << c.spec.factor;
-  os << " tokens=" << c.n_tokens() << " heads=" << c.n_heads;
+  os << describe(c.spec) << " tokens=" << c.n_tokens() << " heads=" << c.n_heads;
   if (c.head_pad || c.token_pad) os << " pad=" << c.head_pad << "/" << c.token_pad;
   os << " t=[";
   for (size_t i = 0; i < c.positions.size(); ++i) {

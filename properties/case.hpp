@@ -43,6 +43,7 @@ Case case_from_json(const std::string& text);  // throws SpecError naming the fi
 
 // One line a person can read: "yarn/half_split d=64/64 b=1e4 tokens=3 heads=2 t=[0, 4096, 2^31-1]".
 std::string describe(const Case& c);
+std::string describe(const RopeSpec& spec);  // "yarn/half_split d=64/64 base=10000 s=16"
 std::string hexfloat(double v);
 
 // How RapidCheck prints a Case in a counterexample (found by ADL).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 namespace ropecheck::ref {
 
@@ -31,6 +33,81 @@ double position_error(int64_t t, int32_t position_dtype) {
   return std::ldexp(1.0, std::ilogb(static_cast<double>(t)) - p);  // half an ulp of t
 }
 
+namespace {
+
+// theta' = theta (1 - g (1 - 1/s)) for a mixing weight g in [0, 1] (YaRN's ramp; llama3's
+// smooth factor has the same form): an absolute error dg moves theta' by the relative
+// |1 - 1/s| dg / (1 - g (1 - 1/s)) <= (s - 1) dg for s >= 1 (the denominator is >= 1/s) and
+// (1/s - 1) dg for s < 1 (the denominator is >= 1).
+double mix_sensitivity(double s) { return s >= 1.0 ? s - 1.0 : 1.0 / s - 1.0; }
+
+// YaRN's ramp g_j = clamp((j - low)/(high - low), 0, 1) with the recipe's clamps of the
+// correction range (low >= 0, high <= d - 1, high = low + 0.001 when they meet).
+double yarn_ramp(double j, double low, double high, int d) {
+  low = std::max(low, 0.0);
+  high = std::min(high, d - 1.0);
+  if (low == high) high += 0.001;
+  return std::clamp((j - low) / (high - low), 0.0, 1.0);
+}
+
+const char* dtype_label(int32_t dtype) {
+  switch (dtype) {
+    case RC_DTYPE_F32: return "f32";
+    case RC_DTYPE_F64: return "f64";
+    case RC_DTYPE_F16: return "f16";
+    case RC_DTYPE_BF16: return "bf16";
+    case RC_DTYPE_F64X2: return "double-double";
+    default: return "its angle dtype";
+  }
+}
+
+struct YarnRange {
+  double per_log = 0;            // d / (2 ln b)
+  double x_low = 0, x_high = 0;  // the correction dims of beta_fast and beta_slow, in double
+  double lows[2] = {0, 0}, highs[2] = {0, 0};  // floor(x_low), ceil(x_high) either way of the window
+  bool ambiguous() const { return lows[0] != lows[1] || highs[0] != highs[1]; }
+};
+
+// x = d ln(L0/(beta 2 pi)) / (2 ln b).  A kernel forming x in a dtype of unit roundoff u
+// (or finer) is within u (6|x| + 3 d/(2 ln b)) of it (derivation at the YaRN case below);
+// this x is itself double, a few ulp of the same terms: 8 u(f64) more.
+YarnRange yarn_range(const RopeSpec& spec, double u) {
+  YarnRange r;
+  const double l0 = static_cast<double>(spec.effective_original_max());
+  r.per_log = spec.rotary_dim / (2.0 * std::log(spec.base));
+  const auto corr = [&](double beta) { return r.per_log * std::log(l0 / (beta * 2.0 * M_PI)); };
+  r.x_low = corr(spec.beta_fast);
+  r.x_high = corr(spec.beta_slow);
+  const auto window = [&](double x) {
+    return (u + 8.0 * unit_roundoff(RC_DTYPE_F64)) * (6.0 * std::fabs(x) + 3.0 * std::fabs(r.per_log));
+  };
+  r.lows[0] = std::floor(r.x_low - window(r.x_low));
+  r.lows[1] = std::floor(r.x_low + window(r.x_low));
+  r.highs[0] = std::ceil(r.x_high - window(r.x_high));
+  r.highs[1] = std::ceil(r.x_high + window(r.x_high));
+  return r;
+}
+
+}  // namespace
+
+std::string yarn_truncation_warning(const RopeSpec& spec, int32_t angle_dtype) {
+  if (spec.type != RopeType::kYarn || !spec.truncate) return "";
+  const YarnRange r = yarn_range(spec, unit_roundoff(angle_dtype));
+  if (!r.ambiguous()) return "";
+  char buf[512];
+  const bool low = r.lows[0] != r.lows[1];
+  std::snprintf(buf, sizeof buf,
+                "yarn correction range: %s = %s(%.17g) is within %s rounding of an integer, so a kernel "
+                "that computes it in %s may round it to %g or %g; the ramp of the pairs between low and "
+                "high then differs from the exact math by up to 1/(high - low), and the error bound "
+                "admits either value there (beta_%s = %.17g; move it slightly to make the spec "
+                "well-conditioned)",
+                low ? "low" : "high", low ? "floor" : "ceil", low ? r.x_low : r.x_high, dtype_label(angle_dtype),
+                dtype_label(angle_dtype), low ? r.lows[0] : r.highs[0], low ? r.lows[1] : r.highs[1],
+                low ? "fast" : "slow", low ? spec.beta_fast : spec.beta_slow);
+  return buf;
+}
+
 double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair) {
   const int d = spec.rotary_dim;
   const double e = 2.0 * pair / d, s = spec.factor;
@@ -54,26 +131,42 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       break;
     case RopeType::kYarn: {
       // 1/(s*pos) (2u), the mixture (3u).  An absolute error dg of the ramp
-      // g = (j - low)/(high - low) moves theta' by up to (theta - theta/s) dg, i.e. relative
-      // (s - 1) dg.  dg is 2u (the subtraction and the division), plus, when the correction
-      // range is not truncated to integers, the errors of low and high themselves over
-      // (high - low).  Each is x = d ln(L0/(beta 2 pi)) / (2 ln b), formed in the angle dtype
-      // (or finer): beta 2 pi (2u), the quotient (3u, which ln turns into 3u absolute), ln
-      // (1 ulp = 2u relative), d * (u), ln b (2u), the division (u): |dx| <= u (6|x| + 3 d /
-      // (2 ln b)); HF's float32 ramp also rounds low and high to float (u|x| each, included).
-      // A pair clear of the ramp (g clamped to 0 or 1) is not moved by dg.
+      // g = (j - low)/(high - low) moves theta' by up to mix_sensitivity(s) dg, relative.
+      // dg is 2u (the subtraction and the division) plus what the correction range's own
+      // errors do.  low and high are x = d ln(L0/(beta 2 pi)) / (2 ln b), formed in the angle
+      // dtype (or finer): beta 2 pi (2u), the quotient (3u, which ln turns into 3u absolute),
+      // ln (1 ulp = 2u relative), d * (u), ln b (2u), the division (u): |dx| <= u (6|x| +
+      // 3 d / (2 ln b)); HF's float32 ramp also rounds low and high to float (u|x| each,
+      // included).
+      //  - Not truncated: dg <= dx / (high - low) inside the ramp; a pair clear of the ramp
+      //    (g clamped to 0 or 1) is not moved.
+      //  - Truncated (floor(low), ceil(high)): integers, so no error at all -- unless the
+      //    exact x lies within dx of an integer.  Then a faithful kernel may floor (ceil) to
+      //    the neighbouring integer and every pair's ramp moves by up to 1/(high - low): the
+      //    spec is ill-conditioned there and the bound must admit either integer.  dg is the
+      //    spread of g_j over the integers each end can round to (yarn_range: the window
+      //    also covers this x's own double rounding).
+      const double u = acc.angle_unit_roundoff > 0 ? acc.angle_unit_roundoff : unit_roundoff(RC_DTYPE_F32);
+      const YarnRange range = yarn_range(spec, u);
+      const double j = pair;
       double ramp_u = 2.0;
       if (!spec.truncate) {
-        const double l0 = static_cast<double>(spec.effective_original_max());
-        const double per_log = d / (2.0 * std::log(spec.base));
-        const auto corr = [&](double beta) { return per_log * std::log(l0 / (beta * 2.0 * M_PI)); };
-        const double low = std::max(corr(spec.beta_fast), 0.0);
-        const double high = std::max(std::min(corr(spec.beta_slow), d - 1.0), low + 0.001);
-        const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 3.0 * std::fabs(per_log);
-        const double j = pair;
+        const double low = std::max(range.x_low, 0.0);
+        const double high = std::max(std::min(range.x_high, d - 1.0), low + 0.001);
+        const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 3.0 * std::fabs(range.per_log);
         if (j > low - 1.0 && j < high + 1.0) ramp_u += dx / (high - low);
+      } else if (range.ambiguous()) {
+        double g_min = 1.0, g_max = 0.0;
+        for (const double lo : range.lows) {
+          for (const double hi : range.highs) {
+            const double g = yarn_ramp(j, lo, hi, d);
+            g_min = std::min(g_min, g);
+            g_max = std::max(g_max, g);
+          }
+        }
+        ramp_u += (g_max - g_min) / u;
       }
-      amp += 5.0 + ramp_u * std::max(0.0, s - 1.0);
+      amp += 5.0 + ramp_u * mix_sensitivity(s);
       break;
     }
     case RopeType::kLlama3: {
@@ -86,8 +179,9 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       } else if (wavelen >= l0 / hf) {
         // smooth = (L0/wavelen - lf)/(hf - lf): wavelen carries theta's error plus 2u, the
         // quotient, subtraction and division 3u; |L0/wavelen| <= hf so the absolute error
-        // is hf/(hf-lf) * that; theta' moves by (s - 1) times it, plus 4u of arithmetic.
-        amp += 4.0 + std::max(0.0, s - 1.0) * (hf / (hf - lf) * (eps + 5.0) + 2.0);
+        // is hf/(hf-lf) * that; theta' moves by mix_sensitivity(s) times it, plus 4u of
+        // arithmetic.
+        amp += 4.0 + mix_sensitivity(s) * (hf / (hf - lf) * (eps + 5.0) + 2.0);
       }
       break;
     }

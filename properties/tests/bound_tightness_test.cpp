@@ -244,5 +244,70 @@ TEST(BoundTightness, NoBuiltinKernelExceedsItsBoundAndNoneIsVacuous) {
   }
 }
 
+
+// YaRN with truncate = true floors low and ceils high.  When the exact correction dim x lies
+// within a kernel's rounding of an integer, a faithful kernel may floor (ceil) to the other
+// integer and move the ramp of every pair between low and high by up to 1/(high - low): a
+// jump no rounding bound covers.  The error model must admit it for such specs (and only
+// there).  Each spec below puts x_low or x_high within a few ulp of an integer k, on both
+// sides (beta and its two neighbours), with factor 16 and factor 1/2; every built-in kernel
+// is measured against the exact reference at positions 0..2^20.
+TEST(BoundTightness, YarnTruncatedCorrectionDimNearAnIntegerStaysWithinTheBound) {
+  std::vector<RopeSpec> specs;
+  for (const int d : {64, 128}) {
+    for (const double base : {1e4, 5e5}) {
+      for (const int k : {3, 17, d / 2 - 5}) {
+        for (const bool at_high : {false, true}) {
+          for (const double factor : {16.0, 0.5}) {
+            for (const int step : {-1, 0, 1}) {
+              RopeSpec s = make_spec(RopeType::kYarn, Layout::kHalfSplit, d, d, base);
+              s.factor = factor;
+              s.truncate = true;
+              // x(beta) = d ln(L0 / (2 pi beta)) / (2 ln b) = k  <=>  beta = L0 / (2 pi) b^(-2k/d)
+              double beta = static_cast<double>(s.effective_original_max()) / (2 * M_PI) *
+                            std::pow(base, -2.0 * k / d);
+              for (int i = 0; i < std::abs(step); ++i) beta = std::nextafter(beta, step < 0 ? 0.0 : INFINITY);
+              // the other end far from k: low <= 1 (clamped to 0), high at d/2 - 1 or above
+              if (at_high) {
+                s.beta_slow = beta;
+                s.beta_fast = static_cast<double>(s.effective_original_max()) / (2 * M_PI) * 0.7;
+              } else {
+                s.beta_fast = beta;
+                s.beta_slow = static_cast<double>(s.effective_original_max()) / (2 * M_PI) *
+                              std::pow(base, -2.0 * (d / 2 + 0.5) / d);
+              }
+              validate(s);
+              specs.push_back(s);
+            }
+          }
+        }
+      }
+    }
+  }
+  uint64_t salt = 99;
+  for (const rc_kernel_desc* d : impl::builtin_kernels()) {
+    Worst worst;
+    int measured = 0;
+    for (const RopeSpec& s : specs) {
+      Case c;
+      c.spec = s;
+      for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{1000}, int64_t{65537}, int64_t{1} << 20}) {
+        if (t <= d->max_position) c.positions.push_back(t);
+      }
+      c.n_heads = 1;
+      c.x = lcg_values(static_cast<size_t>(c.n_tokens() * s.head_dim), salt++, *d);
+      const KernelRunner runner(*d, s);
+      if (!runner.unsupported_reason(c).empty()) continue;
+      const ref::FastOracle oracle(s);
+      const std::string f = measure(runner, c, oracle, &worst);
+      EXPECT_TRUE(f.empty()) << d->name << ": " << f;
+      ++measured;
+    }
+    std::printf("%-18s %3d specs, worst ratio %.4g at %s\n", d->name, measured, worst.ratio, worst.where.c_str());
+    EXPECT_GT(measured, 0) << d->name;
+    EXPECT_LE(worst.ratio, 1.0) << d->name << " at " << worst.where;
+  }
+}
+
 }  // namespace
 }  // namespace ropecheck::props
