@@ -493,7 +493,7 @@ int run_check(const Args& argv) {
   // do there), but the user should know why some pairs' bounds are wide.
   for (const RopeSpec& s : specs) {
     for (const impl::Kernel* k : selected) {
-      const std::string w = ref::yarn_truncation_warning(s, k->desc->accuracy.angle_dtype);
+      const std::string w = ref::yarn_range_warning(s, k->desc->accuracy.angle_dtype);
       if (w.empty()) continue;
       std::fprintf(stderr, "ropecheck check: warning: spec %s: %s\n", props::describe(s).c_str(), w.c_str());
       break;

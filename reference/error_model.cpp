@@ -65,7 +65,10 @@ struct YarnRange {
   double per_log = 0;            // d / (2 ln b)
   double x_low = 0, x_high = 0;  // the correction dims of beta_fast and beta_slow, in double
   double lows[2] = {0, 0}, highs[2] = {0, 0};  // floor(x_low), ceil(x_high) either way of the window
-  bool ambiguous() const { return lows[0] != lows[1] || highs[0] != highs[1]; }
+  // Not truncated: high - low (after the recipe's clamps) within rounding of 0, so a kernel
+  // may see the range reversed, empty (then high = low + 0.001) or ordered.
+  bool degenerate = false;
+  bool truncation_ambiguous() const { return lows[0] != lows[1] || highs[0] != highs[1]; }
 };
 
 // x = d ln(L0/(beta 2 pi)) / (2 ln b).  A kernel forming x in a dtype of unit roundoff u
@@ -85,27 +88,42 @@ YarnRange yarn_range(const RopeSpec& spec, double u) {
   r.lows[1] = std::floor(r.x_low + window(r.x_low));
   r.highs[0] = std::ceil(r.x_high - window(r.x_high));
   r.highs[1] = std::ceil(r.x_high + window(r.x_high));
+  const double span = std::min(r.x_high, spec.rotary_dim - 1.0) - std::max(r.x_low, 0.0);
+  // (Equal betas give equal low and high in any kernel: the recipe's own empty range.)
+  r.degenerate = spec.beta_fast != spec.beta_slow && std::fabs(span) <= window(r.x_low) + window(r.x_high);
   return r;
 }
 
 }  // namespace
 
-std::string yarn_truncation_warning(const RopeSpec& spec, int32_t angle_dtype) {
-  if (spec.type != RopeType::kYarn || !spec.truncate) return "";
+std::string yarn_range_warning(const RopeSpec& spec, int32_t angle_dtype) {
+  if (spec.type != RopeType::kYarn) return "";
   const YarnRange r = yarn_range(spec, unit_roundoff(angle_dtype));
-  if (!r.ambiguous()) return "";
-  char buf[512];
-  const bool low = r.lows[0] != r.lows[1];
-  std::snprintf(buf, sizeof buf,
-                "yarn correction range: %s = %s(%.17g) is within %s rounding of an integer, so a kernel "
-                "that computes it in %s may round it to %g or %g; the ramp of the pairs between low and "
-                "high then differs from the exact math by up to 1/(high - low), and the error bound "
-                "admits either value there (beta_%s = %.17g; move it slightly to make the spec "
-                "well-conditioned)",
-                low ? "low" : "high", low ? "floor" : "ceil", low ? r.x_low : r.x_high, dtype_label(angle_dtype),
-                dtype_label(angle_dtype), low ? r.lows[0] : r.highs[0], low ? r.lows[1] : r.highs[1],
-                low ? "fast" : "slow", low ? spec.beta_fast : spec.beta_slow);
-  return buf;
+  const char* dt = dtype_label(angle_dtype);
+  char buf[640];
+  if (spec.truncate && r.truncation_ambiguous()) {
+    const bool low = r.lows[0] != r.lows[1];
+    std::snprintf(buf, sizeof buf,
+                  "yarn correction range: %s = %s(%.17g) is within %s rounding of an integer, so a "
+                  "kernel that computes it in %s may round it to %g or %g; the ramp of the pairs between "
+                  "low and high then differs from the exact math by up to 1/(high - low), and the error "
+                  "bound admits either value there (beta_%s = %.17g; move it slightly to make the spec "
+                  "well-conditioned)",
+                  low ? "low" : "high", low ? "floor" : "ceil", low ? r.x_low : r.x_high, dt, dt,
+                  low ? r.lows[0] : r.highs[0], low ? r.lows[1] : r.highs[1], low ? "fast" : "slow",
+                  low ? spec.beta_fast : spec.beta_slow);
+    return buf;
+  }
+  if (!spec.truncate && r.degenerate) {
+    std::snprintf(buf, sizeof buf,
+                  "yarn correction range: low = %.17g and high = %.17g (beta_fast = %.17g, beta_slow = "
+                  "%.17g, not truncated) are within %s rounding of each other, so a kernel may see the "
+                  "range ordered, empty or reversed, and the ramp of every pair can be 0 or 1; the error "
+                  "bound admits both for every pair (make beta_fast clearly larger than beta_slow)",
+                  r.x_low, r.x_high, spec.beta_fast, spec.beta_slow, dt);
+    return buf;
+  }
+  return "";
 }
 
 double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair) {
@@ -139,7 +157,9 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       // 3 d / (2 ln b)); HF's float32 ramp also rounds low and high to float (u|x| each,
       // included).
       //  - Not truncated: dg <= dx / (high - low) inside the ramp; a pair clear of the ramp
-      //    (g clamped to 0 or 1) is not moved.
+      //    (g clamped to 0 or 1) is not moved.  When high - low itself is within rounding of
+      //    0, the kernel may see the range reversed (g = 1 below it, 0 above) or empty
+      //    (high = low + 0.001): dg = 1 for every pair.
       //  - Truncated (floor(low), ceil(high)): integers, so no error at all -- unless the
       //    exact x lies within dx of an integer.  Then a faithful kernel may floor (ceil) to
       //    the neighbouring integer and every pair's ramp moves by up to 1/(high - low): the
@@ -154,8 +174,12 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
         const double low = std::max(range.x_low, 0.0);
         const double high = std::max(std::min(range.x_high, d - 1.0), low + 0.001);
         const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 3.0 * std::fabs(range.per_log);
-        if (j > low - 1.0 && j < high + 1.0) ramp_u += dx / (high - low);
-      } else if (range.ambiguous()) {
+        if (range.degenerate) {
+          ramp_u += 1.0 / u;  // ordered, empty or reversed: g_j may be 0 or 1 for every pair
+        } else if (j > low - 1.0 && j < high + 1.0) {
+          ramp_u += dx / (high - low);
+        }
+      } else if (range.truncation_ambiguous()) {
         double g_min = 1.0, g_max = 0.0;
         for (const double lo : range.lows) {
           for (const double hi : range.highs) {

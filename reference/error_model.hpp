@@ -33,11 +33,12 @@ double position_error(int64_t t, int32_t position_dtype);
 // and the smoothing of llama3 (both amplified by s - 1), the longrope rescale.
 double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair);
 
-// YaRN with truncate = true floors/ceils its correction range.  When the exact value is within
-// a kernel's rounding (forming it in `angle_dtype`) of an integer, the kernel may land on the
-// other integer: the spec is ill-conditioned and the bound admits both (theta_amplification_u).
+// YaRN's correction range is discontinuous in two places: truncate = true floors/ceils it, and
+// its ramp changes orientation when high - low changes sign.  When the exact spec is within a
+// kernel's rounding (forming the range in `angle_dtype`) of either, the kernel may land on the
+// other side: the spec is ill-conditioned and the bound admits both (theta_amplification_u).
 // Returns a sentence saying so (for a warning), or "" for a well-conditioned spec.
-std::string yarn_truncation_warning(const RopeSpec& spec, int32_t angle_dtype);
+std::string yarn_range_warning(const RopeSpec& spec, int32_t angle_dtype);
 
 struct PairBound {
   double dphi = 0;   // bound on the angle error (radians)

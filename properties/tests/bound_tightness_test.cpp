@@ -245,14 +245,16 @@ TEST(BoundTightness, NoBuiltinKernelExceedsItsBoundAndNoneIsVacuous) {
 }
 
 
-// YaRN with truncate = true floors low and ceils high.  When the exact correction dim x lies
+// YaRN's correction range is discontinuous in two places (error_model.hpp yarn_range_warning).
+// (1) truncate = true floors low and ceils high.  When the exact correction dim x lies
 // within a kernel's rounding of an integer, a faithful kernel may floor (ceil) to the other
 // integer and move the ramp of every pair between low and high by up to 1/(high - low): a
 // jump no rounding bound covers.  The error model must admit it for such specs (and only
 // there).  Each spec below puts x_low or x_high within a few ulp of an integer k, on both
 // sides (beta and its two neighbours), with factor 16 and factor 1/2; every built-in kernel
-// is measured against the exact reference at positions 0..2^20.
-TEST(BoundTightness, YarnTruncatedCorrectionDimNearAnIntegerStaysWithinTheBound) {
+// is measured against the exact reference at positions 0..2^20.  (2) Not truncated, with
+// high - low within rounding of 0 (beta_slow a few ulp from beta_fast).
+TEST(BoundTightness, YarnCorrectionRangeWithinRoundingOfADiscontinuityStaysWithinTheBound) {
   std::vector<RopeSpec> specs;
   for (const int d : {64, 128}) {
     for (const double base : {1e4, 5e5}) {
@@ -278,6 +280,17 @@ TEST(BoundTightness, YarnTruncatedCorrectionDimNearAnIntegerStaysWithinTheBound)
               }
               validate(s);
               specs.push_back(s);
+              // Not truncated, beta_slow a few ulp from beta_fast: high - low is within
+              // rounding of 0, so a kernel may see the range reversed (g = 1 below it, 0 above),
+              // empty (high = low + 0.001) or ordered, and every pair's ramp can flip.
+              RopeSpec u = s;
+              u.truncate = false;
+              u.beta_slow = u.beta_fast;
+              for (int i = 0; i < std::abs(step) + 1; ++i) {
+                u.beta_slow = std::nextafter(u.beta_slow, step < 0 ? 0.0 : INFINITY);
+              }
+              validate(u);
+              specs.push_back(u);
             }
           }
         }
