@@ -31,7 +31,6 @@
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
 #include "properties/gate.hpp"
-#include "reference/error_model.hpp"
 #include "reference/rope_spec.hpp"
 
 namespace ropecheck::cli {
@@ -491,12 +490,12 @@ int run_check(const Args& argv) {
   if (default_specs) specs = props::default_gate_specs();
   // An ill-conditioned spec is still checked (the bound admits what any faithful kernel may
   // do there), but the user should know why some pairs' bounds are wide.
-  for (const RopeSpec& s : specs) {
-    for (const impl::Kernel* k : selected) {
-      const std::string w = ref::yarn_range_warning(s, k->desc->accuracy.angle_dtype);
-      if (w.empty()) continue;
-      std::fprintf(stderr, "ropecheck check: warning: spec %s: %s\n", props::describe(s).c_str(), w.c_str());
-      break;
+  {
+    std::vector<const rc_kernel_desc*> descs;
+    for (const impl::Kernel* k : selected) descs.push_back(k->desc);
+    for (const RopeSpec& s : specs) {
+      const std::string w = props::conditioning_warning(s, descs);
+      if (!w.empty()) std::fprintf(stderr, "ropecheck check: warning: %s\n", w.c_str());
     }
   }
 

@@ -15,6 +15,7 @@
 #include "exit_codes.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
+#include "properties/case.hpp"
 #include "reference/fast_oracle.hpp"
 #include "reports/emulated_kernels.hpp"
 #include "reports/paper_checks.hpp"
@@ -224,6 +225,10 @@ int run_report(const Args& argv) {
       specs.push_back({load_hf_config_file(f), basename_noext(f), "--hf-config " + f});
     }
     if (specs.empty()) specs = default_specs();
+    for (const SpecChoice& s : specs) {
+      const std::string w = props::conditioning_warning(s.spec, kernels);
+      if (!w.empty()) std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
+    }
     for (size_t i = 0; i < specs.size(); ++i) {  // labels must be unique (file names)
       for (size_t k = 0; k < i; ++k) {
         if (specs[k].label == specs[i].label) specs[i].label += "-" + std::to_string(i);

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reference/error_model.hpp"
+
 namespace ropecheck::props {
 
 using json = nlohmann::ordered_json;
@@ -106,6 +108,14 @@ std::string describe(const RopeSpec& s) {
      << " base=" << s.base;
   if (s.type != RopeType::kDefault) os << " s=" << s.factor;
   return os.str();
+}
+
+std::string conditioning_warning(const RopeSpec& spec, const std::vector<const rc_kernel_desc*>& kernels) {
+  for (const rc_kernel_desc* k : kernels) {
+    const std::string w = ref::yarn_range_warning(spec, k->accuracy.angle_dtype);
+    if (!w.empty()) return "spec " + describe(spec) + ": " + w;
+  }
+  return "";
 }
 
 std::string describe(const Case& c) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "impl/ropecheck_kernel.h"
 #include "reference/rope_spec.hpp"
 
 namespace ropecheck::props {
@@ -44,6 +45,10 @@ Case case_from_json(const std::string& text);  // throws SpecError naming the fi
 // One line a person can read: "yarn/half_split d=64/64 b=1e4 tokens=3 heads=2 t=[0, 4096, 2^31-1]".
 std::string describe(const Case& c);
 std::string describe(const RopeSpec& spec);  // "yarn/half_split d=64/64 base=10000 s=16"
+
+// "spec <describe>: <why>" when the spec is ill-conditioned for one of `kernels` (so their
+// bounds are wide in places: ref::yarn_range_warning), else "".  Commands print it as a warning.
+std::string conditioning_warning(const RopeSpec& spec, const std::vector<const rc_kernel_desc*>& kernels);
 std::string hexfloat(double v);
 
 // How RapidCheck prints a Case in a counterexample (found by ADL).

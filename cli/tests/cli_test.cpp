@@ -116,4 +116,23 @@ TEST(Cli, RefOutputMatchesKnownAnswersAtLargestPosition) {
   EXPECT_EQ(checked, 3);
 }
 
+// A YaRN spec whose correction range is within rounding of a discontinuity (beta_slow 2 ulp
+// above beta_fast, not truncated) is still checked and passes, with a warning that names the
+// betas; the same spec with ordinary betas gets no warning.
+TEST(Cli, IllConditionedYarnSpecIsCheckedWithAWarning) {
+  const std::string head = R"({"head_dim": 64, "base": 10000, "max_position_embeddings": 65536,
+      "scaling": {"type": "yarn", "factor": 16, "original_max_position_embeddings": 4096, "truncate": false, )";
+  const std::string ill = temp_file("yarn_ill.json", head + R"("beta_fast": 4, "beta_slow": 4.0000000000000009}})");
+  const std::string fine = temp_file("yarn_fine.json", head + R"("beta_fast": 32, "beta_slow": 1}})");
+  const std::string opts = " --kernel scalar_f64 --cases 5 --property agreesWithExactReferenceWithinContract --quiet"
+                           " --out-dir " + std::string(::testing::TempDir()) + "/ill";
+  const Result r = run("check --spec " + ill + opts);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("warning: spec yarn/half_split d=64/64"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("beta_slow = 4.0000000000000009"), std::string::npos) << r.out;
+  const Result f = run("check --spec " + fine + opts);
+  EXPECT_EQ(f.exit_code, 0) << f.out;
+  EXPECT_EQ(f.out.find("warning"), std::string::npos) << f.out;
+}
+
 }  // namespace
