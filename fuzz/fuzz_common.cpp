@@ -7,14 +7,13 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
-#include <list>
 #include <sstream>
-#include <unordered_map>
 
 #include "impl/kernels/common.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "properties/edge_positions.hpp"
+#include "properties/spec_cache.hpp"
 
 namespace ropecheck::fuzz {
 
@@ -58,18 +57,11 @@ KernelState& kernel_state() {
   return s;
 }
 
-// Least recently used first out: the entries in use order (front = newest), found by key.
-struct SpecCache {
-  using Slot = std::pair<std::string, std::unique_ptr<SpecEntry>>;
-  std::list<Slot> order;
-  std::unordered_map<std::string, std::list<Slot>::iterator> index;
-  void clear() {
-    index.clear();
-    order.clear();
-  }
-};
-SpecCache& cache() {
-  static SpecCache c;
+// The corpus holds hundreds to thousands of distinct specs and libFuzzer picks among them at
+// random, so the cache must hold about as many.  An entry is small: the table kernels cache
+// only the cos/sin rows that inputs have used (impl ExactTable), a few per input.
+props::SpecCache<SpecEntry>& cache() {
+  static props::SpecCache<SpecEntry> c(2048);
   return c;
 }
 
@@ -381,37 +373,25 @@ void MemoOracle::rotate(int64_t t, const double* x, double* out_hi, double* out_
 }
 
 SpecEntry& spec_entry(const RopeSpec& spec) {
-  SpecCache& c = cache();
-  std::string key = impl::spec_key(impl::to_c_spec(spec).get());  // the fields the kernels see
-  if (auto hit = c.index.find(key); hit != c.index.end()) {
-    c.order.splice(c.order.begin(), c.order, hit->second);
-    return *hit->second->second;
-  }
-  // The corpus holds hundreds to thousands of distinct specs and libFuzzer picks among them at
-  // random, so the cache must hold about as many.  An entry is small: the table kernels cache
-  // only the cos/sin rows that inputs have used (impl ExactTable), a few per input.
-  constexpr size_t kMaxEntries = 2048;
-  while (c.order.size() >= kMaxEntries) {
-    c.index.erase(c.order.back().first);
-    c.order.pop_back();
-  }
-  auto e = std::make_unique<SpecEntry>();
-  e->spec = spec;
-  e->fast = std::make_shared<const ref::FastOracle>(spec);
-  e->checked = std::make_unique<ref::CheckedOracle>(e->fast, 1000);
-  // CheckedOracle spot-checks its call number 0.  Spend that check on one pair at a far
-  // position (one exact pair, ~5 us) rather than on the first whole head of the first input
-  // (rotary_dim/2 exact pairs): mutations give a spec not seen before in about one execution
-  // in six.
-  {
-    double hi[2], lo[2];
-    e->checked->rotate_pair((int64_t{1} << 31) - 1, spec.pairs() - 1, 1.0, -0.5, hi, lo);
-  }
-  e->memo = std::make_unique<MemoOracle>(*e->checked);
-  for (const rc_kernel_desc* d : target_kernels()) e->runners.push_back(std::make_unique<props::KernelRunner>(*d, spec));
-  c.order.emplace_front(key, std::move(e));
-  c.index.emplace(std::move(key), c.order.begin());
-  return *c.order.front().second;
+  return cache().get(props::spec_cache_key(spec), [&] {
+    auto e = std::make_unique<SpecEntry>();
+    e->spec = spec;
+    e->fast = std::make_shared<const ref::FastOracle>(spec);
+    e->checked = std::make_unique<ref::CheckedOracle>(e->fast, 1000);
+    // CheckedOracle spot-checks its call number 0.  Spend that check on one pair at a far
+    // position (one exact pair, ~5 us) rather than on the first whole head of the first input
+    // (rotary_dim/2 exact pairs): mutations give a spec not seen before in about one execution
+    // in six.
+    {
+      double hi[2], lo[2];
+      e->checked->rotate_pair((int64_t{1} << 31) - 1, spec.pairs() - 1, 1.0, -0.5, hi, lo);
+    }
+    e->memo = std::make_unique<MemoOracle>(*e->checked);
+    for (const rc_kernel_desc* d : target_kernels()) {
+      e->runners.push_back(std::make_unique<props::KernelRunner>(*d, spec));
+    }
+    return e;
+  });
 }
 
 // ---- entry and reports ----------------------------------------------------------------------

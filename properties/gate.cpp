@@ -10,6 +10,7 @@
 #include "properties/edge_positions.hpp"
 #include "properties/generators.hpp"
 #include "properties/runner.hpp"
+#include "properties/spec_cache.hpp"
 #include "reference/exact_reference.hpp"
 #include "reference/fast_oracle.hpp"
 
@@ -44,40 +45,34 @@ Verdict confirm(const KernelRunner& runner, const Oracles& o, const Property& p,
   return p.fn(Context{runner, *o.exact}, c);
 }
 
-// The runner (prepared handle) and oracles for the spec of the last case: built once for a
-// unit with a fixed spec, rebuilt when generated specs change.
-struct SpecState {
-  std::string key;
-  std::unique_ptr<KernelRunner> runner;
-  std::unique_ptr<Oracles> oracles;
+// The runner (prepared handle) and oracles of a spec: built once for a unit with a fixed
+// spec; with generated specs, kept for the last few (shrinking revisits them).
+struct Prepared {
+  KernelRunner runner;
+  Oracles oracles;
+  Prepared(const rc_kernel_desc& kernel, const RopeSpec& spec) : runner(kernel, spec), oracles(spec) {}
 };
+using PreparedSpecs = SpecCache<Prepared>;
 
 struct CaseEvaluator {
   const rc_kernel_desc& kernel;
   const Property& property;
   const GateOptions& options;
-  SpecState& state;
+  PreparedSpecs& prepared;
 
   // Evaluates one case and tallies it; returns the verdict (fail only if exact-confirmed).
   Verdict operator()(const Case& c, PropertyOutcome& out, std::string* internal_error) const {
-    const std::string key = spec_to_json_text(c.spec, -1);
-    if (key != state.key) {
-      state.runner.reset();
-      state.oracles.reset();
-      state.runner = std::make_unique<KernelRunner>(kernel, c.spec);
-      state.oracles = std::make_unique<Oracles>(c.spec);
-      state.key = key;
-    }
+    const Prepared& state = prepared.get(spec_cache_key(c.spec), [&] { return std::make_unique<Prepared>(kernel, c.spec); });
     if (options.before_case) options.before_case(c, property.id);
     Verdict v;
     try {
-      v = property.fn(Context{*state.runner, *state.oracles->checked}, c);
+      v = property.fn(Context{state.runner, *state.oracles.checked}, c);
     } catch (const ref::OracleMismatch& e) {
       *internal_error = std::string("fast oracle disagreed with the exact reference: ") + e.what();
       return Verdict::skip("oracle mismatch");
     }
     if (v.failed()) {
-      const Verdict exact = confirm(*state.runner, *state.oracles, property, c);
+      const Verdict exact = confirm(state.runner, state.oracles, property, c);
       if (!exact.failed()) {
         *internal_error = std::string("fast oracle reported a violation the exact reference does not confirm (") +
                           property.id + ", " + describe(c) + ")";
@@ -222,7 +217,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
     }
   }
   const std::vector<Case> sweep = options.random_specs ? std::vector<Case>{} : sweep_cases(kernel, spec, options.seed);
-  SpecState state;
+  PreparedSpecs prepared(16);
 
   for (size_t pi = 0; pi < selected.size(); ++pi) {
     const Property* p = selected[pi];
@@ -233,7 +228,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
             : start + (deadline - start) * static_cast<int64_t>(pi + 1) / static_cast<int64_t>(selected.size());
     PropertyOutcome out;
     out.property = p->id;
-    const CaseEvaluator eval{kernel, *p, options, state};
+    const CaseEvaluator eval{kernel, *p, options, prepared};
     // 1. The deterministic sweep.
     for (const Case& c : sweep) {
       const Verdict v = eval(c, out, &result.internal_error);

@@ -13,13 +13,13 @@
 #include "impl/registry.hpp"
 #include "properties/catalogue.hpp"
 #include "properties/generators.hpp"
+#include "properties/spec_cache.hpp"
 #include "reference/exact_reference.hpp"
 #include "reference/fast_oracle.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
-#include <map>
 #include <memory>
 
 namespace ropecheck::props {
@@ -29,19 +29,14 @@ namespace {
 // the property on many nearby cases with the same spec — does not rebuild cos/sin tables
 // and frequencies every time.
 struct Prepared {
-  std::unique_ptr<KernelRunner> runner;
-  std::unique_ptr<ref::FastOracle> oracle;
+  KernelRunner runner;
+  ref::FastOracle oracle;
+  Prepared(const rc_kernel_desc& d, const RopeSpec& spec) : runner(d, spec), oracle(spec) {}
 };
 const Prepared& prepared(const rc_kernel_desc& d, const RopeSpec& spec) {
-  static std::map<std::string, Prepared> cache;
-  const std::string key = std::string(d.name) + "|" + spec_to_json_text(spec, -1);
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    if (cache.size() > 256) cache.clear();
-    Prepared p{std::make_unique<KernelRunner>(d, spec), std::make_unique<ref::FastOracle>(spec)};
-    it = cache.emplace(key, std::move(p)).first;
-  }
-  return it->second;
+  static SpecCache<Prepared> cache(256);
+  return cache.get(std::string(d.name) + "|" + spec_cache_key(spec),
+                   [&] { return std::make_unique<Prepared>(d, spec); });
 }
 
 void check_every_kernel(const char* property_id) {
@@ -55,11 +50,11 @@ void check_every_kernel(const char* property_id) {
     if (p->needs_two_tokens) k.max_heads = 1;
     const Case c = *gen::case_for(k);
     const Prepared& prep = prepared(*d, c.spec);
-    Verdict v = p->fn(Context{*prep.runner, *prep.oracle}, c);
+    Verdict v = p->fn(Context{prep.runner, prep.oracle}, c);
     if (v.failed()) {
       // Judge a failure by the exact reference alone before reporting it.
       const ref::ExactReference exact(c.spec);
-      v = p->fn(Context{*prep.runner, exact}, c);
+      v = p->fn(Context{prep.runner, exact}, c);
     }
     if (v.kind == Verdict::Kind::kSkip) ++skipped;
     long_position |= *std::max_element(c.positions.begin(), c.positions.end()) >= (int64_t{1} << 31);
