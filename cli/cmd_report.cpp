@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "args.hpp"
@@ -16,6 +17,7 @@
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
+#include "properties/gate.hpp"
 #include "reference/fast_oracle.hpp"
 #include "reports/emulated_kernels.hpp"
 #include "reports/paper_checks.hpp"
@@ -54,9 +56,9 @@ Options:
                      every kernel of the --plugin libraries).
   --plugin LIB.so    load kernels from a shared library (repeatable).
   --spec FILE        a ropecheck spec JSON (repeatable).
-  --hf-config FILE   a HuggingFace config.json (repeatable).  Without --spec/--hf-config a
-                     built-in set is used: default d128 base 1e4; Llama-3.1-8B (llama3);
-                     YaRN d128 s16 (reference/specs/yarn-d128.json).
+  --hf-config FILE   a HuggingFace config.json (repeatable).  Without --spec/--hf-config three
+                     of the gate's default specs are used: default d128 base 1e4;
+                     Llama-3.1-8B (llama3); YaRN d128 s16 (reference/specs/yarn-d128.json).
   --positions SWEEP  A:B:log[:N] (N log-spaced samples, default 4096), A:B:all (every
                      position), A:B:lin:N, or a comma list; positions as 2^k[+-n] or
                      integers.  Default 0:2^20:log.
@@ -82,39 +84,21 @@ struct SpecChoice {
   std::string label, origin;
 };
 
+// Three of the gate's default specs (props::default_gate_specs), so `check` and `report`
+// judge the same specs: the plain RoPE everyone knows, Llama-3.1-8B's llama3 scaling (the values
+// of reference/specs/hf/llama-3.1-8b.config.json) and design.md's YaRN check spec
+// (reference/specs/yarn-d128.json).
 std::vector<SpecChoice> default_specs() {
-  std::vector<SpecChoice> out;
-  RopeSpec d;
-  d.name = "default d128 base 1e4";
-  d.head_dim = d.rotary_dim = 128;
-  d.base = 10000;
-  d.max_position_embeddings = 4096;
-  out.push_back({d, "default-d128-b1e4", "built-in default"});
-  // The values of reference/specs/hf/llama-3.1-8b.config.json (built in, so the command runs
-  // from any directory).
-  RopeSpec l;
-  l.name = "Llama-3.1-8B (llama3)";
-  l.head_dim = l.rotary_dim = 128;
-  l.base = 500000;
-  l.type = RopeType::kLlama3;
-  l.factor = 8;
-  l.low_freq_factor = 1;
-  l.high_freq_factor = 4;
-  l.original_max_position_embeddings = 8192;
-  l.max_position_embeddings = 131072;
-  out.push_back({l, "llama-3.1-8b-llama3", "built-in (reference/specs/hf/llama-3.1-8b.config.json)"});
-  // reference/specs/yarn-d128.json (design.md's YaRN check spec).
-  RopeSpec y;
-  y.name = "yarn d128 s16";
-  y.head_dim = y.rotary_dim = 128;
-  y.base = 10000;
-  y.type = RopeType::kYarn;
-  y.factor = 16;
-  y.original_max_position_embeddings = 4096;
-  y.max_position_embeddings = 65536;
-  out.push_back({y, "yarn-d128-s16", "built-in (reference/specs/yarn-d128.json)"});
-  for (auto& s : out) validate(s.spec);
-  return out;
+  const std::vector<RopeSpec> gate = props::default_gate_specs();
+  const auto pick = [&](const std::string& name, const char* label, const char* origin) {
+    for (const RopeSpec& s : gate) {
+      if (s.name == name) return SpecChoice{s, label, origin};
+    }
+    throw std::logic_error("ropecheck report: the gate has no default spec '" + name + "'");
+  };
+  return {pick("default d128 half-split", "default-d128-b1e4", "built-in default (as in the gate)"),
+          pick("llama3 (Llama-3.1-8B)", "llama-3.1-8b-llama3", "built-in (reference/specs/hf/llama-3.1-8b.config.json)"),
+          pick("yarn s16 d128 (design.md)", "yarn-d128-s16", "built-in (reference/specs/yarn-d128.json)")};
 }
 
 std::string basename_noext(const std::string& path) {
