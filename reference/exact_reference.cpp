@@ -22,10 +22,19 @@ using Mp = mp::mpfr_float;
 
 namespace {
 
-// Sets MPFR's default precision (in bits) for the values created in its scope.
+// Boost 1.74 keeps mpfr_float's default precision in one process-wide variable, so every
+// piece of MPFR work (which sets it) holds this lock: ExactReference is then safe to use from
+// several threads, its work serialized.  Recursive: freqs() opens a scope inside another.
+std::recursive_mutex& mpfr_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
+// Sets MPFR's default precision (in bits) for the values created in its scope, holding
+// mpfr_mutex() for the whole scope.
 class PrecisionScope {
  public:
-  explicit PrecisionScope(unsigned bits) : saved_(Mp::default_precision()) {
+  explicit PrecisionScope(unsigned bits) : lock_(mpfr_mutex()), saved_(Mp::default_precision()) {
     // Boost specifies precision in decimal digits; ceil(bits·log10 2) + 2 digits give at
     // least `bits` bits.
     Mp::default_precision(static_cast<unsigned>(std::ceil(bits * 0.30102999566398120)) + 2);
@@ -35,6 +44,7 @@ class PrecisionScope {
   PrecisionScope& operator=(const PrecisionScope&) = delete;
 
  private:
+  std::lock_guard<std::recursive_mutex> lock_;  // first member: taken before saved_ is read
   unsigned saved_;
 };
 
@@ -81,6 +91,7 @@ struct ExactReference::Impl {
 ExactReference::ExactReference(RopeSpec spec) : impl_(std::make_unique<Impl>()) {
   validate(spec);
   impl_->spec = std::move(spec);
+  PrecisionScope scope(192);
   const Frequencies<Mp>& f = impl_->freqs(192);
   double mx = 0.0;
   for (const Mp& t : f.theta) mx = std::max(mx, t.convert_to<double>());

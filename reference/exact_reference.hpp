@@ -6,6 +6,9 @@
 // (hi + lo, about 106 bits) or to a decimal string.  The working precision grows with
 // log2|phi| (see working_bits) so that any int64 position, 2^63-1 included, is right to
 // 2^-60 of the pair norm, with a wide margin (the internal error is below 2^-120 · r).
+//
+// Thread-safe: all MPFR work in the process holds one lock (MPFR's default precision is
+// process-wide in Boost 1.74), so calls from several threads are correct and run one at a time.
 #pragma once
 
 #include <cstdint>

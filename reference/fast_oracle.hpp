@@ -54,8 +54,8 @@
 // Determinism: the hot code is compiled twice (FMA and generic, chosen at run time); both
 // use only exact two-products and correctly rounded + − ×, so they agree bit for bit.
 // Requires round-to-nearest and no -ffast-math (the file is built with -ffp-contract=off).
-// Thread-safe: immutable after construction (construction itself calls ExactReference,
-// which is not safe to run concurrently: Boost 1.74 keeps MPFR's default precision global).
+// Thread-safe: immutable after construction; what it delegates to the ExactReference is
+// serialized there (Boost 1.74 keeps MPFR's default precision process-wide).
 #pragma once
 
 #include <atomic>
@@ -129,7 +129,8 @@ class OracleMismatch : public std::logic_error {
 // throws OracleMismatch with the inputs in hexfloat.  Before a check reports a kernel
 // failure it re-judges it with confirm_pair_error(), so no failure is ever reported that
 // the exact reference does not confirm.
-// Not for concurrent use from several threads (ExactReference is not; see fast_oracle.hpp).
+// Its spot-check counter is atomic and the ExactReference serializes its own work, so it can
+// be shared between threads (the exact checks then run one at a time).
 class CheckedOracle final : public Oracle {
  public:
   explicit CheckedOracle(std::shared_ptr<const FastOracle> fast, uint64_t spot_every = 1000);

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "exact.hpp"
 #include "exact_reference.hpp"
@@ -226,6 +227,47 @@ TEST(ExactReferenceTest, WorkingPrecisionGrowsWithAngle) {
   EXPECT_GE(working_bits(INT64_MAX, 1.0), 160u + 63u);
   EXPECT_GE(working_bits(INT64_MAX, 1000.0), 160u + 63u + 10u);
   EXPECT_LT(working_bits(1 << 20, 1.0), working_bits(INT64_MAX, 1.0));
+}
+
+// ExactReference from several threads (the report's workers, a FastOracle delegating far
+// angles): each call sets MPFR's process-wide default precision (Boost 1.74), so the work is
+// serialized by one lock.  Without it, one thread's 192-bit scope lowers the precision of
+// another's 256-bit work at t = 2^63 - 1 mid-computation: the double-double results survive
+// (the margin is wide) but the 60 digits of `ropecheck ref` do not.  Four threads, each
+// building its own references and rotating, in different orders, at positions whose precision
+// tiers differ, must print the digits of a sequential run.
+TEST(ExactReferenceTest, ConcurrentUseGivesTheDigitsOfSequentialUse) {
+  const std::vector<RopeSpec> specs = testing::sample_specs();
+  const std::vector<int64_t> positions = {0, 7, int64_t{1} << 31, int64_t{1} << 47, INT64_MAX};
+  const auto run = [&](size_t first) {
+    std::vector<std::string> out;
+    for (int repeat = 0; repeat < 4; ++repeat) {
+      for (size_t k = 0; k < specs.size(); ++k) {
+        const RopeSpec& spec = specs[(first + k) % specs.size()];
+        const ExactReference ref(spec);
+        std::vector<std::string> x(static_cast<size_t>(spec.head_dim));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = "0." + std::to_string(i + 1) + "3";
+        for (size_t p = 0; p < positions.size(); ++p) {
+          for (std::string& y : ref.rotate_decimal(positions[(first + p) % positions.size()], x, 60)) {
+            out.push_back(std::move(y));
+          }
+        }
+      }
+    }
+    return out;
+  };
+  constexpr size_t kThreads = 4;
+  std::vector<std::vector<std::string>> expected(kThreads), got(kThreads);
+  for (size_t i = 0; i < kThreads; ++i) expected[i] = run(i);
+  std::vector<std::thread> pool;
+  for (size_t i = 0; i < kThreads; ++i) pool.emplace_back([&, i] { got[i] = run(i); });
+  for (std::thread& t : pool) t.join();
+  for (size_t i = 0; i < kThreads; ++i) {
+    ASSERT_EQ(got[i].size(), expected[i].size());
+    size_t differ = 0;
+    for (size_t j = 0; j < got[i].size(); ++j) differ += got[i][j] != expected[i][j];
+    EXPECT_EQ(differ, 0u) << "thread " << i << ": " << differ << " of " << got[i].size() << " values differ";
+  }
 }
 
 }  // namespace
