@@ -1,6 +1,7 @@
 #include "fuzz/decode.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -120,9 +121,11 @@ void fill_f32(std::vector<uint8_t>& raw, size_t n, uint64_t seed) {
   }
 }
 
-// A case at edge position `t` (and 0 for a second token), cycling types and layouts.
-CaseChoice edge_case(size_t i, int64_t t, bool special_values) {
+// A case at edge position `t` (and 0 for a second token), cycling types and layouts, with
+// the type-specific selectors `p`.
+CaseChoice edge_case(size_t i, int64_t t, bool special_values, std::array<uint8_t, 6> p = {}) {
   CaseChoice c;
+  std::copy(p.begin(), p.end(), c.spec.p);
   c.spec.type = static_cast<uint8_t>(i % 7);
   c.spec.layout = static_cast<uint8_t>((i / 7) % 2);
   c.spec.head_dim = i % 5 == 4 ? static_cast<uint8_t>(128 + i % 23) : 0;  // mostly 128
@@ -219,6 +222,18 @@ std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target) {
     for (size_t i = 0; i < edges.size(); ++i) out.push_back(encode_case(edge_case(i, edges[i], false)));
     // Special values (±0, subnormals, NaN, Inf, huge, 2^k) at a few of them.
     for (size_t i = 0; i < edges.size(); i += 3) out.push_back(encode_case(edge_case(i + 1, edges[i], true)));
+    // YaRN specs at the discontinuities of the correction range (make_spec's selectors: p[0]
+    // 12 = factor 1/2; p[2] 14 = low, p[3] 13 = high within rounding of an integer; p[3] 14 =
+    // beta_slow one ulp below beta_fast; p[4] 2 = not truncated).  i = 11 and 18 give yarn
+    // (i % 7 == 4) with head_dim 128, in both layouts.
+    for (const std::array<uint8_t, 6>& p : {std::array<uint8_t, 6>{0, 0, 0, 13, 0, 0},
+                                            std::array<uint8_t, 6>{12, 0, 14, 0, 0, 0},
+                                            std::array<uint8_t, 6>{1, 0, 0, 14, 2, 0},
+                                            std::array<uint8_t, 6>{1, 0, 14, 13, 0, 0}}) {
+      for (const int64_t t : {int64_t{4097}, (int64_t{1} << 31) - 1}) {
+        for (const size_t i : {size_t{11}, size_t{18}}) out.push_back(encode_case(edge_case(i, t, false, p)));
+      }
+    }
   } else if (target == "spec") {
     for (const char* s : {
              R"({"head_dim": 128, "base": 10000})",

@@ -120,12 +120,25 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
       break;
     }
     case RopeType::kYarn: {
-      constexpr double f[] = {4, 16, 32, 40, 2, 64, 1.5, 8, 4, 16, 32, 40, 4, 16, 32, 40};
+      constexpr double f[] = {4, 16, 32, 40, 2, 64, 1.5, 8, 4, 16, 32, 40, 0.5, 16, 32, 40};
       s.factor = f[p[0]];
       s.original_max_position_embeddings = L0;
       s.max_position_embeddings = L0 * std::array<int64_t, 4>{1, 2, 4, 1}[p[1] % 4];
       s.beta_fast = std::array<double, 4>{32, 16, 64, 32}[p[2] % 4];
       s.beta_slow = std::array<double, 4>{1, 2, 0.5, 1}[p[3] % 4];
+      // The correction range's discontinuities (error_model.hpp yarn_range_warning): a beta
+      // whose correction dim x = d ln(L0/(2 pi beta))/(2 ln b) is an integer k to within
+      // rounding (truncate then floors/ceils either way), or beta_slow one ulp below beta_fast
+      // (high - low within rounding of 0).
+      const auto beta_at = [&](double k) {
+        return static_cast<double>(L0) / (2 * M_PI) * std::pow(s.base, -2.0 * k / s.rotary_dim);
+      };
+      const auto dim_of = [&](double beta) {
+        return s.rotary_dim * std::log(static_cast<double>(L0) / (2 * M_PI * beta)) / (2 * std::log(s.base));
+      };
+      if (p[2] == 14) s.beta_fast = beta_at(std::round(dim_of(32)));
+      if (p[3] == 13) s.beta_slow = beta_at(std::round(dim_of(1)));
+      if (p[3] == 14) s.beta_slow = std::nextafter(s.beta_fast, 0.0);
       s.truncate = p[4] % 3 != 2;
       switch (p[5]) {
         case 10: s.mscale = 1; break;
