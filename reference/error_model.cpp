@@ -88,9 +88,17 @@ YarnRange yarn_range(const RopeSpec& spec, double u) {
   r.lows[1] = std::floor(r.x_low + window(r.x_low));
   r.highs[0] = std::ceil(r.x_high - window(r.x_high));
   r.highs[1] = std::ceil(r.x_high + window(r.x_high));
-  const double span = std::min(r.x_high, spec.rotary_dim - 1.0) - std::max(r.x_low, 0.0);
-  // (Equal betas give equal low and high in any kernel: the recipe's own empty range.)
-  r.degenerate = spec.beta_fast != spec.beta_slow && std::fabs(span) <= window(r.x_low) + window(r.x_high);
+  const double top = spec.rotary_dim - 1.0;
+  if (spec.beta_fast == spec.beta_slow) {
+    // low and high are the same number in any kernel (the recipe's own empty range), until
+    // the clamps (low >= 0, high <= d - 1) separate them: near 0 or d - 1 one side may clamp
+    // and the other not -- an empty range in the kernel, reversed by a hair in exact math.
+    const double w = window(r.x_low);
+    r.degenerate = std::fabs(r.x_low) <= w || std::fabs(r.x_low - top) <= w;
+  } else {
+    const double span = std::min(r.x_high, top) - std::max(r.x_low, 0.0);
+    r.degenerate = std::fabs(span) <= window(r.x_low) + window(r.x_high);
+  }
   return r;
 }
 

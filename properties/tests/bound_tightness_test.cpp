@@ -253,11 +253,12 @@ TEST(BoundTightness, NoBuiltinKernelExceedsItsBoundAndNoneIsVacuous) {
 // there).  Each spec below puts x_low or x_high within a few ulp of an integer k, on both
 // sides (beta and its two neighbours), with factor 16 and factor 1/2; every built-in kernel
 // is measured against the exact reference at positions 0..2^20.  (2) Not truncated, with
-// high - low within rounding of 0 (beta_slow a few ulp from beta_fast).
+// high - low within rounding of 0 (beta_slow a few ulp from beta_fast, or equal betas at a
+// correction dim within rounding of the clamps 0 and d - 1).
 TEST(BoundTightness, YarnCorrectionRangeWithinRoundingOfADiscontinuityStaysWithinTheBound) {
   std::vector<RopeSpec> specs;
-  for (const int d : {64, 128}) {
-    for (const double base : {1e4, 5e5}) {
+  for (const int d : {4, 64, 128}) {
+    for (const double base : {1e4, 5e5, 1e7}) {
       for (const int k : {3, 17, d / 2 - 5}) {
         for (const bool at_high : {false, true}) {
           for (const double factor : {16.0, 0.5}) {
@@ -292,6 +293,22 @@ TEST(BoundTightness, YarnCorrectionRangeWithinRoundingOfADiscontinuityStaysWithi
               validate(u);
               specs.push_back(u);
             }
+          }
+        }
+      }
+      // Equal betas with the correction dim within rounding of 0 or of d - 1 (the fuzzer's
+      // find): low and high are the same number, but the recipe clamps low at 0 and high at
+      // d - 1, so the exact range may be reversed by a hair while a kernel sees it empty.
+      for (const double k : {0.0, d - 1.0}) {
+        for (const int step : {-1, 0, 1}) {
+          for (const bool truncate : {false, true}) {
+            RopeSpec s = make_spec(RopeType::kYarn, Layout::kHalfSplit, d, d, base);
+            s.truncate = truncate;
+            double beta = static_cast<double>(s.effective_original_max()) / (2 * M_PI) * std::pow(base, -2.0 * k / d);
+            for (int i = 0; i < std::abs(step); ++i) beta = std::nextafter(beta, step < 0 ? 0.0 : INFINITY);
+            s.beta_fast = s.beta_slow = beta;
+            validate(s);
+            specs.push_back(s);
           }
         }
       }
