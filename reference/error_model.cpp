@@ -179,13 +179,14 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       const double j = pair;
       double ramp_u = 2.0;
       if (!spec.truncate) {
-        const double low = std::max(range.x_low, 0.0);
-        const double high = std::max(std::min(range.x_high, d - 1.0), low + 0.001);
+        // The ramp runs between low and high, in either order (beta_fast < beta_slow
+        // reverses it); |dg| <= max(|dlow|, |dhigh|) / |high - low| inside it.
+        const double low = std::max(range.x_low, 0.0), high = std::min(range.x_high, d - 1.0);
         const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 3.0 * std::fabs(range.per_log);
         if (range.degenerate) {
           ramp_u += 1.0 / u;  // ordered, empty or reversed: g_j may be 0 or 1 for every pair
-        } else if (j > low - 1.0 && j < high + 1.0) {
-          ramp_u += dx / (high - low);
+        } else if (j > std::min(low, high) - 1.0 && j < std::max(low, high) + 1.0) {
+          ramp_u += dx / std::fabs(high - low);
         }
       } else if (range.truncation_ambiguous()) {
         double g_min = 1.0, g_max = 0.0;

@@ -8,12 +8,17 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "impl/kernels/recipe.hpp"
+#include "impl/kernels/scalar_f32_hf.hpp"
+#include "impl/kernels/scalar_f64.hpp"
 #include "impl/kernels/table_kernel.hpp"
 #include "impl/registry.hpp"
+#include "reference/error_model.hpp"
 #include "reference/exact_reference.hpp"
 #include "reference/tests/sample_specs.hpp"
 
@@ -107,6 +112,69 @@ TEST(DdRecipe, FrequenciesAndAttentionWithinTheDeclaredThetaError) {
     EXPECT_LE(rel_error(fr.attention.hi, fr.attention.lo, ahi, alo), acc.attention_rel_error * 0x1p-24);
     RecordProperty("worst_" + std::to_string(static_cast<int>(spec.type)), std::to_string(worst));
   }
+}
+
+// The error model's frequency term checked directly: the fp32 (HF) and f64 recipes' theta'_j
+// within (theta_rel_error + theta_amplification_u(pair)) u of the exact value, for every
+// variant and the YaRN corners the model treats separately -- factor < 1, untruncated,
+// swapped betas (a reversed ramp), a correction range just clear of its discontinuities.
+// (The differential and bound tests judge whole rotations, where this term is one of
+// several; here it is alone, so a missing amplification shows.)
+std::vector<RopeSpec> model_specs() {
+  std::vector<RopeSpec> v = specs();
+  for (const double factor : {16.0, 0.5, 40.0}) {
+    for (const bool truncate : {true, false}) {
+      for (const auto& betas : {std::pair{32.0, 1.0}, std::pair{1.0, 32.0}, std::pair{4.0, 3.9}, std::pair{64.0, 0.5}}) {
+        for (const double base : {1e4, 5e5}) {
+          RopeSpec s = make(RopeType::kYarn, 128, 128, base);
+          s.factor = factor;
+          s.original_max_position_embeddings = 4096;
+          s.max_position_embeddings = 65536;
+          s.truncate = truncate;
+          s.beta_fast = betas.first;
+          s.beta_slow = betas.second;
+          v.push_back(s);
+        }
+      }
+    }
+  }
+  for (const double factor : {8.0, 0.5}) {
+    RopeSpec s = make(RopeType::kLlama3, 128, 128, 500000);
+    s.factor = factor;
+    s.original_max_position_embeddings = 8192;
+    s.max_position_embeddings = 131072;
+    v.push_back(s);
+  }
+  return v;
+}
+
+template <class T>
+void expect_theta_within_model(const rc_accuracy& acc, const char* recipe) {
+  double worst_ratio = 0;
+  std::string worst_where;
+  for (const RopeSpec& spec : model_specs()) {
+    SCOPED_TRACE(std::string(recipe) + " " + spec_to_json_text(spec, -1));
+    ASSERT_EQ(ref::yarn_range_warning(spec, acc.angle_dtype), "") << "the spec should be well-conditioned";
+    const ref::ExactReference exact(spec);
+    const CSpec cs(spec);
+    Frequencies<T> fr;
+    ASSERT_EQ(compute_frequencies<T>(cs.get(), &fr), RC_OK);
+    for (int j = 0; j < spec.pairs(); ++j) {
+      const double e = std::fabs(static_cast<double>(fr.theta[j]) - exact.theta(j)) / exact.theta(j);
+      const double allowed = (acc.theta_rel_error + ref::theta_amplification_u(acc, spec, j)) * acc.angle_unit_roundoff;
+      EXPECT_LE(e, allowed) << "pair " << j;
+      if (e / allowed > worst_ratio) {
+        worst_ratio = e / allowed;
+        worst_where = to_string(spec.type) + std::string(" pair ") + std::to_string(j);
+      }
+    }
+  }
+  std::printf("%s: worst theta' error / model %.3f (%s)\n", recipe, worst_ratio, worst_where.c_str());
+}
+
+TEST(ThetaModel, F32AndF64RecipesWithinTheirThetaTerm) {
+  expect_theta_within_model<float>(kScalarF32HfKernel.accuracy, "fp32 (scalar_f32_hf)");
+  expect_theta_within_model<double>(kScalarF64Kernel.accuracy, "f64 (scalar_f64)");
 }
 
 TEST(DdRecipe, ExpAndLogAgreeWithLibmAndInvertEachOther) {

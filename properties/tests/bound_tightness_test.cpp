@@ -296,6 +296,19 @@ TEST(BoundTightness, YarnCorrectionRangeWithinRoundingOfADiscontinuityStaysWithi
           }
         }
       }
+      // Swapped betas (beta_fast < beta_slow): an ordinary, reversed ramp, g = 1 below the
+      // range and 0 above, both truncated and not.
+      for (const bool truncate : {false, true}) {
+        for (const double factor : {16.0, 0.5}) {
+          RopeSpec s = make_spec(RopeType::kYarn, Layout::kHalfSplit, d, d, base);
+          s.truncate = truncate;
+          s.factor = factor;
+          s.beta_fast = 1;
+          s.beta_slow = 32;
+          validate(s);
+          specs.push_back(s);
+        }
+      }
       // Equal betas with the correction dim within rounding of 0 or of d - 1 (the fuzzer's
       // find): low and high are the same number, but the recipe clamps low at 0 and high at
       // d - 1, so the exact range may be reversed by a hair while a kernel sees it empty.
