@@ -224,12 +224,14 @@ std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target) {
     for (size_t i = 0; i < edges.size(); i += 3) out.push_back(encode_case(edge_case(i + 1, edges[i], true)));
     // YaRN specs at the discontinuities of the correction range (make_spec's selectors: p[0]
     // 12 = factor 1/2; p[2] 14 = low, p[3] 13 = high within rounding of an integer; p[3] 14 =
-    // beta_slow one ulp below beta_fast; p[4] 2 = not truncated).  i = 11 and 18 give yarn
-    // (i % 7 == 4) with head_dim 128, in both layouts.
+    // beta_slow one ulp below beta_fast; p[2] 15 = beta_fast 1 < beta_slow 2, the ramp reversed;
+    // p[4] 2 = not truncated).  i = 11 and 18 give yarn (i % 7 == 4) with head_dim 128, in
+    // both layouts.
     for (const std::array<uint8_t, 6>& p : {std::array<uint8_t, 6>{0, 0, 0, 13, 0, 0},
                                             std::array<uint8_t, 6>{12, 0, 14, 0, 0, 0},
                                             std::array<uint8_t, 6>{1, 0, 0, 14, 2, 0},
-                                            std::array<uint8_t, 6>{1, 0, 14, 13, 0, 0}}) {
+                                            std::array<uint8_t, 6>{1, 0, 14, 13, 0, 0},
+                                            std::array<uint8_t, 6>{1, 0, 15, 1, 2, 0}}) {
       for (const int64_t t : {int64_t{4097}, (int64_t{1} << 31) - 1}) {
         for (const size_t i : {size_t{11}, size_t{18}}) out.push_back(encode_case(edge_case(i, t, false, p)));
       }

@@ -129,7 +129,7 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
       // The correction range's discontinuities (error_model.hpp yarn_range_warning): a beta
       // whose correction dim x = d ln(L0/(2 pi beta))/(2 ln b) is an integer k to within
       // rounding (truncate then floors/ceils either way), or beta_slow one ulp below beta_fast
-      // (high - low within rounding of 0).
+      // (high - low within rounding of 0); and swapped betas (the ramp reversed).
       const auto beta_at = [&](double k) {
         return static_cast<double>(L0) / (2 * M_PI) * std::pow(s.base, -2.0 * k / s.rotary_dim);
       };
@@ -137,6 +137,7 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
         return s.rotary_dim * std::log(static_cast<double>(L0) / (2 * M_PI * beta)) / (2 * std::log(s.base));
       };
       if (p[2] == 14) s.beta_fast = beta_at(std::round(dim_of(32)));
+      if (p[2] == 15) s.beta_fast = 1;  // below or at beta_slow: a reversed or empty ramp
       if (p[3] == 13) s.beta_slow = beta_at(std::round(dim_of(1)));
       if (p[3] == 14) s.beta_slow = std::nextafter(s.beta_fast, 0.0);
       s.truncate = p[4] % 3 != 2;
