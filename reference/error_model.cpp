@@ -207,14 +207,21 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       const double wavelen = 2.0 * M_PI / theta;
       const double l0 = static_cast<double>(spec.effective_original_max());
       const double lf = spec.low_freq_factor, hf = spec.high_freq_factor;
-      if (wavelen > l0 / lf) {
+      // wavelen = 2 pi / theta carries theta's relative error (theta_rel_error and the
+      // exponent's rounding, `amp` so far) plus 2u.  A kernel picks the region by its own
+      // wavelen, so within that error of a boundary it may take the neighbouring one; the
+      // formulas meet continuously there (smooth = 0 at L0/lf gives theta/s, smooth = 1 at
+      // L0/hf gives theta), and the medium term, which covers both neighbours, applies.
+      const double wavelen_u = eps + amp + 2.0;
+      const double tol = wavelen_u * acc.angle_unit_roundoff;
+      if (wavelen > l0 / lf * (1.0 + tol)) {
         amp += 1.0;  // theta / s
-      } else if (wavelen >= l0 / hf) {
-        // smooth = (L0/wavelen - lf)/(hf - lf): wavelen carries theta's error plus 2u, the
-        // quotient, subtraction and division 3u; |L0/wavelen| <= hf so the absolute error
-        // is hf/(hf-lf) * that; theta' moves by mix_sensitivity(s) times it, plus 4u of
+      } else if (wavelen >= l0 / hf * (1.0 - tol)) {
+        // smooth = (L0/wavelen - lf)/(hf - lf): wavelen's error, then the quotient,
+        // subtraction and division 3u; |L0/wavelen| <= hf (to within tol) so the absolute
+        // error is hf/(hf-lf) * that; theta' moves by mix_sensitivity(s) times it, plus 4u of
         // arithmetic.
-        amp += 4.0 + mix_sensitivity(s) * (hf / (hf - lf) * (eps + 5.0) + 2.0);
+        amp += 4.0 + mix_sensitivity(s) * (hf / (hf - lf) * (wavelen_u + 3.0) + 2.0);
       }
       break;
     }

@@ -139,11 +139,28 @@ std::vector<RopeSpec> model_specs() {
     }
   }
   for (const double factor : {8.0, 0.5}) {
-    RopeSpec s = make(RopeType::kLlama3, 128, 128, 500000);
+    for (const int d : {128, 96, 80}) {  // 2j/d inexact for d = 96, 80: the exponent term
+    RopeSpec s = make(RopeType::kLlama3, d, d, 500000);
     s.factor = factor;
     s.original_max_position_embeddings = 8192;
     s.max_position_embeddings = 131072;
     v.push_back(s);
+    }
+  }
+  // llama3 with pair 16's wavelength 2 pi b^(2j/d) on a region boundary, L0/lf or L0/hf (to
+  // rounding): the recipe's comparison can pick either region there.
+  for (const double factor : {8.0, 32.0}) {
+    for (const double edge : {1.0, 4.0}) {
+      // b^(1/4) moved by k * 2^-26 relative: the fp32 wavelength's rounding window and past it.
+      for (int k = -12; k <= 12; ++k) {
+        RopeSpec s = make(RopeType::kLlama3, 128, 128, 10000);
+        s.factor = factor;
+        s.original_max_position_embeddings = 8192;
+        s.max_position_embeddings = 131072;
+        s.base = std::pow(8192.0 / (edge * 2 * M_PI) * (1 + k * 0x1p-26), 128.0 / (2 * 16));
+        v.push_back(s);
+      }
+    }
   }
   return v;
 }
