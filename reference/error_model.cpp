@@ -180,13 +180,15 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       double ramp_u = 2.0;
       if (!spec.truncate) {
         // The ramp runs between low and high, in either order (beta_fast < beta_slow
-        // reverses it); |dg| <= max(|dlow|, |dhigh|) / |high - low| inside it.
+        // reverses it); |dg| <= max(|dlow|, |dhigh|) / |high - low| inside it.  Not
+        // degenerate: |high - low| is clear of the rounding, or exactly 0 in any kernel.
         const double low = std::max(range.x_low, 0.0), high = std::min(range.x_high, d - 1.0);
         const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 3.0 * std::fabs(range.per_log);
         if (range.degenerate) {
           ramp_u += 1.0 / u;  // ordered, empty or reversed: g_j may be 0 or 1 for every pair
         } else if (j > std::min(low, high) - 1.0 && j < std::max(low, high) + 1.0) {
-          ramp_u += dx / std::fabs(high - low);
+          // (Equal low and high: the recipe's high = low + 0.001.)
+          ramp_u += dx / (low == high ? 0.001 : std::fabs(high - low));
         }
       } else if (range.truncation_ambiguous()) {
         double g_min = 1.0, g_max = 0.0;
