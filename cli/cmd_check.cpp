@@ -68,7 +68,8 @@ Options:
   --property ID      check only this property (repeatable).
   --list-properties  print the catalogue and exit.
   --junit FILE       write JUnit XML (a testcase per kernel x property).
-  --json FILE        write the full results as JSON.
+  --json FILE        write the full results as JSON (with "warnings": ill-conditioned specs,
+                     also printed on stderr and in the JUnit suites' properties).
   --out-dir DIR      where counterexamples are saved (default: ropecheck-failures).
   --shard i/n        run only units with index = i mod n (0 <= i < n); default from
                      GTEST_SHARD_INDEX / GTEST_TOTAL_SHARDS when set.
@@ -490,12 +491,16 @@ int run_check(const Args& argv) {
   if (default_specs) specs = props::default_gate_specs();
   // An ill-conditioned spec is still checked (the bound admits what any faithful kernel may
   // do there), but the user should know why some pairs' bounds are wide.
+  // Also in the JSON ("warnings") and the JUnit XML (a "warning" property of each suite).
+  std::vector<std::string> warnings;
   {
     std::vector<const rc_kernel_desc*> descs;
     for (const impl::Kernel* k : selected) descs.push_back(k->desc);
     for (const RopeSpec& s : specs) {
-      const std::string w = props::conditioning_warning(s, descs);
-      if (!w.empty()) std::fprintf(stderr, "ropecheck check: warning: %s\n", w.c_str());
+      std::string w = props::conditioning_warning(s, descs);
+      if (w.empty()) continue;
+      std::fprintf(stderr, "ropecheck check: warning: %s\n", w.c_str());
+      warnings.push_back(std::move(w));
     }
   }
 
@@ -674,6 +679,11 @@ int run_check(const Args& argv) {
       }
       x << "  <testsuite name=\"" << xml_escape(k->desc->name) << "\" tests=\"" << row.size() << "\" failures=\""
         << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\">\n";
+      if (!warnings.empty()) {
+        x << "    <properties>\n";
+        for (const std::string& w : warnings) x << "      <property name=\"warning\" value=\"" << xml_escape(w) << "\"/>\n";
+        x << "    </properties>\n";
+      }
       for (const auto& [p, c] : row) {
         x << "    <testcase classname=\"ropecheck." << xml_escape(k->desc->name) << "\" name=\"" << xml_escape(p)
           << "\" time=\"" << c.seconds << "\">";
@@ -704,6 +714,7 @@ int run_check(const Args& argv) {
       us.push_back(u);
     }
     j["units"] = us;
+    j["warnings"] = warnings;
     std::ofstream out = open_output(a.json_out);
     out << j.dump(2) << "\n";
   }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -126,10 +127,19 @@ TEST(Cli, IllConditionedYarnSpecIsCheckedWithAWarning) {
   const std::string fine = temp_file("yarn_fine.json", head + R"("beta_fast": 32, "beta_slow": 1}})");
   const std::string opts = " --kernel scalar_f64 --cases 5 --property agreesWithExactReferenceWithinContract --quiet"
                            " --out-dir " + std::string(::testing::TempDir()) + "/ill";
-  const Result r = run("check --spec " + ill + opts);
+  const std::string junit = std::string(::testing::TempDir()) + "/ill.xml";
+  const std::string json_out = std::string(::testing::TempDir()) + "/ill.json";
+  const Result r = run("check --spec " + ill + opts + " --junit " + junit + " --json " + json_out);
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("warning: spec yarn/half_split d=64/64"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("beta_slow = 4.0000000000000009"), std::string::npos) << r.out;
+  std::ifstream jf(json_out);
+  const json j = json::parse(jf);
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("beta_slow = 4.0000000000000009"), std::string::npos);
+  std::stringstream xml;
+  xml << std::ifstream(junit).rdbuf();
+  EXPECT_NE(xml.str().find("<property name=\"warning\" value=\"spec yarn/half_split"), std::string::npos) << xml.str();
   const Result f = run("check --spec " + fine + opts);
   EXPECT_EQ(f.exit_code, 0) << f.out;
   EXPECT_EQ(f.out.find("warning"), std::string::npos) << f.out;
