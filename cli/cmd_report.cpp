@@ -209,9 +209,12 @@ int run_report(const Args& argv) {
       specs.push_back({load_hf_config_file(f), basename_noext(f), "--hf-config " + f});
     }
     if (specs.empty()) specs = default_specs();
+    std::vector<std::string> warnings;  // also written into the report
     for (const SpecChoice& s : specs) {
-      const std::string w = props::conditioning_warning(s.spec, kernels);
-      if (!w.empty()) std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
+      std::string w = props::conditioning_warning(s.spec, kernels);
+      if (w.empty()) continue;
+      std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
+      warnings.push_back(std::move(w));
     }
     for (size_t i = 0; i < specs.size(); ++i) {  // labels must be unique (file names)
       for (size_t k = 0; k < i; ++k) {
@@ -239,6 +242,7 @@ int run_report(const Args& argv) {
 
     report::ReportData data;
     data.positions_text = positions_text;
+    data.warnings = warnings;
     data.threads = opt.threads;
     data.plugins = plugin_of;
     data.command = "ropecheck report";

@@ -514,6 +514,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   root["schema"] = "ropecheck-report/1";
   root["generated_by"] = {{"tool", "ropecheck report"}, {"command", d.command}, {"threads", d.threads}, {"seconds", d.seconds}};
   root["positions"] = d.positions_text;
+  root["warnings"] = d.warnings;
   root["ulp_thresholds"] = kWithinUlps;
   root["error_metric"] = "error in ulp of the pair norm r = a*|(x0, x1)| in the kernel's output dtype (reference/error_model.hpp)";
   json specs = json::array();
@@ -576,6 +577,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
         "forms (θ̂ inferred from the kernel at powers of two; isolates the rotation arithmetic). Bounds come from the "
         "kernel's declared accuracy contract (reference/error_model.hpp; recipe view: properties/recipe_view.hpp). "
         "Cells: `Max = X ulp (RMS = Y)`.\n\n";
+  for (const std::string& w : d.warnings) md << "**Warning:** " << w << "\n\n";
   md << "## Summary\n\n" << summary_table(d).md() << "\n";
   md << "## Largest position within a given error (exact view)\n\n"
      << "Read: the kernel's error stays at or below E ulp for every measured position up to the one shown "
@@ -645,6 +647,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     << "</code> plus each spec's edge positions up to each kernel's declared maximum. Error in ulp of the pair "
        "norm; exact view: against exact mathematics; recipe view: against an exact rotation by the kernel's own "
        "declared angle recipe. Full tables: report.md; machine-readable: report.json.</p>\n";
+  for (const std::string& w : d.warnings) h << "<p><strong>Warning:</strong> " << html_escape(w) << "</p>\n";
   h << "<h2>Up to which position does each kernel stay within a given error?</h2>\n"
     << "<p class=\"note\">Exact view (what the user gets). Largest measured position up to which every measured "
        "position has max error ≤ E ulp.</p>\n"

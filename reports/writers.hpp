@@ -35,6 +35,8 @@ struct ReportData {
   std::string positions_text;  // --positions as given
   int threads = 1;
   double seconds = 0;
+  // Ill-conditioned specs (props::conditioning_warning): where the bounds are wide and why.
+  std::vector<std::string> warnings;
 };
 
 // "Stays within E ulp up to T": the largest measured position T such that every measured

@@ -410,6 +410,25 @@ TEST(Report, ReportJsonValidatesAgainstItsDocumentedSchema) {
   EXPECT_EQ(errors, 0);
 }
 
+// A spec warning (ropecheck report passes props::conditioning_warning's sentences) is in all
+// three documents, escaped in the HTML.
+TEST(Report, SpecWarningsAppearInEveryDocument) {
+  const Fixture& fx = fixture();
+  ReportData d = fx.data;
+  d.warnings = {"spec yarn/half_split d=64/64: low = 3 <and> high"};
+  const std::string dir = fx.dir + "-warned";
+  ASSERT_EQ(std::system(("rm -rf '" + dir + "'").c_str()), 0);
+  EXPECT_EQ(write_report(d, dir), "");
+  const json j = json::parse(read(dir + "/report.json"));
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_EQ(j["warnings"][0], d.warnings[0]);
+  EXPECT_NE(read(dir + "/report.md").find("**Warning:** spec yarn/half_split d=64/64: low = 3 <and> high"),
+            std::string::npos);
+  EXPECT_NE(read(dir + "/report.html").find("<strong>Warning:</strong> spec yarn/half_split d=64/64: low = 3 &lt;and&gt; high"),
+            std::string::npos);
+  EXPECT_EQ(json::parse(read(fx.dir + "/report.json"))["warnings"].size(), 0u);
+}
+
 // ---- HTML ----------------------------------------------------------------------------------
 
 std::string find_chromium() {
