@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "exact_reference.hpp"
+#include "reference/tests/sample_specs.hpp"
 #include "reference/error_model.hpp"
 #include "impl/kernels/common.hpp"
 #include "impl/registry.hpp"
@@ -33,53 +34,44 @@ constexpr int64_t kP31 = int64_t{1} << 31;
 constexpr double kPositionExactUlp = 4.0;
 constexpr int64_t kPositionExactUpTo = kP31;
 
-RopeSpec make(int head_dim, int rotary_dim, double base, RopeType type) {
-  RopeSpec s;
-  s.head_dim = head_dim;
-  s.rotary_dim = rotary_dim;
-  s.base = base;
-  s.type = type;
-  s.max_position_embeddings = 4096;
-  return s;
-}
 
 std::vector<RopeSpec> specs() {
   std::vector<RopeSpec> out;
-  RopeSpec s = make(128, 128, 10000, RopeType::kDefault);
+  RopeSpec s = testing::basic_spec(128, 128, 10000, RopeType::kDefault);
   s.name = "default d128";
   out.push_back(s);
-  s = make(80, 80, 10000, RopeType::kDefault);
+  s = testing::basic_spec(80, 80, 10000, RopeType::kDefault);
   s.name = "default d80";
   out.push_back(s);
-  s = make(96, 64, 10000, RopeType::kDefault);
+  s = testing::basic_spec(96, 64, 10000, RopeType::kDefault);
   s.name = "partial 64/96";
   out.push_back(s);
-  s = make(96, 96, 1e6, RopeType::kLinear);
+  s = testing::basic_spec(96, 96, 1e6, RopeType::kLinear);
   s.factor = 4;
   s.name = "linear s4 d96";
   out.push_back(s);
-  s = make(64, 64, 10000, RopeType::kNtk);
+  s = testing::basic_spec(64, 64, 10000, RopeType::kNtk);
   s.factor = 3;
   s.name = "ntk s3";
   out.push_back(s);
-  s = make(64, 48, 10000, RopeType::kDynamic);
+  s = testing::basic_spec(64, 48, 10000, RopeType::kDynamic);
   s.factor = 2;
   s.seq_len = 10000;
   s.name = "dynamic s2 L10000";
   out.push_back(s);
-  s = make(128, 128, 10000, RopeType::kYarn);
+  s = testing::basic_spec(128, 128, 10000, RopeType::kYarn);
   s.factor = 16;
   s.original_max_position_embeddings = 4096;
   s.max_position_embeddings = 65536;
   s.name = "yarn d128 s16";
   out.push_back(s);
-  s = make(128, 128, 500000, RopeType::kLlama3);
+  s = testing::basic_spec(128, 128, 500000, RopeType::kLlama3);
   s.factor = 8;
   s.original_max_position_embeddings = 8192;
   s.max_position_embeddings = 131072;
   s.name = "llama3 d128";
   out.push_back(s);
-  s = make(96, 96, 10000, RopeType::kLongrope);
+  s = testing::basic_spec(96, 96, 10000, RopeType::kLongrope);
   s.factor = 32;
   s.max_position_embeddings = 131072;
   s.original_max_position_embeddings = 4096;

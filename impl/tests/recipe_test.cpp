@@ -25,35 +25,27 @@
 namespace ropecheck::impl {
 namespace {
 
-RopeSpec make(RopeType type, int head_dim, int rotary_dim, double base) {
-  RopeSpec s;
-  s.type = type;
-  s.head_dim = head_dim;
-  s.rotary_dim = rotary_dim;
-  s.base = base;
-  s.max_position_embeddings = 4096;
-  return s;
-}
-
 // The reference tests' small specs of every variant, then model-sized ones (d = 128, the
 // YaRN attention and ramp options, longrope's short and long factors).
 std::vector<RopeSpec> specs() {
   std::vector<RopeSpec> v = testing::sample_specs();
-  for (double base : {10000.0, 500000.0, 1e6, 100.0, 1e9}) v.push_back(make(RopeType::kDefault, 128, 128, base));
-  v.push_back(make(RopeType::kDefault, 256, 64, 10000));  // partial rotary
-  v.push_back(make(RopeType::kDefault, 6, 6, 10000));     // odd number of pairs
-  RopeSpec s = make(RopeType::kLinear, 128, 128, 10000);
+  for (double base : {10000.0, 500000.0, 1e6, 100.0, 1e9}) {
+    v.push_back(testing::basic_spec(128, 128, base, RopeType::kDefault));
+  }
+  v.push_back(testing::basic_spec(256, 64, 10000, RopeType::kDefault));  // partial rotary
+  v.push_back(testing::basic_spec(6, 6, 10000, RopeType::kDefault));     // odd number of pairs
+  RopeSpec s = testing::basic_spec(128, 128, 10000, RopeType::kLinear);
   s.factor = 8;
   v.push_back(s);
-  s = make(RopeType::kNtk, 128, 128, 10000);
+  s = testing::basic_spec(128, 128, 10000, RopeType::kNtk);
   s.factor = 4;
   v.push_back(s);
-  s = make(RopeType::kDynamic, 128, 128, 10000);
+  s = testing::basic_spec(128, 128, 10000, RopeType::kDynamic);
   s.factor = 2;
   s.seq_len = 3 * s.max_position_embeddings;
   v.push_back(s);
   for (int variant = 0; variant < 4; ++variant) {
-    s = make(RopeType::kYarn, 128, 128, 10000);
+    s = testing::basic_spec(128, 128, 10000, RopeType::kYarn);
     s.factor = 16;
     s.original_max_position_embeddings = 4096;
     s.max_position_embeddings = 65536;
@@ -62,13 +54,13 @@ std::vector<RopeSpec> specs() {
     if (variant == 3) s.truncate = false, s.beta_fast = 16, s.beta_slow = 2;
     v.push_back(s);
   }
-  s = make(RopeType::kLlama3, 128, 128, 500000);
+  s = testing::basic_spec(128, 128, 500000, RopeType::kLlama3);
   s.factor = 8;
   s.original_max_position_embeddings = 8192;
   s.max_position_embeddings = 131072;
   v.push_back(s);
   for (int64_t seq_len : {4096, 4097}) {  // short and long factors
-    s = make(RopeType::kLongrope, 96, 96, 10000);
+    s = testing::basic_spec(96, 96, 10000, RopeType::kLongrope);
     s.original_max_position_embeddings = 4096;
     s.max_position_embeddings = 131072;
     s.factor = 32;
@@ -128,7 +120,7 @@ std::vector<RopeSpec> model_specs() {
       for (const auto& betas : {std::pair{32.0, 1.0}, std::pair{1.0, 32.0}, std::pair{4.0, 3.9}, std::pair{64.0, 0.5},
                                  std::pair{1.0, 1.0}}) {
         for (const double base : {1e4, 5e5}) {
-          RopeSpec s = make(RopeType::kYarn, 128, 128, base);
+          RopeSpec s = testing::basic_spec(128, 128, base, RopeType::kYarn);
           s.factor = factor;
           s.original_max_position_embeddings = 4096;
           s.max_position_embeddings = 65536;
@@ -142,7 +134,7 @@ std::vector<RopeSpec> model_specs() {
   }
   for (const double factor : {8.0, 0.5}) {
     for (const int d : {128, 96, 80}) {  // 2j/d inexact for d = 96, 80: the exponent term
-    RopeSpec s = make(RopeType::kLlama3, d, d, 500000);
+    RopeSpec s = testing::basic_spec(d, d, 500000, RopeType::kLlama3);
     s.factor = factor;
     s.original_max_position_embeddings = 8192;
     s.max_position_embeddings = 131072;
@@ -155,7 +147,7 @@ std::vector<RopeSpec> model_specs() {
     for (const double edge : {1.0, 4.0}) {
       // b^(1/4) moved by k * 2^-26 relative: the fp32 wavelength's rounding window and past it.
       for (int k = -12; k <= 12; ++k) {
-        RopeSpec s = make(RopeType::kLlama3, 128, 128, 10000);
+        RopeSpec s = testing::basic_spec(128, 128, 10000, RopeType::kLlama3);
         s.factor = factor;
         s.original_max_position_embeddings = 8192;
         s.max_position_embeddings = 131072;

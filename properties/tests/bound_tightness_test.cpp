@@ -25,6 +25,7 @@
 #include "properties/generators.hpp"
 #include "reference/exact_reference.hpp"
 #include "reference/fast_oracle.hpp"
+#include "reference/tests/sample_specs.hpp"
 
 namespace ropecheck::props {
 namespace {
@@ -80,13 +81,7 @@ std::vector<double> lcg_values(size_t n, uint64_t seed, const rc_kernel_desc& d)
 }
 
 RopeSpec make_spec(RopeType type, Layout layout, int head_dim, int rotary_dim, double base) {
-  RopeSpec s;
-  s.type = type;
-  s.layout = layout;
-  s.head_dim = head_dim;
-  s.rotary_dim = rotary_dim;
-  s.base = base;
-  s.max_position_embeddings = 4096;
+  RopeSpec s = testing::basic_spec(head_dim, rotary_dim, base, type, layout);
   switch (type) {
     case RopeType::kLinear: s.factor = 4; break;
     case RopeType::kNtk: s.factor = 8; break;

@@ -7,17 +7,24 @@
 
 namespace ropecheck::testing {
 
+// A spec with its shape, base, type and layout set and max_position_embeddings 4096; the
+// caller adds the variant's parameters.
+inline RopeSpec basic_spec(int head_dim, int rotary_dim, double base, RopeType type,
+                           Layout layout = Layout::kHalfSplit) {
+  RopeSpec s;
+  s.head_dim = head_dim;
+  s.rotary_dim = rotary_dim;
+  s.base = base;
+  s.layout = layout;
+  s.type = type;
+  s.max_position_embeddings = 4096;
+  return s;
+}
+
 inline std::vector<RopeSpec> sample_specs() {
   std::vector<RopeSpec> out;
-  auto make = [](int head_dim, int rotary_dim, double base, Layout layout, RopeType type) {
-    RopeSpec s;
-    s.head_dim = head_dim;
-    s.rotary_dim = rotary_dim;
-    s.base = base;
-    s.layout = layout;
-    s.type = type;
-    s.max_position_embeddings = 4096;
-    return s;
+  const auto make = [](int head_dim, int rotary_dim, double base, Layout layout, RopeType type) {
+    return basic_spec(head_dim, rotary_dim, base, type, layout);
   };
   out.push_back(make(16, 16, 10000, Layout::kInterleaved, RopeType::kDefault));
   out.push_back(make(12, 8, 10000, Layout::kHalfSplit, RopeType::kDefault));  // partial
