@@ -13,12 +13,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -457,7 +460,9 @@ int run_check(const Args& argv) {
     } else {
       for (const std::string& name : a.kernels) {
         if (name == "all") {
-          for (const auto& k : set.all()) selected.push_back(&k);
+          for (const auto& k : set.all()) {
+            if (std::find(selected.begin(), selected.end(), &k) == selected.end()) selected.push_back(&k);
+          }
           continue;
         }
         const impl::Kernel* k = set.find(name);
@@ -466,10 +471,13 @@ int run_check(const Args& argv) {
           for (const auto& kk : set.all()) known += std::string(known.empty() ? "" : ", ") + kk.desc->name;
           throw UsageError("unknown kernel '" + name + "' (known: " + known + ")");
         }
-        selected.push_back(k);
+        if (std::find(selected.begin(), selected.end(), k) == selected.end()) selected.push_back(k);
       }
     }
     if (selected.empty()) throw UsageError("no kernel selected (the plugins define none?)");
+    for (const impl::Kernel* k : selected) {
+      if (const std::string why = props::implausible_contract(*k->desc); !why.empty()) throw UsageError(why);
+    }
   } catch (const impl::PluginError& e) {
     std::fprintf(stderr, "ropecheck check: %s\n", e.what());
     return kExitUsage;
@@ -514,6 +522,12 @@ int run_check(const Args& argv) {
   for (size_t i = 0; i < units.size(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(a.shard_count)) == a.shard_index) mine.push_back(units[i]);
   }
+  // The kernels this shard runs units of: the only ones it reports on (another shard reports
+  // the rest; none of them is "unchecked" here).
+  std::vector<const impl::Kernel*> in_shard;
+  for (const impl::Kernel* k : selected) {
+    if (std::any_of(mine.begin(), mine.end(), [&](const Unit& u) { return u.kernel == k; })) in_shard.push_back(k);
+  }
 
   props::GateOptions opt;
   opt.seed = a.seed;
@@ -554,6 +568,16 @@ int run_check(const Args& argv) {
   if (a.isolation) {
     results = run_isolated(mine, opt, a.jobs, a.case_timeout, progress);
   } else {
+    // Without isolation a kernel that calls exit() ends the gate: say so and exit 3, never 0.
+    static std::atomic<bool> gate_running{false};
+    gate_running = true;
+    std::atexit([] {
+      if (!gate_running) return;
+      std::fputs("ropecheck check: CRASH: a kernel ended the process (exit) during the gate (--no-isolation); "
+                 "run without --no-isolation to find which case\n",
+                 stderr);
+      std::_Exit(kExitCrash);
+    });
     size_t done = 0;
     for (const Unit& u : mine) {
       props::GateOptions o = opt;
@@ -563,6 +587,7 @@ int run_check(const Args& argv) {
       results.push_back(std::move(f));
       progress(++done, u);
     }
+    gate_running = false;
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -573,10 +598,18 @@ int run_check(const Args& argv) {
   bool any_fail = false, any_crash = false, any_internal = false;
   std::vector<std::string> messages;
   std::error_code ec;
+  // Saves a counterexample; returns the command that replays it, or "" (with a message on
+  // stderr) if it cannot be written.  Each finding of this run gets its own file: a second
+  // crash of the same kernel and property in another unit is "<kernel>__<property>-2.json".
+  std::set<std::string> saved_paths;
+  bool save_failed = false;
   auto save = [&](const std::string& kernel, const std::string& property, const std::string& reason,
                   const std::string& detail, const props::Case& c) -> std::string {
     std::filesystem::create_directories(a.out_dir, ec);
-    const std::string path = a.out_dir + "/" + file_safe(kernel) + "__" + file_safe(property) + ".json";
+    const std::string stem = a.out_dir + "/" + file_safe(kernel) + "__" + file_safe(property);
+    std::string path = stem + ".json";
+    for (int n = 2; saved_paths.count(path); ++n) path = stem + "-" + std::to_string(n) + ".json";
+    saved_paths.insert(path);
     json j;
     j["kernel"] = kernel;
     j["plugin"] = origin[kernel] == "built-in" ? "" : origin[kernel];
@@ -584,7 +617,15 @@ int run_check(const Args& argv) {
     j["reason"] = reason;
     j["detail"] = detail;
     j["case"] = json::parse(props::case_to_json(c, -1));
-    std::ofstream(path) << j.dump(2) << "\n";
+    std::ofstream f(path);
+    f << j.dump(2) << "\n";
+    f.close();
+    if (!f) {
+      std::fprintf(stderr, "ropecheck check: cannot write the counterexample %s (--out-dir %s)\n", path.c_str(),
+                   a.out_dir.c_str());
+      save_failed = true;
+      return "";
+    }
     return "ropecheck repro " + path;
   };
   for (const Finished& f : results) {
@@ -625,24 +666,24 @@ int run_check(const Args& argv) {
 
   // Kernels that checked nothing (supports none of the specs) must not look like a pass.
   std::vector<std::string> unchecked;
-  for (const impl::Kernel* k : selected) {
+  for (const impl::Kernel* k : in_shard) {
     int total = 0;
     for (const auto& [p, c] : cells[k->desc->name]) total += c.checked + (c.failed || c.crashed);
-    if (total == 0 && !mine.empty()) unchecked.push_back(k->desc->name);
+    if (total == 0) unchecked.push_back(k->desc->name);
   }
 
   for (const std::string& m : messages) std::fprintf(stdout, "%s\n\n", m.c_str());
   if (!a.quiet) {
     int width = 10;  // a column per kernel, as wide as the longest name
-    for (const impl::Kernel* k : selected) width = std::max(width, static_cast<int>(std::strlen(k->desc->name)));
+    for (const impl::Kernel* k : in_shard) width = std::max(width, static_cast<int>(std::strlen(k->desc->name)));
     std::printf("%-44s", "property \\ kernel");
-    for (const impl::Kernel* k : selected) std::printf(" %-*s", width, k->desc->name);
+    for (const impl::Kernel* k : in_shard) std::printf(" %-*s", width, k->desc->name);
     std::printf("\n");
     const auto& cat = props::catalogue();
     for (const auto& p : cat) {
       if (!a.properties.empty() && std::find(a.properties.begin(), a.properties.end(), p.id) == a.properties.end()) continue;
       std::printf("%-44.44s", p.id);
-      for (const impl::Kernel* k : selected) {
+      for (const impl::Kernel* k : in_shard) {
         const Cell& c = cells[k->desc->name][p.id];
         const std::string s = c.status() == "pass" ? "pass " + std::to_string(c.checked) : c.status();
         std::printf(" %-*s", width, s.c_str());
@@ -669,7 +710,7 @@ int run_check(const Args& argv) {
   if (!a.junit.empty()) {
     std::ofstream x = open_output(a.junit);
     x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ropecheck\">\n";
-    for (const impl::Kernel* k : selected) {
+    for (const impl::Kernel* k : in_shard) {
       const auto& row = cells[k->desc->name];
       int failures = 0, errors = 0, skipped = 0;
       for (const auto& [p, c] : row) {
@@ -722,7 +763,7 @@ int run_check(const Args& argv) {
   if (any_crash) return kExitCrash;
   if (any_fail) return kExitViolation;
   if (any_internal) return kExitInternal;
-  if (write_failed) return kExitUsage;
+  if (write_failed || save_failed) return kExitUsage;
   if (!unchecked.empty()) {
     std::string names;
     for (const auto& n : unchecked) names += (names.empty() ? "" : ", ") + n;

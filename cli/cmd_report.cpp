@@ -1,13 +1,19 @@
 // `ropecheck report`: the accuracy report of issue 8 — the gate's agreement harness run in
 // report mode (reports/sweep.hpp) over positions × frequency pairs for every kernel × spec,
 // the paper checks, and the JSON / Markdown / HTML writers (reports/writers.hpp).
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -32,6 +38,7 @@ constexpr const char* kReportHelp = R"HELP(Usage:
   ropecheck report --out DIR [--kernel NAME]... [--plugin LIB.so]...
                    [--spec FILE]... [--hf-config FILE]... [--positions SWEEP]
                    [--pairs N] [--threads N] [--seed N] [--no-paper]
+                   [--case-timeout S] [--no-isolation]
 
 Measures how accurate each kernel is against exact mathematics, as a function of position
 and frequency, and whether that is within the bound its declared recipe allows.  For every
@@ -67,6 +74,9 @@ Options:
   --threads N        worker threads (default: hardware threads, at most 8).
   --seed N           input seed (default 1).
   --no-paper         skip the paper checks (shift-invariance table, RoFormer decay).
+  --case-timeout S   the measurement runs in a child process; if it makes no progress for S
+                     seconds (default 120) the kernel is taken to hang: exit 3.
+  --no-isolation     measure in this process (a kernel that crashes ends ropecheck).
   --help             this text.
 
 Examples:
@@ -75,8 +85,9 @@ Examples:
   ropecheck report --plugin ./libmykernel.so --kernel my_rope --hf-config config.json --out r/
 
 Exit codes: 0 report written and every kernel within its exact-view bound; 1 report written
-but some kernel exceeded its bound or failed a run; 2 bad usage, spec or plugin; 4 internal
-error.
+but some kernel exceeded its bound or failed a run; 2 bad usage, spec or plugin, or a kernel
+that declares none of the specs (nothing measured); 3 a kernel crashed, hung or ended the
+process (no report is written; `ropecheck check` finds and saves the case); 4 internal error.
 )HELP";
 
 struct SpecChoice {
@@ -118,6 +129,77 @@ int parse_int(const std::string& text, const char* what, int lo, int hi) {
                    "], got \"" + text + "\"");
 }
 
+// ---- isolation: the measurement runs in a child process -------------------------------
+// The child reports to the parent through a pipe: "L<label>\n" when a run starts, "." per
+// measured chunk, and "D<code>\n" when it has finished.  A kernel that crashes, hangs or
+// calls exit() cannot forge the last, so the parent tells those apart from a finished report.
+int g_heartbeat = -1;  // the child's write end; -1 when not isolated
+
+void beat(const std::string& msg) {
+  if (g_heartbeat >= 0) (void)!::write(g_heartbeat, msg.data(), msg.size());
+}
+
+// Forks.  In the child returns nullopt (it goes on measuring); in the parent waits for the
+// child and returns the exit code of the command.
+std::optional<int> fork_supervised(double timeout_seconds) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::close(fds[0]);
+    g_heartbeat = fds[1];
+    return std::nullopt;
+  }
+  ::close(fds[1]);
+  std::string label = "start-up", line;
+  bool done = false, hung = false;
+  auto last = std::chrono::steady_clock::now();
+  for (;;) {
+    pollfd pfd{fds[0], POLLIN, 0};
+    ::poll(&pfd, 1, 200);
+    if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+      char buf[4096];
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      last = std::chrono::steady_clock::now();
+      for (ssize_t i = 0; i < n; ++i) {
+        if (!line.empty() || buf[i] == 'L' || buf[i] == 'D') {
+          if (buf[i] != '\n') {
+            line += buf[i];
+            continue;
+          }
+          if (line[0] == 'L') label = line.substr(1);
+          if (line[0] == 'D') done = true;
+          line.clear();
+        }
+      }
+    } else if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count() > timeout_seconds) {
+      ::kill(pid, SIGKILL);
+      hung = true;
+      break;
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (done && WIFEXITED(status)) return WEXITSTATUS(status);
+  std::string what;
+  if (hung) {
+    what = "hung: no progress for " + std::to_string(static_cast<int>(timeout_seconds)) + " s (killed)";
+  } else if (WIFSIGNALED(status)) {
+    what = std::string("crashed with signal ") + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+  } else {
+    what = "ended the process (exit status " + std::to_string(WEXITSTATUS(status)) + ") before the report was done";
+  }
+  std::fprintf(stderr,
+               "ropecheck report: CRASH: a kernel %s during %s; no report was written.\n"
+               "  `ropecheck check` with the same --plugin/--kernel and spec finds the case and saves a reproducer.\n",
+               what.c_str(), label.c_str());
+  return kExitCrash;
+}
+
 // A one-line progress bar on stderr, redrawn every 200 ms, only when stderr is a terminal.
 class Progress {
  public:
@@ -126,10 +208,14 @@ class Progress {
   }
   ~Progress() { stop(); }
   void set_label(const std::string& s) {
+    beat("L" + s + "\n");
     std::lock_guard<std::mutex> lock(mu_);
     label_ = s;
   }
-  void add(int64_t n) { done_ += n; }
+  void add(int64_t n) {
+    beat(".");
+    done_ += n;
+  }
   void stop() {
     if (!on_) return;
     {
@@ -168,14 +254,13 @@ class Progress {
   std::thread thread_;
 };
 
-}  // namespace
 
-int run_report(const Args& argv) {
+int run_report_in_process(const Args& argv) {
   try {
     const ParsedArgs args(argv,
                           {"--out", "--kernel", "--plugin", "--spec", "--hf-config", "--positions", "--pairs",
-                           "--threads", "--seed"},
-                          {"--help", "--no-paper"}, {"--kernel", "--plugin", "--spec", "--hf-config"});
+                           "--threads", "--seed", "--case-timeout"},
+                          {"--help", "--no-paper", "--no-isolation"}, {"--kernel", "--plugin", "--spec", "--hf-config"});
     if (args.flag("--help")) {
       std::fputs(kReportHelp, stdout);
       return kExitOk;
@@ -190,17 +275,21 @@ int run_report(const Args& argv) {
     for (const std::string& p : args.all("--plugin")) {
       const size_t before = set.all().size();
       impl::load_plugin(set, p);
-      for (size_t i = before; i < set.all().size(); ++i) plugin_of.push_back({set.all()[i].desc->name, p});
+      for (size_t i = before; i < set.all().size(); ++i) plugin_of.push_back({set.all()[i].desc->name, set.all()[i].origin});
     }
     std::vector<const rc_kernel_desc*> kernels;
     if (args.has("--kernel")) {
       for (const std::string& name : args.all("--kernel")) {
         const impl::Kernel* k = set.find(name);
         if (!k) throw UsageError("unknown kernel '" + name + "' (ropecheck kernels lists them)");
-        kernels.push_back(k->desc);
+        if (std::find(kernels.begin(), kernels.end(), k->desc) == kernels.end()) kernels.push_back(k->desc);
       }
     } else {
       for (const impl::Kernel& k : set.all()) kernels.push_back(k.desc);
+    }
+
+    for (const rc_kernel_desc* k : kernels) {
+      if (const std::string why = props::implausible_contract(*k); !why.empty()) throw UsageError(why);
     }
 
     std::vector<SpecChoice> specs;
@@ -229,6 +318,14 @@ int run_report(const Args& argv) {
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     opt.threads = args.has("--threads") ? parse_int(args.get("--threads"), "--threads", 1, 256) : std::min(hw, 8);
     opt.seed = args.has("--seed") ? static_cast<uint64_t>(parse_int(args.get("--seed"), "--seed", 0, 1 << 30)) : 1;
+
+    const double case_timeout =
+        args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;
+
+    // From here on kernels are called: in a child process unless --no-isolation.
+    if (!args.flag("--no-isolation")) {
+      if (const std::optional<int> code = fork_supervised(case_timeout)) return *code;
+    }
 
     // Oracles per spec (construction uses the ExactReference: main thread only).
     std::vector<std::shared_ptr<const ref::FastOracle>> oracles;
@@ -288,7 +385,25 @@ int run_report(const Args& argv) {
                     r.recipe.available ? report::cell_text(r.recipe.overall).c_str() : "unavailable");
       }
     }
-    return violation ? kExitViolation : kExitOk;
+    if (violation) return kExitViolation;
+    // A kernel none of whose runs was measured (it declares none of the specs) must not look
+    // like "within its bound".
+    bool unmeasured = false;
+    for (const rc_kernel_desc* k : kernels) {
+      const report::SweepResult* skipped = nullptr;
+      bool measured = false;
+      for (const report::SweepResult& r : data.runs) {
+        if (r.kernel != k->name) continue;
+        measured |= r.skipped.empty();
+        if (!r.skipped.empty() && !skipped) skipped = &r;
+      }
+      if (!measured) {
+        std::fprintf(stderr, "ropecheck report: nothing was measured for %s: %s\n", k->name,
+                     skipped ? skipped->skipped.c_str() : "no run");
+        unmeasured = true;
+      }
+    }
+    return unmeasured ? kExitUsage : kExitOk;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "ropecheck report: %s\n", e.what());
     return kExitUsage;
@@ -299,6 +414,24 @@ int run_report(const Args& argv) {
     std::fprintf(stderr, "ropecheck report: error: %s\n", e.what());
     return kExitUsage;
   }
+}
+
+}  // namespace
+
+int run_report(const Args& argv) {
+  int code = kExitInternal;
+  try {
+    code = run_report_in_process(argv);
+  } catch (const std::exception& e) {
+    if (g_heartbeat < 0) throw;  // main() reports it
+    std::fprintf(stderr, "ropecheck report: internal error: %s\n", e.what());
+  }
+  if (g_heartbeat >= 0) {  // the isolated child: tell the parent it finished, and how
+    std::fflush(nullptr);
+    beat("D" + std::to_string(code) + "\n");
+    ::_exit(code);
+  }
+  return code;
 }
 
 }  // namespace ropecheck::cli

@@ -200,7 +200,7 @@ int run_repro(const Args& argv) {
     const std::string rest = text.substr(1);
     if (kind == 'F') {
       std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
-      return rest.rfind("out-of-bounds", 0) == 0 ? kExitCrash : kExitViolation;
+      return props::is_crash_reason(rest) ? kExitCrash : kExitViolation;
     }
     if (kind == 'S') {
       std::printf("NOT APPLICABLE: %s\n", rest.c_str());

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 namespace ropecheck::impl {
@@ -102,8 +103,17 @@ void validate_descriptor(const rc_kernel_desc& desc, const std::string& origin) 
 }
 
 int load_plugin(KernelSet& set, const std::string& path) {
+  // Always a file path: a bare "lib.so" is the file in the current directory, never a library
+  // found on the dynamic linker's search path.  The kernels' origin is the absolute path, so a
+  // saved counterexample replays from any directory.
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(path, ec).lexically_normal();
+  const std::string file = ec ? path : abs.string();
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    throw PluginError(path, "", "", std::filesystem::exists(file, ec) ? "cannot load: not a regular file" : "cannot load: no such file");
+  }
   // RTLD_LOCAL: two plugins may define the same internal symbols.
-  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* lib = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     const char* err = dlerror();
     throw PluginError(path, "", "", std::string("cannot load: ") + (err ? err : "dlopen failed"));
@@ -135,7 +145,7 @@ int load_plugin(KernelSet& set, const std::string& path) {
       throw PluginError(path, "", "descriptor[" + std::to_string(i) + "]", "is NULL");
     }
     validate_descriptor(*descs[i], path);
-    staged.add(descs[i], path, keep);
+    staged.add(descs[i], file, keep);
   }
   set = std::move(staged);
   return count;

@@ -118,6 +118,23 @@ std::string conditioning_warning(const RopeSpec& spec, const std::vector<const r
   return "";
 }
 
+std::string implausible_contract(const rc_kernel_desc& kernel) {
+  RopeSpec spec;  // the bound at t = 0 does not depend on the frequencies
+  spec.head_dim = spec.rotary_dim = 64;
+  const double r = 1.0, theta = 1.0, attention = 1.0;
+  const double b = ref::pair_error_bound(kernel, spec, 0, 0, theta, r, attention).bound;
+  if (b < kImplausibleContractError * r) return "";
+  const rc_accuracy& a = kernel.accuracy;
+  std::ostringstream os;
+  os << "kernel " << kernel.name << ": its accuracy contract allows an error of " << b
+     << " x |x| at position 0 (sincos_ulp " << a.sincos_ulp << ", reduced_angle_abs_error "
+     << a.reduced_angle_abs_error << " rad, attention_rel_error " << a.attention_rel_error
+     << "); from " << kImplausibleContractError
+     << " x |x| up no check could tell a correct kernel from a wrong one. Declare the kernel's real "
+        "accuracy (impl/ropecheck_kernel.h, rc_accuracy)";
+  return os.str();
+}
+
 std::string describe(const Case& c) {
   std::ostringstream os;
   os << describe(c.spec) << " tokens=" << c.n_tokens() << " heads=" << c.n_heads;

@@ -49,6 +49,15 @@ std::string describe(const RopeSpec& spec);  // "yarn/half_split d=64/64 base=10
 // "spec <describe>: <why>" when the spec is ill-conditioned for one of `kernels` (so their
 // bounds are wide in places: ref::yarn_range_warning), else "".  Commands print it as a warning.
 std::string conditioning_warning(const RopeSpec& spec, const std::vector<const rc_kernel_desc*>& kernels);
+
+// "" unless the kernel's declared accuracy contract allows an error of at least
+// kImplausibleContractError·|x| on a pair at position 0, where only the sin/cos error, the
+// rotation arithmetic, output rounding and range reduction count.  Even a kernel doing all of
+// that in bf16 stays below 2^-6·|x| there; a contract allowing a quarter of the norm cannot
+// tell a correct kernel from a wrong one (a quarter turn errs by 1.41·|x|, a sign error by
+// 2·|x|; every bound is capped at 2.02·|x|).  Otherwise the reason; commands reject the kernel.
+inline constexpr double kImplausibleContractError = 0.25;
+std::string implausible_contract(const rc_kernel_desc& kernel);
 std::string hexfloat(double v);
 
 // How RapidCheck prints a Case in a counterexample (found by ADL).

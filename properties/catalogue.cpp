@@ -84,7 +84,7 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
                                          RunOutput* out) {
   RunOutput local;
   RunOutput& y = out ? *out : local;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return v;
   const rc_kernel_desc& d = ctx.runner.desc();
   const double a = ctx.oracle.attention_factor();
   const auto hd = static_cast<size_t>(c.spec.head_dim);
@@ -193,10 +193,19 @@ double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, do
 
 // The score's natural size Σ|q_i||k_i|·max(1, a²); scores whose size overflows (or nearly
 // overflows) double cannot be judged and are skipped.
+// Whether every partial sum of the score stays far from overflow.  The rotation mixes the two
+// components of a pair, so a pair contributes up to ‖q_j‖·‖k_j‖ (not Σ|q_i||k_i|: q = (0, big)
+// and k = (big, 0) have a zero component product and a huge rotated one).
 bool score_is_representable(const Context& ctx, const Case& d) {
   const double a = ctx.oracle.attention_factor();
+  auto q = [&](int64_t i) { return d.x[d.at(0, 0, i)]; };
+  auto k = [&](int64_t i) { return d.x[d.at(1, 0, i)]; };
   double mag = 0;
-  for (int64_t i = 0; i < d.spec.head_dim; ++i) mag += std::fabs(d.x[d.at(0, 0, i)]) * std::fabs(d.x[d.at(1, 0, i)]);
+  for (int j = 0; j < d.spec.pairs(); ++j) {
+    const int64_t i0 = d.spec.first_index(j), i1 = d.spec.second_index(j);
+    mag += std::hypot(q(i0), q(i1)) * std::hypot(k(i0), k(i1));
+  }
+  for (int64_t i = d.spec.rotary_dim; i < d.spec.head_dim; ++i) mag += std::fabs(q(i)) * std::fabs(k(i));
   mag *= std::max(1.0, a * a);
   return std::isfinite(mag) && mag < 0x1p1000;
 }
@@ -220,7 +229,7 @@ Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   const Case d = two_token_case(c, c.positions[0], c.positions[1]);
   if (!score_is_representable(ctx, d)) return Verdict::skip("the score overflows double");
   RunOutput y;
-  if (auto v = run_checked(ctx.runner, d, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, d, Placement::kNative, &y)) return *v;
   const double exact = ctx.oracle.score(&d.x[0], d.positions[0], &d.x[d.at(1, 0, 0)], d.positions[1]);
   const long double got = dot_head(d, y.y, 0, 1);
   const double err = static_cast<double>(std::fabs(got - exact));
@@ -245,8 +254,8 @@ Verdict score_is_shift_invariant(const Context& ctx, const Case& c) {
   const Case a = two_token_case(c, t, s), b = two_token_case(c, t + c.shift, s + c.shift);
   if (!score_is_representable(ctx, a)) return Verdict::skip("the score overflows double");
   RunOutput ya, yb;
-  if (auto v = run_checked(ctx.runner, a, Placement::kOutOfPlace, &ya)) return *v;
-  if (auto v = run_checked(ctx.runner, b, Placement::kOutOfPlace, &yb)) return *v;
+  if (auto v = run_checked(ctx.runner, a, Placement::kNative, &ya)) return *v;
+  if (auto v = run_checked(ctx.runner, b, Placement::kNative, &yb)) return *v;
   const double exact = ctx.oracle.score(&a.x[0], t, &a.x[a.at(1, 0, 0)], s);
   const long double sa = dot_head(a, ya.y, 0, 1), sb = dot_head(b, yb.y, 0, 1);
   const double err = static_cast<double>(std::fabs(sa - sb));
@@ -267,7 +276,7 @@ Verdict score_is_shift_invariant(const Context& ctx, const Case& c) {
 // | ‖y pair‖ − a‖x pair‖ | ≤ B (triangle inequality from the agreement bound).
 Verdict preserves_pair_norm(const Context& ctx, const Case& c) {
   RunOutput y;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
   const double a = ctx.oracle.attention_factor();
   Verdict v;
   std::optional<Verdict> fail;
@@ -297,8 +306,8 @@ Verdict commutes_with_complex_unit(const Context& ctx, const Case& c) {
     ic.x[p.i1] = c.x[p.i0];
   });
   RunOutput y, yi;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
-  if (auto v = run_checked(ctx.runner, ic, Placement::kOutOfPlace, &yi)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, ic, Placement::kNative, &yi)) return *v;
   const double a = ctx.oracle.attention_factor();
   Verdict v;
   std::optional<Verdict> fail;
@@ -341,8 +350,8 @@ Verdict layouts_agree_after_permutation(const Context& ctx, const Case& c) {
   }
   const KernelRunner other(ctx.runner.desc(), o.spec);
   RunOutput y, yo;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
-  if (auto v = run_checked(other, o, Placement::kOutOfPlace, &yo)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
+  if (auto v = run_checked(other, o, Placement::kNative, &yo)) return *v;
   const double a = ctx.oracle.attention_factor();
   Verdict v;
   std::optional<Verdict> fail;
@@ -403,8 +412,8 @@ Verdict power_of_two_scaling_is_exact(const Context& ctx, const Case& c) {
     s.x[i] = safe_input(c.x[i]) ? c.x[i] * scale : c.x[i];
   }
   RunOutput y, ys;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
-  if (auto v = run_checked(ctx.runner, s, Placement::kOutOfPlace, &ys)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, s, Placement::kNative, &ys)) return *v;
   const double tiny = smallest_normal(d.out_dtype) * 4;
   // A zero output is only trusted where the whole input pair is zero (otherwise it may be an
   // underflow that the scaled run does not have).
@@ -448,8 +457,8 @@ Verdict tokens_and_heads_are_independent(const Context& ctx, const Case& c) {
     }
   }
   RunOutput y, yp;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
-  if (auto v = run_checked(ctx.runner, p, Placement::kOutOfPlace, &yp)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, p, Placement::kNative, &yp)) return *v;
   std::vector<double> back(y.y.size());
   for (int64_t k = 0; k < nt; ++k) {
     for (int64_t h = 0; h < nh; ++h) {
@@ -482,7 +491,7 @@ Verdict in_place_equals_out_of_place(const Context& ctx, const Case& c) {
 Verdict pass_through_is_bit_identical(const Context& ctx, const Case& c) {
   if (c.spec.rotary_dim == c.spec.head_dim) return Verdict::skip("no pass-through dims");
   RunOutput y;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &y)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
     for (int64_t h = 0; h < c.n_heads; ++h) {
       for (int64_t i = c.spec.rotary_dim; i < c.spec.head_dim; ++i) {
@@ -501,8 +510,8 @@ Verdict pass_through_is_bit_identical(const Context& ctx, const Case& c) {
 
 Verdict is_deterministic(const Context& ctx, const Case& c) {
   RunOutput a, b;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &a)) return *v;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &b)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &a)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &b)) return *v;
   if (auto f = first_bit_difference(c, b.y, a.y, "two identical calls gave different results", "second", "first")) {
     return *f;
   }
@@ -517,8 +526,8 @@ Verdict strided_equals_contiguous(const Context& ctx, const Case& c) {
     padded.token_pad = 5;
   }
   RunOutput yd, yp;
-  if (auto v = run_checked(ctx.runner, dense, Placement::kOutOfPlace, &yd)) return *v;
-  if (auto v = run_checked(ctx.runner, padded, Placement::kOutOfPlace, &yp)) return *v;
+  if (auto v = run_checked(ctx.runner, dense, Placement::kNative, &yd)) return *v;
+  if (auto v = run_checked(ctx.runner, padded, Placement::kNative, &yp)) return *v;
   if (auto f = first_bit_difference(padded, yp.y, yd.y, "strided (padded) layout changed the result", "strided",
                                     "contiguous")) {
     return *f;
@@ -529,7 +538,7 @@ Verdict strided_equals_contiguous(const Context& ctx, const Case& c) {
 // A NaN or Inf in one component changes at most the outputs of its own pair.
 Verdict non_finite_stays_in_its_pair(const Context& ctx, const Case& c) {
   RunOutput clean;
-  if (auto v = run_checked(ctx.runner, c, Placement::kOutOfPlace, &clean)) return *v;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &clean)) return *v;
   const auto hd = static_cast<size_t>(c.spec.head_dim);
   const auto at = static_cast<size_t>(c.poison);
   const size_t head_base = at - at % hd, comp = at % hd;
@@ -543,7 +552,7 @@ Verdict non_finite_stays_in_its_pair(const Context& ctx, const Case& c) {
     Case p = c;
     p.x[at] = bad;
     RunOutput y;
-    if (auto v = run_checked(ctx.runner, p, Placement::kOutOfPlace, &y)) return *v;
+    if (auto v = run_checked(ctx.runner, p, Placement::kNative, &y)) return *v;
     for (size_t i = 0; i < y.y.size(); ++i) {
       if (i == at || i == head_base + partner) continue;
       if (!same_bits(y.y[i], clean.y[i])) {
@@ -559,9 +568,12 @@ Verdict non_finite_stays_in_its_pair(const Context& ctx, const Case& c) {
 }
 
 // Positions beyond the declared maximum (and negative ones) are refused, and nothing is
-// written (the runner checks the canaries on refusal).
+// written (the runner checks the canaries on refusal).  Only for cases the kernel supports
+// otherwise: a spec it does not declare is never passed to it, and a refusal of one proves
+// nothing about positions.
 Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
   const rc_kernel_desc& d = ctx.runner.desc();
+  if (const std::string why = ctx.runner.unsupported_reason(c); !why.empty()) return Verdict::skip(why);
   std::vector<int64_t> bad = {-1, INT64_MIN};
   if (d.max_position < INT64_MAX) bad.push_back(d.max_position + 1);
   if (d.max_position < INT64_MAX - 1000) bad.push_back(d.max_position + 1000);
@@ -569,7 +581,7 @@ Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
   for (int64_t t : bad) {
     Case b = c;
     b.positions.back() = t;
-    const RunOutput y = ctx.runner.run(b, Placement::kOutOfPlace);
+    const RunOutput y = ctx.runner.run(b, Placement::kNative);
     if (!y.out_of_bounds.empty()) {
       return Verdict::fail("out-of-bounds write at an invalid position: " + y.out_of_bounds, describe(b));
     }
@@ -612,6 +624,18 @@ const std::vector<Property>& catalogue() {
        refuses_positions_beyond_maximum, false},
   };
   return props;
+}
+
+Verdict evaluate(const Property& property, const Context& ctx, const Case& c) {
+  try {
+    return property.fn(ctx, c);
+  } catch (const KernelThrew& e) {
+    return Verdict::fail(std::string("crash: ") + e.what(), describe(c));
+  }
+}
+
+bool is_crash_reason(std::string_view reason) {
+  return reason.rfind("out-of-bounds", 0) == 0 || reason.rfind("crash:", 0) == 0;
 }
 
 const Property* find_property(std::string_view id) {

@@ -77,4 +77,12 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
                                          RunOutput* out = nullptr);
 const Property* find_property(std::string_view id);  // nullptr if unknown
 
+// Calls property.fn; a kernel that throws through the C ABI (KernelThrew) fails it with a
+// crash-class reason instead of escaping.  Other exceptions (ropecheck's own) propagate.
+Verdict evaluate(const Property& property, const Context& ctx, const Case& c);
+
+// Whether a failure reason is crash-class (exit 3: an out-of-bounds write, or a kernel that
+// threw) rather than a numerical violation (exit 1).
+bool is_crash_reason(std::string_view reason);
+
 }  // namespace ropecheck::props

@@ -26,7 +26,7 @@ class SilentListener : public rc::detail::TestListener {
   void onTestFinished(const rc::detail::TestMetadata&, const rc::detail::TestResult&) override {}
 };
 
-bool is_crash_class(const Verdict& v) { return v.reason.rfind("out-of-bounds", 0) == 0; }
+bool is_crash_class(const Verdict& v) { return is_crash_reason(v.reason); }
 
 // The oracles of one (kernel, spec) unit.  The exact reference is built once and shared.
 struct Oracles {
@@ -42,7 +42,7 @@ struct Oracles {
 // Re-judges a violation found with the fast oracle using the exact reference alone.
 // Returns the exact verdict (fail: confirmed; otherwise the fast oracle was wrong).
 Verdict confirm(const KernelRunner& runner, const Oracles& o, const Property& p, const Case& c) {
-  return p.fn(Context{runner, *o.exact}, c);
+  return evaluate(p, Context{runner, *o.exact}, c);
 }
 
 // The runner (prepared handle) and oracles of a spec: built once for a unit with a fixed
@@ -60,31 +60,44 @@ struct CaseEvaluator {
   const GateOptions& options;
   PreparedSpecs& prepared;
 
-  // Evaluates one case and tallies it; returns the verdict (fail only if exact-confirmed).
+  // Evaluates one case and tallies it; returns the verdict (fail only if exact-confirmed, or
+  // crash-class).  An exception of ropecheck's own sets *internal_error: never a pass.
   Verdict operator()(const Case& c, PropertyOutcome& out, std::string* internal_error) const {
-    const Prepared& state = prepared.get(spec_cache_key(c.spec), [&] { return std::make_unique<Prepared>(kernel, c.spec); });
-    if (options.before_case) options.before_case(c, property.id);
     Verdict v;
     try {
-      v = property.fn(Context{state.runner, *state.oracles.checked}, c);
+      v = judge(c);
     } catch (const ref::OracleMismatch& e) {
       *internal_error = std::string("fast oracle disagreed with the exact reference: ") + e.what();
       return Verdict::skip("oracle mismatch");
+    } catch (const std::exception& e) {
+      *internal_error = std::string("checking ") + property.id + " threw: " + e.what() + " (" + describe(c) + ")";
+      return Verdict::skip("internal error");
     }
-    if (v.failed()) {
-      const Verdict exact = confirm(state.runner, state.oracles, property, c);
-      if (!exact.failed()) {
-        *internal_error = std::string("fast oracle reported a violation the exact reference does not confirm (") +
-                          property.id + ", " + describe(c) + ")";
-        return Verdict::skip("not confirmed");
-      }
-      v = exact;
+    if (v.kind == Verdict::Kind::kSkip && v.reason == kNotConfirmed) {
+      *internal_error = std::string("fast oracle reported a violation the exact reference does not confirm (") +
+                        property.id + ", " + describe(c) + ")";
+      return v;
     }
     if (v.kind == Verdict::Kind::kSkip) {
       ++out.skipped;
     } else {
       ++out.checked;
       out.worst_ratio = std::max(out.worst_ratio, v.worst_ratio);
+    }
+    return v;
+  }
+
+ private:
+  static constexpr const char* kNotConfirmed = "not confirmed";
+
+  Verdict judge(const Case& c) const {
+    const Prepared& state = prepared.get(spec_cache_key(c.spec), [&] { return std::make_unique<Prepared>(kernel, c.spec); });
+    if (options.before_case) options.before_case(c, property.id);
+    Verdict v = evaluate(property, Context{state.runner, *state.oracles.checked}, c);
+    if (v.failed() && !is_crash_class(v)) {  // a crash needs no oracle to confirm it
+      const Verdict exact = confirm(state.runner, state.oracles, property, c);
+      if (!exact.failed()) return Verdict::skip(kNotConfirmed);
+      v = exact;
     }
     return v;
   }
@@ -231,6 +244,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
     const CaseEvaluator eval{kernel, *p, options, prepared};
     // 1. The deterministic sweep.
     for (const Case& c : sweep) {
+      if (!result.internal_error.empty()) break;
       const Verdict v = eval(c, out, &result.internal_error);
       if (v.failed()) {
         // Shrink the sweep case greedily (fewest tokens and heads, no padding, fewest
@@ -257,6 +271,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       std::optional<Case> last_failing;
       Verdict last_verdict;
       auto property = [&] {
+        RC_PRE(result.internal_error.empty());  // after an internal error, run nothing more
         const Case c = options.random_specs ? *gen::case_for(k) : *gen::case_with_spec(spec, k);
         PropertyOutcome scratch;
         const Verdict v = eval(c, scratch, &result.internal_error);
@@ -288,7 +303,12 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         break;  // the property does not apply to what this kernel supports
       } else if (r.match(failure)) {
         out.checked += failure.numSuccess + 1;
-        if (last_failing) record_failure(out, last_verdict, *last_failing);
+        if (last_failing) {
+          record_failure(out, last_verdict, *last_failing);
+        } else if (result.internal_error.empty()) {
+          // Not a verdict of ours (every exception is caught in CaseEvaluator): never a pass.
+          result.internal_error = "generated case failed outside the property: " + failure.description;
+        }
       } else if (r.match(error)) {
         result.internal_error = "test generation failed: " + error.description;
       }
@@ -304,7 +324,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
 Verdict replay(const rc_kernel_desc& kernel, const Property& property, const Case& c) {
   const KernelRunner runner(kernel, c.spec);
   const ref::ExactReference exact(c.spec);
-  return property.fn(Context{runner, exact}, c);
+  return evaluate(property, Context{runner, exact}, c);
 }
 
 std::vector<RopeSpec> default_gate_specs() {

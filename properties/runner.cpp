@@ -136,9 +136,32 @@ double smallest_normal(int32_t dtype) {
   }
 }
 
+namespace {
+
+// What a C++ exception escaping a kernel entry point was, for the finding.
+std::string thrown(const char* entry) {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return std::string(entry) + " threw a C++ exception through the C ABI: " + e.what();
+  } catch (...) {
+    return std::string(entry) + " threw a C++ exception (not a std::exception) through the C ABI";
+  }
+}
+
+}  // namespace
+
 KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
     : desc_(&desc), spec_(spec), cspec_(spec), bounds_(desc, spec) {
-  if (desc.prepare) prepare_status_ = desc.prepare(cspec_.ptr(), &handle_);
+  // A spec the kernel does not declare is never passed to it, not even to prepare.
+  if (desc.prepare && spec_unsupported_reason(desc, spec).empty()) {
+    try {
+      prepare_status_ = desc.prepare(cspec_.ptr(), &handle_);
+    } catch (...) {
+      prepare_threw_ = thrown("prepare");
+      prepare_status_ = RC_ERR_INTERNAL;
+    }
+  }
   if (prepare_status_ != 0) handle_ = nullptr;
 }
 
@@ -148,9 +171,12 @@ KernelRunner::~KernelRunner() {
 
 double KernelRunner::round_to_input(double v) const { return round_to_dtype(v, desc_->in_dtype); }
 
-std::string KernelRunner::unsupported_reason(const Case& c, Placement placement) const {
-  const rc_kernel_desc& d = *desc_;
-  const RopeSpec& s = c.spec;
+Placement KernelRunner::resolve(Placement placement) const {
+  if (placement != Placement::kNative) return placement;
+  return (desc_->placement & RC_PLACE_OUT_OF_PLACE) ? Placement::kOutOfPlace : Placement::kInPlace;
+}
+
+std::string spec_unsupported_reason(const rc_kernel_desc& d, const RopeSpec& s) {
   if (!(d.layouts & RC_LAYOUT_BIT(static_cast<int>(s.layout)))) {
     return std::string("layout ") + to_string(s.layout) + " not declared";
   }
@@ -165,6 +191,13 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
       s.rotary_dim % std::max(1, d.rotary_dim_multiple) != 0) {
     return "rotary_dim " + std::to_string(s.rotary_dim) + " outside the declared range";
   }
+  return "";
+}
+
+std::string KernelRunner::unsupported_reason(const Case& c, Placement placement) const {
+  const rc_kernel_desc& d = *desc_;
+  placement = resolve(placement);
+  if (std::string why = spec_unsupported_reason(d, c.spec); !why.empty()) return why;
   for (int64_t t : c.positions) {
     if (t < 0 || t > d.max_position) return "position " + std::to_string(t) + " beyond max_position";
   }
@@ -172,7 +205,7 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
   if (!(d.placement & need)) {
     return placement == Placement::kInPlace ? "in-place not declared" : "out-of-place not declared";
   }
-  if (prepare_status_ != 0) {
+  if (prepare_status_ != 0 && prepare_threw_.empty()) {  // a throw is reported by run()
     return std::string("prepare refused the spec: ") + rc_status_string(prepare_status_);
   }
   return "";
@@ -180,6 +213,7 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
 
 RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   const rc_kernel_desc& d = *desc_;
+  placement = resolve(placement);
   const int64_t n_tok = c.n_tokens(), n_heads = c.n_heads, hd = c.spec.head_dim;
   const int64_t hs = c.head_stride(), ts = c.token_stride();
   const size_t elems = n_tok == 0 ? 0 : static_cast<size_t>((n_tok - 1) * ts + (n_heads - 1) * hs + hd);
@@ -196,9 +230,14 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   Guarded out_buf(placement == Placement::kInPlace ? 0 : elems, dtype_size(d.out_dtype));
   Guarded& out = placement == Placement::kInPlace ? in : out_buf;
 
+  if (!prepare_threw_.empty()) throw KernelThrew(prepare_threw_);
   RunOutput r;
-  r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, ts, hs, in.base(),
-                     out.base());
+  try {
+    r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, ts, hs, in.base(),
+                       out.base());
+  } catch (...) {
+    throw KernelThrew(thrown("apply"));
+  }
 
   // Every byte of `out` outside the vectors (guards, stride padding) must keep its value: the
   // canary, or for in-place calls what it held before.  Checked span by span between the

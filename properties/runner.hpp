@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,23 @@
 
 namespace ropecheck::props {
 
+// Thrown by KernelRunner when a kernel's prepare or apply lets a C++ exception out through
+// the C ABI (a C host would terminate): a crash of the kernel, not an error of ropecheck.
+// what() says which entry point threw and the exception's message.
+class KernelThrew : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct RunOutput {
   int status = 0;               // the kernel's return value (0 = ok)
   std::vector<double> y;        // logical output, n_tokens × n_heads × head_dim (if status 0)
   std::string out_of_bounds;    // non-empty: what the kernel wrote where it must not
 };
 
-enum class Placement { kOutOfPlace, kInPlace };
+// kNative: out of place if the kernel declares it, else in place (an in-place-only kernel,
+// like most engines' RoPE, is checked through its in-place calls).
+enum class Placement { kNative, kOutOfPlace, kInPlace };
 
 class KernelRunner {
  public:
@@ -36,10 +47,14 @@ class KernelRunner {
 
   // Empty if the kernel declares support for this case (layout, scaling, head_dim and
   // rotary_dim rules, positions within [0, max_position], placement); else the reason.
-  std::string unsupported_reason(const Case& c, Placement placement = Placement::kOutOfPlace) const;
+  std::string unsupported_reason(const Case& c, Placement placement = Placement::kNative) const;
 
   // Calls apply.  The Case's spec must be this runner's spec (the handle was prepared for it).
-  RunOutput run(const Case& c, Placement placement = Placement::kOutOfPlace) const;
+  // Throws KernelThrew if apply throws, or if prepare threw when the runner was built.
+  RunOutput run(const Case& c, Placement placement = Placement::kNative) const;
+
+  // kNative resolved for this kernel (kOutOfPlace or kInPlace); others unchanged.
+  Placement resolve(Placement placement) const;
 
   // Rounds v to the kernel's input dtype (the value the kernel will actually see).
   double round_to_input(double v) const;
@@ -53,8 +68,12 @@ class KernelRunner {
   impl::CSpec cspec_;
   void* handle_ = nullptr;
   int prepare_status_ = 0;
+  std::string prepare_threw_;  // non-empty: what prepare threw (reported by run)
   ref::PairBounds bounds_;
 };
+
+// Empty if `kernel` declares `spec` (layout, scaling, head_dim and rotary_dim rules); else why not.
+std::string spec_unsupported_reason(const rc_kernel_desc& kernel, const RopeSpec& spec);
 
 // Storage helpers for the ABI dtypes.
 size_t dtype_size(int32_t dtype);

@@ -27,6 +27,16 @@ uint64_t splitmix64(uint64_t z) {
 
 // Worst-case order: larger error first, ties to the earlier sample and lower pair, so the
 // choice does not depend on how the work was split between threads.
+// max that keeps a NaN (std::max drops it when it comes second): a kernel's NaN output must
+// show in every table and make the bound ratio fail, not vanish.
+template <class T>
+T sticky_max(T a, T b) {
+  return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<T>::quiet_NaN() : std::max(a, b);
+}
+
+// Equal, or both NaN: a re-measurement that reproduces a NaN reproduces it.
+bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
 bool worse(const Worst& a, const Worst& b) {
   if (!b.valid) return a.valid;
   if (!a.valid) return false;
@@ -68,17 +78,17 @@ double Cell::rms() const { return n ? std::sqrt(sum_sq / static_cast<double>(n))
 void Cell::add(const Worst& w) {
   ++n;
   sum_sq += w.ulps * w.ulps;
-  max = std::max(max, w.ulps);
-  max_bound_ulps = std::max(max_bound_ulps, w.bound_ulps);
-  max_ratio = std::max(max_ratio, w.bound > 0 ? w.err / w.bound : (w.err > 0 ? INFINITY : 0.0));
+  max = sticky_max(max, w.ulps);
+  max_bound_ulps = sticky_max(max_bound_ulps, w.bound_ulps);
+  max_ratio = sticky_max(max_ratio, w.bound > 0 ? w.err / w.bound : (w.err == 0 ? 0.0 : w.err > 0 ? INFINITY : NAN));
   if (worse(w, worst)) worst = w;
 }
 void Cell::merge(const Cell& o) {
   n += o.n;
   sum_sq += o.sum_sq;
-  max = std::max(max, o.max);
-  max_bound_ulps = std::max(max_bound_ulps, o.max_bound_ulps);
-  max_ratio = std::max(max_ratio, o.max_ratio);
+  max = sticky_max(max, o.max);
+  max_bound_ulps = sticky_max(max_bound_ulps, o.max_bound_ulps);
+  max_ratio = sticky_max(max_ratio, o.max_ratio);
   if (worse(o.worst, worst)) worst = o.worst;
 }
 
@@ -96,10 +106,10 @@ void View::merge(const View& o) {
   for (size_t i = 0; i < cells.size(); ++i) cells[i].merge(o.cells[i]);
   overall.merge(o.overall);
   for (size_t i = 0; i < bin_max.size(); ++i) {
-    bin_max[i] = std::max(bin_max[i], o.bin_max[i]);
-    bin_bound[i] = std::max(bin_bound[i], o.bin_bound[i]);
+    bin_max[i] = sticky_max(bin_max[i], o.bin_max[i]);
+    bin_bound[i] = sticky_max(bin_bound[i], o.bin_bound[i]);
   }
-  for (size_t i = 0; i < heat.size(); ++i) heat[i] = std::max(heat[i], o.heat[i]);
+  for (size_t i = 0; i < heat.size(); ++i) heat[i] = sticky_max(heat[i], o.heat[i]);
   for (size_t i = 0; i < hist.size(); ++i) hist[i] += o.hist[i];
 }
 
@@ -143,8 +153,10 @@ int64_t sweep_size(const rc_kernel_desc& kernel, const RopeSpec& spec, const Swe
   return static_cast<int64_t>(sweep_positions(options.positions, spec, kernel.max_position).size());
 }
 
-SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
-                      const std::shared_ptr<const ref::FastOracle>& oracle, const SweepOptions& options) {
+namespace {
+
+SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
+                  const std::shared_ptr<const ref::FastOracle>& oracle, const SweepOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   SweepResult res;
   res.kernel = kernel.name;
@@ -191,8 +203,9 @@ SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const 
   const int fbands = frequency_band_count(pairs);
   std::vector<View> ex(static_cast<size_t>(n_threads)), rc(static_cast<size_t>(n_threads));
   std::vector<std::string> errors(static_cast<size_t>(n_threads));
+  std::vector<std::exception_ptr> thrown(static_cast<size_t>(n_threads));  // ropecheck's own
 
-  auto worker = [&](int w) {
+  auto work = [&](int w) {
     View& E = ex[static_cast<size_t>(w)];
     View& R = rc[static_cast<size_t>(w)];
     E.init(pairs, 0);
@@ -215,14 +228,14 @@ SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const 
         V.cells[static_cast<size_t>(position_band(m.t) * fbands + frequency_band(m.pair, pairs))].add(w8);
         V.overall.add(w8);
         const auto b = static_cast<size_t>(position_bin(m.t));
-        V.bin_max[b] = std::max(V.bin_max[b], w8.ulps);
-        V.bin_bound[b] = std::max(V.bin_bound[b], w8.bound_ulps);
+        V.bin_max[b] = sticky_max(V.bin_max[b], w8.ulps);
+        V.bin_bound[b] = sticky_max(V.bin_bound[b], w8.bound_ulps);
         float& h = V.heat[static_cast<size_t>(heat_row(m.t) * pairs + m.pair)];
-        h = std::max(h, static_cast<float>(w8.ulps));
+        h = sticky_max(h, static_cast<float>(w8.ulps));
         ++V.hist[static_cast<size_t>(hist_bin(w8.ulps))];
         // Each sample belongs to one chunk, hence to one thread: no race.
-        shared.sample_max[s] = std::max(shared.sample_max[s], static_cast<float>(w8.ulps));
-        shared.sample_bound[s] = std::max(shared.sample_bound[s], static_cast<float>(w8.bound_ulps));
+        shared.sample_max[s] = sticky_max(shared.sample_max[s], static_cast<float>(w8.ulps));
+        shared.sample_bound[s] = sticky_max(shared.sample_bound[s], static_cast<float>(w8.bound_ulps));
       };
       auto visit = [&](const props::PairMeasurement& m) {
         if (!measured[static_cast<size_t>(m.pair)]) return true;
@@ -264,10 +277,24 @@ SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const 
       if (options.progress) options.progress(static_cast<int64_t>(last - first));
     }
   };
+  // Nothing may escape a worker thread (that would terminate the process): a kernel that
+  // throws is a finding of that run; any other exception is rethrown here, after the join.
+  auto worker = [&](int w) {
+    try {
+      work(w);
+    } catch (const props::KernelThrew& e) {
+      errors[static_cast<size_t>(w)] = std::string("kernel failed: crash: ") + e.what();
+    } catch (...) {
+      thrown[static_cast<size_t>(w)] = std::current_exception();
+    }
+  };
   std::vector<std::thread> pool;
   for (int w = 1; w < n_threads; ++w) pool.emplace_back(worker, w);
   worker(0);
   for (auto& th : pool) th.join();
+  for (const std::exception_ptr& e : thrown) {
+    if (e) std::rethrow_exception(e);
+  }
   for (const std::string& e : errors) {
     if (!e.empty()) {
       res.skipped = e;
@@ -311,7 +338,7 @@ SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const 
     auto visit = [&](const props::PairMeasurement& m) {
       if (m.pair != w->pair) return true;
       found = true;
-      if (!(m.ulps == w->ulps) || m.err != w->err) {
+      if (!same(m.ulps, w->ulps) || !same(m.err, w->err)) {
         throw std::logic_error("report: re-measuring " + res.kernel + " at t=" + std::to_string(w->t) + " pair " +
                                std::to_string(w->pair) + " alone gives " + std::to_string(m.ulps) +
                                " ulp, the sweep gave " + std::to_string(w->ulps) + " (kernel not batch-invariant?)");
@@ -326,6 +353,22 @@ SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const 
   res.spot_checks = checked.spot_checks();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return res;
+}
+
+}  // namespace
+
+SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
+                      const std::shared_ptr<const ref::FastOracle>& oracle, const SweepOptions& options) {
+  try {
+    return sweep(kernel, spec, spec_label, oracle, options);
+  } catch (const props::KernelThrew& e) {  // e.g. while the recipe view infers theta-hat
+    SweepResult res;
+    res.kernel = kernel.name;
+    res.spec_label = spec_label;
+    res.spec = spec;
+    res.skipped = std::string("kernel failed: crash: ") + e.what();
+    return res;
+  }
 }
 
 std::vector<int64_t> parse_position_sweep(const std::string& text) {

@@ -1,7 +1,9 @@
 // `ropecheck check` end to end: the built-in kernels pass; a plugin that segfaults, hangs or
 // writes out of bounds gives exit 3 with a message naming the kernel, the signal and the
 // case, and a saved counterexample that `ropecheck repro` replays; a wrong ABI gives exit 2;
-// shards partition the work; JUnit and JSON are written.
+// shards partition the work; JUnit and JSON are written.  `ropecheck report` on the same
+// misbehaving plugins: exit 3 (crash, hang, exit) or 2 (nothing measured), never a report
+// that says "within bound".
 #include <gtest/gtest.h>
 
 #include "run_command.hpp"
@@ -14,6 +16,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <string>
 
 namespace {
@@ -70,6 +73,77 @@ TEST(Gate, SegfaultingPluginIsAFindingNotACrash) {
   expect_crash_finding(CRASH_PLUGIN, "crashes_at_4096", "SIGSEGV");
 }
 
+TEST(Gate, EachCrashGetsItsOwnReproducer) {
+  // The segfault happens in several units (specs); each message names a file of its own that
+  // holds its case (they used to overwrite one another).
+  const std::string d = temp_dir("crash-files");
+  const Result r = run("check --plugin " CRASH_PLUGIN " --cases 3 --quiet --out-dir " + d);
+  ASSERT_EQ(r.exit_code, 3) << r.out;
+  std::set<std::string> files, cases;
+  int crashes = 0;
+  const std::regex re("CRASH: crashes_at_4096 crashed with SIGSEGV[^\\n]*\\n  case: [^\\n]+\\n  reproduce: ropecheck repro (\\S+)");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), re), end; it != end; ++it) {
+    ++crashes;
+    const std::string path = (*it)[1];
+    EXPECT_TRUE(files.insert(path).second) << "two crashes name " << path;
+    std::ifstream f(path);
+    ASSERT_TRUE(f) << path;
+    const auto j = nlohmann::json::parse(f);
+    EXPECT_NE(j["reason"].get<std::string>().find("SIGSEGV"), std::string::npos);
+    EXPECT_TRUE(cases.insert(j["case"].dump()).second) << path << " holds another crash's case";
+  }
+  EXPECT_GE(crashes, 2) << r.out;
+}
+
+TEST(Gate, KernelThatThrowsThroughTheCAbiIsACrash) {
+  expect_crash_finding(THROW_PLUGIN, "throws_at_4096",
+                       "apply threw a C++ exception through the C ABI: kernel ran out of scratch space");
+}
+
+TEST(Gate, KernelThatExitsIsACrashWithAndWithoutIsolation) {
+  const std::string d = temp_dir("exit");
+  const Result isolated = run("check --plugin " EXIT_PLUGIN " --cases 3 --quiet --out-dir " + d);
+  EXPECT_EQ(isolated.exit_code, 3) << isolated.out;
+  EXPECT_NE(isolated.out.find("CRASH: exits_at_4096 exited"), std::string::npos) << isolated.out;
+  const Result in_process = run("check --plugin " EXIT_PLUGIN " --cases 3 --quiet --no-isolation --out-dir " + d);
+  EXPECT_EQ(in_process.exit_code, 3) << in_process.out;
+  EXPECT_NE(in_process.out.find("a kernel ended the process"), std::string::npos) << in_process.out;
+}
+
+TEST(Gate, InPlaceOnlyKernelIsCheckedThroughInPlaceCalls) {
+  // Most engines' RoPE works in place only; such a kernel must be checked, not skipped.
+  const std::string d = temp_dir("inplace");
+  const Result r = run("check --plugin " INPLACE_PLUGIN " --cases 3 --quiet --out-dir " + d);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL: in_place_only_wrong violates agreesWithExactReferenceWithinContract"), std::string::npos)
+      << r.out;
+}
+
+TEST(Gate, SpecsTheKernelDoesNotDeclareCheckNothing) {
+  // The sample kernel declares default RoPE only: with a YaRN spec nothing is checked, which
+  // is exit 2, not a pass (positionsBeyondMaximumAreRefused used to "pass" here).
+  const std::string d = temp_dir("undeclared");
+  std::ofstream(d + "/yarn.json") << R"({"head_dim": 128, "base": 10000, "max_position_embeddings": 32768,
+    "scaling": {"type": "yarn", "factor": 8, "original_max_position_embeddings": 4096}})";
+  const Result r = run("check --plugin " SAMPLE_PLUGIN " --spec " + d + "/yarn.json --cases 5 --out-dir " + d);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("nothing was checked for sample_f32_f64angle"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pass "), std::string::npos) << r.out;
+}
+
+TEST(Gate, ContractThatAllowsAnythingIsRejected) {
+  const Result r = run("check --plugin " VACUOUS_PLUGIN " --cases 3");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("claims_one_radian: its accuracy contract allows an error of"), std::string::npos) << r.out;
+}
+
+TEST(Gate, UnwritableOutDirIsReportedAndNoReproducerIsPromised) {
+  const Result r = run("check --plugin " INPLACE_PLUGIN " --cases 3 --quiet --out-dir /proc/ropecheck-no");
+  EXPECT_EQ(r.exit_code, 1) << r.out;  // the violation still decides the exit code
+  EXPECT_NE(r.out.find("cannot write the counterexample"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("reproduce:"), std::string::npos) << r.out;
+}
+
 TEST(Gate, HangingPluginIsKilledAndReported) {
   expect_crash_finding(HANG_PLUGIN, "hangs_at_65536", "hung", "--case-timeout 2", "--timeout 2");
 }
@@ -98,6 +172,25 @@ TEST(Gate, ShardsPartitionTheUnits) {
   const auto a = units(run(base + "--shard 0/3")), b = units(run(base + "--shard 1/3")), c = units(run(base + "--shard 2/3"));
   EXPECT_EQ(a.first + b.first + c.first, a.second);
   EXPECT_EQ(a.second, 22);
+}
+
+TEST(Gate, ShardsOfSeveralKernelsReportOnlyTheirOwnKernels) {
+  // One spec, two kernels, two shards: each shard runs one kernel's unit and passes; its JUnit
+  // names only that kernel (the other is not "unchecked" there).
+  const std::string d = temp_dir("shard-kernels");
+  std::ofstream(d + "/d64.json") << R"({"head_dim": 64, "base": 10000, "max_position_embeddings": 4096})";
+  for (const char* shard : {"0/2", "1/2"}) {
+    const std::string xml_path = d + "/" + shard[0] + ".xml";
+    const Result r = run("check --kernel table_f32 --kernel scalar_f64 --spec " + d +
+                         "/d64.json --cases 2 --property kernelIsDeterministic --shard " + shard + " --junit " + xml_path);
+    EXPECT_EQ(r.exit_code, 0) << shard << "\n" << r.out;
+    std::ifstream x(xml_path);
+    const std::string xml((std::istreambuf_iterator<char>(x)), std::istreambuf_iterator<char>());
+    const std::string mine = shard[0] == '0' ? "table_f32" : "scalar_f64";
+    const std::string other = shard[0] == '0' ? "scalar_f64" : "table_f32";
+    EXPECT_NE(xml.find("<testsuite name=\"" + mine + "\""), std::string::npos) << xml;
+    EXPECT_EQ(xml.find("<testsuite name=\"" + other + "\""), std::string::npos) << xml;
+  }
 }
 
 
@@ -132,5 +225,55 @@ TEST_P(GateOnBrokenKernel, FailsWithExitOneNamingTheProperty) {
 
 INSTANTIATE_TEST_SUITE_P(InTree, GateOnBrokenKernel, ::testing::ValuesIn(kBrokenPlugins),
                          [](const ::testing::TestParamInfo<BrokenPlugin>& i) { return std::string(i.param.name); });
+
+// ---- `ropecheck report` on misbehaving kernels -------------------------------------------
+
+Result report(const std::string& plugin, const std::string& kernel, const std::string& extra = "") {
+  const std::string d = temp_dir("report-" + kernel);
+  std::ofstream(d + "/d64.json") << R"({"head_dim": 64, "base": 10000, "max_position_embeddings": 8192})";
+  return run("report --plugin " + plugin + " --kernel " + kernel + " --spec " + d +
+             "/d64.json --positions 0:2^16:log:64 --no-paper --out " + d + "/out " + extra);
+}
+
+TEST(ReportIsolation, CrashingKernelIsExitThreeAndNoReport) {
+  const Result r = report(CRASH_PLUGIN, "crashes_at_4096");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("CRASH: a kernel crashed with signal 11"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("during crashes_at_4096 / d64"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(std::string(::testing::TempDir()) + "/gate-report-crashes_at_4096/out/report.json"));
+}
+
+TEST(ReportIsolation, HangingKernelIsKilled) {
+  const Result r = report(HANG_PLUGIN, "hangs_at_65536", "--case-timeout 2");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("hung: no progress for 2 s"), std::string::npos) << r.out;
+}
+
+TEST(ReportIsolation, KernelThatExitsIsACrashNotAReport) {
+  const Result r = report(EXIT_PLUGIN, "exits_at_4096");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("ended the process (exit status 0)"), std::string::npos) << r.out;
+}
+
+TEST(ReportIsolation, KernelThatThrowsFailsItsRun) {
+  const Result r = report(THROW_PLUGIN, "throws_at_4096");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("kernel failed: crash: apply threw a C++ exception"), std::string::npos) << r.out;
+}
+
+TEST(ReportIsolation, KernelThatDeclaresNoneOfTheSpecsIsExitTwo) {
+  const std::string d = temp_dir("report-undeclared");
+  const Result r = run("report --plugin " SAMPLE_PLUGIN " --kernel sample_f32_f64angle --spec " SOURCE_DIR
+                       "/reference/specs/yarn-d128.json --positions 0:2^10:log:16 --no-paper --out " + d);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("nothing was measured for sample_f32_f64angle: scaling yarn not declared"), std::string::npos)
+      << r.out;
+}
+
+TEST(ReportIsolation, ContractThatAllowsAnythingIsRejected) {
+  const Result r = report(VACUOUS_PLUGIN, "claims_one_radian");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("its accuracy contract allows an error of"), std::string::npos) << r.out;
+}
 
 }  // namespace

@@ -1,9 +1,10 @@
 // Plugin loading: the sample plugin loads and runs; a wrong ABI version, a missing symbol,
 // an inconsistent descriptor and a missing file are refused with messages naming the file,
-// kernel and field; check_descriptor survives garbage in non-pointer fields.
+// kernel and field (a bare file name is a file in the current directory); check_descriptor survives garbage in non-pointer fields.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -44,6 +45,22 @@ TEST(PluginLoader, SamplePluginLoadsListsAndRotates) {
   EXPECT_EQ(y[2], static_cast<float>(std::sin(1.0)));
   // Loading it twice collides on the name.
   EXPECT_THROW(load_plugin(set, SAMPLE_PLUGIN), PluginError);
+}
+
+TEST(PluginLoader, BareFileNameIsAFileInTheCurrentDirectoryAndOriginIsAbsolute) {
+  // "lib.so" without a slash means the file here, never a library on the linker's search
+  // path; the origin recorded (and saved in counterexamples) is absolute.
+  const std::filesystem::path plugin(SAMPLE_PLUGIN);
+  const std::filesystem::path here = std::filesystem::current_path();
+  std::filesystem::current_path(plugin.parent_path());
+  KernelSet set = KernelSet::with_builtins();
+  EXPECT_EQ(load_plugin(set, plugin.filename().string()), 1);
+  EXPECT_NE(load_error("libc.so.6").find("cannot load: no such file"), std::string::npos);
+  std::filesystem::current_path(here);
+  const Kernel* k = set.find("sample_f32_f64angle");
+  ASSERT_NE(k, nullptr);
+  EXPECT_TRUE(std::filesystem::path(k->origin).is_absolute()) << k->origin;
+  EXPECT_TRUE(std::filesystem::equivalent(k->origin, plugin));
 }
 
 TEST(PluginLoader, WrongAbiVersionIsRefused) {
