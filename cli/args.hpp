@@ -42,6 +42,13 @@ class ParsedArgs {
       } else if (valued.count(a)) {
         if (!has_value) {
           if (i + 1 >= args.size()) throw UsageError("option " + a + " needs a value");
+          // "--junit --quiet": the value is missing, not a file named "--quiet" (a value that
+          // really starts with an option's name can be given as --junit=--quiet).
+          const std::string& next = args[i + 1];
+          const std::string next_name = next.substr(0, next.find('='));
+          if (valued.count(next_name) || flags.count(next_name)) {
+            throw UsageError("option " + a + " needs a value (got the option " + next_name + ")");
+          }
           value = args[++i];
         }
         if (values_.count(a) && !repeatable.count(a)) {

@@ -628,11 +628,13 @@ int run_check(const Args& argv) {
     }
     return "ropecheck repro " + path;
   };
+  std::map<std::string, std::vector<std::string>> internal_errors;  // by kernel: also in the JUnit XML
   for (const Finished& f : results) {
     const std::string& kname = f.result.kernel;
     if (!f.result.internal_error.empty()) {
       any_internal = true;
       messages.push_back("INTERNAL ERROR (" + kname + ", " + f.result.spec_name + "): " + f.result.internal_error);
+      internal_errors[kname].push_back(f.result.spec_name + ": " + f.result.internal_error);
     }
     for (const auto& o : f.result.properties) {
       Cell& c = cells[kname][o.property];
@@ -712,13 +714,15 @@ int run_check(const Args& argv) {
     x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ropecheck\">\n";
     for (const impl::Kernel* k : in_shard) {
       const auto& row = cells[k->desc->name];
-      int failures = 0, errors = 0, skipped = 0;
+      const std::vector<std::string>& internal = internal_errors[k->desc->name];
+      int failures = 0, errors = internal.empty() ? 0 : 1, skipped = 0;
       for (const auto& [p, c] : row) {
         failures += c.failed;
         errors += c.crashed;
         skipped += c.status() == "n/a";
       }
-      x << "  <testsuite name=\"" << xml_escape(k->desc->name) << "\" tests=\"" << row.size() << "\" failures=\""
+      x << "  <testsuite name=\"" << xml_escape(k->desc->name) << "\" tests=\"" << row.size() + !internal.empty()
+        << "\" failures=\""
         << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\">\n";
       if (!warnings.empty()) {
         x << "    <properties>\n";
@@ -738,6 +742,13 @@ int run_check(const Args& argv) {
           x << "<system-out>" << c.checked << " cases checked</system-out>";
         }
         x << "</testcase>\n";
+      }
+      if (!internal.empty()) {  // ropecheck failed: nothing above is a complete verdict (exit 4)
+        std::string all;
+        for (const std::string& e : internal) all += e + "\n";
+        x << "    <testcase classname=\"ropecheck." << xml_escape(k->desc->name)
+          << "\" name=\"ropecheckInternalError\"><error message=\"ropecheck internal error (please report)\">"
+          << xml_escape(all) << "</error></testcase>\n";
       }
       x << "  </testsuite>\n";
     }

@@ -12,6 +12,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -112,10 +114,13 @@ std::vector<SpecChoice> default_specs() {
           pick("yarn s16 d128 (design.md)", "yarn-d128-s16", "built-in (reference/specs/yarn-d128.json)")};
 }
 
+// "dir/llama-3.1-8b.config.json" -> "llama-3.1-8b" (only the extensions go, not the version).
 std::string basename_noext(const std::string& path) {
   std::string b = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
-  const size_t dot = b.find('.');
-  return dot == std::string::npos ? b : b.substr(0, dot);
+  for (const std::string ext : {".json", ".config"}) {
+    if (b.size() > ext.size() && b.compare(b.size() - ext.size(), ext.size(), ext) == 0) b.resize(b.size() - ext.size());
+  }
+  return b;
 }
 
 int parse_int(const std::string& text, const char* what, int lo, int hi) {
@@ -269,6 +274,14 @@ int run_report_in_process(const Args& argv) {
     if (!args.has("--out")) throw UsageError("--out DIR is required (see --help)");
     const auto t0 = std::chrono::steady_clock::now();
     const std::string out_dir = args.get("--out");
+    {  // before minutes of measuring: the report must have somewhere to go
+      std::error_code ec;
+      std::filesystem::create_directories(out_dir, ec);
+      const std::string probe = out_dir + "/.ropecheck-write-test";
+      const bool writable = !ec && std::filesystem::is_directory(out_dir, ec) && std::ofstream(probe).good();
+      std::filesystem::remove(probe, ec);
+      if (!writable) throw UsageError("cannot write the report into --out " + out_dir);
+    }
 
     impl::KernelSet set = impl::KernelSet::with_builtins();
     std::vector<std::pair<std::string, std::string>> plugin_of;

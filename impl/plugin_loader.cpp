@@ -26,6 +26,40 @@ bool storage_dtype(int32_t t) {
 bool any_dtype(int32_t t) { return t >= RC_DTYPE_F32 && t <= RC_DTYPE_I64; }
 bool nonneg_finite(double v) { return std::isfinite(v) && v >= 0.0; }
 
+// Well-formed UTF-8 without control characters (the description lands in JSON, XML and
+// terminals), at most `max_bytes` long.
+bool printable_utf8(const char* s, size_t max_bytes) {
+  const size_t n = strnlen(s, max_bytes + 1);
+  if (n > max_bytes) return false;
+  for (size_t i = 0; i < n;) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int extra = 0;
+    uint32_t cp = c;
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(extra) >= n && extra > 0) return false;  // cut short
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // No overlong forms, surrogates or values beyond U+10FFFF.
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 DescriptorProblem check_descriptor(const rc_kernel_desc& d) {
@@ -45,6 +79,9 @@ DescriptorProblem check_descriptor(const rc_kernel_desc& d) {
     if (!ok) return bad("name", "may contain only [A-Za-z0-9_.-]");
   }
   if (d.description == nullptr) return bad("description", "must not be NULL");
+  if (!printable_utf8(d.description, 1024)) {
+    return bad("description", "must be UTF-8 text without control characters, at most 1024 bytes");
+  }
   if (!storage_dtype(d.in_dtype)) return bad("in_dtype", "must be F32, F64, F16 or BF16");
   if (!storage_dtype(d.out_dtype)) return bad("out_dtype", "must be F32, F64, F16 or BF16");
   if (d.layouts == 0 || (d.layouts & ~RC_LAYOUT_ALL) != 0)

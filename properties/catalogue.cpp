@@ -448,6 +448,7 @@ Verdict power_of_two_scaling_is_exact(const Context& ctx, const Case& c) {
 
 // Permuting tokens (with their positions) and heads permutes the outputs, bit for bit.
 Verdict tokens_and_heads_are_independent(const Context& ctx, const Case& c) {
+  if (c.n_tokens() * c.n_heads < 2) return Verdict::skip("one vector: nothing to permute");
   Case p = c;
   const int64_t nt = c.n_tokens(), nh = c.n_heads;
   for (int64_t k = 0; k < nt; ++k) {
@@ -548,6 +549,7 @@ Verdict non_finite_stays_in_its_pair(const Context& ctx, const Case& c) {
     if (static_cast<size_t>(c.spec.first_index(j)) == comp) partner = static_cast<size_t>(c.spec.second_index(j));
     if (static_cast<size_t>(c.spec.second_index(j)) == comp) partner = static_cast<size_t>(c.spec.first_index(j));
   }
+  if (c.x.size() <= (partner == comp ? 1u : 2u)) return Verdict::skip("no component outside the poisoned pair");
   for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
     Case p = c;
     p.x[at] = bad;

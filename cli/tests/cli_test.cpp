@@ -145,4 +145,17 @@ TEST(Cli, IllConditionedYarnSpecIsCheckedWithAWarning) {
   EXPECT_EQ(f.out.find("warning"), std::string::npos) << f.out;
 }
 
+TEST(Cli, OptionValuesAreCheckedBeforeAnyWork) {
+  // "--junit --quiet" used to write a file named "--quiet".
+  const Result r = run("check --kernel scalar_f64 --cases 1 --junit --quiet");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("option --junit needs a value (got the option --quiet)"), std::string::npos) << r.out;
+  const Result u = run("report --out /proc/ropecheck-report --no-paper");
+  EXPECT_EQ(u.exit_code, 2) << u.out;
+  EXPECT_NE(u.out.find("cannot write the report into --out /proc/ropecheck-report"), std::string::npos) << u.out;
+  const Result s = run("report --out --no-paper");
+  EXPECT_EQ(s.exit_code, 2) << s.out;
+  EXPECT_NE(s.out.find("option --out needs a value"), std::string::npos) << s.out;
+}
+
 }  // namespace

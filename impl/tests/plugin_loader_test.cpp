@@ -103,6 +103,11 @@ TEST(DescriptorCheck, EachBrokenFieldIsNamed) {
       {"abi_version", [](rc_kernel_desc& d) { d.abi_version = 0; }},
       {"name", [](rc_kernel_desc& d) { d.name = ""; }},
       {"name", [](rc_kernel_desc& d) { d.name = "has space"; }},
+      {"description", [](rc_kernel_desc& d) { d.description = "latin-1 \xe9t\xe9"; }},
+      {"description", [](rc_kernel_desc& d) { d.description = "overlong \xc0\xaf slash"; }},
+      {"description", [](rc_kernel_desc& d) { d.description = "cut short \xe2\x82"; }},
+      {"description", [](rc_kernel_desc& d) { d.description = "surrogate \xed\xa0\x80"; }},
+      {"description", [](rc_kernel_desc& d) { d.description = "escape \x1b[31m"; }},
       {"in_dtype", [](rc_kernel_desc& d) { d.in_dtype = RC_DTYPE_I64; }},
       {"out_dtype", [](rc_kernel_desc& d) { d.out_dtype = 0; }},
       {"layouts", [](rc_kernel_desc& d) { d.layouts = 0; }},
@@ -121,6 +126,9 @@ TEST(DescriptorCheck, EachBrokenFieldIsNamed) {
     c.breakit(d);
     EXPECT_EQ(check_descriptor(d).field, c.field);
   }
+  rc_kernel_desc d = good;
+  d.description = "\u03b8 \u2264 2\u207b\u00b2\u2074 \u2014 f32 \U0001F680";  // UTF-8 text is fine
+  EXPECT_FALSE(check_descriptor(d)) << check_descriptor(d).rule;
 }
 
 TEST(DescriptorCheck, GarbageScalarFieldsNeverCrash) {
