@@ -91,8 +91,9 @@ struct CaseEvaluator {
   static constexpr const char* kNotConfirmed = "not confirmed";
 
   Verdict judge(const Case& c) const {
-    const Prepared& state = prepared.get(spec_cache_key(c.spec), [&] { return std::make_unique<Prepared>(kernel, c.spec); });
+    // Announced first: prepare runs in prepared.get, and a crash there must name this case.
     if (options.before_case) options.before_case(c, property.id);
+    const Prepared& state = prepared.get(spec_cache_key(c.spec), [&] { return std::make_unique<Prepared>(kernel, c.spec); });
     Verdict v = evaluate(property, Context{state.runner, *state.oracles.checked}, c);
     if (v.failed() && !is_crash_class(v)) {  // a crash needs no oracle to confirm it
       const Verdict exact = confirm(state.runner, state.oracles, property, c);
