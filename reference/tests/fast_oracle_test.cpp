@@ -262,14 +262,6 @@ TEST(FastOracle, RejectsNegativePositionsAndBadPairsLikeTheExactReference) {
   EXPECT_THROW(o.fast->theta(-1), std::out_of_range);
 }
 
-TEST(FastOracle, ThetaAndAttentionFactorAreTheExactReferencesDoubles) {
-  for (const RopeSpec& spec : explicit_specs()) {
-    const Pair o(spec);
-    EXPECT_EQ(o.fast->attention_factor(), o.exact->attention_factor());
-    for (int j = 0; j < spec.pairs(); ++j) EXPECT_EQ(o.fast->theta(j), o.exact->theta(j));
-  }
-}
-
 // Both are usable through the interface (what the checks will hold).
 TEST(FastOracle, BothImplementTheOracleInterface) {
   const Pair o(sample_specs().front());
