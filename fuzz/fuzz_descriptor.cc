@@ -160,7 +160,7 @@ Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt) 
   c.x.assign(256, 1.0);
   (void)runner.unsupported_reason(c);
   const double b = ref::pair_bound(d, s, 5, d.max_position, 1e-3, 1.0, 1.0);
-  if (b < 0) return fail("the error model gave a negative bound for an accepted descriptor");
+  if (!(b >= 0)) return fail("the error model gave a negative or NaN bound for an accepted descriptor");
   if (tr) *tr << "descriptor: accepted, invariants hold, bound(t=max) = " << b << "\n";
   return {};
 }
