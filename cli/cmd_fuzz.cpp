@@ -76,7 +76,8 @@ Verdict and exit code:
   0  nothing found in the time given;
   1  a kernel violated a property: the reproducer file is in --out and the line
      `ropecheck repro FILE --plugin LIB.so` replays it as a readable case;
-  2  bad usage, or a plugin that does not load or breaks the ABI;
+  2  bad usage, or a plugin that does not load, breaks the ABI or names a kernel like a
+     built-in one;
   3  a kernel crashed, hung or wrote out of bounds (the input is kept in --out);
   4  ropecheck itself failed (e.g. its fast oracle disagreed with the exact reference).
 
@@ -276,16 +277,20 @@ int run_fuzz(const Args& args) {
     }
     if (!is_dir(out)) throw UsageError("--out " + out + " is not a directory I can create");
 
-    // The kernels.
-    impl::KernelSet set = p.has("--plugin") ? impl::KernelSet() : impl::KernelSet::with_builtins();
+    // The kernels.  A plugin loads next to the built-ins, as in `check` and `repro`: a kernel
+    // named like a built-in one is refused now (PluginError, exit 2), not when its reproducer
+    // is replayed.
+    impl::KernelSet set = impl::KernelSet::with_builtins();
+    const size_t n_builtin = set.all().size();
     std::string plugin;
     if (p.has("--plugin")) {
       plugin = absolute(p.get("--plugin"));
       impl::load_plugin(set, plugin);  // PluginError -> exit 2
     }
     std::vector<const rc_kernel_desc*> kernels;
-    for (const impl::Kernel& k : set.all()) {
-      if (!p.has("--kernel") || p.get("--kernel") == k.desc->name) kernels.push_back(k.desc);
+    for (size_t i = plugin.empty() ? 0 : n_builtin; i < set.all().size(); ++i) {
+      const rc_kernel_desc* d = set.all()[i].desc;
+      if (!p.has("--kernel") || p.get("--kernel") == d->name) kernels.push_back(d);
     }
     if (kernels.empty()) {
       std::fprintf(stderr, "ropecheck fuzz: %s\n",

@@ -47,6 +47,16 @@ std::string reproducer_named_in(const Result& r) {
   return m[1].str();
 }
 
+// ---- 6. a plugin kernel named like a built-in is refused up front ------------------------------
+
+TEST(FuzzVerdict, PluginKernelNamedLikeABuiltinIsRefused) {
+  const Result r = run("fuzz --in-process --plugin " BUILTIN_NAME_PLUGIN " --seconds 1 --out " + temp_dir("builtin-name"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "scalar_f64")) << r.out;
+  EXPECT_TRUE(has(r, "built-in")) << r.out;
+  EXPECT_FALSE(has(r, "replay it")) << r.out;
+}
+
 // ---- 7. a NaN output is the kernel's violation -------------------------------------------------
 
 TEST(FuzzVerdict, NaNOutputIsAViolationOfTheKernel) {
