@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -64,12 +66,13 @@ Options:
   --target T         differential, metamorphic or all (default all: both).
   --out DIR          where reproducers, logs and the working corpus go
                      (default ./ropecheck-fuzz-out).
-  --jobs J           libFuzzer worker processes (-fork=J; default 1).
+  --jobs J           libFuzzer worker processes (-fork=J; an integer in [1, 256]; default 1).
   --fuzzer-dir DIR   where the libFuzzer binaries fuzz_differential, fuzz_metamorphic are.
   --corpus DIR       seed corpus root with one sub-directory per target (default: the
                      repository's fuzz/corpus if present; seeds are generated otherwise).
   --in-process       use the in-process driver even if libFuzzer binaries exist.
-  --seed S           random seed of the in-process driver (default 1).
+  --seed S           random seed of the in-process driver: an integer in [0, 2^64-1]
+                     (default 1).  The same seed, kernels and corpus give the same inputs.
   --help             this text.
 
 Verdict and exit code:
@@ -125,13 +128,27 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
-double parse_positive(const std::string& opt, const std::string& v, double max) {
+// Strict numbers: the whole string, nothing truncated or defaulted ("1.5" is not a job count).
+double parse_seconds(const std::string& opt, const std::string& v, double max) {
   char* end = nullptr;
+  errno = 0;
   const double d = std::strtod(v.c_str(), &end);
-  if (end == v.c_str() || *end != '\0' || !(d > 0) || d > max) {
-    throw UsageError(opt + " must be a number in (0, " + std::to_string(static_cast<long long>(max)) + "], got \"" + v + "\"");
+  if (v.empty() || end == v.c_str() || *end != '\0' || errno != 0 || !(d > 0) || !(d <= max)) {
+    throw UsageError(opt + " must be a number of seconds in (0, " + std::to_string(static_cast<long long>(max)) +
+                     "], got \"" + v + "\"");
   }
   return d;
+}
+uint64_t parse_integer(const std::string& opt, const std::string& v, uint64_t lo, uint64_t hi, const std::string& range) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  // strtoull accepts leading space and a sign ("-1" wraps round): digits only.
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || *end != '\0' || errno != 0 || n < lo ||
+      n > hi) {
+    throw UsageError(opt + " must be an integer in " + range + ", got \"" + v + "\"");
+  }
+  return n;
 }
 
 // Replays a reproducer in a child (the kernel may crash): 0 passes, 1 violation, 3 crash, 4 internal.
@@ -259,9 +276,9 @@ int run_fuzz(const Args& args) {
       return kExitOk;
     }
     if (!p.positional().empty()) throw UsageError("unexpected argument " + p.positional()[0]);
-    const double seconds = parse_positive("--seconds", p.get("--seconds", "60"), 86400 * 30);
-    const int jobs = static_cast<int>(parse_positive("--jobs", p.get("--jobs", "1"), 256));
-    const uint64_t seed = static_cast<uint64_t>(parse_positive("--seed", p.get("--seed", "1"), 1e18));
+    const double seconds = parse_seconds("--seconds", p.get("--seconds", "60"), 86400 * 30);
+    const int jobs = static_cast<int>(parse_integer("--jobs", p.get("--jobs", "1"), 1, 256, "[1, 256]"));
+    const uint64_t seed = parse_integer("--seed", p.get("--seed", "1"), 0, UINT64_MAX, "[0, 2^64-1]");
     const std::string which = p.get("--target", "all");
     std::vector<std::string> targets;
     if (which == "all") {

@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -28,7 +30,7 @@ namespace ropecheck::cli {
 namespace {
 
 constexpr const char* kReproHelp = R"(Usage:
-  ropecheck repro FILE [--plugin LIB.so] [--kernel NAME] [--property ID]
+  ropecheck repro FILE [--plugin LIB.so] [--kernel NAME] [--property ID] [--timeout S]
 
 Replays a saved counterexample: prints the case (spec, positions, inputs in hexfloat), runs
 the kernel on it exactly as the gate did, and judges the property with the exact reference.
@@ -42,7 +44,8 @@ Options:
   --plugin LIB.so   load the kernel from this library instead of the path saved in FILE.
   --kernel NAME     replay against another kernel (e.g. the fixed version).
   --property ID     judge another property of the catalogue on the same case.
-  --timeout S       a replay that takes longer is reported as a hang (default 20).
+  --timeout S       a replay that takes longer is reported as a hang: whole seconds in
+                    [1, 86400] (default 20).
   --help            this text.
 
 Example:
@@ -97,6 +100,18 @@ int replay_fuzz_file(const std::string& path, const ParsedArgs& args) {
   return rc == 0 ? kExitOk : rc == 1 ? kExitViolation : kExitInternal;
 }
 
+// Whole seconds in [1, 86400], the whole string ("5x" and "2.5" are errors, not 5 and 2).
+int parse_timeout(const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || *end != '\0' || errno != 0 || n < 1 ||
+      n > 86400) {
+    throw UsageError("--timeout must be a whole number of seconds in [1, 86400], got \"" + v + "\"");
+  }
+  return static_cast<int>(n);
+}
+
 }  // namespace
 
 int run_repro(const Args& argv) {
@@ -108,15 +123,7 @@ int run_repro(const Args& argv) {
       return kExitOk;
     }
     if (args.positional().size() != 1) throw UsageError("give exactly one counterexample FILE (see --help)");
-    int timeout = 20;
-    if (args.has("--timeout")) {
-      try {
-        timeout = std::stoi(args.get("--timeout"));
-      } catch (const std::exception&) {
-        timeout = 0;
-      }
-      if (timeout < 1 || timeout > 86400) throw UsageError("--timeout must be a number of seconds in [1, 86400]");
-    }
+    const int timeout = args.has("--timeout") ? parse_timeout(args.get("--timeout")) : 20;
     const std::string path = args.positional().front();
     std::ifstream in(path, std::ios::binary);
     if (!in) throw SpecError(path, "cannot open file");

@@ -41,6 +41,36 @@ std::string temp_dir(const std::string& name) {
   return d;
 }
 
+// A differential-target input that decodes the same whatever the kernel set (its position is
+// a raw int64, not an index into the kernels' edge positions): default RoPE, half-split,
+// head_dim 128, one token at t = 100000 (past every misbehaving plugin's trigger), one head,
+// finite f32 values in [-1, 1).
+std::vector<uint8_t> input_at_100000() {
+  CaseChoice c;
+  c.n_tokens = 1;
+  c.n_heads = 1;
+  c.head_pad = 4;  // no padding
+  c.positions.assign(1, PositionChoice{});
+  c.positions[0].mode = 7;
+  c.positions[0].raw = 100000;
+  c.values.format = 0;
+  c.values.nonfinite = 1;
+  c.raw.resize(128 * 4);
+  for (size_t i = 0; i < 128; ++i) {
+    const float f = static_cast<float>(i) / 64.0f - 1.0f;
+    std::memcpy(&c.raw[4 * i], &f, 4);
+  }
+  return encode_case(c);
+}
+
+// Writes it as a fuzz reproducer (the name tells `repro` the target).
+std::string reproducer_file(const std::string& dir) {
+  const std::vector<uint8_t> b = input_at_100000();
+  const std::string path = dir + "/differential-crash-test";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  return path;
+}
+
 std::string reproducer_named_in(const Result& r) {
   std::smatch m;
   if (!std::regex_search(r.out, m, std::regex("reproducer: (\\S+)"))) return "";
@@ -86,6 +116,37 @@ TEST(FuzzVerdict, ExactReferenceConfirmsANaNOutputAsAnError) {
   oracle.exact().rotate_pair(4096, 1, 0.5, 0.25, hi, lo);
   const double good[2] = {hi[0] + lo[0], hi[1] + lo[1]};
   EXPECT_FALSE(oracle.confirm_pair_error(4096, 1, 0.5, 0.25, good, 1e-6));
+}
+
+// ---- 8. numbers are parsed strictly ------------------------------------------------------------
+
+TEST(FuzzVerdict, MalformedNumbersAreUsageErrors) {
+  // --seconds 1 beside a bad --seed or --jobs: a regression costs a second, not a minute.
+  const std::string out = " --in-process --target differential --plugin " SAMPLE_PLUGIN " --out " + temp_dir("numbers");
+  for (const char* bad : {"--seed 1.5", "--seed -1", "--seed 7x", "--seed ''", "--seed ' 7'", "--seed 18446744073709551616",
+                          "--jobs 1.5", "--jobs 2x", "--jobs 0", "--jobs -1"}) {
+    const Result r = run(std::string("fuzz --seconds 1 ") + bad + out);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.out;
+    EXPECT_TRUE(has(r, "must be an integer")) << bad << "\n" << r.out;
+  }
+  for (const char* bad : {"--seconds abc", "--seconds 5x", "--seconds 0", "--seconds -1", "--seconds nan", "--seconds inf",
+                          "--seconds ''"}) {
+    const Result r = run(std::string("fuzz ") + bad + out);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.out;
+    EXPECT_TRUE(has(r, "--seconds must be")) << bad << "\n" << r.out;
+  }
+  const std::string file = reproducer_file(temp_dir("numbers-repro"));
+  for (const char* bad : {"--timeout 5x", "--timeout 2.5", "--timeout 0", "--timeout ''"}) {
+    const Result r = run("repro " + file + " --plugin " SAMPLE_PLUGIN " " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.out;
+  }
+}
+
+TEST(FuzzVerdict, SeedZeroIsAccepted) {
+  const Result r = run("fuzz --in-process --target differential --seed 0 --seconds 1 --plugin " SAMPLE_PLUGIN " --out " +
+                       temp_dir("seed0"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(has(r, "verdict: PASS")) << r.out;
 }
 
 }  // namespace
