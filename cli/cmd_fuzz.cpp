@@ -99,6 +99,9 @@ std::string exe_dir() {
   return p.substr(0, p.find_last_of('/'));
 }
 
+// A replay of one input that takes longer than this is a hang (as libFuzzer's -timeout).
+constexpr double kReplayTimeoutSeconds = 30;
+
 bool is_executable(const std::string& p) {
   struct stat st {};
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
@@ -151,36 +154,28 @@ uint64_t parse_integer(const std::string& opt, const std::string& v, uint64_t lo
   return n;
 }
 
-// Replays a reproducer in a child (the kernel may crash): 0 passes, 1 violation, 3 crash, 4 internal.
-int classify(const std::string& target, const std::string& file, std::string* report) {
-  int fds[2];
-  if (pipe(fds) != 0) return kExitInternal;
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::ostringstream os;
-    int rc = kExitInternal;
-    try {
-      rc = fuzz::replay_fuzz_input(target, fuzz::read_file_bytes(file), os);
-    } catch (const std::exception& e) {
-      os << e.what();
-    }
-    const std::string s = os.str();
-    if (write(fds[1], s.data(), s.size()) < 0) rc = kExitInternal;
-    _exit(rc);
+// Replays a reproducer in a child (the kernel may crash, hang or exit): 0 passes, 1
+// violation, 3 crash/hang/exit, 4 internal; the replay's report, and for a crash what happened.
+int classify(const std::string& target, const std::string& file, std::string* report, std::string* detail) {
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = fuzz::read_file_bytes(file);
+  } catch (const std::exception& e) {
+    *detail = e.what();
+    return kExitInternal;
   }
-  close(fds[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  *report = text;
-  if (WIFSIGNALED(status)) return kExitCrash;
-  return WEXITSTATUS(status);
+  const fuzz::ChildReplay r = fuzz::replay_in_child(target, bytes, kReplayTimeoutSeconds, nullptr);
+  *report = r.text;
+  switch (r.end) {
+    case fuzz::ChildReplay::End::kVerdict:
+      return r.code;
+    case fuzz::ChildReplay::End::kNoChild:
+      *detail = r.describe(kReplayTimeoutSeconds);
+      return kExitInternal;
+    default:
+      *detail = r.describe(kReplayTimeoutSeconds);
+      return kExitCrash;
+  }
 }
 
 struct TargetOutcome {
@@ -244,9 +239,11 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
     if (kind != "crash" && kind != "timeout" && kind != "oom" && kind != "leak" && kind != "slow") continue;
     r.reproducer = out + "/" + f;
     if (kind == "crash") {
-      const int c = classify(target, r.reproducer, &r.report);
-      r.code = c == kExitOk ? kExitCrash : c;  // not reproduced without sanitizers: a memory error
-      r.detail = c == kExitOk ? "a sanitizer or signal stopped the kernel (see " + log + ")" : "";
+      const int c = classify(target, r.reproducer, &r.report, &r.detail);
+      // Not reproduced without the sanitizers: a memory error ASan/UBSan saw, or libFuzzer's
+      // "fuzz target exited".
+      r.code = c == kExitOk ? kExitCrash : c;
+      if (c == kExitOk) r.detail = "a sanitizer, a signal or an exit() stopped the kernel (see " + log + ")";
     } else {
       r.code = kExitCrash;
       r.detail = kind + " (see " + log + ")";
@@ -372,7 +369,10 @@ int run_fuzz(const Args& args) {
           case fuzz::DriveResult::Kind::kInternal: r.code = kExitInternal; break;
           default: r.code = kExitCrash; break;
         }
-        if (r.code == kExitViolation) classify(t, r.reproducer, &r.report);
+        if (r.code == kExitViolation) {
+          std::string ignored;
+          classify(t, r.reproducer, &r.report, &ignored);  // the report; the verdict is the driver's
+        }
       }
       std::printf("  %-12s %llu inputs in %.1f s (%.0f/s): %s\n", t.c_str(), static_cast<unsigned long long>(r.execs),
                   r.seconds, r.seconds > 0 ? static_cast<double>(r.execs) / r.seconds : 0.0,

@@ -77,6 +77,61 @@ std::string reproducer_named_in(const Result& r) {
   return m[1].str();
 }
 
+// ---- 2 (repro). a kernel's exit() during a replay is not a pass --------------------------------
+
+TEST(FuzzVerdict, ReproOfAFuzzInputWithAnExitingKernelIsACrash) {
+  const std::string file = reproducer_file(temp_dir("repro-exit0"));
+  const Result r = run("repro " + file + " --plugin " EXIT0_PLUGIN);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "exited the process with status 0")) << r.out;
+  EXPECT_FALSE(has(r, "PASSES")) << r.out;
+}
+
+// A `check` counterexample (JSON) replayed with a kernel that exits: the kernel's doing
+// (exit 3), not "internal error: the replay produced no verdict" (exit 4).
+TEST(FuzzVerdict, ReproOfACheckCounterexampleWithAnExitingKernelIsACrash) {
+  const std::string d = temp_dir("json-exit0");
+  const std::vector<uint8_t> b = input_at_100000();
+  const std::optional<Decoded> dc = decode_case(b.data(), b.size());
+  ASSERT_TRUE(dc.has_value());
+  nlohmann::json j;
+  j["kernel"] = "exits_0_at_4096";
+  j["plugin"] = EXIT0_PLUGIN;
+  j["property"] = "agreesWithExactReferenceWithinContract";
+  j["case"] = nlohmann::json::parse(props::case_to_json(dc->base, -1));
+  const std::string path = d + "/exits_0_at_4096__agreesWithExactReferenceWithinContract.json";
+  std::ofstream(path) << j.dump(2);
+  const Result r = run("repro " + path);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "exited the process (status 0) during the replay")) << r.out;
+}
+
+// ---- 4. repro of a fuzz reproducer honours --timeout -------------------------------------------
+
+TEST(FuzzVerdict, ReproOfAFuzzInputWithAHangingKernelTimesOut) {
+  const std::string file = reproducer_file(temp_dir("hang"));
+  const auto start = std::chrono::steady_clock::now();
+  const Result r = run("repro " + file + " --plugin " HANG_PLUGIN " --timeout 2");
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "hung")) << r.out;
+  EXPECT_LT(s, 30.0) << "the --timeout of 2 s was not honoured";
+}
+
+// ---- 5. a segfault in repro still shows the whole case -----------------------------------------
+
+TEST(FuzzVerdict, ReproOfASegfaultPrintsTheWholeCase) {
+  const std::string file = reproducer_file(temp_dir("segv"));
+  const Result r = run("repro " + file + " --plugin " CRASH_PLUGIN);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "SIGSEGV") || has(r, "Segmentation")) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("case JSON[^:]*: (\\{[^\\n]*)\\n"))) << r.out;
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(m[1].str())) << "the case JSON is cut off:\n" << m[1].str();
+  EXPECT_EQ(j["x"].size(), 128u);
+}
+
 // ---- 6. a plugin kernel named like a built-in is refused up front ------------------------------
 
 TEST(FuzzVerdict, PluginKernelNamedLikeABuiltinIsRefused) {
