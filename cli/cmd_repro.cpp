@@ -49,8 +49,10 @@ Options:
 Example:
   ropecheck repro ropecheck-failures/my_kernel__agreesWithExactReferenceWithinContract.json
 
-Exit codes: 0 the case passes now; 1 the violation reproduces; 2 bad file or usage;
-3 the kernel crashed, hung or exited the process on the case; 4 ropecheck itself failed.
+Exit codes: 0 the case passes now; 1 the violation reproduces; 2 bad file or usage, or
+nothing was checked (the property does not apply to the case, or no kernel of the set
+supports the fuzz input); 3 the kernel crashed, hung, wrote out of bounds or exited the
+process on the case; 4 ropecheck itself failed.
 )";
 
 // A fuzzer's reproducer (raw bytes named <target>-crash-<hash>, ...): decode it, print the
@@ -87,11 +89,17 @@ int replay_fuzz_file(const std::string& path, const ParsedArgs& args, int timeou
   }
   switch (r.code) {
     case kExitOk:
-      std::printf("PASSES: every property holds on this input.\n");
+      std::printf("PASSES: every property checked holds on this input.\n");
       return kExitOk;
     case kExitViolation:
       std::printf("REPRODUCED: a property is violated (see above).\n");
       return kExitViolation;
+    case kExitUsage:
+      std::printf("NOTHING CHECKED: no kernel of the set was checked on this input (see above); not a pass.\n");
+      return kExitUsage;
+    case kExitCrash:
+      std::printf("REPRODUCED: a kernel wrote out of bounds (see above).\n");
+      return kExitCrash;
     default:
       std::printf("ropecheck internal error while replaying.\n");
       return kExitInternal;

@@ -105,9 +105,12 @@ int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& byt
     case Outcome::kViolation:
       out << r.report;
       return 1;
+    case Outcome::kOutOfBounds:
+      out << r.report;
+      return 3;
     case Outcome::kSkip:
-      out << "precondition not met: " << r.report << " (nothing to check)\n";
-      return 0;
+      out << "nothing was checked: " << r.report << "\n";
+      return 2;
     case Outcome::kPass:
       break;
   }

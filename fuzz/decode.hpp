@@ -24,10 +24,11 @@ std::string fuzz_target_from_path(const std::string& path);
 
 // Prints the input as a readable case (spec, positions, values in hexfloat, the case JSON),
 // replays it with every kernel's verdict, and prints the violation report if any.
-// Returns 0 if every property holds (or the input is outside every precondition), 1 if a
-// property is violated, 4 if ropecheck itself is at fault (fast oracle mismatch).  `out` is
-// flushed before the kernels run.  A kernel that crashes or exits crashes or ends the
-// caller: replay_in_child() isolates it.
+// Returns 0 if something was checked and every property checked holds, 1 if a property is
+// violated, 2 if nothing was checked (no valid spec, or every kernel skipped the case), 3 if
+// a kernel wrote out of bounds, 4 if ropecheck itself is at fault (fast oracle mismatch): the
+// exit codes of README.md.  `out` is flushed before the kernels run.  A kernel that crashes
+// or exits crashes or ends the caller: replay_in_child() isolates it.
 // Throws std::invalid_argument for an unknown target.
 int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out);
 
@@ -51,7 +52,6 @@ struct ChildReplay {
 };
 ChildReplay replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
                             std::FILE* echo);
-
 
 // Seeds built from the versioned hard-case file (edge positions) and special values: what
 // fuzz/corpus/ holds (fuzz_make_seeds writes them) and what `ropecheck fuzz` starts from

@@ -77,6 +77,84 @@ std::string reproducer_named_in(const Result& r) {
   return m[1].str();
 }
 
+// ---- 1. nothing checked is never a PASS --------------------------------------------------------
+
+TEST(FuzzVerdict, KernelWhoseHeadDimIsNeverGeneratedIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " HEAD100_PLUGIN " --seconds 2 --out " + temp_dir("head100"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_TRUE(has(r, "head_dim")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+TEST(FuzzVerdict, InPlaceOnlyKernelIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " INPLACE_PLUGIN " --seconds 2 --out " + temp_dir("inplace"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_TRUE(has(r, "in-place")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+// Reachable on paper (every declared field is generated), refused by prepare in practice:
+// only counting what was checked at run time catches it.
+TEST(FuzzVerdict, KernelThatRefusesEverySpecIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " PREPARE_REFUSES_PLUGIN " --seconds 2 --out " + temp_dir("prep"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_TRUE(has(r, "prepare_refuses")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+TEST(FuzzVerdict, NoInputInTheTimeGivenIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " SAMPLE_PLUGIN " --seconds 1e-9 --out " + temp_dir("zero"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+// The positive control of the four above: the same command with a kernel the decoder reaches.
+TEST(FuzzVerdict, SamplePluginPassesAndSaysHowManyInputsWereChecked) {
+  const Result r = run("fuzz --in-process --plugin " SAMPLE_PLUGIN " --seconds 2 --out " + temp_dir("sample"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(has(r, "verdict: PASS")) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("differential +(\\d+) inputs, (\\d+) checked"))) << r.out;
+  EXPECT_GT(std::stoull(m[2].str()), 0u) << r.out;
+}
+
+TEST(FuzzVerdict, ReplayOnWhichEveryKernelIsSkippedSaysNothingWasChecked) {
+  const std::string file = reproducer_file(temp_dir("replay-skip"));
+  const Result r = run("repro " + file + " --plugin " HEAD100_PLUGIN);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_FALSE(has(r, "holds")) << r.out;
+  EXPECT_FALSE(has(r, "PASSES")) << r.out;
+  // The same input with a kernel that supports it is checked and passes.
+  const Result ok = run("repro " + file + " --plugin " SAMPLE_PLUGIN);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_TRUE(has(ok, "PASSES")) << ok.out;
+}
+
+// ---- 2. a kernel's exit() cannot fake the fuzz verdict -----------------------------------------
+
+void expect_exit_is_a_crash(const char* plugin, const std::string& name, int status) {
+  const std::string d = temp_dir(name);
+  const Result r = run(std::string("fuzz --in-process --target differential --seconds 20 --plugin ") + plugin + " --out " + d);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "exited the process with status " + std::to_string(status))) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+  const std::string repro = reproducer_named_in(r);
+  ASSERT_FALSE(repro.empty()) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(repro)) << repro;
+  // The reproducer replays to the same finding.
+  const Result again = run("repro " + repro + " --plugin " + plugin);
+  EXPECT_EQ(again.exit_code, 3) << again.out;
+  EXPECT_TRUE(has(again, "exited the process with status " + std::to_string(status))) << again.out;
+}
+
+TEST(FuzzVerdict, KernelCallingExitZeroIsACrashNotAPass) { expect_exit_is_a_crash(EXIT0_PLUGIN, "exit0", 0); }
+TEST(FuzzVerdict, KernelCallingExitOneIsACrashNotAViolation) { expect_exit_is_a_crash(EXIT1_PLUGIN, "exit1", 1); }
+
 // ---- 2 (repro). a kernel's exit() during a replay is not a pass --------------------------------
 
 TEST(FuzzVerdict, ReproOfAFuzzInputWithAnExitingKernelIsACrash) {
@@ -104,6 +182,21 @@ TEST(FuzzVerdict, ReproOfACheckCounterexampleWithAnExitingKernelIsACrash) {
   const Result r = run("repro " + path);
   EXPECT_EQ(r.exit_code, 3) << r.out;
   EXPECT_TRUE(has(r, "exited the process (status 0) during the replay")) << r.out;
+}
+
+// ---- 3. out-of-bounds writes are crash-class (exit 3), as in `check` ---------------------------
+
+TEST(FuzzVerdict, OutOfBoundsWriteIsExitThree) {
+  const std::string d = temp_dir("oob");
+  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " OOB_PLUGIN " --out " + d);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "out-of-bounds")) << r.out;
+  const std::string repro = reproducer_named_in(r);
+  ASSERT_FALSE(repro.empty()) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(repro)) << repro;
+  const Result again = run("repro " + repro + " --plugin " OOB_PLUGIN);
+  EXPECT_EQ(again.exit_code, 3) << again.out;
+  EXPECT_TRUE(has(again, "out-of-bounds")) << again.out;
 }
 
 // ---- 4. repro of a fuzz reproducer honours --timeout -------------------------------------------
