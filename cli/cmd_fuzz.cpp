@@ -476,11 +476,13 @@ int run_fuzz(const Args& args) {
       if (kernels_checked.count(d->name) || total_execs == 0) continue;
       const auto u = unreachable.find(d->name);
       const auto k = kernel_skips.find(d->name);
+      // libFuzzer runs log only the kernels checked; a replay of a seed shows the reasons.
+      const std::string seed_file = (corpus.empty() ? std::string("fuzz/corpus") : corpus) + "/" + targets.front() + "/FILE";
       const std::string why = u != unreachable.end() ? u->second
                               : k != kernel_skips.end()
                                   ? "the inputs it skipped: " + k->second
-                                  : "no input it supports was run (`ropecheck repro FILE --plugin ...` of a corpus "
-                                    "file shows each kernel's verdict)";
+                                  : "every input was skipped for it (`ropecheck repro " + seed_file + repro_args +
+                                        "` shows each kernel's reason on an input)";
       nothing_checked.push_back("kernel " + std::string(d->name) + " was never checked; " + why);
     }
     if (!nothing_checked.empty()) {
