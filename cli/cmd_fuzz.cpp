@@ -13,11 +13,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -64,20 +69,30 @@ Options:
   --target T         differential, metamorphic or all (default all: both).
   --out DIR          where reproducers, logs and the working corpus go
                      (default ./ropecheck-fuzz-out).
-  --jobs J           libFuzzer worker processes (-fork=J; default 1).
+  --jobs J           libFuzzer worker processes (-fork=J; an integer in [1, 256]; default 1).
   --fuzzer-dir DIR   where the libFuzzer binaries fuzz_differential, fuzz_metamorphic are.
   --corpus DIR       seed corpus root with one sub-directory per target (default: the
                      repository's fuzz/corpus if present; seeds are generated otherwise).
   --in-process       use the in-process driver even if libFuzzer binaries exist.
-  --seed S           random seed of the in-process driver (default 1).
+  --seed S           random seed of the in-process driver: an integer in [0, 2^64-1]
+                     (default 1).  The same seed, kernels and corpus give the same inputs.
   --help             this text.
 
+Only inputs on which a kernel was actually run and judged count as checked; each target's
+line says how many there were.  A kernel whose declared head_dim, rotary_dim, scalings,
+layouts or placement the fuzzers never generate is named before fuzzing starts.
+
 Verdict and exit code:
-  0  nothing found in the time given;
+  0  something was checked on every kernel and every target, and nothing was found in the
+     time given;
   1  a kernel violated a property: the reproducer file is in --out and the line
      `ropecheck repro FILE --plugin LIB.so` replays it as a readable case;
-  2  bad usage, or a plugin that does not load or breaks the ABI;
-  3  a kernel crashed, hung or wrote out of bounds (the input is kept in --out);
+  2  bad usage, a plugin that does not load, breaks the ABI or names a kernel like a
+     built-in one, or nothing was checked: a target ran no input any kernel supports, or a
+     kernel was never checked (e.g. it declares only head_dims or placements the fuzzers
+     never generate, or --seconds was too short for a single input);
+  3  a kernel crashed, hung, wrote out of bounds or exited the process (the input is kept
+     in --out);
   4  ropecheck itself failed (e.g. its fast oracle disagreed with the exact reference).
 
 Examples:
@@ -94,6 +109,9 @@ std::string exe_dir() {
   std::string p(buf);
   return p.substr(0, p.find_last_of('/'));
 }
+
+// A replay of one input that takes longer than this is a hang (as libFuzzer's -timeout).
+constexpr double kReplayTimeoutSeconds = 30;
 
 bool is_executable(const std::string& p) {
   struct stat st {};
@@ -124,50 +142,62 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
-double parse_positive(const std::string& opt, const std::string& v, double max) {
+// Strict numbers: the whole string, nothing truncated or defaulted ("1.5" is not a job count).
+double parse_seconds(const std::string& opt, const std::string& v, double max) {
   char* end = nullptr;
+  errno = 0;
   const double d = std::strtod(v.c_str(), &end);
-  if (end == v.c_str() || *end != '\0' || !(d > 0) || d > max) {
-    throw UsageError(opt + " must be a number in (0, " + std::to_string(static_cast<long long>(max)) + "], got \"" + v + "\"");
+  if (v.empty() || end == v.c_str() || *end != '\0' || errno != 0 || !(d > 0) || !(d <= max)) {
+    throw UsageError(opt + " must be a number of seconds in (0, " + std::to_string(static_cast<long long>(max)) +
+                     "], got \"" + v + "\"");
   }
   return d;
 }
-
-// Replays a reproducer in a child (the kernel may crash): 0 passes, 1 violation, 3 crash, 4 internal.
-int classify(const std::string& target, const std::string& file, std::string* report) {
-  int fds[2];
-  if (pipe(fds) != 0) return kExitInternal;
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::ostringstream os;
-    int rc = kExitInternal;
-    try {
-      rc = fuzz::replay_fuzz_input(target, fuzz::read_file_bytes(file), os);
-    } catch (const std::exception& e) {
-      os << e.what();
-    }
-    const std::string s = os.str();
-    if (write(fds[1], s.data(), s.size()) < 0) rc = kExitInternal;
-    _exit(rc);
+uint64_t parse_integer(const std::string& opt, const std::string& v, uint64_t lo, uint64_t hi, const std::string& range) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  // strtoull accepts leading space and a sign ("-1" wraps round): digits only.
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || *end != '\0' || errno != 0 || n < lo ||
+      n > hi) {
+    throw UsageError(opt + " must be an integer in " + range + ", got \"" + v + "\"");
   }
-  close(fds[1]);
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  *report = text;
-  if (WIFSIGNALED(status)) return kExitCrash;
-  return WEXITSTATUS(status);
+  return n;
+}
+
+// Replays a reproducer in a child (the kernel may crash, hang or exit): the exit code of
+// README.md (0 passes, 1 violation, 2 nothing checked, 3 crash/hang/exit/out-of-bounds, 4
+// internal), the replay's report, and for a crash what happened.
+int classify(const std::string& target, const std::string& file, std::string* report, std::string* detail) {
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = fuzz::read_file_bytes(file);
+  } catch (const std::exception& e) {
+    *detail = e.what();
+    return kExitInternal;
+  }
+  const fuzz::ChildReplay r = fuzz::replay_in_child(target, bytes, kReplayTimeoutSeconds, nullptr);
+  *report = r.text;
+  switch (r.end) {
+    case fuzz::ChildReplay::End::kVerdict:
+      return r.code;
+    case fuzz::ChildReplay::End::kNoChild:
+      *detail = r.describe(kReplayTimeoutSeconds);
+      return kExitInternal;
+    default:
+      *detail = r.describe(kReplayTimeoutSeconds);
+      return kExitCrash;
+  }
 }
 
 struct TargetOutcome {
   int code = kExitOk;
   uint64_t execs = 0;
+  uint64_t checked = 0;          // inputs on which something was checked (in-process driver)
+  bool counts_known = true;      // false for libFuzzer: only which kernels were checked is known
+  std::set<std::string> kernels_checked;
+  std::string skip_example;      // why an input checked nothing (in-process driver)
+  std::map<std::string, std::string> kernel_skips;  // kernel never checked -> its commonest skip reasons
   double seconds = 0;
   std::string reproducer, detail, report;
 };
@@ -183,8 +213,12 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
   }
   const std::string prefix = out + "/" + target + "-";
   const std::string log = out + "/" + target + ".log";
+  const std::string checked_log = out + "/" + target + ".checked";  // kernels checked (libfuzzer_entry)
+  std::remove(checked_log.c_str());
+  // -max_total_time=0 would mean no limit: at least 1 s.
+  const long long whole_seconds = std::max(1LL, static_cast<long long>(seconds + 0.5));
   std::vector<std::string> args = {bin,
-                                   "-max_total_time=" + std::to_string(static_cast<long long>(seconds + 0.5)),
+                                   "-max_total_time=" + std::to_string(whole_seconds),
                                    "-timeout=30",
                                    "-rss_limit_mb=4096",
                                    "-print_final_stats=1",
@@ -198,6 +232,7 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
   if (pid == 0) {
     if (!plugin.empty()) setenv("ROPECHECK_FUZZ_PLUGIN", plugin.c_str(), 1);
     if (!kernel.empty()) setenv("ROPECHECK_FUZZ_KERNEL", kernel.c_str(), 1);
+    setenv(fuzz::kCheckedLogEnv, checked_log.c_str(), 1);
     if (!freopen(log.c_str(), "w", stderr) || !freopen(log.c_str(), "a", stdout)) _exit(127);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
@@ -208,8 +243,11 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
   int status = 0;
   waitpid(pid, &status, 0);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::ifstream lf(log);
+  r.counts_known = false;
+  std::ifstream cf(checked_log);
   std::string line;
+  while (std::getline(cf, line)) r.kernels_checked.insert(line);
+  std::ifstream lf(log);
   while (std::getline(lf, line)) {
     const std::string key = "stat::number_of_executed_units:";
     if (line.rfind(key, 0) == 0) r.execs += std::strtoull(line.c_str() + key.size(), nullptr, 10);
@@ -226,9 +264,11 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
     if (kind != "crash" && kind != "timeout" && kind != "oom" && kind != "leak" && kind != "slow") continue;
     r.reproducer = out + "/" + f;
     if (kind == "crash") {
-      const int c = classify(target, r.reproducer, &r.report);
-      r.code = c == kExitOk ? kExitCrash : c;  // not reproduced without sanitizers: a memory error
-      r.detail = c == kExitOk ? "a sanitizer or signal stopped the kernel (see " + log + ")" : "";
+      const int c = classify(target, r.reproducer, &r.report, &r.detail);
+      // Not reproduced without the sanitizers (passes, or checks nothing): a memory error
+      // ASan/UBSan saw, or libFuzzer's "fuzz target exited".
+      r.code = c == kExitOk || c == kExitUsage ? kExitCrash : c;
+      if (c == kExitOk || c == kExitUsage) r.detail = "a sanitizer, a signal or an exit() stopped the kernel (see " + log + ")";
     } else {
       r.code = kExitCrash;
       r.detail = kind + " (see " + log + ")";
@@ -258,9 +298,9 @@ int run_fuzz(const Args& args) {
       return kExitOk;
     }
     if (!p.positional().empty()) throw UsageError("unexpected argument " + p.positional()[0]);
-    const double seconds = parse_positive("--seconds", p.get("--seconds", "60"), 86400 * 30);
-    const int jobs = static_cast<int>(parse_positive("--jobs", p.get("--jobs", "1"), 256));
-    const uint64_t seed = static_cast<uint64_t>(parse_positive("--seed", p.get("--seed", "1"), 1e18));
+    const double seconds = parse_seconds("--seconds", p.get("--seconds", "60"), 86400 * 30);
+    const int jobs = static_cast<int>(parse_integer("--jobs", p.get("--jobs", "1"), 1, 256, "[1, 256]"));
+    const uint64_t seed = parse_integer("--seed", p.get("--seed", "1"), 0, UINT64_MAX, "[0, 2^64-1]");
     const std::string which = p.get("--target", "all");
     std::vector<std::string> targets;
     if (which == "all") {
@@ -276,16 +316,20 @@ int run_fuzz(const Args& args) {
     }
     if (!is_dir(out)) throw UsageError("--out " + out + " is not a directory I can create");
 
-    // The kernels.
-    impl::KernelSet set = p.has("--plugin") ? impl::KernelSet() : impl::KernelSet::with_builtins();
+    // The kernels.  A plugin loads next to the built-ins, as in `check` and `repro`: a kernel
+    // named like a built-in one is refused now (PluginError, exit 2), not when its reproducer
+    // is replayed.
+    impl::KernelSet set = impl::KernelSet::with_builtins();
+    const size_t n_builtin = set.all().size();
     std::string plugin;
     if (p.has("--plugin")) {
       plugin = absolute(p.get("--plugin"));
       impl::load_plugin(set, plugin);  // PluginError -> exit 2
     }
     std::vector<const rc_kernel_desc*> kernels;
-    for (const impl::Kernel& k : set.all()) {
-      if (!p.has("--kernel") || p.get("--kernel") == k.desc->name) kernels.push_back(k.desc);
+    for (size_t i = plugin.empty() ? 0 : n_builtin; i < set.all().size(); ++i) {
+      const rc_kernel_desc* d = set.all()[i].desc;
+      if (!p.has("--kernel") || p.get("--kernel") == d->name) kernels.push_back(d);
     }
     if (kernels.empty()) {
       std::fprintf(stderr, "ropecheck fuzz: %s\n",
@@ -294,6 +338,18 @@ int run_fuzz(const Args& args) {
       return kExitUsage;
     }
     fuzz::set_target_kernels(kernels);
+
+    // Kernels no input can reach (declared head_dims, placement, ... never generated).
+    std::map<std::string, std::string> unreachable;
+    for (const rc_kernel_desc* d : kernels) {
+      if (std::string why = fuzz::unreachable_reason(*d); !why.empty()) unreachable[d->name] = why;
+    }
+    if (unreachable.size() == kernels.size()) {
+      std::fprintf(stderr, "ropecheck fuzz: nothing was checked: no input the fuzzers generate fits %s:\n",
+                   kernels.size() == 1 ? "the kernel" : "any of the kernels");
+      for (const auto& [name, why] : unreachable) std::fprintf(stderr, "  %s: %s\n", name.c_str(), why.c_str());
+      return kExitUsage;
+    }
 
     // The engine.
     std::string fuzzer_dir = p.get("--fuzzer-dir");
@@ -317,11 +373,18 @@ int run_fuzz(const Args& args) {
     std::printf("\n  engine: %s; %g s per target; reproducers in %s\n",
                 libfuzzer ? ("libFuzzer (" + fuzzer_dir + ", ASan+UBSan)").c_str() : "in-process mutation driver",
                 seconds, out.c_str());
+    for (const auto& [name, why] : unreachable) {
+      std::printf("  %s can never be checked: %s\n", name.c_str(), why.c_str());
+    }
     std::fflush(stdout);
 
     std::string repro_args;
     if (!plugin.empty()) repro_args += " --plugin " + plugin;
     if (p.has("--kernel")) repro_args += " --kernel " + p.get("--kernel");
+    std::set<std::string> kernels_checked;
+    uint64_t total_execs = 0;
+    std::map<std::string, std::string> kernel_skips;  // per target, for kernels never checked
+    std::vector<std::string> nothing_checked;  // targets that checked no input, with why
     for (const std::string& t : targets) {
       // Seeds: generated for this kernel set (edge indices include its max_position), plus
       // the committed corpus.
@@ -341,6 +404,14 @@ int run_fuzz(const Args& args) {
         o.seeds = seeds;
         const fuzz::DriveResult d = fuzz::drive_in_process(o);
         r.execs = d.execs;
+        r.checked = d.checked;
+        for (size_t n = 0; n < kernels.size() && n < d.kernel_checked.size(); ++n) {
+          if (d.kernel_checked[n] > 0) r.kernels_checked.insert(kernels[n]->name);
+        }
+        r.skip_example = d.skip_example;
+        for (size_t n = 0; n < kernels.size() && n < d.kernel_skips.size(); ++n) {
+          if (!d.kernel_skips[n].empty()) r.kernel_skips[kernels[n]->name] = d.kernel_skips[n];
+        }
         r.seconds = d.seconds;
         r.reproducer = d.reproducer;
         r.detail = d.detail;
@@ -350,25 +421,76 @@ int run_fuzz(const Args& args) {
           case fuzz::DriveResult::Kind::kInternal: r.code = kExitInternal; break;
           default: r.code = kExitCrash; break;
         }
-        if (r.code == kExitViolation) classify(t, r.reproducer, &r.report);
+        if (d.kind == fuzz::DriveResult::Kind::kViolation || d.kind == fuzz::DriveResult::Kind::kOutOfBounds) {
+          std::string ignored;
+          classify(t, r.reproducer, &r.report, &ignored);  // the report; the verdict is the driver's
+        }
       }
-      std::printf("  %-12s %llu inputs in %.1f s (%.0f/s): %s\n", t.c_str(), static_cast<unsigned long long>(r.execs),
-                  r.seconds, r.seconds > 0 ? static_cast<double>(r.execs) / r.seconds : 0.0,
-                  r.code == kExitOk ? "nothing found"
-                  : r.code == kExitViolation ? "PROPERTY VIOLATED"
-                  : r.code == kExitCrash ? "KERNEL CRASHED OR HUNG"
-                                         : "INTERNAL ERROR");
-      if (r.code == kExitOk) continue;
+      kernels_checked.insert(r.kernels_checked.begin(), r.kernels_checked.end());
+      total_execs += r.execs;
+      for (const auto& [name, why] : r.kernel_skips) {
+        kernel_skips[name] += (kernel_skips[name].empty() ? "" : "; ") + t + ": " + why;
+      }
+      const bool checked_any = r.counts_known ? r.checked > 0 : !r.kernels_checked.empty();
+      std::string counts = std::to_string(r.execs) + " inputs";
+      if (r.counts_known) counts += ", " + std::to_string(r.checked) + " checked,";
+      std::printf("  %-12s %s in %.1f s (%.0f/s): %s\n", t.c_str(), counts.c_str(), r.seconds,
+                  r.seconds > 0 ? static_cast<double>(r.execs) / r.seconds : 0.0,
+                  r.code == kExitViolation ? "PROPERTY VIOLATED"
+                  : r.code == kExitCrash   ? "KERNEL CRASHED, HUNG, EXITED OR WROTE OUT OF BOUNDS"
+                  : r.code != kExitOk      ? "INTERNAL ERROR"
+                  : checked_any            ? "nothing found"
+                                           : "NOTHING CHECKED");
+      if (r.code == kExitOk) {
+        if (!checked_any) {
+          std::ostringstream why;
+          if (r.execs == 0) {
+            why << "no input finished in " << seconds << " s (give more --seconds)";
+          } else {
+            // Each kernel's reasons follow; an input without a valid spec has none of its own.
+            why << "no kernel was checked on any of its " << r.execs << " inputs";
+            if (!r.skip_example.empty() && r.skip_example.rfind("every kernel skipped", 0) != 0) {
+              why << " (e.g. " << r.skip_example << ")";
+            }
+          }
+          nothing_checked.push_back(t + " target: " + why.str());
+        }
+        continue;
+      }
       // The replay's report from the violation marker on (the case, the evidence, every kernel).
-      const size_t at = r.report.find(fuzz::kViolationMarker);
+      const size_t at = std::min(r.report.find(fuzz::kViolationMarker), r.report.find(fuzz::kOutOfBoundsMarker));
       if (!r.report.empty()) std::printf("%s", r.report.substr(at == std::string::npos ? 0 : at).c_str());
       if (!r.detail.empty()) std::printf("  %s\n", r.detail.c_str());
-      std::printf("\nverdict: %s\n  reproducer: %s\n  replay it:  ropecheck repro %s%s\n",
-                  r.code == kExitViolation ? "FAIL - a kernel violated a property"
-                  : r.code == kExitCrash   ? "FAIL - a kernel crashed, hung or wrote out of bounds"
-                                           : "ERROR - ropecheck itself failed (please report the reproducer)",
-                  r.reproducer.c_str(), r.reproducer.c_str(), repro_args.c_str());
+      std::printf("\nverdict: %s\n", r.code == kExitViolation ? "FAIL - a kernel violated a property"
+                                     : r.code == kExitCrash
+                                         ? "FAIL - a kernel crashed, hung, exited the process or wrote out of bounds"
+                                         : "ERROR - ropecheck itself failed (please report the reproducer)");
+      if (!r.reproducer.empty()) {
+        std::printf("  reproducer: %s\n  replay it:  ropecheck repro %s%s\n", r.reproducer.c_str(), r.reproducer.c_str(),
+                    repro_args.c_str());
+      }
       return r.code;
+    }
+    // Nothing found.  A pass needs something checked by every target and on every kernel.
+    for (const rc_kernel_desc* d : kernels) {
+      if (kernels_checked.count(d->name) || total_execs == 0) continue;
+      const auto u = unreachable.find(d->name);
+      const auto k = kernel_skips.find(d->name);
+      // libFuzzer runs log only the kernels checked; a replay of a seed shows the reasons.
+      const std::string seed_file = (corpus.empty() ? std::string("fuzz/corpus") : corpus) + "/" + targets.front() + "/FILE";
+      const std::string why = u != unreachable.end() ? u->second
+                              : k != kernel_skips.end()
+                                  ? "the inputs it skipped: " + k->second
+                                  : "every input was skipped for it (`ropecheck repro " + seed_file + repro_args +
+                                        "` shows each kernel's reason on an input)";
+      nothing_checked.push_back("kernel " + std::string(d->name) + " was never checked; " + why);
+    }
+    if (!nothing_checked.empty()) {
+      std::printf("\nverdict: NOTHING CHECKED - not a pass:\n");
+      for (const std::string& m : nothing_checked) std::printf("  %s\n", m.c_str());
+      std::fflush(stdout);
+      std::fprintf(stderr, "ropecheck fuzz: nothing was checked (%s)\n", nothing_checked.front().c_str());
+      return kExitUsage;
     }
     std::printf("\nverdict: PASS - no property violated, no crash or hang in %g s of fuzzing per target\n", seconds);
     return kExitOk;

@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -21,14 +23,12 @@
 #include "fuzz/fuzz_common.hpp"
 #include "properties/gate.hpp"
 
-#include <iostream>
-
 namespace ropecheck::cli {
 
 namespace {
 
 constexpr const char* kReproHelp = R"(Usage:
-  ropecheck repro FILE [--plugin LIB.so] [--kernel NAME] [--property ID]
+  ropecheck repro FILE [--plugin LIB.so] [--kernel NAME] [--property ID] [--timeout S]
 
 Replays a saved counterexample: prints the case (spec, positions, inputs in hexfloat), runs
 the kernel on it exactly as the gate did, and judges the property with the exact reference.
@@ -42,19 +42,22 @@ Options:
   --plugin LIB.so   load the kernel from this library instead of the path saved in FILE.
   --kernel NAME     replay against another kernel (e.g. the fixed version).
   --property ID     judge another property of the catalogue on the same case.
-  --timeout S       a replay that takes longer is reported as a hang (default 20).
+  --timeout S       a replay that takes longer is reported as a hang: whole seconds in
+                    [1, 86400] (default 20).  Counterexamples and fuzz reproducers alike.
   --help            this text.
 
 Example:
   ropecheck repro ropecheck-failures/my_kernel__agreesWithExactReferenceWithinContract.json
 
-Exit codes: 0 the case passes now; 1 the violation reproduces; 2 bad file or usage;
-3 the kernel crashed on the case.
+Exit codes: 0 the case passes now; 1 the violation reproduces; 2 bad file or usage, or
+nothing was checked (the property does not apply to the case, or no kernel of the set
+supports the fuzz input); 3 the kernel crashed, hung, wrote out of bounds or exited the
+process on the case; 4 ropecheck itself failed.
 )";
 
 // A fuzzer's reproducer (raw bytes named <target>-crash-<hash>, ...): decode it, print the
 // case and replay it in a child, with the built-in kernels or those of --plugin.
-int replay_fuzz_file(const std::string& path, const ParsedArgs& args) {
+int replay_fuzz_file(const std::string& path, const ParsedArgs& args, int timeout) {
   const std::string target = fuzz::fuzz_target_from_path(path);
   if (target.empty()) {
     throw SpecError(path, "is neither a ropecheck counterexample (JSON) nor a fuzz reproducer named "
@@ -72,29 +75,47 @@ int replay_fuzz_file(const std::string& path, const ParsedArgs& args) {
   if (kernels.empty()) throw UsageError("no kernel matches --kernel " + args.get("--kernel"));
   fuzz::set_target_kernels(kernels);
   const std::vector<uint8_t> bytes = fuzz::read_file_bytes(path);
-  std::fflush(stdout);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    int rc = kExitInternal;
-    try {
-      rc = fuzz::replay_fuzz_input(target, bytes, std::cout);
-    } catch (const std::exception& e) {
-      std::cout << "internal error: " << e.what() << "\n";
-    }
-    std::cout.flush();
-    ::_exit(rc);
+  // The child prints through a pipe and the parent echoes it, so the case is on screen even
+  // if the kernel crashes; its verdict cannot be faked by a kernel calling exit().
+  const fuzz::ChildReplay r = fuzz::replay_in_child(target, bytes, timeout, stdout);
+  switch (r.end) {
+    case fuzz::ChildReplay::End::kVerdict:
+      break;
+    case fuzz::ChildReplay::End::kNoChild:
+      throw std::runtime_error(r.describe(timeout));
+    default:
+      std::printf("REPRODUCED: %s\n", r.describe(timeout).c_str());
+      return kExitCrash;
   }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFSIGNALED(status)) {
-    std::printf("REPRODUCED: a kernel crashed with signal %d (%s)\n", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    return kExitCrash;
+  switch (r.code) {
+    case kExitOk:
+      std::printf("PASSES: every property checked holds on this input.\n");
+      return kExitOk;
+    case kExitViolation:
+      std::printf("REPRODUCED: a property is violated (see above).\n");
+      return kExitViolation;
+    case kExitUsage:
+      std::printf("NOTHING CHECKED: no kernel of the set was checked on this input (see above); not a pass.\n");
+      return kExitUsage;
+    case kExitCrash:
+      std::printf("REPRODUCED: a kernel wrote out of bounds (see above).\n");
+      return kExitCrash;
+    default:
+      std::printf("ropecheck internal error while replaying.\n");
+      return kExitInternal;
   }
-  const int rc = WEXITSTATUS(status);
-  std::printf(rc == 0 ? "PASSES: every property holds on this input.\n"
-                      : rc == 1 ? "REPRODUCED: a property is violated (see above).\n"
-                                : "ropecheck internal error while replaying.\n");
-  return rc == 0 ? kExitOk : rc == 1 ? kExitViolation : kExitInternal;
+}
+
+// Whole seconds in [1, 86400], the whole string ("5x" and "2.5" are errors, not 5 and 2).
+int parse_timeout(const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || *end != '\0' || errno != 0 || n < 1 ||
+      n > 86400) {
+    throw UsageError("--timeout must be a whole number of seconds in [1, 86400], got \"" + v + "\"");
+  }
+  return static_cast<int>(n);
 }
 
 }  // namespace
@@ -108,15 +129,7 @@ int run_repro(const Args& argv) {
       return kExitOk;
     }
     if (args.positional().size() != 1) throw UsageError("give exactly one counterexample FILE (see --help)");
-    int timeout = 20;
-    if (args.has("--timeout")) {
-      try {
-        timeout = std::stoi(args.get("--timeout"));
-      } catch (const std::exception&) {
-        timeout = 0;
-      }
-      if (timeout < 1 || timeout > 86400) throw UsageError("--timeout must be a number of seconds in [1, 86400]");
-    }
+    const int timeout = args.has("--timeout") ? parse_timeout(args.get("--timeout")) : 20;
     const std::string path = args.positional().front();
     std::ifstream in(path, std::ios::binary);
     if (!in) throw SpecError(path, "cannot open file");
@@ -124,12 +137,12 @@ int run_repro(const Args& argv) {
     ss << in.rdbuf();
     // Fuzz reproducers are named after their target (their bytes may even be JSON: the spec
     // target's are).
-    if (!fuzz::fuzz_target_from_path(path).empty()) return replay_fuzz_file(path, args);
+    if (!fuzz::fuzz_target_from_path(path).empty()) return replay_fuzz_file(path, args, timeout);
     json j;
     try {
       j = json::parse(ss.str());
     } catch (const json::exception&) {
-      return replay_fuzz_file(path, args);  // explains what a reproducer must look like
+      return replay_fuzz_file(path, args, timeout);  // explains what a reproducer must look like
     }
     if (!j.is_object() || !j.contains("case") || !j.contains("kernel") || !j.contains("property")) {
       throw SpecError(path, "must contain \"kernel\", \"property\" and \"case\"");
@@ -195,7 +208,14 @@ int run_repro(const Args& argv) {
                   strsignal(WTERMSIG(status)));
       return kExitCrash;
     }
-    if (text.empty()) throw std::runtime_error("the replay produced no verdict");
+    if (text.empty()) {
+      // The child writes its verdict after the kernel returned: without one, the kernel
+      // ended the process itself.
+      std::printf("REPRODUCED: the kernel %s exited the process (status %d) during the replay; a kernel must "
+                  "return, never exit\n",
+                  kernel_name.c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+      return kExitCrash;
+    }
     const char kind = text[0];
     const std::string rest = text.substr(1);
     if (kind == 'F') {

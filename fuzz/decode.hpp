@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -23,11 +24,34 @@ std::string fuzz_target_from_path(const std::string& path);
 
 // Prints the input as a readable case (spec, positions, values in hexfloat, the case JSON),
 // replays it with every kernel's verdict, and prints the violation report if any.
-// Returns 0 if every property holds (or the input is outside every precondition), 1 if a
-// property is violated, 4 if ropecheck itself is at fault (fast oracle mismatch).  A kernel
-// that crashes crashes the caller: run it in a child process if that matters.
+// Returns 0 if something was checked and every property checked holds, 1 if a property is
+// violated, 2 if nothing was checked (no valid spec, or every kernel skipped the case), 3 if
+// a kernel wrote out of bounds, 4 if ropecheck itself is at fault (fast oracle mismatch): the
+// exit codes of README.md.  `out` is flushed before the kernels run.  A kernel that crashes
+// or exits crashes or ends the caller: replay_in_child() isolates it.
 // Throws std::invalid_argument for an unknown target.
 int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out);
+
+// replay_fuzz_input in a forked child with the kernels of target_kernels().  The child
+// writes its text to a pipe as it goes (a crash loses none of it) and ends with a verdict
+// line that a kernel calling exit() or _exit() cannot produce, so a child that ends without
+// one was ended by the kernel.  `echo` (may be null) gets the text as it arrives.
+struct ChildReplay {
+  enum class End {
+    kVerdict,  // code: replay_fuzz_input's return value
+    kSignal,   // code: the signal that killed the child
+    kExited,   // code: the status of an exit() without a verdict (the kernel's doing)
+    kTimeout,  // no verdict within the timeout: killed
+    kNoChild,  // fork or pipe failed (code: errno)
+  };
+  End end = End::kNoChild;
+  int code = 0;
+  std::string text;  // what the replay printed, without the verdict line
+  // A sentence for the user: "a kernel crashed with signal 11 (Segmentation fault)", ...
+  std::string describe(double timeout_seconds) const;
+};
+ChildReplay replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
+                            std::FILE* echo);
 
 // Seeds built from the versioned hard-case file (edge positions) and special values: what
 // fuzz/corpus/ holds (fuzz_make_seeds writes them) and what `ropecheck fuzz` starts from

@@ -5,11 +5,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "fuzz/decode.hpp"
@@ -21,10 +26,22 @@ namespace {
 
 constexpr size_t kMaxInput = 1 << 16;
 
-// Shared between the parent and the child running the target.
+// The child's verdict, in shared memory: `done` is kDoneMagic only once the driver itself
+// has finished (a kernel that calls exit() ends the child without it).
+constexpr uint32_t kDoneMagic = 0x52435644;
+enum ChildVerdict : uint32_t { kChildClean = 1, kChildViolation, kChildOutOfBounds, kChildInternal };
+
+// Shared between the parent and the child running the target; followed in the mapping by one
+// uint64_t per kernel: the inputs on which something was checked on it.
 struct Shared {
-  volatile uint64_t execs;  // inputs finished
-  volatile uint32_t size;   // the input now running
+  volatile uint64_t execs;    // inputs finished
+  volatile uint64_t checked;  // of those, inputs on which something was checked
+  volatile uint32_t running;  // 1 while the input in `data` runs
+  volatile uint32_t size;     // the input now running (or last run)
+  volatile uint32_t done;     // kDoneMagic once `verdict` is set
+  volatile uint32_t verdict;  // a ChildVerdict
+  char skip_example[1024];    // why the latest input that checked nothing did not (NUL-terminated)
+  char kernel_skips[4096];    // per kernel never checked: "index<TAB>reasons<LF>", written at the end
   uint8_t data[kMaxInput];
 };
 
@@ -53,6 +70,32 @@ const std::vector<std::vector<uint8_t>>& interesting() {
     return out;
   }();
   return v;
+}
+
+// A skip reason with its numbers replaced by N, so that "head_dim 64 outside ..." and
+// "head_dim 80 outside ..." count as one reason.
+std::string reason_kind(const std::string& why) {
+  std::string k;
+  for (size_t i = 0; i < why.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(why[i]))) {
+      if (k.empty() || k.back() != 'N') k += 'N';
+    } else {
+      k += why[i];
+    }
+  }
+  return k;
+}
+
+// "reason (N inputs), ..." : the three commonest.
+std::string top_reasons(const std::map<std::string, uint64_t>& counts) {
+  std::vector<std::pair<uint64_t, std::string>> v;
+  for (const auto& [why, n] : counts) v.emplace_back(n, why);
+  std::sort(v.rbegin(), v.rend());
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < 3; ++i) {
+    out += (i ? ", " : "") + v[i].second + " (" + std::to_string(v[i].first) + " inputs)";
+  }
+  return out;
 }
 
 std::vector<uint8_t> mutate(const std::vector<std::vector<uint8_t>>& corpus, std::mt19937_64& rng) {
@@ -102,27 +145,44 @@ DriveResult drive_in_process(const DriveOptions& opt) {
     res.detail = "unknown target " + opt.target;
     return res;
   }
-  void* mem = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  const size_t n_kernels = target_kernels().size();
+  const size_t bytes = sizeof(Shared) + n_kernels * sizeof(uint64_t);
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
     res.kind = DriveResult::Kind::kInternal;
     res.detail = "mmap failed";
     return res;
   }
-  auto* sh = static_cast<Shared*>(mem);
-  sh->execs = 0;
-  sh->size = 0;
+  auto* sh = static_cast<Shared*>(mem);  // zero-filled by mmap
+  auto* kernel_checked = reinterpret_cast<volatile uint64_t*>(static_cast<char*>(mem) + sizeof(Shared));
   const std::string prefix = opt.out_dir + "/" + opt.target + "-";
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   std::fflush(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
-    // Child: fuzz until the deadline.  Exit 0 clean, 1 violation (reproducer written), 4 internal.
+    // Child: fuzz until the deadline, then leave the verdict in shared memory.  Findings
+    // write their reproducer first.
+    std::vector<std::map<std::string, uint64_t>> skips(n_kernels);  // per kernel: reason kind -> inputs
+    auto finish = [&](ChildVerdict v) {
+      std::string lines;
+      for (size_t n = 0; n < n_kernels; ++n) {
+        if (kernel_checked[n] == 0 && !skips[n].empty()) lines += std::to_string(n) + "\t" + top_reasons(skips[n]) + "\n";
+      }
+      lines.resize(std::min(lines.size(), sizeof sh->kernel_skips - 1));
+      std::memcpy(sh->kernel_skips, lines.c_str(), lines.size() + 1);
+      sh->verdict = v;
+      __sync_synchronize();
+      sh->done = kDoneMagic;
+      std::fflush(nullptr);
+      _exit(0);
+    };
     std::mt19937_64 rng(opt.seed);
     while (elapsed() < opt.seconds) {
       const std::vector<uint8_t> in = mutate(opt.seeds, rng);
       std::memcpy(sh->data, in.data(), in.size());
       sh->size = static_cast<uint32_t>(in.size());
+      sh->running = 1;
       Result r;
       try {
         r = fn(in.data(), in.size(), RunOptions{});
@@ -130,22 +190,39 @@ DriveResult drive_in_process(const DriveOptions& opt) {
         const std::string path = prefix + "internal-" + short_hash(in);
         write_file(path, in.data(), in.size());
         std::fprintf(stderr, "ropecheck fuzz: internal error on %s: %s\n", path.c_str(), e.what());
-        _exit(4);
+        finish(kChildInternal);
       }
       if (r.outcome == Outcome::kViolation) {
-        const std::string path = prefix + "violation-" + short_hash(in);
-        write_file(path, in.data(), in.size());
-        _exit(1);  // the parent replays the file for the report
+        write_file(prefix + "violation-" + short_hash(in), in.data(), in.size());
+        finish(kChildViolation);  // the parent replays the file for the report
       }
+      if (r.outcome == Outcome::kOutOfBounds) {
+        write_file(prefix + "oob-" + short_hash(in), in.data(), in.size());
+        finish(kChildOutOfBounds);
+      }
+      for (size_t n = 0; n < r.checked.size() && n < n_kernels; ++n) {
+        if (r.checked[n]) {
+          kernel_checked[n] = kernel_checked[n] + 1;
+        } else if (n < r.skipped.size() && kernel_checked[n] == 0) {
+          ++skips[n][reason_kind(r.skipped[n])];
+        }
+      }
+      if (r.outcome == Outcome::kPass) {
+        sh->checked = sh->checked + 1;
+      } else {
+        const size_t len = std::min(r.report.size(), sizeof sh->skip_example - 1);
+        std::memcpy(sh->skip_example, r.report.data(), len);
+        sh->skip_example[len] = '\0';
+      }
+      sh->running = 0;
       sh->execs = sh->execs + 1;
     }
-    std::fflush(nullptr);
-    _exit(0);
+    finish(kChildClean);
   }
   if (pid < 0) {
     res.kind = DriveResult::Kind::kInternal;
     res.detail = "fork failed";
-    munmap(mem, sizeof(Shared));
+    munmap(mem, bytes);
     return res;
   }
   // Parent: wait, watching for a hang (no input finished for hang_seconds).
@@ -169,29 +246,54 @@ DriveResult drive_in_process(const DriveOptions& opt) {
     }
   }
   res.execs = sh->execs;
+  res.checked = sh->checked;
+  for (size_t n = 0; n < n_kernels; ++n) res.kernel_checked.push_back(uint64_t{kernel_checked[n]});
+  res.skip_example = std::string(sh->skip_example, strnlen(sh->skip_example, sizeof sh->skip_example));
+  res.kernel_skips.assign(n_kernels, "");
+  std::istringstream lines(std::string(sh->kernel_skips, strnlen(sh->kernel_skips, sizeof sh->kernel_skips)));
+  for (std::string line; std::getline(lines, line);) {
+    const size_t tab = line.find('\t');
+    const size_t n = std::strtoul(line.c_str(), nullptr, 10);
+    if (tab != std::string::npos && n < n_kernels) res.kernel_skips[n] = line.substr(tab + 1);
+  }
   res.seconds = elapsed();
   const std::vector<uint8_t> last(sh->data, sh->data + std::min<size_t>(sh->size, kMaxInput));
   if (res.kind == DriveResult::Kind::kHang) {
     res.reproducer = prefix + "timeout-" + short_hash(last);
     write_file(res.reproducer, last.data(), last.size());
-  } else if (WIFSIGNALED(status)) {
+  } else if (sh->done == kDoneMagic) {
+    switch (sh->verdict) {
+      case kChildViolation:
+        res.kind = DriveResult::Kind::kViolation;
+        res.reproducer = prefix + "violation-" + short_hash(last);
+        break;
+      case kChildOutOfBounds:
+        res.kind = DriveResult::Kind::kOutOfBounds;
+        res.reproducer = prefix + "oob-" + short_hash(last);
+        res.detail = "a kernel wrote outside its buffers";
+        break;
+      case kChildInternal:
+        res.kind = DriveResult::Kind::kInternal;
+        res.reproducer = prefix + "internal-" + short_hash(last);
+        break;
+      default:
+        break;  // clean
+    }
+  } else {
+    // The child ended without its verdict: a signal, or a kernel ended the process.
     res.kind = DriveResult::Kind::kCrash;
-    res.detail = std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-    res.reproducer = prefix + "crash-" + short_hash(last);
-    write_file(res.reproducer, last.data(), last.size());
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
-    res.kind = DriveResult::Kind::kViolation;
-    res.reproducer = prefix + "violation-" + short_hash(last);
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
-    res.kind = DriveResult::Kind::kInternal;
-    res.reproducer = prefix + "internal-" + short_hash(last);
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    res.kind = DriveResult::Kind::kCrash;
-    res.detail = "exited with status " + std::to_string(WEXITSTATUS(status));
-    res.reproducer = prefix + "crash-" + short_hash(last);
-    write_file(res.reproducer, last.data(), last.size());
+    res.detail = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                           strsignal(WTERMSIG(status)) + ")"
+                                     : "the kernel exited the process with status " +
+                                           std::to_string(WEXITSTATUS(status)) + " (a kernel must return, never exit)";
+    if (sh->running) {
+      res.reproducer = prefix + "crash-" + short_hash(last);
+      write_file(res.reproducer, last.data(), last.size());
+    } else {
+      res.detail += ", between inputs (no input to keep)";
+    }
   }
-  munmap(mem, sizeof(Shared));
+  munmap(mem, bytes);
   return res;
 }
 

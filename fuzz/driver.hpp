@@ -5,9 +5,12 @@
 // the decoder maps every input to a valid case, so random search still reaches every rope
 // type, layout, dtype path and edge position.
 //
-// The target runs in a forked child, so a kernel that crashes or hangs is reported (with the
-// input that did it) rather than taking ropecheck down: the child copies each input into
-// shared memory before running it.
+// The target runs in a forked child, so a kernel that crashes, hangs or exits the process is
+// reported (with the input that did it) rather than taking ropecheck down: the child copies
+// each input into shared memory before running it, and reports its verdict there too, never
+// through its exit status (a kernel calling exit(0) or _exit(1) must not pass for a clean run
+// or a violation).  It also counts the inputs on which something was checked, per kernel:
+// a run that checked nothing is not clean.
 #pragma once
 
 #include <cstdint>
@@ -26,11 +29,19 @@ struct DriveOptions {
 };
 
 struct DriveResult {
-  enum class Kind { kClean, kViolation, kCrash, kHang, kInternal };
+  // kClean: time is up, nothing found (look at `checked` before calling it a pass);
+  // kOutOfBounds: a kernel wrote outside its buffers; kCrash: a signal, or the process ended
+  // inside a kernel (exit()).
+  enum class Kind { kClean, kViolation, kOutOfBounds, kCrash, kHang, kInternal };
   Kind kind = Kind::kClean;
-  uint64_t execs = 0;
+  uint64_t execs = 0;                  // inputs run to the end
+  uint64_t checked = 0;                // of those, inputs on which something was checked
+  std::vector<uint64_t> kernel_checked;  // per kernel of target_kernels(): inputs checked on it
+  std::string skip_example;            // why the latest input that checked nothing did not
+  // Per kernel never checked: its commonest skip reasons with counts ("" for the others).
+  std::vector<std::string> kernel_skips;
   double seconds = 0;
-  std::string reproducer;  // path of the saved input (not kClean)
+  std::string reproducer;  // path of the saved input (not kClean; may be empty if no input was running)
   std::string detail;      // signal or status
 };
 

@@ -1,5 +1,8 @@
 #include "fuzz/fuzz_common.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -7,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "impl/kernels/common.hpp"
@@ -181,6 +185,58 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
     return std::nullopt;
   }
   return s;
+}
+
+std::string unreachable_reason(const rc_kernel_desc& d) {
+  if (!(d.placement & RC_PLACE_OUT_OF_PLACE)) {
+    return "it declares in-place calls only (placement), and the fuzzers call every kernel out of place "
+           "(in place only to compare with an out-of-place call)";
+  }
+  if (!(d.layouts & (RC_LAYOUT_BIT(static_cast<int>(Layout::kHalfSplit)) |
+                     RC_LAYOUT_BIT(static_cast<int>(Layout::kInterleaved))))) {
+    return "it declares neither the half_split nor the interleaved layout";
+  }
+  auto fits = [](int v, int lo, int hi, int multiple) { return v >= lo && v <= hi && v % std::max(1, multiple) == 0; };
+  std::set<int> head_dims;
+  bool any_type = false;
+  for (int type = 0; type <= static_cast<int>(RopeType::kLongrope); ++type) {
+    if (!(d.scalings & RC_SCALING_BIT(type))) continue;
+    any_type = true;
+    SpecChoice c;
+    c.type = static_cast<uint8_t>(type);
+    for (int h = 0; h < 256; ++h) {
+      c.head_dim = static_cast<uint8_t>(h);
+      const int hd = head_dim_of(c);
+      head_dims.insert(hd);
+      if (!fits(hd, d.head_dim_min, d.head_dim_max, d.head_dim_multiple)) continue;
+      for (int r = 0; r < 256; ++r) {
+        c.rotary = static_cast<uint8_t>(r);
+        if (fits(rotary_dim_of(c), d.rotary_dim_min, d.rotary_dim_max, d.rotary_dim_multiple)) return "";
+      }
+    }
+  }
+  if (!any_type) return "it declares none of the rope types the fuzzers generate";
+  std::ostringstream os;
+  os << "its declared head_dim range [" << d.head_dim_min << ", " << d.head_dim_max << "]";
+  if (d.head_dim_multiple > 1) os << " (multiples of " << d.head_dim_multiple << ")";
+  bool hd_ok = false;
+  for (int hd : head_dims) hd_ok = hd_ok || fits(hd, d.head_dim_min, d.head_dim_max, d.head_dim_multiple);
+  if (hd_ok) {
+    os.str("");
+    os << "its declared rotary_dim range [" << d.rotary_dim_min << ", " << d.rotary_dim_max << "]";
+    if (d.rotary_dim_multiple > 1) os << " (multiples of " << d.rotary_dim_multiple << ")";
+    os << " fits none of the rotary widths the fuzzers generate for its head_dims (the full head, a half, a "
+          "quarter, 2..48)";
+    return os.str();
+  }
+  os << " contains none of the head_dims the fuzzers generate (";
+  const char* sep = "";
+  for (int hd : head_dims) {
+    os << sep << hd;
+    sep = ", ";
+  }
+  os << ")";
+  return os.str();
 }
 
 size_t value_bytes(uint8_t format) {
@@ -415,6 +471,43 @@ RunOptions& entry_options() {
   return o;
 }
 
+Result kernels_result(std::vector<uint8_t> checked, std::vector<std::string> skipped) {
+  Result r(Outcome::kPass, "", std::move(checked));
+  r.skipped = std::move(skipped);
+  if (std::find(r.checked.begin(), r.checked.end(), 1) != r.checked.end()) return r;
+  r.outcome = Outcome::kSkip;
+  const auto& kernels = target_kernels();
+  r.report = "every kernel skipped the case (";
+  for (size_t n = 0; n < kernels.size() && n < r.skipped.size(); ++n) {
+    r.report += (n ? "; " : "") + std::string(kernels[n]->name) + ": " + r.skipped[n];
+  }
+  r.report += ")";
+  return r;
+}
+
+namespace {
+
+// Appends each kernel's name to $ROPECHECK_FUZZ_CHECKED_LOG the first time something is
+// checked on it in this process: a handful of writes per process, whatever the run length.
+void log_checked_kernels(const Result& r) {
+  static const char* const path = std::getenv(kCheckedLogEnv);
+  static std::vector<uint8_t> logged;
+  if (path == nullptr || *path == '\0' || r.outcome != Outcome::kPass) return;
+  const auto& kernels = target_kernels();
+  logged.resize(kernels.size(), 0);
+  for (size_t n = 0; n < r.checked.size() && n < kernels.size(); ++n) {
+    if (!r.checked[n] || logged[n]) continue;
+    logged[n] = 1;
+    const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) continue;
+    const std::string line = std::string(kernels[n]->name) + "\n";
+    (void)!::write(fd, line.data(), line.size());  // one write: lines of parallel workers do not interleave
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
 int libfuzzer_entry(TargetFn fn, const uint8_t* data, size_t size) {
   Result r;
   try {
@@ -429,18 +522,19 @@ int libfuzzer_entry(TargetFn fn, const uint8_t* data, size_t size) {
     std::fflush(stderr);
     __builtin_trap();
   }
-  if (r.outcome == Outcome::kViolation) {
+  if (r.outcome == Outcome::kViolation || r.outcome == Outcome::kOutOfBounds) {
     std::fprintf(stderr, "%s\n", r.report.c_str());
     std::fflush(stderr);
     __builtin_trap();
   }
+  log_checked_kernels(r);
   return 0;
 }
 
 std::string violation_report(const char* target, const rc_kernel_desc& kernel, const char* property,
                              const props::Verdict& v, const props::Case& c, const std::string& extra) {
   std::ostringstream os;
-  os << kViolationMarker << "\ntarget:   " << target << "\nkernel:   " << kernel.name << " (" << kernel.description
+  os << (failure_outcome(v) == Outcome::kOutOfBounds ? kOutOfBoundsMarker : kViolationMarker) << "\ntarget:   " << target << "\nkernel:   " << kernel.name << " (" << kernel.description
      << ")\nproperty: " << property << "\nverdict:  " << v.reason << "\n" << v.detail << "\n" << extra
      << "case (JSON, one line; values already rounded to the kernel's input dtype):\n"
      << props::case_to_json(c, -1) << "\n";

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -230,26 +231,62 @@ SpecEntry& spec_entry(const RopeSpec& spec);
 
 // ---- outcomes and reports -----------------------------------------------------------------
 
-enum class Outcome { kPass, kSkip, kViolation };
+// kPass: something was checked on the input (for the kernel targets: at least one kernel of
+// the set) and all of it held.  kSkip: nothing was checked (no valid spec, or every kernel
+// skipped the case) -- never a pass.  kViolation: a property failed.  kOutOfBounds: a kernel
+// wrote outside its buffers, a memory error like a segfault (exit 3, as in `ropecheck check`).
+enum class Outcome { kPass, kSkip, kViolation, kOutOfBounds };
 struct Result {
-  Outcome outcome = Outcome::kPass;
-  std::string report;  // kViolation: the readable report; kSkip: why
+  Result() = default;
+  Result(Outcome o, std::string r, std::vector<uint8_t> c = {})
+      : outcome(o), report(std::move(r)), checked(std::move(c)) {}
+  Outcome outcome = Outcome::kSkip;  // a target must say what it checked
+  std::string report;                // kViolation, kOutOfBounds: the readable report; kSkip: why
+  // differential, metamorphic (empty for the other targets), per kernel of target_kernels():
+  // 1 if something was checked on it; else why not.
+  std::vector<uint8_t> checked;
+  std::vector<std::string> skipped;
 };
 struct RunOptions {
   std::ostream* trace = nullptr;  // where to describe the decoded input and each verdict
 };
+
+// The result of a kernel target on which no kernel failed: kPass if any kernel was checked,
+// else kSkip with every kernel's reason.
+Result kernels_result(std::vector<uint8_t> checked, std::vector<std::string> skipped);
+
+// A failed verdict as an outcome: an out-of-bounds write is crash-class (the runner's and the
+// catalogue's reasons for one start with "out-of-bounds").
+inline Outcome failure_outcome(const props::Verdict& v) {
+  return v.reason.rfind("out-of-bounds", 0) == 0 ? Outcome::kOutOfBounds : Outcome::kViolation;
+}
+
+// Why no input of the decoder can ever give kernel `d` a case it declares support for ("" if
+// some input can): the decoder's head_dim/rotary_dim tables against the declared ranges, the
+// declared scalings and layouts, and out-of-place calls (every kernel target calls out of
+// place; in place only next to it).  Static: a kernel that passes can still skip every input
+// in practice (prepare refusing every spec, ...), which the run-time counts catch.
+std::string unreachable_reason(const rc_kernel_desc& d);
+
+// $ROPECHECK_FUZZ_CHECKED_LOG: libfuzzer_entry appends the name of each kernel the first
+// time (per process) something is checked on it, so `ropecheck fuzz` can tell a libFuzzer
+// run that checked nothing from a clean one.
+inline constexpr const char* kCheckedLogEnv = "ROPECHECK_FUZZ_CHECKED_LOG";
 using TargetFn = Result (*)(const uint8_t* data, size_t size, const RunOptions& opt);
 
-// The line that starts every violation report (ropecheck fuzz looks for it).
+// The line that starts every violation report (ropecheck fuzz looks for it), and the one
+// that starts the report of an out-of-bounds write instead.
 inline constexpr const char* kViolationMarker = "==== ropecheck fuzz: PROPERTY VIOLATED ====";
+inline constexpr const char* kOutOfBoundsMarker = "==== ropecheck fuzz: KERNEL WROTE OUT OF BOUNDS ====";
 
-// Runs a target the way libFuzzer does: a violation prints its report to stderr and traps;
-// an exception (a bug in ropecheck, e.g. OracleMismatch) prints and traps too.
+// Runs a target the way libFuzzer does: a violation or out-of-bounds write prints its report
+// to stderr and traps; an exception (a bug in ropecheck, e.g. OracleMismatch) prints and traps
+// too.  Kernels checked are logged to $ROPECHECK_FUZZ_CHECKED_LOG (see above).
 int libfuzzer_entry(TargetFn fn, const uint8_t* data, size_t size);
 // The options libfuzzer_entry passes (the replay main sets a trace).
 RunOptions& entry_options();
 
-// The report of a violation: the marker, target, kernel, property, the verdict's evidence,
+// The report of a violation: the marker (kOutOfBoundsMarker if v is one), target, kernel, property, the verdict's evidence,
 // `extra` (e.g. every kernel's output) and the case as JSON (what `ropecheck repro` shows).
 std::string violation_report(const char* target, const rc_kernel_desc& kernel, const char* property,
                              const props::Verdict& v, const props::Case& c, const std::string& extra = "");

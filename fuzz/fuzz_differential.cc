@@ -33,6 +33,8 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
   if (tr) *tr << "differential: " << props::describe(base) << "\n";
   const auto& kernels = target_kernels();
   const double a = e.fast->attention_factor();
+  std::vector<uint8_t> checked(kernels.size(), 0);
+  std::vector<std::string> skipped(kernels.size());
   for (size_t n = 0; n < kernels.size(); ++n) {
     const rc_kernel_desc& kd = *kernels[n];
     const props::KernelRunner& runner = *e.runners[n];
@@ -40,6 +42,10 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
     const props::Case c = case_for_kernel(base, kd);
     auto say = [&](const std::string& what) {
       if (tr) *tr << "  " << kd.name << ": " << what << "\n";
+    };
+    auto skip = [&](const std::string& why) {
+      say("skipped: " + why);
+      skipped[n] = why;
     };
 
     if (!all_finite(c)) {
@@ -51,8 +57,13 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
       }
       const props::Property* p = props::find_property("nonFiniteInputStaysInItsPair");
       const props::Verdict v = p->fn(ctx, clean);
-      if (v.failed()) return {Outcome::kViolation, violation_report("differential", kd, p->id, v, clean)};
-      say(v.kind == props::Verdict::Kind::kSkip ? "skipped: " + v.reason : std::string("NaN/Inf stays in its pair"));
+      if (v.failed()) return {failure_outcome(v), violation_report("differential", kd, p->id, v, clean)};
+      if (v.passed()) {
+        checked[n] = 1;
+        say("NaN/Inf stays in its pair");
+      } else {
+        skip(v.reason);
+      }
       continue;
     }
 
@@ -67,11 +78,12 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
               y.status == 0 ? "accepted a position outside [0, max_position = " + std::to_string(kd.max_position) + "]"
                             : "out-of-bounds write on refusal: " + y.out_of_bounds,
               props::describe(c));
-          return {Outcome::kViolation, violation_report("differential", kd, "positionsBeyondMaximumAreRefused", v, c)};
+          return {failure_outcome(v), violation_report("differential", kd, "positionsBeyondMaximumAreRefused", v, c)};
         }
+        checked[n] = 1;
         say("refused a position outside its range, as it must");
       } else {
-        say("skipped: " + why);
+        skip(why);
       }
       continue;
     }
@@ -79,7 +91,7 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
     double max_abs = 0;
     for (double v : c.x) max_abs = std::max(max_abs, std::fabs(v));
     if (max_abs > safe_magnitude(kd, a)) {
-      say("skipped: |x| this large could overflow the kernel's dtypes");
+      skip("|x| this large could overflow the kernel's dtypes");
       continue;
     }
 
@@ -98,11 +110,11 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
         },
         &y);
     if (early && early->failed()) {
-      return {Outcome::kViolation,
+      return {failure_outcome(*early),
               violation_report("differential", kd, "agreesWithExactReferenceWithinContract", *early, c)};
     }
     if (early) {
-      say("skipped: " + early->reason);
+      skip(early->reason);
       continue;
     }
     if (over) {
@@ -123,11 +135,12 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
       return {Outcome::kViolation,
               violation_report("differential", kd, p->id, v, c, every_kernel_pair(base, over->token, over->head, over->pair))};
     }
+    checked[n] = 1;
     std::ostringstream os;
     os << "agrees; worst error/bound " << worst;
     say(os.str());
   }
-  return {};
+  return kernels_result(std::move(checked), std::move(skipped));
 }
 
 }  // namespace ropecheck::fuzz

@@ -36,6 +36,8 @@ Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt)
   }
   const auto& kernels = target_kernels();
   const double a = e.fast->attention_factor();
+  std::vector<uint8_t> checked(kernels.size(), 0);
+  std::vector<std::string> skipped(kernels.size());
   for (size_t n = 0; n < kernels.size(); ++n) {
     const rc_kernel_desc& kd = *kernels[n];
     const props::KernelRunner& runner = *e.runners[n];
@@ -43,8 +45,10 @@ Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt)
     const std::string why = runner.unsupported_reason(c);
     if (!why.empty()) {
       if (tr) *tr << "  " << kd.name << ": skipped: " << why << "\n";
+      skipped[n] = why;
       continue;
     }
+    skipped[n] = "|x| this large could overflow the kernel's dtypes";  // unless a property says otherwise
     double max_abs = 0;
     for (double v : c.x) max_abs = std::max(max_abs, std::fabs(v));
     for (size_t i = first; i < last; ++i) {
@@ -52,13 +56,18 @@ Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt)
       // The layout property compares within a bound: an overflowing rotation gives Inf − Inf.
       if (i == 0 && max_abs > safe_magnitude(kd, a)) continue;
       const props::Verdict v = p->fn(props::Context{runner, *e.memo}, c);
-      if (v.failed()) return {Outcome::kViolation, violation_report("metamorphic", kd, p->id, v, c)};
+      if (v.failed()) return {failure_outcome(v), violation_report("metamorphic", kd, p->id, v, c)};
+      if (v.passed()) {
+        checked[n] = 1;
+      } else {
+        skipped[n] = std::string(p->id) + ": " + v.reason;
+      }
       if (tr) {
         *tr << "  " << kd.name << ": " << p->id << (v.passed() ? " holds" : " skipped: " + v.reason) << "\n";
       }
     }
   }
-  return {};
+  return kernels_result(std::move(checked), std::move(skipped));
 }
 
 }  // namespace ropecheck::fuzz

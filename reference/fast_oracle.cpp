@@ -566,7 +566,8 @@ bool CheckedOracle::confirm_pair_error(int64_t t, int pair, double x0, double x1
                                        const double y[2], double allowed) const {
   double eh[2], el[2];
   exact().rotate_pair(t, pair, x0, x1, eh, el);
-  return pair_distance(y, nullptr, eh, el) > allowed;
+  // Not `> allowed`: a NaN output (distance NaN) is an error too, not a fast-oracle slip.
+  return !(pair_distance(y, nullptr, eh, el) <= allowed);
 }
 
 }  // namespace ropecheck::ref

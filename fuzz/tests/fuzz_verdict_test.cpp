@@ -1,0 +1,301 @@
+// `ropecheck fuzz` and `ropecheck repro` of fuzz reproducers end with the right verdict and
+// exit code whatever the kernel does (README "Exit codes"): nothing checked is exit 2, never
+// a PASS; a kernel that exits the process, crashes, hangs or writes out of bounds is exit 3
+// with a reproducer on disk; a NaN output is the kernel's violation (exit 1), not ropecheck's
+// internal error; malformed numbers are usage errors.  The kernels are small plugins
+// (misbehaving_fuzz_plugin.c here, cli/tests/misbehaving_plugin.c for crash, hang and
+// out-of-bounds), driven through the `ropecheck` executable as a user would.
+#include <gtest/gtest.h>
+
+#include "cli/tests/run_command.hpp"
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "fuzz/decode.hpp"
+#include "fuzz/fuzz_common.hpp"
+#include "reference/fast_oracle.hpp"
+
+namespace ropecheck::fuzz {
+namespace {
+
+using Result = ropecheck::testing::CommandResult;
+Result run(const std::string& args) { return ropecheck::testing::run_ropecheck(args); }
+
+bool has(const Result& r, const std::string& s) { return r.out.find(s) != std::string::npos; }
+
+std::string temp_dir(const std::string& name) {
+  const std::string d = std::string(::testing::TempDir()) + "/fuzz-verdict-" + name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+// A differential-target input that decodes the same whatever the kernel set (its position is
+// a raw int64, not an index into the kernels' edge positions): default RoPE, half-split,
+// head_dim 128, one token at t = 100000 (past every misbehaving plugin's trigger), one head,
+// finite f32 values in [-1, 1).
+std::vector<uint8_t> input_at_100000() {
+  CaseChoice c;
+  c.n_tokens = 1;
+  c.n_heads = 1;
+  c.head_pad = 4;  // no padding
+  c.positions.assign(1, PositionChoice{});
+  c.positions[0].mode = 7;
+  c.positions[0].raw = 100000;
+  c.values.format = 0;
+  c.values.nonfinite = 1;
+  c.raw.resize(128 * 4);
+  for (size_t i = 0; i < 128; ++i) {
+    const float f = static_cast<float>(i) / 64.0f - 1.0f;
+    std::memcpy(&c.raw[4 * i], &f, 4);
+  }
+  return encode_case(c);
+}
+
+// Writes it as a fuzz reproducer (the name tells `repro` the target).
+std::string reproducer_file(const std::string& dir) {
+  const std::vector<uint8_t> b = input_at_100000();
+  const std::string path = dir + "/differential-crash-test";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  return path;
+}
+
+std::string reproducer_named_in(const Result& r) {
+  std::smatch m;
+  if (!std::regex_search(r.out, m, std::regex("reproducer: (\\S+)"))) return "";
+  return m[1].str();
+}
+
+// ---- 1. nothing checked is never a PASS --------------------------------------------------------
+
+TEST(FuzzVerdict, KernelWhoseHeadDimIsNeverGeneratedIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " HEAD100_PLUGIN " --seconds 2 --out " + temp_dir("head100"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_TRUE(has(r, "head_dim")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+TEST(FuzzVerdict, InPlaceOnlyKernelIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " INPLACE_PLUGIN " --seconds 2 --out " + temp_dir("inplace"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_TRUE(has(r, "in-place")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+// Reachable on paper (every declared field is generated), refused by prepare in practice:
+// only counting what was checked at run time catches it.
+TEST(FuzzVerdict, KernelThatRefusesEverySpecIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " PREPARE_REFUSES_PLUGIN " --seconds 2 --out " + temp_dir("prep"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_TRUE(has(r, "prepare_refuses")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+TEST(FuzzVerdict, NoInputInTheTimeGivenIsNotAPass) {
+  const Result r = run("fuzz --in-process --plugin " SAMPLE_PLUGIN " --seconds 1e-9 --out " + temp_dir("zero"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+}
+
+// The positive control of the four above: the same command with a kernel the decoder reaches.
+TEST(FuzzVerdict, SamplePluginPassesAndSaysHowManyInputsWereChecked) {
+  const Result r = run("fuzz --in-process --plugin " SAMPLE_PLUGIN " --seconds 2 --out " + temp_dir("sample"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(has(r, "verdict: PASS")) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("differential +(\\d+) inputs, (\\d+) checked"))) << r.out;
+  EXPECT_GT(std::stoull(m[2].str()), 0u) << r.out;
+}
+
+TEST(FuzzVerdict, ReplayOnWhichEveryKernelIsSkippedSaysNothingWasChecked) {
+  const std::string file = reproducer_file(temp_dir("replay-skip"));
+  const Result r = run("repro " + file + " --plugin " HEAD100_PLUGIN);
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "nothing was checked")) << r.out;
+  EXPECT_FALSE(has(r, "holds")) << r.out;
+  EXPECT_FALSE(has(r, "PASSES")) << r.out;
+  // The same input with a kernel that supports it is checked and passes.
+  const Result ok = run("repro " + file + " --plugin " SAMPLE_PLUGIN);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_TRUE(has(ok, "PASSES")) << ok.out;
+}
+
+// ---- 2. a kernel's exit() cannot fake the fuzz verdict -----------------------------------------
+
+void expect_exit_is_a_crash(const char* plugin, const std::string& name, int status) {
+  const std::string d = temp_dir(name);
+  const Result r = run(std::string("fuzz --in-process --target differential --seconds 20 --plugin ") + plugin + " --out " + d);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "exited the process with status " + std::to_string(status))) << r.out;
+  EXPECT_FALSE(has(r, "PASS")) << r.out;
+  const std::string repro = reproducer_named_in(r);
+  ASSERT_FALSE(repro.empty()) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(repro)) << repro;
+  // The reproducer replays to the same finding.
+  const Result again = run("repro " + repro + " --plugin " + plugin);
+  EXPECT_EQ(again.exit_code, 3) << again.out;
+  EXPECT_TRUE(has(again, "exited the process with status " + std::to_string(status))) << again.out;
+}
+
+TEST(FuzzVerdict, KernelCallingExitZeroIsACrashNotAPass) { expect_exit_is_a_crash(EXIT0_PLUGIN, "exit0", 0); }
+TEST(FuzzVerdict, KernelCallingExitOneIsACrashNotAViolation) { expect_exit_is_a_crash(EXIT1_PLUGIN, "exit1", 1); }
+
+// ---- 2 (repro). a kernel's exit() during a replay is not a pass --------------------------------
+
+TEST(FuzzVerdict, ReproOfAFuzzInputWithAnExitingKernelIsACrash) {
+  const std::string file = reproducer_file(temp_dir("repro-exit0"));
+  const Result r = run("repro " + file + " --plugin " EXIT0_PLUGIN);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "exited the process with status 0")) << r.out;
+  EXPECT_FALSE(has(r, "PASSES")) << r.out;
+}
+
+// A `check` counterexample (JSON) replayed with a kernel that exits: the kernel's doing
+// (exit 3), not "internal error: the replay produced no verdict" (exit 4).
+TEST(FuzzVerdict, ReproOfACheckCounterexampleWithAnExitingKernelIsACrash) {
+  const std::string d = temp_dir("json-exit0");
+  const std::vector<uint8_t> b = input_at_100000();
+  const std::optional<Decoded> dc = decode_case(b.data(), b.size());
+  ASSERT_TRUE(dc.has_value());
+  nlohmann::json j;
+  j["kernel"] = "exits_0_at_4096";
+  j["plugin"] = EXIT0_PLUGIN;
+  j["property"] = "agreesWithExactReferenceWithinContract";
+  j["case"] = nlohmann::json::parse(props::case_to_json(dc->base, -1));
+  const std::string path = d + "/exits_0_at_4096__agreesWithExactReferenceWithinContract.json";
+  std::ofstream(path) << j.dump(2);
+  const Result r = run("repro " + path);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "exited the process (status 0) during the replay")) << r.out;
+}
+
+// ---- 3. out-of-bounds writes are crash-class (exit 3), as in `check` ---------------------------
+
+TEST(FuzzVerdict, OutOfBoundsWriteIsExitThree) {
+  const std::string d = temp_dir("oob");
+  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " OOB_PLUGIN " --out " + d);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "out-of-bounds")) << r.out;
+  const std::string repro = reproducer_named_in(r);
+  ASSERT_FALSE(repro.empty()) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(repro)) << repro;
+  const Result again = run("repro " + repro + " --plugin " OOB_PLUGIN);
+  EXPECT_EQ(again.exit_code, 3) << again.out;
+  EXPECT_TRUE(has(again, "out-of-bounds")) << again.out;
+}
+
+// ---- 4. repro of a fuzz reproducer honours --timeout -------------------------------------------
+
+TEST(FuzzVerdict, ReproOfAFuzzInputWithAHangingKernelTimesOut) {
+  const std::string file = reproducer_file(temp_dir("hang"));
+  const auto start = std::chrono::steady_clock::now();
+  const Result r = run("repro " + file + " --plugin " HANG_PLUGIN " --timeout 2");
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "hung")) << r.out;
+  EXPECT_LT(s, 30.0) << "the --timeout of 2 s was not honoured";
+}
+
+// ---- 5. a segfault in repro still shows the whole case -----------------------------------------
+
+TEST(FuzzVerdict, ReproOfASegfaultPrintsTheWholeCase) {
+  const std::string file = reproducer_file(temp_dir("segv"));
+  const Result r = run("repro " + file + " --plugin " CRASH_PLUGIN);
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_TRUE(has(r, "SIGSEGV") || has(r, "Segmentation")) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("case JSON[^:]*: (\\{[^\\n]*)\\n"))) << r.out;
+  nlohmann::json j;
+  ASSERT_NO_THROW(j = nlohmann::json::parse(m[1].str())) << "the case JSON is cut off:\n" << m[1].str();
+  EXPECT_EQ(j["x"].size(), 128u);
+}
+
+// ---- 6. a plugin kernel named like a built-in is refused up front ------------------------------
+
+TEST(FuzzVerdict, PluginKernelNamedLikeABuiltinIsRefused) {
+  const Result r = run("fuzz --in-process --plugin " BUILTIN_NAME_PLUGIN " --seconds 1 --out " + temp_dir("builtin-name"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "scalar_f64")) << r.out;
+  EXPECT_TRUE(has(r, "built-in")) << r.out;
+  EXPECT_FALSE(has(r, "replay it")) << r.out;
+}
+
+// ---- 7. a NaN output is the kernel's violation -------------------------------------------------
+
+TEST(FuzzVerdict, NaNOutputIsAViolationOfTheKernel) {
+  const std::string d = temp_dir("nan");
+  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " NAN_PLUGIN " --out " + d);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(has(r, "PROPERTY VIOLATED")) << r.out;
+  EXPECT_FALSE(has(r, "ropecheck itself failed")) << r.out;
+  const std::string repro = reproducer_named_in(r);
+  ASSERT_FALSE(repro.empty()) << r.out;
+  EXPECT_EQ(run("repro " + repro + " --plugin " NAN_PLUGIN).exit_code, 1);
+}
+
+// The root cause: the exact reference must confirm that a NaN output is over any bound.
+TEST(FuzzVerdict, ExactReferenceConfirmsANaNOutputAsAnError) {
+  RopeSpec s;
+  s.head_dim = 8;
+  s.rotary_dim = 8;
+  s.max_position_embeddings = 4096;
+  const ref::CheckedOracle oracle(std::make_shared<const ref::FastOracle>(s));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& y : {std::array<double, 2>{nan, 0.5}, std::array<double, 2>{0.5, nan}}) {
+    EXPECT_TRUE(oracle.confirm_pair_error(4096, 1, 0.5, 0.25, y.data(), 1e-6));
+  }
+  // ... and does not confirm a correct output.
+  double hi[2], lo[2];
+  oracle.exact().rotate_pair(4096, 1, 0.5, 0.25, hi, lo);
+  const double good[2] = {hi[0] + lo[0], hi[1] + lo[1]};
+  EXPECT_FALSE(oracle.confirm_pair_error(4096, 1, 0.5, 0.25, good, 1e-6));
+}
+
+// ---- 8. numbers are parsed strictly ------------------------------------------------------------
+
+TEST(FuzzVerdict, MalformedNumbersAreUsageErrors) {
+  // --seconds 1 beside a bad --seed or --jobs: a regression costs a second, not a minute.
+  const std::string out = " --in-process --target differential --plugin " SAMPLE_PLUGIN " --out " + temp_dir("numbers");
+  for (const char* bad : {"--seed 1.5", "--seed -1", "--seed 7x", "--seed ''", "--seed ' 7'", "--seed 18446744073709551616",
+                          "--jobs 1.5", "--jobs 2x", "--jobs 0", "--jobs -1"}) {
+    const Result r = run(std::string("fuzz --seconds 1 ") + bad + out);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.out;
+    EXPECT_TRUE(has(r, "must be an integer")) << bad << "\n" << r.out;
+  }
+  for (const char* bad : {"--seconds abc", "--seconds 5x", "--seconds 0", "--seconds -1", "--seconds nan", "--seconds inf",
+                          "--seconds ''"}) {
+    const Result r = run(std::string("fuzz ") + bad + out);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.out;
+    EXPECT_TRUE(has(r, "--seconds must be")) << bad << "\n" << r.out;
+  }
+  const std::string file = reproducer_file(temp_dir("numbers-repro"));
+  for (const char* bad : {"--timeout 5x", "--timeout 2.5", "--timeout 0", "--timeout ''"}) {
+    const Result r = run("repro " + file + " --plugin " SAMPLE_PLUGIN " " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.out;
+  }
+}
+
+TEST(FuzzVerdict, SeedZeroIsAccepted) {
+  const Result r = run("fuzz --in-process --target differential --seed 0 --seconds 1 --plugin " SAMPLE_PLUGIN " --out " +
+                       temp_dir("seed0"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(has(r, "verdict: PASS")) << r.out;
+}
+
+}  // namespace
+}  // namespace ropecheck::fuzz
