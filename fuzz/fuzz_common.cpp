@@ -188,10 +188,6 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
 }
 
 std::string unreachable_reason(const rc_kernel_desc& d) {
-  if (!(d.placement & RC_PLACE_OUT_OF_PLACE)) {
-    return "it declares in-place calls only (placement), and the fuzzers call every kernel out of place "
-           "(in place only to compare with an out-of-place call)";
-  }
   if (!(d.layouts & (RC_LAYOUT_BIT(static_cast<int>(Layout::kHalfSplit)) |
                      RC_LAYOUT_BIT(static_cast<int>(Layout::kInterleaved))))) {
     return "it declares neither the half_split nor the interleaved layout";

@@ -5,7 +5,7 @@
  *   2 _exit(1) at a position >= 4096  (the status the in-process driver used for a violation)
  *   3 a NaN output at a position >= 4096
  *   4 declares only head_dim 100, which the fuzz decoder never generates
- *   5 declares only in-place calls (the fuzzers call kernels out of place)
+ *   5 declares only in-place calls (correct: fuzzed through in-place calls, it passes)
  *   6 named like a built-in kernel ("scalar_f64")
  *   7 prepare refuses every spec (reachable on paper, never checked in practice)
  * The cli/tests misbehaving plugins cover segfaults, hangs and out-of-bounds writes. */
