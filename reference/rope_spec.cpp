@@ -90,11 +90,15 @@ const FieldNames& hf_names() {
   return names;
 }
 
+// The shortest decimal that reads back as v (1e-299, not 9.9999999999999999e-300).
 std::string fmt(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::ostringstream os;
+    os.precision(digits);
+    os << v;
+    if (digits == 17 || std::strtod(os.str().c_str(), nullptr) == v || std::isnan(v)) return os.str();
+  }
+  return "";
 }
 
 void validate_with(const RopeSpec& s, const FieldNames& names) {
@@ -108,6 +112,17 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
   auto positive = [&](const char* key, double v) {
     finite(key, v);
     if (!(v > 0)) fail(key, "must be > 0, got " + fmt(v));
+  };
+  // The supported domain (rope_spec.hpp, namespace domain): `range` is its text for messages.
+  auto within = [&](const char* key, double v, double lo, double hi, const char* range) {
+    finite(key, v);
+    if (!(v >= lo && v <= hi)) {
+      fail(key, std::string("must be in ") + range + " (ropecheck's supported domain), got " + fmt(v));
+    }
+  };
+  auto scale = [&](const char* key, double v) {
+    positive(key, v);
+    within(key, v, domain::kMinScale, domain::kMaxScale, "[1e-12, 1e6]");
   };
 
   constexpr int kMaxHeadDim = 1 << 16;
@@ -125,6 +140,7 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
   }
   finite("base", s.base);
   if (!(s.base > 1)) fail("base", "must be > 1, got " + fmt(s.base));
+  within("base", s.base, 1, domain::kMaxBase, "(1, 1e30]");
   if (s.max_position_embeddings < 0) fail("max_position_embeddings", "must be >= 0");
   if (s.original_max_position_embeddings < 0) {
     fail("original_max_position_embeddings", "must be >= 0");
@@ -140,7 +156,11 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
   finite("mscale_all_dim", s.mscale_all_dim);
   finite("low_freq_factor", s.low_freq_factor);
   finite("high_freq_factor", s.high_freq_factor);
-  if (s.attention_factor) positive("attention_factor", *s.attention_factor);
+  if (s.attention_factor) {
+    positive("attention_factor", *s.attention_factor);
+    within("attention_factor", *s.attention_factor, domain::kMinAttention, domain::kMaxAttention,
+           "[1/16, 16]");
+  }
   for (const auto* list : {&s.short_factor, &s.long_factor}) {
     const char* key = list == &s.short_factor ? "short_factor" : "long_factor";
     for (size_t i = 0; i < list->size(); ++i) {
@@ -148,18 +168,41 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       if (!std::isfinite(v) || !(v > 0)) {
         fail(key, "entry " + std::to_string(i) + " must be a finite number > 0, got " + fmt(v));
       }
+      if (!(v >= domain::kMinScale && v <= domain::kMaxScale)) {
+        fail(key, "entry " + std::to_string(i) +
+                      " must be in [1e-12, 1e6] (ropecheck's supported domain), got " + fmt(v));
+      }
     }
   }
+
+  // The supported domain.  Every θ'_j is b'^(-e), e = 2j/d in [0, (d-2)/d], divided by at most
+  // one of s, ext_j (both in [1e-12, 1e6]) or mixed between θ_j and θ_j/s, where b' is
+  //   default, linear, yarn, llama3, longrope: b' = b in (1, 1e30];
+  //   ntk:      b' = b s^(d/(d-2)), d >= 4 so the exponent is in (1, 2]: b' in [1e-24, 1e42],
+  //             and b'^(-e) <= s^(-e d/(d-2)) <= 1/s for s < 1;
+  //   dynamic:  b' = b q^(d/(d-2)), q = s L/Lmax - (s - 1) in [1, s L] (s >= 1, Lmax >= 1,
+  //             L <= 2^63 - 1): q < 9.3e24, b' < 8.6e79.
+  // So |ln b'| < 185 and θ'_j in [1/8.6e79, 1e12]: finite and normal, and |t θ'_j| < 2^103 at
+  // every int64 t (the exact reference then works at <= 320 bits).  YaRN's correction dims
+  // d ln(L0/(2π β)) / (2 ln b) have L0/(2π β) in [1.6e-101, 1.5e118]: finite, and so are the
+  // dims (|ln| < 272, ln b >= 2^-52).  The attention factor
+  // is the given one, in [1/16, 16], or m(s, μ)/m(s, μ') with m = 0.1 μ ln s + 1 in [1, 14.9]
+  // (μ in [0, 10]), or longrope's sqrt(1 + ln s / ln L0) < 4.6: never 0, negative or infinite,
+  // and at most 16, which the case generators' inputs (at most 1/64 of the dtype's largest
+  // value, properties/generators.hpp) need for the exact rotated pair (<= 2 a |x|max) to be
+  // representable -- beyond it an exact result overflows and no kernel could pass.
+  // The error model's terms are products of these with unit roundoffs: finite too
+  // (impl/tests/domain_test.cpp sweeps the corners and random specs for every contract).
 
   switch (s.type) {
     case RopeType::kDefault:
       break;
     case RopeType::kLinear:
-      positive("factor", s.factor);
+      scale("factor", s.factor);
       break;
     case RopeType::kNtk:
     case RopeType::kDynamic:
-      positive("factor", s.factor);
+      scale("factor", s.factor);
       // b' = b·(...)^(d/(d−2)) is undefined for d = 2.
       if (s.rotary_dim < 4) {
         fail("rotary_dim", std::string("must be >= 4 for ") + to_string(s.type) +
@@ -173,18 +216,23 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       }
       break;
     case RopeType::kYarn:
-      positive("factor", s.factor);
+      scale("factor", s.factor);
       positive("beta_fast", s.beta_fast);
+      within("beta_fast", s.beta_fast, domain::kMinBeta, domain::kMaxBeta, "[1e-100, 1e100]");
       positive("beta_slow", s.beta_slow);
+      within("beta_slow", s.beta_slow, domain::kMinBeta, domain::kMaxBeta, "[1e-100, 1e100]");
+      // HF treats 0 as absent; a negative μ can make m(s, μ) zero or negative.
+      within("mscale", s.mscale, 0, domain::kMaxMscale, "[0, 10] (0 = absent)");
+      within("mscale_all_dim", s.mscale_all_dim, 0, domain::kMaxMscale, "[0, 10] (0 = absent)");
       if (s.effective_original_max() <= 0) {
         fail("original_max_position_embeddings",
              "must be > 0 for yarn (or give max_position_embeddings)");
       }
       break;
     case RopeType::kLlama3:
-      positive("factor", s.factor);
-      positive("low_freq_factor", s.low_freq_factor);
-      positive("high_freq_factor", s.high_freq_factor);
+      scale("factor", s.factor);
+      scale("low_freq_factor", s.low_freq_factor);
+      scale("high_freq_factor", s.high_freq_factor);
       if (!(s.high_freq_factor > s.low_freq_factor)) {
         fail("high_freq_factor", "must be > low_freq_factor = " + fmt(s.low_freq_factor) +
                                      ", got " + fmt(s.high_freq_factor));
@@ -194,7 +242,7 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       }
       break;
     case RopeType::kLongrope: {
-      positive("factor", s.factor);
+      scale("factor", s.factor);  // max_position_embeddings / L0 when not given
       if (s.effective_original_max() <= 1) {
         fail("original_max_position_embeddings", "must be > 1 for longrope");
       }

@@ -110,6 +110,68 @@ TEST(SpecValidation, RejectsScalingSpecificNonsense) {
                   "scaling.original_max_position_embeddings");
 }
 
+// The supported domain (rope_spec.hpp, namespace domain): just outside each limit is rejected
+// naming the field and the range; the limits themselves are accepted.  Before the domain,
+// a linear factor of 1e-299 hung the exact reference (t·θ beyond double) and an NTK factor of
+// 1e300 made every error bound NaN (b' = inf): both passed validation.
+TEST(SpecValidation, RejectsParametersOutsideTheSupportedDomain) {
+  const auto spec = [](const std::string& scaling, const std::string& top = R"("base": 10000)") {
+    return R"({"head_dim": 8, "max_position_embeddings": 4096, )" + top + R"(, "scaling": {)" + scaling + "}}";
+  };
+  const std::string scale_range = "[1e-12, 1e6] (ropecheck's supported domain)";
+  // The audit's specs.
+  expect_rejected(R"({"head_dim": 4, "scaling": {"type": "linear", "factor": 1e-299}})", "scaling.factor", false,
+                  "must be in " + scale_range + ", got 1e-299");
+  expect_rejected(R"({"head_dim": 4, "scaling": {"type": "ntk", "factor": 1e300}})", "scaling.factor", false,
+                  scale_range);
+  expect_rejected(spec(R"("type": "yarn", "factor": 1e-300)"), "scaling.factor", false, scale_range);
+  // Every bounded field, just outside either end.
+  for (const char* type : {"linear", "ntk", "yarn", "llama3"}) {
+    for (const char* f : {"9.9e-13", "1.01e6"}) {
+      expect_rejected(spec(std::string(R"("type": ")") + type + R"(", "factor": )" + f), "scaling.factor", false,
+                      scale_range);
+    }
+  }
+  expect_rejected(spec(R"("type": "dynamic", "factor": 1.01e6)", R"("seq_len": 8192)"), "scaling.factor", false,
+                  scale_range);
+  expect_rejected(spec(R"("type": "default")", R"("base": 1.01e30)"), "base", false,
+                  "must be in (1, 1e30] (ropecheck's supported domain)");
+  for (const char* beta : {"beta_fast", "beta_slow"}) {
+    for (const char* v : {"9.9e-101", "1.01e100"}) {
+      expect_rejected(spec(std::string(R"("type": "yarn", "factor": 4, ")") + beta + "\": " + v),
+                      std::string("scaling.") + beta, false, "[1e-100, 1e100] (ropecheck's supported domain)");
+    }
+  }
+  for (const char* m : {"mscale", "mscale_all_dim"}) {
+    for (const char* v : {"-0.5", "10.5"}) {
+      expect_rejected(spec(std::string(R"("type": "yarn", "factor": 4, ")") + m + "\": " + v),
+                      std::string("scaling.") + m, false, "[0, 10]");
+    }
+  }
+  for (const char* v : {"0.0624", "16.1"}) {
+    expect_rejected(spec(std::string(R"("type": "yarn", "factor": 4, "attention_factor": )") + v),
+                    "scaling.attention_factor", false, "[1/16, 16]");
+  }
+  expect_rejected(spec(R"("type": "llama3", "low_freq_factor": 1e-13, "high_freq_factor": 4)"),
+                  "scaling.low_freq_factor", false, scale_range);
+  expect_rejected(spec(R"("type": "llama3", "low_freq_factor": 1, "high_freq_factor": 2e6)"),
+                  "scaling.high_freq_factor", false, scale_range);
+  expect_rejected(spec(R"("type": "longrope", "original_max_position_embeddings": 1024,
+                          "short_factor": [1, 1, 1, 1], "long_factor": [1, 1, 2e6, 1])"),
+                  "scaling.long_factor", false, "entry 2 must be in [1e-12, 1e6]");
+  // HF configs: the same rule under the user's names.
+  expect_rejected(R"({"head_dim": 8, "rope_theta": 1e31})", "rope_theta", true, "(1, 1e30]");
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"rope_type": "linear", "factor": 1e-13}})",
+                  "rope_scaling.factor", true, scale_range);
+  // The limits themselves are inside.
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "ntk", "factor": 1e6)", R"("base": 1e30)")));
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "linear", "factor": 1e-12)")));
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "dynamic", "factor": 1e6)",
+                                           R"("base": 1e30, "seq_len": 9223372036854775807)")));
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "yarn", "factor": 1e-12, "beta_fast": 1e100, "beta_slow": 1e-100,
+                                              "mscale": 10, "mscale_all_dim": 0, "attention_factor": 0.0625)")));
+}
+
 TEST(Positions, ParsesIntegersAndPowersOfTwoAndRejectsTheRest) {
   EXPECT_EQ(parse_position("0"), 0);
   EXPECT_EQ(parse_position("4096"), 4096);
