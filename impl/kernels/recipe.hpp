@@ -54,6 +54,16 @@ T to(U v) {
 }
 template <>
 inline float to<float, dd>(dd v) { return static_cast<float>(static_cast<double>(v)); }
+// A length (seq_len, max_position_embeddings, L0: any int64) as a parameter of type P.  double:
+// rounded, as Python's float(seq_len) does in HF.  dd: exact -- a length above 2^53 rounded to
+// double first would carry a relative error up to 2^-54 into b' (dynamic), the YaRN correction
+// range and the llama3 smoothing, 2^38 times the 2^-92 the double-double recipe declares.
+template <class P>
+P from_length(int64_t v) {
+  return P(static_cast<double>(v));
+}
+template <>
+inline dd from_length<dd>(int64_t v) { return dd(v); }
 }  // namespace recipe_detail
 
 template <class T>
@@ -90,8 +100,7 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
   } else if (s.rope_type == RC_ROPE_DYNAMIC) {
     const int64_t len = effective_seq_len(s);
     if (len > s.max_position_embeddings) {
-      P q = fac * P(static_cast<double>(len)) / P(static_cast<double>(s.max_position_embeddings)) -
-            (fac - P(1.0));
+      P q = fac * from_length<P>(len) / from_length<P>(s.max_position_embeddings) - (fac - P(1.0));
       base = base * pow_(q, P(d) / P(d - 2));
     }
   }
@@ -107,7 +116,7 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
     theta[j] = T(1.0) / pos_freq[j];
   }
   P attention = P(1.0);
-  const P l0 = P(static_cast<double>(effective_l0(s)));
+  const P l0 = from_length<P>(effective_l0(s));
 
   switch (s.rope_type) {
     case RC_ROPE_DEFAULT:

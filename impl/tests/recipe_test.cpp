@@ -71,6 +71,28 @@ std::vector<RopeSpec> specs() {
     }
     v.push_back(s);
   }
+  // Lengths beyond 2^53, not doubles (the audit's dynamic spec with seq_len 2^63 - 1 made
+  // table_f32 4.7 ulp off at t = 2^53 against a 3.6 ulp bound: the recipe rounded L to double,
+  // a 2^-63 relative error in b' that the 2^-92 contract does not allow).  Each length also
+  // enters the YaRN correction range (L0) and the llama3 smoothing (L0); base 1e30 puts their
+  // ramps inside the pairs at such L0.
+  for (const int64_t len : {INT64_MAX, (int64_t{1} << 53) + 1, (int64_t{1} << 62) + 1}) {
+    s = testing::basic_spec(64, 64, 10000, RopeType::kDynamic);
+    s.factor = 2;
+    s.seq_len = len;
+    v.push_back(s);
+    for (const bool truncate : {false, true}) {
+      s = testing::basic_spec(64, 64, 1e30, RopeType::kYarn);
+      s.factor = 16;
+      s.original_max_position_embeddings = len;
+      s.truncate = truncate;
+      v.push_back(s);
+    }
+    s = testing::basic_spec(64, 64, 1e30, RopeType::kLlama3);
+    s.factor = 8;
+    s.original_max_position_embeddings = len;
+    v.push_back(s);
+  }
   return v;
 }
 
@@ -187,6 +209,17 @@ void expect_theta_within_model(const rc_accuracy& acc, const char* recipe) {
 TEST(ThetaModel, F32AndF64RecipesWithinTheirThetaTerm) {
   expect_theta_within_model<float>(kScalarF32HfKernel.accuracy, "fp32 (scalar_f32_hf)");
   expect_theta_within_model<double>(kScalarF64Kernel.accuracy, "f64 (scalar_f64)");
+}
+
+// Lengths become double-double exactly (the recipe's from_length): hi + lo == v for int64
+// values that are not doubles, INT64_MAX included (hi = 2^63 there, lo = -1).
+TEST(DdRecipe, Int64LengthsAreExact) {
+  for (const int64_t v : {int64_t{0}, int64_t{4096}, (int64_t{1} << 53) + 1, (int64_t{1} << 62) + 1,
+                          INT64_MAX - 1023, INT64_MAX, -INT64_MAX, INT64_MIN}) {
+    const dd x = recipe_detail::from_length<dd>(v);
+    EXPECT_EQ(static_cast<long double>(x.hi) + static_cast<long double>(x.lo), static_cast<long double>(v)) << v;
+    EXPECT_EQ(x.hi, static_cast<double>(v)) << v;  // normalized: hi is v rounded to double
+  }
 }
 
 TEST(DdRecipe, ExpAndLogAgreeWithLibmAndInvertEachOther) {
