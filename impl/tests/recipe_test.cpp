@@ -163,6 +163,16 @@ std::vector<RopeSpec> model_specs() {
     v.push_back(s);
     }
   }
+  // dynamic with L just above L_max and a large factor: q = s L/L_max - (s - 1) cancels.
+  for (const double factor : {1000.1, 987654.3}) {
+    for (const int64_t len : {3001, 3003, 3700}) {
+      RopeSpec s = testing::basic_spec(128, 128, 10000, RopeType::kDynamic);
+      s.factor = factor;
+      s.max_position_embeddings = 3000;
+      s.seq_len = len;
+      v.push_back(s);
+    }
+  }
   // llama3 with pair 16's wavelength 2 pi b^(2j/d) on a region boundary, L0/lf or L0/hf (to
   // rounding): the recipe's comparison can pick either region there.
   for (const double factor : {8.0, 32.0}) {
@@ -209,6 +219,30 @@ void expect_theta_within_model(const rc_accuracy& acc, const char* recipe) {
 TEST(ThetaModel, F32AndF64RecipesWithinTheirThetaTerm) {
   expect_theta_within_model<float>(kScalarF32HfKernel.accuracy, "fp32 (scalar_f32_hf)");
   expect_theta_within_model<double>(kScalarF64Kernel.accuracy, "f64 (scalar_f64)");
+}
+
+// The same for the double-double recipe, compared in double-double: its 2^-92 plus the
+// variant's amplification (e.g. dynamic's q = s L/L_max - (s - 1), which cancels for a large
+// s and L just above L_max).
+TEST(ThetaModel, DdRecipeWithinItsThetaTerm) {
+  const rc_accuracy acc = table_accuracy(RC_ROUND_NONE);
+  double worst_ratio = 0;
+  for (const RopeSpec& spec : model_specs()) {
+    SCOPED_TRACE(spec_to_json_text(spec, -1));
+    const ref::ExactReference exact(spec);
+    const CSpec cs(spec);
+    Frequencies<dd> fr;
+    ASSERT_EQ(compute_frequencies<dd>(cs.get(), &fr), RC_OK);
+    for (int j = 0; j < spec.pairs(); ++j) {
+      double hi, lo;
+      exact.theta_dd(j, &hi, &lo);
+      const double e = rel_error(fr.theta[j].hi, fr.theta[j].lo, hi, lo);
+      const double allowed = (acc.theta_rel_error + ref::theta_amplification_u(acc, spec, j)) * acc.angle_unit_roundoff;
+      EXPECT_LE(e, allowed) << "pair " << j;
+      worst_ratio = std::max(worst_ratio, e / allowed);
+    }
+  }
+  std::printf("dd (table kernels): worst theta' error / model %.3f\n", worst_ratio);
 }
 
 // Lengths become double-double exactly (the recipe's from_length): hi + lo == v for int64
