@@ -105,6 +105,10 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
     }
   }
   const T tbase = to<T>(base);
+  // b' must be a finite T.  The fp32 recipe (HF's base ** arange(...).float() / dim) overflows
+  // above 3.4e38 -- e.g. NTK with b = 1e30, s = 1e6, or dynamic at a long seq_len -- and then
+  // every θ'_j but θ'_0 is 1/inf = 0, which no θ error bound describes: refuse the spec.
+  if (!std::isfinite(static_cast<double>(tbase))) return RC_ERR_SPEC;
 
   std::vector<T> theta(pairs);
   std::vector<T> pos_freq(pairs);  // b'^(2j/d)

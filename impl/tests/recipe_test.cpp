@@ -245,6 +245,35 @@ TEST(ThetaModel, DdRecipeWithinItsThetaTerm) {
   std::printf("dd (table kernels): worst theta' error / model %.3f\n", worst_ratio);
 }
 
+// b' beyond float: the fp32 recipe refuses the spec (it used to return θ'_j = 0 for j > 0,
+// found by checking scalar_f32_hf at the corners of the supported domain: 56 ulp at t = 1);
+// the double and double-double recipes, whose b' stays finite in the domain, compute it.
+TEST(Fp32Recipe, RefusesASpecWhoseBaseOverflowsFloat) {
+  RopeSpec ntk = testing::basic_spec(4, 4, 1e30, RopeType::kNtk);
+  ntk.factor = 1e6;  // b' = 1e30 * 1e6^(4/2) = 1e42 > 3.4e38
+  RopeSpec dyn = testing::basic_spec(64, 64, 1e30, RopeType::kDynamic);
+  dyn.factor = 1e6;
+  dyn.max_position_embeddings = 1;
+  dyn.seq_len = INT64_MAX;
+  RopeSpec fits = ntk;
+  fits.factor = 100;  // b' = 1e34: a float
+  for (const RopeSpec& spec : {ntk, dyn, fits}) {
+    SCOPED_TRACE(spec_to_json_text(spec, -1));
+    const CSpec cs(spec);
+    const bool overflows = spec.factor == 1e6;
+    Frequencies<float> f32;
+    EXPECT_EQ(compute_frequencies<float>(cs.get(), &f32), overflows ? RC_ERR_SPEC : RC_OK);
+    void* handle = nullptr;
+    EXPECT_EQ(kScalarF32HfKernel.prepare(cs.ptr(), &handle), overflows ? RC_ERR_SPEC : RC_OK);
+    if (handle != nullptr) kScalarF32HfKernel.release(handle);
+    for (const float th : f32.theta) EXPECT_GT(th, 0.0f);
+    Frequencies<double> f64;
+    EXPECT_EQ(compute_frequencies<double>(cs.get(), &f64), RC_OK);
+    Frequencies<dd> fdd;
+    EXPECT_EQ(compute_frequencies<dd>(cs.get(), &fdd), RC_OK);
+  }
+}
+
 // Lengths become double-double exactly (the recipe's from_length): hi + lo == v for int64
 // values that are not doubles, INT64_MAX included (hi = 2^63 there, lo = -1).
 TEST(DdRecipe, Int64LengthsAreExact) {
