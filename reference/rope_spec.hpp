@@ -128,4 +128,14 @@ RopeSpec load_hf_config_file(const std::string& path);  // HuggingFace config.js
 int64_t parse_position(const std::string& text);
 std::vector<int64_t> parse_position_list(const std::string& comma_separated);
 
+// A head vector given as JSON text (`ropecheck ref --input/--q/--k`): an array of `head_dim`
+// entries, numbers meaning the binary64 they parse to, strings exact decimals.  Returns every
+// entry as an exact decimal string.  Throws SpecError naming `what` (or `what[i]`) on
+// anything else, a number beyond the binary64 range (1e999) included.
+std::vector<std::string> parse_head_vector(const std::string& json_text, const std::string& what,
+                                           int head_dim);
+// The exact decimal expansion of a binary64 (so MPFR reads back the same value at any
+// precision; "%.17g" round-trips in double only).
+std::string exact_decimal(double v);
+
 }  // namespace ropecheck

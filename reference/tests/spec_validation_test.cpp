@@ -190,6 +190,34 @@ TEST(Positions, ParsesIntegersAndPowersOfTwoAndRejectsTheRest) {
   EXPECT_EQ(parse_position_list("0, 1,2^53").size(), 3u);
 }
 
+// `ropecheck ref --input/--q/--k`: numbers are the binary64 they parse to (exact decimals
+// out), strings exact decimals.  A number beyond binary64 (1e999) used to escape as
+// nlohmann's out_of_range.406 -- exit code 4, "internal error" -- where the spec reader gave 2.
+TEST(HeadVectors, NumbersAreBinary64StringsAreDecimalsAndTheRestIsNamed) {
+  EXPECT_EQ(parse_head_vector(R"([0.1, "0.1", 2, -0.0])", "--input", 4),
+            (std::vector<std::string>{"1.000000000000000055511151231257827021181583404541015625e-01", "0.1",
+                                      "2e+00", "-0e+00"}));
+  EXPECT_EQ(parse_head_vector(R"(["1e999", 0])", "--q", 2)[0], "1e999");  // exact decimals need no double
+  EXPECT_EQ(parse_head_vector("[1e-99999]", "--k", 1)[0], "0e+00");  // underflow: the binary64 it parses to
+  const auto expect_bad = [](const std::string& text, const std::string& what, int n, const std::string& field,
+                             const std::string& rule_part) {
+    try {
+      parse_head_vector(text, what, n);
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const SpecError& e) {
+      EXPECT_EQ(e.field(), field) << e.what();
+      EXPECT_NE(std::string(e.what()).find(rule_part), std::string::npos) << e.what();
+    }
+  };
+  expect_bad("[1e999, 0, 0, 1]", "--input", 4, "--input", "beyond the binary64 range");
+  expect_bad("[0, -1e999]", "--q", 2, "--q", "beyond the binary64 range");
+  expect_bad("[NaN, 0]", "--input", 2, "--input", "malformed JSON");
+  expect_bad("[0, 1", "--input", 2, "--input", "malformed JSON");
+  expect_bad("[0, 1, 2]", "--input", 2, "--input", "head_dim = 2");
+  expect_bad(R"({"x": 1})", "--input", 1, "--input", "array");
+  expect_bad("[0, true]", "--input", 2, "--input[1]", "number or a decimal string");
+}
+
 TEST(HfConfigs, Llama31ReadsLlama3Scaling) {
   const RopeSpec s = load_hf_config_file(spec_dir() + "hf/llama-3.1-8b.config.json");
   EXPECT_EQ(s.head_dim, 128);
