@@ -443,6 +443,53 @@ void reject_unknown_keys(const json& obj, const std::string& prefix,
   }
 }
 
+// linear, ntk, dynamic and yarn have no meaningful default factor (HF requires it for all but
+// ntk, which is ropecheck's own name); a missing one used to be checked silently as 1.
+bool factor_required(RopeType type) {
+  return type == RopeType::kLinear || type == RopeType::kNtk || type == RopeType::kDynamic ||
+         type == RopeType::kYarn;
+}
+
+// HF's rope_scaling keys (transformers modeling_rope_utils: _validate_*_parameters and
+// _check_received_keys, with "type" the older spelling of "rope_type").  A key HF defines for
+// no rope type is rejected: ropecheck would ignore it, so a typo ("factr") or an unsupported
+// model-specific key (Phi-3.5-MoE's short_mscale) would change nothing, silently.  A key HF
+// defines for another type is accepted, as HF accepts it (with a warning) and ignores it.  A
+// key HF requires for this type is required.
+void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string& type_name) {
+  static const std::vector<std::string> known = {
+      "rope_type", "type", "factor", "original_max_position_embeddings", "attention_factor",
+      "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "truncate", "short_factor",
+      "long_factor", "low_freq_factor", "high_freq_factor"};
+  std::vector<std::string> required;
+  switch (type) {
+    case RopeType::kDefault: break;
+    case RopeType::kLinear:
+    case RopeType::kNtk:
+    case RopeType::kDynamic:
+    case RopeType::kYarn: required = {"factor"}; break;
+    case RopeType::kLlama3:
+      required = {"factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor"};
+      break;
+    case RopeType::kLongrope: required = {"short_factor", "long_factor"}; break;
+  }
+  for (auto it = sc.begin(); it != sc.end(); ++it) {
+    bool ok = false;
+    for (const std::string& k : known) ok = ok || it.key() == k;
+    if (!ok) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw SpecError("rope_scaling." + it.key(),
+                      "unknown key: HF's rope_scaling defines " + list + " (ropecheck would ignore it)");
+    }
+  }
+  for (const std::string& k : required) {
+    if (!sc.contains(k) || sc.at(k).is_null()) {
+      throw SpecError("rope_scaling." + k, "is required for rope_type \"" + type_name + "\" (as in HF)");
+    }
+  }
+}
+
 }  // namespace
 
 void validate(const RopeSpec& spec) { validate_with(spec, own_names()); }
@@ -491,6 +538,9 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
     s.type = parse_rope_type(sc.at("type").get<std::string>(), "scaling.type");
     read_scaling_fields(sc, "scaling", s);
     factor_given = sc.contains("factor") && !sc.at("factor").is_null();
+    if (factor_required(s.type) && !factor_given) {
+      throw SpecError("scaling.factor", std::string("is required for ") + to_string(s.type) + " scaling");
+    }
   }
   apply_type_defaults(s, factor_given);
   validate_with(s, own_names());
@@ -560,6 +610,7 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
     }
     s.type = parse_rope_type(type, has(sc, "rope_type") ? "rope_scaling.rope_type"
                                                         : "rope_scaling.type");
+    check_hf_rope_scaling_keys(sc, s.type, type);
     read_scaling_fields(sc, "rope_scaling", s);
     factor_given = has(sc, "factor");
   }

@@ -52,7 +52,8 @@ TEST(SpecValidation, RejectsFactorAtMostZero) {
                         R"(", "factor": 0, "original_max_position_embeddings": 32}})",
                     "scaling.factor", false, "> 0");
     expect_rejected(R"({"head_dim": 8, "max_position_embeddings": 64, "rope_scaling": {"rope_type": ")" +
-                        t + R"(", "factor": -2, "original_max_position_embeddings": 32}})",
+                        t + R"(", "factor": -2, "original_max_position_embeddings": 32,
+                        "low_freq_factor": 1, "high_freq_factor": 4}})",
                     "rope_scaling.factor", true);
   }
 }
@@ -89,6 +90,53 @@ TEST(SpecValidation, RejectsUnknownRopeTypeAndUnknownFields) {
   expect_rejected(R"({"head_dim": 8, "rope_scaling": {"type": "dynamo", "factor": 2}})", "rope_scaling.type", true);
   expect_rejected(R"({"head_dim": 8, "bsae": 10000})", "bsae", false, "unknown field");
   expect_rejected(R"({"head_dim": 8, "layout": "diagonal"})", "layout");
+}
+
+// HF's rope_scaling keys (modeling_rope_utils): a key HF defines for no type is rejected by
+// name, a key HF requires for the type must be there.  Before, {"rope_type": "linear",
+// "factr": 4} and a linear/dynamic/yarn block without "factor" were checked as factor 1.
+TEST(SpecValidation, RejectsUnknownAndMissingRopeScalingKeysAsHfDefinesThem) {
+  const auto hf = [](const std::string& scaling) {
+    return R"({"head_dim": 128, "max_position_embeddings": 131072, "rope_scaling": {)" + scaling + "}}";
+  };
+  expect_rejected(hf(R"("rope_type": "linear", "factr": 4)"), "rope_scaling.factr", true, "unknown key");
+  expect_rejected(hf(R"("type": "yarn", "factor": 4, "short_mscale": 1.2)"), "rope_scaling.short_mscale", true,
+                  "unknown key");
+  for (const char* type : {"linear", "dynamic", "yarn", "ntk"}) {
+    expect_rejected(hf(std::string(R"("rope_type": ")") + type + R"(")"), "rope_scaling.factor", true,
+                    std::string("is required for rope_type \"") + type + "\"");
+    expect_rejected(hf(std::string(R"("type": ")") + type + R"(", "factor": null)"), "rope_scaling.factor", true,
+                    "is required");
+    // ropecheck's own format: the same rule.
+    expect_rejected(std::string(R"({"head_dim": 8, "max_position_embeddings": 64, "scaling": {"type": ")") + type +
+                        R"("}})",
+                    "scaling.factor", false, "is required");
+  }
+  const std::vector<std::pair<std::string, std::string>> llama3 = {
+      {"factor", "8"}, {"original_max_position_embeddings", "8192"}, {"low_freq_factor", "1"}, {"high_freq_factor", "4"}};
+  const auto llama3_without = [&](const std::string& omit) {
+    std::string text = R"("rope_type": "llama3")";
+    for (const auto& [k, v] : llama3) {
+      if (k != omit) text += ", \"" + k + "\": " + v;
+    }
+    return hf(text);
+  };
+  EXPECT_NO_THROW(spec_from_hf_config_text(llama3_without("")));
+  for (const auto& [key, value] : llama3) {
+    expect_rejected(llama3_without(key), "rope_scaling." + key, true, "is required for rope_type \"llama3\"");
+  }
+  expect_rejected(hf(R"("rope_type": "longrope", "short_factor": [1])"), "rope_scaling.long_factor", true,
+                  "is required");
+  // Still accepted: "type" for "rope_type", both spellings together, HF's yarn keys, a key HF
+  // defines for another type (HF warns and ignores it), and the real configs (HfConfigs.*).
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("type": "linear", "factor": 4)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("type": "dynamic", "rope_type": "dynamic", "factor": 2)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("rope_type": "yarn", "factor": 40, "beta_fast": 32, "beta_slow": 1,
+      "mscale": 1, "mscale_all_dim": 1, "original_max_position_embeddings": 4096, "attention_factor": 1.1,
+      "truncate": false)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("rope_type": "linear", "factor": 4, "original_max_position_embeddings": 4096)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("rope_type": "default")")));
+  EXPECT_EQ(spec_from_hf_config_text(hf(R"("rope_type": "linear", "factor": 4)")).factor, 4.0);
 }
 
 TEST(SpecValidation, RejectsMalformedJsonAndWrongTypes) {
