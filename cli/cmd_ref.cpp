@@ -58,20 +58,6 @@ Examples:
 Exit codes: 0 ok; 2 bad usage, bad spec (the message names the field) or bad input.
 )";
 
-// Exact decimal expansion of a binary64 (glibc prints exact digits), so mpfr parses back the
-// same value: "%.17g" would round-trip in double but not in 200-bit arithmetic.
-std::string exact_decimal(double v) {
-  char buf[1100];
-  std::snprintf(buf, sizeof buf, "%.770e", v);
-  std::string s(buf);
-  const size_t e = s.find('e');
-  std::string mant = s.substr(0, e);
-  const std::string exp = s.substr(e);
-  const size_t last = mant.find_last_not_of('0');
-  mant = mant.substr(0, mant[last] == '.' ? last : last + 1);
-  return mant + exp;
-}
-
 std::string shortest(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -89,31 +75,11 @@ std::string read_arg_or_file(const std::string& value) {
   return value;
 }
 
-// A vector argument as decimal strings (exact).  `what` names it in messages.
+// A vector argument (inline JSON or @FILE) as exact decimal strings; `what` names it in
+// messages (rope_spec.hpp: parse_head_vector).
 std::vector<std::string> parse_vector(const std::string& value, const std::string& what,
                                       int head_dim) {
-  json j;
-  try {
-    j = json::parse(read_arg_or_file(value));
-  } catch (const json::parse_error& e) {
-    throw SpecError(what, std::string("malformed JSON: ") + e.what());
-  }
-  if (!j.is_array()) throw SpecError(what, "must be a JSON array of numbers");
-  if (static_cast<int>(j.size()) != head_dim) {
-    throw SpecError(what, "must have head_dim = " + std::to_string(head_dim) +
-                              " values, got " + std::to_string(j.size()));
-  }
-  std::vector<std::string> out;
-  for (size_t i = 0; i < j.size(); ++i) {
-    if (j[i].is_number()) {
-      out.push_back(exact_decimal(j[i].get<double>()));
-    } else if (j[i].is_string()) {
-      out.push_back(j[i].get<std::string>());
-    } else {
-      throw SpecError(what + "[" + std::to_string(i) + "]", "must be a number or a decimal string");
-    }
-  }
-  return out;
+  return parse_head_vector(read_arg_or_file(value), what, head_dim);
 }
 
 // Deterministic across platforms: mt19937_64 is fully specified; the mapping to [-2, 2] is

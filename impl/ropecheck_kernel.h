@@ -89,7 +89,9 @@ typedef struct rc_spec {
   int64_t seq_len;     /* current length L (dynamic, longrope); 0 = max_position_embeddings */
   double beta_fast;    /* yarn (default 32) */
   double beta_slow;    /* yarn (default 1) */
-  double mscale;       /* yarn (default 1) */
+  double mscale;       /* yarn; 0 = absent (HF: None).  Unless attention_factor is given,
+                          a = m(s, mscale)/m(s, mscale_all_dim) when both are non-zero, else
+                          m(s, 1), with m(s, mu) = 0.1 mu ln s + 1 for s > 1 (HF's yarn) */
   double mscale_all_dim;          /* yarn; 0 = absent */
   int32_t has_attention_factor;   /* 1: attention_factor is given (yarn, longrope) */
   double attention_factor;        /* multiplies cos and sin when given */

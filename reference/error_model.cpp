@@ -140,14 +140,25 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
   double base = spec.base, amp = 0.0;
   if (spec.type == RopeType::kNtk || spec.type == RopeType::kDynamic) {
     double q = s;
+    // Relative error of q in u: s itself is exact.
+    double q_u = 0.0;
     if (spec.type == RopeType::kDynamic) {
       const double len = static_cast<double>(spec.effective_seq_len());
       const double lmax = static_cast<double>(spec.max_position_embeddings);
       q = len > lmax ? s * len / lmax - (s - 1.0) : 1.0;
+      // q = s L/L_max - (s - 1), x = L/L_max > 1: s x carries 4u (L and L_max converted to the
+      // parameter type -- inexact above 2^53 for a double recipe --, the product, the
+      // quotient), s - 1 one u of itself, the difference one u of q.  The subtraction cancels
+      // when L is just above L_max and s is large: |dq| <= u (4 s x + (s - 1) + q), relative
+      // 1 + (4 s x + s - 1)/q -- about 5s for L = L_max + 1 (s = 1e3: 5000u, where the model
+      // once counted 1u and the f64 recipe was 54 times over it).
+      if (len > lmax) q_u = 1.0 + (4.0 * s * len / lmax + (s - 1.0)) / q;
     }
     base *= std::pow(q, static_cast<double>(d) / (d - 2));
-    // b' = b*q^(d/(d-2)): pow (2u), exponent (|ln q|*d/(d-2)*u), the product and q (2u).
-    amp += e * (std::fabs(std::log(q)) * d / (d - 2) + 4.0);
+    // b' = b*q^(d/(d-2)): the exponent d/(d-2) rounded (|ln q|*d/(d-2)*u), q's error raised to
+    // it (q_u*d/(d-2)), pow (2u), the product with b (u), and 1u kept from the count before
+    // q's error had its own term (not needed, not removed: no bound got smaller).
+    amp += e * ((std::fabs(std::log(q)) + q_u) * d / (d - 2) + 4.0);
   }
   amp += e * std::fabs(std::log(base));  // the exponent 2j/d rounded before pow
   const double eps = acc.theta_rel_error;
@@ -163,7 +174,8 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       // dtype (or finer): beta 2 pi (2u), the quotient (3u, which ln turns into 3u absolute),
       // ln (1 ulp = 2u relative), d * (u), ln b (2u), the division (u): |dx| <= u (6|x| +
       // 3 d / (2 ln b)); HF's float32 ramp also rounds low and high to float (u|x| each,
-      // included).
+      // included).  A double recipe also rounds an L0 above 2^53 (one u more in the quotient):
+      // the untruncated dx below counts 4 d/(2 ln b); yarn_range's window has 8 u(f64) to spare.
       //  - Not truncated: dg <= dx / (high - low) inside the ramp; a pair clear of the ramp
       //    (g clamped to 0 or 1) is not moved.  When high - low itself is within rounding of
       //    0, the kernel may see the range reversed (g = 1 below it, 0 above) or empty
@@ -183,7 +195,7 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
         // reverses it); |dg| <= max(|dlow|, |dhigh|) / |high - low| inside it.  Not
         // degenerate: |high - low| is clear of the rounding, or exactly 0 in any kernel.
         const double low = std::max(range.x_low, 0.0), high = std::min(range.x_high, d - 1.0);
-        const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 3.0 * std::fabs(range.per_log);
+        const double dx = 6.0 * std::max(std::fabs(low), std::fabs(high)) + 4.0 * std::fabs(range.per_log);
         if (range.degenerate) {
           ramp_u += 1.0 / u;  // ordered, empty or reversed: g_j may be 0 or 1 for every pair
         } else if (j > std::min(low, high) - 1.0 && j < std::max(low, high) + 1.0) {

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
 #include "exact.hpp"
 
@@ -57,8 +59,17 @@ void to_dd(const Mp& v, double* hi, double* lo) {
 }  // namespace
 
 unsigned working_bits(int64_t t, double max_theta) {
-  const double mag = std::fabs(static_cast<double>(t)) * max_theta;
-  const int extra = mag > 1.0 ? static_cast<int>(std::ceil(std::log2(mag))) + 1 : 0;
+  // log2|t·θ| as log2|t| + log2 θ: the product |t|·θ can overflow a double (and log2(inf)
+  // cast to int is undefined behaviour -- it once asked MPFR for ~2^31 bits), the sum cannot:
+  // it is at most 63 + 1024 for a finite θ, so the precision stays at most 1280 bits.  A
+  // non-finite θ cannot be rotated by at all: an error (std::domain_error), never a guess.
+  if (!(max_theta >= 0.0) || !std::isfinite(max_theta)) {
+    throw std::domain_error("exact reference: the largest frequency is not a finite number (" +
+                            std::to_string(max_theta) + "); the spec should have been rejected");
+  }
+  const double abs_t = std::fabs(static_cast<double>(t));
+  const double lg = abs_t > 0.0 && max_theta > 0.0 ? std::log2(abs_t) + std::log2(max_theta) : 0.0;
+  const int extra = lg > 0.0 ? static_cast<int>(std::ceil(lg)) + 1 : 0;
   const unsigned bits = 160u + static_cast<unsigned>(extra);
   return (bits + 63u) / 64u * 64u;
 }
@@ -94,8 +105,13 @@ ExactReference::ExactReference(RopeSpec spec) : impl_(std::make_unique<Impl>()) 
   PrecisionScope scope(192);
   const Frequencies<Mp>& f = impl_->freqs(192);
   double mx = 0.0;
-  for (const Mp& t : f.theta) mx = std::max(mx, t.convert_to<double>());
-  impl_->max_theta = mx > 0.0 ? mx : 1.0;
+  for (const Mp& t : f.theta) {
+    const double v = t.convert_to<double>();
+    mx = std::isfinite(v) ? std::max(mx, v) : v;  // a NaN or inf θ'_j is kept, not skipped
+    if (!std::isfinite(mx)) break;
+  }
+  impl_->max_theta = mx > 0.0 || !std::isfinite(mx) ? mx : 1.0;
+  (void)working_bits(0, impl_->max_theta);  // a θ'_j beyond double fails here, not mid-rotation
 }
 
 ExactReference::~ExactReference() = default;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -90,11 +91,15 @@ const FieldNames& hf_names() {
   return names;
 }
 
+// The shortest decimal that reads back as v (1e-299, not 9.9999999999999999e-300).
 std::string fmt(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::ostringstream os;
+    os.precision(digits);
+    os << v;
+    if (digits == 17 || std::strtod(os.str().c_str(), nullptr) == v || std::isnan(v)) return os.str();
+  }
+  return "";
 }
 
 void validate_with(const RopeSpec& s, const FieldNames& names) {
@@ -108,6 +113,17 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
   auto positive = [&](const char* key, double v) {
     finite(key, v);
     if (!(v > 0)) fail(key, "must be > 0, got " + fmt(v));
+  };
+  // The supported domain (rope_spec.hpp, namespace domain): `range` is its text for messages.
+  auto within = [&](const char* key, double v, double lo, double hi, const char* range) {
+    finite(key, v);
+    if (!(v >= lo && v <= hi)) {
+      fail(key, std::string("must be in ") + range + " (ropecheck's supported domain), got " + fmt(v));
+    }
+  };
+  auto scale = [&](const char* key, double v) {
+    positive(key, v);
+    within(key, v, domain::kMinScale, domain::kMaxScale, "[1e-12, 1e6]");
   };
 
   constexpr int kMaxHeadDim = 1 << 16;
@@ -125,6 +141,7 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
   }
   finite("base", s.base);
   if (!(s.base > 1)) fail("base", "must be > 1, got " + fmt(s.base));
+  within("base", s.base, 1, domain::kMaxBase, "(1, 1e30]");
   if (s.max_position_embeddings < 0) fail("max_position_embeddings", "must be >= 0");
   if (s.original_max_position_embeddings < 0) {
     fail("original_max_position_embeddings", "must be >= 0");
@@ -140,7 +157,11 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
   finite("mscale_all_dim", s.mscale_all_dim);
   finite("low_freq_factor", s.low_freq_factor);
   finite("high_freq_factor", s.high_freq_factor);
-  if (s.attention_factor) positive("attention_factor", *s.attention_factor);
+  if (s.attention_factor) {
+    positive("attention_factor", *s.attention_factor);
+    within("attention_factor", *s.attention_factor, domain::kMinAttention, domain::kMaxAttention,
+           "[1/16, 16]");
+  }
   for (const auto* list : {&s.short_factor, &s.long_factor}) {
     const char* key = list == &s.short_factor ? "short_factor" : "long_factor";
     for (size_t i = 0; i < list->size(); ++i) {
@@ -148,18 +169,41 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       if (!std::isfinite(v) || !(v > 0)) {
         fail(key, "entry " + std::to_string(i) + " must be a finite number > 0, got " + fmt(v));
       }
+      if (!(v >= domain::kMinScale && v <= domain::kMaxScale)) {
+        fail(key, "entry " + std::to_string(i) +
+                      " must be in [1e-12, 1e6] (ropecheck's supported domain), got " + fmt(v));
+      }
     }
   }
+
+  // The supported domain.  Every θ'_j is b'^(-e), e = 2j/d in [0, (d-2)/d], divided by at most
+  // one of s, ext_j (both in [1e-12, 1e6]) or mixed between θ_j and θ_j/s, where b' is
+  //   default, linear, yarn, llama3, longrope: b' = b in (1, 1e30];
+  //   ntk:      b' = b s^(d/(d-2)), d >= 4 so the exponent is in (1, 2]: b' in [1e-24, 1e42],
+  //             and b'^(-e) <= s^(-e d/(d-2)) <= 1/s for s < 1;
+  //   dynamic:  b' = b q^(d/(d-2)), q = s L/Lmax - (s - 1) in [1, s L] (s >= 1, Lmax >= 1,
+  //             L <= 2^63 - 1): q < 9.3e24, b' < 8.6e79.
+  // So |ln b'| < 185 and θ'_j in [1/8.6e79, 1e12]: finite and normal, and |t θ'_j| < 2^103 at
+  // every int64 t (the exact reference then works at <= 320 bits).  YaRN's correction dims
+  // d ln(L0/(2π β)) / (2 ln b) have L0/(2π β) in [1.6e-101, 1.5e118]: finite, and so are the
+  // dims (|ln| < 272, ln b >= 2^-52).  The attention factor
+  // is the given one, in [1/16, 16], or m(s, μ)/m(s, μ') with m = 0.1 μ ln s + 1 in [1, 14.9]
+  // (μ in [0, 10]), or longrope's sqrt(1 + ln s / ln L0) < 4.6: never 0, negative or infinite,
+  // and at most 16, which the case generators' inputs (at most 1/64 of the dtype's largest
+  // value, properties/generators.hpp) need for the exact rotated pair (<= 2 a |x|max) to be
+  // representable -- beyond it an exact result overflows and no kernel could pass.
+  // The error model's terms are products of these with unit roundoffs: finite too
+  // (impl/tests/domain_test.cpp sweeps the corners and random specs for every contract).
 
   switch (s.type) {
     case RopeType::kDefault:
       break;
     case RopeType::kLinear:
-      positive("factor", s.factor);
+      scale("factor", s.factor);
       break;
     case RopeType::kNtk:
     case RopeType::kDynamic:
-      positive("factor", s.factor);
+      scale("factor", s.factor);
       // b' = b·(...)^(d/(d−2)) is undefined for d = 2.
       if (s.rotary_dim < 4) {
         fail("rotary_dim", std::string("must be >= 4 for ") + to_string(s.type) +
@@ -173,18 +217,23 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       }
       break;
     case RopeType::kYarn:
-      positive("factor", s.factor);
+      scale("factor", s.factor);
       positive("beta_fast", s.beta_fast);
+      within("beta_fast", s.beta_fast, domain::kMinBeta, domain::kMaxBeta, "[1e-100, 1e100]");
       positive("beta_slow", s.beta_slow);
+      within("beta_slow", s.beta_slow, domain::kMinBeta, domain::kMaxBeta, "[1e-100, 1e100]");
+      // HF treats 0 as absent; a negative μ can make m(s, μ) zero or negative.
+      within("mscale", s.mscale, 0, domain::kMaxMscale, "[0, 10] (0 = absent)");
+      within("mscale_all_dim", s.mscale_all_dim, 0, domain::kMaxMscale, "[0, 10] (0 = absent)");
       if (s.effective_original_max() <= 0) {
         fail("original_max_position_embeddings",
              "must be > 0 for yarn (or give max_position_embeddings)");
       }
       break;
     case RopeType::kLlama3:
-      positive("factor", s.factor);
-      positive("low_freq_factor", s.low_freq_factor);
-      positive("high_freq_factor", s.high_freq_factor);
+      scale("factor", s.factor);
+      scale("low_freq_factor", s.low_freq_factor);
+      scale("high_freq_factor", s.high_freq_factor);
       if (!(s.high_freq_factor > s.low_freq_factor)) {
         fail("high_freq_factor", "must be > low_freq_factor = " + fmt(s.low_freq_factor) +
                                      ", got " + fmt(s.high_freq_factor));
@@ -194,7 +243,7 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       }
       break;
     case RopeType::kLongrope: {
-      positive("factor", s.factor);
+      scale("factor", s.factor);  // max_position_embeddings / L0 when not given
       if (s.effective_original_max() <= 1) {
         fail("original_max_position_embeddings", "must be > 1 for longrope");
       }
@@ -394,6 +443,53 @@ void reject_unknown_keys(const json& obj, const std::string& prefix,
   }
 }
 
+// linear, ntk, dynamic and yarn have no meaningful default factor (HF requires it for all but
+// ntk, which is ropecheck's own name); a missing one used to be checked silently as 1.
+bool factor_required(RopeType type) {
+  return type == RopeType::kLinear || type == RopeType::kNtk || type == RopeType::kDynamic ||
+         type == RopeType::kYarn;
+}
+
+// HF's rope_scaling keys (transformers modeling_rope_utils: _validate_*_parameters and
+// _check_received_keys, with "type" the older spelling of "rope_type").  A key HF defines for
+// no rope type is rejected: ropecheck would ignore it, so a typo ("factr") or an unsupported
+// model-specific key (Phi-3.5-MoE's short_mscale) would change nothing, silently.  A key HF
+// defines for another type is accepted, as HF accepts it (with a warning) and ignores it.  A
+// key HF requires for this type is required.
+void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string& type_name) {
+  static const std::vector<std::string> known = {
+      "rope_type", "type", "factor", "original_max_position_embeddings", "attention_factor",
+      "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "truncate", "short_factor",
+      "long_factor", "low_freq_factor", "high_freq_factor"};
+  std::vector<std::string> required;
+  switch (type) {
+    case RopeType::kDefault: break;
+    case RopeType::kLinear:
+    case RopeType::kNtk:
+    case RopeType::kDynamic:
+    case RopeType::kYarn: required = {"factor"}; break;
+    case RopeType::kLlama3:
+      required = {"factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor"};
+      break;
+    case RopeType::kLongrope: required = {"short_factor", "long_factor"}; break;
+  }
+  for (auto it = sc.begin(); it != sc.end(); ++it) {
+    bool ok = false;
+    for (const std::string& k : known) ok = ok || it.key() == k;
+    if (!ok) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw SpecError("rope_scaling." + it.key(),
+                      "unknown key: HF's rope_scaling defines " + list + " (ropecheck would ignore it)");
+    }
+  }
+  for (const std::string& k : required) {
+    if (!sc.contains(k) || sc.at(k).is_null()) {
+      throw SpecError("rope_scaling." + k, "is required for rope_type \"" + type_name + "\" (as in HF)");
+    }
+  }
+}
+
 }  // namespace
 
 void validate(const RopeSpec& spec) { validate_with(spec, own_names()); }
@@ -442,6 +538,9 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
     s.type = parse_rope_type(sc.at("type").get<std::string>(), "scaling.type");
     read_scaling_fields(sc, "scaling", s);
     factor_given = sc.contains("factor") && !sc.at("factor").is_null();
+    if (factor_required(s.type) && !factor_given) {
+      throw SpecError("scaling.factor", std::string("is required for ") + to_string(s.type) + " scaling");
+    }
   }
   apply_type_defaults(s, factor_given);
   validate_with(s, own_names());
@@ -511,6 +610,7 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
     }
     s.type = parse_rope_type(type, has(sc, "rope_type") ? "rope_scaling.rope_type"
                                                         : "rope_scaling.type");
+    check_hf_rope_scaling_keys(sc, s.type, type);
     read_scaling_fields(sc, "rope_scaling", s);
     factor_given = has(sc, "factor");
   }
@@ -619,6 +719,53 @@ int64_t parse_position(const std::string& text) {
   if (value < 0) throw bad("is negative; positions must be >= 0");
   if (value > INT64_MAX) throw bad("is beyond int64 (2^63 - 1 is the largest position)");
   return static_cast<int64_t>(value);
+}
+
+std::string exact_decimal(double v) {
+  char buf[1100];  // 767 significant digits at most (the subnormals), sign, exponent
+  std::snprintf(buf, sizeof buf, "%.770e", v);  // glibc prints the exact digits
+  std::string s(buf);
+  const size_t e = s.find('e');
+  std::string mant = s.substr(0, e);
+  const std::string exp = s.substr(e);
+  const size_t last = mant.find_last_not_of('0');
+  mant = mant.substr(0, mant[last] == '.' ? last : last + 1);
+  return mant + exp;
+}
+
+std::vector<std::string> parse_head_vector(const std::string& json_text, const std::string& what,
+                                           int head_dim) {
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw SpecError(what, std::string("malformed JSON (NaN and Infinity are not JSON): ") + e.what());
+  } catch (const json::out_of_range& e) {
+    // nlohmann refuses to round 1e999 to inf; the spec reader names the same rule.
+    throw SpecError(what, std::string("a number is beyond the binary64 range; numbers mean the binary64 "
+                                      "they parse to, so give an exact decimal as a string, e.g. \"1e999\" (") +
+                              e.what() + ")");
+  }
+  if (!j.is_array()) throw SpecError(what, "must be a JSON array of numbers");
+  if (j.size() != static_cast<size_t>(head_dim)) {
+    throw SpecError(what, "must have head_dim = " + std::to_string(head_dim) + " values, got " +
+                              std::to_string(j.size()));
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (j[i].is_number()) {
+      const double v = j[i].get<double>();
+      if (!std::isfinite(v)) {  // not reachable through the parser today; never print "inf"
+        throw SpecError(what + "[" + std::to_string(i) + "]", "must be a finite number");
+      }
+      out.push_back(exact_decimal(v));
+    } else if (j[i].is_string()) {
+      out.push_back(j[i].get<std::string>());
+    } else {
+      throw SpecError(what + "[" + std::to_string(i) + "]", "must be a number or a decimal string");
+    }
+  }
+  return out;
 }
 
 std::vector<int64_t> parse_position_list(const std::string& comma_separated) {

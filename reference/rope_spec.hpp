@@ -86,6 +86,30 @@ class SpecError : public std::runtime_error {
   std::string rule_;
 };
 
+// The supported parameter domain (README.md, "Spec files").  Generous around what real
+// models use -- factor ~1/64 .. 1e3, rope_theta 1e4 .. 1e9, betas 0.5 .. 64, mscale <= 1,
+// attention factors near 1 -- and narrow enough that every quantity of the exact reference and
+// of the error model is a finite, normal binary64 at every int64 position: θ'_j in
+// [1e-80, 1e12] (so |t·θ'_j| < 2^103), |ln b'| < 185, the YaRN correction dims finite, the
+// attention factor in [1/16, 16] (derivation at validate_with, rope_spec.cpp).  validate
+// rejects a value outside it naming the field and the range (exit code 2).
+namespace domain {
+inline constexpr double kMaxBase = 1e30;       // base (rope_theta) in (1, kMaxBase]
+// factor, longrope factors and llama3's low/high_freq_factor in [kMinScale, kMaxScale].  Down
+// to 1e-12, not 1e-6: then θ' reaches 1e12 and t·θ' passes 2^96 below 2^63, where the fast
+// oracle hands over to the exact reference -- a path valid specs must be able to reach.
+inline constexpr double kMinScale = 1e-12;
+inline constexpr double kMaxScale = 1e6;
+// yarn beta_fast, beta_slow in [kMinBeta, kMaxBeta]: a correction dim k in [0, d - 1] needs
+// beta = L0/(2 pi) b^(-2k/d), down to 1.6e-61 at b = 1e30, k = d - 1 (the bound tightness
+// test puts the dims exactly there).
+inline constexpr double kMinBeta = 1e-100;
+inline constexpr double kMaxBeta = 1e100;
+inline constexpr double kMaxMscale = 10;       // yarn mscale, mscale_all_dim in [0, kMaxMscale]
+inline constexpr double kMinAttention = 1.0 / 16;  // a given attention_factor in
+inline constexpr double kMaxAttention = 16;        //   [kMinAttention, kMaxAttention]
+}  // namespace domain
+
 // Throws SpecError naming the first field that breaks a rule.
 void validate(const RopeSpec& spec);
 
@@ -103,5 +127,15 @@ RopeSpec load_hf_config_file(const std::string& path);  // HuggingFace config.js
 // 2^k-n (e.g. "2^63-1").  Throws SpecError("positions", ...) on anything else.
 int64_t parse_position(const std::string& text);
 std::vector<int64_t> parse_position_list(const std::string& comma_separated);
+
+// A head vector given as JSON text (`ropecheck ref --input/--q/--k`): an array of `head_dim`
+// entries, numbers meaning the binary64 they parse to, strings exact decimals.  Returns every
+// entry as an exact decimal string.  Throws SpecError naming `what` (or `what[i]`) on
+// anything else, a number beyond the binary64 range (1e999) included.
+std::vector<std::string> parse_head_vector(const std::string& json_text, const std::string& what,
+                                           int head_dim);
+// The exact decimal expansion of a binary64 (so MPFR reads back the same value at any
+// precision; "%.17g" round-trips in double only).
+std::string exact_decimal(double v);
 
 }  // namespace ropecheck

@@ -18,8 +18,17 @@ struct dd {
   constexpr dd(double h) : hi(h), lo(0.0) {}  // NOLINT: implicit, like a numeric type
   constexpr dd(double h, double l) : hi(h), lo(l) {}
   explicit dd(int v) : hi(static_cast<double>(v)), lo(0.0) {}
-  explicit dd(int64_t v)
-      : hi(static_cast<double>(v)), lo(static_cast<double>(v - static_cast<int64_t>(hi))) {}
+  // Exact for every int64: v = a + b with a = v - (v mod 2^32) (a multiple of 2^32 below 2^63
+  // in magnitude: <= 31 significant bits) and b in [0, 2^32), both exact doubles, summed
+  // error-free (two-sum).  (Rounding v to double first and converting hi back to int64 is
+  // undefined behaviour for v near INT64_MAX, where hi = 2^63.)
+  explicit dd(int64_t v) {
+    const int64_t low = v & int64_t{0xFFFFFFFF};
+    const double a = static_cast<double>(v - low), b = static_cast<double>(low);
+    hi = a + b;
+    const double bb = hi - a;
+    lo = (a - (hi - bb)) + (b - bb);
+  }
   explicit operator double() const { return hi + lo; }
 };
 

@@ -54,6 +54,16 @@ T to(U v) {
 }
 template <>
 inline float to<float, dd>(dd v) { return static_cast<float>(static_cast<double>(v)); }
+// A length (seq_len, max_position_embeddings, L0: any int64) as a parameter of type P.  double:
+// rounded, as Python's float(seq_len) does in HF.  dd: exact -- a length above 2^53 rounded to
+// double first would carry a relative error up to 2^-54 into b' (dynamic), the YaRN correction
+// range and the llama3 smoothing, 2^38 times the 2^-92 the double-double recipe declares.
+template <class P>
+P from_length(int64_t v) {
+  return P(static_cast<double>(v));
+}
+template <>
+inline dd from_length<dd>(int64_t v) { return dd(v); }
 }  // namespace recipe_detail
 
 template <class T>
@@ -90,12 +100,15 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
   } else if (s.rope_type == RC_ROPE_DYNAMIC) {
     const int64_t len = effective_seq_len(s);
     if (len > s.max_position_embeddings) {
-      P q = fac * P(static_cast<double>(len)) / P(static_cast<double>(s.max_position_embeddings)) -
-            (fac - P(1.0));
+      P q = fac * from_length<P>(len) / from_length<P>(s.max_position_embeddings) - (fac - P(1.0));
       base = base * pow_(q, P(d) / P(d - 2));
     }
   }
   const T tbase = to<T>(base);
+  // b' must be a finite T.  The fp32 recipe (HF's base ** arange(...).float() / dim) overflows
+  // above 3.4e38 -- e.g. NTK with b = 1e30, s = 1e6, or dynamic at a long seq_len -- and then
+  // every θ'_j but θ'_0 is 1/inf = 0, which no θ error bound describes: refuse the spec.
+  if (!std::isfinite(static_cast<double>(tbase))) return RC_ERR_SPEC;
 
   std::vector<T> theta(pairs);
   std::vector<T> pos_freq(pairs);  // b'^(2j/d)
@@ -107,7 +120,7 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
     theta[j] = T(1.0) / pos_freq[j];
   }
   P attention = P(1.0);
-  const P l0 = P(static_cast<double>(effective_l0(s)));
+  const P l0 = from_length<P>(effective_l0(s));
 
   switch (s.rope_type) {
     case RC_ROPE_DEFAULT:

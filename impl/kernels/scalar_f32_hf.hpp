@@ -3,7 +3,8 @@
 // parameters in double), fp32 position t^ = float(t) (exact only below 2^24), fp32 angle
 // t^*inv_freq, cosf/sinf, the attention factor multiplied into cos and sin in fp32, the
 // rotation in fp32.  The baseline users know; its error grows with t*theta and exceeds the
-// pair norm near t = 2^30, and its contract says so (the bound grows with t).
+// pair norm near t = 2^30, and its contract says so (the bound grows with t).  Refuses
+// (RC_ERR_SPEC) a spec whose b' overflows float, where HF's recipe makes θ'_j = 0.
 #pragma once
 
 #include "../ropecheck_kernel.h"

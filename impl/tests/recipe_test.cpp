@@ -71,6 +71,28 @@ std::vector<RopeSpec> specs() {
     }
     v.push_back(s);
   }
+  // Lengths beyond 2^53, not doubles (the audit's dynamic spec with seq_len 2^63 - 1 made
+  // table_f32 4.7 ulp off at t = 2^53 against a 3.6 ulp bound: the recipe rounded L to double,
+  // a 2^-63 relative error in b' that the 2^-92 contract does not allow).  Each length also
+  // enters the YaRN correction range (L0) and the llama3 smoothing (L0); base 1e30 puts their
+  // ramps inside the pairs at such L0.
+  for (const int64_t len : {INT64_MAX, (int64_t{1} << 53) + 1, (int64_t{1} << 62) + 1}) {
+    s = testing::basic_spec(64, 64, 10000, RopeType::kDynamic);
+    s.factor = 2;
+    s.seq_len = len;
+    v.push_back(s);
+    for (const bool truncate : {false, true}) {
+      s = testing::basic_spec(64, 64, 1e30, RopeType::kYarn);
+      s.factor = 16;
+      s.original_max_position_embeddings = len;
+      s.truncate = truncate;
+      v.push_back(s);
+    }
+    s = testing::basic_spec(64, 64, 1e30, RopeType::kLlama3);
+    s.factor = 8;
+    s.original_max_position_embeddings = len;
+    v.push_back(s);
+  }
   return v;
 }
 
@@ -141,6 +163,16 @@ std::vector<RopeSpec> model_specs() {
     v.push_back(s);
     }
   }
+  // dynamic with L just above L_max and a large factor: q = s L/L_max - (s - 1) cancels.
+  for (const double factor : {1000.1, 987654.3}) {
+    for (const int64_t len : {3001, 3003, 3700}) {
+      RopeSpec s = testing::basic_spec(128, 128, 10000, RopeType::kDynamic);
+      s.factor = factor;
+      s.max_position_embeddings = 3000;
+      s.seq_len = len;
+      v.push_back(s);
+    }
+  }
   // llama3 with pair 16's wavelength 2 pi b^(2j/d) on a region boundary, L0/lf or L0/hf (to
   // rounding): the recipe's comparison can pick either region there.
   for (const double factor : {8.0, 32.0}) {
@@ -187,6 +219,70 @@ void expect_theta_within_model(const rc_accuracy& acc, const char* recipe) {
 TEST(ThetaModel, F32AndF64RecipesWithinTheirThetaTerm) {
   expect_theta_within_model<float>(kScalarF32HfKernel.accuracy, "fp32 (scalar_f32_hf)");
   expect_theta_within_model<double>(kScalarF64Kernel.accuracy, "f64 (scalar_f64)");
+}
+
+// The same for the double-double recipe, compared in double-double: its 2^-92 plus the
+// variant's amplification (e.g. dynamic's q = s L/L_max - (s - 1), which cancels for a large
+// s and L just above L_max).
+TEST(ThetaModel, DdRecipeWithinItsThetaTerm) {
+  const rc_accuracy acc = table_accuracy(RC_ROUND_NONE);
+  double worst_ratio = 0;
+  for (const RopeSpec& spec : model_specs()) {
+    SCOPED_TRACE(spec_to_json_text(spec, -1));
+    const ref::ExactReference exact(spec);
+    const CSpec cs(spec);
+    Frequencies<dd> fr;
+    ASSERT_EQ(compute_frequencies<dd>(cs.get(), &fr), RC_OK);
+    for (int j = 0; j < spec.pairs(); ++j) {
+      double hi, lo;
+      exact.theta_dd(j, &hi, &lo);
+      const double e = rel_error(fr.theta[j].hi, fr.theta[j].lo, hi, lo);
+      const double allowed = (acc.theta_rel_error + ref::theta_amplification_u(acc, spec, j)) * acc.angle_unit_roundoff;
+      EXPECT_LE(e, allowed) << "pair " << j;
+      worst_ratio = std::max(worst_ratio, e / allowed);
+    }
+  }
+  std::printf("dd (table kernels): worst theta' error / model %.3f\n", worst_ratio);
+}
+
+// b' beyond float: the fp32 recipe refuses the spec (it used to return θ'_j = 0 for j > 0,
+// found by checking scalar_f32_hf at the corners of the supported domain: 56 ulp at t = 1);
+// the double and double-double recipes, whose b' stays finite in the domain, compute it.
+TEST(Fp32Recipe, RefusesASpecWhoseBaseOverflowsFloat) {
+  RopeSpec ntk = testing::basic_spec(4, 4, 1e30, RopeType::kNtk);
+  ntk.factor = 1e6;  // b' = 1e30 * 1e6^(4/2) = 1e42 > 3.4e38
+  RopeSpec dyn = testing::basic_spec(64, 64, 1e30, RopeType::kDynamic);
+  dyn.factor = 1e6;
+  dyn.max_position_embeddings = 1;
+  dyn.seq_len = INT64_MAX;
+  RopeSpec fits = ntk;
+  fits.factor = 100;  // b' = 1e34: a float
+  for (const RopeSpec& spec : {ntk, dyn, fits}) {
+    SCOPED_TRACE(spec_to_json_text(spec, -1));
+    const CSpec cs(spec);
+    const bool overflows = spec.factor == 1e6;
+    Frequencies<float> f32;
+    EXPECT_EQ(compute_frequencies<float>(cs.get(), &f32), overflows ? RC_ERR_SPEC : RC_OK);
+    void* handle = nullptr;
+    EXPECT_EQ(kScalarF32HfKernel.prepare(cs.ptr(), &handle), overflows ? RC_ERR_SPEC : RC_OK);
+    if (handle != nullptr) kScalarF32HfKernel.release(handle);
+    for (const float th : f32.theta) EXPECT_GT(th, 0.0f);
+    Frequencies<double> f64;
+    EXPECT_EQ(compute_frequencies<double>(cs.get(), &f64), RC_OK);
+    Frequencies<dd> fdd;
+    EXPECT_EQ(compute_frequencies<dd>(cs.get(), &fdd), RC_OK);
+  }
+}
+
+// Lengths become double-double exactly (the recipe's from_length): hi + lo == v for int64
+// values that are not doubles, INT64_MAX included (hi = 2^63 there, lo = -1).
+TEST(DdRecipe, Int64LengthsAreExact) {
+  for (const int64_t v : {int64_t{0}, int64_t{4096}, (int64_t{1} << 53) + 1, (int64_t{1} << 62) + 1,
+                          INT64_MAX - 1023, INT64_MAX, -INT64_MAX, INT64_MIN}) {
+    const dd x = recipe_detail::from_length<dd>(v);
+    EXPECT_EQ(static_cast<long double>(x.hi) + static_cast<long double>(x.lo), static_cast<long double>(v)) << v;
+    EXPECT_EQ(x.hi, static_cast<double>(v)) << v;  // normalized: hi is v rounded to double
+  }
 }
 
 TEST(DdRecipe, ExpAndLogAgreeWithLibmAndInvertEachOther) {

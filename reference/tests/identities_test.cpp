@@ -10,8 +10,10 @@
 #include <boost/multiprecision/cpp_bin_float.hpp>
 #include <boost/multiprecision/mpfr.hpp>
 
+#include <cfloat>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "exact.hpp"
@@ -227,6 +229,20 @@ TEST(ExactReferenceTest, WorkingPrecisionGrowsWithAngle) {
   EXPECT_GE(working_bits(INT64_MAX, 1.0), 160u + 63u);
   EXPECT_GE(working_bits(INT64_MAX, 1000.0), 160u + 63u + 10u);
   EXPECT_LT(working_bits(1 << 20, 1.0), working_bits(INT64_MAX, 1.0));
+}
+
+// |t|·θ beyond double (a linear factor of 1e-299 at t = 2^31 once did it) used to reach
+// int(log2(inf)) -- undefined behaviour that asked MPFR for ~2^31 bits and never returned.
+// The precision is log2|t| + log2 θ: at most 63 + 1024 bits above the 160 for any finite θ;
+// a non-finite θ is an internal error, reported, never a huge allocation.
+TEST(ExactReferenceTest, WorkingPrecisionIsBoundedWhenTheAngleOverflowsDouble) {
+  EXPECT_EQ(working_bits(int64_t{1} << 31, 1e299), 1216u);  // 160 + ceil(31 + 993.2) + 1 -> 1216
+  EXPECT_GE(working_bits(INT64_MAX, DBL_MAX), 160u + 63u + 1024u);
+  EXPECT_LE(working_bits(INT64_MAX, DBL_MAX), 1280u);
+  EXPECT_EQ(working_bits(INT64_MAX, 0.0), 192u);
+  EXPECT_THROW(working_bits(1, INFINITY), std::domain_error);
+  EXPECT_THROW(working_bits(1, NAN), std::domain_error);
+  EXPECT_THROW(working_bits(0, -1.0), std::domain_error);
 }
 
 // ExactReference from several threads (the report's workers, a FastOracle delegating far

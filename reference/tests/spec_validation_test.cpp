@@ -52,7 +52,8 @@ TEST(SpecValidation, RejectsFactorAtMostZero) {
                         R"(", "factor": 0, "original_max_position_embeddings": 32}})",
                     "scaling.factor", false, "> 0");
     expect_rejected(R"({"head_dim": 8, "max_position_embeddings": 64, "rope_scaling": {"rope_type": ")" +
-                        t + R"(", "factor": -2, "original_max_position_embeddings": 32}})",
+                        t + R"(", "factor": -2, "original_max_position_embeddings": 32,
+                        "low_freq_factor": 1, "high_freq_factor": 4}})",
                     "rope_scaling.factor", true);
   }
 }
@@ -91,6 +92,53 @@ TEST(SpecValidation, RejectsUnknownRopeTypeAndUnknownFields) {
   expect_rejected(R"({"head_dim": 8, "layout": "diagonal"})", "layout");
 }
 
+// HF's rope_scaling keys (modeling_rope_utils): a key HF defines for no type is rejected by
+// name, a key HF requires for the type must be there.  Before, {"rope_type": "linear",
+// "factr": 4} and a linear/dynamic/yarn block without "factor" were checked as factor 1.
+TEST(SpecValidation, RejectsUnknownAndMissingRopeScalingKeysAsHfDefinesThem) {
+  const auto hf = [](const std::string& scaling) {
+    return R"({"head_dim": 128, "max_position_embeddings": 131072, "rope_scaling": {)" + scaling + "}}";
+  };
+  expect_rejected(hf(R"("rope_type": "linear", "factr": 4)"), "rope_scaling.factr", true, "unknown key");
+  expect_rejected(hf(R"("type": "yarn", "factor": 4, "short_mscale": 1.2)"), "rope_scaling.short_mscale", true,
+                  "unknown key");
+  for (const char* type : {"linear", "dynamic", "yarn", "ntk"}) {
+    expect_rejected(hf(std::string(R"("rope_type": ")") + type + R"(")"), "rope_scaling.factor", true,
+                    std::string("is required for rope_type \"") + type + "\"");
+    expect_rejected(hf(std::string(R"("type": ")") + type + R"(", "factor": null)"), "rope_scaling.factor", true,
+                    "is required");
+    // ropecheck's own format: the same rule.
+    expect_rejected(std::string(R"({"head_dim": 8, "max_position_embeddings": 64, "scaling": {"type": ")") + type +
+                        R"("}})",
+                    "scaling.factor", false, "is required");
+  }
+  const std::vector<std::pair<std::string, std::string>> llama3 = {
+      {"factor", "8"}, {"original_max_position_embeddings", "8192"}, {"low_freq_factor", "1"}, {"high_freq_factor", "4"}};
+  const auto llama3_without = [&](const std::string& omit) {
+    std::string text = R"("rope_type": "llama3")";
+    for (const auto& [k, v] : llama3) {
+      if (k != omit) text += ", \"" + k + "\": " + v;
+    }
+    return hf(text);
+  };
+  EXPECT_NO_THROW(spec_from_hf_config_text(llama3_without("")));
+  for (const auto& [key, value] : llama3) {
+    expect_rejected(llama3_without(key), "rope_scaling." + key, true, "is required for rope_type \"llama3\"");
+  }
+  expect_rejected(hf(R"("rope_type": "longrope", "short_factor": [1])"), "rope_scaling.long_factor", true,
+                  "is required");
+  // Still accepted: "type" for "rope_type", both spellings together, HF's yarn keys, a key HF
+  // defines for another type (HF warns and ignores it), and the real configs (HfConfigs.*).
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("type": "linear", "factor": 4)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("type": "dynamic", "rope_type": "dynamic", "factor": 2)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("rope_type": "yarn", "factor": 40, "beta_fast": 32, "beta_slow": 1,
+      "mscale": 1, "mscale_all_dim": 1, "original_max_position_embeddings": 4096, "attention_factor": 1.1,
+      "truncate": false)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("rope_type": "linear", "factor": 4, "original_max_position_embeddings": 4096)")));
+  EXPECT_NO_THROW(spec_from_hf_config_text(hf(R"("rope_type": "default")")));
+  EXPECT_EQ(spec_from_hf_config_text(hf(R"("rope_type": "linear", "factor": 4)")).factor, 4.0);
+}
+
 TEST(SpecValidation, RejectsMalformedJsonAndWrongTypes) {
   expect_rejected(R"({"head_dim": 8,)", "spec", false, "malformed JSON");
   expect_rejected(R"({"head_dim": 8,)", "config", true, "malformed JSON");
@@ -110,6 +158,68 @@ TEST(SpecValidation, RejectsScalingSpecificNonsense) {
                   "scaling.original_max_position_embeddings");
 }
 
+// The supported domain (rope_spec.hpp, namespace domain): just outside each limit is rejected
+// naming the field and the range; the limits themselves are accepted.  Before the domain,
+// a linear factor of 1e-299 hung the exact reference (t·θ beyond double) and an NTK factor of
+// 1e300 made every error bound NaN (b' = inf): both passed validation.
+TEST(SpecValidation, RejectsParametersOutsideTheSupportedDomain) {
+  const auto spec = [](const std::string& scaling, const std::string& top = R"("base": 10000)") {
+    return R"({"head_dim": 8, "max_position_embeddings": 4096, )" + top + R"(, "scaling": {)" + scaling + "}}";
+  };
+  const std::string scale_range = "[1e-12, 1e6] (ropecheck's supported domain)";
+  // The audit's specs.
+  expect_rejected(R"({"head_dim": 4, "scaling": {"type": "linear", "factor": 1e-299}})", "scaling.factor", false,
+                  "must be in " + scale_range + ", got 1e-299");
+  expect_rejected(R"({"head_dim": 4, "scaling": {"type": "ntk", "factor": 1e300}})", "scaling.factor", false,
+                  scale_range);
+  expect_rejected(spec(R"("type": "yarn", "factor": 1e-300)"), "scaling.factor", false, scale_range);
+  // Every bounded field, just outside either end.
+  for (const char* type : {"linear", "ntk", "yarn", "llama3"}) {
+    for (const char* f : {"9.9e-13", "1.01e6"}) {
+      expect_rejected(spec(std::string(R"("type": ")") + type + R"(", "factor": )" + f), "scaling.factor", false,
+                      scale_range);
+    }
+  }
+  expect_rejected(spec(R"("type": "dynamic", "factor": 1.01e6)", R"("seq_len": 8192)"), "scaling.factor", false,
+                  scale_range);
+  expect_rejected(spec(R"("type": "default")", R"("base": 1.01e30)"), "base", false,
+                  "must be in (1, 1e30] (ropecheck's supported domain)");
+  for (const char* beta : {"beta_fast", "beta_slow"}) {
+    for (const char* v : {"9.9e-101", "1.01e100"}) {
+      expect_rejected(spec(std::string(R"("type": "yarn", "factor": 4, ")") + beta + "\": " + v),
+                      std::string("scaling.") + beta, false, "[1e-100, 1e100] (ropecheck's supported domain)");
+    }
+  }
+  for (const char* m : {"mscale", "mscale_all_dim"}) {
+    for (const char* v : {"-0.5", "10.5"}) {
+      expect_rejected(spec(std::string(R"("type": "yarn", "factor": 4, ")") + m + "\": " + v),
+                      std::string("scaling.") + m, false, "[0, 10]");
+    }
+  }
+  for (const char* v : {"0.0624", "16.1"}) {
+    expect_rejected(spec(std::string(R"("type": "yarn", "factor": 4, "attention_factor": )") + v),
+                    "scaling.attention_factor", false, "[1/16, 16]");
+  }
+  expect_rejected(spec(R"("type": "llama3", "low_freq_factor": 1e-13, "high_freq_factor": 4)"),
+                  "scaling.low_freq_factor", false, scale_range);
+  expect_rejected(spec(R"("type": "llama3", "low_freq_factor": 1, "high_freq_factor": 2e6)"),
+                  "scaling.high_freq_factor", false, scale_range);
+  expect_rejected(spec(R"("type": "longrope", "original_max_position_embeddings": 1024,
+                          "short_factor": [1, 1, 1, 1], "long_factor": [1, 1, 2e6, 1])"),
+                  "scaling.long_factor", false, "entry 2 must be in [1e-12, 1e6]");
+  // HF configs: the same rule under the user's names.
+  expect_rejected(R"({"head_dim": 8, "rope_theta": 1e31})", "rope_theta", true, "(1, 1e30]");
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"rope_type": "linear", "factor": 1e-13}})",
+                  "rope_scaling.factor", true, scale_range);
+  // The limits themselves are inside.
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "ntk", "factor": 1e6)", R"("base": 1e30)")));
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "linear", "factor": 1e-12)")));
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "dynamic", "factor": 1e6)",
+                                           R"("base": 1e30, "seq_len": 9223372036854775807)")));
+  EXPECT_NO_THROW(spec_from_json_text(spec(R"("type": "yarn", "factor": 1e-12, "beta_fast": 1e100, "beta_slow": 1e-100,
+                                              "mscale": 10, "mscale_all_dim": 0, "attention_factor": 0.0625)")));
+}
+
 TEST(Positions, ParsesIntegersAndPowersOfTwoAndRejectsTheRest) {
   EXPECT_EQ(parse_position("0"), 0);
   EXPECT_EQ(parse_position("4096"), 4096);
@@ -126,6 +236,34 @@ TEST(Positions, ParsesIntegersAndPowersOfTwoAndRejectsTheRest) {
     }
   }
   EXPECT_EQ(parse_position_list("0, 1,2^53").size(), 3u);
+}
+
+// `ropecheck ref --input/--q/--k`: numbers are the binary64 they parse to (exact decimals
+// out), strings exact decimals.  A number beyond binary64 (1e999) used to escape as
+// nlohmann's out_of_range.406 -- exit code 4, "internal error" -- where the spec reader gave 2.
+TEST(HeadVectors, NumbersAreBinary64StringsAreDecimalsAndTheRestIsNamed) {
+  EXPECT_EQ(parse_head_vector(R"([0.1, "0.1", 2, -0.0])", "--input", 4),
+            (std::vector<std::string>{"1.000000000000000055511151231257827021181583404541015625e-01", "0.1",
+                                      "2e+00", "-0e+00"}));
+  EXPECT_EQ(parse_head_vector(R"(["1e999", 0])", "--q", 2)[0], "1e999");  // exact decimals need no double
+  EXPECT_EQ(parse_head_vector("[1e-99999]", "--k", 1)[0], "0e+00");  // underflow: the binary64 it parses to
+  const auto expect_bad = [](const std::string& text, const std::string& what, int n, const std::string& field,
+                             const std::string& rule_part) {
+    try {
+      parse_head_vector(text, what, n);
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const SpecError& e) {
+      EXPECT_EQ(e.field(), field) << e.what();
+      EXPECT_NE(std::string(e.what()).find(rule_part), std::string::npos) << e.what();
+    }
+  };
+  expect_bad("[1e999, 0, 0, 1]", "--input", 4, "--input", "beyond the binary64 range");
+  expect_bad("[0, -1e999]", "--q", 2, "--q", "beyond the binary64 range");
+  expect_bad("[NaN, 0]", "--input", 2, "--input", "malformed JSON");
+  expect_bad("[0, 1", "--input", 2, "--input", "malformed JSON");
+  expect_bad("[0, 1, 2]", "--input", 2, "--input", "head_dim = 2");
+  expect_bad(R"({"x": 1})", "--input", 1, "--input", "array");
+  expect_bad("[0, true]", "--input", 2, "--input[1]", "number or a decimal string");
 }
 
 TEST(HfConfigs, Llama31ReadsLlama3Scaling) {
