@@ -43,8 +43,10 @@ Options:
                      Numbers are taken as the binary64 they parse to; strings are exact
                      decimals, e.g. ["0.1", "-2", ...].  Example: --input '[1,0,0,1]'
   --random SEED      use a deterministic pseudo-random vector (uniform in [-2, 2]) from
-                     the unsigned integer SEED instead of --input; printed in the output.
-  --digits N         significant digits per value (default 40, at least 30).
+                     the unsigned integer SEED instead of --input; printed in the output
+                     as JSON numbers, which --input reads back as the same binary64.
+  --digits N         significant digits per value (default 40, 30 to 45: the reference is
+                     right to about 2^-150 of the pair norm, i.e. ~45 digits).
   --score            print the attention score instead of rotated vectors.
   --q JSON, --k JSON query and key vectors for --score (same forms as --input).
   --t T, --s S       query and key positions for --score (same forms as --positions).
@@ -57,12 +59,6 @@ Examples:
 
 Exit codes: 0 ok; 2 bad usage, bad spec (the message names the field) or bad input.
 )";
-
-std::string shortest(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 std::string read_arg_or_file(const std::string& value) {
   if (!value.empty() && value[0] == '@') {
@@ -106,15 +102,18 @@ int parse_digits(const std::string& text) {
   try {
     size_t used = 0;
     const int v = std::stoi(text, &used);
-    if (used == text.size() && v >= 30 && v <= 200) return v;
+    if (used == text.size() && v >= 30 && v <= 45) return v;
   } catch (const std::exception&) {
   }
-  throw SpecError("--digits", "must be an integer in [30, 200], got \"" + text + "\"");
+  throw SpecError("--digits", "must be an integer in [30, 45] (the reference is right to ~2^-150 of the pair "
+                              "norm, about 45 digits), got \"" + text + "\"");
 }
 
+// JSON numbers (printed to round trip), so feeding the printed vector back through --input
+// gives the same binary64 values; a 17-digit *string* would be read as an exact decimal.
 json doubles_as_json(const std::vector<double>& v) {
   json a = json::array();
-  for (double x : v) a.push_back(shortest(x));
+  for (double x : v) a.push_back(x);
   return a;
 }
 
@@ -138,7 +137,8 @@ int run_ref(const Args& argv) {
     }
     const RopeSpec spec = args.has("--spec") ? load_spec_file(args.get("--spec"))
                                              : load_hf_config_file(args.get("--hf-config"));
-    const int digits = args.has("--digits") ? parse_digits(args.get("--digits")) : 40;
+    // The reference prints `d` digits after the leading one (scientific): N significant is N - 1.
+    const int digits = (args.has("--digits") ? parse_digits(args.get("--digits")) : 40) - 1;
     const ref::ExactReference ref(spec);
 
     json out;

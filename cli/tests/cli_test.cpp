@@ -7,6 +7,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -156,6 +157,27 @@ TEST(Cli, OptionValuesAreCheckedBeforeAnyWork) {
   const Result s = run("report --out --no-paper");
   EXPECT_EQ(s.exit_code, 2) << s.out;
   EXPECT_NE(s.out.find("option --out needs a value"), std::string::npos) << s.out;
+}
+
+TEST(Cli, RefRandomVectorReplaysThroughInput) {
+  // The printed --random vector, fed back through --input, gives the same digits (it used to be
+  // printed as 17-digit strings, which --input reads as exact decimals: a different vector).
+  const std::string spec = temp_file("d4.json", R"({"head_dim": 4, "base": 10000, "max_position_embeddings": 4096})");
+  const Result a = run("ref --spec " + spec + " --random 1 --positions 1,2^40");
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  const json ja = json::parse(a.out);
+  ASSERT_TRUE(ja["input"][0].is_number()) << a.out;
+  const std::string in = temp_file("d4.in.json", ja["input"].dump());
+  const Result b = run("ref --spec " + spec + " --input @" + in + " --positions 1,2^40");
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  EXPECT_EQ(ja["results"], json::parse(b.out)["results"]);
+  // N significant digits means N: "-6.27…e-01" has 40 with the default.
+  const std::string y = ja["results"][0]["output"][0];
+  std::string mantissa = y.substr(0, y.find('e'));
+  mantissa.erase(std::remove_if(mantissa.begin(), mantissa.end(), [](char c) { return c == '-' || c == '.'; }),
+                 mantissa.end());
+  EXPECT_EQ(mantissa.size(), 40u) << y;
+  EXPECT_EQ(run("ref --spec " + spec + " --random 1 --digits 46").exit_code, 2);
 }
 
 }  // namespace
