@@ -33,6 +33,7 @@
 #include "fuzz/decode.hpp"
 #include "fuzz/driver.hpp"
 #include "impl/plugin_loader.hpp"
+#include "properties/case.hpp"
 
 namespace ropecheck::cli {
 
@@ -336,6 +337,12 @@ int run_fuzz(const Args& args) {
                    p.has("--kernel") ? ("no kernel named '" + p.get("--kernel") + "' (see ropecheck kernels)").c_str()
                                      : "the plugin offers no kernels");
       return kExitUsage;
+    }
+    for (const rc_kernel_desc* d : kernels) {  // as in check and report: no vacuous verdicts
+      if (const std::string why = props::implausible_contract(*d); !why.empty()) {
+        std::fprintf(stderr, "ropecheck fuzz: %s\n", why.c_str());
+        return kExitUsage;
+      }
     }
     fuzz::set_target_kernels(kernels);
 

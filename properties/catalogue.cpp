@@ -285,6 +285,9 @@ Verdict preserves_pair_norm(const Context& ctx, const Case& c) {
     const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
     const double n = std::hypot(y.y[p.i0], y.y[p.i1]);
     const double err = std::fabs(n - r);
+    // + 2^-51·r = 4u·r: this check's own double arithmetic.  r = a·hypot(x0, x1) carries a's
+    // rounding (u), hypot's (< 1 ulp) and the product's (u/2); n = hypot(y0, y1) < 1 ulp of
+    // n ≈ r.  About 3u·r in all, rounded up to 4u.
     const double bound = pair_bound(ctx.runner.desc(), c.spec, p.j, c.positions[static_cast<size_t>(p.k)],
                                     ctx.oracle.theta(p.j), r, a) + r * 0x1p-51;
     v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);

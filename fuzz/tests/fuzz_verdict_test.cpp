@@ -87,6 +87,12 @@ TEST(FuzzVerdict, KernelWhoseHeadDimIsNeverGeneratedIsNotAPass) {
   EXPECT_FALSE(has(r, "PASS")) << r.out;
 }
 
+TEST(FuzzVerdict, ContractThatAllowsAnythingIsRejected) {
+  const Result r = run("fuzz --in-process --plugin " VACUOUS_PLUGIN " --seconds 2 --out " + temp_dir("vacuous"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "its accuracy contract allows an error of")) << r.out;
+}
+
 TEST(FuzzVerdict, InPlaceOnlyKernelIsFuzzedThroughInPlaceCalls) {
   // A correct in-place-only kernel passes having been checked; a wrong one is found.
   const Result good = run("fuzz --in-process --plugin " INPLACE_PLUGIN " --seconds 2 --out " + temp_dir("inplace"));

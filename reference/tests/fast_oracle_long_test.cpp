@@ -32,9 +32,17 @@ constexpr long kDefaultPairs = 100'000'000;
 constexpr int kPairsPerSpec = 2000;
 constexpr long kProgressEvery = 5'000'000;
 
+// A malformed or non-positive ROPECHECK_LONG_PAIRS would run no pair and pass: it fails instead.
 long total_pairs() {
   const char* env = std::getenv("ROPECHECK_LONG_PAIRS");
-  return env ? std::atol(env) : kDefaultPairs;
+  if (!env) return kDefaultPairs;
+  char* end = nullptr;
+  const long n = std::strtol(env, &end, 10);
+  if (end == env || *end != '\0' || n <= 0) {
+    ADD_FAILURE() << "ROPECHECK_LONG_PAIRS must be a positive integer, is \"" << env << "\"";
+    return 0;
+  }
+  return n;
 }
 
 template <class T>
