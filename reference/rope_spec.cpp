@@ -12,6 +12,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -305,8 +306,23 @@ std::string mark_nonfinite_tokens(const std::string& text) {
 }
 
 json parse_json(const std::string& text, const std::string& origin) {
+  // A key given twice in one object ("base": 1e4, ..., "base": 5e5) would silently keep the
+  // last: refused, naming the key.
+  std::vector<std::set<std::string>> keys;  // per open object
+  std::string duplicate;
+  const json::parser_callback_t track = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+    if (event == json::parse_event_t::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
+        duplicate.empty()) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
   try {
-    return json::parse(mark_nonfinite_tokens(text));
+    json j = json::parse(mark_nonfinite_tokens(text), track);
+    if (!duplicate.empty()) throw SpecError(origin, "the key \"" + duplicate + "\" is given twice in one object");
+    return j;
   } catch (const json::parse_error& e) {
     throw SpecError(origin, std::string("malformed JSON: ") + e.what());
   } catch (const json::out_of_range& e) {  // 1e999: nlohmann refuses to round it to inf

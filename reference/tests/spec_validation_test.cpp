@@ -152,6 +152,22 @@ TEST(SpecValidation, RejectsMalformedJsonAndWrongTypes) {
   expect_rejected(R"({"hidden_size": 100, "num_attention_heads": 3})", "hidden_size", true);
 }
 
+TEST(SpecValidation, RejectsAKeyGivenTwice) {
+  // nlohmann keeps the last of two equal keys: a typo'd second "base" would silently win.
+  try {
+    spec_from_json_text(R"({"head_dim": 8, "base": 10000, "max_position_embeddings": 64, "base": 500000})");
+    ADD_FAILURE() << "a duplicate key was accepted";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("the key \"base\" is given twice"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(spec_from_json_text(R"({"head_dim": 8, "scaling": {"type": "linear", "factor": 2, "factor": 4}})"),
+               SpecError);
+  // The same key in two different objects is fine.
+  EXPECT_NO_THROW(spec_from_hf_config_text(
+      R"({"head_dim": 8, "num_attention_heads": 1, "hidden_size": 8, "rope_theta": 10000, "max_position_embeddings": 64,
+          "rope_scaling": {"rope_type": "linear", "factor": 2}, "text_config": {"rope_theta": 1}})"));
+}
+
 TEST(SpecValidation, RejectsScalingSpecificNonsense) {
   expect_rejected(R"({"head_dim": 2, "scaling": {"type": "ntk", "factor": 2}})", "rotary_dim", false, "d/(d-2)");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "dynamic", "factor": 2}})", "max_position_embeddings");
