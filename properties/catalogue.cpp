@@ -191,11 +191,11 @@ double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, do
   return b + std::fabs(exact) * 0x1p-52 + mag * c.spec.head_dim * 0x1p-62;
 }
 
-// The score's natural size Σ|q_i||k_i|·max(1, a²); scores whose size overflows (or nearly
-// overflows) double cannot be judged and are skipped.
-// Whether every partial sum of the score stays far from overflow.  The rotation mixes the two
-// components of a pair, so a pair contributes up to ‖q_j‖·‖k_j‖ (not Σ|q_i||k_i|: q = (0, big)
-// and k = (big, 0) have a zero component product and a huge rotated one).
+// Whether every partial sum of the score stays far from overflow; a score that overflows (or
+// nearly overflows) double cannot be judged and is skipped.  Its size is
+// max(1, a²)·(Σ_j ‖q_j‖·‖k_j‖ + Σ pass-through |q_i k_i|): the rotation mixes the two components
+// of a pair, so Σ|q_i||k_i| is not enough (q = (0, big) and k = (big, 0) have a zero component
+// product and a huge rotated one).
 bool score_is_representable(const Context& ctx, const Case& d) {
   const double a = ctx.oracle.attention_factor();
   auto q = [&](int64_t i) { return d.x[d.at(0, 0, i)]; };
