@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include <mpfr.h>
 #include <nlohmann/json.hpp>
 
 namespace ropecheck {
@@ -432,6 +433,22 @@ void read_scaling_fields(const json& sc, const std::string& prefix, RopeSpec& s)
   if (has("long_factor")) s.long_factor = get_list(sc, "long_factor", path("long_factor"));
 }
 
+// a / b rounded once to the nearest binary64, as Python's int / int is (HF computes the
+// longrope default s = L_max / L0 so).  double(a) / double(b) rounds three times once a
+// length exceeds 2^53, e.g. 227840475888798747 / 525916559523 gives 433225.52173570526
+// where the quotient rounds to 433225.5217357052.
+double rounded_quotient(int64_t a, int64_t b) {
+  mpfr_t num, den, q;
+  mpfr_inits2(64, num, den, static_cast<mpfr_ptr>(nullptr));  // int64 is exact in 64 bits
+  mpfr_init2(q, 53);
+  mpfr_set_sj(num, a, MPFR_RNDN);
+  mpfr_set_sj(den, b, MPFR_RNDN);
+  mpfr_div(q, num, den, MPFR_RNDN);
+  const double out = mpfr_get_d(q, MPFR_RNDN);  // q has 53 bits and a double's range: exact
+  mpfr_clears(num, den, q, static_cast<mpfr_ptr>(nullptr));
+  return out;
+}
+
 void apply_type_defaults(RopeSpec& s, bool factor_given) {
   if (s.type == RopeType::kLlama3) {
     if (!factor_given) s.factor = 8.0;
@@ -441,7 +458,7 @@ void apply_type_defaults(RopeSpec& s, bool factor_given) {
     // s defaults to L_max / L0 (HF sets it so for Phi-3).
     const int64_t L0 = s.effective_original_max();
     if (L0 > 0 && s.max_position_embeddings > 0) {
-      s.factor = static_cast<double>(s.max_position_embeddings) / static_cast<double>(L0);
+      s.factor = rounded_quotient(s.max_position_embeddings, L0);
     }
   }
 }
@@ -785,16 +802,25 @@ std::vector<std::string> parse_head_vector(const std::string& json_text, const s
 }
 
 std::vector<int64_t> parse_position_list(const std::string& comma_separated) {
-  std::vector<int64_t> out;
-  std::string item;
-  std::istringstream in(comma_separated);
-  while (std::getline(in, item, ',')) {
-    const size_t b = item.find_first_not_of(" \t");
-    const size_t e = item.find_last_not_of(" \t");
-    out.push_back(parse_position(b == std::string::npos ? "" : item.substr(b, e - b + 1)));
+  // Every item between commas is a position: "1," and "1,,2" are typos, not "1" and "1,2"
+  // (std::getline would silently drop a trailing empty item).
+  if (comma_separated.find_first_not_of(" \t") == std::string::npos) {
+    throw SpecError("positions", "no position given");
   }
-  if (out.empty()) throw SpecError("positions", "no position given");
-  return out;
+  std::vector<int64_t> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = comma_separated.find(',', start);
+    const std::string item = comma_separated.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t b = item.find_first_not_of(" \t");
+    if (b == std::string::npos) {
+      throw SpecError("positions", "empty item in '" + comma_separated + "' (a stray comma?)");
+    }
+    const size_t e = item.find_last_not_of(" \t");
+    out.push_back(parse_position(item.substr(b, e - b + 1)));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
 }
 
 }  // namespace ropecheck

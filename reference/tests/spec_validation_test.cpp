@@ -87,6 +87,21 @@ TEST(SpecValidation, RejectsMissingOrWrongLengthLongropeFactors) {
   EXPECT_NO_THROW(spec_from_json_text(head + R"("short_factor": [1, 1, 1, 1], "long_factor": [1, 2, 3, 4]}})"));
 }
 
+// longrope's default s = L_max / L0 is one rounding of the integer quotient, as HF's Python
+// int / int is.  Expected values from /usr/bin/python3: 16384 / 4096 and
+// 227840475888798747 / 525916559523 (= 433225.5217357052; the three-rounding
+// double(L_max) / double(L0) gives 433225.52173570526, one ulp above).
+TEST(SpecValidation, LongropeDefaultFactorIsTheRoundedQuotientOfTheLengths) {
+  const auto spec_with = [](const char* l_max, const char* l0) {
+    return spec_from_json_text(std::string(R"({"head_dim": 8, "max_position_embeddings": )") + l_max +
+                               R"(, "scaling": {"type": "longrope", "original_max_position_embeddings": )" + l0 +
+                               R"(, "short_factor": [1, 1, 1, 1], "long_factor": [1, 2, 3, 4]}})");
+  };
+  EXPECT_EQ(spec_with("16384", "4096").factor, 4.0);
+  EXPECT_EQ(spec_with("227840475888798747", "525916559523").factor, 433225.5217357052);
+  EXPECT_NE(433225.5217357052, 227840475888798747.0 / 525916559523.0);  // the case is not vacuous
+}
+
 TEST(SpecValidation, RejectsUnknownRopeTypeAndUnknownFields) {
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "mrope"}})", "scaling.type", false, "unknown rope type");
   expect_rejected(R"({"head_dim": 8, "rope_scaling": {"rope_type": "su2"}})", "rope_scaling.rope_type", true);
@@ -254,7 +269,17 @@ TEST(Positions, ParsesIntegersAndPowersOfTwoAndRejectsTheRest) {
       EXPECT_EQ(e.field(), "positions");
     }
   }
-  EXPECT_EQ(parse_position_list("0, 1,2^53").size(), 3u);
+  EXPECT_EQ(parse_position_list("0, 1,2^53"), (std::vector<int64_t>{0, 1, int64_t{1} << 53}));
+  EXPECT_EQ(parse_position_list(" 7 "), (std::vector<int64_t>{7}));
+  // A stray comma is a typo, not a shorter list ("1," was once accepted as "1").
+  for (const char* bad : {"", " ", "1,", "1, ", ",1", "1,,2", ","}) {
+    try {
+      parse_position_list(bad);
+      ADD_FAILURE() << "accepted position list '" << bad << "'";
+    } catch (const SpecError& e) {
+      EXPECT_EQ(e.field(), "positions");
+    }
+  }
 }
 
 // `ropecheck ref --input/--q/--k`: numbers are the binary64 they parse to (exact decimals
