@@ -512,6 +512,14 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
     if (!ok) {
       std::string list;
       for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      if (it.key() == "short_mscale" || it.key() == "long_mscale") {
+        // Phi-3.5-MoE (HF modeling_phimoe) scales cos and sin by one of these, chosen by length.
+        throw SpecError("rope_scaling." + it.key(),
+                        "is Phi-3.5-MoE's own attention scale, which ropecheck does not model; to check "
+                        "the longrope part, remove short_mscale and long_mscale and give \"attention_factor\": "
+                        "the one that applies to the length you check (long_mscale beyond "
+                        "original_max_position_embeddings)");
+      }
       throw SpecError("rope_scaling." + it.key(),
                       "unknown key: HF's rope_scaling defines " + list + " (ropecheck would ignore it)");
     }

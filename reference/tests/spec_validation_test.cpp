@@ -119,6 +119,8 @@ TEST(SpecValidation, RejectsUnknownAndMissingRopeScalingKeysAsHfDefinesThem) {
   };
   expect_rejected(hf(R"("rope_type": "linear", "factr": 4)"), "rope_scaling.factr", true, "unknown key");
   expect_rejected(hf(R"("type": "yarn", "factor": 4, "short_mscale": 1.2)"), "rope_scaling.short_mscale", true,
+                  "Phi-3.5-MoE's own attention scale");
+  expect_rejected(hf(R"("type": "yarn", "factor": 4, "shrt_mscale": 1.2)"), "rope_scaling.shrt_mscale", true,
                   "unknown key");
   for (const char* type : {"linear", "dynamic", "yarn", "ntk"}) {
     expect_rejected(hf(std::string(R"("rope_type": ")") + type + R"(")"), "rope_scaling.factor", true,
