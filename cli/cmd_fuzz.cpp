@@ -8,9 +8,7 @@
 // `ropecheck repro` command that replays it.
 #include <dirent.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +30,7 @@
 #include "exit_codes.hpp"
 #include "fuzz/decode.hpp"
 #include "fuzz/driver.hpp"
+#include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "properties/case.hpp"
 
@@ -177,18 +176,11 @@ int classify(const std::string& target, const std::string& file, std::string* re
     *detail = e.what();
     return kExitInternal;
   }
-  const fuzz::ChildReplay r = fuzz::replay_in_child(target, bytes, kReplayTimeoutSeconds, nullptr);
-  *report = r.text;
-  switch (r.end) {
-    case fuzz::ChildReplay::End::kVerdict:
-      return r.code;
-    case fuzz::ChildReplay::End::kNoChild:
-      *detail = r.describe(kReplayTimeoutSeconds);
-      return kExitInternal;
-    default:
-      *detail = r.describe(kReplayTimeoutSeconds);
-      return kExitCrash;
-  }
+  const impl::ChildOutcome r = fuzz::replay_in_child(target, bytes, kReplayTimeoutSeconds, nullptr);
+  *report = r.output;
+  if (r.end == impl::ChildOutcome::End::kVerdict) return r.verdict;
+  *detail = fuzz::describe_replay(r);
+  return r.internal_fault() ? kExitInternal : kExitCrash;
 }
 
 struct TargetOutcome {
@@ -228,9 +220,8 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
   if (!dict.empty()) args.push_back("-dict=" + dict);
   args.push_back(work);
   const auto start = std::chrono::steady_clock::now();
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
+  // libFuzzer bounds its own run (-max_total_time, -timeout): no limit here.
+  const impl::ChildOutcome o = impl::run_supervised([&](const impl::ChildChannel&) -> int {
     if (!plugin.empty()) setenv("ROPECHECK_FUZZ_PLUGIN", plugin.c_str(), 1);
     if (!kernel.empty()) setenv("ROPECHECK_FUZZ_KERNEL", kernel.c_str(), 1);
     setenv(fuzz::kCheckedLogEnv, checked_log.c_str(), 1);
@@ -240,11 +231,14 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
     argv.push_back(nullptr);
     execv(bin.c_str(), argv.data());
     _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  });
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.counts_known = false;
+  if (o.internal_fault()) {
+    r.code = kExitInternal;
+    r.detail = "could not run libFuzzer: " + o.describe();
+    return r;
+  }
   std::ifstream cf(checked_log);
   std::string line;
   while (std::getline(cf, line)) r.kernels_checked.insert(line);
@@ -276,9 +270,10 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
     }
     return r;
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (o.end != impl::ChildOutcome::End::kExited || o.exit_status != 0) {
     r.code = kExitCrash;
-    r.detail = "libFuzzer stopped with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+    r.detail = "libFuzzer stopped with status " +
+               std::to_string(o.end == impl::ChildOutcome::End::kSignal ? 128 + o.signal : o.exit_status) +
                " and left no artifact (see " + log + ")";
   }
   return r;
