@@ -375,6 +375,7 @@ int run_check(const Args& argv) {
   // Kernels.
   impl::KernelSet set = impl::KernelSet::with_builtins();
   std::vector<const impl::Kernel*> selected;
+  std::vector<const rc_kernel_desc*> descs;  // of `selected`
   try {
     const size_t n_builtin = set.all().size();
     for (const std::string& p : a.plugins) impl::load_plugin(set, p);
@@ -400,9 +401,8 @@ int run_check(const Args& argv) {
       }
     }
     if (selected.empty()) throw UsageError("no kernel selected (the plugins define none?)");
-    for (const impl::Kernel* k : selected) {
-      if (const std::string why = props::implausible_contract(*k->desc); !why.empty()) throw UsageError(why);
-    }
+    for (const impl::Kernel* k : selected) descs.push_back(k->desc);
+    if (const std::string why = props::reject_implausible(descs); !why.empty()) throw UsageError(why);
   } catch (const impl::PluginError& e) {
     std::fprintf(stderr, "ropecheck check: %s\n", e.what());
     return kExitUsage;
@@ -426,15 +426,11 @@ int run_check(const Args& argv) {
   // do there), but the user should know why some pairs' bounds are wide.
   // Also in the JSON ("warnings") and the JUnit XML (a "warning" property of each suite).
   std::vector<std::string> warnings;
-  {
-    std::vector<const rc_kernel_desc*> descs;
-    for (const impl::Kernel* k : selected) descs.push_back(k->desc);
-    for (const RopeSpec& s : specs) {
-      std::string w = props::conditioning_warning(s, descs);
-      if (w.empty()) continue;
-      std::fprintf(stderr, "ropecheck check: warning: %s\n", w.c_str());
-      warnings.push_back(std::move(w));
-    }
+  for (const RopeSpec& s : specs) {
+    std::string w = props::conditioning_warning(s, descs);
+    if (w.empty()) continue;
+    std::fprintf(stderr, "ropecheck check: warning: %s\n", w.c_str());
+    warnings.push_back(std::move(w));
   }
 
   // Units (kernel × spec, plus generated specs with the defaults), then the shard.

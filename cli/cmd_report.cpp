@@ -300,9 +300,7 @@ int run_report_in_process(const Args& argv) {
     for (const impl::Kernel& k : set.all()) kernels.push_back(k.desc);
   }
 
-  for (const rc_kernel_desc* k : kernels) {
-    if (const std::string why = props::implausible_contract(*k); !why.empty()) throw UsageError(why);
-  }
+  if (const std::string why = props::reject_implausible(kernels); !why.empty()) throw UsageError(why);
 
   std::vector<SpecChoice> specs;
   for (const std::string& f : args.all("--spec")) specs.push_back({load_spec_file(f), basename_noext(f), "--spec " + f});
