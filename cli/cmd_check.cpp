@@ -4,12 +4,9 @@
 // kernel that segfaults, aborts or hangs becomes a finding that names the kernel, the case
 // and the signal — never a crash of the gate.  Before every kernel call the child writes the
 // case it is about to run to a file, and a heartbeat byte to its pipe; the parent kills a
-// child whose heartbeat stops for --case-timeout seconds.  Buffers are surrounded by canaries
-// (properties/runner.cpp), so out-of-bounds writes are findings too.
+// child whose heartbeat stops for --case-timeout seconds (impl/isolation.hpp).  Buffers are
+// surrounded by canaries (properties/runner.cpp), so out-of-bounds writes are findings too.
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +27,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
@@ -163,38 +161,9 @@ struct Finished {
   std::string crash_property;
 };
 
-std::string signal_name(int sig) {
-  switch (sig) {
-    case SIGSEGV: return "SIGSEGV (segmentation fault)";
-    case SIGBUS: return "SIGBUS (bus error)";
-    case SIGFPE: return "SIGFPE (arithmetic exception)";
-    case SIGILL: return "SIGILL (illegal instruction)";
-    case SIGABRT: return "SIGABRT (abort)";
-    case SIGKILL: return "SIGKILL";
-    default: return "signal " + std::to_string(sig);
-  }
-}
-
-struct Running {
-  pid_t pid;
-  int fd;
-  size_t unit;
-  std::string buffer;
-  std::string case_file;
-  Clock::time_point last_beat;
-};
-
-void write_all(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    const ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
-}
-
 // In the child: run the unit, heartbeat '.' before every case, result JSON at the end.
-[[noreturn]] void child_main(const Unit& u, const props::GateOptions& base, int fd, const std::string& case_file) {
+int run_unit_in_child(const Unit& u, const props::GateOptions& base, const impl::ChildChannel& ch,
+                      const std::string& case_file) {
   props::GateOptions opt = base;
   opt.random_specs = u.random_specs;
   opt.before_case = [&](const props::Case& c, const char* property) {
@@ -202,21 +171,10 @@ void write_all(int fd, const std::string& s) {
       std::ofstream f(case_file, std::ios::trunc);
       f << property << "\n" << props::case_to_json(c, -1);
     }
-    write_all(fd, ".");
+    ch.write(".");
   };
-  std::string out;
-  try {
-    out = unit_to_json(props::run_unit(*u.kernel->desc, u.spec, opt)).dump();
-  } catch (const std::exception& e) {
-    props::UnitResult r;
-    r.kernel = u.kernel->desc->name;
-    r.internal_error = std::string("exception: ") + e.what();
-    out = unit_to_json(r).dump();
-  }
-  write_all(fd, "\n" + out + "\n");
-  ::close(fd);
-  std::fflush(nullptr);
-  ::_exit(0);
+  ch.write("\n" + unit_to_json(props::run_unit(*u.kernel->desc, u.spec, opt)).dump() + "\n");
+  return 0;
 }
 
 std::string read_file_text(const std::string& path) {
@@ -226,25 +184,30 @@ std::string read_file_text(const std::string& path) {
   return ss.str();
 }
 
-Finished reap(Running& r, const Unit& u, int status, const std::string& killed_for) {
+Finished reap(const Unit& u, const impl::ChildOutcome& o, const std::string& case_file) {
   Finished f;
   f.result.kernel = u.kernel->desc->name;
   f.result.spec_name = u.random_specs ? "(generated specs)" : (u.spec.name.empty() ? to_string(u.spec.type) : u.spec.name);
-  const size_t nl = r.buffer.rfind('\n', r.buffer.size() >= 2 ? r.buffer.size() - 2 : 0);
-  const bool clean_exit = killed_for.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (clean_exit && nl != std::string::npos) {
-    try {
-      f.result = unit_from_json(json::parse(r.buffer.substr(nl + 1)));
+  switch (o.end) {
+    case impl::ChildOutcome::End::kNoChild:
+      throw std::runtime_error(o.describe());
+    case impl::ChildOutcome::End::kException:
+      f.result.internal_error = "exception: " + o.error;
       return f;
-    } catch (const std::exception& e) {
-      f.result.internal_error = std::string("unreadable result from child: ") + e.what();
+    case impl::ChildOutcome::End::kVerdict: {
+      const size_t nl = o.output.rfind('\n', o.output.size() >= 2 ? o.output.size() - 2 : 0);
+      try {
+        f.result = unit_from_json(json::parse(o.output.substr(nl == std::string::npos ? 0 : nl + 1)));
+      } catch (const std::exception& e) {
+        f.result.internal_error = std::string("unreadable result from child: ") + e.what();
+      }
       return f;
     }
+    default:
+      break;
   }
-  f.crash = !killed_for.empty() ? killed_for
-            : WIFSIGNALED(status) ? "crashed with " + signal_name(WTERMSIG(status))
-                                  : "exited with status " + std::to_string(WEXITSTATUS(status));
-  const std::string text = read_file_text(r.case_file);
+  f.crash = o.describe();
+  const std::string text = read_file_text(case_file);
   const size_t eol = text.find('\n');
   if (eol != std::string::npos) {
     f.crash_property = text.substr(0, eol);
@@ -256,66 +219,28 @@ Finished reap(Running& r, const Unit& u, int status, const std::string& killed_f
   return f;
 }
 
-// Runs every unit, up to `jobs` children at a time.
+// Runs every unit, up to `jobs` children at a time; a child that sends no heartbeat for
+// `case_timeout` s is killed.
 std::vector<Finished> run_isolated(const std::vector<Unit>& units, const props::GateOptions& opt, int jobs,
                                    double case_timeout, const std::function<void(size_t, const Unit&)>& progress) {
   std::vector<Finished> done(units.size());
-  std::vector<Running> running;
-  const std::string tmp = std::filesystem::temp_directory_path().string();
-  size_t next = 0, finished = 0;
-  while (finished < units.size()) {
-    while (static_cast<int>(running.size()) < jobs && next < units.size()) {
-      int fds[2];
-      if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-      const std::string case_file = tmp + "/ropecheck-case-" + std::to_string(::getpid()) + "-" + std::to_string(next);
-      std::fflush(nullptr);
-      const pid_t pid = ::fork();
-      if (pid < 0) throw std::runtime_error("fork failed");
-      if (pid == 0) {
-        ::close(fds[0]);
-        child_main(units[next], opt, fds[1], case_file);
-      }
-      ::close(fds[1]);
-      running.push_back(Running{pid, fds[0], next, "", case_file, Clock::now()});
-      ++next;
-    }
-    std::vector<pollfd> pfds;
-    for (const Running& r : running) pfds.push_back(pollfd{r.fd, POLLIN, 0});
-    ::poll(pfds.data(), pfds.size(), 200);
-    for (size_t i = 0; i < running.size();) {
-      Running& r = running[i];
-      bool eof = false;
-      if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-        char buf[65536];
-        const ssize_t n = ::read(r.fd, buf, sizeof buf);
-        if (n > 0) {
-          r.buffer.append(buf, static_cast<size_t>(n));
-          r.last_beat = Clock::now();
-        } else {
-          eof = true;
-        }
-      }
-      std::string killed_for;
-      if (!eof && std::chrono::duration<double>(Clock::now() - r.last_beat).count() > case_timeout) {
-        ::kill(r.pid, SIGKILL);
-        killed_for = "hung: no progress for " + std::to_string(static_cast<int>(case_timeout)) + " s (killed)";
-        eof = true;
-      }
-      if (!eof) {
-        ++i;
-        continue;
-      }
-      int status = 0;
-      ::waitpid(r.pid, &status, 0);
-      ::close(r.fd);
-      done[r.unit] = reap(r, units[r.unit], status, killed_for);
-      std::remove(r.case_file.c_str());
-      ++finished;
-      progress(finished, units[r.unit]);
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      pfds.erase(pfds.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-  }
+  const std::string case_stem =
+      std::filesystem::temp_directory_path().string() + "/ropecheck-case-" + std::to_string(::getpid()) + "-";
+  impl::SuperviseOptions supervise;
+  supervise.inactivity_timeout = case_timeout;
+  size_t finished = 0;
+  impl::run_supervised_pool(
+      units.size(), jobs,
+      [&](size_t i, const impl::ChildChannel& ch) {
+        return run_unit_in_child(units[i], opt, ch, case_stem + std::to_string(i));
+      },
+      supervise,
+      [&](size_t i, impl::ChildOutcome o) {
+        const std::string case_file = case_stem + std::to_string(i);
+        done[i] = reap(units[i], o, case_file);
+        std::remove(case_file.c_str());
+        progress(++finished, units[i]);
+      });
   return done;
 }
 
@@ -450,6 +375,7 @@ int run_check(const Args& argv) {
   // Kernels.
   impl::KernelSet set = impl::KernelSet::with_builtins();
   std::vector<const impl::Kernel*> selected;
+  std::vector<const rc_kernel_desc*> descs;  // of `selected`
   try {
     const size_t n_builtin = set.all().size();
     for (const std::string& p : a.plugins) impl::load_plugin(set, p);
@@ -475,9 +401,8 @@ int run_check(const Args& argv) {
       }
     }
     if (selected.empty()) throw UsageError("no kernel selected (the plugins define none?)");
-    for (const impl::Kernel* k : selected) {
-      if (const std::string why = props::implausible_contract(*k->desc); !why.empty()) throw UsageError(why);
-    }
+    for (const impl::Kernel* k : selected) descs.push_back(k->desc);
+    if (const std::string why = props::reject_implausible(descs); !why.empty()) throw UsageError(why);
   } catch (const impl::PluginError& e) {
     std::fprintf(stderr, "ropecheck check: %s\n", e.what());
     return kExitUsage;
@@ -501,15 +426,11 @@ int run_check(const Args& argv) {
   // do there), but the user should know why some pairs' bounds are wide.
   // Also in the JSON ("warnings") and the JUnit XML (a "warning" property of each suite).
   std::vector<std::string> warnings;
-  {
-    std::vector<const rc_kernel_desc*> descs;
-    for (const impl::Kernel* k : selected) descs.push_back(k->desc);
-    for (const RopeSpec& s : specs) {
-      std::string w = props::conditioning_warning(s, descs);
-      if (w.empty()) continue;
-      std::fprintf(stderr, "ropecheck check: warning: %s\n", w.c_str());
-      warnings.push_back(std::move(w));
-    }
+  for (const RopeSpec& s : specs) {
+    std::string w = props::conditioning_warning(s, descs);
+    if (w.empty()) continue;
+    std::fprintf(stderr, "ropecheck check: warning: %s\n", w.c_str());
+    warnings.push_back(std::move(w));
   }
 
   // Units (kernel × spec, plus generated specs with the defaults), then the shard.

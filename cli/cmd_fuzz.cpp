@@ -8,9 +8,7 @@
 // `ropecheck repro` command that replays it.
 #include <dirent.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +30,7 @@
 #include "exit_codes.hpp"
 #include "fuzz/decode.hpp"
 #include "fuzz/driver.hpp"
+#include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "properties/case.hpp"
 
@@ -43,6 +42,7 @@ constexpr const char* kFuzzHelp = R"(Usage:
   ropecheck fuzz [--plugin LIB.so] [--kernel NAME] [--seconds N]
                  [--target differential|metamorphic|all] [--out DIR]
                  [--jobs J] [--fuzzer-dir DIR] [--corpus DIR] [--in-process] [--seed S]
+                 [--timeout S]
 
 Fuzzes RoPE kernels: the kernels of --plugin (or, without it, the built-in ones) get random
 specs (every rope type, both layouts, partial rotary, head_dim up to 256), positions biased
@@ -77,6 +77,9 @@ Options:
   --in-process       use the in-process driver even if libFuzzer binaries exist.
   --seed S           random seed of the in-process driver: an integer in [0, 2^64-1]
                      (default 1).  The same seed, kernels and corpus give the same inputs.
+  --timeout S        one input that runs longer than S seconds is a hang (exit 3): an
+                     integer in [1, 86400] (default 30).  libFuzzer's -timeout, the in-process
+                     driver's limit, and the limit when a finding is replayed.
   --help             this text.
 
 Only inputs on which a kernel was actually run and judged count as checked; each target's
@@ -110,9 +113,6 @@ std::string exe_dir() {
   std::string p(buf);
   return p.substr(0, p.find_last_of('/'));
 }
-
-// A replay of one input that takes longer than this is a hang (as libFuzzer's -timeout).
-constexpr double kReplayTimeoutSeconds = 30;
 
 bool is_executable(const std::string& p) {
   struct stat st {};
@@ -166,10 +166,11 @@ uint64_t parse_integer(const std::string& opt, const std::string& v, uint64_t lo
   return n;
 }
 
-// Replays a reproducer in a child (the kernel may crash, hang or exit): the exit code of
-// README.md (0 passes, 1 violation, 2 nothing checked, 3 crash/hang/exit/out-of-bounds, 4
-// internal), the replay's report, and for a crash what happened.
-int classify(const std::string& target, const std::string& file, std::string* report, std::string* detail) {
+// Replays a reproducer in a child (the kernel may crash, hang or exit; a replay longer than
+// `timeout` s is a hang): the exit code of README.md (0 passes, 1 violation, 2 nothing
+// checked, 3 crash/hang/exit/out-of-bounds, 4 internal), the replay's report, and for a crash
+// what happened.
+int classify(const std::string& target, const std::string& file, int timeout, std::string* report, std::string* detail) {
   std::vector<uint8_t> bytes;
   try {
     bytes = fuzz::read_file_bytes(file);
@@ -177,18 +178,11 @@ int classify(const std::string& target, const std::string& file, std::string* re
     *detail = e.what();
     return kExitInternal;
   }
-  const fuzz::ChildReplay r = fuzz::replay_in_child(target, bytes, kReplayTimeoutSeconds, nullptr);
-  *report = r.text;
-  switch (r.end) {
-    case fuzz::ChildReplay::End::kVerdict:
-      return r.code;
-    case fuzz::ChildReplay::End::kNoChild:
-      *detail = r.describe(kReplayTimeoutSeconds);
-      return kExitInternal;
-    default:
-      *detail = r.describe(kReplayTimeoutSeconds);
-      return kExitCrash;
-  }
+  const impl::ChildOutcome r = fuzz::replay_in_child(target, bytes, timeout, nullptr);
+  *report = r.output;
+  if (r.end == impl::ChildOutcome::End::kVerdict) return r.verdict;
+  *detail = fuzz::describe_replay(r);
+  return r.internal_fault() ? kExitInternal : kExitCrash;
 }
 
 struct TargetOutcome {
@@ -204,7 +198,7 @@ struct TargetOutcome {
 };
 
 TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, const std::vector<std::vector<uint8_t>>& seeds,
-                            const std::string& out, double seconds, int jobs, const std::string& plugin,
+                            const std::string& out, double seconds, int jobs, int timeout, const std::string& plugin,
                             const std::string& kernel, const std::string& dict) {
   TargetOutcome r;
   const std::string work = out + "/corpus-" + target;
@@ -220,7 +214,7 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
   const long long whole_seconds = std::max(1LL, static_cast<long long>(seconds + 0.5));
   std::vector<std::string> args = {bin,
                                    "-max_total_time=" + std::to_string(whole_seconds),
-                                   "-timeout=30",
+                                   "-timeout=" + std::to_string(timeout),
                                    "-rss_limit_mb=4096",
                                    "-print_final_stats=1",
                                    "-artifact_prefix=" + prefix};
@@ -228,9 +222,8 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
   if (!dict.empty()) args.push_back("-dict=" + dict);
   args.push_back(work);
   const auto start = std::chrono::steady_clock::now();
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
+  // libFuzzer bounds its own run (-max_total_time, -timeout): no limit here.
+  const impl::ChildOutcome o = impl::run_supervised([&](const impl::ChildChannel&) -> int {
     if (!plugin.empty()) setenv("ROPECHECK_FUZZ_PLUGIN", plugin.c_str(), 1);
     if (!kernel.empty()) setenv("ROPECHECK_FUZZ_KERNEL", kernel.c_str(), 1);
     setenv(fuzz::kCheckedLogEnv, checked_log.c_str(), 1);
@@ -240,11 +233,14 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
     argv.push_back(nullptr);
     execv(bin.c_str(), argv.data());
     _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  });
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.counts_known = false;
+  if (o.internal_fault()) {
+    r.code = kExitInternal;
+    r.detail = "could not run libFuzzer: " + o.describe();
+    return r;
+  }
   std::ifstream cf(checked_log);
   std::string line;
   while (std::getline(cf, line)) r.kernels_checked.insert(line);
@@ -265,7 +261,7 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
     if (kind != "crash" && kind != "timeout" && kind != "oom" && kind != "leak" && kind != "slow") continue;
     r.reproducer = out + "/" + f;
     if (kind == "crash") {
-      const int c = classify(target, r.reproducer, &r.report, &r.detail);
+      const int c = classify(target, r.reproducer, timeout, &r.report, &r.detail);
       // Not reproduced without the sanitizers (passes, or checks nothing): a memory error
       // ASan/UBSan saw, or libFuzzer's "fuzz target exited".
       r.code = c == kExitOk || c == kExitUsage ? kExitCrash : c;
@@ -276,9 +272,10 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
     }
     return r;
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (o.end != impl::ChildOutcome::End::kExited || o.exit_status != 0) {
     r.code = kExitCrash;
-    r.detail = "libFuzzer stopped with status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
+    r.detail = "libFuzzer stopped with status " +
+               std::to_string(o.end == impl::ChildOutcome::End::kSignal ? 128 + o.signal : o.exit_status) +
                " and left no artifact (see " + log + ")";
   }
   return r;
@@ -292,7 +289,9 @@ int run_fuzz(const Args& args) {
       std::fputs(kFuzzHelp, stdout);
       return kExitOk;
     }
-    const ParsedArgs p(args, {"--plugin", "--kernel", "--seconds", "--target", "--out", "--jobs", "--fuzzer-dir", "--corpus", "--seed"},
+    const ParsedArgs p(args,
+                       {"--plugin", "--kernel", "--seconds", "--target", "--out", "--jobs", "--fuzzer-dir", "--corpus",
+                        "--seed", "--timeout"},
                        {"--help", "--in-process"});
     if (p.flag("--help")) {
       std::fputs(kFuzzHelp, stdout);
@@ -302,6 +301,7 @@ int run_fuzz(const Args& args) {
     const double seconds = parse_seconds("--seconds", p.get("--seconds", "60"), 86400 * 30);
     const int jobs = static_cast<int>(parse_integer("--jobs", p.get("--jobs", "1"), 1, 256, "[1, 256]"));
     const uint64_t seed = parse_integer("--seed", p.get("--seed", "1"), 0, UINT64_MAX, "[0, 2^64-1]");
+    const int timeout = static_cast<int>(parse_integer("--timeout", p.get("--timeout", "30"), 1, 86400, "[1, 86400]"));
     const std::string which = p.get("--target", "all");
     std::vector<std::string> targets;
     if (which == "all") {
@@ -338,11 +338,10 @@ int run_fuzz(const Args& args) {
                                      : "the plugin offers no kernels");
       return kExitUsage;
     }
-    for (const rc_kernel_desc* d : kernels) {  // as in check and report: no vacuous verdicts
-      if (const std::string why = props::implausible_contract(*d); !why.empty()) {
-        std::fprintf(stderr, "ropecheck fuzz: %s\n", why.c_str());
-        return kExitUsage;
-      }
+    // As in check and report: no vacuous verdicts.
+    if (const std::string why = props::reject_implausible(kernels); !why.empty()) {
+      std::fprintf(stderr, "ropecheck fuzz: %s\n", why.c_str());
+      return kExitUsage;
     }
     fuzz::set_target_kernels(kernels);
 
@@ -388,6 +387,7 @@ int run_fuzz(const Args& args) {
     std::string repro_args;
     if (!plugin.empty()) repro_args += " --plugin " + plugin;
     if (p.has("--kernel")) repro_args += " --kernel " + p.get("--kernel");
+    if (p.has("--timeout")) repro_args += " --timeout " + std::to_string(timeout);
     std::set<std::string> kernels_checked;
     uint64_t total_execs = 0;
     std::map<std::string, std::string> kernel_skips;  // per target, for kernels never checked
@@ -401,13 +401,14 @@ int run_fuzz(const Args& args) {
       }
       TargetOutcome r;
       if (libfuzzer) {
-        r = run_libfuzzer(fuzzer_dir + "/fuzz_" + t, t, seeds, out, seconds, jobs, plugin, p.get("--kernel"), dict);
+        r = run_libfuzzer(fuzzer_dir + "/fuzz_" + t, t, seeds, out, seconds, jobs, timeout, plugin, p.get("--kernel"), dict);
       } else {
         fuzz::DriveOptions o;
         o.target = t;
         o.seconds = seconds;
         o.out_dir = out;
         o.seed = seed;
+        o.hang_seconds = timeout;
         o.seeds = seeds;
         const fuzz::DriveResult d = fuzz::drive_in_process(o);
         r.execs = d.execs;
@@ -430,7 +431,7 @@ int run_fuzz(const Args& args) {
         }
         if (d.kind == fuzz::DriveResult::Kind::kViolation || d.kind == fuzz::DriveResult::Kind::kOutOfBounds) {
           std::string ignored;
-          classify(t, r.reproducer, &r.report, &ignored);  // the report; the verdict is the driver's
+          classify(t, r.reproducer, timeout, &r.report, &ignored);  // the report; the verdict is the driver's
         }
       }
       kernels_checked.insert(r.kernels_checked.begin(), r.kernels_checked.end());

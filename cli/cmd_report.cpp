@@ -1,9 +1,6 @@
 // `ropecheck report`: the accuracy report of issue 8 — the gate's agreement harness run in
 // report mode (reports/sweep.hpp) over positions × frequency pairs for every kernel × spec,
 // the paper checks, and the JSON / Markdown / HTML writers (reports/writers.hpp).
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,13 +12,14 @@
 #include <fstream>
 #include <filesystem>
 #include <mutex>
-#include <optional>
+#include <functional>
 #include <stdexcept>
 #include <thread>
 
 #include "args.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
@@ -135,73 +133,75 @@ int parse_int(const std::string& text, const char* what, int lo, int hi) {
 }
 
 // ---- isolation: the measurement runs in a child process -------------------------------
-// The child reports to the parent through a pipe: "L<label>\n" when a run starts, "." per
-// measured chunk, and "D<code>\n" when it has finished.  A kernel that crashes, hangs or
-// calls exit() cannot forge the last, so the parent tells those apart from a finished report.
-int g_heartbeat = -1;  // the child's write end; -1 when not isolated
+// The child sends the parent "L<label>\n" when a run starts and "." per measured chunk (a
+// heartbeat).  Its verdict, the command's exit code, goes through impl/isolation.hpp, which a
+// kernel that crashes, hangs or calls exit() cannot forge.
+const impl::ChildChannel* g_channel = nullptr;  // the child's channel; null when not isolated
 
 void beat(const std::string& msg) {
-  if (g_heartbeat >= 0) (void)!::write(g_heartbeat, msg.data(), msg.size());
+  if (g_channel != nullptr) g_channel->write(msg);
 }
 
-// Forks.  In the child returns nullopt (it goes on measuring); in the parent waits for the
-// child and returns the exit code of the command.
-std::optional<int> fork_supervised(double timeout_seconds) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::close(fds[0]);
-    g_heartbeat = fds[1];
-    return std::nullopt;
-  }
-  ::close(fds[1]);
+// The label of the last whole "L<label>\n" line the child sent.
+std::string last_label(const std::string& output) {
   std::string label = "start-up", line;
-  bool done = false, hung = false;
-  auto last = std::chrono::steady_clock::now();
-  for (;;) {
-    pollfd pfd{fds[0], POLLIN, 0};
-    ::poll(&pfd, 1, 200);
-    if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-      char buf[4096];
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      last = std::chrono::steady_clock::now();
-      for (ssize_t i = 0; i < n; ++i) {
-        if (!line.empty() || buf[i] == 'L' || buf[i] == 'D') {
-          if (buf[i] != '\n') {
-            line += buf[i];
-            continue;
-          }
-          if (line[0] == 'L') label = line.substr(1);
-          if (line[0] == 'D') done = true;
-          line.clear();
-        }
-      }
-    } else if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last).count() > timeout_seconds) {
-      ::kill(pid, SIGKILL);
-      hung = true;
-      break;
+  bool in_line = false;
+  for (const char c : output) {
+    if (!in_line) {
+      in_line = c == 'L';
+    } else if (c == '\n') {
+      label = line;
+      line.clear();
+      in_line = false;
+    } else {
+      line += c;
     }
   }
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (done && WIFEXITED(status)) return WEXITSTATUS(status);
-  std::string what;
-  if (hung) {
-    what = "hung: no progress for " + std::to_string(static_cast<int>(timeout_seconds)) + " s (killed)";
-  } else if (WIFSIGNALED(status)) {
-    what = std::string("crashed with signal ") + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-  } else {
-    what = "ended the process (exit status " + std::to_string(WEXITSTATUS(status)) + ") before the report was done";
+  return label;
+}
+
+// The command's errors: a message on stderr and the exit code.
+int report_errors(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "ropecheck report: %s\n", e.what());
+    return kExitUsage;
+  } catch (const SpecError& e) {
+    std::fprintf(stderr, "ropecheck report: error: %s\n", e.what());
+    return kExitUsage;
+  } catch (const impl::PluginError& e) {
+    std::fprintf(stderr, "ropecheck report: error: %s\n", e.what());
+    return kExitUsage;
   }
+}
+
+// Runs `measure` in a child and returns its exit code, or kExitCrash (with a message) when a
+// kernel crashed, hung or ended the process.
+int measure_isolated(const std::function<int()>& measure, double timeout_seconds) {
+  impl::SuperviseOptions opt;
+  opt.inactivity_timeout = timeout_seconds;
+  const impl::ChildOutcome o = impl::run_supervised(
+      [&measure](const impl::ChildChannel& ch) {
+        g_channel = &ch;
+        try {
+          return report_errors(measure);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "ropecheck report: internal error: %s\n", e.what());
+          return static_cast<int>(kExitInternal);
+        }
+      },
+      opt);
+  if (o.end == impl::ChildOutcome::End::kVerdict) return o.verdict;
+  if (o.internal_fault()) throw std::runtime_error(o.describe());
+  const std::string what = o.end == impl::ChildOutcome::End::kExited
+                               ? "ended the process (exit status " + std::to_string(o.exit_status) +
+                                     ") before the report was done"
+                               : o.describe();
   std::fprintf(stderr,
                "ropecheck report: CRASH: a kernel %s during %s; no report was written.\n"
                "  `ropecheck check` with the same --plugin/--kernel and spec finds the case and saves a reproducer.\n",
-               what.c_str(), label.c_str());
+               what.c_str(), last_label(o.output).c_str());
   return kExitCrash;
 }
 
@@ -261,85 +261,79 @@ class Progress {
 
 
 int run_report_in_process(const Args& argv) {
-  try {
-    const ParsedArgs args(argv,
-                          {"--out", "--kernel", "--plugin", "--spec", "--hf-config", "--positions", "--pairs",
-                           "--threads", "--seed", "--case-timeout"},
-                          {"--help", "--no-paper", "--no-isolation"}, {"--kernel", "--plugin", "--spec", "--hf-config"});
-    if (args.flag("--help")) {
-      std::fputs(kReportHelp, stdout);
-      return kExitOk;
-    }
-    if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
-    if (!args.has("--out")) throw UsageError("--out DIR is required (see --help)");
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::string out_dir = args.get("--out");
-    {  // before minutes of measuring: the report must have somewhere to go
-      std::error_code ec;
-      std::filesystem::create_directories(out_dir, ec);
-      const std::string probe = out_dir + "/.ropecheck-write-test";
-      const bool writable = !ec && std::filesystem::is_directory(out_dir, ec) && std::ofstream(probe).good();
-      std::filesystem::remove(probe, ec);
-      if (!writable) throw UsageError("cannot write the report into --out " + out_dir);
-    }
+  const ParsedArgs args(argv,
+                        {"--out", "--kernel", "--plugin", "--spec", "--hf-config", "--positions", "--pairs",
+                         "--threads", "--seed", "--case-timeout"},
+                        {"--help", "--no-paper", "--no-isolation"}, {"--kernel", "--plugin", "--spec", "--hf-config"});
+  if (args.flag("--help")) {
+    std::fputs(kReportHelp, stdout);
+    return kExitOk;
+  }
+  if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
+  if (!args.has("--out")) throw UsageError("--out DIR is required (see --help)");
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string out_dir = args.get("--out");
+  {  // before minutes of measuring: the report must have somewhere to go
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    const std::string probe = out_dir + "/.ropecheck-write-test";
+    const bool writable = !ec && std::filesystem::is_directory(out_dir, ec) && std::ofstream(probe).good();
+    std::filesystem::remove(probe, ec);
+    if (!writable) throw UsageError("cannot write the report into --out " + out_dir);
+  }
 
-    impl::KernelSet set = impl::KernelSet::with_builtins();
-    std::vector<std::pair<std::string, std::string>> plugin_of;
-    for (const std::string& p : args.all("--plugin")) {
-      const size_t before = set.all().size();
-      impl::load_plugin(set, p);
-      for (size_t i = before; i < set.all().size(); ++i) plugin_of.push_back({set.all()[i].desc->name, set.all()[i].origin});
+  impl::KernelSet set = impl::KernelSet::with_builtins();
+  std::vector<std::pair<std::string, std::string>> plugin_of;
+  for (const std::string& p : args.all("--plugin")) {
+    const size_t before = set.all().size();
+    impl::load_plugin(set, p);
+    for (size_t i = before; i < set.all().size(); ++i) plugin_of.push_back({set.all()[i].desc->name, set.all()[i].origin});
+  }
+  std::vector<const rc_kernel_desc*> kernels;
+  if (args.has("--kernel")) {
+    for (const std::string& name : args.all("--kernel")) {
+      const impl::Kernel* k = set.find(name);
+      if (!k) throw UsageError("unknown kernel '" + name + "' (ropecheck kernels lists them)");
+      if (std::find(kernels.begin(), kernels.end(), k->desc) == kernels.end()) kernels.push_back(k->desc);
     }
-    std::vector<const rc_kernel_desc*> kernels;
-    if (args.has("--kernel")) {
-      for (const std::string& name : args.all("--kernel")) {
-        const impl::Kernel* k = set.find(name);
-        if (!k) throw UsageError("unknown kernel '" + name + "' (ropecheck kernels lists them)");
-        if (std::find(kernels.begin(), kernels.end(), k->desc) == kernels.end()) kernels.push_back(k->desc);
-      }
-    } else {
-      for (const impl::Kernel& k : set.all()) kernels.push_back(k.desc);
-    }
+  } else {
+    for (const impl::Kernel& k : set.all()) kernels.push_back(k.desc);
+  }
 
-    for (const rc_kernel_desc* k : kernels) {
-      if (const std::string why = props::implausible_contract(*k); !why.empty()) throw UsageError(why);
-    }
+  if (const std::string why = props::reject_implausible(kernels); !why.empty()) throw UsageError(why);
 
-    std::vector<SpecChoice> specs;
-    for (const std::string& f : args.all("--spec")) specs.push_back({load_spec_file(f), basename_noext(f), "--spec " + f});
-    for (const std::string& f : args.all("--hf-config")) {
-      specs.push_back({load_hf_config_file(f), basename_noext(f), "--hf-config " + f});
+  std::vector<SpecChoice> specs;
+  for (const std::string& f : args.all("--spec")) specs.push_back({load_spec_file(f), basename_noext(f), "--spec " + f});
+  for (const std::string& f : args.all("--hf-config")) {
+    specs.push_back({load_hf_config_file(f), basename_noext(f), "--hf-config " + f});
+  }
+  if (specs.empty()) specs = default_specs();
+  std::vector<std::string> warnings;  // also written into the report
+  for (const SpecChoice& s : specs) {
+    std::string w = props::conditioning_warning(s.spec, kernels);
+    if (w.empty()) continue;
+    std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
+    warnings.push_back(std::move(w));
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {  // labels must be unique (file names)
+    for (size_t k = 0; k < i; ++k) {
+      if (specs[k].label == specs[i].label) specs[i].label += "-" + std::to_string(i);
     }
-    if (specs.empty()) specs = default_specs();
-    std::vector<std::string> warnings;  // also written into the report
-    for (const SpecChoice& s : specs) {
-      std::string w = props::conditioning_warning(s.spec, kernels);
-      if (w.empty()) continue;
-      std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
-      warnings.push_back(std::move(w));
-    }
-    for (size_t i = 0; i < specs.size(); ++i) {  // labels must be unique (file names)
-      for (size_t k = 0; k < i; ++k) {
-        if (specs[k].label == specs[i].label) specs[i].label += "-" + std::to_string(i);
-      }
-    }
+  }
 
-    report::SweepOptions opt;
-    const std::string positions_text = args.get("--positions", "0:2^20:log");
-    opt.positions = report::parse_position_sweep(positions_text);
-    opt.pair_limit = args.has("--pairs") ? parse_int(args.get("--pairs"), "--pairs", 1, 1 << 20) : 0;
-    const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    opt.threads = args.has("--threads") ? parse_int(args.get("--threads"), "--threads", 1, 256) : std::min(hw, 8);
-    opt.seed = args.has("--seed") ? static_cast<uint64_t>(parse_int(args.get("--seed"), "--seed", 0, 1 << 30)) : 1;
+  report::SweepOptions opt;
+  const std::string positions_text = args.get("--positions", "0:2^20:log");
+  opt.positions = report::parse_position_sweep(positions_text);
+  opt.pair_limit = args.has("--pairs") ? parse_int(args.get("--pairs"), "--pairs", 1, 1 << 20) : 0;
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  opt.threads = args.has("--threads") ? parse_int(args.get("--threads"), "--threads", 1, 256) : std::min(hw, 8);
+  opt.seed = args.has("--seed") ? static_cast<uint64_t>(parse_int(args.get("--seed"), "--seed", 0, 1 << 30)) : 1;
 
-    const double case_timeout =
-        args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;
+  const double case_timeout =
+      args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;
 
-    // From here on kernels are called: in a child process unless --no-isolation.
-    if (!args.flag("--no-isolation")) {
-      if (const std::optional<int> code = fork_supervised(case_timeout)) return *code;
-    }
-
+  // From here on kernels are called: in a child process unless --no-isolation.
+  const auto measure = [&]() -> int {
     // Oracles per spec (construction uses the ExactReference: main thread only).
     std::vector<std::shared_ptr<const ref::FastOracle>> oracles;
     int64_t total = 0;
@@ -417,34 +411,14 @@ int run_report_in_process(const Args& argv) {
       }
     }
     return unmeasured ? kExitUsage : kExitOk;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck report: %s\n", e.what());
-    return kExitUsage;
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "ropecheck report: error: %s\n", e.what());
-    return kExitUsage;
-  } catch (const impl::PluginError& e) {
-    std::fprintf(stderr, "ropecheck report: error: %s\n", e.what());
-    return kExitUsage;
-  }
+  };
+  return args.flag("--no-isolation") ? measure() : measure_isolated(measure, case_timeout);
 }
 
 }  // namespace
 
 int run_report(const Args& argv) {
-  int code = kExitInternal;
-  try {
-    code = run_report_in_process(argv);
-  } catch (const std::exception& e) {
-    if (g_heartbeat < 0) throw;  // main() reports it
-    std::fprintf(stderr, "ropecheck report: internal error: %s\n", e.what());
-  }
-  if (g_heartbeat >= 0) {  // the isolated child: tell the parent it finished, and how
-    std::fflush(nullptr);
-    beat("D" + std::to_string(code) + "\n");
-    ::_exit(code);
-  }
-  return code;
+  return report_errors([&argv] { return run_report_in_process(argv); });
 }
 
 }  // namespace ropecheck::cli

@@ -1,12 +1,6 @@
 // `ropecheck repro FILE`: replays a saved counterexample (from `ropecheck check`, the
 // property tests or the fuzzers) bit for bit, judged by the exact reference.
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +11,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "fuzz/decode.hpp"
@@ -77,17 +72,13 @@ int replay_fuzz_file(const std::string& path, const ParsedArgs& args, int timeou
   const std::vector<uint8_t> bytes = fuzz::read_file_bytes(path);
   // The child prints through a pipe and the parent echoes it, so the case is on screen even
   // if the kernel crashes; its verdict cannot be faked by a kernel calling exit().
-  const fuzz::ChildReplay r = fuzz::replay_in_child(target, bytes, timeout, stdout);
-  switch (r.end) {
-    case fuzz::ChildReplay::End::kVerdict:
-      break;
-    case fuzz::ChildReplay::End::kNoChild:
-      throw std::runtime_error(r.describe(timeout));
-    default:
-      std::printf("REPRODUCED: %s\n", r.describe(timeout).c_str());
-      return kExitCrash;
+  const impl::ChildOutcome r = fuzz::replay_in_child(target, bytes, timeout, stdout);
+  if (r.internal_fault()) throw std::runtime_error(fuzz::describe_replay(r));
+  if (r.kernel_fault()) {
+    std::printf("REPRODUCED: %s\n", fuzz::describe_replay(r).c_str());
+    return kExitCrash;
   }
-  switch (r.code) {
+  switch (r.verdict) {
     case kExitOk:
       std::printf("PASSES: every property checked holds on this input.\n");
       return kExitOk;
@@ -166,58 +157,38 @@ int run_repro(const Args& argv) {
                 property->id, property->summary, props::describe(c).c_str(), props::case_to_json(c, 2).c_str());
     std::fflush(stdout);
 
-    // Replay in a child so a crash is reported, not fatal.
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::close(fds[0]);
-      const props::Verdict v = props::replay(*kernel->desc, *property, c);
-      const std::string text = std::string(v.failed() ? "F" : v.kind == props::Verdict::Kind::kSkip ? "S" : "P") +
-                               v.reason + "\n" + v.detail;
-      (void)!::write(fds[1], text.data(), text.size());
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    std::string text;
-    char buf[4096];
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
-    bool hung = false;
-    for (;;) {
-      pollfd pfd{fds[0], POLLIN, 0};
-      const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            deadline - std::chrono::steady_clock::now()).count());
-      if (left <= 0 || ::poll(&pfd, 1, left) == 0) {
-        ::kill(pid, SIGKILL);
-        hung = true;
+    // Replay in a child so a crash is reported, not fatal.  Its verdict is the kind of
+    // props::Verdict ('P', 'F' or 'S'); the reason and detail come through the pipe.
+    impl::SuperviseOptions supervise;
+    supervise.overall_timeout = timeout;
+    const impl::ChildOutcome o = impl::run_supervised(
+        [&](const impl::ChildChannel& ch) -> int {
+          const props::Verdict v = props::replay(*kernel->desc, *property, c);
+          ch.write(v.reason + "\n" + v.detail);
+          return v.failed() ? 'F' : v.kind == props::Verdict::Kind::kSkip ? 'S' : 'P';
+        },
+        supervise);
+    switch (o.end) {
+      case impl::ChildOutcome::End::kVerdict:
         break;
-      }
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<size_t>(n));
+      case impl::ChildOutcome::End::kTimeout:
+        std::printf("REPRODUCED: %s hung (no result within %d s; killed)\n", kernel_name.c_str(), timeout);
+        return kExitCrash;
+      case impl::ChildOutcome::End::kSignal:
+        std::printf("REPRODUCED: %s %s\n", kernel_name.c_str(), o.describe().c_str());
+        return kExitCrash;
+      case impl::ChildOutcome::End::kExited:
+        // The child's verdict is written after the kernel returned: without one, the kernel
+        // ended the process itself.
+        std::printf("REPRODUCED: the kernel %s exited the process (status %d) during the replay; a kernel must "
+                    "return, never exit\n",
+                    kernel_name.c_str(), o.exit_status);
+        return kExitCrash;
+      default:
+        throw std::runtime_error("the replay " + o.describe());
     }
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (hung) {
-      std::printf("REPRODUCED: %s hung (no result within %d s; killed)\n", kernel_name.c_str(), timeout);
-      return kExitCrash;
-    }
-    if (WIFSIGNALED(status)) {
-      std::printf("REPRODUCED: %s crashed with signal %d (%s)\n", kernel_name.c_str(), WTERMSIG(status),
-                  strsignal(WTERMSIG(status)));
-      return kExitCrash;
-    }
-    if (text.empty()) {
-      // The child writes its verdict after the kernel returned: without one, the kernel
-      // ended the process itself.
-      std::printf("REPRODUCED: the kernel %s exited the process (status %d) during the replay; a kernel must "
-                  "return, never exit\n",
-                  kernel_name.c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-      return kExitCrash;
-    }
-    const char kind = text[0];
-    const std::string rest = text.substr(1);
+    const char kind = static_cast<char>(o.verdict);
+    const std::string& rest = o.output;
     if (kind == 'F') {
       std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
       return props::is_crash_reason(rest) ? kExitCrash : kExitViolation;

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,11 +12,7 @@
 #include <stdexcept>
 #include <streambuf>
 
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "properties/edge_positions.hpp"
 
@@ -120,141 +114,84 @@ int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& byt
 
 namespace {
 
-// Ends the child's text; starts with a control character no report contains.
-constexpr const char* kVerdictMarker = "\x1fropecheck-replay-verdict ";
-
-// An unbuffered stream onto a file descriptor: what the child printed is in the pipe before
+// An unbuffered stream onto the child's channel: what the child printed is in the pipe before
 // the next kernel call, so a crash loses nothing.  (A few KB per replay: one write per insert
 // is cheap.)
-class FdBuf : public std::streambuf {
+class ChannelBuf : public std::streambuf {
  public:
-  explicit FdBuf(int fd) : fd_(fd) {}
+  explicit ChannelBuf(const impl::ChildChannel& ch) : ch_(ch) {}
 
  protected:
   int_type overflow(int_type c) override {
     if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
     const char ch = traits_type::to_char_type(c);
-    return put(&ch, 1) ? c : traits_type::eof();
+    return ch_.write(std::string_view(&ch, 1)) ? c : traits_type::eof();
   }
-  std::streamsize xsputn(const char* s, std::streamsize n) override { return put(s, n) ? n : 0; }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    return ch_.write(std::string_view(s, static_cast<size_t>(n))) ? n : 0;
+  }
 
  private:
-  bool put(const char* s, std::streamsize n) {
-    while (n > 0) {
-      const ssize_t w = ::write(fd_, s, static_cast<size_t>(n));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      s += w;
-      n -= w;
-    }
-    return true;
-  }
-  int fd_;
+  const impl::ChildChannel& ch_;
 };
 
 }  // namespace
 
-ChildReplay replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
-                            std::FILE* echo) {
-  ChildReplay res;
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    res.code = errno;
-    return res;
-  }
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    res.code = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return res;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    FdBuf buf(fds[1]);
-    std::ostream os(&buf);
-    int rc = 4;
-    try {
-      rc = replay_fuzz_input(target, bytes, os);
-    } catch (const std::exception& e) {
-      os << "internal error: " << e.what() << "\n";
-    }
-    os << kVerdictMarker << rc << "\n" << std::flush;
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string all;
-  size_t echoed = 0;
-  auto echo_to = [&](size_t end) {
-    if (echo != nullptr && end > echoed) {
-      std::fwrite(all.data() + echoed, 1, end - echoed, echo);
+impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
+                                   std::FILE* echo) {
+  impl::SuperviseOptions opt;
+  opt.overall_timeout = timeout_seconds;
+  std::string pending;  // echoed up to its last whole line
+  if (echo != nullptr) {
+    opt.on_output = [&](std::string_view piece) {
+      pending.append(piece);
+      const size_t nl = pending.rfind('\n');
+      if (nl == std::string::npos) return;
+      std::fwrite(pending.data(), 1, nl + 1, echo);
       std::fflush(echo);
-    }
-    echoed = std::max(echoed, end);
-  };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
-  bool timed_out = false;
-  char chunk[4096];
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    pollfd pfd{fds[0], POLLIN, 0};
-    const int ready = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30))) : 0;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
-      timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    const ssize_t n = ::read(fds[0], chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    all.append(chunk, static_cast<size_t>(n));
-    // Echo whole lines, never the verdict line.
-    const size_t marker = all.find(kVerdictMarker);
-    const size_t nl = all.rfind('\n');
-    echo_to(marker != std::string::npos ? marker : nl == std::string::npos ? 0 : nl + 1);
+      pending.erase(0, nl + 1);
+    };
   }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  const size_t marker = all.find(kVerdictMarker);
-  res.text = all.substr(0, marker);
-  echo_to(res.text.size());
-  if (echo != nullptr && !res.text.empty() && res.text.back() != '\n') std::fputc('\n', echo);
-  if (timed_out) {
-    res.end = ChildReplay::End::kTimeout;
-  } else if (marker != std::string::npos) {
-    res.end = ChildReplay::End::kVerdict;
-    res.code = std::atoi(all.c_str() + marker + std::strlen(kVerdictMarker));
-  } else if (WIFSIGNALED(status)) {
-    res.end = ChildReplay::End::kSignal;
-    res.code = WTERMSIG(status);
-  } else {
-    res.end = ChildReplay::End::kExited;
-    res.code = WEXITSTATUS(status);
+  impl::ChildOutcome res = impl::run_supervised(
+      [&](const impl::ChildChannel& ch) {
+        ChannelBuf buf(ch);
+        std::ostream os(&buf);
+        try {
+          return replay_fuzz_input(target, bytes, os);
+        } catch (const std::exception& e) {
+          os << "internal error: " << e.what() << "\n";
+          return 4;
+        }
+      },
+      opt);
+  if (echo != nullptr && !pending.empty()) {
+    std::fwrite(pending.data(), 1, pending.size(), echo);
+    std::fputc('\n', echo);
+    std::fflush(echo);
   }
   return res;
 }
 
-std::string ChildReplay::describe(double timeout_seconds) const {
+std::string describe_replay(const impl::ChildOutcome& replay) {
   std::ostringstream os;
-  switch (end) {
-    case End::kVerdict:
-      os << "the replay ended with exit code " << code;
+  switch (replay.end) {
+    case impl::ChildOutcome::End::kVerdict:
+      os << "the replay ended with exit code " << replay.verdict;
       break;
-    case End::kSignal:
-      os << "a kernel crashed with signal " << code << " (" << strsignal(code) << ")";
+    case impl::ChildOutcome::End::kSignal:
+      os << "a kernel " << replay.describe();
       break;
-    case End::kExited:
-      os << "the kernel exited the process with status " << code << " (a kernel must return, never exit)";
+    case impl::ChildOutcome::End::kExited:
+      os << "the kernel exited the process with status " << replay.exit_status << " (a kernel must return, never exit)";
       break;
-    case End::kTimeout:
-      os << "a kernel hung (no result within " << timeout_seconds << " s; killed)";
+    case impl::ChildOutcome::End::kTimeout:
+      os << "a kernel hung (no result within " << replay.limit_seconds << " s; killed)";
       break;
-    case End::kNoChild:
-      os << "could not start the replay process: " << std::strerror(code);
+    case impl::ChildOutcome::End::kException:
+      os << "the replay " << replay.describe();
+      break;
+    case impl::ChildOutcome::End::kNoChild:
+      os << "could not start the replay process: " << replay.error;
       break;
   }
   return os.str();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_common.hpp"
+#include "impl/isolation.hpp"
 
 namespace ropecheck::fuzz {
 
@@ -32,26 +33,17 @@ std::string fuzz_target_from_path(const std::string& path);
 // Throws std::invalid_argument for an unknown target.
 int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out);
 
-// replay_fuzz_input in a forked child with the kernels of target_kernels().  The child
-// writes its text to a pipe as it goes (a crash loses none of it) and ends with a verdict
-// line that a kernel calling exit() or _exit() cannot produce, so a child that ends without
-// one was ended by the kernel.  `echo` (may be null) gets the text as it arrives.
-struct ChildReplay {
-  enum class End {
-    kVerdict,  // code: replay_fuzz_input's return value
-    kSignal,   // code: the signal that killed the child
-    kExited,   // code: the status of an exit() without a verdict (the kernel's doing)
-    kTimeout,  // no verdict within the timeout: killed
-    kNoChild,  // fork or pipe failed (code: errno)
-  };
-  End end = End::kNoChild;
-  int code = 0;
-  std::string text;  // what the replay printed, without the verdict line
-  // A sentence for the user: "a kernel crashed with signal 11 (Segmentation fault)", ...
-  std::string describe(double timeout_seconds) const;
-};
-ChildReplay replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
-                            std::FILE* echo);
+// replay_fuzz_input in a forked child (impl/isolation.hpp) with the kernels of
+// target_kernels().  The child writes its text to a pipe as it goes (a crash loses none of it:
+// the outcome's `output`); its verdict, replay_fuzz_input's return value, is one a kernel
+// calling exit() or _exit() cannot produce, so a child that ends without one was ended by the
+// kernel.  Killed after `timeout_seconds`.  `echo` (may be null) gets the text, whole lines,
+// as it arrives.
+impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
+                                   std::FILE* echo);
+// A sentence for the user: "a kernel crashed with SIGSEGV (segmentation fault)", "the kernel
+// exited the process with status 0 (a kernel must return, never exit)", ...
+std::string describe_replay(const impl::ChildOutcome& replay);
 
 // Seeds built from the versioned hard-case file (edge positions) and special values: what
 // fuzz/corpus/ holds (fuzz_make_seeds writes them) and what `ropecheck fuzz` starts from

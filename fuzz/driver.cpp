@@ -1,9 +1,6 @@
 #include "fuzz/driver.hpp"
 
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -15,10 +12,10 @@
 #include <map>
 #include <random>
 #include <sstream>
-#include <thread>
 
 #include "fuzz/decode.hpp"
 #include "fuzz/fuzz_common.hpp"
+#include "impl/isolation.hpp"
 
 namespace ropecheck::fuzz {
 
@@ -26,10 +23,9 @@ namespace {
 
 constexpr size_t kMaxInput = 1 << 16;
 
-// The child's verdict, in shared memory: `done` is kDoneMagic only once the driver itself
-// has finished (a kernel that calls exit() ends the child without it).
-constexpr uint32_t kDoneMagic = 0x52435644;
-enum ChildVerdict : uint32_t { kChildClean = 1, kChildViolation, kChildOutOfBounds, kChildInternal };
+// The child's verdict (impl/isolation.hpp: a kernel that calls exit() ends the child without
+// one).
+enum ChildVerdict : int { kChildClean = 1, kChildViolation, kChildOutOfBounds, kChildInternal };
 
 // Shared between the parent and the child running the target; followed in the mapping by one
 // uint64_t per kernel: the inputs on which something was checked on it.
@@ -38,8 +34,6 @@ struct Shared {
   volatile uint64_t checked;  // of those, inputs on which something was checked
   volatile uint32_t running;  // 1 while the input in `data` runs
   volatile uint32_t size;     // the input now running (or last run)
-  volatile uint32_t done;     // kDoneMagic once `verdict` is set
-  volatile uint32_t verdict;  // a ChildVerdict
   char skip_example[1024];    // why the latest input that checked nothing did not (NUL-terminated)
   char kernel_skips[4096];    // per kernel never checked: "index<TAB>reasons<LF>", written at the end
   uint8_t data[kMaxInput];
@@ -158,92 +152,77 @@ DriveResult drive_in_process(const DriveOptions& opt) {
   const std::string prefix = opt.out_dir + "/" + opt.target + "-";
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    // Child: fuzz until the deadline, then leave the verdict in shared memory.  Findings
-    // write their reproducer first.
-    std::vector<std::map<std::string, uint64_t>> skips(n_kernels);  // per kernel: reason kind -> inputs
-    auto finish = [&](ChildVerdict v) {
-      std::string lines;
-      for (size_t n = 0; n < n_kernels; ++n) {
-        if (kernel_checked[n] == 0 && !skips[n].empty()) lines += std::to_string(n) + "\t" + top_reasons(skips[n]) + "\n";
-      }
-      lines.resize(std::min(lines.size(), sizeof sh->kernel_skips - 1));
-      std::memcpy(sh->kernel_skips, lines.c_str(), lines.size() + 1);
-      sh->verdict = v;
-      __sync_synchronize();
-      sh->done = kDoneMagic;
-      std::fflush(nullptr);
-      _exit(0);
-    };
-    std::mt19937_64 rng(opt.seed);
-    while (elapsed() < opt.seconds) {
-      const std::vector<uint8_t> in = mutate(opt.seeds, rng);
-      std::memcpy(sh->data, in.data(), in.size());
-      sh->size = static_cast<uint32_t>(in.size());
-      sh->running = 1;
-      Result r;
-      try {
-        r = fn(in.data(), in.size(), RunOptions{});
-      } catch (const std::exception& e) {
-        const std::string path = prefix + "internal-" + short_hash(in);
-        write_file(path, in.data(), in.size());
-        std::fprintf(stderr, "ropecheck fuzz: internal error on %s: %s\n", path.c_str(), e.what());
-        finish(kChildInternal);
-      }
-      if (r.outcome == Outcome::kViolation) {
-        write_file(prefix + "violation-" + short_hash(in), in.data(), in.size());
-        finish(kChildViolation);  // the parent replays the file for the report
-      }
-      if (r.outcome == Outcome::kOutOfBounds) {
-        write_file(prefix + "oob-" + short_hash(in), in.data(), in.size());
-        finish(kChildOutOfBounds);
-      }
-      for (size_t n = 0; n < r.checked.size() && n < n_kernels; ++n) {
-        if (r.checked[n]) {
-          kernel_checked[n] = kernel_checked[n] + 1;
-        } else if (n < r.skipped.size() && kernel_checked[n] == 0) {
-          ++skips[n][reason_kind(r.skipped[n])];
+  // The child fuzzes until the deadline and returns its verdict; findings write their
+  // reproducer first.  A heartbeat per finished input: one that runs longer than
+  // hang_seconds is a hang.
+  impl::SuperviseOptions supervise;
+  supervise.inactivity_timeout = opt.hang_seconds;
+  supervise.keep_output = false;
+  const impl::ChildOutcome child = impl::run_supervised(
+      [&](const impl::ChildChannel& ch) -> int {
+        std::vector<std::map<std::string, uint64_t>> skips(n_kernels);  // per kernel: reason kind -> inputs
+        auto finish = [&](ChildVerdict v) {
+          std::string lines;
+          for (size_t n = 0; n < n_kernels; ++n) {
+            if (kernel_checked[n] == 0 && !skips[n].empty()) lines += std::to_string(n) + "\t" + top_reasons(skips[n]) + "\n";
+          }
+          lines.resize(std::min(lines.size(), sizeof sh->kernel_skips - 1));
+          std::memcpy(sh->kernel_skips, lines.c_str(), lines.size() + 1);
+          return v;
+        };
+        std::mt19937_64 rng(opt.seed);
+        while (elapsed() < opt.seconds) {
+          const std::vector<uint8_t> in = mutate(opt.seeds, rng);
+          std::memcpy(sh->data, in.data(), in.size());
+          sh->size = static_cast<uint32_t>(in.size());
+          sh->running = 1;
+          Result r;
+          try {
+            r = fn(in.data(), in.size(), RunOptions{});
+          } catch (const std::exception& e) {
+            const std::string path = prefix + "internal-" + short_hash(in);
+            write_file(path, in.data(), in.size());
+            std::fprintf(stderr, "ropecheck fuzz: internal error on %s: %s\n", path.c_str(), e.what());
+            return finish(kChildInternal);
+          }
+          if (r.outcome == Outcome::kViolation) {
+            write_file(prefix + "violation-" + short_hash(in), in.data(), in.size());
+            return finish(kChildViolation);  // the parent replays the file for the report
+          }
+          if (r.outcome == Outcome::kOutOfBounds) {
+            write_file(prefix + "oob-" + short_hash(in), in.data(), in.size());
+            return finish(kChildOutOfBounds);
+          }
+          for (size_t n = 0; n < r.checked.size() && n < n_kernels; ++n) {
+            if (r.checked[n]) {
+              kernel_checked[n] = kernel_checked[n] + 1;
+            } else if (n < r.skipped.size() && kernel_checked[n] == 0) {
+              ++skips[n][reason_kind(r.skipped[n])];
+            }
+          }
+          if (r.outcome == Outcome::kPass) {
+            sh->checked = sh->checked + 1;
+          } else {
+            const size_t len = std::min(r.report.size(), sizeof sh->skip_example - 1);
+            std::memcpy(sh->skip_example, r.report.data(), len);
+            sh->skip_example[len] = '\0';
+          }
+          sh->running = 0;
+          sh->execs = sh->execs + 1;
+          ch.write(".");
         }
-      }
-      if (r.outcome == Outcome::kPass) {
-        sh->checked = sh->checked + 1;
-      } else {
-        const size_t len = std::min(r.report.size(), sizeof sh->skip_example - 1);
-        std::memcpy(sh->skip_example, r.report.data(), len);
-        sh->skip_example[len] = '\0';
-      }
-      sh->running = 0;
-      sh->execs = sh->execs + 1;
-    }
-    finish(kChildClean);
-  }
-  if (pid < 0) {
+        return finish(kChildClean);
+      },
+      supervise);
+  if (child.internal_fault()) {
     res.kind = DriveResult::Kind::kInternal;
-    res.detail = "fork failed";
+    res.detail = child.describe();
     munmap(mem, bytes);
     return res;
   }
-  // Parent: wait, watching for a hang (no input finished for hang_seconds).
-  uint64_t last_execs = 0;
-  auto last_progress = std::chrono::steady_clock::now();
-  int status = 0;
-  for (;;) {
-    const pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (sh->execs != last_execs) {
-      last_execs = sh->execs;
-      last_progress = std::chrono::steady_clock::now();
-    } else if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_progress).count() >
-               opt.hang_seconds) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      res.kind = DriveResult::Kind::kHang;
-      res.detail = "one input ran longer than " + std::to_string(opt.hang_seconds) + " s";
-      break;
-    }
+  if (child.end == impl::ChildOutcome::End::kTimeout) {
+    res.kind = DriveResult::Kind::kHang;
+    res.detail = "one input ran longer than " + std::to_string(opt.hang_seconds) + " s";
   }
   res.execs = sh->execs;
   res.checked = sh->checked;
@@ -261,8 +240,8 @@ DriveResult drive_in_process(const DriveOptions& opt) {
   if (res.kind == DriveResult::Kind::kHang) {
     res.reproducer = prefix + "timeout-" + short_hash(last);
     write_file(res.reproducer, last.data(), last.size());
-  } else if (sh->done == kDoneMagic) {
-    switch (sh->verdict) {
+  } else if (child.end == impl::ChildOutcome::End::kVerdict) {
+    switch (child.verdict) {
       case kChildViolation:
         res.kind = DriveResult::Kind::kViolation;
         res.reproducer = prefix + "violation-" + short_hash(last);
@@ -282,10 +261,10 @@ DriveResult drive_in_process(const DriveOptions& opt) {
   } else {
     // The child ended without its verdict: a signal, or a kernel ended the process.
     res.kind = DriveResult::Kind::kCrash;
-    res.detail = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-                                           strsignal(WTERMSIG(status)) + ")"
-                                     : "the kernel exited the process with status " +
-                                           std::to_string(WEXITSTATUS(status)) + " (a kernel must return, never exit)";
+    res.detail = child.end == impl::ChildOutcome::End::kSignal
+                     ? child.describe()
+                     : "the kernel exited the process with status " + std::to_string(child.exit_status) +
+                           " (a kernel must return, never exit)";
     if (sh->running) {
       res.reproducer = prefix + "crash-" + short_hash(last);
       write_file(res.reproducer, last.data(), last.size());

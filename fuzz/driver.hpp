@@ -7,9 +7,9 @@
 //
 // The target runs in a forked child, so a kernel that crashes, hangs or exits the process is
 // reported (with the input that did it) rather than taking ropecheck down: the child copies
-// each input into shared memory before running it, and reports its verdict there too, never
-// through its exit status (a kernel calling exit(0) or _exit(1) must not pass for a clean run
-// or a violation).  It also counts the inputs on which something was checked, per kernel:
+// each input into shared memory before running it, and returns its verdict through
+// impl/isolation.hpp, never through its exit status (a kernel calling exit(0) or _exit(1) must
+// not pass for a clean run or a violation).  It also counts the inputs on which something was checked, per kernel:
 // a run that checked nothing is not clean.
 #pragma once
 

@@ -135,6 +135,13 @@ std::string implausible_contract(const rc_kernel_desc& kernel) {
   return os.str();
 }
 
+std::string reject_implausible(const std::vector<const rc_kernel_desc*>& kernels) {
+  for (const rc_kernel_desc* k : kernels) {
+    if (std::string why = implausible_contract(*k); !why.empty()) return why;
+  }
+  return "";
+}
+
 std::string describe(const Case& c) {
   std::ostringstream os;
   os << describe(c.spec) << " tokens=" << c.n_tokens() << " heads=" << c.n_heads;

@@ -58,6 +58,9 @@ std::string conditioning_warning(const RopeSpec& spec, const std::vector<const r
 // 2·|x|; every bound is capped at 2.02·|x|).  Otherwise the reason; commands reject the kernel.
 inline constexpr double kImplausibleContractError = 0.25;
 std::string implausible_contract(const rc_kernel_desc& kernel);
+// What check, report and fuzz refuse a kernel set for: the reason of the first kernel whose
+// contract is implausible, or "" when none is.
+std::string reject_implausible(const std::vector<const rc_kernel_desc*>& kernels);
 std::string hexfloat(double v);
 
 // How RapidCheck prints a Case in a counterexample (found by ADL).

@@ -145,5 +145,26 @@ TEST(Catalogue, EveryPropertyIsTested) {
   EXPECT_EQ(registered, ids);
 }
 
+// check, report and fuzz refuse a kernel set for the first kernel whose contract would let
+// anything pass; the built-in kernels' contracts are all plausible.
+TEST(ImplausibleContract, TheSetIsRefusedForItsFirstImplausibleKernel) {
+  const impl::KernelSet set = impl::KernelSet::with_builtins();
+  std::vector<const rc_kernel_desc*> kernels;
+  for (const impl::Kernel& k : set.all()) kernels.push_back(k.desc);
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_EQ(reject_implausible(kernels), "");
+  EXPECT_EQ(reject_implausible({}), "");
+  rc_kernel_desc vague = *kernels.front(), vaguer = *kernels.front();
+  vague.name = "vague";
+  vague.accuracy.reduced_angle_abs_error = 1.0;
+  vaguer.name = "vaguer";
+  vaguer.accuracy.reduced_angle_abs_error = 2.0;
+  kernels.insert(kernels.begin() + 1, &vague);
+  kernels.push_back(&vaguer);
+  const std::string why = reject_implausible(kernels);
+  EXPECT_EQ(why, implausible_contract(vague));
+  EXPECT_EQ(why.rfind("kernel vague: its accuracy contract allows an error of", 0), 0u) << why;
+}
+
 }  // namespace
 }  // namespace ropecheck::props
