@@ -2,6 +2,9 @@
 // and flags.  Unknown options are errors (exit 2), never silently ignored.
 #pragma once
 
+#include <cstdint>
+#include <cstdlib>
+#include <cerrno>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -14,6 +17,26 @@ class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// An integer option value in [lo, hi]: decimal digits only, since strtoull would take a
+// sign ("-1" wraps round to 2^64-1), leading space or "0x".  Every numeric option of every
+// command goes through here, so they accept and word the same things.
+inline uint64_t parse_unsigned(const std::string& opt, const std::string& v, uint64_t lo, uint64_t hi) {
+  const auto show = [](uint64_t n) { return n == UINT64_MAX ? std::string("2^64-1") : std::to_string(n); };
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long n =
+      v.empty() || v.find_first_not_of("0123456789") != std::string::npos ? 0 : std::strtoull(v.c_str(), &end, 10);
+  if (end == nullptr || *end != '\0' || errno != 0 || n < lo || n > hi) {
+    throw UsageError(opt + " must be an integer in [" + show(lo) + ", " + show(hi) + "], got \"" + v + "\"");
+  }
+  return n;
+}
+
+// The same for an int-sized option (0 <= lo <= hi).
+inline int parse_int(const std::string& v, const std::string& opt, int lo, int hi) {
+  return static_cast<int>(parse_unsigned(opt, v, static_cast<uint64_t>(lo), static_cast<uint64_t>(hi)));
+}
 
 class ParsedArgs {
  public:

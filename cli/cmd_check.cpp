@@ -64,8 +64,8 @@ Options:
                      ntk, dynamic, yarn x2, llama3, longrope) plus generated specs.
   --budget-seconds N time for generated cases, shared by all units (default 20).
   --cases N          instead of a time budget: N generated cases per property and unit.
-  --seed S           seed of the generated cases (default 1); the same seed, kernels and specs
-                     give the same cases.
+  --seed S           seed of the generated cases, an integer in [0, 2^64-1] (default 1); the
+                     same seed, kernels and specs give the same cases.
   --property ID      check only this property (repeatable).
   --list-properties  print the catalogue and exit.
   --junit FILE       write JUnit XML (a testcase per kernel x property).
@@ -297,17 +297,6 @@ struct CheckOptions {
   bool isolation = true, quiet = false;
 };
 
-int parse_int(const std::string& v, const char* opt, int lo, int hi) {
-  try {
-    size_t used = 0;
-    const long x = std::stol(v, &used);
-    if (used == v.size() && x >= lo && x <= hi) return static_cast<int>(x);
-  } catch (const std::exception&) {
-  }
-  throw UsageError(std::string(opt) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                   "], got '" + v + "'");
-}
-
 }  // namespace
 
 int run_check(const Args& argv) {
@@ -337,13 +326,7 @@ int run_check(const Args& argv) {
     }
     if (args.has("--budget-seconds")) a.budget = parse_int(args.get("--budget-seconds"), "--budget-seconds", 0, 86400);
     if (args.has("--cases")) a.cases = parse_int(args.get("--cases"), "--cases", 0, 100000000);
-    if (args.has("--seed")) {
-      const std::string s = args.get("--seed");
-      if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19) {
-        throw UsageError("--seed must be a non-negative integer, got '" + s + "'");
-      }
-      a.seed = std::stoull(s);
-    }
+    if (args.has("--seed")) a.seed = parse_unsigned("--seed", args.get("--seed"), 0, UINT64_MAX);
     a.junit = args.get("--junit");
     a.json_out = args.get("--json");
     a.out_dir = args.get("--out-dir", a.out_dir);

@@ -154,17 +154,6 @@ double parse_seconds(const std::string& opt, const std::string& v, double max) {
   }
   return d;
 }
-uint64_t parse_integer(const std::string& opt, const std::string& v, uint64_t lo, uint64_t hi, const std::string& range) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  // strtoull accepts leading space and a sign ("-1" wraps round): digits only.
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || *end != '\0' || errno != 0 || n < lo ||
-      n > hi) {
-    throw UsageError(opt + " must be an integer in " + range + ", got \"" + v + "\"");
-  }
-  return n;
-}
 
 // Replays a reproducer in a child (the kernel may crash, hang or exit; a replay longer than
 // `timeout` s is a hang): the exit code of README.md (0 passes, 1 violation, 2 nothing
@@ -299,9 +288,9 @@ int run_fuzz(const Args& args) {
     }
     if (!p.positional().empty()) throw UsageError("unexpected argument " + p.positional()[0]);
     const double seconds = parse_seconds("--seconds", p.get("--seconds", "60"), 86400 * 30);
-    const int jobs = static_cast<int>(parse_integer("--jobs", p.get("--jobs", "1"), 1, 256, "[1, 256]"));
-    const uint64_t seed = parse_integer("--seed", p.get("--seed", "1"), 0, UINT64_MAX, "[0, 2^64-1]");
-    const int timeout = static_cast<int>(parse_integer("--timeout", p.get("--timeout", "30"), 1, 86400, "[1, 86400]"));
+    const int jobs = static_cast<int>(parse_unsigned("--jobs", p.get("--jobs", "1"), 1, 256));
+    const uint64_t seed = parse_unsigned("--seed", p.get("--seed", "1"), 0, UINT64_MAX);
+    const int timeout = static_cast<int>(parse_unsigned("--timeout", p.get("--timeout", "30"), 1, 86400));
     const std::string which = p.get("--target", "all");
     std::vector<std::string> targets;
     if (which == "all") {

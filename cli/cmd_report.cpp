@@ -72,7 +72,7 @@ Options:
   --pairs N          measure N frequency pairs evenly spread (first and last included)
                      instead of every pair.
   --threads N        worker threads (default: hardware threads, at most 8).
-  --seed N           input seed (default 1).
+  --seed N           input seed, an integer in [0, 2^64-1] (default 1).
   --no-paper         skip the paper checks (shift-invariance table, RoFormer decay).
   --case-timeout S   the measurement runs in a child process; if it makes no progress for S
                      seconds (default 120) the kernel is taken to hang: exit 3.
@@ -119,17 +119,6 @@ std::string basename_noext(const std::string& path) {
     if (b.size() > ext.size() && b.compare(b.size() - ext.size(), ext.size(), ext) == 0) b.resize(b.size() - ext.size());
   }
   return b;
-}
-
-int parse_int(const std::string& text, const char* what, int lo, int hi) {
-  try {
-    size_t used = 0;
-    const long v = std::stol(text, &used);
-    if (used == text.size() && v >= lo && v <= hi) return static_cast<int>(v);
-  } catch (const std::exception&) {
-  }
-  throw UsageError(std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                   "], got \"" + text + "\"");
 }
 
 // ---- isolation: the measurement runs in a child process -------------------------------
@@ -327,7 +316,7 @@ int run_report_in_process(const Args& argv) {
   opt.pair_limit = args.has("--pairs") ? parse_int(args.get("--pairs"), "--pairs", 1, 1 << 20) : 0;
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opt.threads = args.has("--threads") ? parse_int(args.get("--threads"), "--threads", 1, 256) : std::min(hw, 8);
-  opt.seed = args.has("--seed") ? static_cast<uint64_t>(parse_int(args.get("--seed"), "--seed", 0, 1 << 30)) : 1;
+  opt.seed = args.has("--seed") ? parse_unsigned("--seed", args.get("--seed"), 0, UINT64_MAX) : 1;
 
   const double case_timeout =
       args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;

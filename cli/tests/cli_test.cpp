@@ -159,6 +159,29 @@ TEST(Cli, OptionValuesAreCheckedBeforeAnyWork) {
   EXPECT_NE(s.out.find("option --out needs a value"), std::string::npos) << s.out;
 }
 
+// Every numeric option goes through one parser: digits only, the range named.  check used to
+// refuse --seed 2^64-1 (more than 19 digits) and report to cap it at 2^30; "-1" must never
+// wrap round to 2^64-1.
+TEST(Cli, NumericOptionsShareOneParser) {
+  const Result big = run("check --kernel scalar_f64 --property positionZeroIsIdentityTimesAttentionFactor --cases 2 "
+                         "--seed 18446744073709551615 --quiet");
+  EXPECT_EQ(big.exit_code, 0) << big.out;
+  const std::vector<std::string> commands = {
+      "check --kernel scalar_f64 --cases 1 --seed ",
+      "report --no-paper --out " + ::testing::TempDir() + "ropecheck-seed-report --seed ",
+      "fuzz --in-process --seconds 1 --seed "};
+  for (const std::string& cmd : commands) {
+    for (const char* bad : {"18446744073709551616", "-1", "+3", " 3", "0x10", "1e3", ""}) {
+      const Result r = run(cmd + "'" + bad + "'");
+      EXPECT_EQ(r.exit_code, 2) << cmd << bad << "\n" << r.out;
+      EXPECT_NE(r.out.find("--seed must be an integer in [0, 2^64-1]"), std::string::npos) << cmd << bad << "\n" << r.out;
+    }
+  }
+  const Result jobs = run("check --kernel scalar_f64 --cases 1 --jobs 0");
+  EXPECT_EQ(jobs.exit_code, 2) << jobs.out;
+  EXPECT_NE(jobs.out.find("--jobs must be an integer in [1, 64], got \"0\""), std::string::npos) << jobs.out;
+}
+
 TEST(Cli, RefRandomVectorReplaysThroughInput) {
   // The printed --random vector, fed back through --input, gives the same digits (it used to be
   // printed as 17-digit strings, which --input reads as exact decimals: a different vector).
