@@ -24,6 +24,9 @@
  *                       calls, it passes)
  *   MB_BUILTIN_NAME     named like a built-in kernel ("scalar_f64")
  *   MB_PREPARE_REFUSES  prepare refuses every spec (reachable on paper, never checked)
+ *   MB_WRONG_FIRST_CALL wrong (adds 1 to the first component of every vector) on the first
+ *                       call it answers in a process, right on every later one: a lazily
+ *                       initialised table filled after its first use
  *
  * EXIT0, EXIT1 and NAN act on a call the sample kernel answered (RC_OK, every position within
  * its range), after it has; CRASH, HANG and THROWS act before it, on the positions alone. */
@@ -47,8 +50,9 @@
 #define MB_IN_PLACE 11
 #define MB_BUILTIN_NAME 12
 #define MB_PREPARE_REFUSES 13
+#define MB_WRONG_FIRST_CALL 14
 
-#if !defined(MISBEHAVIOUR) || MISBEHAVIOUR < MB_CRASH || MISBEHAVIOUR > MB_PREPARE_REFUSES
+#if !defined(MISBEHAVIOUR) || MISBEHAVIOUR < MB_CRASH || MISBEHAVIOUR > MB_WRONG_FIRST_CALL
 #error "define MISBEHAVIOUR to one of the MB_ names at the top of this file"
 #endif
 
@@ -77,8 +81,14 @@ static int misbehaving_apply(const rc_spec* spec, void* handle, const int64_t* p
   if (max_t >= 4096) throw_from_kernel();
 #endif
   const int rc = sample_apply(spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
-#if MISBEHAVIOUR == MB_IN_PLACE_WRONG
-  if (rc == RC_OK) {
+#if MISBEHAVIOUR == MB_IN_PLACE_WRONG || MISBEHAVIOUR == MB_WRONG_FIRST_CALL
+  int wrong = rc == RC_OK;
+#if MISBEHAVIOUR == MB_WRONG_FIRST_CALL
+  static pid_t answered_in = 0; /* the process of the first answered call (isolated runs fork) */
+  wrong = wrong && n_tokens > 0 && n_heads > 0 && answered_in != getpid();
+  if (wrong) answered_in = getpid();
+#endif
+  if (wrong) {
     for (int64_t k = 0; k < n_tokens; ++k) {
       for (int64_t h = 0; h < n_heads; ++h) ((float*)out)[k * token_stride + h * head_stride] += 1.0f;
     }
@@ -128,7 +138,8 @@ RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count, 
                                       "head_dim_100_only",
                                       "in_place_only",
                                       "scalar_f64",
-                                      "prepare_refuses"};
+                                      "prepare_refuses",
+                                      "wrong_on_first_call"};
   memcpy(&misbehaving_kernel, &sample_kernel, sizeof misbehaving_kernel);
   misbehaving_kernel.name = names[MISBEHAVIOUR];
   misbehaving_kernel.apply = misbehaving_apply;
