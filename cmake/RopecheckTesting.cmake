@@ -20,3 +20,19 @@ function(ropecheck_add_test)
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${T_ENVIRONMENT}"
     DISCOVERY_TIMEOUT 120)
 endfunction()
+
+# ropecheck_add_misbehaving_plugin(<target> <MODE>)
+# impl/tests/misbehaving_plugin.c built as one of its kernels: MODE is an MB_ name from the top
+# of that file without the prefix (CRASH, EXIT0, NAN, ...).  A module named lib<target>.so.
+function(ropecheck_add_misbehaving_plugin target mode)
+  add_library(${target} MODULE ${PROJECT_SOURCE_DIR}/impl/tests/misbehaving_plugin.c)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/impl)
+  target_link_libraries(${target} PRIVATE m)
+  target_compile_definitions(${target} PRIVATE MISBEHAVIOUR=MB_${mode})
+  set_target_properties(${target} PROPERTIES PREFIX "lib")
+  if(mode STREQUAL "THROWS")
+    # The exception crosses the C frame of apply: give it unwind tables.
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/impl/tests/throwing_hook.cpp)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:C>:-fexceptions>)
+  endif()
+endfunction()

@@ -51,7 +51,7 @@ double recipe_view_bound(const rc_kernel_desc& d, double r, double attention) {
                            : ref::unit_roundoff(d.out_dtype) * (acc.output_rounding == RC_ROUND_OTHER ? 2.0 : 1.0);
   const double b = 1.01 * r * (std::sqrt(2.0) * eta + 2.0 * gamma2 + eps_a + u_out);
   const double floor_abs = 4 * ref::denorm_min(acc.compute_dtype) + ref::denorm_min(d.out_dtype);
-  return std::min(b, 2.02 * r) + floor_abs + kRecipeReferenceResolution * r;
+  return std::min(b, ref::kPairBoundCap * r) + floor_abs + kRecipeReferenceResolution * r;
 }
 
 RecipeView::RecipeView(const KernelRunner& runner, const ref::ExactReference& exact)

@@ -273,7 +273,7 @@ PairBound pair_error_bound_amplified(const rc_kernel_desc& desc, double amplific
 
 double capped_bound(const rc_kernel_desc& d, const PairBound& b, double r) {
   const double floor_abs = 4 * denorm_min(d.accuracy.compute_dtype) + denorm_min(d.out_dtype);
-  return std::min(b.bound, 2.02 * r) + floor_abs;
+  return std::min(b.bound, kPairBoundCap * r) + floor_abs;
 }
 
 }  // namespace

@@ -491,9 +491,23 @@ double pair_distance(const double ah[2], const double al[2], const double bh[2],
 
 }  // namespace
 
+namespace {
+std::shared_ptr<const ExactReference> exact_of(const std::shared_ptr<const FastOracle>& fast) {
+  if (!fast) throw std::invalid_argument("CheckedOracle: null FastOracle");
+  return fast->exact_shared();
+}
+}  // namespace
+
 CheckedOracle::CheckedOracle(std::shared_ptr<const FastOracle> fast, uint64_t spot_every)
-    : fast_(std::move(fast)), every_(spot_every == 0 ? 1 : spot_every) {
-  if (!fast_) throw std::invalid_argument("CheckedOracle: null FastOracle");
+    : CheckedOracle(fast, exact_of(fast), spot_every) {}
+
+CheckedOracle::CheckedOracle(std::shared_ptr<const Oracle> answers, std::shared_ptr<const ExactReference> exact,
+                             uint64_t spot_every)
+    : fast_(std::move(answers)), exact_(std::move(exact)), every_(spot_every == 0 ? 1 : spot_every) {
+  if (!fast_ || !exact_) throw std::invalid_argument("CheckedOracle: null oracle");
+  if (spec_to_json_text(fast_->spec(), -1) != spec_to_json_text(exact_->spec(), -1)) {
+    throw std::invalid_argument("CheckedOracle: the answering oracle and the exact reference have different specs");
+  }
 }
 
 bool CheckedOracle::due() const {

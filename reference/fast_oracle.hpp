@@ -134,6 +134,11 @@ class OracleMismatch : public std::logic_error {
 class CheckedOracle final : public Oracle {
  public:
   explicit CheckedOracle(std::shared_ptr<const FastOracle> fast, uint64_t spot_every = 1000);
+  // The same with the answers from any oracle of the same spec, spot-checked against `exact`:
+  // the seam through which reference/tests put a deliberately wrong oracle in the fast
+  // oracle's place (throws std::invalid_argument if the two specs differ).
+  CheckedOracle(std::shared_ptr<const Oracle> answers, std::shared_ptr<const ExactReference> exact,
+                uint64_t spot_every = 1000);
 
   const char* name() const override { return "fast+spot-checks"; }
   const RopeSpec& spec() const override { return fast_->spec(); }
@@ -149,14 +154,15 @@ class CheckedOracle final : public Oracle {
   bool confirm_pair_error(int64_t t, int pair, double x0, double x1, const double y[2],
                           double allowed) const;
 
-  const FastOracle& fast() const { return *fast_; }
-  const ExactReference& exact() const { return fast_->exact(); }
+  const Oracle& fast() const { return *fast_; }
+  const ExactReference& exact() const { return *exact_; }
   uint64_t calls() const { return calls_.load(); }
   uint64_t spot_checks() const { return checks_.load(); }
 
  private:
   bool due() const;  // counts the call; true if this one is spot-checked
-  std::shared_ptr<const FastOracle> fast_;
+  std::shared_ptr<const Oracle> fast_;
+  std::shared_ptr<const ExactReference> exact_;
   uint64_t every_;
   mutable std::atomic<uint64_t> calls_{0};
   mutable std::atomic<uint64_t> checks_{0};

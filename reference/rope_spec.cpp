@@ -335,6 +335,17 @@ bool is_nonfinite_marker(const json& v) {
   return v.is_string() && v.get_ref<const std::string&>().rfind(kNanMarker, 0) == 0;
 }
 
+// True if v is, or holds at any depth, a NaN / Infinity token (for values read as-is).
+bool holds_nonfinite_marker(const json& v) {
+  if (is_nonfinite_marker(v)) return true;
+  if (v.is_array() || v.is_object()) {
+    for (const json& e : v) {
+      if (holds_nonfinite_marker(e)) return true;
+    }
+  }
+  return false;
+}
+
 std::string json_type(const json& v) { return v.type_name(); }
 
 double get_double(const json& obj, const std::string& key, const std::string& path) {
@@ -543,8 +554,13 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
   RopeSpec s;
   auto has = [&](const char* k) { return j.contains(k) && !j.at(k).is_null(); };
   if (has("name")) {
-    if (!j.at("name").is_string()) throw SpecError("name", "must be a string");
+    // A bare NaN / Infinity reaches here as the marker string: not a name.
+    if (!j.at("name").is_string() || is_nonfinite_marker(j.at("name"))) throw SpecError("name", "must be a string");
     s.name = j.at("name").get<std::string>();
+  }
+  // The comment is free-form and ignored, but NaN / Infinity is refused anywhere (README).
+  if (j.contains("comment") && holds_nonfinite_marker(j.at("comment"))) {
+    throw SpecError("comment", "must not hold NaN or Infinity (not JSON)");
   }
   if (!has("head_dim")) throw SpecError("head_dim", "is required");
   s.head_dim = get_small_int(j, "head_dim", "head_dim");

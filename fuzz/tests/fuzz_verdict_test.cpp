@@ -3,8 +3,8 @@
 // a PASS; a kernel that exits the process, crashes, hangs or writes out of bounds is exit 3
 // with a reproducer on disk; a NaN output is the kernel's violation (exit 1), not ropecheck's
 // internal error; malformed numbers are usage errors.  The kernels are small plugins
-// (misbehaving_fuzz_plugin.c here, cli/tests/misbehaving_plugin.c for crash, hang and
-// out-of-bounds), driven through the `ropecheck` executable as a user would.
+// (impl/tests/misbehaving_plugin.c), driven through the `ropecheck` executable as a user
+// would.
 #include <gtest/gtest.h>
 
 #include "cli/tests/run_command.hpp"

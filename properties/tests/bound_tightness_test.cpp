@@ -24,6 +24,7 @@
 #include "properties/catalogue.hpp"
 #include "properties/edge_positions.hpp"
 #include "properties/generators.hpp"
+#include "reference/error_model.hpp"
 #include "reference/exact_reference.hpp"
 #include "reference/fast_oracle.hpp"
 #include "reference/tests/sample_specs.hpp"
@@ -40,10 +41,10 @@ struct Worst {
   double ratio = 0, ulps = 0, bound_ulps = 0;
   std::string where;
   long pairs = 0, capped = 0;
-  // only_informative: skip pairs whose bound is capped at 2.02 r (pair_bound): such a bound
-  // says "any value", and an error near 2 r would make a vacuous bound look tight.
+  // only_informative: skip pairs whose bound is capped at ref::kPairBoundCap·r (pair_bound):
+  // such a bound says "any value", and an error near 2 r would make a vacuous bound look tight.
   void see(const PairMeasurement& m, const Case& c, bool only_informative = false) {
-    if (only_informative && !(m.bound < 2.02 * m.r)) {
+    if (only_informative && !(m.bound < ref::kPairBoundCap * m.r)) {
       ++capped;
       return;
     }
@@ -143,7 +144,8 @@ double exact_ratio_of_case(const rc_kernel_desc& d, const Case& c) {
 }
 
 TEST(BoundTightness, NoBuiltinKernelExceedsItsBoundAndNoneIsVacuous) {
-  std::printf("ratio = error / bound per pair; (b) excludes pairs whose bound is capped at 2.02 r\n");
+  std::printf("ratio = error / bound per pair; (b) excludes pairs whose bound is capped at %.2f r\n",
+              ref::kPairBoundCap);
   std::printf("%-18s %10s %10s %8s | %12s %10s %10s %8s %8s\n", "kernel", "(a) worst", "ulp", "pairs",
               "(b) t>=2^16", "ulp", "bound ulp", "pairs", "capped");
   struct Row {

@@ -14,11 +14,14 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "exact_reference.hpp"
 #include "fast_oracle.hpp"
@@ -317,6 +320,126 @@ TEST(CheckedOracle, ConfirmsOnlyErrorsTheExactReferenceSees) {
   // An answer 2^-40 off is confirmed as wrong at a 2^-45 tolerance.
   const double off[2] = {y[0] + 0x1p-40, y[1]};
   EXPECT_TRUE(checked.confirm_pair_error(t, 2, 0.6, -0.8, off, 0x1p-45));
+}
+
+// A wrong fast oracle: the FastOracle's answers, except that at position `bad_t` the first
+// component of every rotated pair is moved by offset·r (r = a·|(x0, x1)|), in the low word of
+// the double-double (an offset far below the high word's ulp would vanish there).  Put in the
+// fast oracle's place through CheckedOracle's (answers, exact) constructor.
+class OffsetOracle final : public ref::Oracle {
+ public:
+  OffsetOracle(std::shared_ptr<const FastOracle> fast, int64_t bad_t, double offset)
+      : fast_(std::move(fast)), bad_t_(bad_t), offset_(offset) {}
+  const char* name() const override { return "offset"; }
+  const RopeSpec& spec() const override { return fast_->spec(); }
+  double theta(int pair) const override { return fast_->theta(pair); }
+  double attention_factor() const override { return fast_->attention_factor(); }
+  void rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const override {
+    const RopeSpec& sp = spec();
+    const std::vector<double> xs(x, x + sp.head_dim);
+    fast_->rotate(t, xs.data(), out_hi, out_lo);
+    for (int j = 0; j < sp.pairs(); ++j) {
+      const int i0 = sp.first_index(j);
+      (out_lo ? out_lo : out_hi)[i0] +=
+          shift(t, xs[static_cast<size_t>(i0)], xs[static_cast<size_t>(sp.second_index(j))]);
+    }
+  }
+  void rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2], double y_lo[2]) const override {
+    fast_->rotate_pair(t, pair, x0, x1, y_hi, y_lo);
+    (y_lo ? y_lo : y_hi)[0] += shift(t, x0, x1);
+  }
+  double score(const double* q, int64_t t, const double* k, int64_t s) const override {
+    return fast_->score(q, t, k, s);
+  }
+
+ private:
+  double shift(int64_t t, double x0, double x1) const {
+    return t == bad_t_ ? offset_ * attention_factor() * std::hypot(x0, x1) : 0.0;
+  }
+  std::shared_ptr<const FastOracle> fast_;
+  int64_t bad_t_;
+  double offset_;
+};
+
+// The error and allowed values of an OracleMismatch message ("... error=<%a> allowed=<%a>").
+double number_after(const std::string& message, const std::string& key) {
+  const size_t at = message.find(key + "=");
+  return at == std::string::npos ? std::nan("") : std::strtod(message.c_str() + at + key.size() + 1, nullptr);
+}
+
+// The spot-check catches a fast oracle that is wrong beyond its contract: OracleMismatch,
+// naming the call, the position, the pair, the inputs, the error and the contract's allowance.
+// The offset is 2^8 times kFastOracleErrorBound, so the error (offset·r, give or take the fast
+// oracle's own <= 2^-71.4·r) is beyond kFastOracleErrorBound·r + kFastOracleUnderflowFloor by
+// far whatever the rounding.  x = (0.75, -1): r = 1.25 exactly (a = 1 for this spec), so the
+// allowance is exactly kFastOracleErrorBound·1.25 (the floor, 2^-1070, vanishes in the sum).
+TEST(CheckedOracle, SpotCheckThrowsOracleMismatchWhenTheFastOracleIsWrong) {
+  const auto fast = std::make_shared<const FastOracle>(sample_specs().front());  // default, a = 1
+  ASSERT_EQ(fast->attention_factor(), 1.0);
+  const int64_t t = (int64_t{1} << 31) - 1;
+  const double offset = 0x1p8 * ref::kFastOracleErrorBound;
+  const ref::CheckedOracle checked(std::make_shared<const OffsetOracle>(fast, t, offset), fast->exact_shared(), 1);
+  double y[2];
+  try {
+    checked.rotate_pair(t, 2, 0.75, -1.0, y, nullptr);
+    ADD_FAILURE() << "a fast answer 2^8 times its contract off was not caught";
+  } catch (const ref::OracleMismatch& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("fast oracle disagrees with the exact reference (rotate_pair)"), std::string::npos) << m;
+    EXPECT_NE(m.find("t=2147483647 pair=2 x0=0x1.8p-1 x1=-0x1p+0"), std::string::npos) << m;
+    EXPECT_EQ(number_after(m, "allowed"), ref::kFastOracleErrorBound * 1.25) << m;
+    const double error = number_after(m, "error");
+    EXPECT_GE(error, (offset - ref::kFastOracleErrorBound) * 1.25) << m;
+    EXPECT_LE(error, (offset + ref::kFastOracleErrorBound) * 1.25) << m;
+  }
+  // The whole-head call reports the first pair that disagrees (pair 0: every pair is off).
+  std::vector<double> x(16), out(16);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 0.125 * static_cast<double>(i) - 1.0;
+  try {
+    checked.rotate(t, x.data(), out.data(), nullptr);
+    ADD_FAILURE() << "a wrong rotate was not caught";
+  } catch (const ref::OracleMismatch& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("fast oracle disagrees with the exact reference (rotate): t=2147483647 pair=0"), std::string::npos)
+        << m;
+    EXPECT_GT(number_after(m, "error"), number_after(m, "allowed")) << m;
+  }
+}
+
+// The controls: the same oracle is not reported where it is right (another position), where
+// its error is within the contract (a quarter of kFastOracleErrorBound, plus the fast oracle's
+// own <= 2^-71.4: below the bound), or on a call the spot-check does not sample (every 2nd:
+// calls 0, 2, ... are checked) -- the wrong answer then passes through, which is what "spot"
+// means; the next sampled call at the bad position throws.
+TEST(CheckedOracle, SpotCheckStaysQuietWhereTheFastOracleIsWithinItsContract) {
+  const auto fast = std::make_shared<const FastOracle>(sample_specs().front());
+  const int64_t t = (int64_t{1} << 31) - 1;
+  double y[2], y_lo[2], right[2], right_lo[2];
+  fast->rotate_pair(t, 2, 0.75, -1.0, right, right_lo);
+
+  const ref::CheckedOracle wrong_elsewhere(
+      std::make_shared<const OffsetOracle>(fast, t + 1, 0x1p8 * ref::kFastOracleErrorBound), fast->exact_shared(), 1);
+  EXPECT_NO_THROW(wrong_elsewhere.rotate_pair(t, 2, 0.75, -1.0, y, nullptr));
+
+  const ref::CheckedOracle within(
+      std::make_shared<const OffsetOracle>(fast, t, ref::kFastOracleErrorBound / 4), fast->exact_shared(), 1);
+  EXPECT_NO_THROW(within.rotate_pair(t, 2, 0.75, -1.0, y, y_lo));
+  EXPECT_NE(y_lo[0], right_lo[0]);  // it did answer differently from the fast oracle
+
+  const ref::CheckedOracle sampled(
+      std::make_shared<const OffsetOracle>(fast, t, 0x1p8 * ref::kFastOracleErrorBound), fast->exact_shared(), 2);
+  EXPECT_NO_THROW(sampled.rotate_pair(t - 1, 2, 0.75, -1.0, y, nullptr));  // call 0: checked, right
+  EXPECT_NO_THROW(sampled.rotate_pair(t, 2, 0.75, -1.0, y, y_lo));        // call 1: not checked
+  EXPECT_NE(y_lo[0], right_lo[0]);
+  EXPECT_THROW(sampled.rotate_pair(t, 2, 0.75, -1.0, y, nullptr), ref::OracleMismatch);  // call 2
+  EXPECT_EQ(sampled.calls(), 3u);
+  EXPECT_EQ(sampled.spot_checks(), 2u);
+}
+
+TEST(CheckedOracle, RefusesAnOracleOfAnotherSpec) {
+  const auto fast = std::make_shared<const FastOracle>(sample_specs()[0]);
+  const auto other = std::make_shared<const FastOracle>(sample_specs()[1]);
+  EXPECT_THROW(ref::CheckedOracle(fast, other->exact_shared(), 1), std::invalid_argument);
 }
 
 }  // namespace

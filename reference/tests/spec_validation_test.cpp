@@ -72,8 +72,14 @@ TEST(SpecValidation, RejectsNanAndInfinityAnywhere) {
   expect_rejected(R"({"head_dim": 4, "max_position_embeddings": 8, "rope_scaling": {"type": "longrope",
                       "original_max_position_embeddings": 4, "short_factor": [1, NaN], "long_factor": [1, 2]}})",
                   "rope_scaling.short_factor[1]", true);
+  // Also where the value is not read as a number: a bare NaN is not a name (it was taken as
+  // the reader's internal marker string), and an ignored comment may not hold one either.
+  expect_rejected(R"({"head_dim": 8, "name": NaN})", "name", false, "string");
+  expect_rejected(R"({"head_dim": 8, "comment": Infinity})", "comment", false, "NaN or Infinity");
+  expect_rejected(R"({"head_dim": 8, "comment": {"notes": [1, -Infinity]}})", "comment", false, "NaN or Infinity");
   // A NaN inside a string is just text, not a number.
   EXPECT_NO_THROW(spec_from_json_text(R"({"name": "NaN Infinity", "head_dim": 8})"));
+  EXPECT_NO_THROW(spec_from_json_text(R"({"comment": ["NaN", {"x": "Infinity"}], "head_dim": 8})"));
 }
 
 TEST(SpecValidation, RejectsMissingOrWrongLengthLongropeFactors) {

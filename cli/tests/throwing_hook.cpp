@@ -1,5 +1,0 @@
-// throwing_hook.cpp -- linked into the MISBEHAVIOUR=5 test plugin: a kernel whose C entry
-// point lets a C++ exception escape, as a C++ kernel wrapped carelessly would.
-#include <stdexcept>
-
-extern "C" void throw_from_kernel() { throw std::runtime_error("kernel ran out of scratch space"); }
