@@ -20,6 +20,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 #include <rapidcheck/detail/Configuration.h>
@@ -167,6 +168,13 @@ int run_unit_in_child(const Unit& u, const props::GateOptions& base, const impl:
   props::GateOptions opt = base;
   opt.random_specs = u.random_specs;
   opt.before_case = [&](const props::Case& c, const char* property) {
+    // Test hook: an internal error of ropecheck's own, on demand, for the one property named
+    // in ROPECHECK_TEST_INTERNAL_ERROR, so that gate_test can see how one is reported (no
+    // input from outside provokes one).  It can only turn a unit into exit 4, never a pass.
+    if (const char* injected = std::getenv("ROPECHECK_TEST_INTERNAL_ERROR");
+        injected != nullptr && std::strcmp(injected, property) == 0) {
+      throw std::logic_error("internal error injected by ROPECHECK_TEST_INTERNAL_ERROR");
+    }
     {
       std::ofstream f(case_file, std::ios::trunc);
       f << property << "\n" << props::case_to_json(c, -1);

@@ -39,9 +39,25 @@ struct Oracles {
         checked(std::make_unique<ref::CheckedOracle>(fast, 1000)) {}
 };
 
-// Re-judges a violation found with the fast oracle using the exact reference alone.
-// Returns the exact verdict (fail: confirmed; otherwise the fast oracle was wrong).
-Verdict confirm(const KernelRunner& runner, const Oracles& o, const Property& p, const Case& c) {
+// Attaches a call log to a runner for one scope (detached on every way out).
+class LogScope {
+ public:
+  LogScope(const KernelRunner& runner, CallLog& log) : runner_(runner) { runner_.attach_log(&log); }
+  ~LogScope() { runner_.attach_log(nullptr); }
+  LogScope(const LogScope&) = delete;
+  LogScope& operator=(const LogScope&) = delete;
+
+ private:
+  const KernelRunner& runner_;
+};
+
+// Re-judges a violation found with the fast oracle using the exact reference alone, on the
+// outputs the kernel gave the first time (`log`, replayed; a call the first evaluation did
+// not make goes to the kernel).  Returns the exact verdict (fail: confirmed; otherwise the
+// fast oracle was wrong).
+Verdict confirm(const KernelRunner& runner, const Oracles& o, const Property& p, const Case& c, CallLog& log) {
+  log.mode = CallLog::Mode::kReplay;
+  const LogScope replay(runner, log);
   return evaluate(p, Context{runner, *o.exact}, c);
 }
 
@@ -95,9 +111,14 @@ struct CaseEvaluator {
     // Announced first: prepare runs in prepared.get, and a crash there must name this case.
     if (options.before_case) options.before_case(c, property.id);
     const Prepared& state = prepared.get(spec_cache_key(c.spec), [&] { return std::make_unique<Prepared>(kernel, c.spec); });
-    Verdict v = evaluate(property, Context{state.runner, *state.oracles.checked}, c);
+    CallLog log;
+    Verdict v;
+    {
+      const LogScope record(state.runner, log);
+      v = evaluate(property, Context{state.runner, *state.oracles.checked}, c);
+    }
     if (v.failed() && !is_crash_class(v)) {  // a crash needs no oracle to confirm it
-      const Verdict exact = confirm(state.runner, state.oracles, property, c);
+      const Verdict exact = confirm(state.runner, state.oracles, property, c, log);
       if (!exact.failed()) return Verdict::skip(kNotConfirmed);
       v = exact;
     }

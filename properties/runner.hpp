@@ -34,6 +34,27 @@ struct RunOutput {
 // like most engines' RoPE, is checked through its in-place calls).
 enum class Placement { kNative, kOutOfPlace, kInPlace };
 
+// The calls a runner made while recording, to be judged again without calling the kernel.
+// The gate re-judges a violation the fast oracle found with the exact reference; it must judge
+// the outputs the kernel gave, not a second call's.  A kernel whose answer changes between
+// calls (wrong only on its first call, a table filled lazily and wrongly) would otherwise pass
+// the re-check, and its failure would be reported as ropecheck's internal error.
+struct CallLog {
+  struct Call {
+    std::vector<int64_t> positions;
+    std::vector<double> x;
+    int64_t n_heads = 0, head_stride = 0, token_stride = 0;
+    Placement placement = Placement::kOutOfPlace;
+    RunOutput output;
+  };
+  enum class Mode { kRecord, kReplay };
+  Mode mode = Mode::kRecord;
+  std::vector<Call> calls;
+  size_t next = 0;        // kReplay: the next recorded call
+  bool diverged = false;  // kReplay: a call differed from the record; later calls are real
+  size_t replayed = 0;    // kReplay: calls answered from the record
+};
+
 class KernelRunner {
  public:
   KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec);
@@ -51,7 +72,13 @@ class KernelRunner {
 
   // Calls apply.  The Case's spec must be this runner's spec (the handle was prepared for it).
   // Throws KernelThrew if apply throws, or if prepare threw when the runner was built.
+  // While a CallLog is attached (attach_log), run() appends each call and its output to it
+  // (kRecord) or, in kReplay, answers each call equal to the next recorded one (positions,
+  // input bits, heads, strides, placement) with its recorded output, without calling the
+  // kernel; from the first call that differs on, the kernel is called again.
   RunOutput run(const Case& c, Placement placement = Placement::kNative) const;
+  // Attaches `log` (nullptr: detaches).  Not thread-safe; the runner does not own the log.
+  void attach_log(CallLog* log) const { log_ = log; }
 
   // kNative resolved for this kernel (kOutOfPlace or kInPlace); others unchanged.
   Placement resolve(Placement placement) const;
@@ -70,6 +97,9 @@ class KernelRunner {
   int prepare_status_ = 0;
   std::string prepare_threw_;  // non-empty: what prepare threw (reported by run)
   ref::PairBounds bounds_;
+  mutable CallLog* log_ = nullptr;
+
+  RunOutput call_kernel(const Case& c, Placement placement) const;  // run() without the log
 };
 
 // Empty if `kernel` declares `spec` (layout, scaling, head_dim and rotary_dim rules); else why not.
