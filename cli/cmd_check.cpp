@@ -649,7 +649,12 @@ int run_check(const Args& argv) {
         } else if (c.failed) {
           x << "<failure message=\"" << xml_escape(c.reason) << "\">" << xml_escape(c.repro) << "</failure>";
         } else if (c.status() == "n/a") {
-          x << "<skipped message=\"not applicable to this kernel's declared capabilities\"/>";
+          // After an internal error a unit stops: its properties may be unreached, not n/a.
+          x << "<skipped message=\""
+            << (internal.empty() ? "not applicable to this kernel's declared capabilities"
+                                 : "no case checked: not applicable to this kernel's declared capabilities, or not "
+                                   "reached after the internal error (see ropecheckInternalError)")
+            << "\"/>";
         } else {
           x << "<system-out>" << c.checked << " cases checked</system-out>";
         }

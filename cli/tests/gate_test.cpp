@@ -190,6 +190,9 @@ TEST(Gate, InternalErrorIsExitFourAndAJunitErrorTestcase) {
             std::string::npos)
       << m[2].str();
   EXPECT_TRUE(std::regex_search(xml, std::regex("<testsuite name=\"sample_f32_f64angle\" [^>]*errors=\"1\""))) << xml;
+  // Properties the stopped unit never reached are not called "not applicable" without a caveat.
+  EXPECT_EQ(xml.find("<skipped message=\"not applicable to this kernel's declared capabilities\"/>"), std::string::npos)
+      << xml;
 
   const auto [ok, ok_xml] = junit("control");
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
