@@ -609,11 +609,13 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
   if (!j.is_object()) throw SpecError(origin, "must be a JSON object");
   auto has = [&](const json& o, const char* k) { return o.contains(k) && !o.at(k).is_null(); };
   RopeSpec s;
-  if (has(j, "_name_or_path") && j.at("_name_or_path").is_string()) {
-    s.name = j.at("_name_or_path").get<std::string>();
-  } else if (has(j, "model_type") && j.at("model_type").is_string()) {
-    s.name = j.at("model_type").get<std::string>();
-  }
+  // The name is a label: a key that is not a string (a bare NaN arrives as the marker
+  // string) is passed over, as HF keys ropecheck does not read are.
+  const auto text_of = [&](const char* k) {
+    return has(j, k) && j.at(k).is_string() && !is_nonfinite_marker(j.at(k)) ? j.at(k).get<std::string>() : "";
+  };
+  s.name = text_of("_name_or_path");
+  if (s.name.empty()) s.name = text_of("model_type");
   if (has(j, "rope_theta")) s.base = get_double(j, "rope_theta", "rope_theta");
 
   if (has(j, "head_dim")) {

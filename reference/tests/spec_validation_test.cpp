@@ -77,6 +77,10 @@ TEST(SpecValidation, RejectsNanAndInfinityAnywhere) {
   expect_rejected(R"({"head_dim": 8, "name": NaN})", "name", false, "string");
   expect_rejected(R"({"head_dim": 8, "comment": Infinity})", "comment", false, "NaN or Infinity");
   expect_rejected(R"({"head_dim": 8, "comment": {"notes": [1, -Infinity]}})", "comment", false, "NaN or Infinity");
+  // In an HF config the name is a label: a bare NaN there is passed over (the internal marker
+  // string used to become the spec's name), falling back to model_type.
+  EXPECT_EQ(spec_from_hf_config_text(R"({"head_dim": 8, "_name_or_path": NaN, "model_type": "llama"})").name, "llama");
+  EXPECT_EQ(spec_from_hf_config_text(R"({"head_dim": 8, "_name_or_path": Infinity})").name, "");
   // A NaN inside a string is just text, not a number.
   EXPECT_NO_THROW(spec_from_json_text(R"({"name": "NaN Infinity", "head_dim": 8})"));
   EXPECT_NO_THROW(spec_from_json_text(R"({"comment": ["NaN", {"x": "Infinity"}], "head_dim": 8})"));
