@@ -44,8 +44,9 @@ Examples:
   ropecheck ref --spec yarn.json --score --random 7 --t 15 --s 18
   ropecheck kernels --plugin ./libmykernel.so
 
-Exit codes: 0 ok, 1 a kernel violated a property, 2 bad usage / spec / plugin,
-3 a kernel crashed, hung or wrote out of bounds, 4 internal error.
+Exit codes: 0 ok, 1 a kernel violated a property, 2 bad usage / spec / plugin or nothing
+checked, 3 a kernel crashed, hung, called exit(), let a C++ exception out or wrote out of
+bounds, 4 internal error.
 )";
 
 }  // namespace

@@ -222,7 +222,9 @@ DriveResult drive_in_process(const DriveOptions& opt) {
   }
   if (child.end == impl::ChildOutcome::End::kTimeout) {
     res.kind = DriveResult::Kind::kHang;
-    res.detail = "one input ran longer than " + std::to_string(opt.hang_seconds) + " s";
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%g", opt.hang_seconds);  // "30", not "30.000000"
+    res.detail = std::string("one input ran longer than ") + limit + " s";
   }
   res.execs = sh->execs;
   res.checked = sh->checked;

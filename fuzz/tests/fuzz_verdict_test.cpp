@@ -230,7 +230,7 @@ TEST(FuzzVerdict, FuzzTimeoutOptionMakesAHangAFindingWithinIt) {
       run("fuzz --in-process --target differential --seconds 60 --timeout 2 --plugin " HANG_PLUGIN " --out " + d);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(has(r, "one input ran longer than 2")) << r.out;
+  EXPECT_TRUE(has(r, "one input ran longer than 2 s")) << r.out;
   EXPECT_LT(s, 25.0) << "the --timeout of 2 s was not honoured (the default is 30 s)";
   const std::string repro = reproducer_named_in(r);
   ASSERT_FALSE(repro.empty()) << r.out;
