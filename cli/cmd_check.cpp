@@ -309,7 +309,7 @@ struct CheckOptions {
 
 int run_check(const Args& argv) {
   CheckOptions a;
-  try {
+  {  // options (a UsageError or SpecError reaches main: exit 2)
     const ParsedArgs args(argv,
                           {"--kernel", "--plugin", "--spec", "--hf-config", "--budget-seconds", "--cases", "--seed",
                            "--property", "--junit", "--json", "--out-dir", "--shard", "--jobs", "--case-timeout"},
@@ -355,19 +355,13 @@ int run_check(const Args& argv) {
     for (const std::string& p : a.properties) {
       if (!props::find_property(p)) throw UsageError("unknown property '" + p + "' (see --list-properties)");
     }
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck check: %s\n", e.what());
-    return kExitUsage;
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "ropecheck check: error: %s\n", e.what());
-    return kExitUsage;
   }
 
   // Kernels.
   impl::KernelSet set = impl::KernelSet::with_builtins();
   std::vector<const impl::Kernel*> selected;
   std::vector<const rc_kernel_desc*> descs;  // of `selected`
-  try {
+  {
     const size_t n_builtin = set.all().size();
     for (const std::string& p : a.plugins) impl::load_plugin(set, p);
     if (a.kernels.empty()) {
@@ -394,23 +388,12 @@ int run_check(const Args& argv) {
     if (selected.empty()) throw UsageError("no kernel selected (the plugins define none?)");
     for (const impl::Kernel* k : selected) descs.push_back(k->desc);
     if (const std::string why = props::reject_implausible(descs); !why.empty()) throw UsageError(why);
-  } catch (const impl::PluginError& e) {
-    std::fprintf(stderr, "ropecheck check: %s\n", e.what());
-    return kExitUsage;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck check: %s\n", e.what());
-    return kExitUsage;
   }
 
   // Specs.
   std::vector<RopeSpec> specs;
-  try {
-    for (const std::string& f : a.specs) specs.push_back(load_spec_file(f));
-    for (const std::string& f : a.hf_configs) specs.push_back(load_hf_config_file(f));
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "ropecheck check: error: %s\n", e.what());
-    return kExitUsage;
-  }
+  for (const std::string& f : a.specs) specs.push_back(load_spec_file(f));
+  for (const std::string& f : a.hf_configs) specs.push_back(load_hf_config_file(f));
   const bool default_specs = specs.empty();
   if (default_specs) specs = props::default_gate_specs();
   // An ill-conditioned spec is still checked (the bound admits what any faithful kernel may

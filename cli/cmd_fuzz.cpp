@@ -273,231 +273,223 @@ TargetOutcome run_libfuzzer(const std::string& bin, const std::string& target, c
 }  // namespace
 
 int run_fuzz(const Args& args) {
-  try {
-    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-      std::fputs(kFuzzHelp, stdout);
-      return kExitOk;
-    }
-    const ParsedArgs p(args,
-                       {"--plugin", "--kernel", "--seconds", "--target", "--out", "--jobs", "--fuzzer-dir", "--corpus",
-                        "--seed", "--timeout"},
-                       {"--help", "--in-process"});
-    if (p.flag("--help")) {
-      std::fputs(kFuzzHelp, stdout);
-      return kExitOk;
-    }
-    if (!p.positional().empty()) throw UsageError("unexpected argument " + p.positional()[0]);
-    const double seconds = parse_seconds("--seconds", p.get("--seconds", "60"), 86400 * 30);
-    const int jobs = static_cast<int>(parse_unsigned("--jobs", p.get("--jobs", "1"), 1, 256));
-    const uint64_t seed = parse_unsigned("--seed", p.get("--seed", "1"), 0, UINT64_MAX);
-    const int timeout = static_cast<int>(parse_unsigned("--timeout", p.get("--timeout", "30"), 1, 86400));
-    const std::string which = p.get("--target", "all");
-    std::vector<std::string> targets;
-    if (which == "all") {
-      targets = {"differential", "metamorphic"};
-    } else if (which == "differential" || which == "metamorphic") {
-      targets = {which};
-    } else {
-      throw UsageError("--target must be differential, metamorphic or all, got \"" + which + "\"");
-    }
-    const std::string out = p.get("--out", "ropecheck-fuzz-out");
-    for (size_t i = 1; i <= out.size(); ++i) {  // mkdir -p
-      if (i == out.size() || out[i] == '/') mkdir(out.substr(0, i).c_str(), 0755);
-    }
-    if (!is_dir(out)) throw UsageError("--out " + out + " is not a directory I can create");
-
-    // The kernels.  A plugin loads next to the built-ins, as in `check` and `repro`: a kernel
-    // named like a built-in one is refused now (PluginError, exit 2), not when its reproducer
-    // is replayed.
-    impl::KernelSet set = impl::KernelSet::with_builtins();
-    const size_t n_builtin = set.all().size();
-    std::string plugin;
-    if (p.has("--plugin")) {
-      plugin = absolute(p.get("--plugin"));
-      impl::load_plugin(set, plugin);  // PluginError -> exit 2
-    }
-    std::vector<const rc_kernel_desc*> kernels;
-    for (size_t i = plugin.empty() ? 0 : n_builtin; i < set.all().size(); ++i) {
-      const rc_kernel_desc* d = set.all()[i].desc;
-      if (!p.has("--kernel") || p.get("--kernel") == d->name) kernels.push_back(d);
-    }
-    if (kernels.empty()) {
-      std::fprintf(stderr, "ropecheck fuzz: %s\n",
-                   p.has("--kernel") ? ("no kernel named '" + p.get("--kernel") + "' (see ropecheck kernels)").c_str()
-                                     : "the plugin offers no kernels");
-      return kExitUsage;
-    }
-    // As in check and report: no vacuous verdicts.
-    if (const std::string why = props::reject_implausible(kernels); !why.empty()) {
-      std::fprintf(stderr, "ropecheck fuzz: %s\n", why.c_str());
-      return kExitUsage;
-    }
-    fuzz::set_target_kernels(kernels);
-
-    // Kernels no input can reach (declared head_dims, placement, ... never generated).
-    std::map<std::string, std::string> unreachable;
-    for (const rc_kernel_desc* d : kernels) {
-      if (std::string why = fuzz::unreachable_reason(*d); !why.empty()) unreachable[d->name] = why;
-    }
-    if (unreachable.size() == kernels.size()) {
-      std::fprintf(stderr, "ropecheck fuzz: nothing was checked: no input the fuzzers generate fits %s:\n",
-                   kernels.size() == 1 ? "the kernel" : "any of the kernels");
-      for (const auto& [name, why] : unreachable) std::fprintf(stderr, "  %s: %s\n", name.c_str(), why.c_str());
-      return kExitUsage;
-    }
-
-    // The engine.
-    std::string fuzzer_dir = p.get("--fuzzer-dir");
-    if (fuzzer_dir.empty()) {
-      for (const std::string& d : {exe_dir(), exe_dir() + "/../fuzz"}) {
-        if (is_executable(d + "/fuzz_differential")) {
-          fuzzer_dir = d;
-          break;
-        }
-      }
-    } else if (!is_executable(fuzzer_dir + "/fuzz_differential")) {
-      throw UsageError("--fuzzer-dir " + fuzzer_dir + " has no fuzz_differential binary (build with cmake --preset fuzz)");
-    }
-    const bool libfuzzer = !fuzzer_dir.empty() && !p.flag("--in-process");
-    std::string corpus = p.get("--corpus", fuzz::default_corpus_dir());
-    if (!corpus.empty() && !is_dir(corpus)) throw UsageError("--corpus " + corpus + " is not a directory");
-    const std::string dict = fuzz::default_dict_path();
-
-    std::printf("ropecheck fuzz: %zu kernel(s):", kernels.size());
-    for (const rc_kernel_desc* d : kernels) std::printf(" %s", d->name);
-    std::printf("\n  engine: %s; %g s per target; reproducers in %s\n",
-                libfuzzer ? ("libFuzzer (" + fuzzer_dir + ", ASan+UBSan)").c_str() : "in-process mutation driver",
-                seconds, out.c_str());
-    for (const auto& [name, why] : unreachable) {
-      std::printf("  %s can never be checked: %s\n", name.c_str(), why.c_str());
-    }
-    std::fflush(stdout);
-
-    std::string repro_args;
-    if (!plugin.empty()) repro_args += " --plugin " + plugin;
-    if (p.has("--kernel")) repro_args += " --kernel " + p.get("--kernel");
-    if (p.has("--timeout")) repro_args += " --timeout " + std::to_string(timeout);
-    std::set<std::string> kernels_checked;
-    uint64_t total_execs = 0;
-    std::map<std::string, std::string> kernel_skips;  // per target, for kernels never checked
-    std::vector<std::string> nothing_checked;  // targets that checked no input, with why
-    for (const std::string& t : targets) {
-      // Seeds: generated for this kernel set (edge indices include its max_position), plus
-      // the committed corpus.
-      std::vector<std::vector<uint8_t>> seeds = fuzz::seed_inputs(t);
-      if (!corpus.empty()) {
-        for (const std::string& f : list_dir(corpus + "/" + t)) seeds.push_back(fuzz::read_file_bytes(corpus + "/" + t + "/" + f));
-      }
-      TargetOutcome r;
-      if (libfuzzer) {
-        r = run_libfuzzer(fuzzer_dir + "/fuzz_" + t, t, seeds, out, seconds, jobs, timeout, plugin, p.get("--kernel"), dict);
-      } else {
-        fuzz::DriveOptions o;
-        o.target = t;
-        o.seconds = seconds;
-        o.out_dir = out;
-        o.seed = seed;
-        o.hang_seconds = timeout;
-        o.seeds = seeds;
-        const fuzz::DriveResult d = fuzz::drive_in_process(o);
-        r.execs = d.execs;
-        r.checked = d.checked;
-        for (size_t n = 0; n < kernels.size() && n < d.kernel_checked.size(); ++n) {
-          if (d.kernel_checked[n] > 0) r.kernels_checked.insert(kernels[n]->name);
-        }
-        r.skip_example = d.skip_example;
-        for (size_t n = 0; n < kernels.size() && n < d.kernel_skips.size(); ++n) {
-          if (!d.kernel_skips[n].empty()) r.kernel_skips[kernels[n]->name] = d.kernel_skips[n];
-        }
-        r.seconds = d.seconds;
-        r.reproducer = d.reproducer;
-        r.detail = d.detail;
-        switch (d.kind) {
-          case fuzz::DriveResult::Kind::kClean: r.code = kExitOk; break;
-          case fuzz::DriveResult::Kind::kViolation: r.code = kExitViolation; break;
-          case fuzz::DriveResult::Kind::kInternal: r.code = kExitInternal; break;
-          default: r.code = kExitCrash; break;
-        }
-        if (d.kind == fuzz::DriveResult::Kind::kViolation || d.kind == fuzz::DriveResult::Kind::kOutOfBounds) {
-          std::string ignored;
-          classify(t, r.reproducer, timeout, &r.report, &ignored);  // the report; the verdict is the driver's
-        }
-      }
-      kernels_checked.insert(r.kernels_checked.begin(), r.kernels_checked.end());
-      total_execs += r.execs;
-      for (const auto& [name, why] : r.kernel_skips) {
-        kernel_skips[name] += (kernel_skips[name].empty() ? "" : "; ") + t + ": " + why;
-      }
-      const bool checked_any = r.counts_known ? r.checked > 0 : !r.kernels_checked.empty();
-      std::string counts = std::to_string(r.execs) + " inputs";
-      if (r.counts_known) counts += ", " + std::to_string(r.checked) + " checked,";
-      std::printf("  %-12s %s in %.1f s (%.0f/s): %s\n", t.c_str(), counts.c_str(), r.seconds,
-                  r.seconds > 0 ? static_cast<double>(r.execs) / r.seconds : 0.0,
-                  r.code == kExitViolation ? "PROPERTY VIOLATED"
-                  : r.code == kExitCrash   ? "KERNEL CRASHED, HUNG, EXITED OR WROTE OUT OF BOUNDS"
-                  : r.code != kExitOk      ? "INTERNAL ERROR"
-                  : checked_any            ? "nothing found"
-                                           : "NOTHING CHECKED");
-      if (r.code == kExitOk) {
-        if (!checked_any) {
-          std::ostringstream why;
-          if (r.execs == 0) {
-            why << "no input finished in " << seconds << " s (give more --seconds)";
-          } else {
-            // Each kernel's reasons follow; an input without a valid spec has none of its own.
-            why << "no kernel was checked on any of its " << r.execs << " inputs";
-            if (!r.skip_example.empty() && r.skip_example.rfind("every kernel skipped", 0) != 0) {
-              why << " (e.g. " << r.skip_example << ")";
-            }
-          }
-          nothing_checked.push_back(t + " target: " + why.str());
-        }
-        continue;
-      }
-      // The replay's report from the violation marker on (the case, the evidence, every kernel).
-      const size_t at = std::min(r.report.find(fuzz::kViolationMarker), r.report.find(fuzz::kOutOfBoundsMarker));
-      if (!r.report.empty()) std::printf("%s", r.report.substr(at == std::string::npos ? 0 : at).c_str());
-      if (!r.detail.empty()) std::printf("  %s\n", r.detail.c_str());
-      std::printf("\nverdict: %s\n", r.code == kExitViolation ? "FAIL - a kernel violated a property"
-                                     : r.code == kExitCrash
-                                         ? "FAIL - a kernel crashed, hung, exited the process or wrote out of bounds"
-                                         : "ERROR - ropecheck itself failed (please report the reproducer)");
-      if (!r.reproducer.empty()) {
-        std::printf("  reproducer: %s\n  replay it:  ropecheck repro %s%s\n", r.reproducer.c_str(), r.reproducer.c_str(),
-                    repro_args.c_str());
-      }
-      return r.code;
-    }
-    // Nothing found.  A pass needs something checked by every target and on every kernel.
-    for (const rc_kernel_desc* d : kernels) {
-      if (kernels_checked.count(d->name) || total_execs == 0) continue;
-      const auto u = unreachable.find(d->name);
-      const auto k = kernel_skips.find(d->name);
-      // libFuzzer runs log only the kernels checked; a replay of a seed shows the reasons.
-      const std::string seed_file = (corpus.empty() ? std::string("fuzz/corpus") : corpus) + "/" + targets.front() + "/FILE";
-      const std::string why = u != unreachable.end() ? u->second
-                              : k != kernel_skips.end()
-                                  ? "the inputs it skipped: " + k->second
-                                  : "every input was skipped for it (`ropecheck repro " + seed_file + repro_args +
-                                        "` shows each kernel's reason on an input)";
-      nothing_checked.push_back("kernel " + std::string(d->name) + " was never checked; " + why);
-    }
-    if (!nothing_checked.empty()) {
-      std::printf("\nverdict: NOTHING CHECKED - not a pass:\n");
-      for (const std::string& m : nothing_checked) std::printf("  %s\n", m.c_str());
-      std::fflush(stdout);
-      std::fprintf(stderr, "ropecheck fuzz: nothing was checked (%s)\n", nothing_checked.front().c_str());
-      return kExitUsage;
-    }
-    std::printf("\nverdict: PASS - no property violated, no crash or hang in %g s of fuzzing per target\n", seconds);
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(kFuzzHelp, stdout);
     return kExitOk;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck fuzz: %s\n", e.what());
-    return kExitUsage;
-  } catch (const impl::PluginError& e) {
-    std::fprintf(stderr, "ropecheck fuzz: %s\n", e.what());
+  }
+  const ParsedArgs p(args,
+                     {"--plugin", "--kernel", "--seconds", "--target", "--out", "--jobs", "--fuzzer-dir", "--corpus",
+                      "--seed", "--timeout"},
+                     {"--help", "--in-process"});
+  if (p.flag("--help")) {
+    std::fputs(kFuzzHelp, stdout);
+    return kExitOk;
+  }
+  if (!p.positional().empty()) throw UsageError("unexpected argument " + p.positional()[0]);
+  const double seconds = parse_seconds("--seconds", p.get("--seconds", "60"), 86400 * 30);
+  const int jobs = static_cast<int>(parse_unsigned("--jobs", p.get("--jobs", "1"), 1, 256));
+  const uint64_t seed = parse_unsigned("--seed", p.get("--seed", "1"), 0, UINT64_MAX);
+  const int timeout = static_cast<int>(parse_unsigned("--timeout", p.get("--timeout", "30"), 1, 86400));
+  const std::string which = p.get("--target", "all");
+  std::vector<std::string> targets;
+  if (which == "all") {
+    targets = {"differential", "metamorphic"};
+  } else if (which == "differential" || which == "metamorphic") {
+    targets = {which};
+  } else {
+    throw UsageError("--target must be differential, metamorphic or all, got \"" + which + "\"");
+  }
+  const std::string out = p.get("--out", "ropecheck-fuzz-out");
+  for (size_t i = 1; i <= out.size(); ++i) {  // mkdir -p
+    if (i == out.size() || out[i] == '/') mkdir(out.substr(0, i).c_str(), 0755);
+  }
+  if (!is_dir(out)) throw UsageError("--out " + out + " is not a directory I can create");
+
+  // The kernels.  A plugin loads next to the built-ins, as in `check` and `repro`: a kernel
+  // named like a built-in one is refused now (PluginError, exit 2), not when its reproducer
+  // is replayed.
+  impl::KernelSet set = impl::KernelSet::with_builtins();
+  const size_t n_builtin = set.all().size();
+  std::string plugin;
+  if (p.has("--plugin")) {
+    plugin = absolute(p.get("--plugin"));
+    impl::load_plugin(set, plugin);  // PluginError -> exit 2
+  }
+  std::vector<const rc_kernel_desc*> kernels;
+  for (size_t i = plugin.empty() ? 0 : n_builtin; i < set.all().size(); ++i) {
+    const rc_kernel_desc* d = set.all()[i].desc;
+    if (!p.has("--kernel") || p.get("--kernel") == d->name) kernels.push_back(d);
+  }
+  if (kernels.empty()) {
+    std::fprintf(stderr, "ropecheck fuzz: %s\n",
+                 p.has("--kernel") ? ("no kernel named '" + p.get("--kernel") + "' (see ropecheck kernels)").c_str()
+                                   : "the plugin offers no kernels");
     return kExitUsage;
   }
+  // As in check and report: no vacuous verdicts.
+  if (const std::string why = props::reject_implausible(kernels); !why.empty()) {
+    std::fprintf(stderr, "ropecheck fuzz: %s\n", why.c_str());
+    return kExitUsage;
+  }
+  fuzz::set_target_kernels(kernels);
+
+  // Kernels no input can reach (declared head_dims, placement, ... never generated).
+  std::map<std::string, std::string> unreachable;
+  for (const rc_kernel_desc* d : kernels) {
+    if (std::string why = fuzz::unreachable_reason(*d); !why.empty()) unreachable[d->name] = why;
+  }
+  if (unreachable.size() == kernels.size()) {
+    std::fprintf(stderr, "ropecheck fuzz: nothing was checked: no input the fuzzers generate fits %s:\n",
+                 kernels.size() == 1 ? "the kernel" : "any of the kernels");
+    for (const auto& [name, why] : unreachable) std::fprintf(stderr, "  %s: %s\n", name.c_str(), why.c_str());
+    return kExitUsage;
+  }
+
+  // The engine.
+  std::string fuzzer_dir = p.get("--fuzzer-dir");
+  if (fuzzer_dir.empty()) {
+    for (const std::string& d : {exe_dir(), exe_dir() + "/../fuzz"}) {
+      if (is_executable(d + "/fuzz_differential")) {
+        fuzzer_dir = d;
+        break;
+      }
+    }
+  } else if (!is_executable(fuzzer_dir + "/fuzz_differential")) {
+    throw UsageError("--fuzzer-dir " + fuzzer_dir + " has no fuzz_differential binary (build with cmake --preset fuzz)");
+  }
+  const bool libfuzzer = !fuzzer_dir.empty() && !p.flag("--in-process");
+  std::string corpus = p.get("--corpus", fuzz::default_corpus_dir());
+  if (!corpus.empty() && !is_dir(corpus)) throw UsageError("--corpus " + corpus + " is not a directory");
+  const std::string dict = fuzz::default_dict_path();
+
+  std::printf("ropecheck fuzz: %zu kernel(s):", kernels.size());
+  for (const rc_kernel_desc* d : kernels) std::printf(" %s", d->name);
+  std::printf("\n  engine: %s; %g s per target; reproducers in %s\n",
+              libfuzzer ? ("libFuzzer (" + fuzzer_dir + ", ASan+UBSan)").c_str() : "in-process mutation driver",
+              seconds, out.c_str());
+  for (const auto& [name, why] : unreachable) {
+    std::printf("  %s can never be checked: %s\n", name.c_str(), why.c_str());
+  }
+  std::fflush(stdout);
+
+  std::string repro_args;
+  if (!plugin.empty()) repro_args += " --plugin " + plugin;
+  if (p.has("--kernel")) repro_args += " --kernel " + p.get("--kernel");
+  if (p.has("--timeout")) repro_args += " --timeout " + std::to_string(timeout);
+  std::set<std::string> kernels_checked;
+  uint64_t total_execs = 0;
+  std::map<std::string, std::string> kernel_skips;  // per target, for kernels never checked
+  std::vector<std::string> nothing_checked;  // targets that checked no input, with why
+  for (const std::string& t : targets) {
+    // Seeds: generated for this kernel set (edge indices include its max_position), plus
+    // the committed corpus.
+    std::vector<std::vector<uint8_t>> seeds = fuzz::seed_inputs(t);
+    if (!corpus.empty()) {
+      for (const std::string& f : list_dir(corpus + "/" + t)) seeds.push_back(fuzz::read_file_bytes(corpus + "/" + t + "/" + f));
+    }
+    TargetOutcome r;
+    if (libfuzzer) {
+      r = run_libfuzzer(fuzzer_dir + "/fuzz_" + t, t, seeds, out, seconds, jobs, timeout, plugin, p.get("--kernel"), dict);
+    } else {
+      fuzz::DriveOptions o;
+      o.target = t;
+      o.seconds = seconds;
+      o.out_dir = out;
+      o.seed = seed;
+      o.hang_seconds = timeout;
+      o.seeds = seeds;
+      const fuzz::DriveResult d = fuzz::drive_in_process(o);
+      r.execs = d.execs;
+      r.checked = d.checked;
+      for (size_t n = 0; n < kernels.size() && n < d.kernel_checked.size(); ++n) {
+        if (d.kernel_checked[n] > 0) r.kernels_checked.insert(kernels[n]->name);
+      }
+      r.skip_example = d.skip_example;
+      for (size_t n = 0; n < kernels.size() && n < d.kernel_skips.size(); ++n) {
+        if (!d.kernel_skips[n].empty()) r.kernel_skips[kernels[n]->name] = d.kernel_skips[n];
+      }
+      r.seconds = d.seconds;
+      r.reproducer = d.reproducer;
+      r.detail = d.detail;
+      switch (d.kind) {
+        case fuzz::DriveResult::Kind::kClean: r.code = kExitOk; break;
+        case fuzz::DriveResult::Kind::kViolation: r.code = kExitViolation; break;
+        case fuzz::DriveResult::Kind::kInternal: r.code = kExitInternal; break;
+        default: r.code = kExitCrash; break;
+      }
+      if (d.kind == fuzz::DriveResult::Kind::kViolation || d.kind == fuzz::DriveResult::Kind::kOutOfBounds) {
+        std::string ignored;
+        classify(t, r.reproducer, timeout, &r.report, &ignored);  // the report; the verdict is the driver's
+      }
+    }
+    kernels_checked.insert(r.kernels_checked.begin(), r.kernels_checked.end());
+    total_execs += r.execs;
+    for (const auto& [name, why] : r.kernel_skips) {
+      kernel_skips[name] += (kernel_skips[name].empty() ? "" : "; ") + t + ": " + why;
+    }
+    const bool checked_any = r.counts_known ? r.checked > 0 : !r.kernels_checked.empty();
+    std::string counts = std::to_string(r.execs) + " inputs";
+    if (r.counts_known) counts += ", " + std::to_string(r.checked) + " checked,";
+    std::printf("  %-12s %s in %.1f s (%.0f/s): %s\n", t.c_str(), counts.c_str(), r.seconds,
+                r.seconds > 0 ? static_cast<double>(r.execs) / r.seconds : 0.0,
+                r.code == kExitViolation ? "PROPERTY VIOLATED"
+                : r.code == kExitCrash   ? "KERNEL CRASHED, HUNG, EXITED OR WROTE OUT OF BOUNDS"
+                : r.code != kExitOk      ? "INTERNAL ERROR"
+                : checked_any            ? "nothing found"
+                                         : "NOTHING CHECKED");
+    if (r.code == kExitOk) {
+      if (!checked_any) {
+        std::ostringstream why;
+        if (r.execs == 0) {
+          why << "no input finished in " << seconds << " s (give more --seconds)";
+        } else {
+          // Each kernel's reasons follow; an input without a valid spec has none of its own.
+          why << "no kernel was checked on any of its " << r.execs << " inputs";
+          if (!r.skip_example.empty() && r.skip_example.rfind("every kernel skipped", 0) != 0) {
+            why << " (e.g. " << r.skip_example << ")";
+          }
+        }
+        nothing_checked.push_back(t + " target: " + why.str());
+      }
+      continue;
+    }
+    // The replay's report from the violation marker on (the case, the evidence, every kernel).
+    const size_t at = std::min(r.report.find(fuzz::kViolationMarker), r.report.find(fuzz::kOutOfBoundsMarker));
+    if (!r.report.empty()) std::printf("%s", r.report.substr(at == std::string::npos ? 0 : at).c_str());
+    if (!r.detail.empty()) std::printf("  %s\n", r.detail.c_str());
+    std::printf("\nverdict: %s\n", r.code == kExitViolation ? "FAIL - a kernel violated a property"
+                                   : r.code == kExitCrash
+                                       ? "FAIL - a kernel crashed, hung, exited the process or wrote out of bounds"
+                                       : "ERROR - ropecheck itself failed (please report the reproducer)");
+    if (!r.reproducer.empty()) {
+      std::printf("  reproducer: %s\n  replay it:  ropecheck repro %s%s\n", r.reproducer.c_str(), r.reproducer.c_str(),
+                  repro_args.c_str());
+    }
+    return r.code;
+  }
+  // Nothing found.  A pass needs something checked by every target and on every kernel.
+  for (const rc_kernel_desc* d : kernels) {
+    if (kernels_checked.count(d->name) || total_execs == 0) continue;
+    const auto u = unreachable.find(d->name);
+    const auto k = kernel_skips.find(d->name);
+    // libFuzzer runs log only the kernels checked; a replay of a seed shows the reasons.
+    const std::string seed_file = (corpus.empty() ? std::string("fuzz/corpus") : corpus) + "/" + targets.front() + "/FILE";
+    const std::string why = u != unreachable.end() ? u->second
+                            : k != kernel_skips.end()
+                                ? "the inputs it skipped: " + k->second
+                                : "every input was skipped for it (`ropecheck repro " + seed_file + repro_args +
+                                      "` shows each kernel's reason on an input)";
+    nothing_checked.push_back("kernel " + std::string(d->name) + " was never checked; " + why);
+  }
+  if (!nothing_checked.empty()) {
+    std::printf("\nverdict: NOTHING CHECKED - not a pass:\n");
+    for (const std::string& m : nothing_checked) std::printf("  %s\n", m.c_str());
+    std::fflush(stdout);
+    std::fprintf(stderr, "ropecheck fuzz: nothing was checked (%s)\n", nothing_checked.front().c_str());
+    return kExitUsage;
+  }
+  std::printf("\nverdict: PASS - no property violated, no crash or hang in %g s of fuzzing per target\n", seconds);
+  return kExitOk;
 }
 
 }  // namespace ropecheck::cli

@@ -86,44 +86,36 @@ nlohmann::json to_json(const impl::Kernel& k) {
 }  // namespace
 
 int run_kernels(const Args& raw) {
-  try {
-    const ParsedArgs args(raw, {"--plugin"}, {"--json", "--help"}, {"--plugin"});
-    if (args.flag("--help")) {
-      std::fputs(kHelp, stdout);
-      return kExitOk;
-    }
-    if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
-    impl::KernelSet set = impl::KernelSet::with_builtins();
-    for (const std::string& path : args.all("--plugin")) impl::load_plugin(set, path);
-    if (args.flag("--json")) {
-      nlohmann::json out = nlohmann::json::array();
-      for (const impl::Kernel& k : set.all()) out.push_back(to_json(k));
-      std::puts(out.dump(2).c_str());
-      return kExitOk;
-    }
-    std::printf("%-20s %-9s %-11s %-6s %-10s %-16s %-24s %s\n", "name", "dtypes", "layouts",
-                "place", "max_pos", "head_dim", "angle recipe", "sin/cos ulp, scalings");
-    for (const impl::Kernel& k : set.all()) {
-      const rc_kernel_desc& d = *k.desc;
-      const std::string dt = std::string(impl::dtype_name(d.in_dtype)) + "->" + impl::dtype_name(d.out_dtype);
-      const std::string hd = std::to_string(d.head_dim_min) + ".." + std::to_string(d.head_dim_max) +
-                             " %" + std::to_string(d.head_dim_multiple);
-      std::printf("%-20s %-9s %-11s %-6s %-10lld %-16s %-24s %g, %s%s\n", d.name, dt.c_str(),
-                  d.layouts == RC_LAYOUT_ALL ? "both" : impl::layout_name(d.layouts == 1u ? 0 : 1),
-                  placement(d.placement) == "both" ? "both" : (d.placement & RC_PLACE_IN_PLACE ? "in" : "out"),
-                  static_cast<long long>(d.max_position), hd.c_str(),
-                  impl::angle_recipe_name(d.accuracy.angle_recipe), d.accuracy.sincos_ulp,
-                  d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, 7, impl::rope_type_name).c_str(),
-                  k.origin == "built-in" ? "" : ("  [" + k.origin + "]").c_str());
-    }
+  const ParsedArgs args(raw, {"--plugin"}, {"--json", "--help"}, {"--plugin"});
+  if (args.flag("--help")) {
+    std::fputs(kHelp, stdout);
     return kExitOk;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck kernels: %s\n", e.what());
-    return kExitUsage;
-  } catch (const impl::PluginError& e) {
-    std::fprintf(stderr, "ropecheck kernels: error: %s\n", e.what());
-    return kExitUsage;
   }
+  if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
+  impl::KernelSet set = impl::KernelSet::with_builtins();
+  for (const std::string& path : args.all("--plugin")) impl::load_plugin(set, path);
+  if (args.flag("--json")) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const impl::Kernel& k : set.all()) out.push_back(to_json(k));
+    std::puts(out.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("%-20s %-9s %-11s %-6s %-10s %-16s %-24s %s\n", "name", "dtypes", "layouts",
+              "place", "max_pos", "head_dim", "angle recipe", "sin/cos ulp, scalings");
+  for (const impl::Kernel& k : set.all()) {
+    const rc_kernel_desc& d = *k.desc;
+    const std::string dt = std::string(impl::dtype_name(d.in_dtype)) + "->" + impl::dtype_name(d.out_dtype);
+    const std::string hd = std::to_string(d.head_dim_min) + ".." + std::to_string(d.head_dim_max) +
+                           " %" + std::to_string(d.head_dim_multiple);
+    std::printf("%-20s %-9s %-11s %-6s %-10lld %-16s %-24s %g, %s%s\n", d.name, dt.c_str(),
+                d.layouts == RC_LAYOUT_ALL ? "both" : impl::layout_name(d.layouts == 1u ? 0 : 1),
+                placement(d.placement) == "both" ? "both" : (d.placement & RC_PLACE_IN_PLACE ? "in" : "out"),
+                static_cast<long long>(d.max_position), hd.c_str(),
+                impl::angle_recipe_name(d.accuracy.angle_recipe), d.accuracy.sincos_ulp,
+                d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, 7, impl::rope_type_name).c_str(),
+                k.origin == "built-in" ? "" : ("  [" + k.origin + "]").c_str());
+  }
+  return kExitOk;
 }
 
 }  // namespace ropecheck::cli

@@ -120,96 +120,88 @@ json doubles_as_json(const std::vector<double>& v) {
 }  // namespace
 
 int run_ref(const Args& argv) {
-  try {
-    const ParsedArgs args(argv,
-                          {"--spec", "--hf-config", "--positions", "--input", "--random",
-                           "--digits", "--q", "--k", "--t", "--s"},
-                          {"--help", "--score"});
-    if (args.flag("--help")) {
-      std::fputs(kRefHelp, stdout);
-      return kExitOk;
-    }
-    if (!args.positional().empty()) {
-      throw UsageError("unexpected argument '" + args.positional().front() + "'");
-    }
-    if (args.has("--spec") == args.has("--hf-config")) {
-      throw UsageError("give exactly one of --spec FILE or --hf-config FILE");
-    }
-    const RopeSpec spec = args.has("--spec") ? load_spec_file(args.get("--spec"))
-                                             : load_hf_config_file(args.get("--hf-config"));
-    // The reference prints `d` digits after the leading one (scientific): N significant is N - 1.
-    const int digits = (args.has("--digits") ? parse_digits(args.get("--digits")) : 40) - 1;
-    const ref::ExactReference ref(spec);
-
-    json out;
-    out["spec"] = json::parse(spec_to_json_text(spec));
-    out["theta"] = ref.theta_decimal(digits);
-    out["attention_factor"] = ref.attention_factor_decimal(digits);
-
-    const bool random = args.has("--random");
-    std::mt19937_64 gen(random ? parse_seed(args.get("--random")) : 0);
-    if (random) out["random_seed"] = args.get("--random");
-
-    if (args.flag("--score")) {
-      if (args.has("--positions") || args.has("--input")) {
-        throw UsageError("--score takes --t/--s and --q/--k (or --random), not --positions/--input");
-      }
-      if (!args.has("--t") || !args.has("--s")) throw UsageError("--score needs --t T and --s S");
-      if (random == (args.has("--q") || args.has("--k"))) {
-        throw UsageError("--score needs either --q JSON and --k JSON, or --random SEED");
-      }
-      std::vector<std::string> q, k;
-      if (random) {
-        const auto qd = random_vector(gen, spec.head_dim);
-        const auto kd = random_vector(gen, spec.head_dim);
-        for (double x : qd) q.push_back(exact_decimal(x));
-        for (double x : kd) k.push_back(exact_decimal(x));
-        out["q"] = doubles_as_json(qd);
-        out["k"] = doubles_as_json(kd);
-      } else {
-        if (!args.has("--q") || !args.has("--k")) throw UsageError("--score needs both --q and --k");
-        q = parse_vector(args.get("--q"), "--q", spec.head_dim);
-        k = parse_vector(args.get("--k"), "--k", spec.head_dim);
-        out["q"] = json::parse(read_arg_or_file(args.get("--q")));
-        out["k"] = json::parse(read_arg_or_file(args.get("--k")));
-      }
-      const int64_t t = parse_position(args.get("--t"));
-      const int64_t s = parse_position(args.get("--s"));
-      out["t"] = std::to_string(t);
-      out["s"] = std::to_string(s);
-      out["score"] = ref.score_decimal(q, t, k, s, digits);
-    } else {
-      if (args.has("--q") || args.has("--k") || args.has("--t") || args.has("--s")) {
-        throw UsageError("--q/--k/--t/--s are for --score");
-      }
-      if (random == args.has("--input")) {
-        throw UsageError("give exactly one of --input JSON or --random SEED");
-      }
-      std::vector<std::string> x;
-      if (random) {
-        const auto xd = random_vector(gen, spec.head_dim);
-        for (double v : xd) x.push_back(exact_decimal(v));
-        out["input"] = doubles_as_json(xd);
-      } else {
-        x = parse_vector(args.get("--input"), "--input", spec.head_dim);
-        out["input"] = json::parse(read_arg_or_file(args.get("--input")));
-      }
-      const std::vector<int64_t> positions = parse_position_list(args.get("--positions", "0"));
-      json results = json::array();
-      for (int64_t t : positions) {
-        results.push_back({{"position", std::to_string(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
-      }
-      out["results"] = results;
-    }
-    std::puts(out.dump(2).c_str());
+  const ParsedArgs args(argv,
+                        {"--spec", "--hf-config", "--positions", "--input", "--random",
+                         "--digits", "--q", "--k", "--t", "--s"},
+                        {"--help", "--score"});
+  if (args.flag("--help")) {
+    std::fputs(kRefHelp, stdout);
     return kExitOk;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck ref: %s\n", e.what());
-    return kExitUsage;
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "ropecheck ref: error: %s\n", e.what());
-    return kExitUsage;
   }
+  if (!args.positional().empty()) {
+    throw UsageError("unexpected argument '" + args.positional().front() + "'");
+  }
+  if (args.has("--spec") == args.has("--hf-config")) {
+    throw UsageError("give exactly one of --spec FILE or --hf-config FILE");
+  }
+  const RopeSpec spec = args.has("--spec") ? load_spec_file(args.get("--spec"))
+                                           : load_hf_config_file(args.get("--hf-config"));
+  // The reference prints `d` digits after the leading one (scientific): N significant is N - 1.
+  const int digits = (args.has("--digits") ? parse_digits(args.get("--digits")) : 40) - 1;
+  const ref::ExactReference ref(spec);
+
+  json out;
+  out["spec"] = json::parse(spec_to_json_text(spec));
+  out["theta"] = ref.theta_decimal(digits);
+  out["attention_factor"] = ref.attention_factor_decimal(digits);
+
+  const bool random = args.has("--random");
+  std::mt19937_64 gen(random ? parse_seed(args.get("--random")) : 0);
+  if (random) out["random_seed"] = args.get("--random");
+
+  if (args.flag("--score")) {
+    if (args.has("--positions") || args.has("--input")) {
+      throw UsageError("--score takes --t/--s and --q/--k (or --random), not --positions/--input");
+    }
+    if (!args.has("--t") || !args.has("--s")) throw UsageError("--score needs --t T and --s S");
+    if (random == (args.has("--q") || args.has("--k"))) {
+      throw UsageError("--score needs either --q JSON and --k JSON, or --random SEED");
+    }
+    std::vector<std::string> q, k;
+    if (random) {
+      const auto qd = random_vector(gen, spec.head_dim);
+      const auto kd = random_vector(gen, spec.head_dim);
+      for (double x : qd) q.push_back(exact_decimal(x));
+      for (double x : kd) k.push_back(exact_decimal(x));
+      out["q"] = doubles_as_json(qd);
+      out["k"] = doubles_as_json(kd);
+    } else {
+      if (!args.has("--q") || !args.has("--k")) throw UsageError("--score needs both --q and --k");
+      q = parse_vector(args.get("--q"), "--q", spec.head_dim);
+      k = parse_vector(args.get("--k"), "--k", spec.head_dim);
+      out["q"] = json::parse(read_arg_or_file(args.get("--q")));
+      out["k"] = json::parse(read_arg_or_file(args.get("--k")));
+    }
+    const int64_t t = parse_position(args.get("--t"));
+    const int64_t s = parse_position(args.get("--s"));
+    out["t"] = std::to_string(t);
+    out["s"] = std::to_string(s);
+    out["score"] = ref.score_decimal(q, t, k, s, digits);
+  } else {
+    if (args.has("--q") || args.has("--k") || args.has("--t") || args.has("--s")) {
+      throw UsageError("--q/--k/--t/--s are for --score");
+    }
+    if (random == args.has("--input")) {
+      throw UsageError("give exactly one of --input JSON or --random SEED");
+    }
+    std::vector<std::string> x;
+    if (random) {
+      const auto xd = random_vector(gen, spec.head_dim);
+      for (double v : xd) x.push_back(exact_decimal(v));
+      out["input"] = doubles_as_json(xd);
+    } else {
+      x = parse_vector(args.get("--input"), "--input", spec.head_dim);
+      out["input"] = json::parse(read_arg_or_file(args.get("--input")));
+    }
+    const std::vector<int64_t> positions = parse_position_list(args.get("--positions", "0"));
+    json results = json::array();
+    for (int64_t t : positions) {
+      results.push_back({{"position", std::to_string(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
+    }
+    out["results"] = results;
+  }
+  std::puts(out.dump(2).c_str());
+  return kExitOk;
 }
 
 }  // namespace ropecheck::cli

@@ -113,103 +113,92 @@ int parse_timeout(const std::string& v) {
 
 int run_repro(const Args& argv) {
   using json = nlohmann::json;
-  try {
-    const ParsedArgs args(argv, {"--plugin", "--kernel", "--property", "--timeout"}, {"--help"});
-    if (args.flag("--help")) {
-      std::fputs(kReproHelp, stdout);
-      return kExitOk;
-    }
-    if (args.positional().size() != 1) throw UsageError("give exactly one counterexample FILE (see --help)");
-    const int timeout = args.has("--timeout") ? parse_timeout(args.get("--timeout")) : 20;
-    const std::string path = args.positional().front();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw SpecError(path, "cannot open file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    // Fuzz reproducers are named after their target (their bytes may even be JSON: the spec
-    // target's are).
-    if (!fuzz::fuzz_target_from_path(path).empty()) return replay_fuzz_file(path, args, timeout);
-    json j;
-    try {
-      j = json::parse(ss.str());
-    } catch (const json::exception&) {
-      return replay_fuzz_file(path, args, timeout);  // explains what a reproducer must look like
-    }
-    if (!j.is_object() || !j.contains("case") || !j.contains("kernel") || !j.contains("property")) {
-      throw SpecError(path, "must contain \"kernel\", \"property\" and \"case\"");
-    }
-    const props::Case c = props::case_from_json(j["case"].dump());
-    const std::string kernel_name = args.get("--kernel", j["kernel"].get<std::string>());
-    const std::string property_id = args.get("--property", j["property"].get<std::string>());
-    const props::Property* property = props::find_property(property_id);
-    if (!property) throw UsageError("unknown property '" + property_id + "'");
-
-    impl::KernelSet set = impl::KernelSet::with_builtins();
-    std::string plugin = args.get("--plugin", j.value("plugin", std::string()));
-    if (!plugin.empty()) impl::load_plugin(set, plugin);
-    const impl::Kernel* kernel = set.find(kernel_name);
-    if (!kernel) {
-      throw UsageError("kernel '" + kernel_name + "' not found" +
-                       (plugin.empty() ? " among the built-in kernels (give --plugin LIB.so)" : " in " + plugin));
-    }
-
-    std::printf("kernel:   %s (%s)\nproperty: %s — %s\ncase:     %s\n%s\n\n", kernel_name.c_str(), kernel->origin.c_str(),
-                property->id, property->summary, props::describe(c).c_str(), props::case_to_json(c, 2).c_str());
-    std::fflush(stdout);
-
-    // Replay in a child so a crash is reported, not fatal.  Its verdict is the kind of
-    // props::Verdict ('P', 'F' or 'S'); the reason and detail come through the pipe.
-    impl::SuperviseOptions supervise;
-    supervise.overall_timeout = timeout;
-    const impl::ChildOutcome o = impl::run_supervised(
-        [&](const impl::ChildChannel& ch) -> int {
-          const props::Verdict v = props::replay(*kernel->desc, *property, c);
-          ch.write(v.reason + "\n" + v.detail);
-          return v.failed() ? 'F' : v.kind == props::Verdict::Kind::kSkip ? 'S' : 'P';
-        },
-        supervise);
-    switch (o.end) {
-      case impl::ChildOutcome::End::kVerdict:
-        break;
-      case impl::ChildOutcome::End::kTimeout:
-        std::printf("REPRODUCED: %s hung (no result within %d s; killed)\n", kernel_name.c_str(), timeout);
-        return kExitCrash;
-      case impl::ChildOutcome::End::kSignal:
-        std::printf("REPRODUCED: %s %s\n", kernel_name.c_str(), o.describe().c_str());
-        return kExitCrash;
-      case impl::ChildOutcome::End::kExited:
-        // The child's verdict is written after the kernel returned: without one, the kernel
-        // ended the process itself.
-        std::printf("REPRODUCED: the kernel %s exited the process (status %d) during the replay; a kernel must "
-                    "return, never exit\n",
-                    kernel_name.c_str(), o.exit_status);
-        return kExitCrash;
-      default:
-        throw std::runtime_error("the replay " + o.describe());
-    }
-    const char kind = static_cast<char>(o.verdict);
-    const std::string& rest = o.output;
-    if (kind == 'F') {
-      std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
-      return props::is_crash_reason(rest) ? kExitCrash : kExitViolation;
-    }
-    if (kind == 'S') {
-      std::printf("NOT APPLICABLE: %s\n", rest.c_str());
-      return kExitUsage;
-    }
-    std::printf("PASSES: %s satisfies %s on this case (judged by the exact reference).\n", kernel_name.c_str(),
-                property->id);
+  const ParsedArgs args(argv, {"--plugin", "--kernel", "--property", "--timeout"}, {"--help"});
+  if (args.flag("--help")) {
+    std::fputs(kReproHelp, stdout);
     return kExitOk;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck repro: %s\n", e.what());
-    return kExitUsage;
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "ropecheck repro: error: %s\n", e.what());
-    return kExitUsage;
-  } catch (const impl::PluginError& e) {
-    std::fprintf(stderr, "ropecheck repro: %s\n", e.what());
+  }
+  if (args.positional().size() != 1) throw UsageError("give exactly one counterexample FILE (see --help)");
+  const int timeout = args.has("--timeout") ? parse_timeout(args.get("--timeout")) : 20;
+  const std::string path = args.positional().front();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SpecError(path, "cannot open file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  // Fuzz reproducers are named after their target (their bytes may even be JSON: the spec
+  // target's are).
+  if (!fuzz::fuzz_target_from_path(path).empty()) return replay_fuzz_file(path, args, timeout);
+  json j;
+  try {
+    j = json::parse(ss.str());
+  } catch (const json::exception&) {
+    return replay_fuzz_file(path, args, timeout);  // explains what a reproducer must look like
+  }
+  if (!j.is_object() || !j.contains("case") || !j.contains("kernel") || !j.contains("property")) {
+    throw SpecError(path, "must contain \"kernel\", \"property\" and \"case\"");
+  }
+  const props::Case c = props::case_from_json(j["case"].dump());
+  const std::string kernel_name = args.get("--kernel", j["kernel"].get<std::string>());
+  const std::string property_id = args.get("--property", j["property"].get<std::string>());
+  const props::Property* property = props::find_property(property_id);
+  if (!property) throw UsageError("unknown property '" + property_id + "'");
+
+  impl::KernelSet set = impl::KernelSet::with_builtins();
+  std::string plugin = args.get("--plugin", j.value("plugin", std::string()));
+  if (!plugin.empty()) impl::load_plugin(set, plugin);
+  const impl::Kernel* kernel = set.find(kernel_name);
+  if (!kernel) {
+    throw UsageError("kernel '" + kernel_name + "' not found" +
+                     (plugin.empty() ? " among the built-in kernels (give --plugin LIB.so)" : " in " + plugin));
+  }
+
+  std::printf("kernel:   %s (%s)\nproperty: %s — %s\ncase:     %s\n%s\n\n", kernel_name.c_str(), kernel->origin.c_str(),
+              property->id, property->summary, props::describe(c).c_str(), props::case_to_json(c, 2).c_str());
+  std::fflush(stdout);
+
+  // Replay in a child so a crash is reported, not fatal.  Its verdict is the kind of
+  // props::Verdict ('P', 'F' or 'S'); the reason and detail come through the pipe.
+  impl::SuperviseOptions supervise;
+  supervise.overall_timeout = timeout;
+  const impl::ChildOutcome o = impl::run_supervised(
+      [&](const impl::ChildChannel& ch) -> int {
+        const props::Verdict v = props::replay(*kernel->desc, *property, c);
+        ch.write(v.reason + "\n" + v.detail);
+        return v.failed() ? 'F' : v.kind == props::Verdict::Kind::kSkip ? 'S' : 'P';
+      },
+      supervise);
+  switch (o.end) {
+    case impl::ChildOutcome::End::kVerdict:
+      break;
+    case impl::ChildOutcome::End::kTimeout:
+      std::printf("REPRODUCED: %s hung (no result within %d s; killed)\n", kernel_name.c_str(), timeout);
+      return kExitCrash;
+    case impl::ChildOutcome::End::kSignal:
+      std::printf("REPRODUCED: %s %s\n", kernel_name.c_str(), o.describe().c_str());
+      return kExitCrash;
+    case impl::ChildOutcome::End::kExited:
+      // The child's verdict is written after the kernel returned: without one, the kernel
+      // ended the process itself.
+      std::printf("REPRODUCED: the kernel %s exited the process (status %d) during the replay; a kernel must "
+                  "return, never exit\n",
+                  kernel_name.c_str(), o.exit_status);
+      return kExitCrash;
+    default:
+      throw std::runtime_error("the replay " + o.describe());
+  }
+  const char kind = static_cast<char>(o.verdict);
+  const std::string& rest = o.output;
+  if (kind == 'F') {
+    std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
+    return props::is_crash_reason(rest) ? kExitCrash : kExitViolation;
+  }
+  if (kind == 'S') {
+    std::printf("NOT APPLICABLE: %s\n", rest.c_str());
     return kExitUsage;
   }
+  std::printf("PASSES: %s satisfies %s on this case (judged by the exact reference).\n", kernel_name.c_str(),
+              property->id);
+  return kExitOk;
 }
 
 }  // namespace ropecheck::cli

@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "args.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "impl/plugin_loader.hpp"
+#include "reference/rope_spec.hpp"
 
 namespace {
 
@@ -71,6 +74,15 @@ int main(int argc, char** argv) {
     if (cmd == "repro") return cli::run_repro(args);
     if (cmd == "report") return cli::run_report(args);
     if (cmd == "fuzz") return cli::run_fuzz(args);
+  } catch (const cli::UsageError& e) {  // bad usage: the message says what to give instead
+    std::fprintf(stderr, "ropecheck %s: %s\n", cmd.c_str(), e.what());
+    return kExitUsage;
+  } catch (const SpecError& e) {  // a spec, config or input value: names the field and the rule
+    std::fprintf(stderr, "ropecheck %s: error: %s\n", cmd.c_str(), e.what());
+    return kExitUsage;
+  } catch (const impl::PluginError& e) {  // a plugin that cannot be loaded or is inconsistent
+    std::fprintf(stderr, "ropecheck %s: error: %s\n", cmd.c_str(), e.what());
+    return kExitUsage;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ropecheck %s: internal error: %s\n", cmd.c_str(), e.what());
     return kExitInternal;
