@@ -58,6 +58,8 @@ void to_dd(const Mp& v, double* hi, double* lo) {
 
 }  // namespace
 
+void release_thread_caches() { mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE); }
+
 unsigned working_bits(int64_t t, double max_theta) {
   // log2|t·θ| as log2|t| + log2 θ: the product |t|·θ can overflow a double (and log2(inf)
   // cast to int is undefined behaviour -- it once asked MPFR for ~2^31 bits), the sum cannot:

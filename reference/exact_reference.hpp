@@ -24,6 +24,11 @@ namespace ropecheck::ref {
 // Bits of working precision for rotating by angles up to |t| * max_theta.
 unsigned working_bits(int64_t t, double max_theta);
 
+// Frees the MPFR caches of the calling thread (the constants pi and log 2 at the precisions
+// it used).  A thread that used the exact reference calls this before it ends; MPFR keeps
+// them per thread, and they are lost (a leak, as LeakSanitizer reports) when it ends.
+void release_thread_caches();
+
 class ExactReference : public Oracle {
  public:
   explicit ExactReference(RopeSpec spec);  // validates the spec (throws SpecError)

@@ -11,6 +11,7 @@
 #include "properties/edge_positions.hpp"
 #include "properties/recipe_view.hpp"
 #include "reference/error_model.hpp"
+#include "reference/exact_reference.hpp"
 
 namespace ropecheck::report {
 
@@ -289,7 +290,12 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     }
   };
   std::vector<std::thread> pool;
-  for (int w = 1; w < n_threads; ++w) pool.emplace_back(worker, w);
+  for (int w = 1; w < n_threads; ++w) {
+    pool.emplace_back([&worker, w] {
+      worker(w);
+      ref::release_thread_caches();  // the exact reference's per-thread MPFR constants
+    });
+  }
   worker(0);
   for (auto& th : pool) th.join();
   for (const std::exception_ptr& e : thrown) {

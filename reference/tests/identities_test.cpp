@@ -276,7 +276,12 @@ TEST(ExactReferenceTest, ConcurrentUseGivesTheDigitsOfSequentialUse) {
   std::vector<std::vector<std::string>> expected(kThreads), got(kThreads);
   for (size_t i = 0; i < kThreads; ++i) expected[i] = run(i);
   std::vector<std::thread> pool;
-  for (size_t i = 0; i < kThreads; ++i) pool.emplace_back([&, i] { got[i] = run(i); });
+  for (size_t i = 0; i < kThreads; ++i) {
+    pool.emplace_back([&, i] {
+      got[i] = run(i);
+      release_thread_caches();
+    });
+  }
   for (std::thread& t : pool) t.join();
   for (size_t i = 0; i < kThreads; ++i) {
     ASSERT_EQ(got[i].size(), expected[i].size());
