@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "args.hpp"
+#include "command_errors.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
 #include "impl/isolation.hpp"
@@ -149,22 +150,6 @@ std::string last_label(const std::string& output) {
   return label;
 }
 
-// The command's errors: a message on stderr and the exit code.
-int report_errors(const std::function<int()>& body) {
-  try {
-    return body();
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "ropecheck report: %s\n", e.what());
-    return kExitUsage;
-  } catch (const SpecError& e) {
-    std::fprintf(stderr, "ropecheck report: error: %s\n", e.what());
-    return kExitUsage;
-  } catch (const impl::PluginError& e) {
-    std::fprintf(stderr, "ropecheck report: error: %s\n", e.what());
-    return kExitUsage;
-  }
-}
-
 // Runs `measure` in a child and returns its exit code, or kExitCrash (with a message) when a
 // kernel crashed, hung or ended the process.
 int measure_isolated(const std::function<int()>& measure, double timeout_seconds) {
@@ -173,12 +158,7 @@ int measure_isolated(const std::function<int()>& measure, double timeout_seconds
   const impl::ChildOutcome o = impl::run_supervised(
       [&measure](const impl::ChildChannel& ch) {
         g_channel = &ch;
-        try {
-          return report_errors(measure);
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "ropecheck report: internal error: %s\n", e.what());
-          return static_cast<int>(kExitInternal);
-        }
+        return exit_code_of("report", measure);  // the code main would give, from the child
       },
       opt);
   if (o.end == impl::ChildOutcome::End::kVerdict) return o.verdict;
@@ -406,8 +386,6 @@ int run_report_in_process(const Args& argv) {
 
 }  // namespace
 
-int run_report(const Args& argv) {
-  return report_errors([&argv] { return run_report_in_process(argv); });
-}
+int run_report(const Args& argv) { return run_report_in_process(argv); }
 
 }  // namespace ropecheck::cli

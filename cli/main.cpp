@@ -3,13 +3,12 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "args.hpp"
+#include "command_errors.hpp"
 #include "commands.hpp"
 #include "exit_codes.hpp"
-#include "impl/plugin_loader.hpp"
-#include "reference/rope_spec.hpp"
 
 namespace {
 
@@ -67,25 +66,11 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   const cli::Args args(argv + 2, argv + argc);
-  try {
-    if (cmd == "ref") return cli::run_ref(args);
-    if (cmd == "kernels") return cli::run_kernels(args);
-    if (cmd == "check") return cli::run_check(args);
-    if (cmd == "repro") return cli::run_repro(args);
-    if (cmd == "report") return cli::run_report(args);
-    if (cmd == "fuzz") return cli::run_fuzz(args);
-  } catch (const cli::UsageError& e) {  // bad usage: the message says what to give instead
-    std::fprintf(stderr, "ropecheck %s: %s\n", cmd.c_str(), e.what());
-    return kExitUsage;
-  } catch (const SpecError& e) {  // a spec, config or input value: names the field and the rule
-    std::fprintf(stderr, "ropecheck %s: error: %s\n", cmd.c_str(), e.what());
-    return kExitUsage;
-  } catch (const impl::PluginError& e) {  // a plugin that cannot be loaded or is inconsistent
-    std::fprintf(stderr, "ropecheck %s: error: %s\n", cmd.c_str(), e.what());
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "ropecheck %s: internal error: %s\n", cmd.c_str(), e.what());
-    return kExitInternal;
+  static const std::pair<const char*, int (*)(const cli::Args&)> kCommands[] = {
+      {"ref", cli::run_ref},     {"kernels", cli::run_kernels}, {"check", cli::run_check},
+      {"repro", cli::run_repro}, {"report", cli::run_report},   {"fuzz", cli::run_fuzz}};
+  for (const auto& [name, run] : kCommands) {
+    if (cmd == name) return cli::exit_code_of(name, [&args, run = run] { return run(args); });
   }
   std::fprintf(stderr, "ropecheck: unknown command '%s' (see ropecheck --help)\n", cmd.c_str());
   return kExitUsage;
