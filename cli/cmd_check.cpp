@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -27,11 +28,13 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 #include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
+#include "properties/counterexample.hpp"
+#include "properties/output_file.hpp"
 #include "properties/gate.hpp"
 #include "reference/rope_spec.hpp"
 
@@ -93,6 +96,21 @@ wrote out of bounds; 4 internal error.
 
 // ---- serialization of unit results (child → parent) ----------------------------------
 
+// JSON has no infinity or NaN (nlohmann writes them as null, which then does not read back
+// as a number): an unbounded excess travels as the string "inf".
+json ratio_to_json(double r) {
+  if (std::isfinite(r)) return r;
+  return std::isnan(r) ? "nan" : (r > 0 ? "inf" : "-inf");
+}
+double ratio_from_json(const json& j) {
+  if (j.is_number()) return j.get<double>();
+  const std::string s = j.get<std::string>();
+  if (s == "inf") return INFINITY;
+  if (s == "-inf") return -INFINITY;
+  if (s == "nan") return NAN;
+  throw std::runtime_error("worst_ratio: not a number: " + s);
+}
+
 json outcome_to_json(const props::PropertyOutcome& o) {
   json j;
   j["property"] = o.property;
@@ -100,8 +118,9 @@ json outcome_to_json(const props::PropertyOutcome& o) {
   j["skipped"] = o.skipped;
   j["failed"] = o.failed;
   j["crash"] = o.crash_class;
-  j["worst_ratio"] = o.worst_ratio;
+  j["worst_ratio"] = ratio_to_json(o.worst_ratio);
   if (o.failed) {
+    j["finding_property"] = o.finding_property;
     j["reason"] = o.reason;
     j["detail"] = o.detail;
     if (o.counterexample) j["case"] = json::parse(props::case_to_json(*o.counterexample, -1));
@@ -116,8 +135,9 @@ props::PropertyOutcome outcome_from_json(const json& j) {
   o.skipped = j.at("skipped");
   o.failed = j.at("failed");
   o.crash_class = j.at("crash");
-  o.worst_ratio = j.at("worst_ratio");
+  o.worst_ratio = ratio_from_json(j.at("worst_ratio"));
   if (o.failed) {
+    o.finding_property = j.at("finding_property");
     o.reason = j.at("reason");
     o.detail = j.at("detail");
     if (j.contains("case")) o.counterexample = props::case_from_json(j.at("case").dump());
@@ -268,13 +288,6 @@ std::string xml_escape(const std::string& s) {
     }
   }
   return o;
-}
-
-std::string file_safe(std::string s) {
-  for (char& c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') c = '_';
-  }
-  return s;
 }
 
 // Status of one kernel × property over all its units.
@@ -498,30 +511,23 @@ int run_check(const Args& argv) {
   // crash of the same kernel and property in another unit is "<kernel>__<property>-2.json".
   std::set<std::string> saved_paths;
   bool save_failed = false;
-  auto save = [&](const std::string& kernel, const std::string& property, const std::string& reason,
+  auto save = [&](const std::string& kernel, const std::string& property, bool crash, const std::string& reason,
                   const std::string& detail, const props::Case& c) -> std::string {
-    std::filesystem::create_directories(a.out_dir, ec);
-    const std::string stem = a.out_dir + "/" + file_safe(kernel) + "__" + file_safe(property);
-    std::string path = stem + ".json";
-    for (int n = 2; saved_paths.count(path); ++n) path = stem + "-" + std::to_string(n) + ".json";
-    saved_paths.insert(path);
-    json j;
-    j["kernel"] = kernel;
-    j["plugin"] = origin[kernel] == "built-in" ? "" : origin[kernel];
-    j["property"] = property;
-    j["reason"] = reason;
-    j["detail"] = detail;
-    j["case"] = json::parse(props::case_to_json(c, -1));
-    std::ofstream f(path);
-    f << j.dump(2) << "\n";
-    f.close();
-    if (!f) {
-      std::fprintf(stderr, "ropecheck check: cannot write the counterexample %s (--out-dir %s)\n", path.c_str(),
-                   a.out_dir.c_str());
+    props::Counterexample cx;
+    cx.kernel = kernel;
+    cx.plugin = origin[kernel] == "built-in" ? "" : origin[kernel];
+    cx.property = property;
+    cx.finding = crash ? props::Finding::kCrash : props::Finding::kViolation;
+    cx.reason = reason;
+    cx.detail = detail;
+    cx.c = c;
+    try {
+      return "ropecheck repro " + props::save_counterexample(a.out_dir, cx, saved_paths);
+    } catch (const OutputError& e) {
+      std::fprintf(stderr, "ropecheck check: counterexample not saved: %s (--out-dir %s)\n", e.what(), a.out_dir.c_str());
       save_failed = true;
       return "";
     }
-    return "ropecheck repro " + path;
   };
   std::map<std::string, std::vector<std::string>> internal_errors;  // by kernel: also in the JUnit XML
   for (const Finished& f : results) {
@@ -540,8 +546,11 @@ int run_check(const Args& argv) {
         c.failed = !o.crash_class;
         c.crashed = o.crash_class;
         c.reason = o.reason;
-        c.repro = o.counterexample ? save(kname, o.property, o.reason, o.detail, *o.counterexample) : "";
-        messages.push_back(std::string(o.crash_class ? "CRASH" : "FAIL") + ": " + kname + " violates " + o.property +
+        c.repro = o.counterexample ? save(kname, o.finding_property.empty() ? o.property : o.finding_property,
+                                          o.crash_class, o.reason, o.detail, *o.counterexample)
+                                   : "";
+        messages.push_back(std::string(o.crash_class ? "CRASH" : "FAIL") + ": " + kname + " violates " +
+                           (o.finding_property.empty() ? o.property : o.finding_property) +
                            " (spec: " + f.result.spec_name + ")\n  " + o.reason + "\n" + o.detail +
                            (c.repro.empty() ? "" : "\n  reproduce: " + c.repro));
       }
@@ -554,7 +563,7 @@ int run_check(const Args& argv) {
       Cell& c = cells[kname][prop];
       c.crashed = true;
       c.reason = f.crash;
-      c.repro = f.crash_case ? save(kname, prop, f.crash, "", *f.crash_case) : "";
+      c.repro = f.crash_case ? save(kname, prop, true, f.crash, "", *f.crash_case) : "";
       messages.push_back("CRASH: " + kname + " " + f.crash + " (spec: " + f.result.spec_name + ", property " + prop +
                          ")" + (f.crash_case ? "\n  case: " + props::describe(*f.crash_case) : "") +
                          (c.repro.empty() ? "" : "\n  reproduce: " + c.repro));

@@ -27,7 +27,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 #include "fuzz/decode.hpp"
 #include "fuzz/driver.hpp"
 #include "impl/isolation.hpp"

@@ -8,7 +8,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 

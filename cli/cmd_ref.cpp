@@ -10,7 +10,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "exact_reference.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 #include "rope_spec.hpp"
 
 namespace ropecheck::cli {

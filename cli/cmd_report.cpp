@@ -19,7 +19,7 @@
 #include "args.hpp"
 #include "command_errors.hpp"
 #include "commands.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 #include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"

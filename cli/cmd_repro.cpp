@@ -4,18 +4,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "args.hpp"
 #include "commands.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 #include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "fuzz/decode.hpp"
 #include "fuzz/fuzz_common.hpp"
+#include "properties/counterexample.hpp"
 #include "properties/gate.hpp"
 
 namespace ropecheck::cli {
@@ -112,7 +112,6 @@ int parse_timeout(const std::string& v) {
 }  // namespace
 
 int run_repro(const Args& argv) {
-  using json = nlohmann::json;
   const ParsedArgs args(argv, {"--plugin", "--kernel", "--property", "--timeout"}, {"--help"});
   if (args.flag("--help")) {
     std::fputs(kReproHelp, stdout);
@@ -125,80 +124,66 @@ int run_repro(const Args& argv) {
   if (!in) throw SpecError(path, "cannot open file");
   std::ostringstream ss;
   ss << in.rdbuf();
-  // Fuzz reproducers are named after their target (their bytes may even be JSON: the spec
-  // target's are).
-  if (!fuzz::fuzz_target_from_path(path).empty()) return replay_fuzz_file(path, args, timeout);
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::exception&) {
-    return replay_fuzz_file(path, args, timeout);  // explains what a reproducer must look like
-  }
-  if (!j.is_object() || !j.contains("case") || !j.contains("kernel") || !j.contains("property")) {
-    throw SpecError(path, "must contain \"kernel\", \"property\" and \"case\"");
-  }
-  const props::Case c = props::case_from_json(j["case"].dump());
-  const std::string kernel_name = args.get("--kernel", j["kernel"].get<std::string>());
-  const std::string property_id = args.get("--property", j["property"].get<std::string>());
+  // What the file is comes from its content: a counterexample is a JSON object of the
+  // counterexample format wherever it is saved and whatever it is called; anything else is
+  // a raw fuzz input, whose target the file name says.
+  const std::optional<props::Counterexample> cx = props::parse_counterexample(ss.str(), path);
+  if (!cx) return replay_fuzz_file(path, args, timeout);
+  const props::Case& c = cx->c;
+  const std::string kernel_name = args.get("--kernel", cx->kernel);
+  const std::string property_id = args.get("--property", cx->property);
   const props::Property* property = props::find_property(property_id);
-  if (!property) throw UsageError("unknown property '" + property_id + "'");
+  if (!property) throw UsageError("unknown property '" + property_id + "' (ropecheck check --list-properties)");
 
   impl::KernelSet set = impl::KernelSet::with_builtins();
-  std::string plugin = args.get("--plugin", j.value("plugin", std::string()));
+  const std::string plugin = args.get("--plugin", cx->plugin);
   if (!plugin.empty()) impl::load_plugin(set, plugin);
   const impl::Kernel* kernel = set.find(kernel_name);
   if (!kernel) {
     throw UsageError("kernel '" + kernel_name + "' not found" +
                      (plugin.empty() ? " among the built-in kernels (give --plugin LIB.so)" : " in " + plugin));
   }
+  if (const std::string why = props::case_unfit_for_kernel(c, *kernel->desc); !why.empty()) throw SpecError(path, why);
 
   std::printf("kernel:   %s (%s)\nproperty: %s — %s\ncase:     %s\n%s\n\n", kernel_name.c_str(), kernel->origin.c_str(),
               property->id, property->summary, props::describe(c).c_str(), props::case_to_json(c, 2).c_str());
   std::fflush(stdout);
 
-  // Replay in a child so a crash is reported, not fatal.  Its verdict is the kind of
-  // props::Verdict ('P', 'F' or 'S'); the reason and detail come through the pipe.
+  // Replay in a child so a crash is reported, not fatal.  Its verdict is the finding; the
+  // reason and detail come through the pipe.
   impl::SuperviseOptions supervise;
   supervise.overall_timeout = timeout;
   const impl::ChildOutcome o = impl::run_supervised(
       [&](const impl::ChildChannel& ch) -> int {
-        const props::Verdict v = props::replay(*kernel->desc, *property, c);
-        ch.write(v.reason + "\n" + v.detail);
-        return v.failed() ? 'F' : v.kind == props::Verdict::Kind::kSkip ? 'S' : 'P';
+        const props::Judgement j = props::replay(*kernel->desc, *property, c);
+        ch.write(j.reason + "\n" + j.detail);
+        return static_cast<int>(j.finding);
       },
       supervise);
-  switch (o.end) {
-    case impl::ChildOutcome::End::kVerdict:
-      break;
-    case impl::ChildOutcome::End::kTimeout:
-      std::printf("REPRODUCED: %s hung (no result within %d s; killed)\n", kernel_name.c_str(), timeout);
-      return kExitCrash;
-    case impl::ChildOutcome::End::kSignal:
-      std::printf("REPRODUCED: %s %s\n", kernel_name.c_str(), o.describe().c_str());
-      return kExitCrash;
-    case impl::ChildOutcome::End::kExited:
-      // The child's verdict is written after the kernel returned: without one, the kernel
-      // ended the process itself.
-      std::printf("REPRODUCED: the kernel %s exited the process (status %d) during the replay; a kernel must "
-                  "return, never exit\n",
-                  kernel_name.c_str(), o.exit_status);
-      return kExitCrash;
-    default:
-      throw std::runtime_error("the replay " + o.describe());
+  if (o.end != impl::ChildOutcome::End::kVerdict) {
+    const props::Judgement j = props::finding_of_child(o, "the kernel " + kernel_name);
+    if (j.finding == props::Finding::kInternal) throw std::runtime_error("the replay failed: " + j.reason);
+    std::printf("REPRODUCED: %s\n", j.reason.c_str());
+    return props::exit_code(j.finding);
   }
-  const char kind = static_cast<char>(o.verdict);
+  const auto finding = static_cast<props::Finding>(o.verdict);
   const std::string& rest = o.output;
-  if (kind == 'F') {
-    std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
-    return props::is_crash_reason(rest) ? kExitCrash : kExitViolation;
+  switch (finding) {
+    case props::Finding::kViolation:
+    case props::Finding::kCrash:
+      std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
+      return props::exit_code(finding);
+    case props::Finding::kSkip:
+      std::printf("NOT APPLICABLE: %s\n", rest.c_str());
+      return kExitUsage;
+    case props::Finding::kPass:
+      std::printf("PASSES: %s satisfies %s on this case (judged by the exact reference).\n", kernel_name.c_str(),
+                  property->id);
+      return kExitOk;
+    case props::Finding::kInternal:
+      break;
   }
-  if (kind == 'S') {
-    std::printf("NOT APPLICABLE: %s\n", rest.c_str());
-    return kExitUsage;
-  }
-  std::printf("PASSES: %s satisfies %s on this case (judged by the exact reference).\n", kernel_name.c_str(),
-              property->id);
-  return kExitOk;
+  throw std::runtime_error("the replay failed: " + rest);
 }
 
 }  // namespace ropecheck::cli

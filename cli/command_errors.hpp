@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "args.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 #include "impl/plugin_loader.hpp"
 #include "reference/rope_spec.hpp"
 

@@ -8,7 +8,7 @@
 
 #include "command_errors.hpp"
 #include "commands.hpp"
-#include "exit_codes.hpp"
+#include "properties/exit_codes.hpp"
 
 namespace {
 

@@ -54,12 +54,24 @@ Case case_from_json(const std::string& text) {
   c.spec = spec_from_json_text(need("spec").dump(), "case.spec");
   try {
     for (const json& p : need("positions")) c.positions.push_back(parse_position(p.get<std::string>()));
-    c.n_heads = need("n_heads").get<int64_t>();
-    c.head_pad = need("head_pad").get<int64_t>();
-    c.token_pad = need("token_pad").get<int64_t>();
+    auto integer = [&](const char* key) {
+      const json& v = need(key);
+      if (!v.is_number_integer()) throw SpecError(std::string("case.") + key, "must be an integer, got " + v.dump());
+      return v.get<int64_t>();
+    };
+    c.n_heads = integer("n_heads");
+    c.head_pad = integer("head_pad");
+    c.token_pad = integer("token_pad");
     c.shift = parse_position(need("shift").get<std::string>());
-    c.scale_exponent = need("scale_exponent").get<int>();
-    c.poison = need("poison").get<int64_t>();
+    // Read wide and range-checked: get<int>() wraps 2^40 to 0 silently.
+    const json& k = need("scale_exponent");
+    if (!k.is_number_integer() || k.get<int64_t>() < kMinScaleExponent || k.get<int64_t>() > kMaxScaleExponent) {
+      throw SpecError("case.scale_exponent", "must be an integer in [" + std::to_string(kMinScaleExponent) + ", " +
+                                                 std::to_string(kMaxScaleExponent) + "] (2^k a finite, non-zero double), got " +
+                                                 k.dump());
+    }
+    c.scale_exponent = static_cast<int>(k.get<int64_t>());
+    c.poison = integer("poison");
     for (const json& v : need("x")) {
       const std::string s = v.get<std::string>();
       char* end = nullptr;

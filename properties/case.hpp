@@ -15,6 +15,10 @@
 
 namespace ropecheck::props {
 
+// 2^k is a finite, non-zero double for k in this range (subnormal below -1022).
+inline constexpr int kMinScaleExponent = -1074;
+inline constexpr int kMaxScaleExponent = 1023;
+
 struct Case {
   RopeSpec spec;
   std::vector<int64_t> positions;  // one per token, any order, repeats allowed
@@ -25,7 +29,7 @@ struct Case {
   // (see KernelRunner::round_to_input).
   std::vector<double> x;
   int64_t shift = 0;      // Δ for shift invariance
-  int scale_exponent = 1; // k for the power-of-two scaling property
+  int scale_exponent = 1; // k for the power-of-two scaling property, in [kMinScaleExponent, kMaxScaleExponent]
   int64_t poison = 0;     // index into x that the NaN/Inf property poisons
 
   int64_t n_tokens() const { return static_cast<int64_t>(positions.size()); }

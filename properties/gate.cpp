@@ -10,9 +10,7 @@
 #include "properties/edge_positions.hpp"
 #include "properties/generators.hpp"
 #include "properties/runner.hpp"
-#include "properties/spec_cache.hpp"
-#include "reference/exact_reference.hpp"
-#include "reference/fast_oracle.hpp"
+#include "properties/judge.hpp"
 
 namespace ropecheck::props {
 
@@ -26,111 +24,37 @@ class SilentListener : public rc::detail::TestListener {
   void onTestFinished(const rc::detail::TestMetadata&, const rc::detail::TestResult&) override {}
 };
 
-bool is_crash_class(const Verdict& v) { return is_crash_reason(v.reason); }
-
-// The oracles of one (kernel, spec) unit.  The exact reference is built once and shared.
-struct Oracles {
-  std::shared_ptr<const ref::ExactReference> exact;
-  std::shared_ptr<const ref::FastOracle> fast;
-  std::unique_ptr<ref::CheckedOracle> checked;
-  explicit Oracles(const RopeSpec& spec)
-      : exact(std::make_shared<const ref::ExactReference>(spec)),
-        fast(std::make_shared<const ref::FastOracle>(exact)),
-        checked(std::make_unique<ref::CheckedOracle>(fast, 1000)) {}
-};
-
-// Attaches a call log to a runner for one scope (detached on every way out).
-class LogScope {
- public:
-  LogScope(const KernelRunner& runner, CallLog& log) : runner_(runner) { runner_.attach_log(&log); }
-  ~LogScope() { runner_.attach_log(nullptr); }
-  LogScope(const LogScope&) = delete;
-  LogScope& operator=(const LogScope&) = delete;
-
- private:
-  const KernelRunner& runner_;
-};
-
-// Re-judges a violation found with the fast oracle using the exact reference alone, on the
-// outputs the kernel gave the first time (`log`, replayed; a call the first evaluation did
-// not make goes to the kernel).  Returns the exact verdict (fail: confirmed; otherwise the
-// fast oracle was wrong).
-Verdict confirm(const KernelRunner& runner, const Oracles& o, const Property& p, const Case& c, CallLog& log) {
-  log.mode = CallLog::Mode::kReplay;
-  const LogScope replay(runner, log);
-  return evaluate(p, Context{runner, *o.exact}, c);
-}
-
-// The runner (prepared handle) and oracles of a spec: built once for a unit with a fixed
-// spec; with generated specs, kept for the last few (shrinking revisits them).
-struct Prepared {
-  KernelRunner runner;
-  Oracles oracles;
-  Prepared(const rc_kernel_desc& kernel, const RopeSpec& spec) : runner(kernel, spec), oracles(spec) {}
-};
-using PreparedSpecs = SpecCache<Prepared>;
-
 struct CaseEvaluator {
   const rc_kernel_desc& kernel;
   const Property& property;
-  const GateOptions& options;
-  PreparedSpecs& prepared;
+  Judge& judge;
 
-  // Evaluates one case and tallies it; returns the verdict (fail only if exact-confirmed, or
-  // crash-class).  An exception of ropecheck's own sets *internal_error: never a pass.
-  Verdict operator()(const Case& c, PropertyOutcome& out, std::string* internal_error) const {
-    Verdict v;
-    try {
-      v = judge(c);
-    } catch (const ref::OracleMismatch& e) {
-      *internal_error = std::string("fast oracle disagreed with the exact reference: ") + e.what();
-      return Verdict::skip("oracle mismatch");
-    } catch (const std::exception& e) {
-      *internal_error = std::string("checking ") + property.id + " threw: " + e.what() + " (" + describe(c) + ")";
-      return Verdict::skip("internal error");
+  // Judges one case and tallies it; returns the judgement.  ropecheck's own failure sets
+  // *internal_error (never a pass) and returns a skip.
+  Judgement operator()(const Case& c, PropertyOutcome& out, std::string* internal_error) const {
+    Judgement j = judge.judge(kernel, property, c);
+    switch (j.finding) {
+      case Finding::kInternal:
+        *internal_error = j.reason;
+        j.finding = Finding::kSkip;
+        return j;
+      case Finding::kSkip:
+        ++out.skipped;
+        return j;
+      default:
+        ++out.checked;
+        out.worst_ratio = std::max(out.worst_ratio, j.worst_ratio);
+        return j;
     }
-    if (v.kind == Verdict::Kind::kSkip && v.reason == kNotConfirmed) {
-      *internal_error = std::string("fast oracle reported a violation the exact reference does not confirm (") +
-                        property.id + ", " + describe(c) + ")";
-      return v;
-    }
-    if (v.kind == Verdict::Kind::kSkip) {
-      ++out.skipped;
-    } else {
-      ++out.checked;
-      out.worst_ratio = std::max(out.worst_ratio, v.worst_ratio);
-    }
-    return v;
-  }
-
- private:
-  // A skip reason no property gives (they name a rule): marks "fast fail, exact pass".
-  static constexpr const char* kNotConfirmed = "(ropecheck: fast-oracle violation not confirmed)";
-
-  Verdict judge(const Case& c) const {
-    // Announced first: prepare runs in prepared.get, and a crash there must name this case.
-    if (options.before_case) options.before_case(c, property.id);
-    const Prepared& state = prepared.get(spec_cache_key(c.spec), [&] { return std::make_unique<Prepared>(kernel, c.spec); });
-    CallLog log;
-    Verdict v;
-    {
-      const LogScope record(state.runner, log);
-      v = evaluate(property, Context{state.runner, *state.oracles.checked}, c);
-    }
-    if (v.failed() && !is_crash_class(v)) {  // a crash needs no oracle to confirm it
-      const Verdict exact = confirm(state.runner, state.oracles, property, c, log);
-      if (!exact.failed()) return Verdict::skip(kNotConfirmed);
-      v = exact;
-    }
-    return v;
   }
 };
 
-void record_failure(PropertyOutcome& out, const Verdict& v, const Case& c) {
+void record_failure(PropertyOutcome& out, const Judgement& j, const Case& c) {
   out.failed = true;
-  out.crash_class = is_crash_class(v);
-  out.reason = v.reason;
-  out.detail = v.detail;
+  out.crash_class = j.finding == Finding::kCrash;
+  out.finding_property = j.property;
+  out.reason = j.reason;
+  out.detail = j.detail;
   out.counterexample = c;
 }
 
@@ -253,7 +177,8 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
     }
   }
   const std::vector<Case> sweep = options.random_specs ? std::vector<Case>{} : sweep_cases(kernel, spec, options.seed);
-  PreparedSpecs prepared(16);
+  Judge judge;
+  judge.before_case = options.before_case;
 
   for (size_t pi = 0; pi < selected.size(); ++pi) {
     const Property* p = selected[pi];
@@ -264,11 +189,11 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
             : start + (deadline - start) * static_cast<int64_t>(pi + 1) / static_cast<int64_t>(selected.size());
     PropertyOutcome out;
     out.property = p->id;
-    const CaseEvaluator eval{kernel, *p, options, prepared};
+    const CaseEvaluator eval{kernel, *p, judge};
     // 1. The deterministic sweep.
     for (const Case& c : sweep) {
       if (!result.internal_error.empty()) break;
-      const Verdict v = eval(c, out, &result.internal_error);
+      const Judgement v = eval(c, out, &result.internal_error);
       if (v.failed()) {
         // Shrink the sweep case greedily (fewest tokens and heads, no padding, fewest
         // non-zero inputs), keeping the last verdict that failed.
@@ -276,7 +201,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         const Case small = shrink_case(c, p->needs_two_tokens ? 2 : 1, [&](const Case& d) {
           return eval(d, scratch, &result.internal_error).failed();
         });
-        const Verdict final_verdict = eval(small, scratch, &result.internal_error);
+        const Judgement final_verdict = eval(small, scratch, &result.internal_error);
         record_failure(out, final_verdict.failed() ? final_verdict : v, final_verdict.failed() ? small : c);
         break;
       }
@@ -292,19 +217,19 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       if (options.max_cases >= 0 && generated >= options.max_cases) break;
       const int n = options.max_cases >= 0 ? std::min(25, options.max_cases - generated) : 25;
       std::optional<Case> last_failing;
-      Verdict last_verdict;
+      Judgement last_verdict;
       auto property = [&] {
         RC_PRE(result.internal_error.empty());  // after an internal error, run nothing more
         const Case c = options.random_specs ? *gen::case_for(k) : *gen::case_with_spec(spec, k);
         PropertyOutcome scratch;
-        const Verdict v = eval(c, scratch, &result.internal_error);
+        const Judgement v = eval(c, scratch, &result.internal_error);
         if (v.failed()) {
           // RapidCheck re-runs shrunk candidates; the last failing one is the final, smallest.
           last_failing = c;
           last_verdict = v;
           RC_FAIL(v.reason);
         }
-        RC_PRE(v.kind != Verdict::Kind::kSkip);
+        RC_PRE(v.finding != Finding::kSkip);
       };
       rc::detail::TestParams params;
       params.seed = options.seed * 0x9E3779B97F4A7C15ull + batch * 1000003u + std::hash<std::string>{}(p->id);
@@ -344,10 +269,9 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
   return result;
 }
 
-Verdict replay(const rc_kernel_desc& kernel, const Property& property, const Case& c) {
-  const KernelRunner runner(kernel, c.spec);
-  const ref::ExactReference exact(c.spec);
-  return evaluate(property, Context{runner, exact}, c);
+Judgement replay(const rc_kernel_desc& kernel, const Property& property, const Case& c) {
+  Judge judge;
+  return judge.judge_exact(kernel, property, c);
 }
 
 std::vector<RopeSpec> default_gate_specs() {

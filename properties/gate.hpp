@@ -19,6 +19,7 @@
 #include "impl/ropecheck_kernel.h"
 #include "properties/catalogue.hpp"
 #include "properties/case.hpp"
+#include "properties/judge.hpp"
 
 namespace ropecheck::props {
 
@@ -28,6 +29,7 @@ struct PropertyOutcome {
   int skipped = 0;             // cases the property does not apply to (declared unsupported)
   bool failed = false;
   bool crash_class = false;    // out-of-bounds write: exit 3 rather than 1
+  std::string finding_property;  // the property the finding names (kernelIsDeterministic when a failure did not reproduce)
   std::string reason, detail;  // of the (shrunk) counterexample
   std::optional<Case> counterexample;
   double worst_ratio = 0;      // max error / bound seen (bounded properties)
@@ -58,7 +60,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
 
 // Re-runs one property on one case, judging with the exact reference (no fast oracle): what
 // `ropecheck repro` does with a saved counterexample.
-Verdict replay(const rc_kernel_desc& kernel, const Property& property, const Case& c);
+Judgement replay(const rc_kernel_desc& kernel, const Property& property, const Case& c);
 
 // The deterministic cases of the sweep: the spec's edge positions within the kernel's
 // range, grouped a few tokens per case, with fixed pseudo-random inputs.

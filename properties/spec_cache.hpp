@@ -48,6 +48,12 @@ class SpecCache {
     return *order_.front().second;
   }
 
+  // Calls f(entry) for every entry, most recent first.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Slot& s : order_) f(*s.second);
+  }
+
   void clear() {
     index_.clear();
     order_.clear();

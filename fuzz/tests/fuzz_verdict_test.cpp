@@ -191,7 +191,7 @@ TEST(FuzzVerdict, ReproOfACheckCounterexampleWithAnExitingKernelIsACrash) {
   std::ofstream(path) << j.dump(2);
   const Result r = run("repro " + path);
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(has(r, "exited the process (status 0) during the replay")) << r.out;
+  EXPECT_TRUE(has(r, "ended the process (exit status 0)")) << r.out;
 }
 
 // ---- 3. out-of-bounds writes are crash-class (exit 3), as in `check` ---------------------------

@@ -4,7 +4,8 @@
 // declared accuracy contract.  A failure prints the shrunk case as JSON and the command that
 // replays it.  RC_PARAMS (e.g. "max_success=1000 seed=42") scales or replays a run.
 // Judging uses the fast oracle (validated against the exact reference in
-// reference/tests/fast_oracle_test.cpp); a failure is re-judged by the exact reference.
+// reference/tests/fast_oracle_test.cpp); the judge (properties/judge.hpp) re-judges a
+// failure by the exact reference on the outputs the kernel gave, as in the gate.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -13,9 +14,8 @@
 #include "impl/registry.hpp"
 #include "properties/catalogue.hpp"
 #include "properties/generators.hpp"
-#include "properties/spec_cache.hpp"
-#include "reference/exact_reference.hpp"
-#include "reference/fast_oracle.hpp"
+#include "properties/counterexample.hpp"
+#include "properties/judge.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -28,18 +28,13 @@
 namespace ropecheck::props {
 namespace {
 
-// Prepared kernels and oracles by (kernel, spec), so RapidCheck's shrinking — which re-runs
-// the property on many nearby cases with the same spec — does not rebuild cos/sin tables
-// and frequencies every time.
-struct Prepared {
-  KernelRunner runner;
-  ref::FastOracle oracle;
-  Prepared(const rc_kernel_desc& d, const RopeSpec& spec) : runner(d, spec), oracle(spec) {}
-};
-const Prepared& prepared(const rc_kernel_desc& d, const RopeSpec& spec) {
-  static SpecCache<Prepared> cache(256);
-  return cache.get(std::string(d.name) + "|" + spec_cache_key(spec),
-                   [&] { return std::make_unique<Prepared>(d, spec); });
+// One judge for the whole run: it keeps kernels and oracles prepared by (kernel, spec), so
+// RapidCheck's shrinking — which re-runs the property on many nearby cases with the same spec
+// — does not rebuild cos/sin tables and frequencies every time, and it confirms a failure with
+// the exact reference on the outputs the kernel gave, as the gate does.
+Judge& judge() {
+  static Judge j(Judge::Options{256, 1000, true});
+  return j;
 }
 
 // Per property run in this process: how many kernel cases were judged (not skipped).  A
@@ -69,20 +64,11 @@ void check_every_kernel(const char* property_id) {
     gen::Constraints k = gen::Constraints::of(*d);
     if (p->needs_two_tokens) k.max_heads = 1;
     const Case c = *gen::case_for(k);
-    const Prepared& prep = prepared(*d, c.spec);
-    Verdict v = p->fn(Context{prep.runner, prep.oracle}, c);
-    if (v.failed()) {
-      // Judge a failure by the exact reference alone before reporting it.  A violation it does
-      // not confirm is a fault of the fast oracle: a failure of this test too, never a pass.
-      const ref::ExactReference exact(c.spec);
-      const Verdict confirmed = p->fn(Context{prep.runner, exact}, c);
-      if (!confirmed.failed()) {
-        RC_FAIL(std::string("the fast oracle reported a violation the exact reference does not confirm: ") +
-                d->name + " " + p->id + ": " + v.reason + "\n" + v.detail);
-      }
-      v = confirmed;
-    }
-    if (v.kind == Verdict::Kind::kSkip) {
+    const Judgement v = judge().judge(*d, *p, c);
+    // ropecheck's own failure (e.g. a fast-oracle violation the exact reference does not
+    // confirm) fails this test too: never a pass.
+    if (v.finding == Finding::kInternal) RC_FAIL(std::string("ropecheck internal error: ") + d->name + ": " + v.reason);
+    if (v.finding == Finding::kSkip) {
       ++skipped;
     } else {
       ++judged_here;
@@ -94,12 +80,17 @@ void check_every_kernel(const char* property_id) {
     if (v.failed()) {
       // Save the case where `ropecheck repro` reads it; RapidCheck re-runs shrunk candidates,
       // so the file ends up holding the smallest failing case.
-      const std::string dir = ::testing::TempDir() + "ropecheck-failures";
-      std::filesystem::create_directories(dir);
-      const std::string path = dir + "/" + d->name + "__" + p->id + ".json";
-      std::ofstream(path) << "{\"kernel\": \"" << d->name << "\", \"plugin\": \"\", \"property\": \"" << p->id
-                          << "\", \"case\": " << case_to_json(c, -1) << "}\n";
-      RC_FAIL(std::string(d->name) + " violates " + p->id + ": " + v.reason + "\n" + v.detail +
+      Counterexample cx;
+      cx.kernel = d->name;
+      cx.property = v.property;
+      cx.finding = v.finding;
+      cx.reason = v.reason;
+      cx.detail = v.detail;
+      cx.worst_ratio = v.worst_ratio;
+      cx.c = c;
+      std::set<std::string> taken;  // one file per kernel and property: the last (smallest) case wins
+      const std::string path = save_counterexample(::testing::TempDir() + "ropecheck-failures", cx, taken);
+      RC_FAIL(std::string(d->name) + " violates " + v.property + ": " + v.reason + "\n" + v.detail +
               "\n  reproduce: ropecheck repro " + path);
     }
   }
