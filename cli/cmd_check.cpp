@@ -28,6 +28,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "kernel_selection.hpp"
 #include "properties/exit_codes.hpp"
 #include "impl/isolation.hpp"
 #include "impl/plugin_loader.hpp"
@@ -371,37 +372,9 @@ int run_check(const Args& argv) {
   }
 
   // Kernels.
-  impl::KernelSet set = impl::KernelSet::with_builtins();
-  std::vector<const impl::Kernel*> selected;
-  std::vector<const rc_kernel_desc*> descs;  // of `selected`
-  {
-    const size_t n_builtin = set.all().size();
-    for (const std::string& p : a.plugins) impl::load_plugin(set, p);
-    if (a.kernels.empty()) {
-      const size_t from = a.plugins.empty() ? 0 : n_builtin;
-      const size_t to = a.plugins.empty() ? n_builtin : set.all().size();
-      for (size_t i = from; i < to; ++i) selected.push_back(&set.all()[i]);
-    } else {
-      for (const std::string& name : a.kernels) {
-        if (name == "all") {
-          for (const auto& k : set.all()) {
-            if (std::find(selected.begin(), selected.end(), &k) == selected.end()) selected.push_back(&k);
-          }
-          continue;
-        }
-        const impl::Kernel* k = set.find(name);
-        if (!k) {
-          std::string known;
-          for (const auto& kk : set.all()) known += std::string(known.empty() ? "" : ", ") + kk.desc->name;
-          throw UsageError("unknown kernel '" + name + "' (known: " + known + ")");
-        }
-        if (std::find(selected.begin(), selected.end(), k) == selected.end()) selected.push_back(k);
-      }
-    }
-    if (selected.empty()) throw UsageError("no kernel selected (the plugins define none?)");
-    for (const impl::Kernel* k : selected) descs.push_back(k->desc);
-    if (const std::string why = props::reject_implausible(descs); !why.empty()) throw UsageError(why);
-  }
+  const KernelSelection sel = select_kernels(a.plugins, a.kernels);
+  const std::vector<const impl::Kernel*>& selected = sel.kernels;
+  const std::vector<const rc_kernel_desc*> descs = sel.descs();
 
   // Specs.
   std::vector<RopeSpec> specs;
@@ -501,8 +474,6 @@ int run_check(const Args& argv) {
 
   // Aggregate kernel × property, write counterexamples.
   std::map<std::string, std::map<std::string, Cell>> cells;
-  std::map<std::string, std::string> origin;
-  for (const impl::Kernel* k : selected) origin[k->desc->name] = k->origin;
   bool any_fail = false, any_crash = false, any_internal = false;
   std::vector<std::string> messages;
   std::error_code ec;
@@ -515,7 +486,7 @@ int run_check(const Args& argv) {
                   const std::string& detail, const props::Case& c) -> std::string {
     props::Counterexample cx;
     cx.kernel = kernel;
-    cx.plugin = origin[kernel] == "built-in" ? "" : origin[kernel];
+    cx.plugin = sel.plugin_of(kernel);
     cx.property = property;
     cx.finding = crash ? props::Finding::kCrash : props::Finding::kViolation;
     cx.reason = reason;
