@@ -16,7 +16,7 @@
 #include "fuzz/decode.hpp"
 #include "fuzz/fuzz_common.hpp"
 #include "properties/counterexample.hpp"
-#include "properties/gate.hpp"
+#include "properties/judge.hpp"
 
 namespace ropecheck::cli {
 
@@ -155,7 +155,8 @@ int run_repro(const Args& argv) {
   supervise.overall_timeout = timeout;
   const impl::ChildOutcome o = impl::run_supervised(
       [&](const impl::ChildChannel& ch) -> int {
-        const props::Judgement j = props::replay(*kernel->desc, *property, c);
+        props::Judge judge;
+        const props::Judgement j = judge.judge_exact(*kernel->desc, *property, c);
         ch.write(j.reason + "\n" + j.detail);
         return static_cast<int>(j.finding);
       },

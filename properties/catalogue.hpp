@@ -27,12 +27,13 @@ struct Verdict {
   std::string detail;       // fail: the evidence (inputs, expected, actual, bound in hexfloat)
   double worst_ratio = 0;   // max over the case of error / bound (bounded properties)
   double worst_ulp = 0;     // max error in ulp of the pair norm (bounded properties)
+  bool worst_capped = false;  // the worst ratio is on a pair whose bound is capped (kPairBoundCap)
 
   bool passed() const { return kind == Kind::kPass; }
   bool failed() const { return kind == Kind::kFail; }
-  static Verdict skip(std::string why) { return {Kind::kSkip, std::move(why), "", 0, 0}; }
+  static Verdict skip(std::string why) { return {Kind::kSkip, std::move(why), "", 0, 0, false}; }
   static Verdict fail(std::string why, std::string detail) {
-    return {Kind::kFail, std::move(why), std::move(detail), 0, 0};
+    return {Kind::kFail, std::move(why), std::move(detail), 0, 0, false};
   }
 };
 

@@ -129,6 +129,7 @@ Judgement from_verdict(const Verdict& v, const Property& p) {
   j.detail = v.detail;
   j.worst_ratio = v.worst_ratio;
   j.worst_ulp = v.worst_ulp;
+  j.worst_capped = v.worst_capped;
   switch (v.kind) {
     case Verdict::Kind::kPass: j.finding = Finding::kPass; break;
     case Verdict::Kind::kSkip: j.finding = Finding::kSkip; break;

@@ -54,6 +54,7 @@ struct Judgement {
   std::string detail;    // violation, crash: the evidence (inputs, expected, actual, bound)
   double worst_ratio = 0;  // bounded properties: the largest error / bound seen on the case
   double worst_ulp = 0;    // bounded properties: the largest error in ulp of the pair norm
+  bool worst_capped = false;  // the largest ratio is on a pair whose bound is capped at kPairBoundCap·r
 
   bool checked() const { return finding == Finding::kPass || failed(); }
   bool failed() const { return finding == Finding::kViolation || finding == Finding::kCrash; }

@@ -74,8 +74,8 @@ RecipeView::RecipeView(const KernelRunner& runner, const ref::ExactReference& ex
   const bool f32 = acc.angle_recipe == RC_ANGLE_F32_INVFREQ_F32_PRODUCT && acc.angle_dtype == RC_DTYPE_F32;
   const bool f64 = acc.angle_recipe == RC_ANGLE_F64_INVFREQ_F64_PRODUCT && acc.angle_dtype == RC_DTYPE_F64;
   if (!f32 && !f64) {
-    note_ = std::string("angle recipe ") + std::to_string(acc.angle_recipe) +
-            " declares no re-derivable angle (table or other): recipe view unavailable";
+    note_ = std::string("angle recipe ") + impl::angle_recipe_name(acc.angle_recipe) + " (angle dtype " +
+            impl::dtype_name(acc.angle_dtype) + ") declares no re-derivable angle: recipe view unavailable";
     return;
   }
 

@@ -267,6 +267,10 @@ PairBound pair_error_bound_amplified(const rc_kernel_desc& desc, double amplific
   const double u_out =
       acc.output_rounding == RC_ROUND_NONE ? 0.0 : unit_roundoff(desc.out_dtype) *
                                                        (acc.output_rounding == RC_ROUND_OTHER ? 2.0 : 1.0);
+  b.angle = 1.01 * r * b.dphi;
+  b.sincos = 1.01 * r * std::sqrt(2.0) * eta;
+  b.arithmetic = 1.01 * r * 2.0 * gamma2;
+  b.other = 1.01 * r * (eps_a + u_out);
   b.bound = 1.01 * r * (b.dphi + std::sqrt(2.0) * eta + 2.0 * gamma2 + eps_a + u_out);
   return b;
 }

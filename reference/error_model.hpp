@@ -42,7 +42,10 @@ std::string yarn_range_warning(const RopeSpec& spec, int32_t angle_dtype);
 
 struct PairBound {
   double dphi = 0;   // bound on the angle error (radians)
-  double bound = 0;  // bound on |y - y_exact| (absolute)
+  double bound = 0;  // bound on |y - y_exact| (absolute, before the cap)
+  // Its terms (absolute, each with the model's 1%): the angle r·|dphi|, sin/cos r·√2·η, the
+  // rotation arithmetic r·2γ₂, and the attention factor and output rounding r·(ε_a + u_out).
+  double angle = 0, sincos = 0, arithmetic = 0, other = 0;
 };
 // theta_exact: theta'_j (exact, to double); r: a*|(x0, x1)|; attention: a.
 PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,

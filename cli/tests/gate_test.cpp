@@ -104,7 +104,7 @@ TEST(Gate, KernelThatExitsIsACrashWithAndWithoutIsolation) {
   const std::string d = temp_dir("exit");
   const Result isolated = run("check --plugin " EXIT_PLUGIN " --cases 3 --quiet --out-dir " + d);
   EXPECT_EQ(isolated.exit_code, 3) << isolated.out;
-  EXPECT_NE(isolated.out.find("CRASH: exits_0_at_4096 exited"), std::string::npos) << isolated.out;
+  EXPECT_NE(isolated.out.find("CRASH: exits_0_at_4096 ended the process (exit status 0)"), std::string::npos) << isolated.out;
   const Result in_process = run("check --plugin " EXIT_PLUGIN " --cases 3 --quiet --no-isolation --out-dir " + d);
   EXPECT_EQ(in_process.exit_code, 3) << in_process.out;
   EXPECT_NE(in_process.out.find("a kernel ended the process"), std::string::npos) << in_process.out;

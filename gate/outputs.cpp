@@ -1,0 +1,119 @@
+// The gate's outputs: JUnit XML for CI dashboards and the full JSON (gate/campaign.hpp).
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "gate/campaign.hpp"
+#include "gate/protocol.hpp"
+
+namespace ropecheck::gate {
+
+namespace {
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          o += ' ';
+        } else {
+          o += c;
+        }
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string junit_xml(const CampaignResult& r, const std::vector<std::string>& warnings) {
+  std::ostringstream x;
+  x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"ropecheck\">\n";
+  for (const std::string& k : r.kernels) {
+    const auto found = r.cells.find(k);
+    const std::map<std::string, Cell> row = found == r.cells.end() ? std::map<std::string, Cell>{} : found->second;
+    const auto ie = r.internal_errors.find(k);
+    const std::vector<std::string> internal = ie == r.internal_errors.end() ? std::vector<std::string>{} : ie->second;
+    int failures = 0, errors = internal.empty() ? 0 : 1, skipped = 0;
+    for (const auto& [p, c] : row) {
+      failures += c.failed;
+      errors += c.crashed;
+      skipped += c.status() == "n/a";
+    }
+    x << "  <testsuite name=\"" << xml_escape(k) << "\" tests=\"" << row.size() + !internal.empty() << "\" failures=\""
+      << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\">\n";
+    if (!warnings.empty()) {
+      x << "    <properties>\n";
+      for (const std::string& w : warnings) x << "      <property name=\"warning\" value=\"" << xml_escape(w) << "\"/>\n";
+      x << "    </properties>\n";
+    }
+    for (const auto& [p, c] : row) {
+      x << "    <testcase classname=\"ropecheck." << xml_escape(k) << "\" name=\"" << xml_escape(p) << "\" time=\""
+        << c.seconds << "\">";
+      if (c.crashed) {
+        x << "<error message=\"" << xml_escape(c.reason) << "\">" << xml_escape(c.repro) << "</error>";
+      } else if (c.failed) {
+        x << "<failure message=\"" << xml_escape(c.reason) << "\">" << xml_escape(c.repro) << "</failure>";
+      } else if (c.status() == "n/a") {
+        // After an internal error a unit stops: its properties may be unreached, not n/a.
+        x << "<skipped message=\""
+          << (internal.empty() ? "not applicable to this kernel's declared capabilities"
+                               : "no case checked: not applicable to this kernel's declared capabilities, or not "
+                                 "reached after the internal error (see ropecheckInternalError)")
+          << "\"/>";
+      } else {
+        x << "<system-out>" << c.checked << " cases checked</system-out>";
+      }
+      x << "</testcase>\n";
+    }
+    if (!internal.empty()) {  // ropecheck failed: nothing above is a complete verdict (exit 4)
+      std::string all;
+      for (const std::string& e : internal) all += e + "\n";
+      x << "    <testcase classname=\"ropecheck." << xml_escape(k)
+        << "\" name=\"ropecheckInternalError\"><error message=\"ropecheck internal error (please report)\">"
+        << xml_escape(all) << "</error></testcase>\n";
+    }
+    x << "  </testsuite>\n";
+  }
+  x << "</testsuites>\n";
+  return x.str();
+}
+
+std::string gate_json(const CampaignResult& r, const CampaignOptions& o, const std::vector<std::string>& warnings) {
+  using json = nlohmann::ordered_json;
+  json j;
+  j["seed"] = o.seed;
+  j["shard"] = std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count);
+  j["seconds"] = r.seconds;
+  json us = json::array();
+  for (const UnitRun& u : r.units) {
+    json uj = unit_to_json(u.result);
+    if (!u.crash.empty()) uj["crash"] = u.crash;
+    us.push_back(uj);
+  }
+  j["units"] = us;
+  // Per kernel and property, over its units: what ran and the largest error/bound measured.
+  // "bound_capped": that largest ratio is on a pair whose bound is capped at 2.02·|x| — any
+  // output of the right norm passes there, so a ratio near 0.99 says nothing about the kernel.
+  json cells = json::object();
+  for (const auto& [k, row] : r.cells) {
+    json kj = json::object();
+    for (const auto& [p, c] : row) {
+      kj[p] = {{"status", c.status()},       {"checked", c.checked},
+               {"skipped", c.skipped},       {"generated_cases", c.generated},
+               {"worst_ratio", ratio_to_json(c.worst_ratio)}, {"bound_capped", c.worst_capped}};
+    }
+    cells[k] = kj;
+  }
+  j["kernels"] = cells;
+  j["warnings"] = warnings;
+  j["exit_code"] = r.tally.exit_code();
+  return j.dump(2) + "\n";
+}
+
+}  // namespace ropecheck::gate

@@ -1,0 +1,400 @@
+#include "gate/unit.hpp"
+
+#include <rapidcheck.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <random>
+
+#include "properties/edge_positions.hpp"
+#include "properties/generators.hpp"
+#include "properties/runner.hpp"
+
+namespace ropecheck::gate {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using props::Finding;
+using props::Judge;
+using props::Judgement;
+using props::Property;
+
+// A failure found at the very end of a unit's budget still gets this long to shrink.
+constexpr double kMinShrinkSeconds = 1.0;
+// The worst excess seen is kept beside the shrunk case when it is this many times larger.
+constexpr double kWorstExcessFactor = 1.5;
+
+Clock::time_point after(Clock::time_point t, double seconds) {
+  return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// RapidCheck reports through a listener; the gate reports itself.
+class SilentListener : public rc::detail::TestListener {
+ public:
+  void onTestCaseFinished(const rc::detail::CaseDescription&) override {}
+  void onShrinkTried(const rc::detail::CaseDescription&, bool) override {}
+  void onTestFinished(const rc::detail::TestMetadata&, const rc::detail::TestResult&) override {}
+};
+
+// Judges cases of one property for one kernel and keeps the outcome's counts, the largest
+// error/bound measured and the largest excess of a failing case.
+struct CaseEvaluator {
+  const rc_kernel_desc& kernel;
+  const Property& property;
+  Judge& judge;
+  PropertyOutcome& out;
+  std::string& internal_error;
+
+  // ropecheck's own failure sets internal_error (never a pass) and returns a skip.
+  // `count`: tally the case as checked/skipped (shrink candidates are not counted).
+  Judgement operator()(const Case& c, bool count = true) const {
+    Judgement j = judge.judge(kernel, property, c);
+    if (j.finding == Finding::kInternal) {
+      internal_error = j.reason;
+      j.finding = Finding::kSkip;
+      return j;
+    }
+    if (j.finding == Finding::kSkip) {
+      if (count) ++out.skipped;
+      out.skip_reason = j.reason;
+      return j;
+    }
+    if (count) ++out.checked;
+    // NaN ranks highest: a NaN error is the worst there is.
+    if (j.worst_ratio > out.worst_ratio || (std::isnan(j.worst_ratio) && !std::isnan(out.worst_ratio))) {
+      out.worst_ratio = j.worst_ratio;
+      out.worst_capped = j.worst_capped;
+    }
+    if (j.failed() && (j.worst_ratio > out.worst_failure_ratio || std::isnan(j.worst_ratio))) {
+      out.worst_failure_ratio = j.worst_ratio;
+      out.worst_failure = c;
+      out.worst_failure_detail = j.detail;
+    }
+    return j;
+  }
+  bool fails(const Case& c) const { return internal_error.empty() && (*this)(c, false).failed(); }
+};
+
+// Records the (shrunk) failure; keeps the worst excess only where it tells more than the case.
+void record_failure(PropertyOutcome& out, const Judgement& j, const Case& c) {
+  out.failed = true;
+  out.crash_class = j.finding == Finding::kCrash;
+  out.finding_property = j.property;
+  out.reason = j.reason;
+  out.detail = j.detail;
+  out.counterexample = c;
+  out.failure_ratio = j.worst_ratio;
+  const bool worse = std::isnan(out.worst_failure_ratio) ||
+                     (out.worst_failure_ratio > kWorstExcessFactor * out.failure_ratio && out.failure_ratio > 0);
+  if (!worse) {
+    out.worst_failure.reset();
+    out.worst_failure_ratio = 0;
+    out.worst_failure_detail.clear();
+  }
+}
+
+// Removes token k (and its inputs) from a case.
+Case drop_token(const Case& c, int64_t k) {
+  Case d = c;
+  d.positions.erase(d.positions.begin() + k);
+  const auto per_token = static_cast<std::ptrdiff_t>(c.n_heads * c.spec.head_dim);
+  d.x.erase(d.x.begin() + k * per_token, d.x.begin() + (k + 1) * per_token);
+  d.poison = d.x.empty() ? 0 : c.poison % static_cast<int64_t>(d.x.size());
+  return d;
+}
+
+// Keeps only token k.
+Case only_token(const Case& c, int64_t k) {
+  Case d = c;
+  d.positions = {c.positions[static_cast<size_t>(k)]};
+  const auto per_token = static_cast<std::ptrdiff_t>(c.n_heads * c.spec.head_dim);
+  d.x.assign(c.x.begin() + k * per_token, c.x.begin() + (k + 1) * per_token);
+  d.poison = d.x.empty() ? 0 : c.poison % static_cast<int64_t>(d.x.size());
+  return d;
+}
+
+// Removes head h of every token.
+Case drop_head(const Case& c, int64_t h) {
+  Case d = c;
+  d.n_heads = c.n_heads - 1;
+  d.x.clear();
+  for (int64_t k = 0; k < c.n_tokens(); ++k) {
+    for (int64_t hh = 0; hh < c.n_heads; ++hh) {
+      if (hh == h) continue;
+      for (int64_t i = 0; i < c.spec.head_dim; ++i) d.x.push_back(c.x[c.at(k, hh, i)]);
+    }
+  }
+  d.poison = d.x.empty() ? 0 : c.poison % static_cast<int64_t>(d.x.size());
+  return d;
+}
+
+}  // namespace
+
+Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&)>& fails, Clock::time_point deadline,
+                 bool* cut) {
+  bool stopped = false;
+  // Every candidate is tried only before the deadline; after it, the case is left as it is.
+  auto try_case = [&](const Case& d) {
+    if (stopped || Clock::now() >= deadline) {
+      stopped = true;
+      return false;
+    }
+    return fails(d);
+  };
+  for (bool progress = true; progress;) {
+    progress = false;
+    // From the last token down: the earlier (smaller) positions stay.
+    for (int64_t k = c.n_tokens() - 1; k >= 0 && c.n_tokens() > static_cast<int64_t>(min_tokens); --k) {
+      Case d = drop_token(c, k);
+      if (try_case(d)) {
+        c = std::move(d);
+        progress = true;
+        break;
+      }
+    }
+  }
+  for (int64_t h = c.n_heads - 1; h >= 0 && c.n_heads > 1; --h) {
+    Case d = drop_head(c, h);
+    if (try_case(d)) c = std::move(d);
+  }
+  // Simpler positions: 0 or 1 where the failure does not need the original one.
+  for (size_t k = 0; k < c.positions.size(); ++k) {
+    for (int64_t t : {int64_t{0}, int64_t{1}}) {
+      if (c.positions[k] <= t) break;
+      Case d = c;
+      d.positions[k] = t;
+      if (try_case(d)) {
+        c = std::move(d);
+        break;
+      }
+    }
+  }
+  if (c.head_pad || c.token_pad) {
+    Case d = c;
+    d.head_pad = d.token_pad = 0;
+    if (try_case(d)) c = std::move(d);
+  }
+  // Simpler values: zero each component that is not needed for the failure.
+  for (size_t i = 0; i < c.x.size(); ++i) {
+    if (c.x[i] == 0) continue;
+    Case d = c;
+    d.x[i] = 0;
+    if (try_case(d)) c = std::move(d);
+  }
+  if (cut) *cut = stopped;
+  return c;
+}
+
+std::optional<Case> smallest_failing_position(const Case& c, const std::vector<int64_t>& below,
+                                              const std::function<bool(const Case&)>& fails, Clock::time_point deadline) {
+  std::vector<int64_t> order(static_cast<size_t>(c.n_tokens()));
+  for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int64_t>(k);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return c.positions[static_cast<size_t>(a)] < c.positions[static_cast<size_t>(b)]; });
+  std::optional<Case> found;
+  for (int64_t k : order) {
+    if (Clock::now() >= deadline) return found;
+    Case d = only_token(c, k);
+    if (fails(d)) {
+      found = std::move(d);
+      break;
+    }
+  }
+  if (!found) return std::nullopt;
+  // Bisect between the largest listed position under the failing one that passes (with the
+  // same values) and the failing one.  A property need not be monotone in t, so this finds
+  // *a* failing position no larger than the edge position, the smallest where it is.
+  int64_t hi = found->positions[0];
+  const auto at = [&](int64_t t) {
+    Case d = *found;
+    d.positions[0] = t;
+    return d;
+  };
+  auto it = std::lower_bound(below.begin(), below.end(), hi);
+  while (it != below.begin() && Clock::now() < deadline) {
+    const int64_t lo = *--it;
+    if (lo < 0) break;
+    if (!fails(at(lo))) {
+      int64_t pass = lo;
+      while (hi - pass > 1 && Clock::now() < deadline) {
+        const int64_t mid = pass + (hi - pass) / 2;
+        if (fails(at(mid))) {
+          hi = mid;
+        } else {
+          pass = mid;
+        }
+      }
+      break;
+    }
+    hi = lo;  // the listed position under it fails too: go further down
+  }
+  return at(hi);
+}
+
+std::vector<Case> sweep_cases(const rc_kernel_desc& kernel, const RopeSpec& spec, uint64_t seed) {
+  const std::vector<int64_t> edges = props::edge_positions(spec, kernel.max_position);
+  std::mt19937_64 gen(seed);
+  // Inputs in [-2, 2] with a few exact zeros; rounded to the kernel's input dtype.
+  auto value = [&] {
+    const uint64_t bits = gen();
+    if ((bits & 31) == 0) return (bits & 32) ? 0.0 : -0.0;
+    return props::round_to_dtype(static_cast<double>(bits >> 11) * 0x1p-53 * 4.0 - 2.0, kernel.in_dtype);
+  };
+  std::vector<Case> cases;
+  constexpr size_t kTokensPerCase = 6;
+  for (size_t first = 0; first < edges.size(); first += kTokensPerCase) {
+    Case c;
+    c.spec = spec;
+    for (size_t i = first; i < std::min(edges.size(), first + kTokensPerCase); ++i) c.positions.push_back(edges[i]);
+    if (c.positions.size() == 1 && first > 0) c.positions.insert(c.positions.begin(), edges[first - 1]);
+    c.n_heads = (cases.size() % 2) ? 3 : 1;  // odd head counts, and a padded layout every other case
+    if (cases.size() % 2) {
+      c.head_pad = 1;
+      c.token_pad = 2;
+    }
+    c.x.resize(static_cast<size_t>(c.n_tokens() * c.n_heads * spec.head_dim));
+    for (double& x : c.x) x = value();
+    c.shift = 16 << (2 * (cases.size() % 8));
+    c.scale_exponent = (cases.size() % 2) ? -1 : 1;
+    c.poison = static_cast<int64_t>(gen() % c.x.size());
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const GateOptions& options) {
+  const auto start = Clock::now();
+  auto deadline = options.deadline;
+  if (options.unit_budget_seconds >= 0) deadline = std::min(deadline, after(start, options.unit_budget_seconds));
+  // How long one failure may be shrunk: up to the unit's deadline (at least a second), and
+  // never more than shrink_seconds.
+  auto shrink_deadline = [&](Clock::time_point found) {
+    const auto budget_end = deadline == Clock::time_point::max() ? deadline : std::max(deadline, after(found, kMinShrinkSeconds));
+    return std::min(budget_end, after(found, options.shrink_seconds));
+  };
+  UnitResult result;
+  result.kernel = kernel.name;
+  result.spec_name = options.random_specs ? std::string("(generated specs)")
+                                          : (spec.name.empty() ? std::string(to_string(spec.type)) : spec.name);
+  std::vector<const Property*> selected;
+  for (const Property& p : props::catalogue()) {
+    if (options.properties.empty() ||
+        std::find(options.properties.begin(), options.properties.end(), p.id) != options.properties.end()) {
+      selected.push_back(&p);
+    }
+  }
+  const std::vector<Case> sweep = options.random_specs ? std::vector<Case>{} : sweep_cases(kernel, spec, options.seed);
+  const std::vector<int64_t> edges =
+      options.random_specs ? std::vector<int64_t>{} : props::edge_positions(spec, kernel.max_position);
+  Judge judge;
+  judge.before_case = options.before_case;
+
+  for (size_t pi = 0; pi < selected.size(); ++pi) {
+    const Property* p = selected[pi];
+    // Each property gets an equal slice of the unit's budget.
+    const auto property_deadline =
+        deadline == Clock::time_point::max()
+            ? deadline
+            : start + (deadline - start) * static_cast<int64_t>(pi + 1) / static_cast<int64_t>(selected.size());
+    PropertyOutcome out;
+    out.property = p->id;
+    const CaseEvaluator eval{kernel, *p, judge, out, result.internal_error};
+    const size_t min_tokens = p->needs_two_tokens ? 2 : 1;
+    // 1. The deterministic sweep, in increasing position.
+    for (const Case& c : sweep) {
+      if (!result.internal_error.empty()) break;
+      const Judgement v = eval(c);
+      if (!v.failed()) continue;
+      if (v.property != p->id) {  // did not reproduce: nothing stable to shrink
+        record_failure(out, v, c);
+        break;
+      }
+      const auto until = shrink_deadline(Clock::now());
+      const auto fails = [&](const Case& d) { return eval.fails(d); };
+      // The smallest failing edge position first (it names the bug class), then the rest.
+      std::optional<Case> small;
+      if (min_tokens == 1) small = smallest_failing_position(c, edges, fails, until);
+      bool cut = false;
+      Case minimal = shrink_case(small ? *small : c, min_tokens, fails, until, &cut);
+      const Judgement final_verdict = result.internal_error.empty() ? eval(minimal, false) : Judgement{};
+      record_failure(out, final_verdict.failed() ? final_verdict : v, final_verdict.failed() ? minimal : c);
+      out.shrink_cut = cut || Clock::now() >= until;
+      break;
+    }
+    // 2. Generated cases, in batches so the deadline is honoured; RapidCheck shrinks a
+    // failing case to the smallest one that still fails (fewest tokens and heads, simplest
+    // positions and values; smallest head_dim when specs are generated).
+    props::gen::Constraints k = props::gen::Constraints::of(kernel);
+    if (p->needs_two_tokens) k.max_heads = 1;
+    for (uint64_t batch = 0; !out.failed && result.internal_error.empty(); ++batch) {
+      if (Clock::now() >= property_deadline) break;
+      if (options.max_cases >= 0 && out.generated >= options.max_cases) break;
+      const int n = options.max_cases >= 0 ? std::min(25, options.max_cases - out.generated) : 25;
+      std::optional<Case> last_failing;
+      Judgement last_verdict;
+      Clock::time_point until = Clock::time_point::max();
+      bool stop_shrinking = false;
+      auto property = [&] {
+        RC_PRE(result.internal_error.empty());  // after an internal error, run nothing more
+        // Once a failure is found every call is a shrink candidate: none after the deadline,
+        // and none for a failure that did not reproduce.
+        if (last_failing && (stop_shrinking || Clock::now() >= until)) {
+          out.shrink_cut = out.shrink_cut || !stop_shrinking;
+          RC_DISCARD("shrinking stopped");
+        }
+        const Case c = options.random_specs ? *props::gen::case_for(k) : *props::gen::case_with_spec(spec, k);
+        const Judgement v = eval(c, !last_failing);
+        if (v.failed()) {
+          if (!last_failing) {
+            until = shrink_deadline(Clock::now());
+            stop_shrinking = v.property != p->id;
+          }
+          // RapidCheck re-runs shrunk candidates; the last failing one is the final, smallest.
+          last_failing = c;
+          last_verdict = v;
+          RC_FAIL(v.reason);
+        }
+        RC_PRE(v.finding != Finding::kSkip);
+      };
+      rc::detail::TestParams params;
+      // A function of (seed, property, batch) only: the same seed gives the same cases.
+      params.seed = options.seed * 0x9E3779B97F4A7C15ull + batch * 1000003u + std::hash<std::string>{}(p->id);
+      params.maxSuccess = n;
+      params.maxSize = 100;
+      params.maxDiscardRatio = 20;
+      SilentListener listener;
+      rc::detail::TestMetadata meta;
+      meta.id = p->id;
+      const rc::detail::TestResult r = rc::detail::checkProperty(rc::detail::toProperty(property), meta, params, listener);
+      rc::detail::SuccessResult success;
+      rc::detail::GaveUpResult gave_up;
+      rc::detail::FailureResult failure;
+      rc::detail::Error error;
+      if (r.match(success)) {
+        out.generated += success.numSuccess;
+      } else if (r.match(gave_up)) {
+        out.generated += gave_up.numSuccess;
+        break;  // the property does not apply to what this kernel supports
+      } else if (r.match(failure)) {
+        out.generated += failure.numSuccess + 1;
+        if (last_failing) {
+          record_failure(out, last_verdict, *last_failing);
+          out.shrink_cut = out.shrink_cut && !stop_shrinking;
+        } else if (result.internal_error.empty()) {
+          // Not a verdict of ours (every exception is caught by the judge): never a pass.
+          result.internal_error = "generated case failed outside the property: " + failure.description;
+        }
+      } else if (r.match(error)) {
+        result.internal_error = "test generation failed: " + error.description;
+      }
+    }
+    result.properties.push_back(std::move(out));
+    if (!result.internal_error.empty()) break;
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace ropecheck::gate

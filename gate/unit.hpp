@@ -1,0 +1,104 @@
+// The gate's engine for one unit (kernel × spec): runs the property catalogue — first a
+// deterministic sweep of design.md's edge positions, then generated cases until a case count
+// or a deadline — and reports, per property, how many cases were checked or skipped, the
+// largest error/bound measured, and the shrunk counterexample of the first violation.
+//
+// Judging is the judge's (properties/judge.hpp): nothing here decides whether a kernel is
+// right.  What is here is the search: which cases, in which order, within which time, and how
+// a failure is made small.
+//  - A failing sweep case is first reduced to the smallest failing edge position (each token
+//    alone, in increasing position), then bisected down towards the largest edge position
+//    below it that passes, then shrunk (fewest heads, no padding, fewest non-zero inputs).
+//  - Generated cases are shrunk by RapidCheck.
+//  - Every search and every shrink has a deadline: the unit's budget, and at most
+//    GateOptions::shrink_seconds per failure (a failure found at the very end still gets a
+//    second).  A shrink cut short says so.
+//  - A failure that does not reproduce when run again is reported as such
+//    (kernelIsDeterministic) and not shrunk: there is nothing stable to shrink.
+//  - Besides the smallest failing case, the largest excess over the bound seen on the way
+//    is kept: shrinking tends towards marginal cases (error/bound just above 1).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "impl/ropecheck_kernel.h"
+#include "properties/case.hpp"
+#include "properties/catalogue.hpp"
+#include "properties/judge.hpp"
+
+namespace ropecheck::gate {
+
+using props::Case;
+
+struct PropertyOutcome {
+  std::string property;
+  int checked = 0;    // cases on which the property was evaluated and held (or failed)
+  int skipped = 0;    // cases the property does not apply to (declared unsupported)
+  int generated = 0;  // generated cases run (the sequence is a function of the seed; --cases N replays it)
+  std::string skip_reason;  // the last reason a case was skipped (shown when nothing was checked)
+  double worst_ratio = 0;   // max error / bound measured on the cases judged (bounded properties)
+  bool worst_capped = false;  // ... on a pair whose bound is capped at kPairBoundCap·r
+
+  bool failed = false;
+  bool crash_class = false;      // out-of-bounds write or a throw: exit 3 rather than 1
+  std::string finding_property;  // the property the finding names (kernelIsDeterministic when a failure did not reproduce)
+  std::string reason, detail;    // of the (shrunk) counterexample
+  std::optional<Case> counterexample;
+  double failure_ratio = 0;      // error / bound of the counterexample (bounded properties)
+  // The largest excess seen on a failing case (before or during shrinking), when it is well
+  // above the shrunk counterexample's: the case that shows how wrong the kernel can be.
+  std::optional<Case> worst_failure;
+  double worst_failure_ratio = 0;
+  std::string worst_failure_detail;
+  bool shrink_cut = false;  // shrinking stopped at its deadline: the case may not be minimal
+};
+
+struct UnitResult {
+  std::string kernel;
+  std::string spec_name;
+  std::vector<PropertyOutcome> properties;  // in catalogue order (filtered)
+  double seconds = 0;
+  std::string internal_error;  // an oracle disagreement or other ropecheck bug
+};
+
+struct GateOptions {
+  uint64_t seed = 1;
+  int max_cases = -1;  // generated cases per property (−1: until the deadline)
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  double unit_budget_seconds = -1;  // ≥ 0: generated cases stop this long after the unit starts
+  double shrink_seconds = 10;       // at most this long shrinking one failure
+  std::vector<std::string> properties;  // empty: the whole catalogue
+  bool random_specs = false;            // generate specs too (spec argument ignored for those)
+  // Called before each kernel call with the case about to run (isolation writes it down so
+  // a crash can be attributed), and after each case (a heartbeat).
+  std::function<void(const Case&, const char* property)> before_case;
+};
+
+// Runs every selected property for `kernel` on `spec`.
+UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const GateOptions& options);
+
+// The deterministic cases of the sweep: the spec's edge positions within the kernel's
+// range, grouped a few tokens per case, in increasing position, with fixed pseudo-random inputs.
+std::vector<Case> sweep_cases(const rc_kernel_desc& kernel, const RopeSpec& spec, uint64_t seed);
+
+// Greedy shrinking of a failing case: drop tokens (keeping at least min_tokens), heads and
+// padding, and zero input components, as long as `fails` still holds and until `deadline`
+// (*cut set when it stopped there).
+Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&)>& fails,
+                 std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
+                 bool* cut = nullptr);
+
+// The smallest position at which a one-token case with c's values fails: each token of `c`
+// alone in increasing position, then a bisection between the first failing position and the
+// largest position of `below` (sorted) under it that passes.  nullopt when no token fails
+// alone (the failure needs several tokens).  Stops at `deadline`.
+std::optional<Case> smallest_failing_position(const Case& c, const std::vector<int64_t>& below,
+                                              const std::function<bool(const Case&)>& fails,
+                                              std::chrono::steady_clock::time_point deadline);
+
+}  // namespace ropecheck::gate
