@@ -1,6 +1,7 @@
 #include "properties/edge_positions.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <sstream>
 #include <string>
 
@@ -32,6 +33,12 @@ std::vector<int64_t> edge_positions(const RopeSpec& spec, int64_t max_position) 
       if (v > 0 && v + d >= 0) out.push_back(v + d);
     }
   };
+  // Every power of two and its neighbours up to 2^63 - 1: a kernel's int64 arithmetic can go
+  // wrong at any of them (a shift, a product, a conversion to double that rounds), and the
+  // listed positions stop at 2^53 + 1.
+  for (int k = 1; k <= 62; ++k) around(int64_t{1} << k);
+  out.push_back(INT64_MAX - 1);
+  out.push_back(INT64_MAX);
   if (spec.type != RopeType::kDefault) around(spec.effective_original_max());
   around(spec.max_position_embeddings);
   out.push_back(max_position);

@@ -1,7 +1,7 @@
 // design.md's edge positions, read from the versioned hard-case file
-// properties/hard_cases/edge_positions.txt (compiled in), plus the positions each spec and
-// kernel add: the scaling's L0 and L0 ± 1, max_position_embeddings ± 1, the kernel's
-// declared maximum and the value below it.
+// properties/hard_cases/edge_positions.txt (compiled in), plus every power of two 2^k and
+// 2^k ± 1 up to 2^63 - 1, and the positions each spec and kernel add: the scaling's L0 and
+// L0 ± 1, max_position_embeddings ± 1, the kernel's declared maximum and the value below it.
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,6 @@ namespace ropecheck::props {
 
 namespace {
 
-constexpr unsigned char kCanary = 0xA5;
 constexpr size_t kGuardBytes = 64;  // canary bytes before and after every buffer
 
 void store(void* base, size_t i, double v, int32_t dtype) {
@@ -67,32 +66,41 @@ double load(const void* base, size_t i, int32_t dtype) {
   }
 }
 
-// The first byte in [from, to) of `got` that differs from `before` (or from the canary when
-// `before` is null); kNone if none.  memcmp first: this runs on every kernel call.
+// The first byte in [from, to) of `got` that differs from `before`; kNone if none.  memcmp
+// first: this runs on every kernel call.
 constexpr size_t kNone = static_cast<size_t>(-1);
 size_t first_change(const unsigned char* got, const unsigned char* before, size_t from, size_t to) {
-  static const std::vector<unsigned char> canary(4096, kCanary);
-  while (from < to) {
-    const size_t n = std::min(to - from, canary.size());
-    const unsigned char* want = before != nullptr ? before + from : canary.data();
-    if (std::memcmp(got + from, want, n) != 0) {
-      for (size_t i = 0; i < n; ++i) {
-        if (got[from + i] != want[i]) return from + i;
-      }
-    }
-    from += n;
+  if (from >= to || std::memcmp(got + from, before + from, to - from) == 0) return kNone;
+  for (size_t i = from; i < to; ++i) {
+    if (got[i] != before[i]) return i;
   }
   return kNone;
 }
 
-// A buffer of `elems` elements with canary guards and canary-filled padding.
+// A buffer of `elems` elements with guards before and after, every byte outside the vectors
+// (guards and stride padding) filled with a pattern of its own: a function of the buffer's
+// salt and the byte's offset.  The input and the output get different salts, so a kernel that
+// copies input padding into the output's (ggml writing one element past each row with an odd
+// head_dim) changes the output's bytes, where one shared canary value would hide it.
 struct Guarded {
   std::vector<unsigned char> bytes;
   size_t elem_size;
-  Guarded(size_t elems, size_t esize) : bytes(elems * esize + 2 * kGuardBytes, kCanary), elem_size(esize) {}
+  Guarded(size_t elems, size_t esize, uint64_t salt) : bytes(elems * esize + 2 * kGuardBytes), elem_size(esize) {
+    uint64_t z = salt;
+    for (size_t i = 0; i < bytes.size(); i += 8) {
+      // splitmix64: every 8 bytes a new word, distinct per salt and offset.
+      z += 0x9E3779B97F4A7C15ull;
+      uint64_t w = z;
+      w = (w ^ (w >> 30)) * 0xBF58476D1CE4E5B9ull;
+      w = (w ^ (w >> 27)) * 0x94D049BB133111EBull;
+      w ^= w >> 31;
+      std::memcpy(bytes.data() + i, &w, std::min<size_t>(8, bytes.size() - i));
+    }
+  }
   void* base() { return bytes.data() + kGuardBytes; }
   const void* base() const { return bytes.data() + kGuardBytes; }
 };
+constexpr uint64_t kInputSalt = 0x1A2B3C4D5E6F7081ull, kOutputSalt = 0xF0E1D2C3B4A59687ull;
 
 }  // namespace
 
@@ -244,7 +252,7 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
   const int64_t hs = c.head_stride(), ts = c.token_stride();
   const size_t elems = n_tok == 0 ? 0 : static_cast<size_t>((n_tok - 1) * ts + (n_heads - 1) * hs + hd);
 
-  Guarded in(elems, dtype_size(d.in_dtype));
+  Guarded in(elems, dtype_size(d.in_dtype), kInputSalt);
   for (int64_t k = 0; k < n_tok; ++k) {
     for (int64_t h = 0; h < n_heads; ++h) {
       for (int64_t i = 0; i < hd; ++i) {
@@ -253,8 +261,9 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
     }
   }
   const std::vector<unsigned char> in_before = in.bytes;
-  Guarded out_buf(placement == Placement::kInPlace ? 0 : elems, dtype_size(d.out_dtype));
+  Guarded out_buf(placement == Placement::kInPlace ? 0 : elems, dtype_size(d.out_dtype), kOutputSalt);
   Guarded& out = placement == Placement::kInPlace ? in : out_buf;
+  const std::vector<unsigned char> out_before = placement == Placement::kInPlace ? in_before : out_buf.bytes;
 
   if (!prepare_threw_.empty()) throw KernelThrew(prepare_threw_);
   RunOutput r;
@@ -265,11 +274,11 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
     throw KernelThrew(thrown("apply"));
   }
 
-  // Every byte of `out` outside the vectors (guards, stride padding) must keep its value: the
-  // canary, or for in-place calls what it held before.  Checked span by span between the
-  // vectors, in increasing order, so the first changed byte is the one reported.
+  // Every byte of `out` outside the vectors (guards, stride padding) must keep its value.
+  // Checked span by span between the vectors, in increasing order, so the first changed byte
+  // is the one reported.
   const size_t es = out.elem_size;
-  const unsigned char* before = placement == Placement::kInPlace ? in_before.data() : nullptr;
+  const unsigned char* before = out_before.data();
   std::vector<int64_t> starts;  // element offsets of the vectors
   starts.reserve(static_cast<size_t>(n_tok * n_heads));
   for (int64_t k = 0; k < n_tok; ++k) {
@@ -299,7 +308,7 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
   if (r.status != 0) {
     // A refusal must write nothing.
     if (placement == Placement::kOutOfPlace) {
-      if (first_change(out.bytes.data(), nullptr, 0, out.bytes.size()) != kNone) {
+      if (first_change(out.bytes.data(), out_before.data(), 0, out.bytes.size()) != kNone) {
         r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but wrote to the output";
       }
     } else if (in.bytes != in_before) {

@@ -8,6 +8,7 @@
 #include "gate/protocol.hpp"
 #include "gate/unit.hpp"
 #include "impl/registry.hpp"
+#include "reference/fast_oracle.hpp"
 
 namespace ropecheck::gate {
 namespace {
@@ -107,6 +108,102 @@ TEST(RunUnit, TheSameSeedGivesTheSameCases) {
   }
   EXPECT_EQ(seen[0], seen[1]);
   EXPECT_GT(seen[0].size(), 30u);
+}
+
+// Fault 21: a kernel wrong only for t >= 2^62 passed `check` (edge positions stopped at
+// 2^53 + 1 and the declared maximum).  Every power of two and its neighbours up to 2^63 - 1
+// within the declared range are swept, and the failure is reported at the smallest failing
+// position.  The kernel: the fast oracle rounded to double (right at every int64 position),
+// one component off by 1 on [2^62, 2^62 + 2^40) — an int64 bug at one boundary, which the
+// declared maximum (2^63 - 1) does not show.
+const ref::FastOracle* g_oracle = nullptr;
+int wrong_from_2_62(const rc_spec* spec, void*, const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+                    int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    if (positions[k] < 0) return RC_ERR_POSITION;
+  }
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const int64_t at = k * token_stride + h * head_stride;
+      g_oracle->rotate(positions[k], static_cast<const double*>(in) + at, static_cast<double*>(out) + at, nullptr);
+      if (positions[k] >= (int64_t{1} << 62) && positions[k] - (int64_t{1} << 62) < (int64_t{1} << 40)) {
+        static_cast<double*>(out)[at] += 1.0;
+      }
+    }
+  }
+  (void)spec;
+  return RC_OK;
+}
+
+TEST(RunUnit, TheSweepReachesTwoToTheSixtyTwoAndNamesTheSmallestFailingPosition) {
+  RopeSpec spec;
+  spec.head_dim = spec.rotary_dim = 16;
+  spec.max_position_embeddings = 2048;
+  const ref::FastOracle oracle(spec);
+  g_oracle = &oracle;
+  rc_kernel_desc d = *impl::builtin_kernels().front();
+  d.name = "wrong_from_2_62";
+  d.in_dtype = d.out_dtype = RC_DTYPE_F64;
+  d.max_position = INT64_MAX;
+  d.layouts = RC_LAYOUT_BIT(RC_LAYOUT_HALF_SPLIT);
+  d.scalings = RC_SCALING_BIT(RC_ROPE_DEFAULT);
+  d.prepare = nullptr;
+  d.release = nullptr;
+  d.apply = wrong_from_2_62;
+  // Exact angle, cos/sin and rotation in double-double, rounded once to double.
+  d.accuracy = rc_accuracy{RC_ANGLE_EXACT_DD, RC_DTYPE_F64X2, RC_DTYPE_I64, RC_DTYPE_F64, RC_DTYPE_F64,
+                           RC_ROUND_NEAREST_EVEN, 0x1p-104, 1.0, 0.0, 0.0, 1.0, 1.0};
+  GateOptions o;
+  o.max_cases = 0;  // the sweep alone
+  o.properties = {"agreesWithExactReferenceWithinContract"};
+  const UnitResult r = run_unit(d, spec, o);
+  ASSERT_EQ(r.properties.size(), 1u);
+  const PropertyOutcome& p = r.properties[0];
+  ASSERT_TRUE(p.failed) << r.internal_error;
+  ASSERT_TRUE(p.counterexample);
+  EXPECT_EQ(p.counterexample->positions, std::vector<int64_t>{int64_t{1} << 62}) << p.detail;
+  g_oracle = nullptr;
+}
+
+// Fault 4: shrinking had no deadline (one unit took 40-79 s against a 3.6 s share).  With no
+// time to shrink, a failure is reported as found, marked as cut short — in the sweep and in
+// RapidCheck's generated cases alike.
+int off_by_one(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+               int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  const int rc = impl::builtin_kernels().front()->apply(spec, handle, positions, n_tokens, n_heads, token_stride,
+                                                         head_stride, in, out);
+  if (rc == 0 && n_tokens > 0) static_cast<float*>(out)[0] += 1.0f;
+  return rc;
+}
+
+TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
+  rc_kernel_desc d = *impl::builtin_kernels().front();
+  ASSERT_EQ(d.in_dtype, RC_DTYPE_F32);
+  d.name = "off_by_one";
+  d.apply = off_by_one;
+  RopeSpec spec;
+  spec.head_dim = spec.rotary_dim = 64;
+  spec.max_position_embeddings = 2048;
+  GateOptions o;
+  o.max_cases = 5;
+  o.shrink_seconds = 0;
+  o.properties = {"agreesWithExactReferenceWithinContract"};
+  for (const bool generated : {false, true}) {
+    o.random_specs = generated;
+    const UnitResult r = run_unit(d, spec, o);
+    ASSERT_EQ(r.properties.size(), 1u);
+    const PropertyOutcome& p = r.properties[0];
+    EXPECT_TRUE(p.failed) << generated << r.internal_error;
+    EXPECT_TRUE(p.shrink_cut) << generated;
+    ASSERT_TRUE(p.counterexample);
+  }
+  // With time to shrink, the sweep's failure shrinks to one token at the simplest position.
+  o.random_specs = false;
+  o.shrink_seconds = 60;
+  const UnitResult r = run_unit(d, spec, o);
+  ASSERT_TRUE(r.properties[0].counterexample);
+  EXPECT_FALSE(r.properties[0].shrink_cut);
+  EXPECT_EQ(r.properties[0].counterexample->positions, std::vector<int64_t>{0});
 }
 
 }  // namespace

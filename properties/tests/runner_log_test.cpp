@@ -112,5 +112,39 @@ TEST(RunnerCallLog, ACallUnlikeTheRecordGoesToTheKernelAndSoDoEveryLaterOne) {
   EXPECT_EQ(log.calls.size(), 2u) << "replay must not record";
 }
 
+
+// Issue 15, fault 3: a kernel that writes one element past each vector (ggml does with an odd
+// head_dim) copied the input's padding into the output's; with one canary value for every
+// buffer nothing changed and nothing was reported.  Each buffer now has a pattern of its own.
+int copies_past_each_row(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+                         int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  const int rc = scalar_f64().apply(spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
+  if (rc != 0 || in == out) return rc;
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const int64_t past = k * token_stride + h * head_stride + spec->head_dim;
+      if (past < (n_tokens - 1) * token_stride + (n_heads - 1) * head_stride + spec->head_dim) {
+        static_cast<double*>(out)[past] = static_cast<const double*>(in)[past];  // padding to padding
+      }
+    }
+  }
+  return rc;
+}
+
+TEST(RunnerGuards, CopyingInputPaddingIntoOutputPaddingIsAnOutOfBoundsWrite) {
+  rc_kernel_desc d = scalar_f64();
+  d.name = "copies_past_each_row";
+  d.apply = copies_past_each_row;
+  Case c = make_case({1, 2});
+  c.head_pad = 1;
+  const KernelRunner runner(d, c.spec);
+  ASSERT_EQ(runner.unsupported_reason(c, Placement::kOutOfPlace), "");
+  const RunOutput r = runner.run(c, Placement::kOutOfPlace);
+  EXPECT_EQ(r.out_of_bounds.rfind("wrote into output stride padding", 0), 0u) << r.out_of_bounds;
+  // The same kernel without padding writes only inside the vectors: nothing to report.
+  c.head_pad = 0;
+  EXPECT_EQ(runner.run(c, Placement::kOutOfPlace).out_of_bounds, "");
+}
+
 }  // namespace
 }  // namespace ropecheck::props
