@@ -1,14 +1,17 @@
 // `ropecheck kernels`: lists the built-in kernels and those of --plugin libraries with their
 // contracts (impl/ropecheck_kernel.h).  A plugin that breaks the ABI exits 2 with a message
 // naming the file, kernel and field.
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "args.hpp"
 #include "commands.hpp"
 #include "properties/exit_codes.hpp"
+#include "properties/output_file.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 
@@ -97,24 +100,51 @@ int run_kernels(const Args& raw) {
   if (args.flag("--json")) {
     nlohmann::json out = nlohmann::json::array();
     for (const impl::Kernel& k : set.all()) out.push_back(to_json(k));
-    std::puts(out.dump(2).c_str());
+    write_stdout(out.dump(2) + "\n");
     return kExitOk;
   }
-  std::printf("%-20s %-9s %-11s %-6s %-10s %-16s %-24s %s\n", "name", "dtypes", "layouts",
-              "place", "max_pos", "head_dim", "angle recipe", "sin/cos ulp, scalings");
+  // Columns as wide as their longest cell: plugin kernels have long names.
+  std::vector<std::vector<std::string>> rows = {{"name", "dtypes", "layouts", "place", "max_position", "head_dim",
+                                                 "rotary_dim", "angle (recipe, dtype, position)", "theta err",
+                                                 "sin/cos", "reduction", "scalings", "origin"}};
+  auto range = [](int lo, int hi, int multiple) {
+    return std::to_string(lo) + ".." + std::to_string(hi) + (multiple > 1 ? " %" + std::to_string(multiple) : "");
+  };
+  auto num = [](double v, const char* unit) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%g%s", v, unit);
+    return std::string(buf);
+  };
   for (const impl::Kernel& k : set.all()) {
     const rc_kernel_desc& d = *k.desc;
-    const std::string dt = std::string(impl::dtype_name(d.in_dtype)) + "->" + impl::dtype_name(d.out_dtype);
-    const std::string hd = std::to_string(d.head_dim_min) + ".." + std::to_string(d.head_dim_max) +
-                           " %" + std::to_string(d.head_dim_multiple);
-    std::printf("%-20s %-9s %-11s %-6s %-10lld %-16s %-24s %g, %s%s\n", d.name, dt.c_str(),
-                d.layouts == RC_LAYOUT_ALL ? "both" : impl::layout_name(d.layouts == 1u ? 0 : 1),
-                placement(d.placement) == "both" ? "both" : (d.placement & RC_PLACE_IN_PLACE ? "in" : "out"),
-                static_cast<long long>(d.max_position), hd.c_str(),
-                impl::angle_recipe_name(d.accuracy.angle_recipe), d.accuracy.sincos_ulp,
-                d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, 7, impl::rope_type_name).c_str(),
-                k.origin == "built-in" ? "" : ("  [" + k.origin + "]").c_str());
+    const rc_accuracy& a = d.accuracy;
+    rows.push_back({d.name, std::string(impl::dtype_name(d.in_dtype)) + "->" + impl::dtype_name(d.out_dtype),
+                    d.layouts == RC_LAYOUT_ALL ? "both" : mask_names(d.layouts, 2, impl::layout_name),
+                    placement(d.placement), std::to_string(d.max_position),
+                    range(d.head_dim_min, d.head_dim_max, d.head_dim_multiple),
+                    range(d.rotary_dim_min, d.rotary_dim_max, d.rotary_dim_multiple),
+                    std::string(impl::angle_recipe_name(a.angle_recipe)) + ", " + impl::dtype_name(a.angle_dtype) +
+                        ", t in " + impl::dtype_name(a.position_dtype),
+                    num(a.theta_rel_error, " u"), num(a.sincos_ulp, " ulp"), num(a.reduced_angle_abs_error, " rad"),
+                    d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, 7, impl::rope_type_name), k.origin});
   }
+  std::vector<size_t> width(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  out += "\ntheta err: declared relative error of the frequencies, in units of the angle dtype's u; sin/cos: their\n"
+         "error in ulp of their dtype; reduction: absolute angle error of range reduction.  `ropecheck kernels --json`\n"
+         "has every field of the contract.\n";
+  write_stdout(out);
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 
 #include "args.hpp"
 #include "properties/exit_codes.hpp"
+#include "properties/output_file.hpp"
 #include "impl/plugin_loader.hpp"
 #include "reference/rope_spec.hpp"
 
@@ -21,6 +22,9 @@ inline int exit_code_of(const char* command, const std::function<int()>& body) {
     std::fprintf(stderr, "ropecheck %s: %s\n", command, e.what());
     return kExitUsage;
   } catch (const SpecError& e) {  // a spec, config or input value: names the field and the rule
+    std::fprintf(stderr, "ropecheck %s: error: %s\n", command, e.what());
+    return kExitUsage;
+  } catch (const OutputError& e) {  // a promised output that could not be written (full disk, no directory)
     std::fprintf(stderr, "ropecheck %s: error: %s\n", command, e.what());
     return kExitUsage;
   } catch (const impl::PluginError& e) {  // a plugin that cannot be loaded or is inconsistent

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
+#include <sys/wait.h>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -95,6 +97,27 @@ TEST(Repro, ACounterexampleIsRecognisedByItsContentWhateverItsName) {
     EXPECT_EQ(r.exit_code, 1) << renamed << "\n" << r.out;
     EXPECT_NE(r.out.find("REPRODUCED: in_place_only_wrong violates"), std::string::npos) << r.out;
   }
+}
+
+// Fault 13 for what goes to standard output, and fault 8: `kernels` on a full disk is exit 2,
+// and its table keeps its columns aligned whatever the names.
+TEST(Outputs, StandardOutputOnAFullDiskIsExitTwo) {
+  const int code = std::system((std::string(ROPECHECK_BINARY) + " kernels > /dev/full 2>/dev/null").c_str());
+  ASSERT_TRUE(WIFEXITED(code));
+  EXPECT_EQ(WEXITSTATUS(code), 2);
+  const Result r = run("kernels --plugin " INPLACE_PLUGIN);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::istringstream lines(r.out);
+  std::string header, line;
+  std::getline(lines, header);
+  const size_t col = header.find("dtypes");
+  ASSERT_NE(col, std::string::npos);
+  while (std::getline(lines, line) && !line.empty()) {
+    ASSERT_GT(line.size(), col) << line;
+    EXPECT_TRUE(line[col - 1] == ' ' && line[col] != ' ') << line;  // every row's dtypes under the header's
+  }
+  EXPECT_NE(r.out.find("in_place_only_wrong"), std::string::npos);
+  EXPECT_NE(r.out.find("2..1024"), std::string::npos) << "rotary_dim range shown";
 }
 
 }  // namespace
