@@ -206,5 +206,44 @@ TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
   EXPECT_EQ(r.properties[0].counterexample->positions, std::vector<int64_t>{0});
 }
 
+// Fault 10: a kernel that fails only intermittently (an error code on every 7th call here)
+// kept `check --cases 10` busy for over 20 minutes: shrinking a failure that does not
+// reproduce never ends.  Such a failure is the finding kernelIsDeterministic, with both runs,
+// and is not shrunk.
+int g_calls = 0;
+int every_seventh_call_fails(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
+                             int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  if (++g_calls % 7 == 0) return RC_ERR_INTERNAL;
+  return impl::builtin_kernels().front()->apply(spec, handle, positions, n_tokens, n_heads, token_stride, head_stride,
+                                                in, out);
+}
+
+TEST(RunUnit, AnIntermittentFailureIsReportedAsNonDeterminismAndNotShrunk) {
+  rc_kernel_desc d = *impl::builtin_kernels().front();
+  d.name = "every_seventh_call_fails";
+  d.apply = every_seventh_call_fails;
+  RopeSpec spec;
+  spec.head_dim = spec.rotary_dim = 64;
+  spec.max_position_embeddings = 2048;
+  GateOptions o;
+  o.max_cases = 10;
+  o.properties = {"agreesWithExactReferenceWithinContract"};
+  int calls_to_judge = 0;
+  o.before_case = [&](const Case&, const char*) { ++calls_to_judge; };
+  for (const bool generated : {false, true}) {
+    o.random_specs = generated;
+    calls_to_judge = 0;
+    const UnitResult r = run_unit(d, spec, o);
+    ASSERT_EQ(r.properties.size(), 1u);
+    const PropertyOutcome& p = r.properties[0];
+    ASSERT_TRUE(p.failed) << generated << r.internal_error;
+    EXPECT_EQ(p.finding_property, "kernelIsDeterministic") << p.reason;
+    EXPECT_NE(p.reason.find("the same call gave different results"), std::string::npos) << p.reason;
+    EXPECT_NE(p.detail.find("second run of the same case"), std::string::npos) << p.detail;
+    EXPECT_FALSE(p.shrink_cut);
+    EXPECT_LT(calls_to_judge, 200) << "a failure that does not reproduce is not shrunk";
+  }
+}
+
 }  // namespace
 }  // namespace ropecheck::gate
