@@ -1,6 +1,7 @@
 // `ropecheck repro FILE`: replays a saved counterexample (from `ropecheck check`, the
 // property tests or the fuzzers) bit for bit, judged by the exact reference.
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -22,11 +23,16 @@ namespace ropecheck::cli {
 
 namespace {
 
+// How many times a kernelIsDeterministic counterexample's property is replayed, at most.
+constexpr int kNondeterminismRuns = 1000;
+
 constexpr const char* kReproHelp = R"(Usage:
   ropecheck repro FILE [--plugin LIB.so] [--kernel NAME] [--property ID] [--timeout S]
 
 Replays a saved counterexample: prints the case (spec, positions, inputs in hexfloat), runs
 the kernel on it exactly as the gate did, and judges the property with the exact reference.
+A kernelIsDeterministic finding (a property that failed on one run and held on the next) is
+replayed up to 1000 times, until a run fails.
 FILE is what `ropecheck check` saved under --out-dir (it names the kernel, its plugin, the
 property and the case), or a fuzz reproducer (<target>-crash-<hash>, <target>-violation-...)
 written by `ropecheck fuzz` or libFuzzer, replayed with the built-in kernels or those of
@@ -131,7 +137,10 @@ int run_repro(const Args& argv) {
   if (!cx) return replay_fuzz_file(path, args, timeout);
   const props::Case& c = cx->c;
   const std::string kernel_name = args.get("--kernel", cx->kernel);
-  const std::string property_id = args.get("--property", cx->property);
+  // A kernelIsDeterministic finding of the judge names the property whose runs differed:
+  // that one is replayed, again and again, until a run fails (or the time is up).
+  const bool nondeterminism = !args.has("--property") && !cx->differed_on.empty();
+  const std::string property_id = args.get("--property", nondeterminism ? cx->differed_on : cx->property);
   const props::Property* property = props::find_property(property_id);
   if (!property) throw UsageError("unknown property '" + property_id + "' (ropecheck check --list-properties)");
 
@@ -155,10 +164,29 @@ int run_repro(const Args& argv) {
   supervise.overall_timeout = timeout;
   const impl::ChildOutcome o = impl::run_supervised(
       [&](const impl::ChildChannel& ch) -> int {
-        props::Judge judge;
-        const props::Judgement j = judge.judge_exact(*kernel->desc, *property, c);
-        ch.write(j.reason + "\n" + j.detail);
-        return static_cast<int>(j.finding);
+        if (!nondeterminism) {
+          props::Judge judge;
+          const props::Judgement j = judge.judge_exact(*kernel->desc, *property, c);
+          ch.write(j.reason + "\n" + j.detail);
+          return static_cast<int>(j.finding);
+        }
+        // Runs until one fails, within half the time limit (each failure confirmed by the
+        // exact reference; not re-run: the run that failed is the evidence).
+        props::Judge judge(props::Judge::Options{4, 1000, false});
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout * 500);
+        int runs = 0;
+        while (runs < kNondeterminismRuns && std::chrono::steady_clock::now() < until) {
+          const props::Judgement j = judge.judge(*kernel->desc, *property, c);
+          ++runs;
+          if (j.finding == props::Finding::kPass) continue;
+          ch.write(j.finding == props::Finding::kViolation || j.finding == props::Finding::kCrash
+                       ? "it failed on run " + std::to_string(runs) + " and held on the " + std::to_string(runs - 1) +
+                             " before: " + j.reason + "\n" + j.detail
+                       : j.reason + "\n" + j.detail);
+          return static_cast<int>(j.finding);
+        }
+        ch.write("it held on all " + std::to_string(runs) + " runs: the non-determinism did not show this time");
+        return static_cast<int>(props::Finding::kPass);
       },
       supervise);
   if (o.end != impl::ChildOutcome::End::kVerdict) {
@@ -172,14 +200,20 @@ int run_repro(const Args& argv) {
   switch (finding) {
     case props::Finding::kViolation:
     case props::Finding::kCrash:
-      std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(), property->id, rest.c_str());
+      std::printf("REPRODUCED: %s violates %s: %s\n", kernel_name.c_str(),
+                  nondeterminism ? ("kernelIsDeterministic (" + std::string(property->id) + ")").c_str() : property->id,
+                  rest.c_str());
       return props::exit_code(finding);
     case props::Finding::kSkip:
       std::printf("NOT APPLICABLE: %s\n", rest.c_str());
       return kExitUsage;
     case props::Finding::kPass:
-      std::printf("PASSES: %s satisfies %s on this case (judged by the exact reference).\n", kernel_name.c_str(),
-                  property->id);
+      if (nondeterminism) {
+        std::printf("NOT REPRODUCED: %s on this case: %s.\n", property->id, rest.c_str());
+      } else {
+        std::printf("PASSES: %s satisfies %s on this case (judged by the exact reference).\n", kernel_name.c_str(),
+                    property->id);
+      }
       return kExitOk;
     case props::Finding::kInternal:
       break;

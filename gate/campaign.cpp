@@ -231,8 +231,9 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   // Aggregate kernel × property, save counterexamples.
   std::set<std::string> saved_paths;
   auto save = [&](const impl::Kernel& kernel, const std::string& property, bool crash, const std::string& reason,
-                  const std::string& detail, double ratio, const Case& c) -> std::string {
+                  const std::string& detail, double ratio, const Case& c, const std::string& differed_on = "") -> std::string {
     props::Counterexample cx;
+    cx.differed_on = differed_on;
     cx.kernel = kernel.desc->name;
     cx.plugin = kernel.origin == "built-in" ? "" : kernel.origin;
     cx.property = property;
@@ -276,7 +277,9 @@ CampaignResult run_campaign(const CampaignOptions& a) {
       c.crashed = o.crash_class;
       c.reason = o.reason;
       const std::string named = o.finding_property.empty() ? o.property : o.finding_property;
-      c.repro = o.counterexample ? save(kernel, named, o.crash_class, o.reason, o.detail, o.failure_ratio, *o.counterexample) : "";
+      c.repro = o.counterexample ? save(kernel, named, o.crash_class, o.reason, o.detail, o.failure_ratio,
+                                        *o.counterexample, o.differed_on)
+                                 : "";
       std::string m = std::string(o.crash_class ? "CRASH" : "FAIL") + ": " + kname + " violates " + named +
                       " (spec: " + f.run.result.spec_name + ")\n  " + o.reason + "\n" + o.detail;
       if (o.worst_failure) {

@@ -39,6 +39,7 @@ json outcome_to_json(const PropertyOutcome& o) {
   j["crash"] = o.crash_class;
   if (o.failed) {
     j["finding_property"] = o.finding_property;
+    j["differed_on"] = o.differed_on;
     j["reason"] = o.reason;
     j["detail"] = o.detail;
     j["failure_ratio"] = ratio_to_json(o.failure_ratio);
@@ -66,6 +67,7 @@ PropertyOutcome outcome_from_json(const json& j) {
   o.crash_class = j.at("crash");
   if (o.failed) {
     o.finding_property = j.at("finding_property");
+    o.differed_on = j.at("differed_on");
     o.reason = j.at("reason");
     o.detail = j.at("detail");
     o.failure_ratio = ratio_from_json(j.at("failure_ratio"));

@@ -82,6 +82,7 @@ void record_failure(PropertyOutcome& out, const Judgement& j, const Case& c) {
   out.failed = true;
   out.crash_class = j.finding == Finding::kCrash;
   out.finding_property = j.property;
+  out.differed_on = j.differed_on;
   out.reason = j.reason;
   out.detail = j.detail;
   out.counterexample = c;

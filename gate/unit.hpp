@@ -47,6 +47,7 @@ struct PropertyOutcome {
   bool failed = false;
   bool crash_class = false;      // out-of-bounds write or a throw: exit 3 rather than 1
   std::string finding_property;  // the property the finding names (kernelIsDeterministic when a failure did not reproduce)
+  std::string differed_on;       // then: the property whose runs differed
   std::string reason, detail;    // of the (shrunk) counterexample
   std::optional<Case> counterexample;
   double failure_ratio = 0;      // error / bound of the counterexample (bounded properties)

@@ -18,6 +18,7 @@ std::string counterexample_to_json(const Counterexample& cx) {
   j["kernel"] = cx.kernel;
   j["plugin"] = cx.plugin;
   j["property"] = cx.property;
+  if (!cx.differed_on.empty()) j["differed_on"] = cx.differed_on;
   j["finding"] = to_string(cx.finding);
   j["reason"] = cx.reason;
   j["detail"] = cx.detail;
@@ -63,6 +64,7 @@ std::optional<Counterexample> parse_counterexample(const std::string& text, cons
   cx.kernel = text_field("kernel", true);
   cx.property = text_field("property", true);
   cx.plugin = text_field("plugin", false);
+  cx.differed_on = text_field("differed_on", false);
   cx.reason = text_field("reason", false);
   cx.detail = text_field("detail", false);
   const std::string finding = text_field("finding", false);

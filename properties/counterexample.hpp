@@ -4,6 +4,7 @@
 //   { "format": "ropecheck-counterexample", "version": 1,
 //     "kernel": "my_rope", "plugin": "/abs/path/libmy_rope.so" or "",
 //     "property": "agreesWithExactReferenceWithinContract",
+//     "differed_on": "...",                    (optional: see Counterexample::differed_on)
 //     "finding": "violation" | "crash", "reason": "...", "detail": "...",
 //     "worst_ratio": 3.3,                       (optional: largest error/bound seen)
 //     "case": { ...props::case_to_json... } }
@@ -32,6 +33,9 @@ struct Counterexample {
   std::string kernel;
   std::string plugin;  // absolute path of the plugin library, "" for a built-in kernel
   std::string property;
+  // For property kernelIsDeterministic found by the judge: the property whose runs on the
+  // case differed; a replay runs it again and again until they differ.
+  std::string differed_on;
   Finding finding = Finding::kViolation;
   std::string reason, detail;
   double worst_ratio = 0;  // 0: not recorded

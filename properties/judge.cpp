@@ -245,6 +245,7 @@ Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, 
     if (again.failed()) return first;
     Judgement nd = first;
     nd.property = "kernelIsDeterministic";
+    nd.differed_on = property.id;
     nd.reason = std::string("the same call gave different results: ") + property.id + " failed on one run (" +
                 exact.reason + ") and " + (again.passed() ? "held" : "was skipped (" + again.reason + ")") +
                 " when the case was run again";

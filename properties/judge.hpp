@@ -50,6 +50,7 @@ void tally(Tally& t, Finding finding);
 struct Judgement {
   Finding finding = Finding::kPass;
   std::string property;  // the property judged; kernelIsDeterministic when a failure did not reproduce
+  std::string differed_on;  // then: the property that failed on one run and not on the next
   std::string reason;    // skip: why not; violation, crash, internal: one line
   std::string detail;    // violation, crash: the evidence (inputs, expected, actual, bound)
   double worst_ratio = 0;  // bounded properties: the largest error / bound seen on the case

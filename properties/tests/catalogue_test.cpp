@@ -83,6 +83,7 @@ void check_every_kernel(const char* property_id) {
       Counterexample cx;
       cx.kernel = d->name;
       cx.property = v.property;
+      cx.differed_on = v.differed_on;
       cx.finding = v.finding;
       cx.reason = v.reason;
       cx.detail = v.detail;
