@@ -1,9 +1,7 @@
 // `ropecheck ref`: the exact reference from the command line.
 #include <cinttypes>
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +9,7 @@
 #include "commands.hpp"
 #include "exact_reference.hpp"
 #include "exit_codes.hpp"
+#include "input_file.hpp"
 #include "rope_spec.hpp"
 
 namespace ropecheck::cli {
@@ -60,14 +59,9 @@ Examples:
 Exit codes: 0 ok; 2 bad usage, bad spec (the message names the field) or bad input.
 )";
 
-std::string read_arg_or_file(const std::string& value) {
-  if (!value.empty() && value[0] == '@') {
-    std::ifstream in(value.substr(1), std::ios::binary);
-    if (!in) throw SpecError(value.substr(1), "cannot open file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+// The value of --input/--q/--k (`option`): inline JSON, or @FILE.
+std::string read_arg_or_file(const std::string& value, const std::string& option) {
+  if (!value.empty() && value[0] == '@') return read_input_file(value.substr(1), option + " file");
   return value;
 }
 
@@ -75,7 +69,7 @@ std::string read_arg_or_file(const std::string& value) {
 // messages (rope_spec.hpp: parse_head_vector).
 std::vector<std::string> parse_vector(const std::string& value, const std::string& what,
                                       int head_dim) {
-  return parse_head_vector(read_arg_or_file(value), what, head_dim);
+  return parse_head_vector(read_arg_or_file(value, what), what, head_dim);
 }
 
 // Deterministic across platforms: mt19937_64 is fully specified; the mapping to [-2, 2] is
@@ -169,8 +163,8 @@ int run_ref(const Args& argv) {
       if (!args.has("--q") || !args.has("--k")) throw UsageError("--score needs both --q and --k");
       q = parse_vector(args.get("--q"), "--q", spec.head_dim);
       k = parse_vector(args.get("--k"), "--k", spec.head_dim);
-      out["q"] = json::parse(read_arg_or_file(args.get("--q")));
-      out["k"] = json::parse(read_arg_or_file(args.get("--k")));
+      out["q"] = json::parse(read_arg_or_file(args.get("--q"), "--q"));
+      out["k"] = json::parse(read_arg_or_file(args.get("--k"), "--k"));
     }
     const int64_t t = parse_position(args.get("--t"));
     const int64_t s = parse_position(args.get("--s"));
@@ -191,7 +185,7 @@ int run_ref(const Args& argv) {
       out["input"] = doubles_as_json(xd);
     } else {
       x = parse_vector(args.get("--input"), "--input", spec.head_dim);
-      out["input"] = json::parse(read_arg_or_file(args.get("--input")));
+      out["input"] = json::parse(read_arg_or_file(args.get("--input"), "--input"));
     }
     const std::vector<int64_t> positions = parse_position_list(args.get("--positions", "0"));
     json results = json::array();

@@ -3,6 +3,7 @@
 // partial_rotary_factor, max_position_embeddings), named as the config spells them.
 #include <nlohmann/json.hpp>
 
+#include "input_file.hpp"
 #include "rope_spec.hpp"
 #include "spec_reading.hpp"
 
@@ -166,7 +167,7 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
 }
 
 RopeSpec load_hf_config_file(const std::string& path) {
-  return spec_from_hf_config_text(read_file(path), path);
+  return spec_from_hf_config_text(read_input_file(path, "HF config"), path);
 }
 
 }  // namespace ropecheck

@@ -1,6 +1,7 @@
 // ropecheck's own spec JSON (README.md, "Spec files"): reader, writer and file loader.
 #include <nlohmann/json.hpp>
 
+#include "input_file.hpp"
 #include "rope_spec.hpp"
 #include "spec_reading.hpp"
 
@@ -93,7 +94,7 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
 }
 
 RopeSpec load_spec_file(const std::string& path) {
-  return spec_from_json_text(read_file(path), path);
+  return spec_from_json_text(read_input_file(path, "spec file"), path);
 }
 
 std::string spec_to_json_text(const RopeSpec& s, int indent) {

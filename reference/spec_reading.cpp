@@ -5,9 +5,7 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <mpfr.h>
 
@@ -232,14 +230,6 @@ void apply_type_defaults(RopeSpec& s, bool factor_given) {
       s.factor = rounded_quotient(s.max_position_embeddings, L0);
     }
   }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SpecError(path, "cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace ropecheck::detail

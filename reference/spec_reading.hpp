@@ -50,6 +50,4 @@ RopeType parse_rope_type(const std::string& name, const std::string& path);
 void read_scaling_fields(const nlohmann::json& sc, const std::string& prefix, RopeSpec& s);
 void apply_type_defaults(RopeSpec& s, bool factor_given);
 
-std::string read_file(const std::string& path);
-
 }  // namespace ropecheck::detail

@@ -5,7 +5,9 @@
 
 #include "run_command.hpp"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -201,6 +203,31 @@ TEST(Cli, RefRandomVectorReplaysThroughInput) {
                  mantissa.end());
   EXPECT_EQ(mantissa.size(), 40u) << y;
   EXPECT_EQ(run("ref --spec " + spec + " --random 1 --digits 46").exit_code, 2);
+}
+
+// Issue 15, fault 12: an input that never ends or never comes -- /dev/zero, /dev/urandom, a FIFO
+// nobody writes to -- kept `ref` reading (or waiting) forever; every input file is now refused
+// at once unless it is a regular file (reference/input_file.hpp).  Run under a timeout so a
+// regression fails here instead of hanging the test run.
+TEST(Cli, InputsThatAreNotRegularFilesAreRefusedAtOnce) {
+  const std::string fifo = ::testing::TempDir() + "cli_test_fifo";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string spec = temp_file("d4_fifo.json", R"({"head_dim": 4})");
+  const std::vector<std::string> commands = {
+      "ref --spec /dev/zero --random 1",           "ref --hf-config /dev/urandom --random 1",
+      "ref --spec " + fifo + " --random 1",        "ref --hf-config " + fifo + " --random 1",
+      "ref --spec " + spec + " --input @" + fifo,  "ref --spec " + spec + " --input @/dev/zero",
+      "ref --spec /tmp --random 1"};
+  for (const std::string& args : commands) {
+    const Result r = ropecheck::testing::run_ropecheck(args, 10);
+    EXPECT_FALSE(ropecheck::testing::timed_out(r)) << args << " did not end within 10 s";
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_TRUE(r.out.find("must be a regular file") != std::string::npos ||
+                r.out.find("is a directory") != std::string::npos)
+        << args << "\n" << r.out;
+  }
+  ::unlink(fifo.c_str());
 }
 
 }  // namespace
