@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_document.hpp"
 #include "rope_spec.hpp"
 
 namespace ropecheck {
@@ -29,14 +30,12 @@ std::vector<std::string> parse_head_vector(const std::string& json_text, const s
                                            int head_dim) {
   json j;
   try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    throw SpecError(what, std::string("malformed JSON (NaN and Infinity are not JSON): ") + e.what());
-  } catch (const json::out_of_range& e) {
-    // nlohmann refuses to round 1e999 to inf; the spec reader names the same rule.
-    throw SpecError(what, std::string("a number is beyond the binary64 range; numbers mean the binary64 "
-                                      "they parse to, so give an exact decimal as a string, e.g. \"1e999\" (") +
-                              e.what() + ")");
+    j = parse_json_document(json_text, what, what);
+  } catch (const SpecError& e) {
+    if (e.field() == what) throw;  // about the whole document: malformed, too deep
+    // A number beyond binary64 (1e999), named by its index: say how to give it anyway.
+    throw SpecError(e.field(), e.rule() + "; numbers mean the binary64 they parse to, so give an exact "
+                                          "decimal as a string, e.g. \"1e999\"");
   }
   if (!j.is_array()) throw SpecError(what, "must be a JSON array of numbers");
   if (j.size() != static_cast<size_t>(head_dim)) {
@@ -45,6 +44,10 @@ std::vector<std::string> parse_head_vector(const std::string& json_text, const s
   }
   std::vector<std::string> out;
   for (size_t i = 0; i < j.size(); ++i) {
+    if (is_nonfinite_marker(j[i])) {
+      throw SpecError(what + "[" + std::to_string(i) + "]",
+                      "must be a finite number, got " + nonfinite_token(j[i]) + " (NaN and Infinity are not JSON)");
+    }
     if (j[i].is_number()) {
       const double v = j[i].get<double>();
       if (!std::isfinite(v)) {  // not reachable through the parser today; never print "inf"

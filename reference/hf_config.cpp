@@ -87,7 +87,7 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
 }  // namespace
 
 RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& origin) {
-  const json j = parse_json(text, origin);
+  const json j = parse_json_document(text, origin);
   if (!j.is_object()) throw SpecError(origin, "must be a JSON object");
   auto has = [&](const json& o, const char* k) { return o.contains(k) && !o.at(k).is_null(); };
   RopeSpec s;

@@ -36,7 +36,7 @@ bool factor_required(RopeType type) {
 }  // namespace
 
 RopeSpec spec_from_json_text(const std::string& text, const std::string& origin) {
-  const json j = parse_json(text, origin);
+  const json j = parse_json_document(text, origin);
   if (!j.is_object()) throw SpecError(origin, "must be a JSON object");
   reject_unknown_keys(j, "", {"name", "head_dim", "rotary_dim", "base", "layout",
                               "max_position_embeddings", "seq_len", "scaling", "comment"});

@@ -1,11 +1,9 @@
-// What the two spec readers share (spec_reading.hpp): the JSON entry point and the typed
-// getters that name the field by its path, the scaling fields both formats spell alike, and
+// What the two spec readers share (spec_reading.hpp): the typed getters that name the field
+// by its path, the scaling fields both formats spell alike, and
 // the type defaults HF applies.
 #include "spec_reading.hpp"
 
 #include <cmath>
-#include <cstring>
-#include <set>
 
 #include <mpfr.h>
 
@@ -14,102 +12,12 @@ namespace ropecheck::detail {
 using nlohmann::json;
 
 namespace {
-
-// JSON has no NaN or Infinity, but Python's json module writes them, so config.json files
-// in the wild can contain bare NaN / Infinity / -Infinity.  We replace those tokens (outside
-// strings) with marker strings so the field that holds one can be named in the error.
-constexpr const char* kNanMarker = "__ropecheck_nonfinite__";
-
-std::string mark_nonfinite_tokens(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      out += c;
-      if (c == '\\' && i + 1 < text.size()) {
-        out += text[++i];
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      out += c;
-      continue;
-    }
-    bool replaced = false;
-    for (const char* tok : {"-Infinity", "Infinity", "NaN"}) {
-      const size_t n = std::char_traits<char>::length(tok);
-      if (text.compare(i, n, tok) == 0) {
-        out += '"';
-        out += kNanMarker;
-        out += tok;
-        out += '"';
-        i += n - 1;
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) out += c;
-  }
-  return out;
-}
-
-}  // namespace
-
-json parse_json(const std::string& text, const std::string& origin) {
-  // A key given twice in one object ("base": 1e4, ..., "base": 5e5) would silently keep the
-  // last: refused, naming the key.
-  std::vector<std::set<std::string>> keys;  // per open object
-  std::string duplicate;
-  const json::parser_callback_t track = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) keys.emplace_back();
-    if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
-    if (event == json::parse_event_t::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second &&
-        duplicate.empty()) {
-      duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
-  try {
-    json j = json::parse(mark_nonfinite_tokens(text), track);
-    if (!duplicate.empty()) throw SpecError(origin, "the key \"" + duplicate + "\" is given twice in one object");
-    return j;
-  } catch (const json::parse_error& e) {
-    throw SpecError(origin, std::string("malformed JSON: ") + e.what());
-  } catch (const json::out_of_range& e) {  // 1e999: nlohmann refuses to round it to inf
-    throw SpecError(origin, std::string("a number must be finite: ") + e.what());
-  }
-}
-
-bool is_nonfinite_marker(const json& v) {
-  return v.is_string() && v.get_ref<const std::string&>().rfind(kNanMarker, 0) == 0;
-}
-
-// True if v is, or holds at any depth, a NaN / Infinity token (for values read as-is).
-bool holds_nonfinite_marker(const json& v) {
-  if (is_nonfinite_marker(v)) return true;
-  if (v.is_array() || v.is_object()) {
-    for (const json& e : v) {
-      if (holds_nonfinite_marker(e)) return true;
-    }
-  }
-  return false;
-}
-
-namespace {
 std::string json_type(const json& v) { return v.type_name(); }
 }  // namespace
 
 double get_double(const json& obj, const std::string& key, const std::string& path) {
   const json& v = obj.at(key);
-  if (is_nonfinite_marker(v)) {
-    throw SpecError(path, "must be a finite number, got " +
-                              v.get<std::string>().substr(std::strlen(kNanMarker)));
-  }
+  if (is_nonfinite_marker(v)) throw SpecError(path, "must be a finite number, got " + nonfinite_token(v));
   if (!v.is_number()) throw SpecError(path, "must be a number, got " + json_type(v));
   const double d = v.get<double>();
   if (!std::isfinite(d)) throw SpecError(path, "must be a finite number (overflows double)");

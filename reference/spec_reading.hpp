@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_document.hpp"
 #include "rope_spec.hpp"
 
 namespace ropecheck::detail {
@@ -27,14 +28,6 @@ std::string fmt(double v);
 
 // validate(), naming a field that breaks a rule by `names`.
 void validate_with(const RopeSpec& s, const FieldNames& names);
-
-// The one JSON entry point of the readers: bare NaN / Infinity / -Infinity become marker
-// strings (is_nonfinite_marker) so the field holding one can be named; a key given twice in
-// one object is refused.
-nlohmann::json parse_json(const std::string& text, const std::string& origin);
-bool is_nonfinite_marker(const nlohmann::json& v);
-// True if v is, or holds at any depth, a NaN / Infinity token (for values read as-is).
-bool holds_nonfinite_marker(const nlohmann::json& v);
 
 // obj.at(key) as the type, or SpecError(path, ...).
 double get_double(const nlohmann::json& obj, const std::string& key, const std::string& path);

@@ -230,4 +230,23 @@ TEST(Cli, InputsThatAreNotRegularFilesAreRefusedAtOnce) {
   ::unlink(fifo.c_str());
 }
 
+// Issue 15, fault 11: a file nested 10^5 deep (here in the free-form "comment", or a key an HF
+// config may carry that ropecheck does not read) crashed `ref` with SIGSEGV; it is exit 2,
+// naming the file and the depth.
+TEST(Cli, DeeplyNestedFilesAreRefusedNotCrashedOn) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string spec = temp_file("deep_spec.json", R"({"head_dim": 4, "comment": )" + deep + "}");
+  const std::string hf = temp_file("deep_config.json", R"({"head_dim": 4, "task_specific_params": )" + deep + "}");
+  const std::string good = temp_file("d4_deep.json", R"({"head_dim": 4})");
+  const std::string input = temp_file("deep_input.json", "[1, 2, 3, " + deep + "]");
+  for (const std::string& args : {"ref --spec " + spec + " --random 1", "ref --hf-config " + hf + " --random 1",
+                                  "ref --spec " + good + " --input @" + input}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out.substr(0, 400);
+    EXPECT_NE(r.out.find("nest 100001 deep"), std::string::npos) << args << "\n" << r.out.substr(0, 400);
+  }
+  const Result r = run("ref --spec " + spec + " --random 1");
+  EXPECT_NE(r.out.find(spec + ": arrays and objects nest"), std::string::npos) << r.out.substr(0, 400);
+}
+
 }  // namespace
