@@ -99,6 +99,10 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
   s.name = text_of("_name_or_path");
   if (s.name.empty()) s.name = text_of("model_type");
   if (has(j, "rope_theta")) s.base = get_double(j, "rope_theta", "rope_theta");
+  // Messages name the keys this config has: a value ropecheck derived is named by the keys it
+  // came from (an odd head_dim used to be reported as "partial_rotary_factor" when the config
+  // had none).
+  FieldNames names = hf_names();
 
   if (has(j, "head_dim")) {
     s.head_dim = get_small_int(j, "head_dim", "head_dim");
@@ -116,8 +120,10 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
     }
     if (hidden / heads > INT32_MAX) throw SpecError("hidden_size", "is out of range");
     s.head_dim = static_cast<int>(hidden / heads);
+    names["head_dim"] = "hidden_size / num_attention_heads";
   }
   s.rotary_dim = s.head_dim;
+  names["rotary_dim"] = names["head_dim"];
   if (has(j, "partial_rotary_factor")) {
     const double prf = get_double(j, "partial_rotary_factor", "partial_rotary_factor");
     if (!(prf > 0 && prf <= 1)) {
@@ -125,14 +131,23 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
     }
     // HF: dim = int(head_dim * partial_rotary_factor) (truncation, in binary64).
     s.rotary_dim = static_cast<int>(static_cast<double>(s.head_dim) * prf);
+    names["rotary_dim"] = "partial_rotary_factor";
+    if (s.rotary_dim < 2 || s.rotary_dim % 2 != 0) {
+      // Show the product: the factor alone does not say what went wrong.
+      throw SpecError("partial_rotary_factor",
+                      "gives rotary_dim = int(" + names["head_dim"] + " " + std::to_string(s.head_dim) + " * " +
+                          fmt(prf) + ") = " + std::to_string(s.rotary_dim) + ", which must be " +
+                          (s.rotary_dim < 2 ? "at least 2" : "even (components are rotated in pairs)"));
+    }
   }
   if (has(j, "max_position_embeddings")) {
     s.max_position_embeddings = get_int(j, "max_position_embeddings", "max_position_embeddings");
   }
-  // Phi-3 keeps L0 at the top level.
+  // Phi-3 keeps L0 at the top level (rope_scaling's, when given too, wins below).
   if (has(j, "original_max_position_embeddings")) {
     s.original_max_position_embeddings =
         get_int(j, "original_max_position_embeddings", "original_max_position_embeddings");
+    names["original_max_position_embeddings"] = "original_max_position_embeddings";
   }
 
   bool factor_given = false;
@@ -154,15 +169,18 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
     check_hf_rope_scaling_keys(sc, s.type, type);
     read_scaling_fields(sc, "rope_scaling", s);
     factor_given = has(sc, "factor");
+    if (has(sc, "original_max_position_embeddings")) {
+      names["original_max_position_embeddings"] = "rope_scaling.original_max_position_embeddings";
+    }
   }
   if (s.type == RopeType::kLongrope && s.original_max_position_embeddings > 0 &&
       s.max_position_embeddings > 0) {
     // HF's longrope takes s = max_position_embeddings / original_max_position_embeddings.
     factor_given = false;
+    names["factor"] = "max_position_embeddings / " + names["original_max_position_embeddings"];
   }
   apply_type_defaults(s, factor_given);
-  // partial_rotary_factor can make rotary_dim odd; the message then names that field.
-  validate_with(s, hf_names());
+  validate_with(s, names);
   return s;
 }
 

@@ -89,7 +89,10 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
     }
   }
   apply_type_defaults(s, factor_given);
-  validate_with(s, own_names());
+  // rotary_dim defaults to head_dim: then a rule on it is about the head_dim the user wrote.
+  FieldNames names = own_names();
+  if (!has("rotary_dim")) names["rotary_dim"] = "head_dim";
+  validate_with(s, names);
   return s;
 }
 

@@ -249,4 +249,29 @@ TEST(Cli, DeeplyNestedFilesAreRefusedNotCrashedOn) {
   EXPECT_NE(r.out.find(spec + ": arrays and objects nest"), std::string::npos) << r.out.substr(0, 400);
 }
 
+// Issue 15, fault 17: HF config messages name the key the config has -- an odd head_dim was
+// "partial_rotary_factor: must be even ... got 127" in a config without that key, rope_theta:
+// 1e400 a JSON overflow message naming only the file.
+TEST(Cli, HfConfigMessagesNameTheKeyTheConfigHas) {
+  struct Case {
+    const char* config;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"({"head_dim": 127})", "ropecheck ref: error: head_dim: must be even"},
+      {R"({"hidden_size": 4064, "num_attention_heads": 32})", "error: hidden_size / num_attention_heads: must be even"},
+      {R"({"head_dim": 128, "rope_theta": 1e400})", "error: rope_theta: must be a finite number, got 1e400"},
+      {R"({"head_dim": 128, "rope_scaling": {"rope_type": "linear", "factor": -1e999}})",
+       "error: rope_scaling.factor: must be a finite number, got -1e999"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    const Result r = run("ref --hf-config " + temp_file("hf_name" + std::to_string(i++) + ".json", c.config) +
+                         " --random 1");
+    EXPECT_EQ(r.exit_code, 2) << c.config << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.config << "\n" << r.out;
+    EXPECT_EQ(r.out.find("partial_rotary_factor"), std::string::npos) << c.config << "\n" << r.out;
+  }
+}
+
 }  // namespace
