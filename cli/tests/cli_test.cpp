@@ -274,4 +274,28 @@ TEST(Cli, HfConfigMessagesNameTheKeyTheConfigHas) {
   }
 }
 
+// Issue 15, fault 16: `ref --random ' 7'` and `--random +7` were accepted (std::stoull skips
+// blanks and takes a sign) where every other numeric option refuses them; ref's numeric
+// options now go through the same parser (cli/args.hpp), with the same words.
+TEST(Cli, RefNumericOptionsShareTheOneParser) {
+  const std::string spec = temp_file("d4_numeric.json", R"({"head_dim": 4})");
+  for (const char* bad : {" 7", "+7", "7 ", "-1", "0x10", "1e3", "", "18446744073709551616"}) {
+    const Result r = run("ref --spec " + spec + " --random '" + bad + "'");
+    EXPECT_EQ(r.exit_code, 2) << "--random '" << bad << "'\n" << r.out;
+    EXPECT_NE(r.out.find("--random must be an integer in [0, 2^64-1], got \"" + std::string(bad) + "\""),
+              std::string::npos)
+        << r.out;
+  }
+  for (const char* bad : {" 40", "+40", "29", "46", "40.0"}) {
+    const Result r = run("ref --spec " + spec + " --random 1 --digits '" + bad + "'");
+    EXPECT_EQ(r.exit_code, 2) << "--digits '" << bad << "'\n" << r.out;
+    EXPECT_NE(r.out.find("--digits must be an integer in [30, 45], got \"" + std::string(bad) + "\""),
+              std::string::npos)
+        << r.out;
+  }
+  const Result top = run("ref --spec " + spec + " --random 18446744073709551615 --digits 30");
+  EXPECT_EQ(top.exit_code, 0) << top.out;
+  EXPECT_EQ(json::parse(top.out)["random_seed"], "18446744073709551615");
+}
+
 }  // namespace
