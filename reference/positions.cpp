@@ -1,4 +1,5 @@
-// Positions as text: a decimal integer or 2^k[+-n] (rope_spec.hpp: parse_position).
+// Positions as text: a decimal integer or 2^k[+-n] (rope_spec.hpp: parse_position,
+// format_position).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,6 +49,20 @@ int64_t parse_position(const std::string& text) {
   if (value < 0) throw bad("is negative; positions must be >= 0");
   if (value > INT64_MAX) throw bad("is beyond int64 (2^63 - 1 is the largest position)");
   return static_cast<int64_t>(value);
+}
+
+std::string format_position(int64_t t) {
+  // 2^k-2 .. 2^k+2 for k >= 8: the edge positions (255-257, 2^31-1, 2^63-1, ...) read as
+  // what they are.  Beyond +-2 the decimal is as short and says more.  128 bits: 2^63 has
+  // neighbours below it.
+  for (int k = 8; k <= 63; ++k) {
+    const i128 diff = i128(t) - (i128(1) << k);
+    if (diff >= -2 && diff <= 2) {
+      const int d = static_cast<int>(diff);
+      return "2^" + std::to_string(k) + (d == 0 ? "" : (d > 0 ? "+" : "-") + std::to_string(d > 0 ? d : -d));
+    }
+  }
+  return std::to_string(t);
 }
 
 std::vector<int64_t> parse_position_list(const std::string& comma_separated) {
