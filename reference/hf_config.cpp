@@ -14,25 +14,14 @@ using namespace detail;
 
 namespace {
 
-const FieldNames& hf_names() {
-  static const FieldNames names = {
-      {"head_dim", "head_dim"},
-      {"rotary_dim", "partial_rotary_factor"},
-      {"base", "rope_theta"},
-      {"factor", "rope_scaling.factor"},
-      {"max_position_embeddings", "max_position_embeddings"},
-      {"original_max_position_embeddings", "rope_scaling.original_max_position_embeddings"},
-      {"seq_len", "seq_len"},
-      {"beta_fast", "rope_scaling.beta_fast"},
-      {"beta_slow", "rope_scaling.beta_slow"},
-      {"mscale", "rope_scaling.mscale"},
-      {"mscale_all_dim", "rope_scaling.mscale_all_dim"},
-      {"attention_factor", "rope_scaling.attention_factor"},
-      {"low_freq_factor", "rope_scaling.low_freq_factor"},
-      {"high_freq_factor", "rope_scaling.high_freq_factor"},
-      {"short_factor", "rope_scaling.short_factor"},
-      {"long_factor", "rope_scaling.long_factor"},
-  };
+// HF's spelling of ropecheck's field names: rope_theta for base, rope_scaling for scaling.
+// (rotary_dim and L0 depend on the keys a config has: spec_from_hf_config_text.)
+FieldNames hf_names() {
+  FieldNames names = own_names();
+  for (auto& entry : names) {
+    if (entry.second.rfind("scaling.", 0) == 0) entry.second = "rope_" + entry.second;
+  }
+  names["base"] = "rope_theta";
   return names;
 }
 

@@ -3,6 +3,10 @@
 // validated once, here, so that every consumer (the exact reference, the kernels through the
 // C ABI, the CLI) can rely on its invariants.  Field meanings follow HuggingFace
 // `modeling_rope_utils`; see shared/design.md for the formulas.
+//
+// Declared here, defined beside it: the readers (spec_json.cpp, hf_config.cpp), which read
+// files through input_file.hpp and JSON through json_document.hpp; positions.cpp and
+// head_vector.cpp.  The specs ropecheck ships are in builtin_specs.hpp.
 #pragma once
 
 #include <cstdint>
