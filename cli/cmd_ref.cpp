@@ -1,9 +1,7 @@
 // `ropecheck ref`: the exact reference from the command line.
 #include <cinttypes>
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +9,8 @@
 #include "commands.hpp"
 #include "exact_reference.hpp"
 #include "properties/exit_codes.hpp"
+#include "input_file.hpp"
+#include "json_document.hpp"
 #include "rope_spec.hpp"
 
 namespace ropecheck::cli {
@@ -43,8 +43,8 @@ Options:
                      Numbers are taken as the binary64 they parse to; strings are exact
                      decimals, e.g. ["0.1", "-2", ...].  Example: --input '[1,0,0,1]'
   --random SEED      use a deterministic pseudo-random vector (uniform in [-2, 2]) from
-                     the unsigned integer SEED instead of --input; printed in the output
-                     as JSON numbers, which --input reads back as the same binary64.
+                     SEED, an integer in [0, 2^64-1], instead of --input; printed in the
+                     output as JSON numbers, which --input reads back as the same binary64.
   --digits N         significant digits per value (default 40, 30 to 45: the reference is
                      right to about 2^-150 of the pair norm, i.e. ~45 digits).
   --score            print the attention score instead of rotated vectors.
@@ -60,22 +60,18 @@ Examples:
 Exit codes: 0 ok; 2 bad usage, bad spec (the message names the field) or bad input.
 )";
 
-std::string read_arg_or_file(const std::string& value) {
-  if (!value.empty() && value[0] == '@') {
-    std::ifstream in(value.substr(1), std::ios::binary);
-    if (!in) throw SpecError(value.substr(1), "cannot open file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  return value;
-}
+// A vector argument (--input/--q/--k, inline JSON or @FILE): its exact decimal strings for
+// the reference (rope_spec.hpp: parse_head_vector) and the JSON as given, for the output.
+struct VectorArg {
+  std::vector<std::string> decimals;
+  nlohmann::json given;
+};
 
-// A vector argument (inline JSON or @FILE) as exact decimal strings; `what` names it in
-// messages (rope_spec.hpp: parse_head_vector).
-std::vector<std::string> parse_vector(const std::string& value, const std::string& what,
-                                      int head_dim) {
-  return parse_head_vector(read_arg_or_file(value), what, head_dim);
+VectorArg parse_vector(const std::string& value, const std::string& option, int head_dim) {
+  const std::string text =
+      !value.empty() && value[0] == '@' ? read_input_file(value.substr(1), option + " file") : value;
+  std::vector<std::string> decimals = parse_head_vector(text, option, head_dim);
+  return {std::move(decimals), parse_json_document(text, option, option)};  // read, so well-formed
 }
 
 // Deterministic across platforms: mt19937_64 is fully specified; the mapping to [-2, 2] is
@@ -86,27 +82,12 @@ std::vector<double> random_vector(std::mt19937_64& gen, int n) {
   return v;
 }
 
-uint64_t parse_seed(const std::string& text) {
-  try {
-    size_t used = 0;
-    if (text.empty() || text[0] == '-') throw std::invalid_argument("");
-    const unsigned long long v = std::stoull(text, &used, 10);
-    if (used != text.size()) throw std::invalid_argument("");
-    return v;
-  } catch (const std::exception&) {
-    throw SpecError("--random", "must be a non-negative integer seed, got \"" + text + "\"");
-  }
-}
-
 int parse_digits(const std::string& text) {
   try {
-    size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v >= 30 && v <= 45) return v;
-  } catch (const std::exception&) {
+    return parse_int(text, "--digits", 30, 45);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string(e.what()) + " (the reference is right to ~2^-150 of the pair norm, about 45 digits)");
   }
-  throw SpecError("--digits", "must be an integer in [30, 45] (the reference is right to ~2^-150 of the pair "
-                              "norm, about 45 digits), got \"" + text + "\"");
 }
 
 // JSON numbers (printed to round trip), so feeding the printed vector back through --input
@@ -134,10 +115,14 @@ int run_ref(const Args& argv) {
   if (args.has("--spec") == args.has("--hf-config")) {
     throw UsageError("give exactly one of --spec FILE or --hf-config FILE");
   }
-  const RopeSpec spec = args.has("--spec") ? load_spec_file(args.get("--spec"))
-                                           : load_hf_config_file(args.get("--hf-config"));
+  // Numeric options through args.hpp's one parser (digits only: " 7" and "+7" were seeds),
+  // before any file is read.
   // The reference prints `d` digits after the leading one (scientific): N significant is N - 1.
   const int digits = (args.has("--digits") ? parse_digits(args.get("--digits")) : 40) - 1;
+  const bool random = args.has("--random");
+  const uint64_t seed = random ? parse_unsigned("--random", args.get("--random"), 0, UINT64_MAX) : 0;
+  const RopeSpec spec = args.has("--spec") ? load_spec_file(args.get("--spec"))
+                                           : load_hf_config_file(args.get("--hf-config"));
   const ref::ExactReference ref(spec);
 
   json out;
@@ -145,8 +130,7 @@ int run_ref(const Args& argv) {
   out["theta"] = ref.theta_decimal(digits);
   out["attention_factor"] = ref.attention_factor_decimal(digits);
 
-  const bool random = args.has("--random");
-  std::mt19937_64 gen(random ? parse_seed(args.get("--random")) : 0);
+  std::mt19937_64 gen(seed);
   if (random) out["random_seed"] = args.get("--random");
 
   if (args.flag("--score")) {
@@ -167,10 +151,12 @@ int run_ref(const Args& argv) {
       out["k"] = doubles_as_json(kd);
     } else {
       if (!args.has("--q") || !args.has("--k")) throw UsageError("--score needs both --q and --k");
-      q = parse_vector(args.get("--q"), "--q", spec.head_dim);
-      k = parse_vector(args.get("--k"), "--k", spec.head_dim);
-      out["q"] = json::parse(read_arg_or_file(args.get("--q")));
-      out["k"] = json::parse(read_arg_or_file(args.get("--k")));
+      VectorArg qa = parse_vector(args.get("--q"), "--q", spec.head_dim);
+      VectorArg ka = parse_vector(args.get("--k"), "--k", spec.head_dim);
+      q = std::move(qa.decimals);
+      k = std::move(ka.decimals);
+      out["q"] = qa.given;
+      out["k"] = ka.given;
     }
     const int64_t t = parse_position(args.get("--t"));
     const int64_t s = parse_position(args.get("--s"));
@@ -190,8 +176,9 @@ int run_ref(const Args& argv) {
       for (double v : xd) x.push_back(exact_decimal(v));
       out["input"] = doubles_as_json(xd);
     } else {
-      x = parse_vector(args.get("--input"), "--input", spec.head_dim);
-      out["input"] = json::parse(read_arg_or_file(args.get("--input")));
+      VectorArg xa = parse_vector(args.get("--input"), "--input", spec.head_dim);
+      x = std::move(xa.decimals);
+      out["input"] = xa.given;
     }
     const std::vector<int64_t> positions = parse_position_list(args.get("--positions", "0"));
     json results = json::array();

@@ -25,6 +25,7 @@
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
 #include "properties/gate.hpp"
+#include "reference/builtin_specs.hpp"
 #include "reference/fast_oracle.hpp"
 #include "reports/emulated_kernels.hpp"
 #include "reports/paper_checks.hpp"
@@ -96,21 +97,14 @@ struct SpecChoice {
   std::string label, origin;
 };
 
-// Three of the gate's default specs (props::default_gate_specs), so `check` and `report`
-// judge the same specs: the plain RoPE everyone knows, Llama-3.1-8B's llama3 scaling (the values
-// of reference/specs/hf/llama-3.1-8b.config.json) and design.md's YaRN check spec
-// (reference/specs/yarn-d128.json).
+// The gate's default specs marked in_report in reference/specs/gate/index.json, so `check` and
+// `report` judge the same specs; each is labelled by its stable id.
 std::vector<SpecChoice> default_specs() {
-  const std::vector<RopeSpec> gate = props::default_gate_specs();
-  const auto pick = [&](const std::string& name, const char* label, const char* origin) {
-    for (const RopeSpec& s : gate) {
-      if (s.name == name) return SpecChoice{s, label, origin};
-    }
-    throw std::logic_error("ropecheck report: the gate has no default spec '" + name + "'");
-  };
-  return {pick("default d128 half-split", "default-d128-b1e4", "built-in default (as in the gate)"),
-          pick("llama3 (Llama-3.1-8B)", "llama-3.1-8b-llama3", "built-in (reference/specs/hf/llama-3.1-8b.config.json)"),
-          pick("yarn s16 d128 (design.md)", "yarn-d128-s16", "built-in (reference/specs/yarn-d128.json)")};
+  std::vector<SpecChoice> out;
+  for (const BuiltinSpec& b : builtin_gate_specs()) {
+    if (b.in_report) out.push_back({b.spec, b.id, b.origin});
+  }
+  return out;
 }
 
 // "dir/llama-3.1-8b.config.json" -> "llama-3.1-8b" (only the extensions go, not the version).

@@ -18,6 +18,7 @@
 #include "fuzz/fuzz_common.hpp"
 #include "properties/counterexample.hpp"
 #include "properties/judge.hpp"
+#include "reference/input_file.hpp"
 
 namespace ropecheck::cli {
 
@@ -126,14 +127,11 @@ int run_repro(const Args& argv) {
   if (args.positional().size() != 1) throw UsageError("give exactly one counterexample FILE (see --help)");
   const int timeout = args.has("--timeout") ? parse_timeout(args.get("--timeout")) : 20;
   const std::string path = args.positional().front();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SpecError(path, "cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  const std::string text = read_input_file(path, "counterexample or fuzz reproducer");
   // What the file is comes from its content: a counterexample is a JSON object of the
   // counterexample format wherever it is saved and whatever it is called; anything else is
   // a raw fuzz input, whose target the file name says.
-  const std::optional<props::Counterexample> cx = props::parse_counterexample(ss.str(), path);
+  const std::optional<props::Counterexample> cx = props::parse_counterexample(text, path);
   if (!cx) return replay_fuzz_file(path, args, timeout);
   const props::Case& c = cx->c;
   const std::string kernel_name = args.get("--kernel", cx->kernel);

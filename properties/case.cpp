@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reference/error_model.hpp"
+#include "reference/json_document.hpp"
 
 namespace ropecheck::props {
 
@@ -40,12 +41,7 @@ std::string case_to_json(const Case& c, int indent) {
 }
 
 Case case_from_json(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw SpecError("case", std::string("malformed JSON: ") + e.what());
-  }
+  const json j = parse_json_document(text, "case", "case");
   auto need = [&](const char* k) -> const json& {
     if (!j.is_object() || !j.contains(k)) throw SpecError(std::string("case.") + k, "is required");
     return j.at(k);

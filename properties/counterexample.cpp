@@ -6,6 +6,7 @@
 
 #include "properties/output_file.hpp"
 #include "properties/runner.hpp"
+#include "reference/json_document.hpp"
 
 namespace ropecheck::props {
 
@@ -35,12 +36,11 @@ std::string counterexample_to_json(const Counterexample& cx) {
 }
 
 std::optional<Counterexample> parse_counterexample(const std::string& text, const std::string& origin) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception&) {
-    return std::nullopt;  // not JSON: not a counterexample (maybe a raw fuzz input)
-  }
+  // Not JSON: not a counterexample (maybe a raw fuzz input).  accept() builds no tree and does
+  // not recurse, so it is safe on any input; the one JSON entry point then refuses nesting too
+  // deep to walk (SpecError: exit 2).
+  if (!json::accept(text)) return std::nullopt;
+  const json j = parse_json_document(text, origin);
   if (!j.is_object()) return std::nullopt;
   const bool named = j.contains("format");
   if (!named && !(j.contains("kernel") && j.contains("property") && j.contains("case"))) return std::nullopt;

@@ -3,6 +3,10 @@
 // validated once, here, so that every consumer (the exact reference, the kernels through the
 // C ABI, the CLI) can rely on its invariants.  Field meanings follow HuggingFace
 // `modeling_rope_utils`; see shared/design.md for the formulas.
+//
+// Declared here, defined beside it: the readers (spec_json.cpp, hf_config.cpp), which read
+// files through input_file.hpp and JSON through json_document.hpp; positions.cpp and
+// head_vector.cpp.  The specs ropecheck ships are in builtin_specs.hpp.
 #pragma once
 
 #include <cstdint>
@@ -127,6 +131,10 @@ RopeSpec load_hf_config_file(const std::string& path);  // HuggingFace config.js
 // 2^k-n (e.g. "2^63-1").  Throws SpecError("positions", ...) on anything else.
 int64_t parse_position(const std::string& text);
 std::vector<int64_t> parse_position_list(const std::string& comma_separated);
+// A position for people: 2^k-2 .. 2^k+2 (k >= 8) as "2^k[+-n]" ("2^8-1", "2^31-1",
+// "2^63-1"), anything else in decimal ("0", "4099", "65504").  parse_position reads every
+// t >= 0 back; a negative t (not a position) comes out in decimal.
+std::string format_position(int64_t t);
 
 // A head vector given as JSON text (`ropecheck ref --input/--q/--k`): an array of `head_dim`
 // entries, numbers meaning the binary64 they parse to, strings exact decimals.  Returns every

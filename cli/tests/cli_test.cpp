@@ -5,7 +5,9 @@
 
 #include "run_command.hpp"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -201,6 +203,99 @@ TEST(Cli, RefRandomVectorReplaysThroughInput) {
                  mantissa.end());
   EXPECT_EQ(mantissa.size(), 40u) << y;
   EXPECT_EQ(run("ref --spec " + spec + " --random 1 --digits 46").exit_code, 2);
+}
+
+// Issue 15, fault 12: an input that never ends or never comes -- /dev/zero, /dev/urandom, a FIFO
+// nobody writes to -- kept `ref` reading (or waiting) forever; every input file is now refused
+// at once unless it is a regular file (reference/input_file.hpp).  Run under a timeout so a
+// regression fails here instead of hanging the test run.
+TEST(Cli, InputsThatAreNotRegularFilesAreRefusedAtOnce) {
+  const std::string fifo = ::testing::TempDir() + "cli_test_fifo";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string spec = temp_file("d4_fifo.json", R"({"head_dim": 4})");
+  const std::vector<std::string> commands = {
+      "ref --spec /dev/zero --random 1",           "ref --hf-config /dev/urandom --random 1",
+      "ref --spec " + fifo + " --random 1",        "ref --hf-config " + fifo + " --random 1",
+      "ref --spec " + spec + " --input @" + fifo,  "ref --spec " + spec + " --input @/dev/zero",
+      "ref --spec /tmp --random 1"};
+  for (const std::string& args : commands) {
+    const Result r = ropecheck::testing::run_ropecheck(args, 10);
+    EXPECT_FALSE(ropecheck::testing::timed_out(r)) << args << " did not end within 10 s";
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_TRUE(r.out.find("must be a regular file") != std::string::npos ||
+                r.out.find("is a directory") != std::string::npos)
+        << args << "\n" << r.out;
+  }
+  ::unlink(fifo.c_str());
+}
+
+// Issue 15, fault 11: a file nested 10^5 deep (here in the free-form "comment", or a key an HF
+// config may carry that ropecheck does not read) crashed `ref` with SIGSEGV; it is exit 2,
+// naming the file and the depth.
+TEST(Cli, DeeplyNestedFilesAreRefusedNotCrashedOn) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string spec = temp_file("deep_spec.json", R"({"head_dim": 4, "comment": )" + deep + "}");
+  const std::string hf = temp_file("deep_config.json", R"({"head_dim": 4, "task_specific_params": )" + deep + "}");
+  const std::string good = temp_file("d4_deep.json", R"({"head_dim": 4})");
+  const std::string input = temp_file("deep_input.json", "[1, 2, 3, " + deep + "]");
+  for (const std::string& args : {"ref --spec " + spec + " --random 1", "ref --hf-config " + hf + " --random 1",
+                                  "ref --spec " + good + " --input @" + input}) {
+    const Result r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out.substr(0, 400);
+    EXPECT_NE(r.out.find("nest 100001 deep"), std::string::npos) << args << "\n" << r.out.substr(0, 400);
+  }
+  const Result r = run("ref --spec " + spec + " --random 1");
+  EXPECT_NE(r.out.find(spec + ": arrays and objects nest"), std::string::npos) << r.out.substr(0, 400);
+}
+
+// Issue 15, fault 17: HF config messages name the key the config has -- an odd head_dim was
+// "partial_rotary_factor: must be even ... got 127" in a config without that key, rope_theta:
+// 1e400 a JSON overflow message naming only the file.
+TEST(Cli, HfConfigMessagesNameTheKeyTheConfigHas) {
+  struct Case {
+    const char* config;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"({"head_dim": 127})", "ropecheck ref: error: head_dim: must be even"},
+      {R"({"hidden_size": 4064, "num_attention_heads": 32})", "error: hidden_size / num_attention_heads: must be even"},
+      {R"({"head_dim": 128, "rope_theta": 1e400})", "error: rope_theta: must be a finite number, got 1e400"},
+      {R"({"head_dim": 128, "rope_scaling": {"rope_type": "linear", "factor": -1e999}})",
+       "error: rope_scaling.factor: must be a finite number, got -1e999"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    const Result r = run("ref --hf-config " + temp_file("hf_name" + std::to_string(i++) + ".json", c.config) +
+                         " --random 1");
+    EXPECT_EQ(r.exit_code, 2) << c.config << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.config << "\n" << r.out;
+    EXPECT_EQ(r.out.find("partial_rotary_factor"), std::string::npos) << c.config << "\n" << r.out;
+  }
+}
+
+// Issue 15, fault 16: `ref --random ' 7'` and `--random +7` were accepted (std::stoull skips
+// blanks and takes a sign) where every other numeric option refuses them; ref's numeric
+// options now go through the same parser (cli/args.hpp), with the same words.
+TEST(Cli, RefNumericOptionsShareTheOneParser) {
+  const std::string spec = temp_file("d4_numeric.json", R"({"head_dim": 4})");
+  for (const char* bad : {" 7", "+7", "7 ", "-1", "0x10", "1e3", "", "18446744073709551616"}) {
+    const Result r = run("ref --spec " + spec + " --random '" + bad + "'");
+    EXPECT_EQ(r.exit_code, 2) << "--random '" << bad << "'\n" << r.out;
+    EXPECT_NE(r.out.find("--random must be an integer in [0, 2^64-1], got \"" + std::string(bad) + "\""),
+              std::string::npos)
+        << r.out;
+  }
+  for (const char* bad : {" 40", "+40", "29", "46", "40.0"}) {
+    const Result r = run("ref --spec " + spec + " --random 1 --digits '" + bad + "'");
+    EXPECT_EQ(r.exit_code, 2) << "--digits '" << bad << "'\n" << r.out;
+    EXPECT_NE(r.out.find("--digits must be an integer in [30, 45], got \"" + std::string(bad) + "\""),
+              std::string::npos)
+        << r.out;
+  }
+  const Result top = run("ref --spec " + spec + " --random 18446744073709551615 --digits 30");
+  EXPECT_EQ(top.exit_code, 0) << top.out;
+  EXPECT_EQ(json::parse(top.out)["random_seed"], "18446744073709551615");
 }
 
 }  // namespace

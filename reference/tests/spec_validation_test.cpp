@@ -36,7 +36,8 @@ TEST(SpecValidation, RejectsOddOrTooLargeRotaryDim) {
   expect_rejected(R"({"head_dim": 16, "rotary_dim": 7})", "rotary_dim", false, "even");
   expect_rejected(R"({"head_dim": 16, "rotary_dim": 18})", "rotary_dim", false, "<= head_dim");
   expect_rejected(R"({"head_dim": 0})", "head_dim");
-  expect_rejected(R"({"head_dim": 15})", "rotary_dim", false, "even");  // rotary_dim defaults to head_dim
+  // rotary_dim defaults to head_dim: the message names the field the spec has (it named rotary_dim).
+  expect_rejected(R"({"head_dim": 15})", "head_dim", false, "even");
   // HF: head_dim 80 × 0.45 = 36 is fine, × 0.4125 = 33 is odd: the message names the factor.
   expect_rejected(R"({"head_dim": 80, "partial_rotary_factor": 0.4125})", "partial_rotary_factor", true, "even");
   expect_rejected(R"({"head_dim": 80, "partial_rotary_factor": 1.5})", "partial_rotary_factor", true);
@@ -64,7 +65,8 @@ TEST(SpecValidation, RejectsFactorAtMostZero) {
 TEST(SpecValidation, RejectsNanAndInfinityAnywhere) {
   expect_rejected(R"({"head_dim": 8, "base": NaN})", "base", false, "finite");
   expect_rejected(R"({"head_dim": 8, "base": Infinity})", "base", false, "finite");
-  expect_rejected(R"({"head_dim": 8, "base": 1e999})", "spec", false, "finite");
+  // Beyond binary64: named by where it stands, not only by the document (it used to be "spec").
+  expect_rejected(R"({"head_dim": 8, "base": 1e999})", "base", false, "finite");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "linear", "factor": -Infinity}})",
                   "scaling.factor", false, "finite");
   expect_rejected(R"({"head_dim": 8, "rope_scaling": {"type": "yarn", "factor": 2, "beta_fast": NaN}})",
@@ -196,7 +198,9 @@ TEST(SpecValidation, RejectsAKeyGivenTwice) {
 }
 
 TEST(SpecValidation, RejectsScalingSpecificNonsense) {
-  expect_rejected(R"({"head_dim": 2, "scaling": {"type": "ntk", "factor": 2}})", "rotary_dim", false, "d/(d-2)");
+  expect_rejected(R"({"head_dim": 2, "scaling": {"type": "ntk", "factor": 2}})", "head_dim", false, "d/(d-2)");
+  expect_rejected(R"({"head_dim": 8, "rotary_dim": 2, "scaling": {"type": "ntk", "factor": 2}})", "rotary_dim",
+                  false, "d/(d-2)");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "dynamic", "factor": 2}})", "max_position_embeddings");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "llama3", "low_freq_factor": 4, "high_freq_factor": 1}})",
                   "scaling.high_freq_factor", false, "> low_freq_factor");
@@ -313,13 +317,47 @@ TEST(HeadVectors, NumbersAreBinary64StringsAreDecimalsAndTheRestIsNamed) {
       EXPECT_NE(std::string(e.what()).find(rule_part), std::string::npos) << e.what();
     }
   };
-  expect_bad("[1e999, 0, 0, 1]", "--input", 4, "--input", "beyond the binary64 range");
-  expect_bad("[0, -1e999]", "--q", 2, "--q", "beyond the binary64 range");
-  expect_bad("[NaN, 0]", "--input", 2, "--input", "malformed JSON");
+  expect_bad("[1e999, 0, 0, 1]", "--input", 4, "--input[0]", "beyond the binary64 range");
+  expect_bad("[0, -1e999]", "--q", 2, "--q[1]", "give an exact decimal as a string");
+  expect_bad("[NaN, 0]", "--input", 2, "--input[0]", "got NaN (NaN and Infinity are not JSON)");
+  expect_bad("[0, \"1\", -Infinity]", "--k", 3, "--k[2]", "got -Infinity");
   expect_bad("[0, 1", "--input", 2, "--input", "malformed JSON");
   expect_bad("[0, 1, 2]", "--input", 2, "--input", "head_dim = 2");
   expect_bad(R"({"x": 1})", "--input", 1, "--input", "array");
   expect_bad("[0, true]", "--input", 2, "--input[1]", "number or a decimal string");
+}
+
+// Issue 15, fault 17: a value ropecheck derives is named by the keys the config has.  An odd
+// head_dim was reported as "partial_rotary_factor: must be even" in a config without one, and
+// rope_theta: 1e400 as a JSON overflow of the whole file.
+TEST(HfConfigs, MessagesNameTheKeysTheConfigHas) {
+  expect_rejected(R"({"head_dim": 127})", "head_dim", true, "must be even (components are rotated in pairs), got 127");
+  expect_rejected(R"({"hidden_size": 4064, "num_attention_heads": 32})", "hidden_size / num_attention_heads", true,
+                  "even");
+  expect_rejected(R"({"hidden_size": 4194304, "num_attention_heads": 8})", "hidden_size / num_attention_heads", true,
+                  "[1, 65536]");
+  expect_rejected(R"({"head_dim": 80, "partial_rotary_factor": 0.4125})", "partial_rotary_factor", true,
+                  "gives rotary_dim = int(head_dim 80 * 0.4125) = 33, which must be even");
+  expect_rejected(R"({"head_dim": 8, "partial_rotary_factor": 0.1})", "partial_rotary_factor", true,
+                  "= 0, which must be at least 2");
+  expect_rejected(R"({"head_dim": 128, "rope_theta": 1e400})", "rope_theta", true, "got 1e400");
+  expect_rejected(R"({"head_dim": 1e400})", "head_dim", true, "got 1e400");
+  expect_rejected(R"({"head_dim": 2, "max_position_embeddings": 64, "rope_scaling": {"rope_type": "dynamic",
+                      "factor": 2}})", "head_dim", true, "d/(d-2)");
+  expect_rejected(R"({"head_dim": 8, "partial_rotary_factor": 0.25, "max_position_embeddings": 64,
+                      "rope_scaling": {"rope_type": "ntk", "factor": 2}})", "partial_rotary_factor", true, "d/(d-2)");
+  // Phi-3 keeps L0 at the top level; longrope's factor is derived from it when not given.
+  const std::string longrope = R"("rope_scaling": {"rope_type": "longrope", "short_factor": [1, 1],
+                                   "long_factor": [1, 2]}, "head_dim": 4, )";
+  expect_rejected("{" + longrope + R"("max_position_embeddings": 64, "original_max_position_embeddings": 1})",
+                  "original_max_position_embeddings", true, "> 1");
+  expect_rejected("{" + longrope + R"("max_position_embeddings": 4611686018427387904,
+                  "original_max_position_embeddings": 2})",
+                  "max_position_embeddings / original_max_position_embeddings", true, "[1e-12, 1e6]");
+  expect_rejected(R"({"head_dim": 4, "max_position_embeddings": 4611686018427387904, "rope_scaling": {
+                      "rope_type": "longrope", "short_factor": [1, 1], "long_factor": [1, 2],
+                      "original_max_position_embeddings": 2}})",
+                  "max_position_embeddings / rope_scaling.original_max_position_embeddings", true, "[1e-12, 1e6]");
 }
 
 TEST(HfConfigs, Llama31ReadsLlama3Scaling) {
