@@ -72,9 +72,10 @@ Examples:
   ropecheck report --plugin ./libmykernel.so --kernel my_rope --hf-config config.json --out r/
 
 Exit codes: 0 report written and every kernel within its exact-view bound; 1 report written
-but some kernel exceeded its bound or failed a run; 2 bad usage, spec or plugin, or a kernel
-that declares none of the specs (nothing measured); 3 a kernel crashed, hung or ended the
-process (no report is written; `ropecheck check` finds and saves the case); 4 internal error.
+but some kernel exceeded its bound or failed a run; 2 bad usage, spec or plugin, a kernel
+that declares none of the specs (nothing measured), or a report file that could not be
+written (the message names it); 3 a kernel crashed, hung or ended the process (no report is
+written; `ropecheck check` finds and saves the case); 4 internal error.
 )HELP";
 
 using report::SpecChoice;
@@ -117,6 +118,9 @@ void print_outcome(const report::CampaignOutcome& o, const std::string& out_dir)
   if (o.written) {
     std::printf("ropecheck report: %zu kernel x spec runs in %.1f s -> %s/report.{md,html,json}\n", o.report.runs.size(),
                 o.report.seconds, out_dir.c_str());
+  } else if (!o.report.runs.empty()) {
+    std::printf("ropecheck report: %zu kernel x spec runs measured; the report was NOT written whole\n",
+                o.report.runs.size());
   }
   for (const report::SweepResult& r : o.report.runs) {
     if (!r.skipped.empty()) {

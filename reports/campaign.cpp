@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -16,6 +15,7 @@
 #include "impl/isolation.hpp"
 #include "impl/registry.hpp"
 #include "properties/judge.hpp"
+#include "properties/output_file.hpp"
 #include "reference/fast_oracle.hpp"
 #include "reports/emulated_kernels.hpp"
 #include "reports/paper_checks.hpp"
@@ -207,12 +207,15 @@ void make_labels_unique(std::vector<SpecChoice>& specs) {
 
 // Before minutes of measuring: the report must have somewhere to go.
 std::string unwritable_reason(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
   const std::string probe = dir + "/.ropecheck-write-test";
-  const bool writable = !ec && std::filesystem::is_directory(dir, ec) && std::ofstream(probe).good();
+  try {
+    write_output_file(probe, "");
+  } catch (const OutputError& e) {
+    return "cannot write the report into --out " + dir + " (" + e.what() + ")";
+  }
+  std::error_code ec;
   std::filesystem::remove(probe, ec);
-  return writable ? "" : "cannot write the report into --out " + dir;
+  return "";
 }
 
 }  // namespace
@@ -231,6 +234,9 @@ int run_campaign(const std::vector<KernelChoice>& kernels, std::vector<SpecChoic
   const auto measure = [&](const impl::ChildChannel* channel) {
     try {
       measure_and_write(kernels, specs, options, channel, o);
+    } catch (const OutputError& e) {  // "cannot write FILE: why"
+      o.errors.push_back(e.what());
+      o.tally.output_failed = true;
     } catch (const std::exception& e) {
       o.errors.push_back(std::string("internal error: ") + e.what());
       o.tally.internal = true;

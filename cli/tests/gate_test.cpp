@@ -325,6 +325,26 @@ TEST(ReportIsolation, KernelThatThrowsFailsItsRun) {
   EXPECT_NE(r.out.find("kernel failed: crash: apply threw a C++ exception"), std::string::npos) << r.out;
 }
 
+// Fault 13: a report file that cannot be written is exit 2 naming the file, never a report
+// that looks written.  /dev/full behind report.md (a full disk: the error shows at the flush),
+// and a file where the report's cases/ directory must go.
+TEST(ReportVerdict, UnwritableOutputIsExitTwoNamingTheFile) {
+  const std::string d = temp_dir("report-unwritable");
+  const std::string args = "report --kernel scalar_f64 --spec " SOURCE_DIR
+                           "/reference/specs/yarn-d128.json --positions 0:2^10:log:16 --pairs 4 --no-paper --out ";
+  std::filesystem::create_directories(d + "/full");
+  std::filesystem::create_symlink("/dev/full", d + "/full/report.md");
+  const Result full = run(args + d + "/full");
+  EXPECT_EQ(full.exit_code, 2) << full.out;
+  EXPECT_NE(full.out.find("cannot write " + d + "/full/report.md: No space left on device"), std::string::npos)
+      << full.out;
+  std::filesystem::create_directories(d + "/blocked");
+  std::ofstream(d + "/blocked/cases") << "a file, not a directory";
+  const Result blocked = run(args + d + "/blocked");
+  EXPECT_EQ(blocked.exit_code, 2) << blocked.out;
+  EXPECT_NE(blocked.out.find("cannot write " + d + "/blocked/cases/"), std::string::npos) << blocked.out;
+}
+
 TEST(ReportIsolation, KernelThatDeclaresNoneOfTheSpecsIsExitTwo) {
   const std::string d = temp_dir("report-undeclared");
   const Result r = run("report --plugin " SAMPLE_PLUGIN " --kernel sample_f32_f64angle --spec " SOURCE_DIR
