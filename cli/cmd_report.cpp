@@ -34,7 +34,10 @@ kernel x spec it runs the kernel on one random head per position (inputs uniform
   recipe  against an exact rotation by the angle the kernel's declared recipe forms
           (theta^ inferred from the kernel at powers of two): its rotation arithmetic alone.
 Errors are in ulp of the pair norm.  Positions: SWEEP plus the spec's edge positions up to
-each kernel's declared maximum.
+each kernel's declared maximum.  Verdicts come from the judge that `check` uses: a worst
+case or pair over its bound, re-measured alone, is judged there, and so is one whose value
+alone differs from the sweep's (an output that depends on the batch) and a call the kernel
+fails; a finding is printed and saved under DIR/cases/ for `ropecheck repro FILE`.
 
 Writes DIR/report.json (schema: reports/SCHEMA.md), DIR/report.md (tables "Max = X ulp
 (RMS = Y)" per position band x frequency band, worst cases with reproducer commands),
@@ -71,11 +74,12 @@ Examples:
   ropecheck report --kernel scalar_f32_hf --kernel table_f32 --positions 0:2^20:all --out r/
   ropecheck report --plugin ./libmykernel.so --kernel my_rope --hf-config config.json --out r/
 
-Exit codes: 0 report written and every kernel within its exact-view bound; 1 report written
-but some kernel exceeded its bound or failed a run; 2 bad usage, spec or plugin, a kernel
-that declares none of the specs (nothing measured), or a report file that could not be
-written (the message names it); 3 a kernel crashed, hung or ended the process (no report is
-written; `ropecheck check` finds and saves the case); 4 internal error.
+Exit codes: 0 report written and every kernel within its exact-view bound; 1 a kernel
+violated its bound or another property (the judge's finding, saved); 2 bad usage, spec or
+plugin, a kernel that declares none of the specs (nothing measured), or a report file that
+could not be written (the message names it); 3 a kernel crashed, threw through the C ABI or
+wrote out of bounds (saved), or hung or ended the process (then no report is written;
+`ropecheck check` finds and saves the case); 4 internal error.
 )HELP";
 
 using report::SpecChoice;
@@ -107,11 +111,19 @@ std::string basename_noext(const std::string& path) {
 }
 
 void print_outcome(const report::CampaignOutcome& o, const std::string& out_dir) {
-  for (const std::string& c : o.crashes) {
-    std::fprintf(stderr,
-                 "ropecheck report: CRASH: %s; no report was written.\n"
-                 "  `ropecheck check` with the same --plugin/--kernel and spec finds the case and saves a reproducer.\n",
-                 c.c_str());
+  for (const report::ReportFinding& f : o.report.findings) {
+    const props::Judgement& j = f.judgement;
+    if (o.child_died) {
+      std::printf("CRASH: %s; no report was written.\n  `ropecheck check` with the same --plugin/--kernel and spec "
+                  "finds the case and saves a reproducer.\n\n",
+                  j.reason.c_str());
+    } else if (j.finding == props::Finding::kInternal) {
+      std::printf("INTERNAL ERROR (%s, %s): %s\n\n", f.kernel.c_str(), f.spec_label.c_str(), j.reason.c_str());
+    } else {  // as `ropecheck check` prints a finding
+      std::printf("%s: %s violates %s (spec: %s)\n  %s\n%s%s\n\n", j.finding == props::Finding::kCrash ? "CRASH" : "FAIL",
+                  f.kernel.c_str(), j.property.c_str(), f.spec_label.c_str(), j.reason.c_str(), j.detail.c_str(),
+                  f.case_file.empty() ? "" : ("\n  reproduce: ropecheck repro " + f.case_file).c_str());
+    }
   }
   for (const std::string& e : o.errors) std::fprintf(stderr, "ropecheck report: %s\n", e.c_str());
   if (!o.warning.empty()) std::fprintf(stderr, "ropecheck report: warning: %s\n", o.warning.c_str());
@@ -124,7 +136,8 @@ void print_outcome(const report::CampaignOutcome& o, const std::string& out_dir)
   }
   for (const report::SweepResult& r : o.report.runs) {
     if (!r.skipped.empty()) {
-      std::printf("  %-18s %-22s skipped: %s\n", r.kernel.c_str(), r.spec_label.c_str(), r.skipped.c_str());
+      std::printf("  %-18s %-22s %s\n", r.kernel.c_str(), r.spec_label.c_str(),
+                  (r.finding ? r.skipped : "skipped: " + r.skipped).c_str());
     } else {
       std::printf("  %-18s %-22s exact %-34s bound ratio %-8.3g recipe %s\n", r.kernel.c_str(), r.spec_label.c_str(),
                   report::cell_text(r.exact.overall).c_str(), r.exact.overall.max_ratio,

@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "impl/isolation.hpp"
 #include "impl/registry.hpp"
+#include "properties/counterexample.hpp"
 #include "properties/judge.hpp"
 #include "properties/output_file.hpp"
 #include "reference/fast_oracle.hpp"
@@ -32,13 +34,17 @@ namespace {
 struct Phase {
   char kind = 'O';
   std::string text = "starting up";
-  // "kernel K on spec S", as messages name it.
-  std::string what() const {
+  std::string kernel() const {
     if (kind == 'P') return "a built-in kernel during the paper checks";
-    if (kind != 'K') return "ropecheck (" + text + ")";
-    const size_t tab = text.find('\t');
-    return "kernel " + text.substr(0, tab) + " on spec " + (tab == std::string::npos ? "?" : text.substr(tab + 1));
+    return kind == 'K' ? text.substr(0, text.find('\t')) : "ropecheck (" + text + ")";
   }
+  std::string spec() const {
+    if (kind == 'P') return paper_spec().name;
+    const size_t tab = text.find('\t');
+    return kind == 'K' && tab != std::string::npos ? text.substr(tab + 1) : "";
+  }
+  // "kernel K on spec S", as messages name it.
+  std::string what() const { return kind == 'K' ? "kernel " + kernel() + " on spec " + spec() : kernel(); }
 };
 
 // The last whole phase line of the child's output.
@@ -125,21 +131,52 @@ const rc_kernel_desc* builtin(const char* name) {
   return nullptr;
 }
 
+// Saves the counterexample of each finding of the judge (violation or crash) under DIR/cases/
+// and tallies it; a file that cannot be written is named, and the finding still stands.
+void record_findings(const std::vector<KernelChoice>& kernels, const std::string& out_dir, CampaignOutcome& o) {
+  std::set<std::string> taken;
+  for (const SweepResult& r : o.report.runs) {
+    if (!r.finding) continue;
+    const props::Judgement& j = r.finding->judgement;
+    props::tally(o.tally, j.finding);
+    ReportFinding f{r.kernel, r.spec_label, j, ""};
+    if (j.failed() && !r.finding->c.positions.empty()) {
+      props::Counterexample cx;
+      cx.kernel = r.kernel;
+      for (const KernelChoice& k : kernels) {
+        if (r.kernel == k.desc->name) cx.plugin = k.plugin;
+      }
+      cx.property = j.property;
+      cx.finding = j.finding;
+      cx.reason = j.reason;
+      cx.detail = j.detail;
+      cx.worst_ratio = j.worst_ratio;
+      cx.c = r.finding->c;
+      try {
+        f.case_file = props::save_counterexample(out_dir + "/cases", cx, taken);
+      } catch (const OutputError& e) {
+        o.errors.push_back(std::string("counterexample not saved: ") + e.what());
+        o.tally.output_failed = true;
+      }
+    }
+    o.report.findings.push_back(std::move(f));
+  }
+}
+
 // Measures every kernel × spec, runs the paper checks and writes the report: everything that
 // calls a kernel, in the child when isolated.
 void measure_and_write(const std::vector<KernelChoice>& kernels, const std::vector<SpecChoice>& specs,
                        const CampaignOptions& opt, const impl::ChildChannel* channel, CampaignOutcome& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  // Oracles per spec (construction uses the ExactReference: main thread only).
-  std::vector<std::shared_ptr<const ref::FastOracle>> oracles;
   int64_t total = 0;
   for (const SpecChoice& s : specs) {
-    oracles.push_back(std::make_shared<const ref::FastOracle>(s.spec));
     for (const KernelChoice& k : kernels) total += sweep_size(*k.desc, s.spec, opt.sweep);
   }
   Progress progress(total, channel);
   SweepOptions sweep = opt.sweep;
   sweep.progress = [&progress](int64_t n) { progress.add(n); };
+  props::Judge judge;  // the runners and oracles of the sweeps, and their verdicts
+  judge.before_case = [&progress](const props::Case&, const char*) { progress.beat("."); };
 
   ReportData& data = o.report;
   data.positions_text = opt.positions_text;
@@ -149,14 +186,11 @@ void measure_and_write(const std::vector<KernelChoice>& kernels, const std::vect
   for (const KernelChoice& k : kernels) {
     if (!k.plugin.empty()) data.plugins.push_back({k.desc->name, k.plugin});
   }
-  for (size_t si = 0; si < specs.size(); ++si) {
-    data.specs.push_back({specs[si].label, specs[si].spec, specs[si].origin, "specs/" + specs[si].label + ".json"});
+  for (const SpecChoice& s : specs) {
+    data.specs.push_back({s.label, s.spec, s.origin, "specs/" + s.label + ".json"});
     for (const KernelChoice& k : kernels) {
-      progress.phase('K', std::string(k.desc->name) + "\t" + specs[si].label, std::string(k.desc->name) + " / " + specs[si].label);
-      SweepResult r = run_sweep(*k.desc, specs[si].spec, specs[si].label, oracles[si], sweep);
-      if (r.skipped.rfind("kernel failed", 0) == 0) o.tally.violation = true;
-      if (r.skipped.empty() && !(r.exact.overall.max_ratio <= 1)) o.tally.violation = true;
-      data.runs.push_back(std::move(r));
+      progress.phase('K', std::string(k.desc->name) + "\t" + s.label, std::string(k.desc->name) + " / " + s.label);
+      data.runs.push_back(run_sweep(*k.desc, s.spec, s.label, judge, sweep));
     }
   }
   if (opt.paper) {
@@ -175,22 +209,24 @@ void measure_and_write(const std::vector<KernelChoice>& kernels, const std::vect
   progress.stop();
 
   // A kernel none of whose runs was measured (it declares none of the specs) must not look
-  // like "within its bound".
+  // like "within its bound"; one whose runs failed has its finding instead.
   for (const KernelChoice& k : kernels) {
     const SweepResult* skipped = nullptr;
-    bool measured = false;
+    bool measured = false, found = false;
     for (const SweepResult& r : data.runs) {
       if (r.kernel != k.desc->name) continue;
       measured |= r.skipped.empty();
+      found |= r.finding.has_value();
       if (!r.skipped.empty() && !skipped) skipped = &r;
     }
-    if (!measured) {
+    if (!measured && !found) {
       o.unmeasured.push_back(std::string(k.desc->name) + ": " + (skipped ? skipped->skipped : "no run"));
       o.tally.nothing_checked = true;
     }
   }
 
   progress.phase('O', "writing the report", "writing the report");
+  record_findings(kernels, opt.out_dir, o);
   data.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   o.warning = write_report(data, opt.out_dir);
   o.written = true;
@@ -257,11 +293,8 @@ int run_campaign(const std::vector<KernelChoice>& kernels, std::vector<SpecChoic
   props::Judgement j = props::finding_of_child(child, phase.what());
   if (j.finding == props::Finding::kCrash && phase.kind == 'O') j.finding = props::Finding::kInternal;
   props::tally(o.tally, j.finding);
-  if (j.finding == props::Finding::kCrash) {
-    o.crashes.push_back(j.reason);
-  } else {
-    o.errors.push_back("internal error: " + j.reason);
-  }
+  o.child_died = true;
+  o.report.findings.push_back({phase.kernel(), phase.spec(), j, ""});
   print(o);
   return o.tally.exit_code();
 }

@@ -1,6 +1,8 @@
-// The report campaign (`ropecheck report`): for every kernel × spec the sweep (sweep.hpp), then
-// the paper checks (paper_checks.hpp), then the files (writers.hpp), and the verdict through
-// props::Tally — the same exit codes as every command (properties/exit_codes.hpp).
+// The report campaign (`ropecheck report`): for every kernel × spec the sweep (sweep.hpp), whose
+// verdicts come from the judge (props::Judge, one per campaign), then the paper checks
+// (paper_checks.hpp), the counterexamples of the findings (props::save_counterexample, under
+// DIR/cases/), the files (writers.hpp), and the verdict through props::Tally — the same exit
+// codes as every command (properties/exit_codes.hpp).
 //
 // The kernels run in a child process (impl/isolation.hpp) unless `isolate` is off: the child
 // tells the parent which kernel and spec it is measuring and beats once per measured chunk, so
@@ -47,9 +49,10 @@ struct CampaignOptions {
 // What the campaign found, for the CLI to print.
 struct CampaignOutcome {
   Tally tally;                           // the exit code: tally.exit_code()
-  ReportData report;                     // what was measured (empty runs: the child died)
+  ReportData report;                     // what was measured, and the judge's findings
   bool written = false;                  // every report file was written
-  std::vector<std::string> crashes;      // the measuring child died: what it was running, how
+  bool child_died = false;               // the measuring child ended without a verdict (the
+                                         // finding says how); nothing was written
   std::vector<std::string> unmeasured;   // "KERNEL: why" for a kernel measured on no spec
   std::vector<std::string> errors;       // files not written, ropecheck's own failures
   std::string warning;                   // e.g. gnuplot missing: the HTML has no plots

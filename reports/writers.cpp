@@ -408,6 +408,63 @@ PlotSet make_plots(const ReportData& d, const std::string& dir) {
   return ps;
 }
 
+const char* finding_tag(const props::Judgement& j) {
+  switch (j.finding) {
+    case props::Finding::kViolation: return "FAIL";
+    case props::Finding::kCrash: return "CRASH";
+    default: return "INTERNAL ERROR";
+  }
+}
+
+json findings_json(const ReportData& d) {
+  json out = json::array();
+  for (const ReportFinding& f : d.findings) {
+    const props::Judgement& j = f.judgement;
+    out.push_back({{"kernel", f.kernel},
+                   {"spec", f.spec_label},
+                   {"property", j.property},
+                   {"finding", props::to_string(j.finding)},
+                   {"reason", j.reason},
+                   {"detail", j.detail},
+                   {"case_file", f.case_file.empty() ? json(nullptr) : json(f.case_file)},
+                   {"reproducer", f.case_file.empty() ? json(nullptr) : json("ropecheck repro " + f.case_file)}});
+  }
+  return out;
+}
+
+// The findings section: one line per finding, its evidence, and the command that replays it.
+std::string findings_md(const ReportData& d) {
+  std::ostringstream md;
+  md << "## Findings\n\n";
+  if (d.findings.empty()) {
+    md << "None: every case the judge decided held (each worst case and each pair over its bound re-measured alone "
+          "and, where it exceeds its bound or differs from the sweep, judged; properties/judge.hpp).\n\n";
+  }
+  for (const ReportFinding& f : d.findings) {
+    const props::Judgement& j = f.judgement;
+    md << "- **" << finding_tag(j) << "** " << f.kernel << " — " << f.spec_label << ": `" << j.property << "`: " << j.reason
+       << "\n";
+    if (!f.case_file.empty()) md << "  - replay: `ropecheck repro " << f.case_file << "`\n";
+    if (!j.detail.empty()) md << "\n```\n" << j.detail << "\n```\n";
+    md << "\n";
+  }
+  return md.str();
+}
+
+std::string findings_html(const ReportData& d) {
+  std::ostringstream h;
+  h << "<h2>Findings</h2>\n";
+  if (d.findings.empty()) h << "<p class=\"note\">None: every case the judge decided held.</p>\n";
+  for (const ReportFinding& f : d.findings) {
+    const props::Judgement& j = f.judgement;
+    h << "<p><strong>" << finding_tag(j) << "</strong> " << html_escape(f.kernel + " — " + f.spec_label) << ": <code>"
+      << html_escape(j.property) << "</code>: " << html_escape(j.reason) << "</p>\n";
+    if (!j.detail.empty()) h << "<pre>" << html_escape(j.detail) << "</pre>\n";
+    if (!f.case_file.empty()) h << "<p class=\"note\">replay: <code>ropecheck repro " << html_escape(f.case_file) << "</code></p>\n";
+  }
+  return h.str();
+}
+
 std::string inline_svg(const std::string& path) {
   const std::string s = read_file(path);
   const size_t at = s.find("<svg");
@@ -517,10 +574,12 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     json th = json::array();
     for (double v : r.theta_hat) th.push_back(hex(v));
     j["theta_hat"] = th;
+    j["notes"] = r.notes;
     j["views"] = {{"exact", view_json(r, r.exact, spec_path(r))}, {"recipe", view_json(r, r.recipe, spec_path(r))}};
     runs.push_back(j);
   }
   root["runs"] = runs;
+  root["findings"] = findings_json(d);
   if (d.has_paper) {
     json rows = json::array();
     for (const ShiftRow& r : d.shift.rows) {
@@ -551,6 +610,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
         "Cells: `Max = X ulp (RMS = Y)`.\n\n";
   for (const std::string& w : d.warnings) md << "**Warning:** " << w << "\n\n";
   md << "## Summary\n\n" << summary_table(d).md() << "\n";
+  md << findings_md(d);
   md << "## Largest position within a given error (exact view)\n\n"
      << "Read: the kernel's error stays at or below E ulp for every measured position up to the one shown "
         "(sampled positions; \"(all)\": no measured position exceeds E).\n\n"
@@ -566,6 +626,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     md << "### Against exact mathematics\n\n" << band_table(r, r.exact).md() << "\n";
     md << "### Against the kernel's own recipe\n\n" << r.recipe.note << "\n\n";
     if (r.recipe.available) md << band_table(r, r.recipe).md() << "\n";
+    for (const std::string& note : r.notes) md << "**Note:** " << note << "\n\n";
     md << "### Worst cases\n\n";
     for (int view = 0; view < 2; ++view) {
       const View& v = view == 0 ? r.exact : r.recipe;
@@ -631,7 +692,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
        "position has max error ≤ E ulp.</p>\n"
     << within_table(d, false).html() << "<p class=\"note\">Recipe view (rotation arithmetic only).</p>\n"
     << within_table(d, true).html();
-  h << "<h2>Summary</h2>\n" << summary_table(d).html();
+  h << "<h2>Summary</h2>\n" << summary_table(d).html() << findings_html(d);
   auto figure = [&](const std::string& name, const std::string& title) {
     const std::string svg = plots_ok ? inline_svg(dir + "/plots/" + name + ".svg") : "";
     if (svg.empty()) return std::string("<p class=\"note\">(plot " + html_escape(name) + " unavailable)</p>");
@@ -652,7 +713,9 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   h << "</div>\n";
   for (const SweepResult& r : d.runs) {
     if (!r.skipped.empty()) continue;
-    h << "<h2>" << html_escape(r.kernel + " — " + r.spec_label) << "</h2>\n<h3>Against exact mathematics</h3>\n"
+    h << "<h2>" << html_escape(r.kernel + " — " + r.spec_label) << "</h2>\n";
+    for (const std::string& note : r.notes) h << "<p><strong>Note:</strong> " << html_escape(note) << "</p>\n";
+    h << "<h3>Against exact mathematics</h3>\n"
       << band_table(r, r.exact).html() << "<h3>Against the kernel's own recipe</h3>\n<p class=\"note\">"
       << html_escape(r.recipe.note) << "</p>\n";
     if (r.recipe.available) h << band_table(r, r.recipe).html();

@@ -27,8 +27,17 @@ struct SpecEntry {
   std::string file;    // DIR-relative path of the spec JSON written for reproducers
 };
 
+// A finding of the judge on a run (SweepResult::finding), or the crash of the measuring child,
+// as the report states it.
+struct ReportFinding {
+  std::string kernel, spec_label;
+  props::Judgement judgement;  // violation, crash or internal
+  std::string case_file;       // the saved counterexample (`ropecheck repro FILE`), "" if none
+};
+
 struct ReportData {
   std::vector<SweepResult> runs;
+  std::vector<ReportFinding> findings;  // in run order
   std::vector<SpecEntry> specs;
   std::vector<std::pair<std::string, std::string>> plugins;  // kernel name → plugin path
   bool has_paper = false;

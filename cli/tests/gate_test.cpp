@@ -2,7 +2,8 @@
 // writes out of bounds gives exit 3 with a message naming the kernel, the signal and the
 // case, and a saved counterexample that `ropecheck repro` replays; a wrong ABI gives exit 2;
 // shards partition the work; JUnit and JSON are written.  `ropecheck report` on the same
-// misbehaving plugins: exit 3 (crash, hang, exit) or 2 (nothing measured), never a report
+// misbehaving plugins: exit 3 (crash, hang, exit, throw, out-of-bounds write), 1 (a
+// batch-dependent kernel) or 2 (nothing measured, an output not written), never a report
 // that says "within bound".
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -319,10 +322,89 @@ TEST(ReportIsolation, KernelThatExitsIsACrashNotAReport) {
   EXPECT_NE(r.out.find("ended the process (exit status 0)"), std::string::npos) << r.out;
 }
 
-TEST(ReportIsolation, KernelThatThrowsFailsItsRun) {
+// ---- the report's verdicts come from the judge (properties/judge.hpp), as check's do -----
+
+// The counterexample files a report's output names ("reproduce: ropecheck repro FILE").
+std::vector<std::string> reproducers(const std::string& out) {
+  std::vector<std::string> files;
+  const std::regex re("reproduce: ropecheck repro (\\S+)");
+  for (std::sregex_iterator it(out.begin(), out.end(), re), end; it != end; ++it) files.push_back((*it)[1]);
+  return files;
+}
+
+// A kernel that throws through the C ABI is a crash in every command (exit 3; it was 1 in
+// report), found and saved by the judge; the saved case replays as a crash.
+TEST(ReportVerdict, KernelThatThrowsIsACrashWithAReplayableCase) {
   const Result r = report(THROW_PLUGIN, "throws_at_4096");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("CRASH: throws_at_4096 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("apply threw a C++ exception"), std::string::npos) << r.out;
+  const std::vector<std::string> files = reproducers(r.out);
+  ASSERT_EQ(files.size(), 1u) << r.out;
+  EXPECT_EQ(run("repro " + files[0]).exit_code, 3);
+}
+
+// Fault 20: a write past the end of the output was exit 1 in report and 3 in check.
+TEST(ReportVerdict, OutOfBoundsWriteIsACrashWithAReplayableCase) {
+  const Result r = report(OOB_PLUGIN, "writes_past_end");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("CRASH: writes_past_end "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("out-of-bounds write"), std::string::npos) << r.out;
+  const std::vector<std::string> files = reproducers(r.out);
+  ASSERT_EQ(files.size(), 1u) << r.out;
+  EXPECT_EQ(run("repro " + files[0]).exit_code, 3);
+}
+
+// Fault 2: a kernel whose output depends on the batch made report exit 4 ("internal error:
+// re-measuring ... alone gives ..."): the worst case measured in a batch of positions differs
+// when measured alone.  It is the kernel's defect: exit 1, a counterexample per kernel under
+// DIR/cases/ that `ropecheck repro` replays as a violation, and the finding in report.json.
+// Without --kernel, a report on a plugin measures the plugin's kernels (the common rule).
+TEST(ReportVerdict, BatchDependentKernelsAreViolationsWithReplayableCases) {
+  const std::string d = temp_dir("report-batch");
+  std::ofstream(d + "/d64.json") << R"({"head_dim": 64, "base": 10000, "max_position_embeddings": 8192})";
+  const Result r = run("report --plugin " BATCH_DEPENDENT_PLUGIN " --spec " + d +
+                       "/d64.json --positions 0:2^16:log:64 --no-paper --out " + d + "/out");
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("kernel failed: crash: apply threw a C++ exception"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FAIL: token_index_as_position violates agreesWithExactReferenceWithinContract"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FAIL: last_head_reads_token_0 violates agreesWithExactReferenceWithinContract"),
+            std::string::npos) << r.out;
+  const std::vector<std::string> files = reproducers(r.out);
+  ASSERT_EQ(files.size(), 2u) << r.out;
+  for (const std::string& f : files) {
+    EXPECT_EQ(f.rfind(d + "/out/cases/", 0), 0u) << f;
+    const Result again = run("repro " + f);
+    EXPECT_EQ(again.exit_code, 1) << f << "\n" << again.out;
+  }
+  // The kernel that is right for a call of one token is caught on a case of several.
+  int multi_token = 0;
+  for (const std::string& f : files) {
+    std::ifstream in(f);
+    const auto cx = nlohmann::json::parse(in);
+    if (cx["kernel"] == "last_head_reads_token_0") multi_token += cx["case"]["positions"].size() >= 2;
+  }
+  EXPECT_EQ(multi_token, 1) << r.out;
+  std::ifstream rj(d + "/out/report.json");
+  const auto report_json = nlohmann::json::parse(rj);
+  ASSERT_EQ(report_json["findings"].size(), 2u) << report_json["findings"].dump();
+  for (const auto& f : report_json["findings"]) {
+    EXPECT_EQ(f["finding"], "violation");
+    EXPECT_NE(std::find(files.begin(), files.end(), f["case_file"].get<std::string>()), files.end()) << f.dump();
+  }
+}
+
+// A kernel wrong only on the first call it answers in a process: in report that call is the
+// recipe view's (x = (1, 0) at powers of two), whose outputs are recorded and measured like the
+// sweep's.  It passed before (exit 0); now it is check's finding: the same call gave two answers.
+TEST(ReportVerdict, KernelWrongOnlyOnItsFirstCallIsNotDeterministic) {
+  const Result r = report(FIRST_CALL_PLUGIN, "wrong_on_first_call");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("FAIL: wrong_on_first_call violates kernelIsDeterministic"), std::string::npos) << r.out;
+  const std::vector<std::string> files = reproducers(r.out);
+  ASSERT_EQ(files.size(), 1u) << r.out;
+  EXPECT_EQ(run("repro " + files[0]).exit_code, 1);
 }
 
 // Fault 13: a report file that cannot be written is exit 2 naming the file, never a report
