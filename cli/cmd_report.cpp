@@ -113,12 +113,13 @@ std::string basename_noext(const std::string& path) {
 void print_outcome(const report::CampaignOutcome& o, const std::string& out_dir) {
   for (const report::ReportFinding& f : o.report.findings) {
     const props::Judgement& j = f.judgement;
-    if (o.child_died) {
+    if (j.finding == props::Finding::kInternal) {
+      std::printf("INTERNAL ERROR%s: %s\n\n", f.spec_label.empty() ? "" : (" (" + f.kernel + ", " + f.spec_label + ")").c_str(),
+                  j.reason.c_str());
+    } else if (o.child_died) {
       std::printf("CRASH: %s; no report was written.\n  `ropecheck check` with the same --plugin/--kernel and spec "
                   "finds the case and saves a reproducer.\n\n",
                   j.reason.c_str());
-    } else if (j.finding == props::Finding::kInternal) {
-      std::printf("INTERNAL ERROR (%s, %s): %s\n\n", f.kernel.c_str(), f.spec_label.c_str(), j.reason.c_str());
     } else {  // as `ropecheck check` prints a finding
       std::printf("%s: %s violates %s (spec: %s)\n  %s\n%s%s\n\n", j.finding == props::Finding::kCrash ? "CRASH" : "FAIL",
                   f.kernel.c_str(), j.property.c_str(), f.spec_label.c_str(), j.reason.c_str(), j.detail.c_str(),

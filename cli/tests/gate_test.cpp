@@ -332,27 +332,27 @@ std::vector<std::string> reproducers(const std::string& out) {
   return files;
 }
 
+// Reports on one misbehaving kernel: the exit code, the words printed, and one saved case that
+// `ropecheck repro` replays with the same exit code.
+void expect_report_finding(const std::string& plugin, const std::string& kernel, int exit_code,
+                           const std::vector<std::string>& words) {
+  const Result r = report(plugin, kernel);
+  EXPECT_EQ(r.exit_code, exit_code) << r.out;
+  for (const std::string& w : words) EXPECT_NE(r.out.find(w), std::string::npos) << w << "\n" << r.out;
+  const std::vector<std::string> files = reproducers(r.out);
+  ASSERT_EQ(files.size(), 1u) << r.out;
+  EXPECT_EQ(run("repro " + files[0]).exit_code, exit_code);
+}
+
 // A kernel that throws through the C ABI is a crash in every command (exit 3; it was 1 in
 // report), found and saved by the judge; the saved case replays as a crash.
 TEST(ReportVerdict, KernelThatThrowsIsACrashWithAReplayableCase) {
-  const Result r = report(THROW_PLUGIN, "throws_at_4096");
-  EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_NE(r.out.find("CRASH: throws_at_4096 "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("apply threw a C++ exception"), std::string::npos) << r.out;
-  const std::vector<std::string> files = reproducers(r.out);
-  ASSERT_EQ(files.size(), 1u) << r.out;
-  EXPECT_EQ(run("repro " + files[0]).exit_code, 3);
+  expect_report_finding(THROW_PLUGIN, "throws_at_4096", 3, {"CRASH: throws_at_4096 ", "apply threw a C++ exception"});
 }
 
 // Fault 20: a write past the end of the output was exit 1 in report and 3 in check.
 TEST(ReportVerdict, OutOfBoundsWriteIsACrashWithAReplayableCase) {
-  const Result r = report(OOB_PLUGIN, "writes_past_end");
-  EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_NE(r.out.find("CRASH: writes_past_end "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("out-of-bounds write"), std::string::npos) << r.out;
-  const std::vector<std::string> files = reproducers(r.out);
-  ASSERT_EQ(files.size(), 1u) << r.out;
-  EXPECT_EQ(run("repro " + files[0]).exit_code, 3);
+  expect_report_finding(OOB_PLUGIN, "writes_past_end", 3, {"CRASH: writes_past_end ", "out-of-bounds write"});
 }
 
 // Fault 2: a kernel whose output depends on the batch made report exit 4 ("internal error:
@@ -399,12 +399,8 @@ TEST(ReportVerdict, BatchDependentKernelsAreViolationsWithReplayableCases) {
 // recipe view's (x = (1, 0) at powers of two), whose outputs are recorded and measured like the
 // sweep's.  It passed before (exit 0); now it is check's finding: the same call gave two answers.
 TEST(ReportVerdict, KernelWrongOnlyOnItsFirstCallIsNotDeterministic) {
-  const Result r = report(FIRST_CALL_PLUGIN, "wrong_on_first_call");
-  EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("FAIL: wrong_on_first_call violates kernelIsDeterministic"), std::string::npos) << r.out;
-  const std::vector<std::string> files = reproducers(r.out);
-  ASSERT_EQ(files.size(), 1u) << r.out;
-  EXPECT_EQ(run("repro " + files[0]).exit_code, 1);
+  expect_report_finding(FIRST_CALL_PLUGIN, "wrong_on_first_call", 1,
+                        {"FAIL: wrong_on_first_call violates kernelIsDeterministic"});
 }
 
 // Fault 13: a report file that cannot be written is exit 2 naming the file, never a report

@@ -4,7 +4,6 @@
 // case the kernel does not declare is the caller's error (internal), a real violation stays one.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -15,10 +14,10 @@ namespace ropecheck::props {
 namespace {
 
 const rc_kernel_desc& scalar_f64() {
-  for (const rc_kernel_desc* d : impl::builtin_kernels()) {
-    if (std::strcmp(d->name, "scalar_f64") == 0) return *d;
-  }
-  throw std::runtime_error("scalar_f64 is not registered");
+  static const impl::KernelSet builtins = impl::KernelSet::with_builtins();
+  const impl::Kernel* k = builtins.find("scalar_f64");
+  if (k == nullptr) throw std::runtime_error("scalar_f64 is not registered");
+  return *k->desc;
 }
 
 // scalar_f64 with the first component of every output off by one: wrong on every call.
