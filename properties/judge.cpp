@@ -208,6 +208,24 @@ Judgement Judge::judge_exact(const rc_kernel_desc& kernel, const Property& prope
   return decide(kernel, property, c, true);
 }
 
+Judgement Judge::confirm(const rc_kernel_desc& kernel, const Property& property, const Case& c,
+                         const std::string& seen) {
+  Judgement j = judge(kernel, property, c);
+  if (j.finding == Finding::kSkip) {
+    return internal(property, std::string("a failure of ") + property.id + " was seen on a case the kernel does not declare (" +
+                                  j.reason + "): " + seen + " (" + describe(c) + ")");
+  }
+  if (j.finding != Finding::kPass) return j;
+  // The same words as a violation decide() ran twice with different outcomes: it is the same finding.
+  Judgement nd;
+  nd.finding = Finding::kViolation;
+  nd.property = "kernelIsDeterministic";
+  nd.reason = std::string("the same call gave different results: ") + property.id + " failed on one run (" + seen +
+              ") and held when the case was run again";
+  nd.detail = "first run: " + seen + "\n" + describe(c) + "\nsecond run of the same case: the property held";
+  return nd;
+}
+
 Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, const Case& c, bool exact_only) {
   try {
     // Announced first: prepare runs below, and a crash there must name this case.

@@ -86,6 +86,14 @@ class Judge {
   // the answer to "is this really a violation" for one case.
   Judgement judge_exact(const rc_kernel_desc& kernel, const Property& property, const Case& c);
 
+  // Judges `property` on `c` for a caller that saw it fail there without judging — the report
+  // sweep measures many positions per call in threads, and re-measures its worst cases alone.
+  // `seen` says what the caller saw (one line).  As judge(), except that the answer is never a
+  // pass: a case on which the property holds when judged means the kernel answered the same
+  // call two ways, the finding kernelIsDeterministic (a violation, with both runs); a skip
+  // means the caller ran a case the kernel does not declare, an internal error.
+  Judgement confirm(const rc_kernel_desc& kernel, const Property& property, const Case& c, const std::string& seen);
+
   // Called before the kernel is prepared or called for a case (a crash in the supervised child
   // of the caller can then be attributed to the case), with the property's id.
   std::function<void(const Case&, const char* property)> before_case;

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -46,6 +48,16 @@ bool worse(const Worst& a, const Worst& b) {
   return a.pair < b.pair;
 }
 
+// The same order by error / bound (the pair most over its bound first).
+bool more_over(const Worst& a, const Worst& b) {
+  if (!b.valid) return a.valid;
+  if (!a.valid) return false;
+  const double ra = a.ratio(), rb = b.ratio();
+  if (ra != rb) return ra > rb || (std::isnan(ra) && !std::isnan(rb));
+  if (a.sample != b.sample) return a.sample < b.sample;
+  return a.pair < b.pair;
+}
+
 }  // namespace
 
 int position_band(int64_t t) { return t < 16 ? 0 : ilog2(static_cast<uint64_t>(t)) / 4; }
@@ -75,14 +87,17 @@ int hist_bin(double ulps) {
 }
 double hist_bin_start(int bin) { return bin == 0 ? 0.0 : std::exp2((bin - 161) / 4.0); }
 
+double Worst::ratio() const { return bound > 0 ? err / bound : (err == 0 ? 0.0 : err > 0 ? INFINITY : NAN); }
+
 double Cell::rms() const { return n ? std::sqrt(sum_sq / static_cast<double>(n)) : 0.0; }
 void Cell::add(const Worst& w) {
   ++n;
   sum_sq += w.ulps * w.ulps;
   max = sticky_max(max, w.ulps);
   max_bound_ulps = sticky_max(max_bound_ulps, w.bound_ulps);
-  max_ratio = sticky_max(max_ratio, w.bound > 0 ? w.err / w.bound : (w.err == 0 ? 0.0 : w.err > 0 ? INFINITY : NAN));
+  max_ratio = sticky_max(max_ratio, w.ratio());
   if (worse(w, worst)) worst = w;
+  if (more_over(w, over)) over = w;
 }
 void Cell::merge(const Cell& o) {
   n += o.n;
@@ -91,6 +106,7 @@ void Cell::merge(const Cell& o) {
   max_bound_ulps = sticky_max(max_bound_ulps, o.max_bound_ulps);
   max_ratio = sticky_max(max_ratio, o.max_ratio);
   if (worse(o.worst, worst)) worst = o.worst;
+  if (more_over(o.over, over)) over = o.over;
 }
 
 void View::init(int pairs, size_t samples) {
@@ -156,8 +172,110 @@ int64_t sweep_size(const rc_kernel_desc& kernel, const RopeSpec& spec, const Swe
 
 namespace {
 
+const props::Property& property(const char* id) {
+  const props::Property* p = props::find_property(id);
+  if (p == nullptr) throw std::logic_error(std::string("report: no property ") + id + " in the catalogue");
+  return *p;
+}
+const props::Property& agreement() { return property("agreesWithExactReferenceWithinContract"); }
+
+// Tokens [from, to) of `c`, with their inputs.
+props::Case sub_case(const props::Case& c, int64_t from, int64_t to) {
+  props::Case d = c;
+  d.positions.assign(c.positions.begin() + from, c.positions.begin() + to);
+  d.x.assign(c.x.begin() + static_cast<std::ptrdiff_t>(c.at(from, 0, 0)),
+             c.x.begin() + static_cast<std::ptrdiff_t>(c.at(to, 0, 0)));
+  return d;
+}
+
+// The case of the sweep's call on samples [first, last).
+props::Case call_case(const SweepResult& res, const RopeSpec& spec, uint64_t seed, size_t first, size_t last) {
+  props::Case c;
+  c.spec = spec;
+  c.positions.assign(res.samples.begin() + static_cast<std::ptrdiff_t>(first),
+                     res.samples.begin() + static_cast<std::ptrdiff_t>(last));
+  c.x.reserve((last - first) * static_cast<size_t>(spec.head_dim));
+  for (size_t s = first; s < last; ++s) {
+    const std::vector<double> x = sweep_input(res.in_dtype, spec.head_dim, seed, static_cast<int64_t>(s));
+    c.x.insert(c.x.end(), x.begin(), x.end());
+  }
+  return c;
+}
+
+bool failed_or_internal(const props::Judgement& j) { return j.failed() || j.finding == props::Finding::kInternal; }
+
+RunFinding internal_finding(const std::string& reason, const props::Case& c) {
+  props::Judgement j;
+  j.finding = props::Finding::kInternal;
+  j.property = agreement().id;
+  j.reason = reason;
+  return {j, c};
+}
+
+std::string ulp_text(double ulps) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", ulps);
+  return buf;
+}
+
+// A call of the sweep failed as a whole (a refusal inside the declared range, an out-of-bounds
+// write, a throw, a changed pass-through component): measure_agreement does not say at which
+// position.  Each position alone is judged first — most such failures belong to one, and a
+// one-position case is the counterexample a user wants — then the call itself, which the judge
+// confirms (confirm() never answers a failure somebody saw with a pass).
+RunFinding judge_failed_call(props::Judge& judge, const rc_kernel_desc& kernel, const props::Case& c,
+                             const std::string& seen) {
+  for (int64_t k = 0; k < c.n_tokens(); ++k) {
+    props::Case one = sub_case(c, k, k + 1);
+    props::Judgement j = judge.judge(kernel, agreement(), one);
+    if (failed_or_internal(j)) return {std::move(j), std::move(one)};
+  }
+  return {judge.confirm(kernel, agreement(), c, seen), c};
+}
+
+// A measured pair whose value alone differs from its value in the sweep's call: the kernel's
+// answer for a position depends on the call it is in (it reads the token index for the
+// position, another token's position, ...).  That is the kernel's defect whenever a property
+// fails on some case, and the case to save is the smallest that shows it: windows of the
+// sweep's call containing the pair's token, 1, 2, 4, ... tokens long (one starting at it, one
+// ending at it), each judged for agreement and, from two tokens on, for
+// tokensAndHeadsAreIndependent (an output depends on its own position and input only).  Then,
+// when the sweep or the lone measurement saw the pair over its bound, the case it saw that on,
+// confirmed (never a pass).  When both values are within the bound and no property fails, no
+// property of the catalogue is violated: the report says what was seen in a note.
+std::optional<RunFinding> judge_batch_dependence(props::Judge& judge, const rc_kernel_desc& kernel,
+                                                 const props::Case& call, int64_t k, const Worst& w,
+                                                 const props::Case& alone, const props::PairMeasurement& m,
+                                                 std::vector<std::string>& notes) {
+  const int64_t n_call = call.n_tokens();
+  for (int64_t n = 1;; n = std::min(2 * n, n_call)) {
+    int64_t last_start = -1;
+    for (int64_t start : {std::min(k, n_call - n), std::max<int64_t>(0, k - n + 1)}) {
+      if (start == last_start) continue;
+      last_start = start;
+      props::Case window = sub_case(call, start, start + n);
+      for (const char* id : {"agreesWithExactReferenceWithinContract", "tokensAndHeadsAreIndependent"}) {
+        if (n < 2 && id[0] == 't') continue;  // one vector: nothing to permute
+        props::Judgement j = judge.judge(kernel, property(id), window);
+        if (failed_or_internal(j)) return RunFinding{std::move(j), std::move(window)};
+      }
+    }
+    if (n == n_call) break;
+  }
+  const std::string where = "t = " + std::to_string(w.t) + ", pair " + std::to_string(w.pair);
+  const std::string both = ": error " + ulp_text(w.ulps) + " ulp (bound " + ulp_text(w.bound_ulps) +
+                           ") in the report sweep's call of " + std::to_string(n_call) + " positions, " +
+                           ulp_text(m.ulps) + " ulp (bound " + ulp_text(m.bound_ulps) + ") alone";
+  if (!(w.ratio() <= 1)) return RunFinding{judge.confirm(kernel, agreement(), call, where + both), call};
+  if (!(m.err <= m.bound)) return RunFinding{judge.confirm(kernel, agreement(), alone, where + both), alone};
+  notes.push_back(where + both + ": the kernel's output depends on the call it is in, within its bound both ways; "
+                  "no property fails on the cases judged (agreement and tokensAndHeadsAreIndependent on windows "
+                  "of that call)");
+  return std::nullopt;
+}
+
 SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
-                  const std::shared_ptr<const ref::FastOracle>& oracle, const SweepOptions& options) {
+                  props::Judge& judge, const SweepOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   SweepResult res;
   res.kernel = kernel.name;
@@ -167,10 +285,11 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
   res.out_dtype = kernel.out_dtype;
   res.max_position = kernel.max_position;
   res.seed = options.seed;
+  const std::shared_ptr<const ref::FastOracle> oracle = judge.fast_oracle_shared(spec);
   const int pairs = spec.pairs();
   for (int j = 0; j < pairs; ++j) res.theta.push_back(oracle->theta(j));
 
-  const props::KernelRunner runner(kernel, spec);
+  const props::KernelRunner& runner = judge.runner(kernel, spec);
   {
     props::Case probe;
     probe.spec = spec;
@@ -184,15 +303,28 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
   std::vector<char> measured(static_cast<size_t>(pairs), 0);
   for (int j : res.pairs) measured[static_cast<size_t>(j)] = 1;
 
-  const props::RecipeView recipe(runner, oracle->exact());
+  // The recipe view calls the kernel to infer θ̂; a kernel that throws there only loses the
+  // view: the sweep's own calls meet the throw again, and the judge decides on it.
+  // Its calls are recorded: they are answers of the kernel like the sweep's, judged below.
+  std::optional<props::RecipeView> recipe_view;
+  std::string recipe_threw;
+  props::CallLog inference;
+  runner.attach_log(&inference);
+  try {
+    recipe_view.emplace(runner, oracle->exact());
+  } catch (const props::KernelThrew& e) {
+    recipe_threw = e.what();
+  }
+  runner.attach_log(nullptr);
+  const auto recipe_kind = recipe_view ? recipe_view->kind() : props::RecipeView::Kind::kUnavailable;
   res.exact.available = true;
   res.exact.note = "against exact mathematics (FastOracle, worst cases re-judged by the ExactReference)";
-  res.recipe.available = recipe.available();
-  res.recipe.note = recipe.note();
-  if (recipe.kind() == props::RecipeView::Kind::kInferred) {
-    for (int j = 0; j < pairs; ++j) res.theta_hat.push_back(recipe.theta_hat(j));
+  res.recipe.available = recipe_kind != props::RecipeView::Kind::kUnavailable;
+  res.recipe.note = recipe_view ? recipe_view->note() : "cannot infer theta^: the kernel threw: " + recipe_threw;
+  const bool recipe_inferred = recipe_kind == props::RecipeView::Kind::kInferred;
+  if (recipe_inferred) {
+    for (int j = 0; j < pairs; ++j) res.theta_hat.push_back(recipe_view->theta_hat(j));
   }
-  const bool recipe_inferred = recipe.kind() == props::RecipeView::Kind::kInferred;
   res.exact.init(pairs, res.samples.size());
   res.recipe.init(pairs, res.samples.size());
 
@@ -203,7 +335,13 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
                                                             std::max<size_t>(1, n_chunks)));
   const int fbands = frequency_band_count(pairs);
   std::vector<View> ex(static_cast<size_t>(n_threads)), rc(static_cast<size_t>(n_threads));
-  std::vector<std::string> errors(static_cast<size_t>(n_threads));
+  // A call that failed or was skipped as a whole, per worker (its first: each worker stops there).
+  struct FailedCall {
+    size_t chunk = SIZE_MAX;
+    bool failed = false;  // else skipped
+    std::string reason;
+  };
+  std::vector<FailedCall> failed(static_cast<size_t>(n_threads));
   std::vector<std::exception_ptr> thrown(static_cast<size_t>(n_threads));  // ropecheck's own
 
   auto work = [&](int w) {
@@ -214,15 +352,8 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     const props::Context ctx{runner, *oracle};
     for (size_t ci = static_cast<size_t>(w); ci < n_chunks; ci += static_cast<size_t>(n_threads)) {
       const size_t first = ci * chunk, last = std::min(n_samples, first + chunk);
-      props::Case c;
-      c.spec = spec;
-      c.positions.assign(res.samples.begin() + static_cast<std::ptrdiff_t>(first),
-                         res.samples.begin() + static_cast<std::ptrdiff_t>(last));
-      c.x.reserve((last - first) * static_cast<size_t>(spec.head_dim));
-      for (size_t s = first; s < last; ++s) {
-        const std::vector<double> x = sweep_input(runner, options.seed, static_cast<int64_t>(s));
-        c.x.insert(c.x.end(), x.begin(), x.end());
-      }
+      failed[static_cast<size_t>(w)].chunk = ci;  // where a throw of the kernel happened
+      const props::Case c = call_case(res, spec, options.seed, first, last);
       props::RunOutput out;
       auto record = [&](View& V, View& shared, const props::PairMeasurement& m, const Worst& w8) {
         const size_t s = first + static_cast<size_t>(m.token);
@@ -258,6 +389,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
         w8.bound_ulps = m.bound_ulps;
         record(E, res.exact, m, w8);
         if (recipe_inferred) {
+          const props::RecipeView& recipe = *recipe_view;
           long double yr[2];
           recipe.rotate_pair(m.t, m.pair, w8.x[0], w8.x[1], yr);
           w8.ref[0] = static_cast<double>(yr[0]);
@@ -271,20 +403,21 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
         return true;
       };
       if (auto v = props::measure_agreement(ctx, c, visit, &out)) {
-        errors[static_cast<size_t>(w)] = std::string(v->failed() ? "kernel failed: " : "skipped: ") + v->reason +
-                                         (v->detail.empty() ? "" : "\n" + v->detail);
+        failed[static_cast<size_t>(w)] = {ci, v->failed(), v->reason};
         return;
       }
       if (options.progress) options.progress(static_cast<int64_t>(last - first));
     }
+    failed[static_cast<size_t>(w)].chunk = SIZE_MAX;
   };
   // Nothing may escape a worker thread (that would terminate the process): a kernel that
-  // throws is a finding of that run; any other exception is rethrown here, after the join.
+  // throws fails its call, judged below; any other exception is rethrown here, after the join.
   auto worker = [&](int w) {
     try {
       work(w);
     } catch (const props::KernelThrew& e) {
-      errors[static_cast<size_t>(w)] = std::string("kernel failed: crash: ") + e.what();
+      failed[static_cast<size_t>(w)].failed = true;
+      failed[static_cast<size_t>(w)].reason = std::string("crash: ") + e.what();
     } catch (...) {
       thrown[static_cast<size_t>(w)] = std::current_exception();
     }
@@ -301,11 +434,25 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
   for (const std::exception_ptr& e : thrown) {
     if (e) std::rethrow_exception(e);
   }
-  for (const std::string& e : errors) {
-    if (!e.empty()) {
-      res.skipped = e;
+  // The earliest call that failed (each worker stopped at its first, so the smallest of those
+  // is the sweep's first, whatever the number of threads).
+  const FailedCall* first_failed = nullptr;
+  for (const FailedCall& f : failed) {
+    if (f.chunk != SIZE_MAX && (!first_failed || f.chunk < first_failed->chunk)) first_failed = &f;
+  }
+  if (first_failed != nullptr) {
+    if (!first_failed->failed) {
+      res.skipped = "skipped: " + first_failed->reason;
       return res;
     }
+    const size_t first = first_failed->chunk * chunk, last = std::min(n_samples, first + chunk);
+    const props::Case c = call_case(res, spec, options.seed, first, last);
+    res.finding = judge_failed_call(judge, kernel, c,
+                                    "the report sweep's call of " + std::to_string(c.n_tokens()) +
+                                        " positions failed: " + first_failed->reason);
+    const props::Judgement& j = res.finding->judgement;
+    res.skipped = std::string(j.failed() ? "kernel failed: " : "not measured (ropecheck internal error): ") + j.reason;
+    return res;
   }
   // Merge in worker order (deterministic for a given thread count).
   std::vector<float> sm = std::move(res.exact.sample_max), sb = std::move(res.exact.sample_bound);
@@ -320,41 +467,113 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
   res.exact.sample_bound = std::move(sb);
   res.recipe.sample_max = std::move(rm);
   res.recipe.sample_bound = std::move(rb);
-  if (recipe.kind() == props::RecipeView::Kind::kSameAsExact) {
+  if (recipe_kind == props::RecipeView::Kind::kSameAsExact) {
     const std::string note = res.recipe.note;
     res.recipe = res.exact;
     res.recipe.note = note;
   }
 
-  // Re-judge every reported worst case of the exact view with the ExactReference: the same
-  // harness (measure_agreement) on the one-position case, through a CheckedOracle that
-  // compares every call of the fast oracle with the exact one (throws OracleMismatch).
+  // Re-measure alone every reported worst case of the exact view and every cell's pair most
+  // over its bound: the same harness (measure_agreement) on the one-position case, through a
+  // CheckedOracle that compares every call of the fast oracle with the exact one (throws
+  // OracleMismatch).  Then the judge decides, smallest position first, on what differs from
+  // the sweep or exceeds the bound.
   const ref::CheckedOracle checked(oracle, 1);
   const props::Context cctx{runner, checked};
   std::vector<const Worst*> to_check;
   for (const Cell& cell : res.exact.cells) {
     if (cell.worst.valid) to_check.push_back(&cell.worst);
+    if (cell.over.valid && !(cell.over.ratio() <= 1) &&
+        (cell.over.sample != cell.worst.sample || cell.over.pair != cell.worst.pair)) {
+      to_check.push_back(&cell.over);
+    }
   }
+  std::stable_sort(to_check.begin(), to_check.end(), [](const Worst* a, const Worst* b) {
+    return a->t != b->t ? a->t < b->t : a->pair < b->pair;
+  });
   for (const Worst* w : to_check) {
-    props::Case c;
-    c.spec = spec;
-    c.positions = {w->t};
-    c.x = sweep_input(runner, options.seed, w->sample);
-    bool found = false;
+    props::Case alone;
+    alone.spec = spec;
+    alone.positions = {w->t};
+    alone.x = sweep_input(runner, options.seed, w->sample);
+    std::optional<props::PairMeasurement> lone;
     auto visit = [&](const props::PairMeasurement& m) {
       if (m.pair != w->pair) return true;
-      found = true;
-      if (!same(m.ulps, w->ulps) || !same(m.err, w->err)) {
-        throw std::logic_error("report: re-measuring " + res.kernel + " at t=" + std::to_string(w->t) + " pair " +
-                               std::to_string(w->pair) + " alone gives " + std::to_string(m.ulps) +
-                               " ulp, the sweep gave " + std::to_string(w->ulps) + " (kernel not batch-invariant?)");
-      }
+      lone = m;
       return false;
     };
-    if (auto v = props::measure_agreement(cctx, c, visit)) {
-      throw std::logic_error("report: re-measuring a worst case failed: " + v->reason);
+    const std::string where = "t = " + std::to_string(w->t) + ", pair " + std::to_string(w->pair);
+    // The sweep measured this position in its call; alone, the call may fail, be refused or throw.
+    std::string failed_alone;
+    try {
+      if (auto v = props::measure_agreement(cctx, alone, visit)) failed_alone = v->reason;
+    } catch (const props::KernelThrew& e) {
+      failed_alone = std::string("crash: ") + e.what();
     }
-    if (!found) throw std::logic_error("report: re-measured worst case not visited");
+    if (!failed_alone.empty()) {
+      res.finding = RunFinding{judge.confirm(kernel, agreement(), alone, where + " measured alone: " + failed_alone), alone};
+      break;
+    }
+    if (!lone) {
+      res.finding = internal_finding("report: the worst case at " + where + " was not measured when re-measured alone", alone);
+      break;
+    }
+    if (!same(lone->ulps, w->ulps) || !same(lone->err, w->err)) {
+      const size_t first = static_cast<size_t>(w->sample) / chunk * chunk;
+      const props::Case call = call_case(res, spec, options.seed, first, std::min(n_samples, first + chunk));
+      res.finding = judge_batch_dependence(judge, kernel, call, w->sample - static_cast<int64_t>(first), *w, alone,
+                                           *lone, res.notes);
+    } else if (!(w->ratio() <= 1)) {
+      res.finding = RunFinding{judge.confirm(kernel, agreement(), alone,
+                                             where + ": error " + ulp_text(w->ulps) + " ulp > bound " +
+                                                 ulp_text(w->bound_ulps) + " ulp in the report sweep, the same alone"),
+                               alone};
+    }
+    if (res.finding) break;
+  }
+  // The recipe view's calls, measured like the sweep's on the outputs the kernel gave then (the
+  // log replays them); a call answered outside the bound is judged as a failed call.  A kernel
+  // wrong only on its first call in a process is caught here (the first is the view's).
+  if (!res.finding) {
+    inference.mode = props::CallLog::Mode::kReplay;
+    runner.attach_log(&inference);
+    const props::Context ctx{runner, *oracle};
+    for (const props::CallLog::Call& call : inference.calls) {
+      props::Case c;
+      c.spec = spec;
+      c.positions = call.positions;
+      c.n_heads = call.n_heads;
+      c.head_pad = call.head_stride - spec.head_dim;
+      c.token_pad = call.token_stride - call.n_heads * call.head_stride;
+      c.x = call.x;
+      std::string seen;
+      auto visit = [&](const props::PairMeasurement& m) {
+        if (m.err <= m.bound) return true;
+        seen = "t = " + std::to_string(m.t) + ", pair " + std::to_string(m.pair) + ": error " + ulp_text(m.ulps) +
+               " ulp > bound " + ulp_text(m.bound_ulps) + " ulp";
+        return false;
+      };
+      if (auto v = props::measure_agreement(ctx, c, visit); v && v->failed()) seen = v->reason;
+      if (inference.diverged) {
+        runner.attach_log(nullptr);
+        throw std::logic_error("report: replaying the recipe view's calls called the kernel again");
+      }
+      if (!seen.empty()) {
+        runner.attach_log(nullptr);
+        res.finding = judge_failed_call(judge, kernel, c, "the report's call to infer theta^ (x = (1, 0) at powers of two): " + seen);
+        break;
+      }
+    }
+    runner.attach_log(nullptr);
+  }
+  // Every pair over its bound is some cell's `over`, judged above: a run over its bound without
+  // a finding would be a pass nobody gave.
+  if (!res.finding && !(res.exact.overall.max_ratio <= 1)) {
+    props::Case none;
+    none.spec = spec;
+    res.finding = internal_finding("report: the sweep measured error/bound " + ulp_text(res.exact.overall.max_ratio) +
+                                       " for " + res.kernel + " but no judged case confirmed it",
+                                   none);
   }
   res.spot_checks = checked.spot_checks();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -364,15 +583,22 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
 }  // namespace
 
 SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
-                      const std::shared_ptr<const ref::FastOracle>& oracle, const SweepOptions& options) {
+                      props::Judge& judge, const SweepOptions& options) {
   try {
-    return sweep(kernel, spec, spec_label, oracle, options);
-  } catch (const props::KernelThrew& e) {  // e.g. while the recipe view infers theta-hat
+    return sweep(kernel, spec, spec_label, judge, options);
+  } catch (const props::KernelThrew& e) {
+    // Every call of the sweep is guarded where it is made, so this is a call nobody expected to
+    // throw: a crash of the kernel, with no case to replay (an empty one: none is saved).
     SweepResult res;
     res.kernel = kernel.name;
     res.spec_label = spec_label;
     res.spec = spec;
-    res.skipped = std::string("kernel failed: crash: ") + e.what();
+    props::Judgement j;
+    j.finding = props::Finding::kCrash;
+    j.property = agreement().id;
+    j.reason = std::string("crash: ") + e.what();
+    res.finding = RunFinding{j, props::Case{}};
+    res.skipped = "kernel failed: " + j.reason;
     return res;
   }
 }

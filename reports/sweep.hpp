@@ -14,18 +14,28 @@
 // Threads: positions are cut into chunks dealt round-robin to the workers; the FastOracle and
 // the RecipeView are immutable, the KernelRunner's run() is re-entrant (the ABI allows
 // concurrent apply on one handle).  Results are merged in worker order, so a report is
-// reproducible for a given --threads (max, worst cases and counts for any).  The exact
-// reference (not thread-safe) re-judges every reported worst case afterwards, on the main
-// thread, through a CheckedOracle that checks every call.
+// reproducible for a given --threads (max, worst cases and counts for any).  The kernel
+// runner and the oracles are the judge's (props::Judge, one cache for measuring and judging).
+//
+// Verdicts: the sweep measures, the judge decides (properties/judge.hpp), on the main thread
+// after the workers.  Every reported worst case of the exact view, and every cell's pair most
+// over its bound, is re-measured alone through a CheckedOracle that checks every fast-oracle
+// call against the exact reference; a pair over its bound, or one whose value alone differs
+// from its value in the sweep's batch (the kernel's output depends on the call), is judged, and
+// so is a call of the sweep that failed as a whole (refusal, out-of-bounds write, throw).  The
+// first finding (smallest position first) is the run's: a violation, a crash, or ropecheck's
+// own internal error — never a pass the judge did not give.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "impl/ropecheck_kernel.h"
+#include "properties/judge.hpp"
 #include "properties/runner.hpp"
 #include "reference/fast_oracle.hpp"
 #include "reference/rope_spec.hpp"
@@ -60,6 +70,8 @@ struct Worst {
   int pair = 0;
   double ulps = 0, bound_ulps = 0, err = 0, bound = 0, r = 0;
   double x[2] = {0, 0}, y[2] = {0, 0}, ref[2] = {0, 0};  // input, kernel output, reference
+  // err / bound: +inf for an error where the bound is 0, NaN for a NaN error (over the bound).
+  double ratio() const;
 };
 
 // Max / RMS of the error in ulp over a set of pairs, with the bound and error/bound ratio.
@@ -68,7 +80,8 @@ struct Cell {
   double max = 0, sum_sq = 0;
   double max_ratio = 0;       // max error/bound
   double max_bound_ulps = 0;  // the largest bound met (in ulp of the pair norm)
-  Worst worst;
+  Worst worst;                // the largest error
+  Worst over;                 // the largest error / bound (NaN first): the pair most over its bound
   double rms() const;
   void add(const Worst& w);
   void merge(const Cell& o);
@@ -98,6 +111,13 @@ struct SweepOptions {
   std::function<void(int64_t)> progress;
 };
 
+// The judge's finding on a run (violation, crash or internal) and the case it judged (no
+// positions: no case can replay it, none is saved).
+struct RunFinding {
+  props::Judgement judgement;
+  props::Case c;
+};
+
 struct SweepResult {
   std::string kernel;
   std::string spec_label;
@@ -113,6 +133,10 @@ struct SweepResult {
   uint64_t seed = 1;
   uint64_t spot_checks = 0;     // pairs re-judged by the ExactReference
   double seconds = 0;
+  std::optional<RunFinding> finding;  // the first finding of the judge; none: every judged case held
+  // What the judge found and the report should say although no property failed (e.g. an
+  // output that depends on the batch, within its bound both ways).
+  std::vector<std::string> notes;
 };
 
 // The input head of sample `sample` (rounded to the kernel's input dtype).
@@ -128,11 +152,13 @@ std::vector<int> sweep_pairs(int pairs, int pair_limit);
 // Number of positions run_sweep will measure (for a progress bar).
 int64_t sweep_size(const rc_kernel_desc& kernel, const RopeSpec& spec, const SweepOptions& options);
 
-// Runs the sweep of one kernel on one spec.  `oracle` must be built for `spec`.
-// Throws std::logic_error if the re-judging of a worst case disagrees with the sweep (a bug
-// in ropecheck) and ref::OracleMismatch if the fast oracle disagrees with the exact one.
+// Runs the sweep of one kernel on one spec, measuring with `judge`'s runner and oracles and
+// judging with it (main thread only; not concurrently with other uses of `judge`).  A kernel
+// that fails, crashes (throws, writes out of bounds) or depends on the batch is a finding of
+// the result, not an exception; ropecheck's own failures (ref::OracleMismatch when the fast
+// oracle disagrees with the exact one) propagate.
 SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
-                      const std::shared_ptr<const ref::FastOracle>& oracle, const SweepOptions& options);
+                      props::Judge& judge, const SweepOptions& options);
 
 // "A:B:log[:N]" (N log-spaced samples, default 4096), "A:B:all" (every position),
 // "A:B:lin:N", or a comma list; positions as in parse_position (2^k±n).  Throws SpecError.

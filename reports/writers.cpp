@@ -1,7 +1,5 @@
 #include "reports/writers.hpp"
 
-#include <sys/stat.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,34 +12,13 @@
 
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
+#include "properties/output_file.hpp"
 
 namespace ropecheck::report {
 
 namespace {
 
 using json = nlohmann::ordered_json;
-
-void mkdirs(const std::string& path) {
-  std::string cur;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') cur = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    ::mkdir(cur.c_str(), 0755);
-  }
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw std::runtime_error("cannot create directory " + path);
-  }
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -308,8 +285,6 @@ void add_plot(PlotSet& ps, const std::string& dir, const std::string& name, cons
 
 PlotSet make_plots(const ReportData& d, const std::string& dir) {
   PlotSet ps;
-  mkdirs(dir + "/data");
-  mkdirs(dir + "/plots");
   // Per-run data files.
   for (const SweepResult& r : d.runs) {
     if (!r.skipped.empty()) continue;
@@ -321,14 +296,14 @@ PlotSet make_plots(const ReportData& d, const std::string& dir) {
               num(r.recipe.available ? r.recipe.bin_max[static_cast<size_t>(b)] : -1) + " " +
               num(r.recipe.available ? r.recipe.bin_bound[static_cast<size_t>(b)] : -1) + "\n";
     }
-    write_file(dir + "/data/" + run_id(r) + "_bins.dat", bins);
+    write_output_file(dir + "/data/" + run_id(r) + "_bins.dat", bins);
     std::string hist = "# ulp_bin_start exact_count recipe_count\n";
     for (int b = 1; b < kHistBins; ++b) {
       const int64_t e = r.exact.hist[static_cast<size_t>(b)];
       const int64_t rc = r.recipe.available ? r.recipe.hist[static_cast<size_t>(b)] : 0;
       hist += g17(hist_bin_start(b)) + " " + (e ? std::to_string(e) : "NaN") + " " + (rc ? std::to_string(rc) : "NaN") + "\n";
     }
-    write_file(dir + "/data/" + run_id(r) + "_hist.dat", hist);
+    write_output_file(dir + "/data/" + run_id(r) + "_hist.dat", hist);
     std::string heat = "# log2(t)+1 pair log2(max error ulp)\n";
     const int pairs = r.spec.pairs();
     int row_lo = kHeatRows, row_hi = -1;
@@ -348,7 +323,7 @@ PlotSet make_plots(const ReportData& d, const std::string& dir) {
       }
       heat += "\n";
     }
-    write_file(dir + "/data/" + run_id(r) + "_heat.dat", heat);
+    write_output_file(dir + "/data/" + run_id(r) + "_heat.dat", heat);
   }
   // Per spec: error vs position (both views) and histogram, all kernels side by side.
   for (const SpecEntry& s : d.specs) {
@@ -409,7 +384,7 @@ PlotSet make_plots(const ReportData& d, const std::string& dir) {
       for (const ShiftRow& r : d.shift.rows) data += " " + num(r.mean_abs_diff[i]);
       data += "\n";
     }
-    write_file(dir + "/data/shift_invariance.dat", data);
+    write_output_file(dir + "/data/shift_invariance.dat", data);
     std::string plot;
     for (size_t k = 0; k < d.shift.rows.size(); ++k) {
       plot += std::string(plot.empty() ? "plot " : ", ") + "'" + dir + "/data/shift_invariance.dat' using 1:" +
@@ -424,13 +399,70 @@ PlotSet make_plots(const ReportData& d, const std::string& dir) {
     for (size_t i = 0; i < d.decay.distance.size(); ++i) {
       if (d.decay.distance[i] > 0) dd += std::to_string(d.decay.distance[i]) + " " + g17(d.decay.mean_abs_s[i]) + "\n";
     }
-    write_file(dir + "/data/roformer_decay.dat", dd);
+    write_output_file(dir + "/data/roformer_decay.dat", dd);
     add_plot(ps, dir, "paper_roformer_decay", "RoFormer long-term decay",
              "set logscale x 2\nset xtics 4\nset format x '2^{%L}'\nset xlabel 'relative distance m − n'\n"
              "set ylabel '(1/(d/2)) Σ_j |S_j|'\nset title 'Long-term decay of the RoPE upper bound (RoFormer §3.4.3), d=128, base 1e4'\n"
              "plot '" + dir + "/data/roformer_decay.dat' using 1:2 with lines lw 2 lc rgb '#1f77b4' notitle");
   }
   return ps;
+}
+
+const char* finding_tag(const props::Judgement& j) {
+  switch (j.finding) {
+    case props::Finding::kViolation: return "FAIL";
+    case props::Finding::kCrash: return "CRASH";
+    default: return "INTERNAL ERROR";
+  }
+}
+
+json findings_json(const ReportData& d) {
+  json out = json::array();
+  for (const ReportFinding& f : d.findings) {
+    const props::Judgement& j = f.judgement;
+    out.push_back({{"kernel", f.kernel},
+                   {"spec", f.spec_label},
+                   {"property", j.property},
+                   {"finding", props::to_string(j.finding)},
+                   {"reason", j.reason},
+                   {"detail", j.detail},
+                   {"case_file", f.case_file.empty() ? json(nullptr) : json(f.case_file)},
+                   {"reproducer", f.case_file.empty() ? json(nullptr) : json("ropecheck repro " + f.case_file)}});
+  }
+  return out;
+}
+
+// The findings section: one line per finding, its evidence, and the command that replays it.
+std::string findings_md(const ReportData& d) {
+  std::ostringstream md;
+  md << "## Findings\n\n";
+  if (d.findings.empty()) {
+    md << "None: every case the judge decided held (each worst case and each pair over its bound re-measured alone "
+          "and, where it exceeds its bound or differs from the sweep, judged; properties/judge.hpp).\n\n";
+  }
+  for (const ReportFinding& f : d.findings) {
+    const props::Judgement& j = f.judgement;
+    md << "- **" << finding_tag(j) << "** " << f.kernel << " — " << f.spec_label << ": `" << j.property << "`: " << j.reason
+       << "\n";
+    if (!f.case_file.empty()) md << "  - replay: `ropecheck repro " << f.case_file << "`\n";
+    if (!j.detail.empty()) md << "\n```\n" << j.detail << "\n```\n";
+    md << "\n";
+  }
+  return md.str();
+}
+
+std::string findings_html(const ReportData& d) {
+  std::ostringstream h;
+  h << "<h2>Findings</h2>\n";
+  if (d.findings.empty()) h << "<p class=\"note\">None: every case the judge decided held.</p>\n";
+  for (const ReportFinding& f : d.findings) {
+    const props::Judgement& j = f.judgement;
+    h << "<p><strong>" << finding_tag(j) << "</strong> " << html_escape(f.kernel + " — " + f.spec_label) << ": <code>"
+      << html_escape(j.property) << "</code>: " << html_escape(j.reason) << "</p>\n";
+    if (!j.detail.empty()) h << "<pre>" << html_escape(j.detail) << "</pre>\n";
+    if (!f.case_file.empty()) h << "<p class=\"note\">replay: <code>ropecheck repro " << html_escape(f.case_file) << "</code></p>\n";
+  }
+  return h.str();
 }
 
 std::string inline_svg(const std::string& path) {
@@ -481,10 +513,7 @@ std::string reproducer(const SweepResult& r, const Worst& w, const std::string& 
 
 std::string write_report(const ReportData& d, const std::string& dir) {
   std::string warning;
-  mkdirs(dir);
-  mkdirs(dir + "/specs");
-  mkdirs(dir + "/cases");
-  for (const SpecEntry& s : d.specs) write_file(dir + "/" + s.file, spec_to_json_text(s.spec) + "\n");
+  for (const SpecEntry& s : d.specs) write_output_file(dir + "/" + s.file, spec_to_json_text(s.spec) + "\n");
   auto spec_path = [&](const SweepResult& r) {
     const SpecEntry* s = find_spec(d, r.spec_label);
     return dir + "/" + (s ? s->file : "specs/unknown.json");
@@ -505,7 +534,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     j["note"] = "worst pair of the report sweep (pair " + std::to_string(w.pair) + ", " + g3(w.ulps) + " ulp)";
     j["case"] = json::parse(props::case_to_json(c, -1));
     const std::string file = "cases/" + run_id(r) + "__worst.json";
-    write_file(dir + "/" + file, j.dump(2) + "\n");
+    write_output_file(dir + "/" + file, j.dump(2) + "\n");
     case_files[run_id(r)] = dir + "/" + file;
   }
 
@@ -545,10 +574,12 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     json th = json::array();
     for (double v : r.theta_hat) th.push_back(hex(v));
     j["theta_hat"] = th;
+    j["notes"] = r.notes;
     j["views"] = {{"exact", view_json(r, r.exact, spec_path(r))}, {"recipe", view_json(r, r.recipe, spec_path(r))}};
     runs.push_back(j);
   }
   root["runs"] = runs;
+  root["findings"] = findings_json(d);
   if (d.has_paper) {
     json rows = json::array();
     for (const ShiftRow& r : d.shift.rows) {
@@ -562,7 +593,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
           {"samples", d.shift.samples}, {"seed", d.shift.seed}, {"mean_abs_score", d.shift.mean_abs_score}, {"rows", rows}}},
         {"long_term_decay", {{"spec", "d=128 base=1e4"}, {"distance", d.decay.distance}, {"mean_abs_S", d.decay.mean_abs_s}}}};
   }
-  write_file(dir + "/report.json", root.dump(1) + "\n");
+  write_output_file(dir + "/report.json", root.dump(1) + "\n");
 
   // ---- Markdown ----
   std::ostringstream md;
@@ -579,6 +610,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
         "Cells: `Max = X ulp (RMS = Y)`.\n\n";
   for (const std::string& w : d.warnings) md << "**Warning:** " << w << "\n\n";
   md << "## Summary\n\n" << summary_table(d).md() << "\n";
+  md << findings_md(d);
   md << "## Largest position within a given error (exact view)\n\n"
      << "Read: the kernel's error stays at or below E ulp for every measured position up to the one shown "
         "(sampled positions; \"(all)\": no measured position exceeds E).\n\n"
@@ -594,6 +626,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     md << "### Against exact mathematics\n\n" << band_table(r, r.exact).md() << "\n";
     md << "### Against the kernel's own recipe\n\n" << r.recipe.note << "\n\n";
     if (r.recipe.available) md << band_table(r, r.recipe).md() << "\n";
+    for (const std::string& note : r.notes) md << "**Note:** " << note << "\n\n";
     md << "### Worst cases\n\n";
     for (int view = 0; view < 2; ++view) {
       const View& v = view == 0 ? r.exact : r.recipe;
@@ -624,16 +657,22 @@ std::string write_report(const ReportData& d, const std::string& dir) {
        << "From the exact reference: S_j = Σ_{k<j} e^{i(m−n)θ_k}, d = 128, base 1e4.\n\n"
        << decay_table(d.decay).md() << "\n";
   }
-  write_file(dir + "/report.md", md.str());
+  write_output_file(dir + "/report.md", md.str());
 
   // ---- plots and HTML ----
   const PlotSet ps = make_plots(d, dir);
-  write_file(dir + "/plots/plots.gp", ps.script);
+  write_output_file(dir + "/plots/plots.gp", ps.script);
   const std::string cmd = "gnuplot '" + dir + "/plots/plots.gp' > '" + dir + "/plots/gnuplot.log' 2>&1";
   const int rc = std::system(cmd.c_str());
   bool plots_ok = rc == 0;
   if (!plots_ok) {
     warning = "gnuplot failed or is not installed (see " + dir + "/plots/gnuplot.log): the HTML report has no plots";
+  } else {
+    // gnuplot may end well without writing a plot (its output is a file like any other).
+    for (const auto& svg : ps.svgs) {
+      const std::string path = dir + "/plots/" + svg.second + ".svg";
+      if (inline_svg(path).empty()) throw OutputError(path, "gnuplot did not write it (see " + dir + "/plots/gnuplot.log)");
+    }
   }
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ropecheck accuracy report</title>\n"
@@ -653,7 +692,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
        "position has max error ≤ E ulp.</p>\n"
     << within_table(d, false).html() << "<p class=\"note\">Recipe view (rotation arithmetic only).</p>\n"
     << within_table(d, true).html();
-  h << "<h2>Summary</h2>\n" << summary_table(d).html();
+  h << "<h2>Summary</h2>\n" << summary_table(d).html() << findings_html(d);
   auto figure = [&](const std::string& name, const std::string& title) {
     const std::string svg = plots_ok ? inline_svg(dir + "/plots/" + name + ".svg") : "";
     if (svg.empty()) return std::string("<p class=\"note\">(plot " + html_escape(name) + " unavailable)</p>");
@@ -674,7 +713,9 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   h << "</div>\n";
   for (const SweepResult& r : d.runs) {
     if (!r.skipped.empty()) continue;
-    h << "<h2>" << html_escape(r.kernel + " — " + r.spec_label) << "</h2>\n<h3>Against exact mathematics</h3>\n"
+    h << "<h2>" << html_escape(r.kernel + " — " + r.spec_label) << "</h2>\n";
+    for (const std::string& note : r.notes) h << "<p><strong>Note:</strong> " << html_escape(note) << "</p>\n";
+    h << "<h3>Against exact mathematics</h3>\n"
       << band_table(r, r.exact).html() << "<h3>Against the kernel's own recipe</h3>\n<p class=\"note\">"
       << html_escape(r.recipe.note) << "</p>\n";
     if (r.recipe.available) h << band_table(r, r.recipe).html();
@@ -701,7 +742,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
        "var p=document.getElementById('render-check');p.setAttribute('data-svg-total',s.length);"
        "p.setAttribute('data-svg-rendered',n);p.textContent='render check: '+n+' of '+s.length+' plots rendered';});"
        "</script>\n</body></html>\n";
-  write_file(dir + "/report.html", h.str());
+  write_output_file(dir + "/report.html", h.str());
   return warning;
 }
 

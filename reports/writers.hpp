@@ -3,7 +3,10 @@
 // gnuplot SVGs inlined, no external resources), plus DIR/specs/*.json (the specs the
 // reproducer commands read), DIR/cases/*.json (worst cases replayable by `ropecheck repro`),
 // DIR/data/*.dat and DIR/plots/*.{gp,svg}.  Every number they print comes from the
-// SweepResults (reports/sweep.hpp); nothing is measured here.
+// SweepResults (reports/sweep.hpp); nothing is measured here.  Every file goes through
+// write_output_file (properties/output_file.hpp): one that cannot be written whole (a full
+// disk, a file where a directory must go) is an error naming it, never a report that only
+// looks written.
 #pragma once
 
 #include <string>
@@ -24,8 +27,17 @@ struct SpecEntry {
   std::string file;    // DIR-relative path of the spec JSON written for reproducers
 };
 
+// A finding of the judge on a run (SweepResult::finding), or the crash of the measuring child,
+// as the report states it.
+struct ReportFinding {
+  std::string kernel, spec_label;
+  props::Judgement judgement;  // violation, crash or internal
+  std::string case_file;       // the saved counterexample (`ropecheck repro FILE`), "" if none
+};
+
 struct ReportData {
   std::vector<SweepResult> runs;
+  std::vector<ReportFinding> findings;  // in run order
   std::vector<SpecEntry> specs;
   std::vector<std::pair<std::string, std::string>> plugins;  // kernel name → plugin path
   bool has_paper = false;
@@ -54,7 +66,8 @@ std::string cell_text(const Cell& c);
 std::string reproducer(const SweepResult& run, const Worst& w, const std::string& spec_path);
 
 // Writes everything under `dir` (created if needed).  Returns a warning ("" if none), e.g.
-// when gnuplot is missing (the HTML then has no plots and says so).  Throws on I/O errors.
+// when gnuplot is missing (the HTML then has no plots and says so).  Throws OutputError naming
+// the first file that could not be written whole (properties/output_file.hpp).
 std::string write_report(const ReportData& data, const std::string& dir);
 
 }  // namespace ropecheck::report

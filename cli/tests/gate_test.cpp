@@ -2,7 +2,8 @@
 // writes out of bounds gives exit 3 with a message naming the kernel, the signal and the
 // case, and a saved counterexample that `ropecheck repro` replays; a wrong ABI gives exit 2;
 // shards partition the work; JUnit and JSON are written.  `ropecheck report` on the same
-// misbehaving plugins: exit 3 (crash, hang, exit) or 2 (nothing measured), never a report
+// misbehaving plugins: exit 3 (crash, hang, exit, throw, out-of-bounds write), 1 (a
+// batch-dependent kernel) or 2 (nothing measured, an output not written), never a report
 // that says "within bound".
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -302,8 +305,8 @@ Result report(const std::string& plugin, const std::string& kernel, const std::s
 TEST(ReportIsolation, CrashingKernelIsExitThreeAndNoReport) {
   const Result r = report(CRASH_PLUGIN, "crashes_at_4096");
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_NE(r.out.find("CRASH: a kernel crashed with SIGSEGV (segmentation fault)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("during crashes_at_4096 / d64"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CRASH: kernel crashes_at_4096 on spec d64 crashed with SIGSEGV (segmentation fault)"),
+            std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(std::string(::testing::TempDir()) + "/gate-report-crashes_at_4096/out/report.json"));
 }
 
@@ -319,10 +322,105 @@ TEST(ReportIsolation, KernelThatExitsIsACrashNotAReport) {
   EXPECT_NE(r.out.find("ended the process (exit status 0)"), std::string::npos) << r.out;
 }
 
-TEST(ReportIsolation, KernelThatThrowsFailsItsRun) {
-  const Result r = report(THROW_PLUGIN, "throws_at_4096");
+// ---- the report's verdicts come from the judge (properties/judge.hpp), as check's do -----
+
+// The counterexample files a report's output names ("reproduce: ropecheck repro FILE").
+std::vector<std::string> reproducers(const std::string& out) {
+  std::vector<std::string> files;
+  const std::regex re("reproduce: ropecheck repro (\\S+)");
+  for (std::sregex_iterator it(out.begin(), out.end(), re), end; it != end; ++it) files.push_back((*it)[1]);
+  return files;
+}
+
+// Reports on one misbehaving kernel: the exit code, the words printed, and one saved case that
+// `ropecheck repro` replays with the same exit code.
+void expect_report_finding(const std::string& plugin, const std::string& kernel, int exit_code,
+                           const std::vector<std::string>& words) {
+  const Result r = report(plugin, kernel);
+  EXPECT_EQ(r.exit_code, exit_code) << r.out;
+  for (const std::string& w : words) EXPECT_NE(r.out.find(w), std::string::npos) << w << "\n" << r.out;
+  const std::vector<std::string> files = reproducers(r.out);
+  ASSERT_EQ(files.size(), 1u) << r.out;
+  EXPECT_EQ(run("repro " + files[0]).exit_code, exit_code);
+}
+
+// A kernel that throws through the C ABI is a crash in every command (exit 3; it was 1 in
+// report), found and saved by the judge; the saved case replays as a crash.
+TEST(ReportVerdict, KernelThatThrowsIsACrashWithAReplayableCase) {
+  expect_report_finding(THROW_PLUGIN, "throws_at_4096", 3, {"CRASH: throws_at_4096 ", "apply threw a C++ exception"});
+}
+
+// Fault 20: a write past the end of the output was exit 1 in report and 3 in check.
+TEST(ReportVerdict, OutOfBoundsWriteIsACrashWithAReplayableCase) {
+  expect_report_finding(OOB_PLUGIN, "writes_past_end", 3, {"CRASH: writes_past_end ", "out-of-bounds write"});
+}
+
+// Fault 2: a kernel whose output depends on the batch made report exit 4 ("internal error:
+// re-measuring ... alone gives ..."): the worst case measured in a batch of positions differs
+// when measured alone.  It is the kernel's defect: exit 1, a counterexample per kernel under
+// DIR/cases/ that `ropecheck repro` replays as a violation, and the finding in report.json.
+// Without --kernel, a report on a plugin measures the plugin's kernels (the common rule).
+TEST(ReportVerdict, BatchDependentKernelsAreViolationsWithReplayableCases) {
+  const std::string d = temp_dir("report-batch");
+  std::ofstream(d + "/d64.json") << R"({"head_dim": 64, "base": 10000, "max_position_embeddings": 8192})";
+  const Result r = run("report --plugin " BATCH_DEPENDENT_PLUGIN " --spec " + d +
+                       "/d64.json --positions 0:2^16:log:64 --no-paper --out " + d + "/out");
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.out.find("kernel failed: crash: apply threw a C++ exception"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FAIL: token_index_as_position violates agreesWithExactReferenceWithinContract"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FAIL: last_head_reads_token_0 violates agreesWithExactReferenceWithinContract"),
+            std::string::npos) << r.out;
+  const std::vector<std::string> files = reproducers(r.out);
+  ASSERT_EQ(files.size(), 2u) << r.out;
+  for (const std::string& f : files) {
+    EXPECT_EQ(f.rfind(d + "/out/cases/", 0), 0u) << f;
+    const Result again = run("repro " + f);
+    EXPECT_EQ(again.exit_code, 1) << f << "\n" << again.out;
+  }
+  // The kernel that is right for a call of one token is caught on a case of several.
+  int multi_token = 0;
+  for (const std::string& f : files) {
+    std::ifstream in(f);
+    const auto cx = nlohmann::json::parse(in);
+    if (cx["kernel"] == "last_head_reads_token_0") multi_token += cx["case"]["positions"].size() >= 2;
+  }
+  EXPECT_EQ(multi_token, 1) << r.out;
+  std::ifstream rj(d + "/out/report.json");
+  const auto report_json = nlohmann::json::parse(rj);
+  ASSERT_EQ(report_json["findings"].size(), 2u) << report_json["findings"].dump();
+  for (const auto& f : report_json["findings"]) {
+    EXPECT_EQ(f["finding"], "violation");
+    EXPECT_NE(std::find(files.begin(), files.end(), f["case_file"].get<std::string>()), files.end()) << f.dump();
+  }
+}
+
+// A kernel wrong only on the first call it answers in a process: in report that call is the
+// recipe view's (x = (1, 0) at powers of two), whose outputs are recorded and measured like the
+// sweep's.  It passed before (exit 0); now it is check's finding: the same call gave two answers.
+TEST(ReportVerdict, KernelWrongOnlyOnItsFirstCallIsNotDeterministic) {
+  expect_report_finding(FIRST_CALL_PLUGIN, "wrong_on_first_call", 1,
+                        {"FAIL: wrong_on_first_call violates kernelIsDeterministic"});
+}
+
+// Fault 13: a report file that cannot be written is exit 2 naming the file, never a report
+// that looks written.  /dev/full behind report.md (a full disk: the error shows at the flush),
+// and a file where the report's cases/ directory must go.
+TEST(ReportVerdict, UnwritableOutputIsExitTwoNamingTheFile) {
+  const std::string d = temp_dir("report-unwritable");
+  const std::string args = "report --kernel scalar_f64 --spec " SOURCE_DIR
+                           "/reference/specs/yarn-d128.json --positions 0:2^10:log:16 --pairs 4 --no-paper --out ";
+  std::filesystem::create_directories(d + "/full");
+  std::filesystem::create_symlink("/dev/full", d + "/full/report.md");
+  const Result full = run(args + d + "/full");
+  EXPECT_EQ(full.exit_code, 2) << full.out;
+  EXPECT_NE(full.out.find("cannot write " + d + "/full/report.md: No space left on device"), std::string::npos)
+      << full.out;
+  std::filesystem::create_directories(d + "/blocked");
+  std::ofstream(d + "/blocked/cases") << "a file, not a directory";
+  const Result blocked = run(args + d + "/blocked");
+  EXPECT_EQ(blocked.exit_code, 2) << blocked.out;
+  EXPECT_NE(blocked.out.find("cannot write " + d + "/blocked/cases/"), std::string::npos) << blocked.out;
 }
 
 TEST(ReportIsolation, KernelThatDeclaresNoneOfTheSpecsIsExitTwo) {
@@ -332,6 +430,28 @@ TEST(ReportIsolation, KernelThatDeclaresNoneOfTheSpecsIsExitTwo) {
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("nothing was measured for sample_f32_f64angle: scaling yarn not declared"), std::string::npos)
       << r.out;
+}
+
+// Kernels are selected by the rule of every command (cli/kernel_selection.hpp): a plugin's
+// kernels when --plugin is given (report used to add every built-in kernel), `--kernel all`
+// for built-ins and plugins together.
+TEST(ReportIsolation, KernelsAreSelectedAsInEveryCommand) {
+  const std::string d = temp_dir("report-selection");
+  std::ofstream(d + "/d64.json") << R"({"head_dim": 64, "base": 10000, "max_position_embeddings": 8192})";
+  auto kernels_reported = [&](const std::string& extra) {
+    const Result r = run("report --plugin " SAMPLE_PLUGIN " --spec " + d + "/d64.json --positions 0:2^10:log:8 --pairs 2 "
+                         "--no-paper --out " + d + "/out " + extra);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    std::ifstream in(d + "/out/report.json");
+    const auto report_json = nlohmann::json::parse(in);
+    std::set<std::string> names;
+    for (const auto& run_json : report_json["runs"]) names.insert(run_json["kernel"].get<std::string>());
+    return names;
+  };
+  EXPECT_EQ(kernels_reported(""), std::set<std::string>{"sample_f32_f64angle"});
+  const std::set<std::string> all = kernels_reported("--kernel all");
+  EXPECT_TRUE(all.count("sample_f32_f64angle")) << all.size();
+  EXPECT_TRUE(all.count("scalar_f64")) << all.size();
 }
 
 TEST(ReportIsolation, ContractThatAllowsAnythingIsRejected) {
