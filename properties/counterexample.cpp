@@ -72,8 +72,10 @@ std::optional<Counterexample> parse_counterexample(const std::string& text, cons
     cx.finding = Finding::kViolation;
   } else if (finding == "crash") {
     cx.finding = Finding::kCrash;
+  } else if (finding == "pass") {
+    cx.finding = Finding::kPass;
   } else {
-    throw SpecError(origin + ": finding", "must be \"violation\" or \"crash\", got \"" + finding + "\"");
+    throw SpecError(origin + ": finding", "must be \"violation\", \"crash\" or \"pass\", got \"" + finding + "\"");
   }
   if (!j.contains("case") || !j["case"].is_object()) throw SpecError(origin + ": case", "must be an object");
   try {

@@ -5,9 +5,12 @@
 //     "kernel": "my_rope", "plugin": "/abs/path/libmy_rope.so" or "",
 //     "property": "agreesWithExactReferenceWithinContract",
 //     "differed_on": "...",                    (optional: see Counterexample::differed_on)
-//     "finding": "violation" | "crash", "reason": "...", "detail": "...",
+//     "finding": "violation" | "crash" | "pass", "reason": "...", "detail": "...",
 //     "worst_ratio": 3.3,                       (optional: largest error/bound seen)
 //     "case": { ...props::case_to_json... } }
+//
+// "pass" marks a case saved for replay that held when it was saved (a report's worst measured
+// pair): not a finding, but replayed the same way.
 //
 // A file is a counterexample by its content (a JSON object with "format" set as above, or
 // with "kernel", "property" and "case" as written before the format had a name), never by its

@@ -12,6 +12,7 @@
 
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
+#include "properties/counterexample.hpp"
 #include "properties/output_file.hpp"
 
 namespace ropecheck::report {
@@ -527,14 +528,20 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     c.spec = r.spec;
     c.positions = {w.t};
     c.x = sweep_input(r.in_dtype, r.spec.head_dim, r.seed, w.sample);
-    json j = {{"kernel", r.kernel}, {"property", "agreesWithExactReferenceWithinContract"}};
+    // In the one counterexample format, as a case that held when it was saved (finding "pass"):
+    // replaying it shows the kernel's worst measured pair again.
+    props::Counterexample cx;
+    cx.kernel = r.kernel;
+    cx.property = "agreesWithExactReferenceWithinContract";
+    cx.finding = props::Finding::kPass;
     for (const auto& [k, p] : d.plugins) {
-      if (k == r.kernel) j["plugin"] = p;
+      if (k == r.kernel) cx.plugin = p;
     }
-    j["note"] = "worst pair of the report sweep (pair " + std::to_string(w.pair) + ", " + g3(w.ulps) + " ulp)";
-    j["case"] = json::parse(props::case_to_json(c, -1));
+    cx.reason = "worst pair of the report sweep (pair " + std::to_string(w.pair) + ", " + g3(w.ulps) + " ulp)";
+    cx.worst_ratio = w.ratio();
+    cx.c = c;
     const std::string file = "cases/" + run_id(r) + "__worst.json";
-    write_output_file(dir + "/" + file, j.dump(2) + "\n");
+    write_output_file(dir + "/" + file, props::counterexample_to_json(cx));
     case_files[run_id(r)] = dir + "/" + file;
   }
 
