@@ -9,7 +9,7 @@
 #include "impl/kernels/table_bf16.hpp"
 #include "impl/kernels/table_f16.hpp"
 #include "impl/kernels/table_f32.hpp"
-#include "impl/plugin_loader.hpp"
+#include "impl/plugin_error.hpp"
 
 namespace ropecheck::impl {
 

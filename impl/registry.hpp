@@ -41,7 +41,7 @@ struct Kernel {
 class KernelSet {
  public:
   static KernelSet with_builtins();
-  // Throws PluginError (plugin_loader.hpp) if the name is already taken.
+  // Throws PluginError (plugin_error.hpp) if the name is already taken.
   void add(const rc_kernel_desc* desc, std::string origin,
            std::shared_ptr<void> keep_alive = nullptr);
   const Kernel* find(std::string_view name) const;  // nullptr if absent
