@@ -1,5 +1,5 @@
-// The registry: the built-in kernels (one line each in registry.cpp), a KernelSet that also
-// holds plugin kernels, and the conversion of a RopeSpec to the C ABI's rc_spec.
+// The registry: the built-in kernels (one line each in registry.cpp) and a KernelSet that also
+// holds plugin kernels.  (A RopeSpec becomes the ABI's rc_spec in properties/c_spec.hpp.)
 #pragma once
 
 #include <memory>
@@ -8,26 +8,8 @@
 #include <vector>
 
 #include "impl/ropecheck_kernel.h"
-#include "reference/rope_spec.hpp"
 
 namespace ropecheck::impl {
-
-// An rc_spec together with the storage its longrope factor pointers point into.  Copies and
-// moves re-point the factors at their own storage.
-class CSpec {
- public:
-  explicit CSpec(const RopeSpec& spec);
-  CSpec(const CSpec& other);
-  CSpec& operator=(const CSpec& other);
-  const rc_spec& get() const { return spec_; }
-  const rc_spec* ptr() const { return &spec_; }
-
- private:
-  void repoint();
-  rc_spec spec_{};
-  std::vector<double> short_factor_, long_factor_;
-};
-CSpec to_c_spec(const RopeSpec& spec);
 
 // The built-in kernels, in registry order.
 const std::vector<const rc_kernel_desc*>& builtin_kernels();
