@@ -24,6 +24,22 @@ const std::vector<const rc_kernel_desc*>& builtin_kernels() {
   return kernels;
 }
 
+rc_spec default_rope_spec(int32_t head_dim, int32_t rotary_dim, int32_t layout) {
+  rc_spec s{};
+  s.head_dim = head_dim;
+  s.rotary_dim = rotary_dim;
+  s.base = 10000;
+  s.layout = layout;
+  s.rope_type = RC_ROPE_DEFAULT;
+  s.factor = 1;
+  s.beta_fast = 32;
+  s.beta_slow = 1;
+  s.truncate = 1;
+  s.low_freq_factor = 1;
+  s.high_freq_factor = 4;
+  return s;
+}
+
 KernelSet KernelSet::with_builtins() {
   KernelSet set;
   for (const rc_kernel_desc* d : builtin_kernels()) set.add(d, "built-in");

@@ -11,6 +11,13 @@
 
 namespace ropecheck::impl {
 
+// Default RoPE (rope_type DEFAULT, base 10000, factor 1, no context length) on `head_dim`
+// components of which the first `rotary_dim` rotate, every other field at the value
+// ropecheck_kernel.h documents for "absent" -- what ropecheck passes for such a spec
+// (properties/tests/c_spec_test.cpp checks it against to_c_spec).  For tests and benchmarks
+// that call kernels without the reference.
+rc_spec default_rope_spec(int32_t head_dim, int32_t rotary_dim, int32_t layout = RC_LAYOUT_HALF_SPLIT);
+
 // The built-in kernels, in registry order.
 const std::vector<const rc_kernel_desc*>& builtin_kernels();
 

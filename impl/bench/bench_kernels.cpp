@@ -20,20 +20,9 @@ namespace {
 
 constexpr int kHeads = 32;  // the shapes; a few runs at 1 head (third argument)
 
-// Default RoPE, half-split, as ropecheck passes it (properties/c_spec.hpp), written out here:
-// impl/ includes nothing from reference/.
 rc_spec bench_spec(int head_dim) {
-  rc_spec s{};
-  s.head_dim = s.rotary_dim = head_dim;
-  s.base = 10000;
-  s.layout = RC_LAYOUT_HALF_SPLIT;
-  s.rope_type = RC_ROPE_DEFAULT;
-  s.factor = 1;
+  rc_spec s = default_rope_spec(head_dim, head_dim);
   s.max_position_embeddings = 8192;  // the engine's cos/sin cache covers 0..8191
-  s.beta_fast = 32;
-  s.beta_slow = 1;
-  s.low_freq_factor = 1;
-  s.high_freq_factor = 4;
   return s;
 }
 

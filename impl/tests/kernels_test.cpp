@@ -29,21 +29,9 @@ size_t elem_size(int32_t dtype) {
   return dtype == RC_DTYPE_F64 ? 8 : dtype == RC_DTYPE_F32 ? 4 : 2;
 }
 
-// A default-RoPE spec as ropecheck passes it (properties/c_spec.hpp), written out here: impl/
-// includes nothing from reference/.
 rc_spec small_spec(int head_dim, int rotary_dim, int32_t layout = RC_LAYOUT_HALF_SPLIT) {
-  rc_spec s{};
-  s.head_dim = head_dim;
-  s.rotary_dim = rotary_dim;
-  s.base = 10000;
-  s.layout = layout;
-  s.rope_type = RC_ROPE_DEFAULT;
-  s.factor = 1;
+  rc_spec s = default_rope_spec(head_dim, rotary_dim, layout);
   s.max_position_embeddings = 64;  // small cache: positions beyond it take the on-the-fly path
-  s.beta_fast = 32;
-  s.beta_slow = 1;
-  s.low_freq_factor = 1;
-  s.high_freq_factor = 4;
   return s;
 }
 

@@ -37,16 +37,6 @@ struct Pair {
   }
 };
 
-rc_spec spec_of(int head_dim) {
-  rc_spec s{};
-  s.head_dim = s.rotary_dim = head_dim;
-  s.base = 10000;
-  s.layout = RC_LAYOUT_HALF_SPLIT;
-  s.rope_type = RC_ROPE_DEFAULT;
-  s.factor = 1;
-  return s;
-}
-
 // Contiguous tokens x heads x head_dim floats, distinct values.
 std::vector<float> input(size_t n) {
   std::vector<float> x(n);
@@ -65,7 +55,7 @@ std::vector<float> apply(const rc_kernel_desc& k, const rc_spec& s, const std::v
 
 TEST(MisbehavingModes, IntermittentFailsEveryHundredthCallWritingNothingAndIsRightOtherwise) {
   const Pair p("INTERMITTENT");
-  const rc_spec s = spec_of(8);
+  const rc_spec s = default_rope_spec(8, 8);
   const std::vector<int64_t> pos = {3, 4097};
   const std::vector<float> x = input(2 * 2 * 8);
   const std::vector<float> right = apply(*p.sample, s, pos, 2, x);
@@ -84,7 +74,7 @@ TEST(MisbehavingModes, IntermittentFailsEveryHundredthCallWritingNothingAndIsRig
 
 TEST(MisbehavingModes, BatchDependentRotatesTheLastTokenByItsIndexInTheBatch) {
   const Pair p("BATCH_DEPENDENT");
-  const rc_spec s = spec_of(8);
+  const rc_spec s = default_rope_spec(8, 8);
   const std::vector<float> x = input(3 * 2 * 8);
   const std::vector<float> got = apply(*p.bad, s, {7, 500, 9000}, 2, x);
   const std::vector<float> as_if = apply(*p.sample, s, {7, 500, 2}, 2, x);  // token 2 at t = 2
@@ -98,7 +88,7 @@ TEST(MisbehavingModes, BatchDependentRotatesTheLastTokenByItsIndexInTheBatch) {
 // vector lands in its head pad, the token pad stays untouched, results are the sample's.
 TEST(MisbehavingModes, WritesPastRowCopiesEachVectorsNextInputElementAtFourThousand) {
   const Pair p("WRITES_PAST_ROW");
-  const rc_spec s = spec_of(8);
+  const rc_spec s = default_rope_spec(8, 8);
   constexpr int64_t kHeads = 2, kHeadStride = 9, kTokenStride = kHeads * kHeadStride + 1, kTokens = 2;
   std::vector<float> x(kTokens * kTokenStride);
   for (size_t i = 0; i < x.size(); ++i) x[i] = 1000.0f + static_cast<float>(i);
@@ -126,7 +116,7 @@ TEST(MisbehavingModes, PrintsALineOnStdoutAndOneOnStderrOnEveryCallAndAnswersRig
   opt.capture_kernel_output = true;
   const ChildOutcome o = run_supervised(
       [&p](const ChildChannel&) {
-        const rc_spec s = spec_of(8);
+        const rc_spec s = default_rope_spec(8, 8);
         const std::vector<float> x = input(16);
         const bool right = apply(*p.bad, s, {5, 6}, 1, x) == apply(*p.sample, s, {5, 6}, 1, x);
         apply(*p.bad, s, {5}, 1, std::vector<float>(x.begin(), x.begin() + 8));
@@ -144,7 +134,7 @@ TEST(MisbehavingModes, ClosesFdsClosesDescriptorsFromThreeAndTheChildStillReport
   const Pair p("CLOSES_FDS");
   const ChildOutcome o = run_supervised([&p](const ChildChannel& ch) {
     const int fd = ::open("/dev/null", O_RDONLY);
-    const rc_spec s = spec_of(8);
+    const rc_spec s = default_rope_spec(8, 8);
     const std::vector<float> x = input(8);
     const bool right = apply(*p.bad, s, {4096}, 1, x) == apply(*p.sample, s, {4096}, 1, x);
     const bool closed = fd >= 3 && ::fcntl(fd, F_GETFD) == -1 && ::fcntl(STDERR_FILENO, F_GETFD) != -1;
@@ -164,7 +154,7 @@ TEST(MisbehavingModes, ForksLeavesASleeperHoldingStdoutThatDiesWithTheSupervised
   ASSERT_EQ(::pipe(held), 0);  // stands for a caller reading ropecheck's stdout
   const auto start = std::chrono::steady_clock::now();
   const ChildOutcome o = run_supervised([&p](const ChildChannel&) {
-    const rc_spec s = spec_of(8);
+    const rc_spec s = default_rope_spec(8, 8);
     const std::vector<float> x = input(8);
     return apply(*p.bad, s, {3}, 1, x) == apply(*p.sample, s, {3}, 1, x) ? 1 : 0;
   });

@@ -42,12 +42,7 @@ TEST(PluginLoader, SamplePluginLoadsListsAndRotates) {
   ASSERT_NE(k, nullptr);
   EXPECT_EQ(k->origin, SAMPLE_PLUGIN);
   // Rotating (1, 0) at t = 1 by theta_0 = 1 gives (cos 1, sin 1) rounded to float.
-  rc_spec spec{};
-  spec.head_dim = spec.rotary_dim = 4;
-  spec.base = 10000;
-  spec.layout = RC_LAYOUT_HALF_SPLIT;
-  spec.rope_type = RC_ROPE_DEFAULT;
-  spec.factor = 1;
+  const rc_spec spec = default_rope_spec(4, 4);
   const int64_t pos = 1;
   const float x[4] = {1, 0, 0, 0};
   float y[4] = {};

@@ -1,4 +1,6 @@
-// properties/c_spec.hpp: the rc_spec comments in impl/ropecheck_kernel.h tell plugin authors
+// properties/c_spec.hpp: impl::default_rope_spec (what impl/'s tests and benchmark pass
+// kernels without the reference) is to_c_spec of a default RopeSpec, field by field; and the
+// rc_spec comments in impl/ropecheck_kernel.h tell plugin authors
 // what a field holds when the spec does not give it, "(default V)" or "0 = absent"; every such
 // statement about the YaRN and llama3 fields must be what to_c_spec passes.  (Moved from
 // impl/tests/kernels_test.cpp with to_c_spec: impl/ includes nothing from reference/.)
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "impl/registry.hpp"
 #include "properties/c_spec.hpp"
 
 namespace ropecheck::props {
@@ -72,6 +75,40 @@ TEST(AbiHeader, DocumentedDefaultsAreWhatRopecheckPasses) {
       if (std::isnan(passed)) continue;
       EXPECT_EQ(passed, value) << name << " of " << spec_to_json_text(spec, -1) << ": the header documents " << value;
     }
+  }
+}
+
+TEST(CSpec, DefaultRopeSpecOfImplIsWhatRopecheckPassesForADefaultSpec) {
+  for (const Layout layout : {Layout::kHalfSplit, Layout::kInterleaved}) {
+    RopeSpec r;
+    r.head_dim = 80;
+    r.rotary_dim = 64;
+    r.layout = layout;
+    const rc_spec want = to_c_spec(r).get();
+    const rc_spec got = impl::default_rope_spec(80, 64, want.layout);
+#define SAME(field) EXPECT_EQ(got.field, want.field) << #field
+    SAME(head_dim);
+    SAME(rotary_dim);
+    SAME(base);
+    SAME(layout);
+    SAME(rope_type);
+    SAME(factor);
+    SAME(max_position_embeddings);
+    SAME(original_max_position_embeddings);
+    SAME(seq_len);
+    SAME(beta_fast);
+    SAME(beta_slow);
+    SAME(mscale);
+    SAME(mscale_all_dim);
+    SAME(has_attention_factor);
+    SAME(attention_factor);
+    SAME(truncate);
+    SAME(low_freq_factor);
+    SAME(high_freq_factor);
+    SAME(short_factor);
+    SAME(long_factor);
+    SAME(n_factors);
+#undef SAME
   }
 }
 
