@@ -30,6 +30,9 @@ inline int exit_code_of(const char* command, const std::function<int()>& body) {
   } catch (const impl::PluginError& e) {  // a plugin that cannot be loaded or is inconsistent
     std::fprintf(stderr, "ropecheck %s: error: %s\n", command, e.what());
     return kExitUsage;
+  } catch (const impl::PluginCrashed& e) {  // a plugin that crashed, exited or hung while loading
+    std::fprintf(stderr, "ropecheck %s: CRASH: %s\n", command, e.what());
+    return kExitCrash;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ropecheck %s: internal error: %s\n", command, e.what());
     return kExitInternal;

@@ -21,23 +21,4 @@ function(ropecheck_add_test)
     DISCOVERY_TIMEOUT 120)
 endfunction()
 
-# ropecheck_add_misbehaving_plugin(<target> <MODE>)
-# impl/tests/misbehaving_plugin.c built as one of its kernels: MODE is an MB_ name from the top
-# of that file without the prefix (CRASH, EXIT0, NAN, ...).  A module named lib<target>.so.
-function(ropecheck_add_misbehaving_plugin target mode)
-  add_library(${target} MODULE ${PROJECT_SOURCE_DIR}/impl/tests/misbehaving_plugin.c)
-  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/impl)
-  target_link_libraries(${target} PRIVATE m)
-  target_compile_definitions(${target} PRIVATE MISBEHAVIOUR=MB_${mode})
-  set_target_properties(${target} PROPERTIES PREFIX "lib")
-  if(ROPECHECK_SANITIZE)
-    # These kernels misbehave on purpose (CRASH stores through NULL): UBSan would end the
-    # process with exit 1 before the signal the tests expect.  ASan stays on.
-    target_compile_options(${target} PRIVATE -fno-sanitize=undefined)
-  endif()
-  if(mode STREQUAL "THROWS")
-    # The exception crosses the C frame of apply: give it unwind tables.
-    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/impl/tests/throwing_hook.cpp)
-    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:C>:-fexceptions>)
-  endif()
-endfunction()
+# The test plugins (misbehaving modes, bad ABI, ...) are built once, in impl/tests/plugins/.

@@ -1,38 +1,64 @@
 // Running untrusted kernel code in a child process, supervised by the parent.
 //
-// Every command that calls a kernel it does not trust (check, report, repro, fuzz, and the
-// fuzz replay and driver) forks a child through this file: the child runs a function, may
-// write heartbeats and text to the parent through a pipe, and ends with a verdict — the
-// function's return value — stored in memory shared with the parent.  Only this file's child
+// Every command that calls a kernel it does not trust (check, report, repro, fuzz, the fuzz
+// replay and driver, and the plugin loader's probe) forks a child through this file: the child
+// runs a function, may send the parent text (heartbeats, progress, results) and a note (what it
+// is doing now), and ends with a verdict — the function's return value.  Only this file's child
 // wrapper writes the verdict, after the function has returned, so a kernel that calls exit(),
 // _exit() or crashes ends the child without one: the parent tells "finished with verdict V"
 // from "the process ended on its own" whatever the exit status says.
 //
-// The parent reads the pipe as the child writes (the child never blocks on a full pipe), kills
-// the child (SIGKILL: every thread of it) when it has written nothing for
-// `inactivity_timeout` seconds or has run for `overall_timeout` seconds, reaps it, and
-// classifies how it ended, once, for every caller.  poll, read, write and waitpid are retried
-// on EINTR.
+// Everything the child tells the parent goes through one page of memory shared with it
+// (MAP_SHARED), never through a file descriptor: a kernel that closes every descriptor it can
+// (close_range(0, ~0U)), or redirects its stdout, cannot cut the child off.  The parent takes
+// the child's text as it comes (a child never waits long on a full buffer), kills the child when
+// it has sent nothing for `inactivity_timeout` seconds or has run for `overall_timeout` seconds,
+// reaps it, and classifies how it ended, once, for every caller.
+//
+// Each child runs in a process group of its own, and when it ends (verdict, crash, exit or
+// timeout) the whole group is killed (SIGKILL) before the child is reaped: nothing a kernel
+// forks outlives its child to hold ropecheck's stdout open.  Being out of the terminal's
+// foreground group, children do not see the terminal's Ctrl-C; while children run, the parent
+// catches SIGINT, SIGTERM, SIGHUP and SIGQUIT (unless they are ignored), passes the signal on to
+// every live child group, kills the groups, and then dies of the signal itself with its previous
+// disposition (so a shell sees "killed by SIGINT").  A child also dies with its parent
+// (PR_SET_PDEATHSIG), and never stops on the terminal (SIGTTOU and SIGTTIN are ignored in it: a
+// background write goes through even under `stty tostop`, a background read fails).  A
+// grandchild that leaves the group itself (setsid, setpgid) escapes all this.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace ropecheck::impl {
 
-// The child's end of the pipe to the parent.
+struct SharedPage;  // isolation.cpp: verdict, text buffer and note of one child
+
+// The longest note a child can leave (ChildChannel::note); a longer one is cut.
+inline constexpr size_t kChildNoteMaxBytes = size_t{4} << 20;
+
+// The child's end of its channel to the parent.  Made by run_supervised for the function it runs.
 class ChildChannel {
  public:
-  explicit ChildChannel(int fd) : fd_(fd) {}
-  int fd() const { return fd_; }
-  // Writes all of `text` (a heartbeat is any byte); false if the parent is gone.  Writes of
-  // up to PIPE_BUF bytes arrive whole, even from several threads.
+  // Appends `text` to what the parent collects (ChildOutcome::output, on_output); any byte is
+  // a heartbeat.  A write is never interleaved with another thread's write.  Waits while the
+  // buffer (1 MiB) is full, which the parent empties within milliseconds; false if the parent
+  // is gone.
   bool write(std::string_view text) const;
+  // Replaces the child's note — e.g. the case it is about to run — which the parent finds in
+  // ChildOutcome::note however the child ends: a crash in the middle of note() leaves the
+  // previous note whole.  Not a heartbeat.  False if `text` is longer than kChildNoteMaxBytes
+  // (the note is then its first kChildNoteMaxBytes bytes, and ChildOutcome::note_truncated).
+  bool note(std::string_view text) const;
 
  private:
-  int fd_;
+  friend struct ChildChannelAccess;
+  explicit ChildChannel(SharedPage* page) : page_(page) {}
+  SharedPage* page_;
 };
 
 struct SuperviseOptions {
@@ -41,6 +67,12 @@ struct SuperviseOptions {
   bool keep_output = true;        // keep what the child writes in ChildOutcome::output
   // Called in the parent with each piece of output as it arrives (e.g. to echo it).
   std::function<void(std::string_view)> on_output;
+  // Redirects the child's stdout and stderr (fd 1 and 2) to a pipe the parent reads: what the
+  // kernel (or anything in the child) prints lands in ChildOutcome::kernel_output instead of
+  // ropecheck's own output.  stdout is line-buffered in the child, so lines printed before a
+  // crash are kept.  Printing is never a heartbeat.
+  bool capture_kernel_output = false;
+  size_t kernel_output_limit = 64 * 1024;  // bytes of kernel_output kept; the rest is counted
 };
 
 // How a supervised child ended.  The first that applies: kTimeout (the parent killed it),
@@ -52,7 +84,7 @@ struct ChildOutcome {
     kSignal,     // killed by `signal` (a crash; not by the parent)
     kTimeout,    // killed by the parent: no byte for `limit_seconds` (inactivity) or ran too long
     kException,  // the function let an exception out (`error`): a bug of the caller's
-    kNoChild,    // no child: pipe, mmap or fork failed (`error`)
+    kNoChild,    // no child: mmap, pipe or fork failed (`error`)
   };
   End end = End::kNoChild;
   int verdict = 0;
@@ -62,6 +94,14 @@ struct ChildOutcome {
   double limit_seconds = 0;  // kTimeout: the limit that was reached
   std::string error;
   std::string output;        // what the child wrote to its channel (if keep_output)
+  // The child's last complete ChildChannel::note (empty if it left none), and whether it was cut.
+  std::string note;
+  bool note_truncated = false;
+  // capture_kernel_output: what the child printed on stdout and stderr, in the order it arrived,
+  // at most kernel_output_limit bytes; when more was printed, followed by the line
+  // "[ropecheck: kernel output truncated: N bytes printed, the first L kept]".
+  std::string kernel_output;
+  uint64_t kernel_output_bytes = 0;  // everything printed, kept or not
 
   // The kernel's doing: a crash, an exit() or a hang.
   bool kernel_fault() const { return end == End::kSignal || end == End::kExited || end == End::kTimeout; }
@@ -76,6 +116,19 @@ struct ChildOutcome {
 
 // "SIGSEGV (segmentation fault)", "SIGABRT (abort)", ..., "signal 40 (Real-time signal 6)".
 std::string signal_description(int sig);
+
+// Thrown by run_supervised(_pool) when SIGINT, SIGTERM, SIGHUP or SIGQUIT arrived while children
+// ran and the process had a handler of its own for it (which has run): the children are killed
+// and reaped, and none of their outcomes is reported.  (With the default disposition the process
+// dies of the signal instead.)
+class SupervisionInterrupted : public std::runtime_error {
+ public:
+  explicit SupervisionInterrupted(int sig);
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
 
 // The function a child runs; its return value is the verdict.  It must return (or throw),
 // never leave the process through the caller's code.

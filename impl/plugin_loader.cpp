@@ -6,17 +6,11 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <vector>
+
+#include "impl/isolation.hpp"
 
 namespace ropecheck::impl {
-
-PluginError::PluginError(std::string file, std::string kernel, std::string field,
-                         std::string rule)
-    : std::runtime_error("plugin " + file + (kernel.empty() ? "" : ", kernel '" + kernel + "'") +
-                         (field.empty() ? "" : ", field " + field) + ": " + rule),
-      file_(std::move(file)),
-      kernel_(std::move(kernel)),
-      field_(std::move(field)),
-      rule_(std::move(rule)) {}
 
 namespace {
 
@@ -139,23 +133,42 @@ void validate_descriptor(const rc_kernel_desc& desc, const std::string& origin) 
   }
 }
 
-int load_plugin(KernelSet& set, const std::string& path) {
+namespace {
+
+// The plugin's file: `path` made absolute (the kernels' origin, so a saved counterexample
+// replays from any directory).  Throws PluginError if it is not a regular file.
+std::string plugin_file(const std::string& path) {
   // Always a file path: a bare "lib.so" is the file in the current directory, never a library
-  // found on the dynamic linker's search path.  The kernels' origin is the absolute path, so a
-  // saved counterexample replays from any directory.
+  // found on the dynamic linker's search path.
   std::error_code ec;
   const std::filesystem::path abs = std::filesystem::absolute(path, ec).lexically_normal();
   const std::string file = ec ? path : abs.string();
   if (!std::filesystem::is_regular_file(file, ec)) {
-    throw PluginError(path, "", "", std::filesystem::exists(file, ec) ? "cannot load: not a regular file" : "cannot load: no such file");
+    throw PluginError(path, "", "",
+                      std::filesystem::exists(file, ec) ? "cannot load: not a regular file" : "cannot load: no such file");
   }
+  return file;
+}
+
+// A loaded plugin whose kernels have passed validate_descriptor.
+struct Listing {
+  std::string file;
+  std::shared_ptr<void> library;  // dlclose()s when the last copy goes
+  std::vector<const rc_kernel_desc*> kernels;
+};
+
+// Loads and lists `path` in this process.  Throws PluginError, or PluginCrashed if the listing
+// function lets a C++ exception out.
+Listing list_plugin(const std::string& path) {
+  Listing l;
+  l.file = plugin_file(path);
   // RTLD_LOCAL: two plugins may define the same internal symbols.
-  void* lib = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* lib = dlopen(l.file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     const char* err = dlerror();
     throw PluginError(path, "", "", std::string("cannot load: ") + (err ? err : "dlopen failed"));
   }
-  std::shared_ptr<void> keep(lib, [](void* h) { dlclose(h); });
+  l.library = std::shared_ptr<void>(lib, [](void* h) { dlclose(h); });
   void* sym = dlsym(lib, ROPECHECK_PLUGIN_SYMBOL);
   if (sym == nullptr) {
     throw PluginError(path, "", "", std::string("does not export the symbol ") +
@@ -165,7 +178,14 @@ int load_plugin(KernelSet& set, const std::string& path) {
   static_assert(sizeof(fn) == sizeof(sym));
   std::memcpy(&fn, &sym, sizeof(fn));  // object pointer -> function pointer, POSIX-style
   int32_t count = -1, abi = -1;
-  const rc_kernel_desc* const* descs = fn(&count, &abi);
+  const rc_kernel_desc* const* descs = nullptr;
+  try {
+    descs = fn(&count, &abi);
+  } catch (const std::exception& e) {
+    throw PluginCrashed(path, std::string("let a C++ exception out of " ROPECHECK_PLUGIN_SYMBOL ": ") + e.what());
+  } catch (...) {
+    throw PluginCrashed(path, "let an exception out of " ROPECHECK_PLUGIN_SYMBOL);
+  }
   if (abi != ROPECHECK_ABI_VERSION) {
     throw PluginError(path, "", "abi_version",
                       "plugin was built for ABI version " + std::to_string(abi) +
@@ -176,16 +196,78 @@ int load_plugin(KernelSet& set, const std::string& path) {
     throw PluginError(path, "", "count", "must be in [0, 4096], is " + std::to_string(count));
   }
   if (count > 0 && descs == nullptr) throw PluginError(path, "", "", "returned NULL descriptors");
-  KernelSet staged = set;  // all or nothing: a bad descriptor adds no kernel
   for (int32_t i = 0; i < count; ++i) {
     if (descs[i] == nullptr) {
       throw PluginError(path, "", "descriptor[" + std::to_string(i) + "]", "is NULL");
     }
     validate_descriptor(*descs[i], path);
-    staged.add(descs[i], file, keep);
+    l.kernels.push_back(descs[i]);
   }
+  return l;
+}
+
+// The probe child's verdicts; its output carries the details.
+enum ProbeVerdict : int {
+  kProbeClean = 0,    // output: the number of kernels
+  kProbeRefused = 1,  // output: PluginError's file, kernel, field and rule, NUL-separated
+  kProbeCrashed = 2,  // output: PluginCrashed::happened()
+};
+
+}  // namespace
+
+int probe_plugin(const std::string& path, double timeout_seconds) {
+  plugin_file(path);  // a missing file needs no child
+  SuperviseOptions opt;
+  opt.overall_timeout = timeout_seconds;
+  opt.capture_kernel_output = true;  // shown if it crashes, never mixed into ropecheck's output
+  const ChildOutcome o = run_supervised(
+      [&path](const ChildChannel& ch) {
+        try {
+          const size_t n = list_plugin(path).kernels.size();  // dlclose()d here: destructors run too
+          ch.write(std::to_string(n));
+          return kProbeClean;
+        } catch (const PluginError& e) {
+          ch.write(e.file() + '\0' + e.kernel() + '\0' + e.field() + '\0' + e.rule());
+          return kProbeRefused;
+        } catch (const PluginCrashed& e) {
+          ch.write(e.happened());
+          return kProbeCrashed;
+        }
+      },
+      opt);
+  if (o.kernel_fault()) throw PluginCrashed(path, o.describe(), o.kernel_output);
+  if (o.end != ChildOutcome::End::kVerdict) {
+    throw std::runtime_error("cannot check plugin " + path + " in a child process: " + o.describe());
+  }
+  switch (o.verdict) {
+    case kProbeClean:
+      return std::stoi(o.output);
+    case kProbeRefused: {
+      std::vector<std::string> f(1);
+      for (char c : o.output) {
+        if (c == '\0') {
+          f.emplace_back();
+        } else {
+          f.back().push_back(c);
+        }
+      }
+      f.resize(4);
+      throw PluginError(f[0], f[1], f[2], f[3]);
+    }
+    case kProbeCrashed:
+      throw PluginCrashed(path, o.output, o.kernel_output);
+    default:
+      throw std::runtime_error("plugin probe of " + path + " " + o.describe());
+  }
+}
+
+int load_plugin(KernelSet& set, const std::string& path, const PluginLoadOptions& opt) {
+  if (opt.probe) probe_plugin(path, opt.probe_timeout);
+  const Listing l = list_plugin(path);
+  KernelSet staged = set;  // all or nothing: a name already taken adds no kernel
+  for (const rc_kernel_desc* d : l.kernels) staged.add(d, l.file, l.library);
   set = std::move(staged);
-  return count;
+  return static_cast<int>(l.kernels.size());
 }
 
 }  // namespace ropecheck::impl

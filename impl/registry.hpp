@@ -1,5 +1,5 @@
-// The registry: the built-in kernels (one line each in registry.cpp), a KernelSet that also
-// holds plugin kernels, and the conversion of a RopeSpec to the C ABI's rc_spec.
+// The registry: the built-in kernels (one line each in registry.cpp) and a KernelSet that also
+// holds plugin kernels.  (A RopeSpec becomes the ABI's rc_spec in properties/c_spec.hpp.)
 #pragma once
 
 #include <memory>
@@ -8,26 +8,15 @@
 #include <vector>
 
 #include "impl/ropecheck_kernel.h"
-#include "reference/rope_spec.hpp"
 
 namespace ropecheck::impl {
 
-// An rc_spec together with the storage its longrope factor pointers point into.  Copies and
-// moves re-point the factors at their own storage.
-class CSpec {
- public:
-  explicit CSpec(const RopeSpec& spec);
-  CSpec(const CSpec& other);
-  CSpec& operator=(const CSpec& other);
-  const rc_spec& get() const { return spec_; }
-  const rc_spec* ptr() const { return &spec_; }
-
- private:
-  void repoint();
-  rc_spec spec_{};
-  std::vector<double> short_factor_, long_factor_;
-};
-CSpec to_c_spec(const RopeSpec& spec);
+// Default RoPE (rope_type DEFAULT, base 10000, factor 1, no context length) on `head_dim`
+// components of which the first `rotary_dim` rotate, every other field at the value
+// ropecheck_kernel.h documents for "absent" -- what ropecheck passes for such a spec
+// (properties/tests/c_spec_test.cpp checks it against to_c_spec).  For tests and benchmarks
+// that call kernels without the reference.
+rc_spec default_rope_spec(int32_t head_dim, int32_t rotary_dim, int32_t layout = RC_LAYOUT_HALF_SPLIT);
 
 // The built-in kernels, in registry order.
 const std::vector<const rc_kernel_desc*>& builtin_kernels();
@@ -41,7 +30,7 @@ struct Kernel {
 class KernelSet {
  public:
   static KernelSet with_builtins();
-  // Throws PluginError (plugin_loader.hpp) if the name is already taken.
+  // Throws PluginError (plugin_error.hpp) if the name is already taken.
   void add(const rc_kernel_desc* desc, std::string origin,
            std::shared_ptr<void> keep_alive = nullptr);
   const Kernel* find(std::string_view name) const;  // nullptr if absent

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "impl/registry.hpp"
+#include "properties/c_spec.hpp"
 #include "properties/case.hpp"
 #include "reference/error_model.hpp"
 
@@ -92,7 +93,7 @@ class KernelRunner {
  private:
   const rc_kernel_desc* desc_;
   RopeSpec spec_;
-  impl::CSpec cspec_;
+  CSpec cspec_;
   void* handle_ = nullptr;
   int prepare_status_ = 0;
   std::string prepare_threw_;  // non-empty: what prepare threw (reported by run)

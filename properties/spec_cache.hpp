@@ -13,14 +13,14 @@
 #include <utility>
 
 #include "impl/kernels/common.hpp"
-#include "impl/registry.hpp"
+#include "properties/c_spec.hpp"
 #include "reference/rope_spec.hpp"
 
 namespace ropecheck::props {
 
 // Every field a kernel or the exact math reads (impl::spec_key of the C spec): equal keys mean
 // equal specs, so spec choices that decode to the same spec share an entry.
-inline std::string spec_cache_key(const RopeSpec& spec) { return impl::spec_key(impl::to_c_spec(spec).get()); }
+inline std::string spec_cache_key(const RopeSpec& spec) { return impl::spec_key(to_c_spec(spec).get()); }
 
 // Least recently used out.  Not thread-safe.
 template <class Entry>

@@ -20,10 +20,8 @@ namespace {
 
 constexpr int kHeads = 32;  // the shapes; a few runs at 1 head (third argument)
 
-RopeSpec bench_spec(int head_dim) {
-  RopeSpec s;
-  s.head_dim = s.rotary_dim = head_dim;
-  s.base = 10000;
+rc_spec bench_spec(int head_dim) {
+  rc_spec s = default_rope_spec(head_dim, head_dim);
   s.max_position_embeddings = 8192;  // the engine's cos/sin cache covers 0..8191
   return s;
 }
@@ -48,7 +46,7 @@ void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) 
   const int64_t tokens = state.range(0);
   const int hd = static_cast<int>(state.range(1));
   const int64_t heads = heads_of(state);
-  const CSpec cs = to_c_spec(bench_spec(hd));
+  const rc_spec cs = bench_spec(hd);
   const size_t es = dtype_bytes(k->in_dtype);
   const size_t n = static_cast<size_t>(tokens * heads) * static_cast<size_t>(hd);
   std::vector<unsigned char> in(n * es), out(n * es);
@@ -56,14 +54,14 @@ void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) 
   for (size_t i = 0; i < n * es; i += 2) in[i] = static_cast<unsigned char>(rng() & 0x3F);
   const std::vector<int64_t> pos = make_positions(tokens, random31);
   void* handle = nullptr;
-  if (k->prepare && k->prepare(cs.ptr(), &handle) != RC_OK) {
+  if (k->prepare && k->prepare(&cs, &handle) != RC_OK) {
     state.SkipWithError("prepare refused");
     return;
   }
   // Steady state: the first call fills the cached rows of these positions.
-  k->apply(cs.ptr(), handle, pos.data(), tokens, heads, heads * hd, hd, in.data(), out.data());
+  k->apply(&cs, handle, pos.data(), tokens, heads, heads * hd, hd, in.data(), out.data());
   for (auto _ : state) {
-    const int rc = k->apply(cs.ptr(), handle, pos.data(), tokens, heads, heads * hd, hd,
+    const int rc = k->apply(&cs, handle, pos.data(), tokens, heads, heads * hd, hd,
                             in.data(), out.data());
     benchmark::DoNotOptimize(rc);
     benchmark::ClobberMemory();
@@ -88,16 +86,15 @@ void BM_Memcpy(benchmark::State& state) {
 // position of the context, which makes a table kernel fill each of its rows.
 void BM_Prepare(benchmark::State& state, const rc_kernel_desc* k) {
   const int hd = static_cast<int>(state.range(0));
-  const RopeSpec spec = bench_spec(hd);
-  const CSpec cs = to_c_spec(spec);
-  const std::vector<int64_t> pos = make_positions(spec.max_position_embeddings, false);
+  const rc_spec cs = bench_spec(hd);
+  const std::vector<int64_t> pos = make_positions(cs.max_position_embeddings, false);
   const int64_t tokens = static_cast<int64_t>(pos.size());
   const size_t es = dtype_bytes(k->in_dtype);
   std::vector<unsigned char> in(static_cast<size_t>(tokens * hd) * es), out(in.size());
   for (auto _ : state) {
     void* handle = nullptr;
-    benchmark::DoNotOptimize(k->prepare(cs.ptr(), &handle));
-    benchmark::DoNotOptimize(k->apply(cs.ptr(), handle, pos.data(), tokens, 1, hd, hd, in.data(), out.data()));
+    benchmark::DoNotOptimize(k->prepare(&cs, &handle));
+    benchmark::DoNotOptimize(k->apply(&cs, handle, pos.data(), tokens, 1, hd, hd, in.data(), out.data()));
     k->release(handle);
   }
 }

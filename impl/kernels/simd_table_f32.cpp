@@ -5,17 +5,6 @@
 namespace ropecheck::impl {
 namespace {
 
-int build(const rc_spec& spec, TableState* st) {
-  ExactTable& tab = st->table;
-  if (int rc = make_exact_angles(spec, &tab.angles); rc != RC_OK) return rc;
-  tab.allocate(table_length(spec));  // rows are filled by simd_exact_row on first use
-  return RC_OK;
-}
-
-int prepare(const rc_spec* spec, void** handle) {
-  return prepare_state<TableState>(spec, handle, build);
-}
-
 int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
           int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
           void* out) {
@@ -65,7 +54,7 @@ const rc_kernel_desc kSimdTableF32Kernel = {
     2, 2048, 1,
     2, 1024, 2,
     kSimdTableF32Accuracy,
-    prepare,
+    table_prepare,  // the rows are filled by simd_exact_row on first use
     release_state<TableState>,
     apply,
 };

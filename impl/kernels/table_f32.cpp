@@ -1,36 +1,10 @@
 #include "table_f32.hpp"
 
 namespace ropecheck::impl {
-namespace {
 
-int prepare(const rc_spec* spec, void** handle) {
-  return prepare_state<TableState>(spec, handle, build_table_state);
-}
-int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
-          int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
-          void* out) {
-  return table_apply<F32Store>(kTableF32Kernel, spec, handle, positions, n_tokens, n_heads,
-                             token_stride, head_stride, in, out);
-}
-
-}  // namespace
-
-const rc_kernel_desc kTableF32Kernel = {
-    ROPECHECK_ABI_VERSION,
+const rc_kernel_desc kTableF32Kernel = make_table_kernel<F32Store, &kTableF32Kernel>(
     "table_f32",
     "position-exact cos/sin table (dd angle, exact reduction), f32 compute, fp32 storage",
-    RC_DTYPE_F32,
-    RC_DTYPE_F32,
-    RC_LAYOUT_ALL,
-    RC_SCALING_ALL,
-    RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE,
-    kTableF32MaxPosition,
-    2, 2048, 1,
-    2, 1024, 2,
-    kTableF32Accuracy,
-    prepare,
-    release_state<TableState>,
-    apply,
-};
+    RC_DTYPE_F32, kTableF32MaxPosition, kTableF32Accuracy);
 
 }  // namespace ropecheck::impl

@@ -9,4 +9,8 @@ int build_table_state(const rc_spec& spec, TableState* st) {
   return RC_OK;
 }
 
+int table_prepare(const rc_spec* spec, void** handle) {
+  return prepare_state<TableState>(spec, handle, build_table_state);
+}
+
 }  // namespace ropecheck::impl

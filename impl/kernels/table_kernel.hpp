@@ -38,6 +38,8 @@ struct TableState {
 };
 
 int build_table_state(const rc_spec& spec, TableState* st);
+// prepare of every table kernel: the angles, and room for the rows of the model's context.
+int table_prepare(const rc_spec* spec, void** handle);
 
 template <class Store>
 int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
@@ -81,6 +83,38 @@ int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
     return RC_ERR_ALLOC;
   }
   return RC_OK;
+}
+
+// apply of the table kernel `Self` (whose limits check_call enforces), storing Store.
+template <class Store, const rc_kernel_desc* Self>
+int table_kernel_apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
+                       int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  return table_apply<Store>(*Self, spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
+}
+
+// The descriptor of a table kernel: `Self` is the kernel's own descriptor (being defined by
+// this call), Store its storage type, `dtype` its input and output dtype.  Every table kernel
+// accepts every layout and scaling, in place or not, head_dim 2..2048, rotary_dim 2..1024.
+template <class Store, const rc_kernel_desc* Self>
+constexpr rc_kernel_desc make_table_kernel(const char* name, const char* description, rc_dtype dtype,
+                                           int64_t max_position, rc_accuracy accuracy) {
+  return rc_kernel_desc{
+      ROPECHECK_ABI_VERSION,
+      name,
+      description,
+      dtype,
+      dtype,
+      RC_LAYOUT_ALL,
+      RC_SCALING_ALL,
+      RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE,
+      max_position,
+      2, 2048, 1,
+      2, 1024, 2,
+      accuracy,
+      table_prepare,
+      release_state<TableState>,
+      table_kernel_apply<Store, Self>,
+  };
 }
 
 }  // namespace ropecheck::impl

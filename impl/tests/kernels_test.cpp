@@ -10,12 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <map>
 #include <random>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,11 +29,8 @@ size_t elem_size(int32_t dtype) {
   return dtype == RC_DTYPE_F64 ? 8 : dtype == RC_DTYPE_F32 ? 4 : 2;
 }
 
-RopeSpec small_spec(int head_dim, int rotary_dim) {
-  RopeSpec s;
-  s.head_dim = head_dim;
-  s.rotary_dim = rotary_dim;
-  s.base = 10000;
+rc_spec small_spec(int head_dim, int rotary_dim, int32_t layout = RC_LAYOUT_HALF_SPLIT) {
+  rc_spec s = default_rope_spec(head_dim, rotary_dim, layout);
   s.max_position_embeddings = 64;  // small cache: positions beyond it take the on-the-fly path
   return s;
 }
@@ -75,12 +68,12 @@ TEST_P(EveryKernel, refusesCallsOutsideItsDeclaredRangeAndWritesNothing) {
   const rc_kernel_desc& k = *GetParam();
   const int hd = std::max(k.head_dim_min, std::min(k.head_dim_max, 64));
   const int rd = std::min(hd - hd % 2, k.rotary_dim_max);
-  const CSpec cs = to_c_spec(small_spec(hd, rd));
+  const rc_spec cs = small_spec(hd, rd);
   const int64_t nt = 4, ts = kHeads * hd;
   const std::vector<int64_t> ok_pos = {0, 1, 63, 64};
   void* handle = nullptr;
   if (k.prepare) {
-    ASSERT_EQ(k.prepare(cs.ptr(), &handle), RC_OK);
+    ASSERT_EQ(k.prepare(&cs, &handle), RC_OK);
   }
   for (void* h : {handle, static_cast<void*>(nullptr)}) {
     SCOPED_TRACE(h ? "prepared handle" : "NULL handle");
@@ -93,7 +86,7 @@ TEST_P(EveryKernel, refusesCallsOutsideItsDeclaredRangeAndWritesNothing) {
                            Bad{"token_stride < 0", nt, kHeads, -ts, hd},
                            Bad{"head_stride < 0", nt, kHeads, ts, -hd}}) {
       Buffers b(k, nt, hd);
-      EXPECT_NE(call(k, cs.get(), h, ok_pos, bad.n_tokens, bad.n_heads, bad.token_stride,
+      EXPECT_NE(call(k, cs, h, ok_pos, bad.n_tokens, bad.n_heads, bad.token_stride,
                      bad.head_stride, b),
                 RC_OK)
           << bad.what;
@@ -107,15 +100,15 @@ TEST_P(EveryKernel, refusesCallsOutsideItsDeclaredRangeAndWritesNothing) {
     }
     for (const std::vector<int64_t>& p : bad_pos) {
       Buffers b(k, nt, hd);
-      EXPECT_EQ(call(k, cs.get(), h, p, nt, kHeads, ts, hd, b), RC_ERR_POSITION)
+      EXPECT_EQ(call(k, cs, h, p, nt, kHeads, ts, hd, b), RC_ERR_POSITION)
           << "positions " << p[0] << " " << p[1] << " " << p[2] << " " << p[3];
       EXPECT_TRUE(b.out_untouched());
     }
     // n_tokens = 0 and n_heads = 0 are valid calls that write nothing.
     {
       Buffers b(k, nt, hd);
-      EXPECT_EQ(call(k, cs.get(), h, ok_pos, 0, kHeads, ts, hd, b), RC_OK);
-      EXPECT_EQ(call(k, cs.get(), h, ok_pos, nt, 0, ts, hd, b), RC_OK);
+      EXPECT_EQ(call(k, cs, h, ok_pos, 0, kHeads, ts, hd, b), RC_OK);
+      EXPECT_EQ(call(k, cs, h, ok_pos, nt, 0, ts, hd, b), RC_OK);
       EXPECT_TRUE(b.out_untouched());
     }
   }
@@ -131,8 +124,7 @@ TEST_P(EveryKernel, refusesShapesAndSpecsItDoesNotDeclare) {
   };
   std::vector<BadSpec> bad;
   auto with = [&](const std::string& what, int hd, int rd, auto&& edit) {
-    CSpec cs = to_c_spec(small_spec(hd, rd));
-    rc_spec s = cs.get();
+    rc_spec s = small_spec(hd, rd);
     edit(s);
     bad.push_back({what, s});
   };
@@ -185,21 +177,19 @@ TEST_P(EveryKernel, nullHandleGivesTheSameBitsAsAPreparedOne) {
   const rc_kernel_desc& k = *GetParam();
   for (int32_t layout : {RC_LAYOUT_HALF_SPLIT, RC_LAYOUT_INTERLEAVED}) {
     if (!(k.layouts & RC_LAYOUT_BIT(layout))) continue;
-    RopeSpec rs = small_spec(80, 64);  // partial rotary, not a multiple of 16 pairs
-    rs.layout = layout == RC_LAYOUT_INTERLEAVED ? Layout::kInterleaved : Layout::kHalfSplit;
-    const CSpec cs = to_c_spec(rs);
+    const rc_spec cs = small_spec(80, 64, layout);  // partial rotary, not a multiple of 16 pairs
     // Inside the cache, at its edge, and far beyond it (on-the-fly rows).
     std::vector<int64_t> pos = {0, 5, 63, 64, 1000, int64_t{1} << 31};
     for (int64_t& p : pos) p = std::min(p, k.max_position);
-    const int64_t nt = static_cast<int64_t>(pos.size()), hd = rs.head_dim;
-    Buffers with(k, nt, rs.head_dim), without(k, nt, rs.head_dim);
+    const int64_t nt = static_cast<int64_t>(pos.size()), hd = cs.head_dim;
+    Buffers with(k, nt, cs.head_dim), without(k, nt, cs.head_dim);
     void* h = nullptr;
     if (k.prepare) {
-      ASSERT_EQ(k.prepare(cs.ptr(), &h), RC_OK);
+      ASSERT_EQ(k.prepare(&cs, &h), RC_OK);
     }
-    ASSERT_EQ(call(k, cs.get(), h, pos, nt, kHeads, kHeads * hd, hd, with), RC_OK);
+    ASSERT_EQ(call(k, cs, h, pos, nt, kHeads, kHeads * hd, hd, with), RC_OK);
     if (k.release) k.release(h);
-    ASSERT_EQ(call(k, cs.get(), nullptr, pos, nt, kHeads, kHeads * hd, hd, without), RC_OK);
+    ASSERT_EQ(call(k, cs, nullptr, pos, nt, kHeads, kHeads * hd, hd, without), RC_OK);
     EXPECT_EQ(with.out, without.out) << "layout " << layout;
     EXPECT_FALSE(without.out_untouched());
   }
@@ -210,27 +200,26 @@ TEST_P(EveryKernel, nullHandleGivesTheSameBitsAsAPreparedOne) {
 // get the bits of an uncached (NULL handle) call, and so must a later call on the filled cache.
 TEST_P(EveryKernel, concurrentCallsOnOneHandleGiveTheBitsOfAnUncachedCall) {
   const rc_kernel_desc& k = *GetParam();
-  const RopeSpec rs = small_spec(64, 64);
-  const CSpec cs = to_c_spec(rs);
+  const rc_spec cs = small_spec(64, 64);
   std::vector<int64_t> pos;
   for (int64_t t = 0; t < 80; ++t) pos.push_back(std::min(t, k.max_position));  // cache is 0..63
-  const int64_t nt = static_cast<int64_t>(pos.size()), hd = rs.head_dim;
-  Buffers expected(k, nt, rs.head_dim);
-  ASSERT_EQ(call(k, cs.get(), nullptr, pos, nt, kHeads, kHeads * hd, hd, expected), RC_OK);
+  const int64_t nt = static_cast<int64_t>(pos.size()), hd = cs.head_dim;
+  Buffers expected(k, nt, cs.head_dim);
+  ASSERT_EQ(call(k, cs, nullptr, pos, nt, kHeads, kHeads * hd, hd, expected), RC_OK);
   void* h = nullptr;
   if (k.prepare) {
-    ASSERT_EQ(k.prepare(cs.ptr(), &h), RC_OK);
+    ASSERT_EQ(k.prepare(&cs, &h), RC_OK);
   }
   constexpr int kThreads = 4;
-  std::vector<Buffers> got(kThreads, Buffers(k, nt, rs.head_dim));
+  std::vector<Buffers> got(kThreads, Buffers(k, nt, cs.head_dim));
   std::vector<int> status(kThreads, -1);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] { status[i] = call(k, cs.get(), h, pos, nt, kHeads, kHeads * hd, hd, got[i]); });
+    threads.emplace_back([&, i] { status[i] = call(k, cs, h, pos, nt, kHeads, kHeads * hd, hd, got[i]); });
   }
   for (std::thread& t : threads) t.join();
-  Buffers again(k, nt, rs.head_dim);
-  ASSERT_EQ(call(k, cs.get(), h, pos, nt, kHeads, kHeads * hd, hd, again), RC_OK);
+  Buffers again(k, nt, cs.head_dim);
+  ASSERT_EQ(call(k, cs, h, pos, nt, kHeads, kHeads * hd, hd, again), RC_OK);
   if (k.release) k.release(h);
   for (int i = 0; i < kThreads; ++i) {
     EXPECT_EQ(status[i], RC_OK) << "thread " << i;
@@ -258,14 +247,12 @@ TEST(Streaming, largeOutOfPlaceCallsEqualInPlaceAtEveryAlignment) {
     if (std::string(k->name) != "simd_table_f32" && std::string(k->name) != "simd_sincos_f32")
       continue;
     ++streaming_kernels;
-    for (Layout layout : {Layout::kHalfSplit, Layout::kInterleaved}) {
-      RopeSpec rs = small_spec(hd, hd);
-      rs.layout = layout;
-      const CSpec cs = to_c_spec(rs);
+    for (int32_t layout : {RC_LAYOUT_HALF_SPLIT, RC_LAYOUT_INTERLEAVED}) {
+      const rc_spec cs = small_spec(hd, hd, layout);
       void* h = nullptr;
-      ASSERT_EQ(k->prepare(cs.ptr(), &h), RC_OK);
+      ASSERT_EQ(k->prepare(&cs, &h), RC_OK);
       std::vector<float> ref = x;
-      ASSERT_EQ(k->apply(cs.ptr(), h, pos.data(), nt, heads, heads * hd, hd, ref.data(),
+      ASSERT_EQ(k->apply(&cs, h, pos.data(), nt, heads, heads * hd, hd, ref.data(),
                          ref.data()),
                 RC_OK);
       for (size_t misalign_floats : {0u, 1u, 4u}) {  // 0, 4 and 16 bytes off a 64-byte line
@@ -273,10 +260,10 @@ TEST(Streaming, largeOutOfPlaceCallsEqualInPlaceAtEveryAlignment) {
         float* out = buf.data();
         while (reinterpret_cast<uintptr_t>(out) % 64 != 0) ++out;
         out += misalign_floats;
-        ASSERT_EQ(k->apply(cs.ptr(), h, pos.data(), nt, heads, heads * hd, hd, x.data(), out),
+        ASSERT_EQ(k->apply(&cs, h, pos.data(), nt, heads, heads * hd, hd, x.data(), out),
                   RC_OK);
         EXPECT_EQ(std::memcmp(out, ref.data(), n * sizeof(float)), 0)
-            << k->name << " layout " << to_string(layout) << " misaligned by "
+            << k->name << " layout " << layout_name(layout) << " misaligned by "
             << misalign_floats * sizeof(float) << " bytes";
       }
       k->release(h);
@@ -289,63 +276,6 @@ INSTANTIATE_TEST_SUITE_P(Builtin, EveryKernel, ::testing::ValuesIn(builtin_kerne
                          [](const ::testing::TestParamInfo<const rc_kernel_desc*>& p) {
                            return std::string(p.param->name);
                          });
-
-// The rc_spec comments in ropecheck_kernel.h tell plugin authors what a field holds when the
-// spec does not give it: "(default V)" or "0 = absent".  Every such statement about the YaRN and
-// llama3 fields must be what to_c_spec passes for a spec (ropecheck's JSON and an HF config)
-// that leaves the field out.  The header once said mscale defaults to 1 while ropecheck passed
-// 0, HF's "absent" (a kernel trusting the comment would compute m(s, 1)/m(s, 0) for a spec with
-// only mscale_all_dim).
-TEST(AbiHeader, DocumentedDefaultsAreWhatRopecheckPasses) {
-  std::ifstream in(ROPECHECK_SOURCE_DIR "/impl/ropecheck_kernel.h");
-  ASSERT_TRUE(in) << "cannot read ropecheck_kernel.h";
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string header = text.str();
-  const size_t begin = header.find("typedef struct rc_spec {"), end = header.find("} rc_spec;");
-  ASSERT_NE(begin, std::string::npos);
-  ASSERT_NE(end, std::string::npos);
-  const std::string body = header.substr(begin, end - begin);
-  // field -> documented value when absent
-  std::map<std::string, double> documented;
-  const std::regex field(R"((?:double|int32_t|int64_t)\s+(\w+);\s*/\*([^*]*(?:\*[^/][^*]*)*)\*/)");
-  const std::regex default_value(R"(\(default ([-0-9.e+]+)\))");
-  for (auto it = std::sregex_iterator(body.begin(), body.end(), field); it != std::sregex_iterator(); ++it) {
-    const std::string name = (*it)[1], comment = (*it)[2];
-    std::smatch m;
-    if (std::regex_search(comment, m, default_value)) documented[name] = std::stod(m[1]);
-    if (comment.find("0 = absent") != std::string::npos) {
-      EXPECT_EQ(documented.count(name), 0u) << name << ": both a default and \"0 = absent\"";
-      documented[name] = 0.0;
-    }
-  }
-  for (const char* name : {"beta_fast", "beta_slow", "mscale", "mscale_all_dim", "low_freq_factor", "high_freq_factor"}) {
-    EXPECT_EQ(documented.count(name), 1u) << name << " has no documented default or absent value";
-  }
-  const auto value_of = [](const rc_spec& c, const std::string& name) {
-    if (name == "beta_fast") return c.beta_fast;
-    if (name == "beta_slow") return c.beta_slow;
-    if (name == "mscale") return c.mscale;
-    if (name == "mscale_all_dim") return c.mscale_all_dim;
-    if (name == "low_freq_factor") return c.low_freq_factor;
-    if (name == "high_freq_factor") return c.high_freq_factor;
-    return std::numeric_limits<double>::quiet_NaN();  // not a YaRN or llama3 parameter
-  };
-  const std::vector<RopeSpec> absent = {
-      spec_from_json_text(R"({"head_dim": 8, "max_position_embeddings": 64, "scaling": {"type": "yarn", "factor": 4}})"),
-      spec_from_hf_config_text(R"({"head_dim": 8, "max_position_embeddings": 64,
-                                   "rope_scaling": {"type": "yarn", "factor": 4}})"),
-      spec_from_json_text(R"({"head_dim": 8, "scaling": {"type": "llama3"}})"),
-  };
-  for (const RopeSpec& spec : absent) {
-    const CSpec c = to_c_spec(spec);
-    for (const auto& [name, value] : documented) {
-      const double passed = value_of(c.get(), name);
-      if (std::isnan(passed)) continue;
-      EXPECT_EQ(passed, value) << name << " of " << spec_to_json_text(spec, -1) << ": the header documents " << value;
-    }
-  }
-}
 
 }  // namespace
 }  // namespace ropecheck::impl

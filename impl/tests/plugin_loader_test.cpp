@@ -1,16 +1,24 @@
 // Plugin loading: the sample plugin loads and runs; a wrong ABI version, a missing symbol,
 // an inconsistent descriptor and a missing file are refused with messages naming the file,
-// kernel and field (a bare file name is a file in the current directory); check_descriptor survives garbage in non-pointer fields.
+// kernel and field (a bare file name is a file in the current directory); a plugin whose
+// listing function crashes or hangs is a PluginCrashed naming it, found in a child process
+// (ropecheck itself survives it); every misbehaving test plugin's mode loads except those;
+// check_descriptor survives garbage in non-pointer fields.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
+#include "impl/tests/plugins/test_plugins.hpp"
 
 namespace ropecheck::impl {
 namespace {
@@ -34,13 +42,11 @@ TEST(PluginLoader, SamplePluginLoadsListsAndRotates) {
   ASSERT_NE(k, nullptr);
   EXPECT_EQ(k->origin, SAMPLE_PLUGIN);
   // Rotating (1, 0) at t = 1 by theta_0 = 1 gives (cos 1, sin 1) rounded to float.
-  RopeSpec spec;
-  spec.head_dim = spec.rotary_dim = 4;
-  const CSpec cs = to_c_spec(spec);
+  const rc_spec spec = default_rope_spec(4, 4);
   const int64_t pos = 1;
   const float x[4] = {1, 0, 0, 0};
   float y[4] = {};
-  ASSERT_EQ(k->desc->apply(cs.ptr(), nullptr, &pos, 1, 1, 4, 4, x, y), RC_OK);
+  ASSERT_EQ(k->desc->apply(&spec, nullptr, &pos, 1, 1, 4, 4, x, y), RC_OK);
   EXPECT_EQ(y[0], static_cast<float>(std::cos(1.0)));
   EXPECT_EQ(y[2], static_cast<float>(std::sin(1.0)));
   // Loading it twice collides on the name.
@@ -83,6 +89,91 @@ TEST(PluginLoader, InconsistentDescriptorNamesKernelAndField) {
 TEST(PluginLoader, NonexistentFileIsRefused) {
   const std::string msg = load_error("/nonexistent/librope.so");
   EXPECT_NE(msg.find("cannot load"), std::string::npos) << msg;
+}
+
+TEST(PluginLoader, WithoutTheProbeTheSamePluginLoadsTheSameWay) {
+  KernelSet set;
+  PluginLoadOptions opt;
+  opt.probe = false;
+  EXPECT_EQ(load_plugin(set, SAMPLE_PLUGIN, opt), 1);
+  EXPECT_NE(set.find("sample_f32_f64angle"), nullptr);
+  opt.probe = false;
+  const std::string msg = [&] {
+    try {
+      KernelSet other;
+      load_plugin(other, BAD_ABI_PLUGIN, opt);
+    } catch (const PluginError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }();
+  EXPECT_EQ(msg, load_error(BAD_ABI_PLUGIN)) << "the probe must refuse in the same words";
+}
+
+// What load_plugin throws as a PluginCrashed (empty if it does not).
+std::string crash_of(const std::string& path, double probe_timeout = kPluginProbeSeconds) {
+  KernelSet set = KernelSet::with_builtins();
+  const size_t before = set.all().size();
+  PluginLoadOptions opt;
+  opt.probe_timeout = probe_timeout;
+  try {
+    load_plugin(set, path, opt);
+  } catch (const PluginCrashed& e) {
+    EXPECT_EQ(set.all().size(), before) << "a crashed plugin must add no kernel";
+    EXPECT_EQ(e.file(), path);
+    return e.what();
+  }
+  return "";
+}
+
+// Issue 15 fault 18: a segfault in the listing function killed every command (exit 139).
+TEST(PluginLoader, ListingThatCrashesIsAPluginCrashNamingThePluginAndTheSignal) {
+  const std::string msg = crash_of(LIST_CRASHES_PLUGIN);
+  EXPECT_NE(msg.find(LIST_CRASHES_PLUGIN), std::string::npos) << msg;
+  EXPECT_NE(msg.find("crashed with SIGSEGV"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("while being loaded"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(ROPECHECK_PLUGIN_SYMBOL), std::string::npos) << msg;
+}
+
+// ... and a hang there never returned.
+TEST(PluginLoader, ListingThatHangsIsKilledAfterTheProbeTimeout) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = crash_of(LIST_HANGS_PLUGIN, 1.0);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(msg.find("hung: no result within 1 s"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(LIST_HANGS_PLUGIN), std::string::npos) << msg;
+  EXPECT_GE(s, 1.0);
+  EXPECT_LT(s, 10.0);
+}
+
+TEST(PluginLoader, PluginCrashedIsNotAPluginError) {
+  // The CLI maps PluginError to exit 2 (bad input) and PluginCrashed to exit 3 (the kernel).
+  static_assert(!std::is_base_of_v<PluginError, PluginCrashed>);
+  const PluginCrashed e("lib.so", "crashed with SIGSEGV (segmentation fault)", "constructor running\nabout to list\n");
+  const std::string msg = e.what();
+  EXPECT_NE(msg.find("it printed:\n    constructor running\n    about to list"), std::string::npos) << msg;
+  EXPECT_EQ(e.output(), "constructor running\nabout to list\n");
+}
+
+// Every mode of impl/tests/plugins/misbehaving_plugin.c (MISBEHAVING_PLUGINS: "MODE=path|..."
+// from ROPECHECK_MISBEHAVING_MODES): the kernels misbehave only when called, so each loads --
+// all into one set, under distinct names -- except the two whose listing function misbehaves.
+TEST(PluginLoader, EveryMisbehavingModeLoadsExceptThoseWhoseListingMisbehaves) {
+  KernelSet set;  // no built-ins: BUILTIN_NAME is named like one
+  std::set<std::string> modes;
+  for (const auto& [mode, path] : test::misbehaving_plugins(MISBEHAVING_PLUGINS)) {
+    modes.insert(mode);
+    if (mode == "LIST_CRASHES" || mode == "LIST_HANGS") {
+      EXPECT_NE(crash_of(path, 1.0), "") << mode;
+    } else {
+      EXPECT_EQ(load_plugin(set, path), 1) << mode;
+    }
+  }
+  EXPECT_EQ(set.all().size(), modes.size() - 2);
+  for (const char* required : {"CRASH", "HANG", "FORKS", "WRITES_PAST_ROW", "INTERMITTENT", "BATCH_DEPENDENT",
+                               "LIST_CRASHES", "LIST_HANGS", "CLOSES_FDS", "PRINTS"}) {
+    EXPECT_EQ(modes.count(required), 1u) << required << " is not in the list of modes";
+  }
 }
 
 TEST(DescriptorCheck, BuiltinsAreValidAndUnique) {

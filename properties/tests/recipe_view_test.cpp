@@ -42,7 +42,7 @@ std::vector<RopeSpec> specs() {
 
 template <class T>
 std::vector<T> kernel_recipe_theta(const RopeSpec& spec) {
-  const impl::CSpec cs(spec);
+  const CSpec cs(spec);
   impl::Frequencies<T> f;
   EXPECT_EQ(impl::compute_frequencies<T>(cs.get(), &f), RC_OK);
   return f.theta;

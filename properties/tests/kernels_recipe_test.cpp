@@ -18,12 +18,16 @@
 #include "impl/kernels/scalar_f64.hpp"
 #include "impl/kernels/table_kernel.hpp"
 #include "impl/registry.hpp"
+#include "properties/c_spec.hpp"
 #include "reference/error_model.hpp"
 #include "reference/exact_reference.hpp"
 #include "reference/tests/sample_specs.hpp"
 
 namespace ropecheck::impl {
 namespace {
+
+using props::CSpec;
+using props::to_c_spec;
 
 // The reference tests' small specs of every variant, then model-sized ones (d = 128, the
 // YaRN attention and ramp options, longrope's short and long factors).

@@ -22,9 +22,13 @@
 #include "reference/error_model.hpp"
 #include "impl/kernels/common.hpp"
 #include "impl/registry.hpp"
+#include "properties/c_spec.hpp"
 
 namespace ropecheck::impl {
 namespace {
+
+using props::CSpec;
+using props::to_c_spec;
 
 constexpr uint64_t kSeed = 20240531;
 constexpr int kHeads = 2;

@@ -19,11 +19,15 @@
 
 #include "exact_reference.hpp"
 #include "impl/registry.hpp"
+#include "properties/c_spec.hpp"
 #include "reference/error_model.hpp"
 #include "reference/tests/sample_specs.hpp"
 
 namespace ropecheck::impl {
 namespace {
+
+using props::CSpec;
+using props::to_c_spec;
 
 constexpr uint64_t kSeed = 20261123;
 const std::vector<int64_t> kPositions = {0, 1, int64_t{1} << 31, int64_t{1} << 53, INT64_MAX};
