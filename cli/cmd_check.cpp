@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,15 @@ void print_summary(const gate::CampaignResult& r, const gate::CampaignOptions& o
                 min_generated, max_generated, static_cast<unsigned long long>(o.seed), static_cast<unsigned long long>(o.seed));
   }
   std::printf("\n");
+  std::map<std::string, uint64_t> printed;
+  for (const gate::UnitRun& u : r.units) printed[u.result.kernel] += u.kernel_output_bytes;
+  for (const auto& [k, bytes] : printed) {
+    if (bytes > 0) {
+      std::printf("note: %s printed %llu bytes on stdout/stderr during its checks: kept apart (findings show the last "
+                  "lines; --json has units[].kernel_output)\n",
+                  k.c_str(), static_cast<unsigned long long>(bytes));
+    }
+  }
 }
 
 }  // namespace

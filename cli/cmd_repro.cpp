@@ -160,6 +160,7 @@ int run_repro(const Args& argv) {
   // reason and detail come through the pipe.
   impl::SuperviseOptions supervise;
   supervise.overall_timeout = timeout;
+  supervise.capture_kernel_output = true;  // shown apart, below
   const impl::ChildOutcome o = impl::run_supervised(
       [&](const impl::ChildChannel& ch) -> int {
         if (!nondeterminism) {
@@ -187,6 +188,10 @@ int run_repro(const Args& argv) {
         return static_cast<int>(props::Finding::kPass);
       },
       supervise);
+  if (o.kernel_output_bytes > 0) {
+    std::printf("the kernel printed %llu bytes during the replay:\n%s%s\n", static_cast<unsigned long long>(o.kernel_output_bytes),
+                o.kernel_output.c_str(), o.kernel_output.empty() || o.kernel_output.back() == '\n' ? "" : "\n");
+  }
   if (o.end != impl::ChildOutcome::End::kVerdict) {
     const props::Judgement j = props::finding_of_child(o, "the kernel " + kernel_name);
     if (j.finding == props::Finding::kInternal) throw std::runtime_error("the replay failed: " + j.reason);

@@ -51,8 +51,9 @@ struct Finished {
   std::string crash_property;
 };
 
-// In the child: run the unit, heartbeat '.' before every case, result JSON at the end.
-int run_unit_in_child(const Unit& u, const GateOptions& base, const impl::ChildChannel& ch, const std::string& case_file) {
+// In the child: run the unit, a note with the case before every kernel call (a crash leaves it
+// for the parent: it names the case), a heartbeat '.' after it, the result JSON at the end.
+int run_unit_in_child(const Unit& u, const GateOptions& base, const impl::ChildChannel& ch) {
   GateOptions opt = base;
   opt.random_specs = u.random_specs;
   opt.before_case = [&](const Case& c, const char* property) {
@@ -63,27 +64,19 @@ int run_unit_in_child(const Unit& u, const GateOptions& base, const impl::ChildC
         injected != nullptr && std::strcmp(injected, property) == 0) {
       throw std::logic_error("internal error injected by ROPECHECK_TEST_INTERNAL_ERROR");
     }
-    {
-      std::ofstream f(case_file, std::ios::trunc);
-      f << property << "\n" << props::case_to_json(c, -1);
-    }
+    ch.note(std::string(property) + "\n" + props::case_to_json(c, -1));
     ch.write(".");
   };
   ch.write("\n" + unit_to_json(run_unit(*u.kernel->desc, u.spec, opt)).dump() + "\n");
   return 0;
 }
 
-std::string read_file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Finished reap(const Unit& u, const impl::ChildOutcome& o, const std::string& case_file) {
+Finished reap(const Unit& u, const impl::ChildOutcome& o) {
   Finished f;
   f.run.result.kernel = u.kernel->desc->name;
   f.run.result.spec_name = u.spec_name();
+  f.run.kernel_output = o.kernel_output;
+  f.run.kernel_output_bytes = o.kernel_output_bytes;
   if (o.end == impl::ChildOutcome::End::kVerdict) {
     const size_t nl = o.output.rfind('\n', o.output.size() >= 2 ? o.output.size() - 2 : 0);
     try {
@@ -102,7 +95,7 @@ Finished reap(const Unit& u, const impl::ChildOutcome& o, const std::string& cas
   if (o.end == impl::ChildOutcome::End::kExited) {
     f.run.crash = "ended the process (exit status " + std::to_string(o.exit_status) + "); a kernel must return, never exit";
   }
-  const std::string text = read_file_text(case_file);
+  const std::string& text = o.note;
   const size_t eol = text.find('\n');
   if (eol != std::string::npos) {
     f.crash_property = text.substr(0, eol);
@@ -119,19 +112,16 @@ Finished reap(const Unit& u, const impl::ChildOutcome& o, const std::string& cas
 std::vector<Finished> run_isolated(const std::vector<Unit>& units, const GateOptions& opt, int jobs, double case_timeout,
                                    const std::function<void(size_t, const Unit&)>& progress) {
   std::vector<Finished> done(units.size());
-  const std::string case_stem =
-      std::filesystem::temp_directory_path().string() + "/ropecheck-case-" + std::to_string(::getpid()) + "-";
   impl::SuperviseOptions supervise;
   supervise.inactivity_timeout = case_timeout;
+  // What a kernel prints is kept apart from ropecheck's own output and shown with its unit.
+  supervise.capture_kernel_output = true;
   size_t finished = 0;
   impl::run_supervised_pool(
-      units.size(), jobs,
-      [&](size_t i, const impl::ChildChannel& ch) { return run_unit_in_child(units[i], opt, ch, case_stem + std::to_string(i)); },
+      units.size(), jobs, [&](size_t i, const impl::ChildChannel& ch) { return run_unit_in_child(units[i], opt, ch); },
       supervise,
       [&](size_t i, impl::ChildOutcome o) {
-        const std::string case_file = case_stem + std::to_string(i);
-        done[i] = reap(units[i], o, case_file);
-        std::remove(case_file.c_str());
+        done[i] = reap(units[i], o);
         progress(++finished, units[i]);
       });
   return done;
@@ -177,6 +167,24 @@ void quiet_rapidcheck_configuration() {
     ::close(saved);
   }
   if (devnull >= 0) ::close(devnull);
+}
+
+// What the kernel printed during its unit (captured in the child), as the tail of a finding's
+// message: the last lines, so the ones before a crash are there.
+std::string kernel_output_text(const UnitRun& u) {
+  if (u.kernel_output_bytes == 0) return "";
+  constexpr size_t kShown = 2048;
+  const std::string& out = u.kernel_output;
+  std::string tail = out.size() > kShown ? out.substr(out.size() - kShown) : out;
+  if (out.size() > kShown) tail = "..." + tail.substr(tail.find('\n') == std::string::npos ? 0 : tail.find('\n'));
+  std::string indented;
+  for (size_t at = 0; at < tail.size();) {
+    const size_t nl = tail.find('\n', at);
+    indented += "\n    | " + tail.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    at = nl == std::string::npos ? tail.size() : nl + 1;
+  }
+  return "\n  the kernel printed " + std::to_string(u.kernel_output_bytes) + " bytes during this unit (last lines):" +
+         indented;
 }
 
 std::string ratio_text(double r) {
@@ -290,6 +298,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
              ratio_text(o.failure_ratio) + ")" + (worst.empty() ? "" : "\n  worst case: " + worst);
       }
       if (o.shrink_cut) m += "\n  shrinking stopped at its deadline: the case may not be minimal";
+      m += kernel_output_text(f.run);
       if (!c.repro.empty()) m += "\n  reproduce: " + c.repro;
       res.messages.push_back(std::move(m));
     }
@@ -302,7 +311,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
       c.repro = f.crash_case ? save(kernel, prop, true, f.run.crash, "", 0, *f.crash_case) : "";
       res.messages.push_back("CRASH: " + kname + " " + f.run.crash + " (spec: " + f.run.result.spec_name + ", property " +
                              prop + ")" + (f.crash_case ? "\n  case: " + props::describe(*f.crash_case) : "") +
-                             (c.repro.empty() ? "" : "\n  reproduce: " + c.repro));
+                             kernel_output_text(f.run) + (c.repro.empty() ? "" : "\n  reproduce: " + c.repro));
     }
   }
   for (size_t i = 0; i < results.size(); ++i) res.units.push_back(results[i].run);

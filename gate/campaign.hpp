@@ -55,6 +55,10 @@ struct Cell {
 struct UnitRun {
   UnitResult result;
   std::string crash;  // non-empty: the child crashed, exited or hung (what happened)
+  // What the kernel printed on stdout/stderr during the unit (captured apart from ropecheck's
+  // output; the first 64 KiB) and how much it printed in all.
+  std::string kernel_output;
+  uint64_t kernel_output_bytes = 0;
 };
 
 struct CampaignResult {

@@ -94,6 +94,10 @@ std::string gate_json(const CampaignResult& r, const CampaignOptions& o, const s
   for (const UnitRun& u : r.units) {
     json uj = unit_to_json(u.result);
     if (!u.crash.empty()) uj["crash"] = u.crash;
+    if (u.kernel_output_bytes > 0) {
+      uj["kernel_output"] = u.kernel_output;
+      uj["kernel_output_bytes"] = u.kernel_output_bytes;
+    }
     us.push_back(uj);
   }
   j["units"] = us;
@@ -113,7 +117,8 @@ std::string gate_json(const CampaignResult& r, const CampaignOptions& o, const s
   j["kernels"] = cells;
   j["warnings"] = warnings;
   j["exit_code"] = r.tally.exit_code();
-  return j.dump(2) + "\n";
+  // A kernel's output or a plugin's strings need not be UTF-8: replaced, never a throw.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace ropecheck::gate
