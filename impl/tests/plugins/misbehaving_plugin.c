@@ -47,6 +47,7 @@
  *                       (close_range(3, ~0U), else 3..1023), then answers correctly
  *   MB_PRINTS           prints a line to stdout and one to stderr on every call, then answers
  *                       correctly
+ *   MB_ABORT            abort()s at 4096 (SIGABRT: a failed assert in a kernel)
  *
  * EXIT0, EXIT1 and NAN act on a call the sample kernel answered (RC_OK, every position within
  * its range), after it has; CRASH, HANG and THROWS act before it, on the positions alone. */
@@ -82,8 +83,9 @@
 #define MB_LIST_HANGS 20
 #define MB_CLOSES_FDS 21
 #define MB_PRINTS 22
+#define MB_ABORT 23
 
-#if !defined(MISBEHAVIOUR) || MISBEHAVIOUR < MB_CRASH || MISBEHAVIOUR > MB_PRINTS
+#if !defined(MISBEHAVIOUR) || MISBEHAVIOUR < MB_CRASH || MISBEHAVIOUR > MB_ABORT
 #error "define MISBEHAVIOUR to one of the MB_ names at the top of this file"
 #endif
 
@@ -103,6 +105,8 @@ static int misbehaving_apply(const rc_spec* spec, void* handle, const int64_t* p
     volatile int* volatile nowhere = NULL;
     *nowhere = 1; /* segfault */
   }
+#elif MISBEHAVIOUR == MB_ABORT
+  if (max_t >= 4096) abort(); /* SIGABRT, as a failed assert() in a kernel */
 #elif MISBEHAVIOUR == MB_HANG
   if (max_t >= 65536) {
     for (volatile int spin = 1; spin;) {
@@ -222,7 +226,8 @@ RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count, 
                                       "list_crashes",
                                       "list_hangs",
                                       "closes_fds",
-                                      "prints"};
+                                      "prints",
+                                      "aborts_at_4096"};
 #if MISBEHAVIOUR == MB_LIST_CRASHES
   volatile int* volatile nowhere = NULL;
   *nowhere = 1; /* segfault */
