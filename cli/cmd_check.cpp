@@ -202,7 +202,7 @@ int run_check(const Args& argv) {
     }
   }
 
-  const KernelSelection sel = select_kernels(plugins, kernel_names);
+  const KernelSelection sel = select_kernels(plugins, kernel_names, true, o.case_timeout);
   o.kernels = sel.kernels;
   for (const std::string& f : spec_files) o.specs.push_back(load_spec_file(f));
   for (const std::string& f : hf_configs) o.specs.push_back(load_hf_config_file(f));

@@ -157,7 +157,10 @@ int run_report(const Args& argv) {
   if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
   if (!args.has("--out")) throw UsageError("--out DIR is required (see --help)");
 
-  const KernelSelection sel = select_kernels(args.all("--plugin"), args.all("--kernel"));
+  const double case_timeout =
+      args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;
+  const KernelSelection sel =
+      select_kernels(args.all("--plugin"), args.all("--kernel"), true, std::min(case_timeout, impl::kPluginProbeSeconds));
   std::vector<report::KernelChoice> kernels;
   for (const impl::Kernel* k : sel.kernels) kernels.push_back({k->desc, sel.plugin_of(k->desc->name)});
 
@@ -182,7 +185,7 @@ int run_report(const Args& argv) {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   opt.sweep.threads = args.has("--threads") ? parse_int(args.get("--threads"), "--threads", 1, 256) : std::min(hw, 8);
   opt.sweep.seed = args.has("--seed") ? parse_unsigned("--seed", args.get("--seed"), 0, UINT64_MAX) : 1;
-  opt.case_timeout = args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;
+  opt.case_timeout = case_timeout;
   opt.paper = !args.flag("--no-paper");
   opt.isolate = !args.flag("--no-isolation");
   opt.command = "ropecheck report";

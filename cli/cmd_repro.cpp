@@ -144,7 +144,9 @@ int run_repro(const Args& argv) {
 
   impl::KernelSet set = impl::KernelSet::with_builtins();
   const std::string plugin = args.get("--plugin", cx->plugin);
-  if (!plugin.empty()) impl::load_plugin(set, plugin);
+  impl::PluginLoadOptions load;
+  load.probe_timeout = timeout;
+  if (!plugin.empty()) impl::load_plugin(set, plugin, load);
   const impl::Kernel* kernel = set.find(kernel_name);
   if (!kernel) {
     throw UsageError("kernel '" + kernel_name + "' not found" +

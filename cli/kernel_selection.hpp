@@ -34,12 +34,16 @@ struct KernelSelection {
 };
 
 // Throws UsageError (unknown kernel, nothing selected, implausible contract) or the plugin
-// loader's errors.
+// loader's errors (PluginError: exit 2; PluginCrashed: exit 3).  A plugin is loaded and listed
+// in a supervised child first; `load_timeout` (s) is how long that may take: each command
+// passes its own hang limit.
 inline KernelSelection select_kernels(const std::vector<std::string>& plugins, const std::vector<std::string>& names,
-                                      bool refuse_implausible = true) {
+                                      bool refuse_implausible = true, double load_timeout = impl::kPluginProbeSeconds) {
   KernelSelection s{impl::KernelSet::with_builtins(), {}};
   const size_t n_builtin = s.set.all().size();
-  for (const std::string& p : plugins) impl::load_plugin(s.set, p);
+  impl::PluginLoadOptions load;
+  load.probe_timeout = load_timeout;
+  for (const std::string& p : plugins) impl::load_plugin(s.set, p, load);
   auto add = [&](const impl::Kernel* k) {
     if (std::find(s.kernels.begin(), s.kernels.end(), k) == s.kernels.end()) s.kernels.push_back(k);
   };
