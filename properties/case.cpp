@@ -94,19 +94,6 @@ Case case_from_json(const std::string& text) {
   return c;
 }
 
-namespace {
-std::string position_text(int64_t t) {
-  // Powers of two and their neighbours read better as 2^k±n.
-  if (t >= INT64_MAX - 2) return "2^63-" + std::to_string(INT64_MAX - t + 1);
-  for (int k = 8; k <= 62; ++k) {
-    const int64_t diff = t - (int64_t{1} << k);  // no overflow: both are non-negative
-    if (diff >= -2 && diff <= 2) {
-      return "2^" + std::to_string(k) + (diff == 0 ? "" : (diff > 0 ? "+" : "") + std::to_string(diff));
-    }
-  }
-  return std::to_string(t);
-}
-}  // namespace
 
 void showValue(const Case& c, std::ostream& os) { os << describe(c) << "\n" << case_to_json(c, -1); }
 
@@ -160,7 +147,7 @@ std::string describe(const Case& c) {
       os << ", …";
       break;
     }
-    os << (i ? ", " : "") << position_text(c.positions[i]);
+    os << (i ? ", " : "") << format_position(c.positions[i]);
   }
   os << "]";
   return os.str();

@@ -137,7 +137,7 @@ std::string within_text(const SweepResult& r, const View& v, double e) {
   bool all = false;
   const int64_t t = stays_within(r, v, e, &all);
   if (t < 0) return "never (t = 0 exceeds)";
-  return (all ? "≥ " : "") + position_text(t) + (all ? " (all)" : "");
+  return (all ? "≥ " : "") + format_position(t) + (all ? " (all)" : "");
 }
 
 Table within_table(const ReportData& d, bool recipe) {
@@ -153,7 +153,7 @@ Table within_table(const ReportData& d, bool recipe) {
       for (size_t i = 0; i <= kWithinUlps.size(); ++i) row.push_back(i == 0 ? "view unavailable" : "");
     } else {
       for (double e : kWithinUlps) row.push_back(within_text(r, v, e));
-      row.push_back(position_text(r.samples.back()));
+      row.push_back(format_position(r.samples.back()));
     }
     t.rows.push_back(row);
   }
@@ -177,8 +177,8 @@ Table summary_table(const ReportData& d) {
                                                : "NO (" + g3(r.recipe.overall.max_ratio) + ")";
     }
     t.rows.push_back({r.kernel, r.spec_label,
-                      std::to_string(r.samples.size()) + " in [" + position_text(r.samples.front()) + ", " +
-                          position_text(r.samples.back()) + "]",
+                      std::to_string(r.samples.size()) + " in [" + format_position(r.samples.front()) + ", " +
+                          format_position(r.samples.back()) + "]",
                       cell_text(r.exact.overall), holds, rv, rholds});
   }
   return t;
@@ -487,18 +487,6 @@ int64_t stays_within(const SweepResult& run, const View& view, double ulps, bool
   return last;
 }
 
-std::string position_text(int64_t t) {
-  if (t >= 1024) {
-    for (int k = 10; k <= 62; ++k) {
-      const int64_t diff = t - (int64_t{1} << k);
-      if (diff >= -2 && diff <= 2) {
-        return "2^" + std::to_string(k) + (diff == 0 ? "" : (diff > 0 ? "+" : "") + std::to_string(diff));
-      }
-    }
-  }
-  return std::to_string(t);
-}
-
 std::string cell_text(const Cell& c) {
   if (c.n == 0) return "—";
   return "Max = " + g3(c.max) + " ulp (RMS = " + g3(c.rms()) + ")";
@@ -626,8 +614,8 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   for (const SweepResult& r : d.runs) {
     if (!r.skipped.empty()) continue;
     md << "## " << r.kernel << " — " << r.spec_label << "\n\n"
-       << r.samples.size() << " positions in [" << position_text(r.samples.front()) << ", "
-       << position_text(r.samples.back()) << "], " << r.pairs.size() << " of " << r.spec.pairs()
+       << r.samples.size() << " positions in [" << format_position(r.samples.front()) << ", "
+       << format_position(r.samples.back()) << "], " << r.pairs.size() << " of " << r.spec.pairs()
        << " pairs, seed " << r.seed << ", " << r.spot_checks << " oracle calls checked against the exact reference, "
        << g3(r.seconds) << " s.\n\n";
     md << "### Against exact mathematics\n\n" << band_table(r, r.exact).md() << "\n";

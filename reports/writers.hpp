@@ -56,8 +56,6 @@ struct ReportData {
 // *all = true when no measured position exceeds E (T is then the last one measured).
 int64_t stays_within(const SweepResult& run, const View& view, double ulps, bool* all);
 
-// Positions as text: powers of two and their neighbours as 2^k±n.
-std::string position_text(int64_t t);
 // "Max = X ulp (RMS = Y)" (%.3g), the exact form report.md prints.
 std::string cell_text(const Cell& c);
 
