@@ -139,8 +139,12 @@ static int misbehaving_apply(const rc_spec* spec, void* handle, const int64_t* p
     /* Tokens 0 .. n-2 right, then the last one at its index: two calls, each safe in place. */
     const int64_t last = n_tokens - 1;
     const size_t elem = sizeof(float);
+    /* Every position checked before anything is written (a refusal writes nothing): the one
+       defect of this mode is the batch dependence. */
+    for (int64_t k = 0; k < n_tokens; ++k) {
+      if (positions[k] < 0 || positions[k] > SAMPLE_MAX_POSITION) return RC_ERR_POSITION;
+    }
     int rc = sample_apply(spec, handle, positions, last, n_heads, token_stride, head_stride, in, out);
-    if (rc == RC_OK && (positions[last] < 0 || positions[last] > SAMPLE_MAX_POSITION)) rc = RC_ERR_POSITION;
     if (rc != RC_OK) return rc;
     return sample_apply(spec, handle, &last, 1, n_heads, token_stride, head_stride,
                         (const char*)in + last * token_stride * elem, (char*)out + last * token_stride * elem);
