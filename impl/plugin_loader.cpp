@@ -1,5 +1,7 @@
 #include "impl/plugin_loader.hpp"
 
+#include "impl/abi.hpp"
+
 #include <dlfcn.h>
 
 #include <cmath>
@@ -60,9 +62,9 @@ DescriptorProblem check_descriptor(const rc_kernel_desc& d) {
   auto bad = [](const char* field, std::string rule) {
     return DescriptorProblem{field, std::move(rule)};
   };
-  if (d.abi_version != ROPECHECK_ABI_VERSION)
-    return bad("abi_version", "is " + std::to_string(d.abi_version) + ", ropecheck expects " +
-                                  std::to_string(ROPECHECK_ABI_VERSION));
+  if (d.abi_version < ROPECHECK_ABI_VERSION_MIN || d.abi_version > ROPECHECK_ABI_VERSION)
+    return bad("abi_version", "is " + std::to_string(d.abi_version) + ", ropecheck reads ABI versions " +
+                                  std::to_string(ROPECHECK_ABI_VERSION_MIN) + " to " + std::to_string(ROPECHECK_ABI_VERSION));
   if (d.name == nullptr || d.name[0] == '\0') return bad("name", "must be a non-empty string");
   const size_t len = strnlen(d.name, 65);
   if (len > 64) return bad("name", "must be at most 64 characters");
@@ -119,9 +121,41 @@ DescriptorProblem check_descriptor(const rc_kernel_desc& d) {
   if (!nonneg_finite(a.sincos_ulp)) return bad("accuracy.sincos_ulp", "must be finite and >= 0");
   if (!nonneg_finite(a.attention_rel_error))
     return bad("accuracy.attention_rel_error", "must be finite and >= 0");
-  if (d.apply == nullptr) return bad("apply", "must not be NULL");
   if ((d.prepare == nullptr) != (d.release == nullptr))
     return bad("prepare/release", "must be both set or both NULL");
+  if (!is_abi2(d)) {
+    if (d.apply == nullptr) return bad("apply", "must not be NULL");
+    return {};
+  }
+  // ABI 2: the fields after `apply` (an ABI 1 descriptor has none).
+  if ((d.features & ~RC_FEATURE_ALL) != 0) return bad("features", "has bits that are no RC_FEATURE_* value");
+  if ((d.features & (RC_FEATURE_Q_ONLY | RC_FEATURE_QK)) == 0) {
+    return bad("features", "must contain RC_FEATURE_Q_ONLY or RC_FEATURE_QK (how the kernel is called)");
+  }
+  if (d.position_dtypes == 0 || (d.position_dtypes & ~(RC_POSITIONS_I64 | RC_POSITIONS_I32)) != 0) {
+    return bad("position_dtypes", "must be a non-empty mask of RC_POSITIONS_I64 and RC_POSITIONS_I32");
+  }
+  if (d.position_dtypes == RC_POSITIONS_I32 && d.max_position > INT32_MAX) {
+    return bad("max_position", "exceeds 2^31 - 1 for a kernel that takes int32 positions only");
+  }
+  if (d.cache < RC_CACHE_NONE || d.cache > RC_CACHE_REPEAT_INTERLEAVED) {
+    return bad("cache", "must be an rc_cache_convention value");
+  }
+  if (d.cache != RC_CACHE_NONE) {
+    if (d.cache_dtype != RC_DTYPE_F32 && d.cache_dtype != RC_DTYPE_BF16 && d.cache_dtype != RC_DTYPE_F16) {
+      return bad("cache_dtype", "must be F32, BF16 or F16 for a kernel that reads a cache");
+    }
+    // ropecheck builds the cache, one row per position up to max_position.
+    if (d.max_position > kMaxCacheRows - 1) {
+      return bad("max_position", "must be below " + std::to_string(kMaxCacheRows) +
+                                     " for a kernel that reads a cos/sin cache (its rows)");
+    }
+    if (a.angle_recipe != RC_ANGLE_TABLE) {
+      return bad("accuracy.angle_recipe", "must be RC_ANGLE_TABLE for a kernel that reads a cos/sin cache");
+    }
+  }
+  if (!nonneg_finite(d.theta_rel_error_per_pair)) return bad("theta_rel_error_per_pair", "must be finite and >= 0");
+  if (d.apply2 == nullptr) return bad("apply2", "must not be NULL in an ABI 2 descriptor");
   return {};
 }
 
@@ -186,10 +220,10 @@ Listing list_plugin(const std::string& path) {
   } catch (...) {
     throw PluginCrashed(path, "let an exception out of " ROPECHECK_PLUGIN_SYMBOL);
   }
-  if (abi != ROPECHECK_ABI_VERSION) {
+  if (abi < ROPECHECK_ABI_VERSION_MIN || abi > ROPECHECK_ABI_VERSION) {
     throw PluginError(path, "", "abi_version",
-                      "plugin was built for ABI version " + std::to_string(abi) +
-                          ", ropecheck uses ABI version " + std::to_string(ROPECHECK_ABI_VERSION) +
+                      "plugin was built for ABI version " + std::to_string(abi) + ", ropecheck reads ABI versions " +
+                          std::to_string(ROPECHECK_ABI_VERSION_MIN) + " to " + std::to_string(ROPECHECK_ABI_VERSION) +
                           " (rebuild it against this impl/ropecheck_kernel.h)");
   }
   if (count < 0 || count > 4096) {
@@ -199,6 +233,13 @@ Listing list_plugin(const std::string& path) {
   for (int32_t i = 0; i < count; ++i) {
     if (descs[i] == nullptr) {
       throw PluginError(path, "", "descriptor[" + std::to_string(i) + "]", "is NULL");
+    }
+    // A plugin built against ABI 1 has descriptors of ABI 1's size: their abi_version must
+    // say so before anything past `apply` is read.
+    if (descs[i]->abi_version > abi) {
+      throw PluginError(path, descs[i]->name ? descs[i]->name : "", "abi_version",
+                        "is " + std::to_string(descs[i]->abi_version) + " in a plugin built for ABI version " +
+                            std::to_string(abi));
     }
     validate_descriptor(*descs[i], path);
     l.kernels.push_back(descs[i]);

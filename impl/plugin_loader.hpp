@@ -7,6 +7,7 @@
 #include "impl/plugin_error.hpp"
 #include "impl/registry.hpp"
 
+
 namespace ropecheck::impl {
 
 struct DescriptorProblem {

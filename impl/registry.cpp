@@ -1,5 +1,7 @@
 #include "impl/registry.hpp"
 
+#include "impl/abi.hpp"
+
 #include "impl/kernels/scalar_f32_hf.hpp"
 #include "impl/kernels/scalar_f64.hpp"
 #include "impl/kernels/simd_sincos_f32.hpp"
@@ -71,6 +73,27 @@ const char* dtype_name(int32_t dtype) {
     case RC_DTYPE_BF16: return "bf16";
     case RC_DTYPE_F64X2: return "f64x2";
     case RC_DTYPE_I64: return "i64";
+    case RC_DTYPE_I32: return "i32";
+    default: return "?";
+  }
+}
+const char* cache_convention_name(int32_t convention) {
+  switch (convention) {
+    case RC_CACHE_NONE: return "none";
+    case RC_CACHE_COS_SIN_HALVES: return "cos_sin_halves";
+    case RC_CACHE_FULL_WIDTH: return "full_width";
+    case RC_CACHE_REPEAT_INTERLEAVED: return "repeat_interleaved";
+    default: return "?";
+  }
+}
+const char* feature_name(uint32_t feature) {
+  switch (feature) {
+    case RC_FEATURE_Q_ONLY: return "q_only";
+    case RC_FEATURE_QK: return "qk";
+    case RC_FEATURE_INVERSE: return "inverse";
+    case RC_FEATURE_ROTARY_OFFSET: return "rotary_offset";
+    case RC_FEATURE_NEGATIVE_POSITIONS: return "negative_positions";
+    case RC_FEATURE_THREADS: return "threads";
     default: return "?";
   }
 }

@@ -15,6 +15,13 @@
  * Versioning: ROPECHECK_ABI_VERSION changes whenever a struct layout, an enum value or a
  * calling rule below changes.  Enum values are stable within a version; 0 is never a valid
  * value, so a zero-filled descriptor is rejected rather than misread.
+ *
+ * ABI 2 adds, at the end of rc_kernel_desc, what the calls real engines make need: the call
+ * record rc_call (one tensor q, or q and k together with their own head counts and strides;
+ * int32 or int64 positions; a cos/sin cache the kernel reads instead of computing; inverse
+ * rotation; rope on a slice of the head; a thread-count hint; a refusal reason) and apply2.
+ * A plugin built against ABI 1 keeps loading: ropecheck reads nothing of its descriptors
+ * beyond `apply` and calls it as before.
  */
 #ifndef ROPECHECK_KERNEL_H_
 #define ROPECHECK_KERNEL_H_
@@ -22,7 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ROPECHECK_ABI_VERSION 1
+#define ROPECHECK_ABI_VERSION 2
+#define ROPECHECK_ABI_VERSION_MIN 1 /* the oldest ABI whose plugins still load */
+/* What rc_kernel_desc.abi_version may say: the layout the descriptor was written for.  A
+ * plugin built against this header may still describe a kernel the ABI 1 way (RC_ABI_1: the
+ * fields up to `apply`, called through apply). */
+#define RC_ABI_1 1
+#define RC_ABI_2 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,7 +57,8 @@ typedef enum rc_dtype {
   RC_DTYPE_F16 = 3,    /* IEEE binary16 */
   RC_DTYPE_BF16 = 4,   /* bfloat16: the upper 16 bits of a binary32 */
   RC_DTYPE_F64X2 = 5,  /* double-double (unevaluated sum hi + lo), accuracy fields only */
-  RC_DTYPE_I64 = 6     /* exact int64, accuracy fields only (position_dtype) */
+  RC_DTYPE_I64 = 6,    /* exact int64: accuracy.position_dtype; ABI 2: rc_call.position_dtype */
+  RC_DTYPE_I32 = 7     /* ABI 2: int32 positions (rc_call.position_dtype) */
 } rc_dtype;
 
 /* --------------------------------------------------------------------- layouts ---- */
@@ -204,6 +218,82 @@ typedef int (*rc_apply_fn)(const rc_spec* spec, void* handle, const int64_t* pos
                            int64_t n_tokens, int64_t n_heads, int64_t token_stride,
                            int64_t head_stride, const void* in, void* out);
 
+/* ------------------------------------------------------------------- ABI 2 ---- */
+/* What a kernel declares it can be called with (rc_kernel_desc.features).  ropecheck calls a
+ * kernel only in ways it declares, and checks every way it declares. */
+#define RC_FEATURE_Q_ONLY 0x1u         /* calls with q alone (k.in == NULL) */
+#define RC_FEATURE_QK 0x2u             /* calls with q and k together */
+#define RC_FEATURE_INVERSE 0x4u        /* rc_call.inverse = 1: rotate by -t */
+#define RC_FEATURE_ROTARY_OFFSET 0x8u  /* rc_call.rotary_offset > 0: rope on a slice of the head */
+#define RC_FEATURE_NEGATIVE_POSITIONS 0x10u /* positions below 0 (R(x, -t) = R^-1(x, t)) */
+#define RC_FEATURE_THREADS 0x20u       /* honours rc_call.n_threads (a multithreaded path) */
+#define RC_FEATURE_ALL 0x3Fu
+
+/* Position storage types a kernel accepts (rc_kernel_desc.position_dtypes). */
+#define RC_POSITIONS_I64 0x1u
+#define RC_POSITIONS_I32 0x2u
+
+/* A cos/sin cache a kernel reads instead of computing cos and sin (rc_kernel_desc.cache):
+ * built once per spec by the caller, one row per position t in [0, cache_rows), row t holding
+ * the rotation of every pair j in [0, rotary_dim/2) at angle t*theta'_j, the attention factor
+ * a multiplied in (HF: cos * attention_scaling).  ropecheck builds it from the exact
+ * reference, correctly rounded to cache_dtype, and judges the kernel's consumption of it: the
+ * angle is then exact and the bound has no angle term. */
+typedef enum rc_cache_convention {
+  RC_CACHE_NONE = 1,             /* the kernel computes its own cos and sin (ABI 1's only way) */
+  RC_CACHE_COS_SIN_HALVES = 2,   /* vLLM / sglang / FlashInfer cos_sin_cache [rows, rotary_dim]:
+                                    cos_0 .. cos_{r/2-1} | sin_0 .. sin_{r/2-1}; rc_call.sin points
+                                    r/2 elements into the same row */
+  RC_CACHE_FULL_WIDTH = 3,       /* HF: cos and sin, each [rows, rotary_dim] = cat(c, c) */
+  RC_CACHE_REPEAT_INTERLEAVED = 4 /* cos and sin, each [rows, rotary_dim] = c0 c0 c1 c1 ... */
+} rc_cache_convention;
+
+/* One tensor of a call: n_tokens x n_heads vectors of head_dim elements.  Vector (k, h) starts
+ * at element k*token_stride + h*head_stride of `in`, and at k*out_token_stride +
+ * h*out_head_stride of `out`; strides in ELEMENTS, >= 0.  out == in (same strides) is in
+ * place; otherwise the two do not overlap, and distinct vectors do not overlap each other.
+ * Nothing outside the vectors is read or written: the gaps of a strided view (a packed qkv
+ * tensor holds v there) stay untouched. */
+typedef struct rc_tensor {
+  const void* in;
+  void* out;
+  int64_t n_heads;
+  int64_t token_stride, head_stride;
+  int64_t out_token_stride, out_head_stride;
+} rc_tensor;
+
+/* One call (apply2).  Every field is set by the caller; a kernel refuses (RC_ERR_UNSUPPORTED,
+ * with a reason) what it does not declare. */
+typedef struct rc_call {
+  uint32_t struct_size;     /* sizeof(rc_call) of the caller: later ABIs only append */
+  int64_t n_tokens;
+  const void* positions;    /* n_tokens positions of position_dtype, any order, repeats allowed */
+  int32_t position_dtype;   /* RC_DTYPE_I64 or RC_DTYPE_I32 */
+  rc_tensor q;
+  rc_tensor k;              /* k.in == NULL: q only.  Else k.n_heads divides q.n_heads (GQA;
+                               1 = MQA) and k has q's tokens and positions */
+  /* The cache (rc_kernel_desc.cache != RC_CACHE_NONE): row t of cos at cos + t*cache_row_stride,
+   * of sin at sin + t*cache_row_stride, cache_rows rows, elements of rc_kernel_desc.cache_dtype.
+   * Both NULL for a kernel that computes its own cos/sin. */
+  const void* cos;
+  const void* sin;
+  int64_t cache_rows, cache_row_stride;
+  int32_t inverse;          /* 1: rotate by -t (R^-1: de-rotation, a backward pass) */
+  int32_t rotary_offset;    /* rope on dims [rotary_offset, rotary_offset + rotary_dim) of each
+                               head (MLA: q = [nope | pe]); every other dim passes through */
+  int32_t n_threads;        /* threads the kernel may use; 0: its own choice */
+  char* reason;             /* on a refusal the kernel may write why here (NUL-terminated, at
+                               most reason_size bytes including the NUL); may be NULL */
+  int32_t reason_size;
+} rc_call;
+
+/* apply2: one call; returns 0 or an rc_status, and checks every position (a cache kernel: every
+ * position < cache_rows) and every field before writing anything. */
+typedef int (*rc_apply2_fn)(const rc_spec* spec, void* handle, const rc_call* call);
+/* prepare2: as prepare, and on a refusal it may write why into reason (NUL-terminated, at most
+ * reason_size bytes).  Optional: prepare is used when it is NULL. */
+typedef int (*rc_prepare2_fn)(const rc_spec* spec, void** handle, char* reason, int32_t reason_size);
+
 /* ------------------------------------------------------------ the descriptor ---- */
 typedef struct rc_kernel_desc {
   int32_t abi_version;      /* ROPECHECK_ABI_VERSION the descriptor was built against */
@@ -221,8 +311,22 @@ typedef struct rc_kernel_desc {
   rc_accuracy accuracy;
   rc_prepare_fn prepare;    /* optional: prepare and release are both set or both NULL */
   rc_release_fn release;
-  rc_apply_fn apply;        /* required */
+  rc_apply_fn apply;        /* ABI 1: required; ABI 2: optional (apply2 is used) */
+  /* ---- ABI 2.  A descriptor with abi_version 1 ends above; nothing below is read from it. ---- */
+  uint32_t features;        /* mask of RC_FEATURE_*, with Q_ONLY or QK */
+  uint32_t position_dtypes; /* mask of RC_POSITIONS_* (non-empty) */
+  int32_t cache;            /* rc_cache_convention */
+  int32_t cache_dtype;      /* F32, BF16 or F16: the cache's element type (cache != NONE) */
+  /* An angle error that grows with the pair index, as the iterated product theta *= theta_scale
+   * of ggml: eps_theta of pair j is theta_rel_error + j * theta_rel_error_per_pair (units of
+   * angle_unit_roundoff).  0 for a kernel that forms each theta_j on its own. */
+  double theta_rel_error_per_pair;
+  rc_prepare2_fn prepare2;  /* optional (see rc_prepare2_fn) */
+  rc_apply2_fn apply2;      /* required when abi_version >= 2 */
 } rc_kernel_desc;
+
+/* An ABI 1 descriptor written with this header ends with these (never read). */
+#define RC_ABI1_UNUSED_FIELDS 0u, 0u, 0, 0, 0.0, NULL, NULL
 
 /* ------------------------------------------------------------- plugin symbol ---- */
 /* A plugin exports this function.  It stores the number of descriptors in *count and the

@@ -53,7 +53,8 @@ std::optional<Verdict> run_checked(const KernelRunner& runner, const Case& c, Pl
   }
   if (out->status != 0) {
     return Verdict::fail(std::string("refused a case inside its declared range: ") +
-                             rc_status_string(out->status),
+                             rc_status_string(out->status) +
+                             (out->refusal_reason.empty() ? "" : " (the kernel says: " + out->refusal_reason + ")"),
                          describe(c));
   }
   return std::nullopt;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "impl/abi.hpp"
 #include "impl/kernels/common.hpp"
 
 namespace ropecheck::props {
@@ -162,9 +163,16 @@ std::string thrown(const char* entry) {
 KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
     : desc_(&desc), spec_(spec), cspec_(spec), bounds_(desc, spec) {
   // A spec the kernel does not declare is never passed to it, not even to prepare.
-  if (desc.prepare && spec_unsupported_reason(desc, spec).empty()) {
+  if ((desc.prepare || impl::prepare2_of(desc)) && spec_unsupported_reason(desc, spec).empty()) {
     try {
-      prepare_status_ = desc.prepare(cspec_.ptr(), &handle_);
+      if (const rc_prepare2_fn prepare2 = impl::prepare2_of(desc)) {
+        char reason[kReasonBytes] = {0};
+        prepare_status_ = prepare2(cspec_.ptr(), &handle_, reason, static_cast<int32_t>(sizeof reason));
+        reason[sizeof reason - 1] = '\0';  // whatever the kernel wrote, a C string
+        prepare_reason_ = reason;
+      } else {
+        prepare_status_ = desc.prepare(cspec_.ptr(), &handle_);
+      }
     } catch (...) {
       prepare_threw_ = thrown("prepare");
       prepare_status_ = RC_ERR_INTERNAL;
@@ -209,12 +217,22 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
   for (int64_t t : c.positions) {
     if (t < 0 || t > d.max_position) return "position " + std::to_string(t) + " beyond max_position";
   }
+  // ABI 2 (impl/abi.hpp gives ABI 1's answers for an ABI 1 kernel).  The cases are q-only
+  // calls with int64 positions that fit the kernel's position type.
+  if (!impl::has_feature(d, RC_FEATURE_Q_ONLY)) {
+    return "q-only calls not declared (the kernel rotates q and k together; ropecheck does not generate q/k calls yet)";
+  }
+  if (impl::cache_of(d) != RC_CACHE_NONE) {
+    return std::string("the kernel reads a cos/sin cache (") + impl::cache_convention_name(impl::cache_of(d)) +
+           "), which ropecheck does not build yet";
+  }
   const uint32_t need = placement == Placement::kInPlace ? RC_PLACE_IN_PLACE : RC_PLACE_OUT_OF_PLACE;
   if (!(d.placement & need)) {
     return placement == Placement::kInPlace ? "in-place not declared" : "out-of-place not declared";
   }
   if (prepare_status_ != 0 && prepare_threw_.empty()) {  // a throw is reported by run()
-    return std::string("prepare refused the spec: ") + rc_status_string(prepare_status_);
+    return std::string("prepare refused the spec: ") + rc_status_string(prepare_status_) +
+           (prepare_reason_.empty() ? "" : ": " + prepare_reason_);
   }
   return "";
 }
@@ -268,8 +286,30 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
   if (!prepare_threw_.empty()) throw KernelThrew(prepare_threw_);
   RunOutput r;
   try {
-    r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, ts, hs, in.base(),
-                       out.base());
+    if (const rc_apply2_fn apply2 = impl::apply2_of(d)) {
+      // One q-only call record.  int32 positions when the kernel takes only those (every
+      // supported position fits: the loader caps such a kernel's max_position at 2^31 - 1;
+      // the refusal cases beyond it are cut to int32 too, never wrapped).
+      std::vector<int32_t> p32;
+      const bool i32 = (impl::position_dtypes_of(d) & RC_POSITIONS_I64) == 0;
+      if (i32) {
+        for (int64_t t : c.positions) p32.push_back(static_cast<int32_t>(std::clamp<int64_t>(t, INT32_MIN, INT32_MAX)));
+      }
+      char reason[kReasonBytes] = {0};
+      rc_call call{};
+      call.struct_size = sizeof(rc_call);
+      call.n_tokens = n_tok;
+      call.positions = i32 ? static_cast<const void*>(p32.data()) : static_cast<const void*>(c.positions.data());
+      call.position_dtype = i32 ? RC_DTYPE_I32 : RC_DTYPE_I64;
+      call.q = rc_tensor{in.base(), out.base(), n_heads, ts, hs, ts, hs};
+      call.reason = reason;
+      call.reason_size = static_cast<int32_t>(sizeof reason);
+      r.status = apply2(cspec_.ptr(), handle_, &call);
+      reason[sizeof reason - 1] = '\0';
+      if (r.status != 0) r.refusal_reason = reason;
+    } else {
+      r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, ts, hs, in.base(), out.base());
+    }
   } catch (...) {
     throw KernelThrew(thrown("apply"));
   }

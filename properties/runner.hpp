@@ -29,6 +29,7 @@ struct RunOutput {
   int status = 0;               // the kernel's return value (0 = ok)
   std::vector<double> y;        // logical output, n_tokens × n_heads × head_dim (if status 0)
   std::string out_of_bounds;    // non-empty: what the kernel wrote where it must not
+  std::string refusal_reason;   // ABI 2: why the kernel refused the call (status != 0), if it said
 };
 
 // kNative: out of place if the kernel declares it, else in place (an in-place-only kernel,
@@ -97,6 +98,8 @@ class KernelRunner {
   void* handle_ = nullptr;
   int prepare_status_ = 0;
   std::string prepare_threw_;  // non-empty: what prepare threw (reported by run)
+  std::string prepare_reason_;  // ABI 2 prepare2: why it refused the spec, if it said
+  static constexpr size_t kReasonBytes = 512;  // the refusal-reason buffer a kernel gets
   ref::PairBounds bounds_;
   mutable CallLog* log_ = nullptr;
 

@@ -60,21 +60,21 @@ int apply_sincos(const rc_spec* spec, void*, const int64_t* p, int64_t nt, int64
 
 // Contracts, honestly declared (the paper table does not use them; a sweep would).
 const rc_kernel_desc kEmulBf16AngleKernel = {
-    ROPECHECK_ABI_VERSION, "emul_bf16_angle",
+    RC_ABI_1, "emul_bf16_angle",
     "EMULATION (reports/): HF recipe with inv_freq, position and angle rounded to bf16",
     RC_DTYPE_F32, RC_DTYPE_F32, RC_LAYOUT_ALL, RC_SCALING_ALL, RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE,
     int64_t{1} << 40, 2, 2048, 1, 2, 1024, 2,
     rc_accuracy{RC_ANGLE_OTHER, RC_DTYPE_BF16, RC_DTYPE_BF16, RC_DTYPE_F32, RC_DTYPE_F32, RC_ROUND_NONE,
                 0x1p-8, 6.0, 2.0, 0.0, 1.0, 2.0},
-    nullptr, nullptr, apply_angle};
+    nullptr, nullptr, apply_angle, RC_ABI1_UNUSED_FIELDS};
 
 const rc_kernel_desc kEmulBf16SincosKernel = {
-    ROPECHECK_ABI_VERSION, "emul_bf16_sincos",
+    RC_ABI_1, "emul_bf16_sincos",
     "EMULATION (reports/): HF fp32 angle, cos/sin rounded to bf16, fp32 rotation",
     RC_DTYPE_F32, RC_DTYPE_F32, RC_LAYOUT_ALL, RC_SCALING_ALL, RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE,
     int64_t{1} << 40, 2, 2048, 1, 2, 1024, 2,
     rc_accuracy{RC_ANGLE_F32_INVFREQ_F32_PRODUCT, RC_DTYPE_F32, RC_DTYPE_F32, RC_DTYPE_BF16, RC_DTYPE_F32,
                 RC_ROUND_NONE, 0x1p-24, 4.0, 1.0, 0.0, 0.501, 1.0},
-    nullptr, nullptr, apply_sincos};
+    nullptr, nullptr, apply_sincos, RC_ABI1_UNUSED_FIELDS};
 
 }  // namespace ropecheck::report

@@ -43,7 +43,7 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
 }  // namespace
 
 const rc_kernel_desc kScalarF32HfKernel = {
-    ROPECHECK_ABI_VERSION,
+    RC_ABI_1,
     "scalar_f32_hf",
     "HuggingFace recipe: fp32 inv_freq via powf, fp32 angle t*inv_freq, cosf/sinf (scalar)",
     RC_DTYPE_F32,
@@ -58,6 +58,7 @@ const rc_kernel_desc kScalarF32HfKernel = {
     prepare,
     release_state<State>,
     apply,
+    RC_ABI1_UNUSED_FIELDS,
 };
 
 }  // namespace ropecheck::impl

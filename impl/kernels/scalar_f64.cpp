@@ -54,7 +54,7 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
 }  // namespace
 
 const rc_kernel_desc kScalarF64Kernel = {
-    ROPECHECK_ABI_VERSION,
+    RC_ABI_1,
     "scalar_f64",
     "binary64 throughout: double inv_freq, double angle t*inv_freq, cos/sin, f64 in/out",
     RC_DTYPE_F64,
@@ -69,6 +69,7 @@ const rc_kernel_desc kScalarF64Kernel = {
     prepare,
     release_state<State>,
     apply,
+    RC_ABI1_UNUSED_FIELDS,
 };
 
 }  // namespace ropecheck::impl

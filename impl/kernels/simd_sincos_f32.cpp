@@ -43,7 +43,7 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
 }  // namespace
 
 const rc_kernel_desc kSimdSincosF32Kernel = {
-    ROPECHECK_ABI_VERSION,
+    RC_ABI_1,
     "simd_sincos_f32",
     "on-the-fly SLEEF vector sincosf of the exactly reduced angle, Highway SIMD rotation",
     RC_DTYPE_F32,
@@ -58,6 +58,7 @@ const rc_kernel_desc kSimdSincosF32Kernel = {
     prepare,
     release_state<ExactAngles>,
     apply,
+    RC_ABI1_UNUSED_FIELDS,
 };
 
 }  // namespace ropecheck::impl

@@ -42,7 +42,7 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
 }  // namespace
 
 const rc_kernel_desc kSimdTableF32Kernel = {
-    ROPECHECK_ABI_VERSION,
+    RC_ABI_1,
     "simd_table_f32",
     "position-exact cos/sin table, per-token row reused across heads, Highway SIMD (fast path)",
     RC_DTYPE_F32,
@@ -57,6 +57,7 @@ const rc_kernel_desc kSimdTableF32Kernel = {
     table_prepare,  // the rows are filled by simd_exact_row on first use
     release_state<TableState>,
     apply,
+    RC_ABI1_UNUSED_FIELDS,
 };
 
 }  // namespace ropecheck::impl

@@ -99,7 +99,7 @@ template <class Store, const rc_kernel_desc* Self>
 constexpr rc_kernel_desc make_table_kernel(const char* name, const char* description, rc_dtype dtype,
                                            int64_t max_position, rc_accuracy accuracy) {
   return rc_kernel_desc{
-      ROPECHECK_ABI_VERSION,
+      RC_ABI_1,
       name,
       description,
       dtype,
@@ -114,6 +114,7 @@ constexpr rc_kernel_desc make_table_kernel(const char* name, const char* descrip
       table_prepare,
       release_state<TableState>,
       table_kernel_apply<Store, Self>,
+      RC_ABI1_UNUSED_FIELDS,
   };
 }
 

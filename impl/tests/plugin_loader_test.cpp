@@ -222,6 +222,62 @@ TEST(DescriptorCheck, EachBrokenFieldIsNamed) {
   EXPECT_FALSE(check_descriptor(d)) << check_descriptor(d).rule;
 }
 
+// ABI 2's fields are read only from an ABI 2 descriptor; each broken one is named.
+int some_apply2(const rc_spec*, void*, const rc_call*) { return RC_ERR_UNSUPPORTED; }
+
+TEST(DescriptorCheck, Abi2FieldsAreCheckedAndAbi1DescriptorsNeverRead) {
+  rc_kernel_desc v1 = *builtin_kernels().front();
+  ASSERT_EQ(v1.abi_version, RC_ABI_1);
+  // An ABI 1 descriptor ends at `apply`: garbage after it changes nothing.
+  v1.features = 0xFFFFFFFFu;
+  v1.cache = 77;
+  v1.apply2 = nullptr;
+  EXPECT_FALSE(check_descriptor(v1)) << check_descriptor(v1).field;
+
+  rc_kernel_desc good = *builtin_kernels().front();
+  good.abi_version = RC_ABI_2;
+  good.apply = nullptr;  // optional in ABI 2
+  good.features = RC_FEATURE_Q_ONLY;
+  good.position_dtypes = RC_POSITIONS_I64;
+  good.cache = RC_CACHE_NONE;
+  good.cache_dtype = 0;
+  good.theta_rel_error_per_pair = 0;
+  good.prepare2 = nullptr;
+  good.apply2 = some_apply2;
+  ASSERT_FALSE(check_descriptor(good)) << check_descriptor(good).field << ": " << check_descriptor(good).rule;
+  struct Case {
+    const char* field;
+    void (*breakit)(rc_kernel_desc&);
+  };
+  const Case cases[] = {
+      {"abi_version", [](rc_kernel_desc& d) { d.abi_version = 3; }},
+      {"features", [](rc_kernel_desc& d) { d.features = 0; }},
+      {"features", [](rc_kernel_desc& d) { d.features = RC_FEATURE_Q_ONLY | 0x400u; }},
+      {"features", [](rc_kernel_desc& d) { d.features = RC_FEATURE_INVERSE; }},
+      {"position_dtypes", [](rc_kernel_desc& d) { d.position_dtypes = 0; }},
+      {"max_position", [](rc_kernel_desc& d) { d.position_dtypes = RC_POSITIONS_I32; }},
+      {"cache", [](rc_kernel_desc& d) { d.cache = 9; }},
+      {"cache_dtype", [](rc_kernel_desc& d) { d.cache = RC_CACHE_COS_SIN_HALVES; d.cache_dtype = RC_DTYPE_F64; }},
+      {"max_position", [](rc_kernel_desc& d) { d.cache = RC_CACHE_FULL_WIDTH; d.cache_dtype = RC_DTYPE_F32; }},
+      {"theta_rel_error_per_pair", [](rc_kernel_desc& d) { d.theta_rel_error_per_pair = -1; }},
+      {"apply2", [](rc_kernel_desc& d) { d.apply2 = nullptr; }},
+  };
+  for (const Case& c : cases) {
+    rc_kernel_desc d = good;
+    c.breakit(d);
+    EXPECT_EQ(check_descriptor(d).field, c.field) << check_descriptor(d).rule;
+  }
+  // A cache kernel within kMaxCacheRows that declares its cos/sin a table: accepted.
+  rc_kernel_desc cache = good;
+  cache.cache = RC_CACHE_COS_SIN_HALVES;
+  cache.cache_dtype = RC_DTYPE_F32;
+  cache.max_position = 131071;
+  cache.accuracy.angle_recipe = RC_ANGLE_TABLE;
+  EXPECT_FALSE(check_descriptor(cache)) << check_descriptor(cache).field << ": " << check_descriptor(cache).rule;
+  cache.accuracy.angle_recipe = RC_ANGLE_F32_INVFREQ_F32_PRODUCT;
+  EXPECT_EQ(check_descriptor(cache).field, "accuracy.angle_recipe");
+}
+
 TEST(DescriptorCheck, GarbageScalarFieldsNeverCrash) {
   std::mt19937_64 rng(1234);  // seed printed by the name: reproducible
   const rc_kernel_desc good = *builtin_kernels().front();

@@ -87,7 +87,7 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
                     out);                                                                  \
   }                                                                                        \
   static const rc_kernel_desc rb_plugin_desc = {                                           \
-      ROPECHECK_ABI_VERSION,                                                               \
+      RC_ABI_1,                                                               \
       NAME,                                                                                \
       DESCRIPTION,                                                                         \
       RC_DTYPE_F32,                                                                        \
@@ -102,6 +102,7 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
       NULL,                                                                                \
       NULL,                                                                                \
       rb_plugin_apply,                                                                     \
+      RC_ABI1_UNUSED_FIELDS,                                                               \
   };                                                                                       \
   static const rc_kernel_desc* const rb_plugin_kernels[] = {&rb_plugin_desc};              \
   RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count,          \

@@ -65,6 +65,8 @@ RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count, 
   last_head_kernel.name = "last_head_reads_token_0";
   last_head_kernel.description = "test kernel: the last head of every token is rotated by the first token's position";
   last_head_kernel.apply = last_head_apply;
+  /* Both are called the ABI 1 way (apply): the sample's apply2 would bypass them. */
+  token_index_kernel.abi_version = last_head_kernel.abi_version = RC_ABI_1;
   kernels[0] = &token_index_kernel;
   kernels[1] = &last_head_kernel;
   *count = 2;

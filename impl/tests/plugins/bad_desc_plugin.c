@@ -16,12 +16,12 @@ static int bad_apply(const rc_spec* spec, void* handle, const int64_t* positions
 }
 
 static const rc_kernel_desc bad_kernel = {
-    ROPECHECK_ABI_VERSION, "half_prepared", "prepare without release",
+    RC_ABI_1, "half_prepared", "prepare without release",
     RC_DTYPE_F32, RC_DTYPE_F32, RC_LAYOUT_ALL, RC_SCALING_ALL, RC_PLACE_OUT_OF_PLACE,
     1000, 2, 256, 1, 2, 256, 2,
     {RC_ANGLE_OTHER, RC_DTYPE_F32, RC_DTYPE_F32, RC_DTYPE_F32, RC_DTYPE_F32, RC_ROUND_NONE,
      0x1p-24, 4.0, 1.0, 0.0, 1.0, 2.0},
-    bad_prepare, 0, bad_apply};
+    bad_prepare, 0, bad_apply, RC_ABI1_UNUSED_FIELDS};
 static const rc_kernel_desc* const kernels[] = {&bad_kernel};
 
 RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count,

@@ -44,12 +44,12 @@ static int broken_apply(const rc_spec* spec, void* handle, const int64_t* positi
 }
 
 static const rc_kernel_desc broken_kernel = {
-    ROPECHECK_ABI_VERSION, "broken_negative_angle", "test kernel: rotates by -phi (must be caught)",
+    RC_ABI_1, "broken_negative_angle", "test kernel: rotates by -phi (must be caught)",
     RC_DTYPE_F32, RC_DTYPE_F32, RC_LAYOUT_ALL, RC_SCALING_BIT(RC_ROPE_DEFAULT),
     RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE, BROKEN_MAX_POSITION, 2, 1024, 1, 2, 1024, 2,
     {RC_ANGLE_F64_INVFREQ_F64_PRODUCT, RC_DTYPE_F64, RC_DTYPE_F64, RC_DTYPE_F64, RC_DTYPE_F64,
      RC_ROUND_NEAREST_EVEN, 0x1p-53, 4.0, 1.0, 0.0, 1.0, 0.0},
-    NULL, NULL, broken_apply,
+    NULL, NULL, broken_apply, RC_ABI1_UNUSED_FIELDS,
 };
 static const rc_kernel_desc* const broken_kernels[] = {&broken_kernel};
 

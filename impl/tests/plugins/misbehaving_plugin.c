@@ -242,6 +242,8 @@ RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count, 
   memcpy(&misbehaving_kernel, &sample_kernel, sizeof misbehaving_kernel);
   misbehaving_kernel.name = names[MISBEHAVIOUR];
   misbehaving_kernel.apply = misbehaving_apply;
+  /* Called the ABI 1 way (apply): the sample's apply2 would bypass the misbehaviour. */
+  misbehaving_kernel.abi_version = RC_ABI_1;
 #if MISBEHAVIOUR == MB_IN_PLACE_WRONG || MISBEHAVIOUR == MB_IN_PLACE
   misbehaving_kernel.placement = RC_PLACE_IN_PLACE;
 #elif MISBEHAVIOUR == MB_VACUOUS
