@@ -7,6 +7,7 @@
 
 #include "impl/abi.hpp"
 #include "impl/kernels/common.hpp"
+#include "properties/cos_sin_cache.hpp"
 
 namespace ropecheck::props {
 
@@ -179,6 +180,11 @@ KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
     }
   }
   if (prepare_status_ != 0) handle_ = nullptr;
+  // A kernel that reads a cos/sin cache gets one built from exact math (filled row by row as
+  // calls need them), for a spec it declares.
+  if (impl::cache_of(desc) != RC_CACHE_NONE && spec_unsupported_reason(desc, spec).empty()) {
+    cache_ = std::make_unique<CosSinCache>(desc, spec);
+  }
 }
 
 KernelRunner::~KernelRunner() {
@@ -222,10 +228,7 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
   if (!impl::has_feature(d, RC_FEATURE_Q_ONLY)) {
     return "q-only calls not declared (the kernel rotates q and k together; ropecheck does not generate q/k calls yet)";
   }
-  if (impl::cache_of(d) != RC_CACHE_NONE) {
-    return std::string("the kernel reads a cos/sin cache (") + impl::cache_convention_name(impl::cache_of(d)) +
-           "), which ropecheck does not build yet";
-  }
+
   const uint32_t need = placement == Placement::kInPlace ? RC_PLACE_IN_PLACE : RC_PLACE_OUT_OF_PLACE;
   if (!(d.placement & need)) {
     return placement == Placement::kInPlace ? "in-place not declared" : "out-of-place not declared";
@@ -302,6 +305,13 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       call.positions = i32 ? static_cast<const void*>(p32.data()) : static_cast<const void*>(c.positions.data());
       call.position_dtype = i32 ? RC_DTYPE_I32 : RC_DTYPE_I64;
       call.q = rc_tensor{in.base(), out.base(), n_heads, ts, hs, ts, hs};
+      if (cache_) {
+        cache_->ensure(c.positions);
+        call.cos = cache_->cos();
+        call.sin = cache_->sin();
+        call.cache_rows = cache_->rows();
+        call.cache_row_stride = cache_->row_stride();
+      }
       call.reason = reason;
       call.reason_size = static_cast<int32_t>(sizeof reason);
       r.status = apply2(cspec_.ptr(), handle_, &call);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "reference/error_model.hpp"
 
 namespace ropecheck::props {
+
+class CosSinCache;  // properties/cos_sin_cache.hpp
 
 // Thrown by KernelRunner when a kernel's prepare or apply lets a C++ exception out through
 // the C ABI (a C host would terminate): a crash of the kernel, not an error of ropecheck.
@@ -100,6 +103,7 @@ class KernelRunner {
   std::string prepare_threw_;  // non-empty: what prepare threw (reported by run)
   std::string prepare_reason_;  // ABI 2 prepare2: why it refused the spec, if it said
   static constexpr size_t kReasonBytes = 512;  // the refusal-reason buffer a kernel gets
+  std::unique_ptr<CosSinCache> cache_;  // ABI 2: the cos/sin cache of a kernel that reads one
   ref::PairBounds bounds_;
   mutable CallLog* log_ = nullptr;
 

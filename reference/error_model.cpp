@@ -1,5 +1,7 @@
 #include "reference/error_model.hpp"
 
+#include "impl/abi.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -259,6 +261,9 @@ PairBound pair_error_bound_amplified(const rc_kernel_desc& desc, double amplific
   PairBound b;
   b.dphi = td * theta_exact * (eps_theta + acc.angle_product_error) * u_angle +
            position_error(t, acc.position_dtype) * theta_exact + acc.reduced_angle_abs_error;
+  // A kernel that reads the cos/sin cache ropecheck builds (ABI 2) forms no angle: the cache is
+  // exact math correctly rounded, and its rounding is the kernel's declared sin/cos error.
+  if (impl::cache_of(desc) != RC_CACHE_NONE) b.dphi = 0;
   const double u_sc = unit_roundoff(acc.sincos_dtype);
   const double eta = acc.sincos_ulp * u_sc;
   const double eps_a = attention != 1.0 ? acc.attention_rel_error * u_sc : 0.0;
@@ -282,10 +287,15 @@ double capped_bound(const rc_kernel_desc& d, const PairBound& b, double r) {
 
 }  // namespace
 
+// eps_theta_j beyond theta_rel_error: the variant's formulas, and an error that grows with the
+// pair index where the kernel declares one (ABI 2: ggml's iterated theta *= theta_scale).
+static double theta_excess_u(const rc_kernel_desc& desc, const RopeSpec& spec, int pair) {
+  return theta_amplification_u(desc.accuracy, spec, pair) + pair * impl::theta_error_per_pair_of(desc);
+}
+
 PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,
                            int64_t t, double theta_exact, double r, double attention) {
-  return pair_error_bound_amplified(desc, theta_amplification_u(desc.accuracy, spec, pair), t, theta_exact, r,
-                                    attention);
+  return pair_error_bound_amplified(desc, theta_excess_u(desc, spec, pair), t, theta_exact, r, attention);
 }
 
 double denorm_min(int32_t dtype) {
@@ -304,7 +314,7 @@ double pair_bound(const rc_kernel_desc& d, const RopeSpec& spec, int pair, int64
 
 PairBounds::PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec) : desc_(&desc) {
   amplification_u_.reserve(static_cast<size_t>(std::max(spec.pairs(), 0)));
-  for (int j = 0; j < spec.pairs(); ++j) amplification_u_.push_back(theta_amplification_u(desc.accuracy, spec, j));
+  for (int j = 0; j < spec.pairs(); ++j) amplification_u_.push_back(theta_excess_u(desc, spec, j));
 }
 
 double PairBounds::operator()(int pair, int64_t t, double theta_exact, double r, double attention) const {

@@ -3,13 +3,16 @@
 // refusal reasons reach the verdicts; an ABI 1 kernel keeps being called through apply.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
 #include "impl/registry.hpp"
 #include "properties/catalogue.hpp"
+#include "properties/cos_sin_cache.hpp"
 #include "properties/judge.hpp"
 #include "properties/runner.hpp"
+#include "reference/exact_reference.hpp"
 
 namespace ropecheck::props {
 namespace {
@@ -130,6 +133,131 @@ TEST(RunnerAbi2, WhatIsNotDeclaredIsNotCalled) {
   const Case c = make_case({1});
   const KernelRunner r(d, c.spec);
   EXPECT_NE(r.unsupported_reason(c).find("q-only calls not declared"), std::string::npos) << r.unsupported_reason(c);
+}
+
+// ---- cos/sin caches -------------------------------------------------------------------
+
+// A kernel that reads a COS_SIN_HALVES f32 cache (vLLM's cos_sin_cache layout) and rotates q in
+// double, rounding once to f32; its twin reads the halves swapped (cos taken from the sin half).
+template <bool kSwapped>
+int cache_apply2(const rc_spec* spec, void*, const rc_call* call) {
+  if (call->k.in != nullptr || call->cos == nullptr || call->position_dtype != RC_DTYPE_I64) return RC_ERR_UNSUPPORTED;
+  const auto* pos = static_cast<const int64_t*>(call->positions);
+  for (int64_t k = 0; k < call->n_tokens; ++k) {
+    if (pos[k] < 0 || pos[k] >= call->cache_rows) return RC_ERR_POSITION;
+  }
+  const int h = spec->rotary_dim / 2;
+  const bool inter = spec->layout == RC_LAYOUT_INTERLEAVED;
+  for (int64_t k = 0; k < call->n_tokens; ++k) {
+    const float* c = static_cast<const float*>(kSwapped ? call->sin : call->cos) + pos[k] * call->cache_row_stride;
+    const float* s = static_cast<const float*>(kSwapped ? call->cos : call->sin) + pos[k] * call->cache_row_stride;
+    for (int64_t hd = 0; hd < call->q.n_heads; ++hd) {
+      const float* x = static_cast<const float*>(call->q.in) + k * call->q.token_stride + hd * call->q.head_stride;
+      float* y = static_cast<float*>(call->q.out) + k * call->q.out_token_stride + hd * call->q.out_head_stride;
+      for (int j = 0; j < h; ++j) {
+        const int i0 = inter ? 2 * j : j, i1 = inter ? 2 * j + 1 : j + h;
+        const double x0 = x[i0], x1 = x[i1];
+        y[i0] = static_cast<float>(x0 * c[j] - x1 * s[j]);
+        y[i1] = static_cast<float>(x0 * s[j] + x1 * c[j]);
+      }
+      if (y != x) {
+        for (int i = spec->rotary_dim; i < spec->head_dim; ++i) y[i] = x[i];
+      }
+    }
+  }
+  return RC_OK;
+}
+
+rc_kernel_desc cache_kernel(bool swapped) {
+  rc_kernel_desc d = abi2_kernel();
+  d.name = swapped ? "cache_halves_swapped" : "cache_halves";
+  d.in_dtype = d.out_dtype = RC_DTYPE_F32;
+  d.max_position = 65535;
+  d.cache = RC_CACHE_COS_SIN_HALVES;
+  d.cache_dtype = RC_DTYPE_F32;
+  // Reads cos/sin rounded to f32 (0.5 ulp), rotates in double, rounds once to f32.
+  d.accuracy = rc_accuracy{RC_ANGLE_TABLE, RC_DTYPE_F64, RC_DTYPE_I64, RC_DTYPE_F32, RC_DTYPE_F64,
+                           RC_ROUND_NEAREST_EVEN, 0x1p-53, 0.0, 0.0, 0.0, 0.5, 0.0};
+  d.apply2 = swapped ? cache_apply2<true> : cache_apply2<false>;
+  return d;
+}
+
+TEST(CosSinCache, HoldsExactMathCorrectlyRoundedInItsConvention) {
+  RopeSpec spec;
+  spec.head_dim = spec.rotary_dim = 8;
+  spec.max_position_embeddings = 4096;
+  const ref::ExactReference exact(spec);
+  for (const int32_t convention : {RC_CACHE_COS_SIN_HALVES, RC_CACHE_FULL_WIDTH, RC_CACHE_REPEAT_INTERLEAVED}) {
+    for (const int32_t dtype : {RC_DTYPE_F32, RC_DTYPE_BF16, RC_DTYPE_F16}) {
+      rc_kernel_desc d = cache_kernel(false);
+      d.cache = convention;
+      d.cache_dtype = dtype;
+      CosSinCache cache(d, spec);
+      ASSERT_EQ(cache.rows(), 65536);
+      cache.ensure({0, 1, 4095, 65535});
+      for (const int64_t t : {int64_t{0}, int64_t{1}, int64_t{4095}, int64_t{65535}}) {
+        for (int j = 0; j < 4; ++j) {
+          double hi[2], lo[2];
+          exact.rotate_pair(t, j, 1.0, 0.0, hi, lo);
+          bool amb = false;
+          EXPECT_EQ(cache.cos_at(t, j), round_dd_to_dtype(hi[0], lo[0], dtype, 0, &amb)) << t << " " << j;
+          EXPECT_EQ(cache.sin_at(t, j), round_dd_to_dtype(hi[1], lo[1], dtype, 0, &amb)) << t << " " << j;
+          // Correctly rounded: no value of the dtype is nearer to the exact one.
+          const double c = cache.cos_at(t, j), v = hi[0] + lo[0];
+          EXPECT_LE(std::fabs(c - v), std::fabs(round_to_dtype(std::nextafter(static_cast<float>(c), 2.0f), dtype) - v));
+        }
+        // The twin columns hold the same values.
+        const auto* row = static_cast<const char*>(cache.cos()) + static_cast<size_t>(t * cache.row_stride()) * dtype_size(dtype);
+        if (convention == RC_CACHE_FULL_WIDTH) {
+          EXPECT_EQ(std::memcmp(row, row + 4 * dtype_size(dtype), 4 * dtype_size(dtype)), 0);
+        }
+      }
+      // A row no call asked for reads as zeros: a kernel reading the wrong row gets "rotation 0".
+      EXPECT_EQ(cache.cos_at(2, 0), 0.0);
+    }
+  }
+}
+
+TEST(CosSinCache, RoundingIsCorrectAtTiesAndFlagsNearTies) {
+  bool amb = false;
+  // 1 + 2^-24 is the midpoint between 1 and 1 + 2^-23 in f32: ties to even, lo decides.
+  EXPECT_EQ(round_dd_to_dtype(1 + 0x1p-24, 0, RC_DTYPE_F32, 0, &amb), 1.0);
+  EXPECT_EQ(round_dd_to_dtype(1 + 0x1p-24, 0x1p-80, RC_DTYPE_F32, 0, &amb), 1 + 0x1p-23);
+  EXPECT_EQ(round_dd_to_dtype(1 + 0x1p-24, -0x1p-80, RC_DTYPE_F32, 0, &amb), 1.0);
+  EXPECT_FALSE(amb);
+  EXPECT_EQ(round_dd_to_dtype(1 + 0x1p-24, 0x1p-80, RC_DTYPE_F32, 0x1p-70, &amb), 1 + 0x1p-23);
+  EXPECT_TRUE(amb);
+  // bf16: 8 bits, no double rounding through float (1 + 2^-8 + 2^-30 rounds up, not to even).
+  EXPECT_EQ(round_dd_to_dtype(1 + 0x1p-8 + 0x1p-30, 0, RC_DTYPE_BF16, 0, &amb), 1 + 0x1p-7);
+  EXPECT_EQ(round_dd_to_dtype(-0.75 - 0x1p-12, 0, RC_DTYPE_F16, 0, &amb), -0.75);  // a tie: to even
+  EXPECT_EQ(round_dd_to_dtype(-0.75 - 0x1p-12, -0x1p-60, RC_DTYPE_F16, 0, &amb), -0.75 - 0x1p-11);
+}
+
+TEST(RunnerAbi2, ACacheReadingKernelIsJudgedOnItsConsumption) {
+  RopeSpec spec;
+  spec.head_dim = 64;
+  spec.rotary_dim = 48;
+  spec.max_position_embeddings = 4096;
+  Case c;
+  c.spec = spec;
+  c.positions = {0, 1, 4097, 65535};
+  c.n_heads = 2;
+  for (int i = 0; i < 4 * 2 * 64; ++i) c.x.push_back(static_cast<float>(std::sin(1.0 + i)));
+  Judge judge;
+  const Property& agrees = *find_property("agreesWithExactReferenceWithinContract");
+  const rc_kernel_desc good = cache_kernel(false), swapped = cache_kernel(true);
+  const Judgement ok = judge.judge(good, agrees, c);
+  EXPECT_EQ(ok.finding, Finding::kPass) << ok.reason << "\n" << ok.detail;
+  EXPECT_LT(ok.worst_ratio, 1.0);
+  EXPECT_GT(ok.worst_ratio, 0.05) << "the bound (no angle term) is tight enough to see a rounding";
+  const Judgement bad = judge.judge(swapped, agrees, c);
+  EXPECT_EQ(bad.finding, Finding::kViolation) << bad.reason;
+  // Beyond the cache's rows (the property tries max_position + 1 and more): refused, as it must.
+  Case far = c;
+  far.positions = {5};
+  far.x.resize(2 * 64);
+  const Judgement refused = judge.judge(good, *find_property("positionsBeyondMaximumAreRefused"), far);
+  EXPECT_EQ(refused.finding, Finding::kPass) << refused.reason << "\n" << refused.detail;
 }
 
 }  // namespace
