@@ -87,6 +87,10 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
 // range, grouped a few tokens per case, in increasing position, with fixed pseudo-random inputs.
 std::vector<Case> sweep_cases(const rc_kernel_desc& kernel, const RopeSpec& spec, uint64_t seed);
 
+// One call of 65539 tokens (past a CUDA grid's 65535), every token with the first sweep case's
+// first token's values and heads, positions cycling through the edge positions.
+Case many_tokens_case(const rc_kernel_desc& kernel, const RopeSpec& spec, uint64_t seed);
+
 // Greedy shrinking of a failing case: drop tokens (keeping at least min_tokens), heads and
 // padding, and zero input components, as long as `fails` still holds and until `deadline`
 // (*cut set when it stopped there).

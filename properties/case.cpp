@@ -29,6 +29,10 @@ std::string case_to_json(const Case& c, int indent) {
   for (int64_t t : c.positions) pos.push_back(std::to_string(t));
   j["positions"] = pos;
   j["n_heads"] = c.n_heads;
+  if (c.n_kv_heads > 0) {
+    j["n_kv_heads"] = c.n_kv_heads;
+    j["separate_kv"] = c.separate_kv;
+  }
   j["head_pad"] = c.head_pad;
   j["token_pad"] = c.token_pad;
   j["shift"] = std::to_string(c.shift);
@@ -56,6 +60,11 @@ Case case_from_json(const std::string& text) {
       return v.get<int64_t>();
     };
     c.n_heads = integer("n_heads");
+    if (j.contains("n_kv_heads")) c.n_kv_heads = integer("n_kv_heads");
+    if (j.contains("separate_kv")) {
+      if (!j["separate_kv"].is_boolean()) throw SpecError("case.separate_kv", "must be true or false");
+      c.separate_kv = j["separate_kv"].get<bool>();
+    }
     c.head_pad = integer("head_pad");
     c.token_pad = integer("token_pad");
     c.shift = parse_position(need("shift").get<std::string>());
@@ -80,6 +89,9 @@ Case case_from_json(const std::string& text) {
   }
   if (c.positions.empty()) throw SpecError("case.positions", "must not be empty");
   if (c.n_heads < 1 || c.n_heads > 4096) throw SpecError("case.n_heads", "must be in [1, 4096]");
+  if (c.n_kv_heads < 0 || c.n_kv_heads >= c.n_heads || (c.n_kv_heads > 0 && c.n_q_heads() % c.n_kv_heads != 0)) {
+    throw SpecError("case.n_kv_heads", "must be 0 (q only) or divide the q heads (n_heads - n_kv_heads)");
+  }
   if (c.head_pad < 0 || c.token_pad < 0 || c.head_pad > 4096 || c.token_pad > 4096) {
     throw SpecError("case.head_pad", "paddings must be in [0, 4096]");
   }
@@ -140,6 +152,7 @@ std::string reject_implausible(const std::vector<const rc_kernel_desc*>& kernels
 std::string describe(const Case& c) {
   std::ostringstream os;
   os << describe(c.spec) << " tokens=" << c.n_tokens() << " heads=" << c.n_heads;
+  if (c.n_kv_heads > 0) os << " (q " << c.n_q_heads() << ", k " << c.n_kv_heads << (c.separate_kv ? ", separate" : ", packed") << ")";
   if (c.head_pad || c.token_pad) os << " pad=" << c.head_pad << "/" << c.token_pad;
   os << " t=[";
   for (size_t i = 0; i < c.positions.size(); ++i) {

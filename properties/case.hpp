@@ -23,6 +23,12 @@ struct Case {
   RopeSpec spec;
   std::vector<int64_t> positions;  // one per token, any order, repeats allowed
   int64_t n_heads = 1;
+  // ABI 2 q/k calls: the last n_kv_heads heads of every token are k, the others q (n_kv_heads
+  // divides n_heads - n_kv_heads: GQA; 1 = MQA).  0: a q-only call.  In memory they are a
+  // packed qkv view — per token q's heads, then k's, then token_pad elements (where v lives) —
+  // or, with separate_kv, two buffers of their own whose token strides differ.
+  int64_t n_kv_heads = 0;
+  bool separate_kv = false;
   int64_t head_pad = 0;   // elements between the end of one head and the next
   int64_t token_pad = 0;  // elements between the end of one token's heads and the next
   // Logical input, n_tokens × n_heads × head_dim, already rounded to the kernel's input dtype
@@ -33,6 +39,7 @@ struct Case {
   int64_t poison = 0;     // index into x that the NaN/Inf property poisons
 
   int64_t n_tokens() const { return static_cast<int64_t>(positions.size()); }
+  int64_t n_q_heads() const { return n_heads - n_kv_heads; }
   int64_t head_stride() const { return spec.head_dim + head_pad; }
   int64_t token_stride() const { return n_heads * head_stride() + token_pad; }
   // Index of component c of head h of token k in the logical (contiguous) vector.

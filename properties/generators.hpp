@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "impl/abi.hpp"
 #include "impl/ropecheck_kernel.h"
 #include "properties/case.hpp"
 #include "properties/edge_positions.hpp"
@@ -28,7 +29,8 @@ struct Constraints {
   int rotary_dim_min = 2, rotary_dim_max = 512, rotary_dim_multiple = 2;
   int64_t max_position = INT64_MAX;
   int32_t in_dtype = RC_DTYPE_F64;  // input values are rounded to this dtype
-  int max_tokens = 5, max_heads = 4;
+  int max_tokens = 5, max_heads = 4;  // max_heads: of q; k adds up to as many again
+  bool q_only = true, qk = false;     // ABI 2: calls with q alone, with q and k together
 
   static Constraints of(const rc_kernel_desc& d) {
     Constraints c;
@@ -42,6 +44,8 @@ struct Constraints {
     c.rotary_dim_multiple = std::max(2, d.rotary_dim_multiple);
     c.max_position = d.max_position;
     c.in_dtype = d.in_dtype;
+    c.q_only = impl::has_feature(d, RC_FEATURE_Q_ONLY);
+    c.qk = impl::has_feature(d, RC_FEATURE_QK);
     return c;
   }
 };
@@ -195,7 +199,20 @@ inline rc::Gen<Case> case_with_spec(const RopeSpec& s, const Constraints& k) {
     c.spec = s;
     const int n_tokens = *rc::gen::weightedOneOf<int>({{3, rc::gen::just(2)}, {2, rc::gen::inRange(1, k.max_tokens + 1)}});
     for (int i = 0; i < n_tokens; ++i) c.positions.push_back(*position(c.spec, k.max_position));
-    c.n_heads = *rc::gen::inRange(1, k.max_heads + 1);
+    // q and k together (GQA: k heads divide q heads; MQA: one) where the kernel takes them,
+    // as a packed qkv view or in buffers of their own.
+    if (k.qk && (!k.q_only || *rc::gen::element(false, true))) {
+      const int nq = *rc::gen::inRange(1, k.max_heads + 1);
+      std::vector<int> divisors;
+      for (int d = 1; d <= nq; ++d) {
+        if (nq % d == 0) divisors.push_back(d);
+      }
+      c.n_kv_heads = *rc::gen::elementOf(divisors);
+      c.n_heads = nq + c.n_kv_heads;
+      c.separate_kv = *rc::gen::element(false, true);
+    } else {
+      c.n_heads = *rc::gen::inRange(1, k.max_heads + 1);
+    }
     if (*rc::gen::element(0, 0, 1)) {
       c.head_pad = *rc::gen::inRange(0, 8);
       c.token_pad = *rc::gen::inRange(0, 8);

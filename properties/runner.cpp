@@ -223,10 +223,14 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
   for (int64_t t : c.positions) {
     if (t < 0 || t > d.max_position) return "position " + std::to_string(t) + " beyond max_position";
   }
-  // ABI 2 (impl/abi.hpp gives ABI 1's answers for an ABI 1 kernel).  The cases are q-only
-  // calls with int64 positions that fit the kernel's position type.
-  if (!impl::has_feature(d, RC_FEATURE_Q_ONLY)) {
-    return "q-only calls not declared (the kernel rotates q and k together; ropecheck does not generate q/k calls yet)";
+  // How the kernel is called (ABI 2; impl/abi.hpp gives an ABI 1 kernel q-only calls).
+  if (c.n_kv_heads > 0) {
+    if (!impl::has_feature(d, RC_FEATURE_QK)) return "q and k in one call not declared";
+    if (c.n_kv_heads >= c.n_heads || c.n_q_heads() % c.n_kv_heads != 0) {
+      return "k heads (" + std::to_string(c.n_kv_heads) + ") must divide q heads (" + std::to_string(c.n_q_heads()) + ")";
+    }
+  } else if (!impl::has_feature(d, RC_FEATURE_Q_ONLY)) {
+    return "q-only calls not declared (the kernel rotates q and k together)";
   }
 
   const uint32_t need = placement == Placement::kInPlace ? RC_PLACE_IN_PLACE : RC_PLACE_OUT_OF_PLACE;
@@ -245,7 +249,8 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 bool same_call(const CallLog::Call& r, const Case& c, Placement placement) {
-  return r.placement == placement && r.n_heads == c.n_heads && r.head_stride == c.head_stride() &&
+  return r.placement == placement && r.n_heads == c.n_heads && r.n_kv_heads == c.n_kv_heads &&
+         r.separate_kv == c.separate_kv && r.head_stride == c.head_stride() &&
          r.token_stride == c.token_stride() && r.positions == c.positions && same_bits(r.x, c.x);
 }
 }  // namespace
@@ -262,37 +267,102 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   }
   RunOutput r = call_kernel(c, placement);
   if (log_->mode == CallLog::Mode::kRecord) {
-    log_->calls.push_back({c.positions, c.x, c.n_heads, c.head_stride(), c.token_stride(), placement, r});
+    log_->calls.push_back({c.positions, c.x, c.n_heads, c.n_kv_heads, c.separate_kv, c.head_stride(), c.token_stride(),
+                           placement, r});
   }
   return r;
 }
 
+namespace {
+
+// Where a Case's vectors live: one buffer (q-only calls, and q/k as a packed qkv view), or two
+// (q and k each in its own, with token strides of their own).
+struct BufferLayout {
+  int64_t hs = 0;                 // head stride (both buffers)
+  int64_t ts[2] = {0, 0};         // token stride of each buffer
+  int64_t first_head[2] = {0, 0}; // the Case's first head in each buffer
+  int64_t heads[2] = {0, 0};      // heads in each buffer
+  int groups = 1;
+  // Buffer and element offset of vector (k, h).
+  std::pair<int, int64_t> at(int64_t k, int64_t h) const {
+    const int g = groups == 2 && h >= first_head[1] ? 1 : 0;
+    return {g, k * ts[g] + (h - first_head[g]) * hs};
+  }
+  size_t elems(int g, int64_t n_tok, int64_t hd) const {
+    return n_tok == 0 || heads[g] == 0 ? 0 : static_cast<size_t>((n_tok - 1) * ts[g] + (heads[g] - 1) * hs + hd);
+  }
+};
+
+BufferLayout layout_of(const Case& c) {
+  BufferLayout l;
+  l.hs = c.head_stride();
+  if (c.n_kv_heads > 0 && c.separate_kv) {
+    l.groups = 2;
+    l.heads[0] = c.n_q_heads();
+    l.heads[1] = c.n_kv_heads;
+    l.first_head[1] = c.n_q_heads();
+    l.ts[0] = l.heads[0] * l.hs + c.token_pad;
+    l.ts[1] = l.heads[1] * l.hs + c.token_pad;
+  } else {
+    l.heads[0] = c.n_heads;
+    l.ts[0] = c.token_stride();
+  }
+  return l;
+}
+
+// The first byte of `bytes` that changed from `before` outside the vectors starting at
+// `starts` (element offsets, each `hd` elements long), or kNone.
+size_t change_outside_vectors(const std::vector<unsigned char>& bytes, const std::vector<unsigned char>& before,
+                              std::vector<int64_t> starts, int64_t hd, size_t es) {
+  std::sort(starts.begin(), starts.end());
+  size_t changed = kNone, from = 0;
+  for (size_t v = 0; v <= starts.size() && changed == kNone; ++v) {
+    const size_t to = v < starts.size() ? kGuardBytes + static_cast<size_t>(starts[v]) * es : bytes.size();
+    if (to > from) changed = first_change(bytes.data(), before.data(), from, to);
+    if (v < starts.size()) from = std::max(from, to + static_cast<size_t>(hd) * es);
+  }
+  return changed;
+}
+
+}  // namespace
+
 RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
   const rc_kernel_desc& d = *desc_;
   const int64_t n_tok = c.n_tokens(), n_heads = c.n_heads, hd = c.spec.head_dim;
-  const int64_t hs = c.head_stride(), ts = c.token_stride();
-  const size_t elems = n_tok == 0 ? 0 : static_cast<size_t>((n_tok - 1) * ts + (n_heads - 1) * hs + hd);
+  const BufferLayout lay = layout_of(c);
+  const bool in_place = placement == Placement::kInPlace;
 
-  Guarded in(elems, dtype_size(d.in_dtype), kInputSalt);
+  // Input buffers (each with guards and padding of its own pattern), the vectors stored.
+  std::vector<Guarded> in, out_bufs;
+  for (int g = 0; g < lay.groups; ++g) {
+    in.emplace_back(lay.elems(g, n_tok, hd), dtype_size(d.in_dtype), kInputSalt + static_cast<uint64_t>(g));
+  }
+  std::vector<std::vector<int64_t>> starts(static_cast<size_t>(lay.groups));
   for (int64_t k = 0; k < n_tok; ++k) {
     for (int64_t h = 0; h < n_heads; ++h) {
-      for (int64_t i = 0; i < hd; ++i) {
-        store(in.base(), static_cast<size_t>(k * ts + h * hs + i), c.x[c.at(k, h, i)], d.in_dtype);
-      }
+      const auto [g, off] = lay.at(k, h);
+      starts[static_cast<size_t>(g)].push_back(off);
+      for (int64_t i = 0; i < hd; ++i) store(in[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), c.x[c.at(k, h, i)], d.in_dtype);
     }
   }
-  const std::vector<unsigned char> in_before = in.bytes;
-  Guarded out_buf(placement == Placement::kInPlace ? 0 : elems, dtype_size(d.out_dtype), kOutputSalt);
-  Guarded& out = placement == Placement::kInPlace ? in : out_buf;
-  const std::vector<unsigned char> out_before = placement == Placement::kInPlace ? in_before : out_buf.bytes;
+  std::vector<std::vector<unsigned char>> in_before;
+  for (const Guarded& b : in) in_before.push_back(b.bytes);
+  if (!in_place) {
+    for (int g = 0; g < lay.groups; ++g) {
+      out_bufs.emplace_back(lay.elems(g, n_tok, hd), dtype_size(d.out_dtype), kOutputSalt + static_cast<uint64_t>(g));
+    }
+  }
+  std::vector<Guarded>& out = in_place ? in : out_bufs;
+  std::vector<std::vector<unsigned char>> out_before;
+  for (const Guarded& b : out) out_before.push_back(b.bytes);
 
   if (!prepare_threw_.empty()) throw KernelThrew(prepare_threw_);
   RunOutput r;
   try {
     if (const rc_apply2_fn apply2 = impl::apply2_of(d)) {
-      // One q-only call record.  int32 positions when the kernel takes only those (every
-      // supported position fits: the loader caps such a kernel's max_position at 2^31 - 1;
-      // the refusal cases beyond it are cut to int32 too, never wrapped).
+      // One call record.  int32 positions when the kernel takes only those (every supported
+      // position fits: the loader caps such a kernel's max_position at 2^31 - 1; the refusal
+      // cases beyond it are cut to int32 too, never wrapped).
       std::vector<int32_t> p32;
       const bool i32 = (impl::position_dtypes_of(d) & RC_POSITIONS_I64) == 0;
       if (i32) {
@@ -304,7 +374,17 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       call.n_tokens = n_tok;
       call.positions = i32 ? static_cast<const void*>(p32.data()) : static_cast<const void*>(c.positions.data());
       call.position_dtype = i32 ? RC_DTYPE_I32 : RC_DTYPE_I64;
-      call.q = rc_tensor{in.base(), out.base(), n_heads, ts, hs, ts, hs};
+      // q: the first n_q_heads heads; k: the rest, in the second buffer or right after q's
+      // heads in the first (a packed qkv view).
+      auto tensor = [&](int64_t first_head, int64_t heads) {
+        const auto [g, off] = lay.at(0, first_head);
+        const size_t es_in = in[static_cast<size_t>(g)].elem_size, es_out = out[static_cast<size_t>(g)].elem_size;
+        return rc_tensor{static_cast<const char*>(in[static_cast<size_t>(g)].base()) + static_cast<size_t>(off) * es_in,
+                         static_cast<char*>(out[static_cast<size_t>(g)].base()) + static_cast<size_t>(off) * es_out,
+                         heads, lay.ts[g], lay.hs, lay.ts[g], lay.hs};
+      };
+      call.q = tensor(0, c.n_q_heads());
+      if (c.n_kv_heads > 0) call.k = tensor(c.n_q_heads(), c.n_kv_heads);
       if (cache_) {
         cache_->ensure(c.positions);
         call.cos = cache_->cos();
@@ -318,59 +398,55 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       reason[sizeof reason - 1] = '\0';
       if (r.status != 0) r.refusal_reason = reason;
     } else {
-      r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, ts, hs, in.base(), out.base());
+      r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, lay.ts[0], lay.hs, in[0].base(),
+                         out[0].base());
     }
   } catch (...) {
     throw KernelThrew(thrown("apply"));
   }
 
-  // Every byte of `out` outside the vectors (guards, stride padding) must keep its value.
-  // Checked span by span between the vectors, in increasing order, so the first changed byte
-  // is the one reported.
-  const size_t es = out.elem_size;
-  const unsigned char* before = out_before.data();
-  std::vector<int64_t> starts;  // element offsets of the vectors
-  starts.reserve(static_cast<size_t>(n_tok * n_heads));
-  for (int64_t k = 0; k < n_tok; ++k) {
-    for (int64_t h = 0; h < n_heads; ++h) starts.push_back(k * ts + h * hs);
-  }
-  std::sort(starts.begin(), starts.end());
-  size_t changed = kNone, from = 0;
-  for (size_t v = 0; v <= starts.size() && changed == kNone; ++v) {
-    const size_t to = v < starts.size() ? kGuardBytes + static_cast<size_t>(starts[v]) * es : out.bytes.size();
-    if (to > from) changed = first_change(out.bytes.data(), before, from, to);
-    if (v < starts.size()) from = std::max(from, to + static_cast<size_t>(hd) * es);
-  }
-  if (changed != kNone) {
+  // Every byte of every output buffer outside the vectors (guards, stride padding, a packed
+  // view's v) must keep its value; the first changed byte of the first buffer is reported.
+  const char* which[2] = {lay.groups == 2 ? "the q buffer" : "the buffer", "the k buffer"};
+  for (int g = 0; g < lay.groups && r.out_of_bounds.empty(); ++g) {
+    const Guarded& o = out[static_cast<size_t>(g)];
+    const size_t es = o.elem_size;
+    const size_t changed = change_outside_vectors(o.bytes, out_before[static_cast<size_t>(g)], starts[static_cast<size_t>(g)], hd, es);
+    if (changed == kNone) continue;
+    const size_t elems = lay.elems(g, n_tok, hd);
     const bool in_guard = changed < kGuardBytes || changed >= kGuardBytes + elems * es;
     const std::string where = in_guard ? "(byte offset " +
                                              std::to_string(static_cast<long long>(changed) - static_cast<long long>(kGuardBytes)) + ")"
                                        : "(element " + std::to_string((changed - kGuardBytes) / es) + ")";
-    if (placement == Placement::kInPlace) {
-      r.out_of_bounds = (in_guard ? "wrote outside the buffer " : "wrote into stride padding ") + where;
+    const std::string buffer = lay.groups == 2 ? std::string(" of ") + which[g] : "";
+    if (in_place) {
+      r.out_of_bounds = (in_guard ? "wrote outside the buffer" + buffer + " " : "wrote into stride padding" + buffer + " ") + where;
     } else {
-      r.out_of_bounds = (in_guard ? "wrote outside the output buffer " : "wrote into output stride padding ") + where;
+      r.out_of_bounds =
+          (in_guard ? "wrote outside the output buffer" + buffer + " " : "wrote into output stride padding" + buffer + " ") + where;
     }
   }
-  if (placement == Placement::kOutOfPlace && r.out_of_bounds.empty() && in.bytes != in_before) {
-    r.out_of_bounds = "wrote into the input of an out-of-place call";
+  for (int g = 0; g < lay.groups && !in_place && r.out_of_bounds.empty(); ++g) {
+    if (in[static_cast<size_t>(g)].bytes != in_before[static_cast<size_t>(g)]) {
+      r.out_of_bounds = "wrote into the input of an out-of-place call";
+    }
   }
   if (r.status != 0) {
     // A refusal must write nothing.
-    if (placement == Placement::kOutOfPlace) {
-      if (first_change(out.bytes.data(), out_before.data(), 0, out.bytes.size()) != kNone) {
-        r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but wrote to the output";
+    for (int g = 0; g < lay.groups; ++g) {
+      if (out[static_cast<size_t>(g)].bytes != out_before[static_cast<size_t>(g)]) {
+        r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but " +
+                          (in_place ? "modified the buffer" : "wrote to the output");
       }
-    } else if (in.bytes != in_before) {
-      r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but modified the buffer";
     }
     return r;
   }
   r.y.resize(c.x.size());
   for (int64_t k = 0; k < n_tok; ++k) {
     for (int64_t h = 0; h < n_heads; ++h) {
+      const auto [g, off] = lay.at(k, h);
       for (int64_t i = 0; i < hd; ++i) {
-        r.y[c.at(k, h, i)] = load(out.base(), static_cast<size_t>(k * ts + h * hs + i), d.out_dtype);
+        r.y[c.at(k, h, i)] = load(out[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), d.out_dtype);
       }
     }
   }

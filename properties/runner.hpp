@@ -48,7 +48,9 @@ struct CallLog {
   struct Call {
     std::vector<int64_t> positions;
     std::vector<double> x;
-    int64_t n_heads = 0, head_stride = 0, token_stride = 0;
+    int64_t n_heads = 0, n_kv_heads = 0;
+    bool separate_kv = false;
+    int64_t head_stride = 0, token_stride = 0;
     Placement placement = Placement::kOutOfPlace;
     RunOutput output;
   };

@@ -260,5 +260,83 @@ TEST(RunnerAbi2, ACacheReadingKernelIsJudgedOnItsConsumption) {
   EXPECT_EQ(refused.finding, Finding::kPass) << refused.reason << "\n" << refused.detail;
 }
 
+// ---- q and k in one call -----------------------------------------------------------------
+
+enum class QkBug { kNone, kQTokenStrideForK, kSingleKvHeadUntouched };
+
+// scalar_f64 on q, then on k, through one call record; with a bug of the kinds engines shipped.
+template <QkBug kBug>
+int qk_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
+  if (call->position_dtype != RC_DTYPE_I64 || call->cos != nullptr) return RC_ERR_UNSUPPORTED;
+  const auto* pos = static_cast<const int64_t*>(call->positions);
+  const rc_tensor& q = call->q;
+  if (q.token_stride != q.out_token_stride || q.head_stride != q.out_head_stride) return RC_ERR_SHAPE;
+  int rc = scalar_f64().apply(spec, handle, pos, call->n_tokens, q.n_heads, q.token_stride, q.head_stride, q.in, q.out);
+  if (rc != RC_OK || call->k.in == nullptr) return rc;
+  const rc_tensor& k = call->k;
+  if (kBug == QkBug::kSingleKvHeadUntouched && k.n_heads == 1) {  // "nothing to do for MQA" (and out of place: copy)
+    if (k.in != k.out) {
+      for (int64_t t = 0; t < call->n_tokens; ++t) {
+        std::memcpy(static_cast<double*>(k.out) + t * k.token_stride, static_cast<const double*>(k.in) + t * k.token_stride,
+                    static_cast<size_t>(spec->head_dim) * sizeof(double));
+      }
+    }
+    return RC_OK;
+  }
+  const int64_t ts = kBug == QkBug::kQTokenStrideForK ? q.token_stride : k.token_stride;
+  return scalar_f64().apply(spec, handle, pos, call->n_tokens, k.n_heads, ts, k.head_stride, k.in, k.out);
+}
+
+rc_kernel_desc qk_kernel(QkBug bug) {
+  rc_kernel_desc d = abi2_kernel();
+  d.name = "qk_wrapped";
+  d.prepare = scalar_f64().prepare;
+  d.release = scalar_f64().release;
+  d.features = RC_FEATURE_QK;
+  d.apply2 = bug == QkBug::kNone ? qk_apply2<QkBug::kNone>
+             : bug == QkBug::kQTokenStrideForK ? qk_apply2<QkBug::kQTokenStrideForK>
+                                               : qk_apply2<QkBug::kSingleKvHeadUntouched>;
+  return d;
+}
+
+Case qk_case(int64_t nq, int64_t nkv, bool separate) {
+  Case c;
+  c.spec.head_dim = c.spec.rotary_dim = 8;
+  c.spec.max_position_embeddings = 4096;
+  c.positions = {3, 4096, 70000};
+  c.n_heads = nq + nkv;
+  c.n_kv_heads = nkv;
+  c.separate_kv = separate;
+  c.token_pad = 3;  // v's place in a packed qkv view
+  for (int64_t i = 0; i < c.n_tokens() * c.n_heads * 8; ++i) c.x.push_back(0.5 + std::sin(static_cast<double>(i)));
+  return c;
+}
+
+TEST(RunnerAbi2, QAndKInOneCallAreBothJudged) {
+  Judge judge;
+  const Property& agrees = *find_property("agreesWithExactReferenceWithinContract");
+  const rc_kernel_desc good = qk_kernel(QkBug::kNone);
+  for (const bool separate : {false, true}) {
+    for (const auto& [nq, nkv] : {std::pair<int64_t, int64_t>{1, 1}, {4, 2}, {4, 1}}) {
+      const Judgement j = judge.judge(good, agrees, qk_case(nq, nkv, separate));
+      EXPECT_EQ(j.finding, Finding::kPass) << nq << "+" << nkv << " " << separate << ": " << j.reason << "\n" << j.detail;
+    }
+  }
+  // k with q's token stride: right in a packed view (the strides are equal), wrong when k has
+  // a buffer of its own with fewer heads.
+  const rc_kernel_desc stride_bug = qk_kernel(QkBug::kQTokenStrideForK);
+  EXPECT_EQ(judge.judge(stride_bug, agrees, qk_case(4, 2, false)).finding, Finding::kPass);
+  const Judgement s = judge.judge(stride_bug, agrees, qk_case(4, 2, true));
+  EXPECT_TRUE(s.failed()) << s.reason;
+  // k left untouched when there is one kv head (MQA): caught there, not with two.
+  const rc_kernel_desc mqa_bug = qk_kernel(QkBug::kSingleKvHeadUntouched);
+  EXPECT_EQ(judge.judge(mqa_bug, agrees, qk_case(4, 2, false)).finding, Finding::kPass);
+  const Judgement m = judge.judge(mqa_bug, agrees, qk_case(4, 1, false));
+  EXPECT_EQ(m.finding, Finding::kViolation) << m.reason;
+  EXPECT_NE(m.detail.find("head 4"), std::string::npos) << "the k head is named: " << m.detail;
+  // A q-only case is not this kernel's call.
+  EXPECT_EQ(judge.judge(good, agrees, make_case({1})).finding, Finding::kSkip);
+}
+
 }  // namespace
 }  // namespace ropecheck::props
