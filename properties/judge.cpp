@@ -156,12 +156,17 @@ struct Judge::Prepared {
   RopeSpec spec;
   std::vector<std::pair<const rc_kernel_desc*, std::unique_ptr<KernelRunner>>> runners;
 
-  Prepared(const RopeSpec& s, uint64_t spot_every)
+  Prepared(const RopeSpec& s, const Options& o)
       : exact(std::make_shared<const ref::ExactReference>(s)),
         fast(std::make_shared<const ref::FastOracle>(exact)),
-        checked(std::make_unique<ref::CheckedOracle>(fast, spot_every)),
+        checked(std::make_unique<ref::CheckedOracle>(fast, o.spot_check_every)),
         memo(std::make_unique<MemoOracle>(*checked)),
-        spec(s) {}
+        spec(s) {
+    if (o.first_spot_check_on_one_pair) {
+      double hi[2], lo[2];
+      checked->rotate_pair((int64_t{1} << 31) - 1, s.pairs() - 1, 1.0, -0.5, hi, lo);
+    }
+  }
 
   const KernelRunner& runner(const rc_kernel_desc& kernel) {
     for (auto& [d, r] : runners) {
@@ -182,7 +187,7 @@ Judge::Judge(Options options) : options_(options), state_(std::make_unique<State
 Judge::~Judge() = default;
 
 Judge::Prepared& Judge::prepared(const RopeSpec& spec) {
-  return state_->cache.get(spec_cache_key(spec), [&] { return std::make_unique<Prepared>(spec, options_.spot_check_every); });
+  return state_->cache.get(spec_cache_key(spec), [&] { return std::make_unique<Prepared>(spec, options_); });
 }
 
 const KernelRunner& Judge::runner(const rc_kernel_desc& kernel, const RopeSpec& spec) {
