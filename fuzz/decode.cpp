@@ -67,7 +67,7 @@ std::string short_hash(const std::vector<uint8_t>& bytes) {
   return buf;
 }
 
-int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out) {
+props::Finding replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out) {
   const TargetFn fn = find_target(target);
   if (fn == nullptr) throw std::invalid_argument("unknown fuzz target '" + target + "'");
   out << "fuzz input: target " << target << ", " << bytes.size() << " bytes, kernels:";
@@ -91,25 +91,21 @@ int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& byt
   Result r;
   try {
     r = fn(bytes.data(), bytes.size(), opt);
-  } catch (const ref::OracleMismatch& e) {
-    out << "INTERNAL ERROR: the fast oracle disagrees with the exact reference (a ropecheck bug):\n" << e.what() << "\n";
-    return 4;
+  } catch (const std::exception& e) {  // the judge catches its own: this is the target's code
+    out << kInternalMarker << "\nunexpected exception (a ropecheck bug): " << e.what() << "\n";
+    return props::Finding::kInternal;
   }
-  switch (r.outcome) {
-    case Outcome::kViolation:
-      out << r.report;
-      return 1;
-    case Outcome::kOutOfBounds:
-      out << r.report;
-      return 3;
-    case Outcome::kSkip:
+  switch (r.finding) {
+    case props::Finding::kSkip:
       out << "nothing was checked: " << r.report << "\n";
-      return 2;
-    case Outcome::kPass:
       break;
+    case props::Finding::kPass:
+      out << "every property checked holds\n";
+      break;
+    default:
+      out << r.report;
   }
-  out << "every property checked holds\n";
-  return 0;
+  return r.finding;
 }
 
 namespace {
@@ -157,10 +153,10 @@ impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<
         ChannelBuf buf(ch);
         std::ostream os(&buf);
         try {
-          return replay_fuzz_input(target, bytes, os);
+          return static_cast<int>(replay_fuzz_input(target, bytes, os));
         } catch (const std::exception& e) {
           os << "internal error: " << e.what() << "\n";
-          return 4;
+          return static_cast<int>(props::Finding::kInternal);
         }
       },
       opt);
@@ -176,7 +172,7 @@ std::string describe_replay(const impl::ChildOutcome& replay) {
   std::ostringstream os;
   switch (replay.end) {
     case impl::ChildOutcome::End::kVerdict:
-      os << "the replay ended with exit code " << replay.verdict;
+      os << "the replay ended with the finding '" << props::to_string(static_cast<props::Finding>(replay.verdict)) << "'";
       break;
     case impl::ChildOutcome::End::kSignal:
       os << "a kernel " << replay.describe();

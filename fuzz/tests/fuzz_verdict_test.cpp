@@ -1,8 +1,8 @@
 // `ropecheck fuzz` and `ropecheck repro` of fuzz reproducers end with the right verdict and
 // exit code whatever the kernel does (README "Exit codes"): nothing checked is exit 2, never
-// a PASS; a kernel that exits the process, crashes, hangs or writes out of bounds is exit 3
-// with a reproducer on disk; a NaN output is the kernel's violation (exit 1), not ropecheck's
-// internal error; malformed numbers are usage errors.  The kernels are small plugins
+// a PASS; a kernel that exits the process, crashes, hangs, throws through the C ABI or writes
+// out of bounds is exit 3 with a reproducer on disk; a NaN output is the kernel's violation
+// (exit 1), not ropecheck's internal error; malformed numbers are usage errors.  The kernels are small plugins
 // (impl/tests/misbehaving_plugin.c), driven through the `ropecheck` executable as a user
 // would.
 #include <gtest/gtest.h>
@@ -75,6 +75,24 @@ std::string reproducer_named_in(const Result& r) {
   std::smatch m;
   if (!std::regex_search(r.out, m, std::regex("reproducer: (\\S+)"))) return "";
   return m[1].str();
+}
+
+struct Found {
+  Result fuzz, replay;  // `ropecheck fuzz`, and `ropecheck repro` of the raw input it kept
+};
+
+// Fuzzes `plugin` with the differential target until it finds something, which must be exit
+// `code`, and replays the raw input it left with `ropecheck repro` to the same exit code.
+Found expect_found_and_replayed(const char* plugin, const std::string& name, int code) {
+  Found f;
+  f.fuzz = run(std::string("fuzz --in-process --target differential --seconds 20 --plugin ") + plugin + " --out " +
+               temp_dir(name));
+  EXPECT_EQ(f.fuzz.exit_code, code) << f.fuzz.out;
+  const std::string raw = reproducer_named_in(f.fuzz);
+  EXPECT_TRUE(!raw.empty() && std::filesystem::exists(raw)) << f.fuzz.out;
+  f.replay = run("repro " + raw + " --plugin " + plugin);
+  EXPECT_EQ(f.replay.exit_code, code) << f.replay.out;
+  return f;
 }
 
 // ---- 1. nothing checked is never a PASS --------------------------------------------------------
@@ -197,16 +215,9 @@ TEST(FuzzVerdict, ReproOfACheckCounterexampleWithAnExitingKernelIsACrash) {
 // ---- 3. out-of-bounds writes are crash-class (exit 3), as in `check` ---------------------------
 
 TEST(FuzzVerdict, OutOfBoundsWriteIsExitThree) {
-  const std::string d = temp_dir("oob");
-  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " OOB_PLUGIN " --out " + d);
-  EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(has(r, "out-of-bounds")) << r.out;
-  const std::string repro = reproducer_named_in(r);
-  ASSERT_FALSE(repro.empty()) << r.out;
-  EXPECT_TRUE(std::filesystem::exists(repro)) << repro;
-  const Result again = run("repro " + repro + " --plugin " OOB_PLUGIN);
-  EXPECT_EQ(again.exit_code, 3) << again.out;
-  EXPECT_TRUE(has(again, "out-of-bounds")) << again.out;
+  const Found f = expect_found_and_replayed(OOB_PLUGIN, "oob", 3);
+  EXPECT_TRUE(has(f.fuzz, "out-of-bounds")) << f.fuzz.out;
+  EXPECT_TRUE(has(f.replay, "out-of-bounds")) << f.replay.out;
 }
 
 // ---- 4. repro of a fuzz reproducer honours --timeout -------------------------------------------
@@ -267,14 +278,9 @@ TEST(FuzzVerdict, PluginKernelNamedLikeABuiltinIsRefused) {
 // ---- 7. a NaN output is the kernel's violation -------------------------------------------------
 
 TEST(FuzzVerdict, NaNOutputIsAViolationOfTheKernel) {
-  const std::string d = temp_dir("nan");
-  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " NAN_PLUGIN " --out " + d);
-  EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_TRUE(has(r, "PROPERTY VIOLATED")) << r.out;
-  EXPECT_FALSE(has(r, "ropecheck itself failed")) << r.out;
-  const std::string repro = reproducer_named_in(r);
-  ASSERT_FALSE(repro.empty()) << r.out;
-  EXPECT_EQ(run("repro " + repro + " --plugin " NAN_PLUGIN).exit_code, 1);
+  const Found f = expect_found_and_replayed(NAN_PLUGIN, "nan", 1);
+  EXPECT_TRUE(has(f.fuzz, "PROPERTY VIOLATED")) << f.fuzz.out;
+  EXPECT_FALSE(has(f.fuzz, "ropecheck itself failed")) << f.fuzz.out;
 }
 
 // The root cause: the exact reference must confirm that a NaN output is over any bound.
@@ -326,6 +332,18 @@ TEST(FuzzVerdict, SeedZeroIsAccepted) {
                        temp_dir("seed0"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(has(r, "verdict: PASS")) << r.out;
+}
+
+// ---- 9. a kernel that throws through the C ABI is a crash (exit 3), as in `check` ----------------
+
+TEST(FuzzVerdict, KernelThrowingThroughTheABIIsACrashInFuzzAndInRepro) {
+  const Found f = expect_found_and_replayed(THROW_PLUGIN, "throws", 3);
+  EXPECT_TRUE(has(f.fuzz, "threw")) << f.fuzz.out;
+  EXPECT_FALSE(has(f.fuzz, "INTERNAL ERROR")) << f.fuzz.out;
+  EXPECT_TRUE(has(f.replay, "threw")) << f.replay.out;
+  // A fuzz input replayed on its own (not one fuzz saved) with the same kernel.
+  const Result file = run("repro " + reproducer_file(temp_dir("throws-file")) + " --plugin " THROW_PLUGIN);
+  EXPECT_EQ(file.exit_code, 3) << file.out;
 }
 
 }  // namespace
