@@ -59,8 +59,8 @@ Only inputs on which a kernel was run and judged count as checked.  Exit codes: 
 was checked on every kernel and target and nothing was found; 1 a kernel violated a property;
 2 bad usage or plugin, or nothing checked (a target ran no input any kernel supports, or a
 kernel was never checked); 3 a kernel crashed, hung, exited, threw through the C ABI or wrote
-out of bounds; 4 ropecheck itself failed.  A finding leaves its input in --out; the last
-lines replay it with `ropecheck repro`.
+out of bounds; 4 ropecheck itself failed.  A finding leaves its input in --out and, when it
+was judged, a counterexample FILE.json; the last lines replay them with `ropecheck repro`.
 Example: ropecheck fuzz --plugin ./libmy_rope.so --kernel my_f16 --target differential --jobs 2
 )";
 
@@ -138,7 +138,8 @@ int run_fuzz(const Args& args) {
   o.dict = fuzz::default_dict_path();
   for (const std::string& plugin : fuzz::target_plugins()) o.repro_args += " --plugin " + plugin;
   for (const std::string& k : p.all("--kernel")) o.repro_args += " --kernel " + k;
-  if (p.has("--timeout")) o.repro_args += " --timeout " + std::to_string(o.timeout);
+  const std::string timeout_arg = p.has("--timeout") ? " --timeout " + std::to_string(o.timeout) : "";
+  o.repro_args += timeout_arg;
 
   std::printf("ropecheck fuzz: %zu kernel(s):", sel.kernels.size());
   for (const impl::Kernel* k : sel.kernels) std::printf(" %s", k->desc->name);
@@ -163,6 +164,10 @@ int run_fuzz(const Args& args) {
     if (!r.reproducer.empty()) {
       std::printf("  reproducer: %s\n  replay it:  ropecheck repro %s%s\n", r.reproducer.c_str(), r.reproducer.c_str(),
                   o.repro_args.c_str());
+    }
+    if (!r.counterexample.empty()) {
+      std::printf("  counterexample: %s\n  replay it:  ropecheck repro %s%s\n", r.counterexample.c_str(),
+                  r.counterexample.c_str(), timeout_arg.c_str());
     }
   } else if (!res.nothing_checked.empty()) {
     std::printf("\nverdict: NOTHING CHECKED - not a pass:\n");

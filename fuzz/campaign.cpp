@@ -52,9 +52,10 @@ std::string joined(const std::vector<std::string>& parts, char sep) {
 }
 
 // Replays a reproducer in a child (the kernel may crash, hang or exit; a replay longer than
-// `timeout` s is a hang): the finding, the replay's report from its marker on and, for a crash
-// of the replay itself, what happened.
-props::Finding classify(const std::string& target, const std::string& file, int timeout, TargetOutcome& r) {
+// `timeout` s is a hang): the finding, the replay's report from its marker on, the
+// counterexample it saved in `out_dir` and, for a crash of the replay itself, what happened.
+props::Finding classify(const std::string& target, const std::string& file, int timeout, const std::string& out_dir,
+                        TargetOutcome& r) {
   std::vector<uint8_t> bytes;
   try {
     bytes = read_file_bytes(file);
@@ -62,11 +63,17 @@ props::Finding classify(const std::string& target, const std::string& file, int 
     r.detail = e.what();
     return props::Finding::kInternal;
   }
-  const impl::ChildOutcome o = replay_in_child(target, bytes, timeout, nullptr);
+  const impl::ChildOutcome o = replay_in_child(target, bytes, timeout, nullptr, out_dir);
   const std::string& out = o.output;
   size_t at = out.size();
   for (const char* marker : {kViolationMarker, kCrashMarker, kInternalMarker}) at = std::min(at, out.find(marker));
-  r.report = out.substr(at == out.size() ? 0 : at);
+  if (at == out.size()) at = 0;
+  const size_t cx = out.rfind(kCounterexampleLine);
+  r.report = out.substr(at, cx == std::string::npos || cx < at ? std::string::npos : cx - at);
+  if (cx != std::string::npos) {
+    const size_t from = cx + std::string(kCounterexampleLine).size();
+    r.counterexample = out.substr(from, out.find('\n', from) - from);
+  }
   if (o.end == impl::ChildOutcome::End::kVerdict) return static_cast<props::Finding>(o.verdict);
   r.detail = describe_replay(o);
   return o.internal_fault() ? props::Finding::kInternal : props::Finding::kCrash;
@@ -144,7 +151,7 @@ TargetOutcome run_libfuzzer(const CampaignOptions& opt, const std::string& targe
     if (kind != "crash" && kind != "timeout" && kind != "oom" && kind != "leak" && kind != "slow") continue;
     r.reproducer = out + "/" + f;
     if (kind == "crash") {
-      r.finding = classify(target, r.reproducer, opt.timeout, r);
+      r.finding = classify(target, r.reproducer, opt.timeout, out, r);
       // Not reproduced without the sanitizers (passes, or checks nothing): a memory error
       // ASan/UBSan saw, or libFuzzer's "fuzz target exited".
       if (r.finding == props::Finding::kPass || r.finding == props::Finding::kSkip) {
@@ -189,12 +196,13 @@ TargetOutcome run_in_process(const CampaignOptions& opt, const std::string& targ
   r.seconds = d.seconds;
   r.reproducer = d.reproducer;
   r.detail = d.detail;
-  // A finding of the judge (not a process the kernel ended): replayed for the report; the
-  // verdict stays the driver's.
+  // A finding of the judge (not a process the kernel ended): replayed for the report and the
+  // counterexample; the verdict stays the driver's.
   if (d.judged) {
     TargetOutcome replay;
-    classify(target, r.reproducer, opt.timeout, replay);
+    classify(target, r.reproducer, opt.timeout, opt.out_dir, replay);
     r.report = replay.report;
+    r.counterexample = replay.counterexample;
   }
   return r;
 }

@@ -5,7 +5,9 @@
 // guided, ASan + UBSan; find_fuzzer_dir), or, when there are none, the in-process driver of
 // driver.hpp (the seeds, then random mutations of them, in a forked child).  Either way a
 // finding leaves the raw input in the output directory (<target>-<kind>-<hash>), is replayed
-// in a child for its report, and the verdict comes from props::Tally, as in every command.
+// in a child for its report (a finding the judge made also becomes a counterexample in the one
+// format, props::save_counterexample, which `ropecheck repro FILE.json` replays with the judge
+// of `check`), and the verdict comes from props::Tally, as in every command.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +47,7 @@ struct TargetOutcome {
   std::map<std::string, std::string> kernel_skips;  // kernel never checked -> its commonest skip reasons
   double seconds = 0;
   std::string reproducer;        // the raw input of a finding ("" if none could be kept)
+  std::string counterexample;    // its counterexample file ("" if the finding was not the judge's)
   std::string detail;            // how a kernel crashed, hung or exited; where the log is
   std::string report;            // the replay's report, from its failure marker on
 

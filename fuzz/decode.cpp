@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <streambuf>
@@ -67,7 +68,8 @@ std::string short_hash(const std::vector<uint8_t>& bytes) {
   return buf;
 }
 
-props::Finding replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out) {
+props::Finding replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out,
+                                 const std::string& counterexample_dir) {
   const TargetFn fn = find_target(target);
   if (fn == nullptr) throw std::invalid_argument("unknown fuzz target '" + target + "'");
   out << "fuzz input: target " << target << ", " << bytes.size() << " bytes, kernels:";
@@ -104,6 +106,14 @@ props::Finding replay_fuzz_input(const std::string& target, const std::vector<ui
       break;
     default:
       out << r.report;
+      if (r.counterexample && !counterexample_dir.empty()) {
+        try {
+          std::set<std::string> taken;
+          out << kCounterexampleLine << props::save_counterexample(counterexample_dir, *r.counterexample, taken) << "\n";
+        } catch (const std::exception& e) {
+          out << "the counterexample could not be saved: " << e.what() << "\n";
+        }
+      }
   }
   return r.finding;
 }
@@ -134,7 +144,7 @@ class ChannelBuf : public std::streambuf {
 }  // namespace
 
 impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
-                                   std::FILE* echo) {
+                                   std::FILE* echo, const std::string& counterexample_dir) {
   impl::SuperviseOptions opt;
   opt.overall_timeout = timeout_seconds;
   std::string pending;  // echoed up to its last whole line
@@ -153,7 +163,7 @@ impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<
         ChannelBuf buf(ch);
         std::ostream os(&buf);
         try {
-          return static_cast<int>(replay_fuzz_input(target, bytes, os));
+          return static_cast<int>(replay_fuzz_input(target, bytes, os, counterexample_dir));
         } catch (const std::exception& e) {
           os << "internal error: " << e.what() << "\n";
           return static_cast<int>(props::Finding::kInternal);

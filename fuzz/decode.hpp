@@ -27,8 +27,12 @@ std::string fuzz_target_from_path(const std::string& path);
 // kernel threw through the C ABI or wrote out of bounds) or kInternal (ropecheck's own
 // failure, e.g. a fast oracle mismatch).  `out` is flushed before the kernels run.  A kernel
 // that crashes or exits crashes or ends the caller: replay_in_child() isolates it.
-// Throws std::invalid_argument for an unknown target.
-props::Finding replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out);
+// If `counterexample_dir` is not empty, a violation or crash of a kernel target is also saved
+// there in the one counterexample format (props::save_counterexample), and a line
+// "<kCounterexampleLine>PATH" says where.  Throws std::invalid_argument for an unknown target.
+props::Finding replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out,
+                                 const std::string& counterexample_dir = "");
+inline constexpr const char* kCounterexampleLine = "counterexample: ";
 
 // replay_fuzz_input in a forked child (impl/isolation.hpp) with the kernels of
 // target_kernels().  The child writes its text to a pipe as it goes (a crash loses none of it:
@@ -37,7 +41,7 @@ props::Finding replay_fuzz_input(const std::string& target, const std::vector<ui
 // by the kernel.  Killed after `timeout_seconds`.  `echo` (may be null) gets the text, whole
 // lines, as it arrives.
 impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
-                                   std::FILE* echo);
+                                   std::FILE* echo, const std::string& counterexample_dir = "");
 // A sentence for the user: "a kernel crashed with SIGSEGV (segmentation fault)", "the kernel
 // exited the process with status 0 (a kernel must return, never exit)", ...
 std::string describe_replay(const impl::ChildOutcome& replay);

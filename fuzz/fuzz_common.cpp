@@ -290,6 +290,11 @@ const std::vector<const rc_kernel_desc*>& target_kernels() {
   return st.list;
 }
 
+const std::string& target_plugin(size_t n) {
+  target_kernels();
+  return kernel_state().plugins.at(n);
+}
+
 std::vector<std::string> target_plugins() {
   target_kernels();
   std::vector<std::string> out;
@@ -484,7 +489,9 @@ Result failure_result(const char* target, size_t n, const props::Judgement& j, c
      << "\nverdict:  " << j.reason << "\n" << j.detail << "\n" << extra
      << "case (JSON, one line; values already rounded to the kernel's input dtype):\n" << props::case_to_json(c, -1)
      << "\n";
-  return Result(j.finding, os.str());
+  Result r(j.finding, os.str());
+  r.counterexample = props::counterexample_of(j, kernel.name, target_plugin(n), c);
+  return r;
 }
 
 namespace {

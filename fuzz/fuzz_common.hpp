@@ -24,6 +24,7 @@
 #include "impl/registry.hpp"
 #include "impl/ropecheck_kernel.h"
 #include "properties/case.hpp"
+#include "properties/counterexample.hpp"
 #include "properties/judge.hpp"
 #include "reference/rope_spec.hpp"
 
@@ -169,6 +170,9 @@ void codec(IO& io, CaseChoice& c) {
 // plugin was given, else the built-ins.  A plugin that fails to load or an unknown name prints
 // why and exits 2.
 const std::vector<const rc_kernel_desc*>& target_kernels();
+// "" for a built-in kernel, else the absolute path of the plugin that defines target kernel n
+// (what a counterexample records so `ropecheck repro` loads it again).
+const std::string& target_plugin(size_t n);
 // The plugins of target_kernels(), each once, in the order of the kernels.
 std::vector<std::string> target_plugins();
 // Overrides the set (the kernels of the caller's impl::KernelSet, which must outlive their use
@@ -217,6 +221,9 @@ struct Result {
   // 1 if something was checked on it; else why not.
   std::vector<uint8_t> checked;
   std::vector<std::string> skipped;
+  // kViolation, kCrash of a kernel target: the finding in the one counterexample format (the
+  // case as the kernel saw it), for `ropecheck repro FILE.json`.
+  std::optional<props::Counterexample> counterexample;
 };
 struct RunOptions {
   std::ostream* trace = nullptr;  // where to describe the decoded input and each verdict
@@ -229,7 +236,7 @@ Result kernels_result(std::vector<uint8_t> checked, std::vector<std::string> ski
 
 // The result of a kernel target whose judgement `j` of kernel target_kernels()[n] on case `c`
 // failed (violation, crash or internal): the report (with `extra`, e.g. every kernel's
-// output).
+// output) and, for a finding about the kernel, its counterexample.
 Result failure_result(const char* target, size_t n, const props::Judgement& j, const props::Case& c,
                       const std::string& extra = "");
 

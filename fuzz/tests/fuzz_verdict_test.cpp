@@ -2,7 +2,8 @@
 // exit code whatever the kernel does (README "Exit codes"): nothing checked is exit 2, never
 // a PASS; a kernel that exits the process, crashes, hangs, throws through the C ABI or writes
 // out of bounds is exit 3 with a reproducer on disk; a NaN output is the kernel's violation
-// (exit 1), not ropecheck's internal error; malformed numbers are usage errors.  The kernels are small plugins
+// (exit 1), not ropecheck's internal error; what the judge found also replays from its
+// counterexample JSON to the same exit code; malformed numbers are usage errors.  The kernels are small plugins
 // (impl/tests/misbehaving_plugin.c), driven through the `ropecheck` executable as a user
 // would.
 #include <gtest/gtest.h>
@@ -77,13 +78,21 @@ std::string reproducer_named_in(const Result& r) {
   return m[1].str();
 }
 
+std::string counterexample_named_in(const Result& r) {
+  std::smatch m;
+  if (!std::regex_search(r.out, m, std::regex("counterexample: (\\S+\\.json)"))) return "";
+  return m[1].str();
+}
+
 struct Found {
   Result fuzz, replay;  // `ropecheck fuzz`, and `ropecheck repro` of the raw input it kept
 };
 
 // Fuzzes `plugin` with the differential target until it finds something, which must be exit
-// `code`, and replays the raw input it left with `ropecheck repro` to the same exit code.
-Found expect_found_and_replayed(const char* plugin, const std::string& name, int code) {
+// `code`, and replays what it left with `ropecheck repro` to the same exit code: the raw input
+// (with --plugin), and the counterexample JSON of the judge's `finding` (with nothing but the
+// file: it names the kernel and its plugin).
+Found expect_found_and_replayed(const char* plugin, const std::string& name, int code, const char* finding) {
   Found f;
   f.fuzz = run(std::string("fuzz --in-process --target differential --seconds 20 --plugin ") + plugin + " --out " +
                temp_dir(name));
@@ -92,6 +101,17 @@ Found expect_found_and_replayed(const char* plugin, const std::string& name, int
   EXPECT_TRUE(!raw.empty() && std::filesystem::exists(raw)) << f.fuzz.out;
   f.replay = run("repro " + raw + " --plugin " + plugin);
   EXPECT_EQ(f.replay.exit_code, code) << f.replay.out;
+  const std::string cx = counterexample_named_in(f.fuzz);
+  EXPECT_FALSE(cx.empty()) << f.fuzz.out;
+  if (cx.empty()) return f;
+  EXPECT_TRUE(has(f.fuzz, "ropecheck repro " + cx)) << f.fuzz.out;
+  std::ifstream in(cx);
+  nlohmann::json j;
+  EXPECT_NO_THROW(j = nlohmann::json::parse(in)) << cx;
+  EXPECT_EQ(j.value("finding", ""), finding) << j.dump(2);
+  EXPECT_EQ(j.value("plugin", ""), std::filesystem::canonical(plugin).string()) << j.dump(2);
+  const Result again = run("repro " + cx);
+  EXPECT_EQ(again.exit_code, code) << again.out;
   return f;
 }
 
@@ -215,7 +235,7 @@ TEST(FuzzVerdict, ReproOfACheckCounterexampleWithAnExitingKernelIsACrash) {
 // ---- 3. out-of-bounds writes are crash-class (exit 3), as in `check` ---------------------------
 
 TEST(FuzzVerdict, OutOfBoundsWriteIsExitThree) {
-  const Found f = expect_found_and_replayed(OOB_PLUGIN, "oob", 3);
+  const Found f = expect_found_and_replayed(OOB_PLUGIN, "oob", 3, "crash");
   EXPECT_TRUE(has(f.fuzz, "out-of-bounds")) << f.fuzz.out;
   EXPECT_TRUE(has(f.replay, "out-of-bounds")) << f.replay.out;
 }
@@ -278,7 +298,7 @@ TEST(FuzzVerdict, PluginKernelNamedLikeABuiltinIsRefused) {
 // ---- 7. a NaN output is the kernel's violation -------------------------------------------------
 
 TEST(FuzzVerdict, NaNOutputIsAViolationOfTheKernel) {
-  const Found f = expect_found_and_replayed(NAN_PLUGIN, "nan", 1);
+  const Found f = expect_found_and_replayed(NAN_PLUGIN, "nan", 1, "violation");
   EXPECT_TRUE(has(f.fuzz, "PROPERTY VIOLATED")) << f.fuzz.out;
   EXPECT_FALSE(has(f.fuzz, "ropecheck itself failed")) << f.fuzz.out;
 }
@@ -337,7 +357,7 @@ TEST(FuzzVerdict, SeedZeroIsAccepted) {
 // ---- 9. a kernel that throws through the C ABI is a crash (exit 3), as in `check` ----------------
 
 TEST(FuzzVerdict, KernelThrowingThroughTheABIIsACrashInFuzzAndInRepro) {
-  const Found f = expect_found_and_replayed(THROW_PLUGIN, "throws", 3);
+  const Found f = expect_found_and_replayed(THROW_PLUGIN, "throws", 3, "crash");
   EXPECT_TRUE(has(f.fuzz, "threw")) << f.fuzz.out;
   EXPECT_FALSE(has(f.fuzz, "INTERNAL ERROR")) << f.fuzz.out;
   EXPECT_TRUE(has(f.replay, "threw")) << f.replay.out;
