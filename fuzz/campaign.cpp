@@ -42,6 +42,7 @@ std::vector<std::string> list_dir(const std::string& d) {
     }
     closedir(dp);
   }
+  std::sort(out.begin(), out.end());  // the seeds' order is the driver's first inputs: reproducible
   return out;
 }
 
@@ -150,6 +151,9 @@ TargetOutcome run_libfuzzer(const CampaignOptions& opt, const std::string& targe
     const std::string kind = f.substr(target.size() + 1, f.find('-', target.size() + 1) - target.size() - 1);
     if (kind != "crash" && kind != "timeout" && kind != "oom" && kind != "leak" && kind != "slow") continue;
     r.reproducer = out + "/" + f;
+    // libFuzzer counts the input that stopped it (its final stats say so), but a -fork run
+    // may print no stats of the worker that found it: that input at least ran.
+    r.execs = std::max<uint64_t>(r.execs, 1);
     if (kind == "crash") {
       r.finding = classify(target, r.reproducer, opt.timeout, out, r);
       // Not reproduced without the sanitizers (passes, or checks nothing): a memory error

@@ -39,7 +39,7 @@ struct CampaignOptions {
 struct TargetOutcome {
   std::string target;
   props::Finding finding = props::Finding::kPass;  // kPass: nothing found (see checked_any())
-  uint64_t execs = 0;            // inputs run
+  uint64_t execs = 0;            // inputs run, the one of a finding included
   uint64_t checked = 0;          // inputs on which something was checked (in-process driver)
   bool counts_known = true;      // false for libFuzzer: only which kernels were checked is known
   std::set<std::string> kernels_checked;

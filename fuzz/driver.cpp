@@ -169,8 +169,9 @@ DriveResult drive_in_process(const DriveOptions& opt) {
           return static_cast<int>(f);
         };
         std::mt19937_64 rng(opt.seed);
-        while (elapsed() < opt.seconds) {
-          const std::vector<uint8_t> in = mutate(opt.seeds, rng);
+        for (size_t i = 0; elapsed() < opt.seconds; ++i) {
+          std::vector<uint8_t> in = i < opt.seeds.size() ? opt.seeds[i] : mutate(opt.seeds, rng);
+          if (in.size() > kMaxInput) in.resize(kMaxInput);
           std::memcpy(sh->data, in.data(), in.size());
           sh->size = static_cast<uint32_t>(in.size());
           sh->running = 1;
@@ -181,12 +182,15 @@ DriveResult drive_in_process(const DriveOptions& opt) {
             r = Result(props::Finding::kInternal, e.what());
           }
           if (r.finding != props::Finding::kPass && r.finding != props::Finding::kSkip) {
-            // The parent replays the file for the report.
+            // The input was run and judged: it counts.  The parent replays the file for the report.
             const std::string path = reproducer(props::to_string(r.finding), in);
             write_file(path, in.data(), in.size());
             if (r.finding == props::Finding::kInternal) {
               std::fprintf(stderr, "ropecheck fuzz: internal error on %s: %s\n", path.c_str(), r.report.c_str());
             }
+            sh->checked = sh->checked + 1;
+            sh->execs = sh->execs + 1;
+            sh->running = 0;
             return finish(r.finding);
           }
           for (size_t n = 0; n < r.checked.size() && n < n_kernels; ++n) {
@@ -235,8 +239,11 @@ DriveResult drive_in_process(const DriveOptions& opt) {
                    " (a kernel must return, never exit)";
     }
     if (sh->running) {
+      // The input it was running is the finding: it was run, and the kernel's end judged it.
       res.reproducer = reproducer(child.end == impl::ChildOutcome::End::kTimeout ? "timeout" : "crash", last);
       write_file(res.reproducer, last.data(), last.size());
+      sh->execs = sh->execs + 1;
+      sh->checked = sh->checked + 1;
     } else {
       res.detail += ", between inputs (no input to keep)";
     }

@@ -1,6 +1,6 @@
 // The in-process fuzzing driver `ropecheck fuzz` falls back to when no libFuzzer build of the
-// targets is around (e.g. a GCC build): for N seconds it feeds a target random mutations of
-// its seed corpus — bit flips, special float bit patterns, edge-position bytes, changes to
+// targets is around (e.g. a GCC build): for N seconds it feeds a target its seed corpus as it
+// is (in order, as libFuzzer starts with its corpus), then random mutations of it — bit flips, special float bit patterns, edge-position bytes, changes to
 // the shape bytes at the end, splices — and fresh random bytes.  No coverage feedback, but
 // the decoder maps every input to a valid case, so random search still reaches every rope
 // type, layout, dtype path and edge position.
@@ -35,8 +35,8 @@ struct DriveResult {
   // kernel threw through the C ABI, wrote out of bounds, crashed (a signal), hung or ended the
   // process (exit()); `detail` says which.  kViolation, kInternal: as the judge says.
   props::Finding finding = props::Finding::kPass;
-  uint64_t execs = 0;                  // inputs run to the end
-  uint64_t checked = 0;                // of those, inputs on which something was checked
+  uint64_t execs = 0;                  // inputs run, the one of a finding included
+  uint64_t checked = 0;                // of those, inputs on which something was checked (or found)
   std::vector<uint64_t> kernel_checked;  // per kernel of target_kernels(): inputs checked on it
   std::string skip_example;            // why the latest input that checked nothing did not
   // Per kernel never checked: its commonest skip reasons with counts ("" for the others).

@@ -3,7 +3,8 @@
 // a PASS; a kernel that exits the process, crashes, hangs, throws through the C ABI or writes
 // out of bounds is exit 3 with a reproducer on disk; a NaN output is the kernel's violation
 // (exit 1), not ropecheck's internal error; what the judge found also replays from its
-// counterexample JSON to the same exit code; malformed numbers are usage errors.  The kernels are small plugins
+// counterexample JSON to the same exit code; the input that failed is counted; malformed
+// numbers are usage errors.  The kernels are small plugins
 // (impl/tests/misbehaving_plugin.c), driven through the `ropecheck` executable as a user
 // would.
 #include <gtest/gtest.h>
@@ -364,6 +365,21 @@ TEST(FuzzVerdict, KernelThrowingThroughTheABIIsACrashInFuzzAndInRepro) {
   // A fuzz input replayed on its own (not one fuzz saved) with the same kernel.
   const Result file = run("repro " + reproducer_file(temp_dir("throws-file")) + " --plugin " THROW_PLUGIN);
   EXPECT_EQ(file.exit_code, 3) << file.out;
+}
+
+// ---- 10. the input that fails is counted: it was run and checked --------------------------------
+
+TEST(FuzzVerdict, FailingFirstInputCountsAsOneInputChecked) {
+  // The driver runs the seeds first, in order; the first generated seed has a token at t = 4096,
+  // where this kernel writes a NaN.
+  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " NAN_PLUGIN " --out " +
+                       temp_dir("first-input"));
+  ASSERT_EQ(r.exit_code, 1) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("differential +(\\d+) inputs?, (\\d+) checked.*PROPERTY VIOLATED")))
+      << r.out;
+  EXPECT_EQ(m[1].str(), "1") << r.out;
+  EXPECT_EQ(m[2].str(), "1") << r.out;
 }
 
 }  // namespace
