@@ -180,6 +180,11 @@ struct Judge::Prepared {
 struct Judge::State {
   explicit State(size_t capacity) : cache(capacity) {}
   SpecCache<Prepared> cache;
+  // The spec asked for last: callers ask for the same one many times in a row (every kernel of
+  // a set, every property of a case), and comparing the key is cheaper than hashing it.  Valid
+  // while it is the cache's most recent entry, i.e. until the next cache.get.
+  std::string last_key;
+  Prepared* last = nullptr;
 };
 
 Judge::Judge() : Judge(Options{}) {}
@@ -187,7 +192,14 @@ Judge::Judge(Options options) : options_(options), state_(std::make_unique<State
 Judge::~Judge() = default;
 
 Judge::Prepared& Judge::prepared(const RopeSpec& spec) {
-  return state_->cache.get(spec_cache_key(spec), [&] { return std::make_unique<Prepared>(spec, options_); });
+  State& st = *state_;
+  std::string key = spec_cache_key(spec);
+  if (st.last != nullptr && key == st.last_key) return *st.last;
+  st.last = nullptr;  // get() may drop it
+  Prepared& p = st.cache.get(key, [&] { return std::make_unique<Prepared>(spec, options_); });
+  st.last_key = std::move(key);
+  st.last = &p;
+  return p;
 }
 
 const KernelRunner& Judge::runner(const rc_kernel_desc& kernel, const RopeSpec& spec) {
