@@ -10,9 +10,9 @@
 // Routing (each kernel judges the case as rounded to its own input dtype):
 //  - a NaN/Inf among the inputs -> nonFiniteInputStaysInItsPair (the agreement bound assumes
 //    finite inputs), with the first non-finite element as the poisoned one;
-//  - a position outside [0, max_position] in a case the kernel supports once its positions are
-//    clamped -> positionsBeyondMaximumAreRefused on the clamped case (design.md: "values just
-//    beyond it must be rejected");
+//  - a position outside [0, max_position] -> positionsBeyondMaximumAreRefused, which judges the
+//    call with these very positions if the kernel supports the case otherwise (design.md:
+//    "values just beyond it must be rejected");
 //  - |x| so large that a·r could overflow the kernel's dtypes -> skipped (no kernel can be
 //    right there; the metamorphic target covers huge values with its exact properties).
 #include <algorithm>
@@ -20,6 +20,8 @@
 #include <optional>
 #include <ostream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "fuzz/targets.hpp"
 
@@ -66,43 +68,47 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
   const double a = judge.fast_oracle(base.spec).attention_factor();
   std::vector<uint8_t> checked(kernels.size(), 0);
   std::vector<std::string> skipped(kernels.size());
+  // The case as the kernels of each input dtype see it, rounded once per dtype (the kernels of a
+  // set mostly share a few dtypes).
+  std::vector<std::pair<int32_t, props::Case>> rounded;
+  auto rounded_for = [&](const rc_kernel_desc& kd) -> const props::Case& {
+    for (const auto& [dtype, c] : rounded) {
+      if (dtype == kd.in_dtype) return c;
+    }
+    return rounded.emplace_back(kd.in_dtype, case_for_kernel(base, kd)).second;
+  };
   for (size_t n = 0; n < kernels.size(); ++n) {
     const rc_kernel_desc& kd = *kernels[n];
-    props::Case c = case_for_kernel(base, kd);
     auto skip = [&](const std::string& why) {
       if (tr) *tr << "  " << kd.name << ": skipped: " << why << "\n";
       skipped[n] = why;
     };
-    // The runner is asked only off the common path: the property checks what the kernel declares.
-    auto unsupported = [&](const props::Case& k) { return judge.runner(kd, base.spec).unsupported_reason(k); };
 
     const props::Property* p = &agrees;
-    if (!all_finite(c)) {
+    const props::Case& as_seen = rounded_for(kd);
+    std::optional<props::Case> changed;  // the NaN route judges a changed copy
+    if (!all_finite(as_seen)) {
       p = &non_finite;
+      props::Case& c = changed.emplace(as_seen);
       const auto bad = std::find_if(c.x.begin(), c.x.end(), [](double v) { return !std::isfinite(v); });
       c.poison = bad - c.x.begin();
       for (double& v : c.x) {
         if (!std::isfinite(v)) v = 0;
       }
-    } else if (std::any_of(c.positions.begin(), c.positions.end(),
+    } else if (std::any_of(as_seen.positions.begin(), as_seen.positions.end(),
                            [&](int64_t t) { return t < 0 || t > kd.max_position; })) {
-      props::Case inside = c;
-      for (int64_t& t : inside.positions) t = std::clamp<int64_t>(t, 0, kd.max_position);
-      if (!unsupported(inside).empty()) {
-        skip(unsupported(c));
-        continue;
-      }
-      p = &refusal;
-      c = std::move(inside);
+      p = &refusal;  // judged on these very positions, if the kernel supports the case otherwise
     } else {
       double max_abs = 0;
-      for (double v : c.x) max_abs = std::max(max_abs, std::fabs(v));
+      for (double v : as_seen.x) max_abs = std::max(max_abs, std::fabs(v));
       if (max_abs > safe_magnitude(kd, a)) {
-        const std::string why = unsupported(c);
+        // The runner is asked only here: the properties check what the kernel declares.
+        const std::string why = judge.runner(kd, base.spec).unsupported_reason(as_seen);
         skip(why.empty() ? "|x| this large could overflow the kernel's dtypes" : why);
         continue;
       }
     }
+    const props::Case& c = changed ? *changed : as_seen;
 
     const props::Judgement j = judge.judge(kd, *p, c);
     if (j.finding == props::Finding::kSkip) {

@@ -26,6 +26,8 @@
 
 #include "fuzz/decode.hpp"
 #include "fuzz/fuzz_common.hpp"
+#include "fuzz/targets.hpp"
+#include "impl/registry.hpp"
 #include "reference/fast_oracle.hpp"
 
 namespace ropecheck::fuzz {
@@ -380,6 +382,48 @@ TEST(FuzzVerdict, FailingFirstInputCountsAsOneInputChecked) {
       << r.out;
   EXPECT_EQ(m[1].str(), "1") << r.out;
   EXPECT_EQ(m[2].str(), "1") << r.out;
+}
+
+// ---- 11. a position beyond the maximum is judged as fuzzed, not only a fixed list -------------
+
+// scalar_f64 behind a position check that reads the low 32 bits only (a uint32 truncation),
+// declaring max_position 2^20: it refuses -1, INT64_MIN, 2^20 + 1, 2^20 + 1000 and INT64_MAX,
+// and accepts 2^32 + 5 (as position 5).
+const rc_kernel_desc* g_inner = nullptr;
+int truncating_apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+                     int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    if (positions[k] < 0 || (static_cast<uint64_t>(positions[k]) & 0xFFFFFFFFu) > (uint64_t{1} << 20)) {
+      return RC_ERR_POSITION;
+    }
+  }
+  return g_inner->apply(spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
+}
+
+TEST(FuzzVerdict, PositionBeyondTheMaximumIsJudgedAsFuzzed) {
+  for (const rc_kernel_desc* d : impl::builtin_kernels()) {
+    if (std::string(d->name) == "scalar_f64") g_inner = d;
+  }
+  ASSERT_NE(g_inner, nullptr);
+  ASSERT_GT(g_inner->max_position, (int64_t{1} << 32) + 5);
+  static rc_kernel_desc truncating = *g_inner;
+  truncating.name = "truncates_positions_to_32_bits";
+  truncating.max_position = int64_t{1} << 20;
+  truncating.apply = truncating_apply;
+  static const impl::Kernel kernel{&truncating, "built-in"};
+  set_target_kernels({&kernel});
+  CaseChoice c;
+  c.head_pad = 4;  // no padding
+  c.positions.assign(1, PositionChoice{});
+  c.positions[0].mode = 7;  // a raw int64
+  c.positions[0].raw = (uint64_t{1} << 32) + 5;
+  c.values.nonfinite = 1;
+  c.raw.assign(128 * 4, 0x3c);  // f32 0x3c3c3c3c
+  const std::vector<uint8_t> bytes = encode_case(c);
+  const ropecheck::fuzz::Result r = fuzz_differential(bytes.data(), bytes.size(), RunOptions{});
+  EXPECT_EQ(r.finding, props::Finding::kViolation) << r.report;
+  EXPECT_NE(r.report.find("positionsBeyondMaximumAreRefused"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("accepted position 4294967301"), std::string::npos) << r.report;
 }
 
 }  // namespace
