@@ -86,6 +86,9 @@ void load_environment_kernels(KernelState& st) {
   for (const std::string& p : split(plugins ? plugins : "", ':')) {
     try {
       impl::load_plugin(st.set, p);
+    } catch (const impl::PluginCrashed& e) {  // crashed or hung while loading: exit 3, as every command
+      std::fprintf(stderr, "ropecheck fuzz: CRASH: %s\n", e.what());
+      std::exit(3);
     } catch (const std::exception& e) {
       refuse_environment(e.what());
     }
