@@ -9,7 +9,7 @@
 // would.
 #include <gtest/gtest.h>
 
-#include "cli/tests/run_command.hpp"
+#include "run_command.hpp"
 
 #include <array>
 #include <chrono>
