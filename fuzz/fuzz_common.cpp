@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -334,7 +335,17 @@ props::Judge& fuzz_judge() {
 // ---- decoding ----------------------------------------------------------------------------
 
 std::vector<int64_t> decoder_edge_positions(const RopeSpec& spec) {
-  std::vector<int64_t> e = props::edge_positions(spec, INT64_MAX);
+  // Every input decodes its positions through this list (some 200 positions): the spec's part
+  // is kept per (L0, max_position_embeddings), the only parts of a spec it depends on.
+  static std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> memo;
+  const auto key = std::make_pair(spec.type != RopeType::kDefault ? spec.effective_original_max() : -1,
+                                  spec.max_position_embeddings);
+  auto hit = memo.find(key);
+  if (hit == memo.end()) {
+    if (memo.size() > 4096) memo.clear();
+    hit = memo.emplace(key, props::edge_positions(spec, INT64_MAX)).first;
+  }
+  std::vector<int64_t> e = hit->second;
   for (const rc_kernel_desc* d : target_kernels()) {
     e.push_back(d->max_position);
     if (d->max_position < INT64_MAX) e.push_back(d->max_position + 1);  // must be refused
