@@ -15,7 +15,7 @@
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "fuzz/decode.hpp"
-#include "fuzz/fuzz_common.hpp"
+#include "kernel_selection.hpp"
 #include "properties/counterexample.hpp"
 #include "properties/judge.hpp"
 #include "reference/input_file.hpp"
@@ -32,13 +32,13 @@ constexpr const char* kReproHelp = R"(Usage:
 
 Replays a saved counterexample: prints the case (spec, positions, inputs in hexfloat), runs
 the kernel on it exactly as the gate did, and judges the property with the exact reference.
-A kernelIsDeterministic finding (a property that failed on one run and held on the next) is
-replayed up to 1000 times, until a run fails.
-FILE is what `ropecheck check` saved under --out-dir (it names the kernel, its plugin, the
-property and the case), or a fuzz reproducer (<target>-crash-<hash>, <target>-violation-...)
-written by `ropecheck fuzz` or libFuzzer, replayed with the built-in kernels or those of
---plugin.  The replay runs in a child process, so a crashing kernel is
-reported, not fatal.
+FILE is a counterexample JSON that `ropecheck check` or `ropecheck fuzz` saved (it names the
+kernel, its plugin, the property and the case), or a raw fuzz input (<target>-crash-<hash>,
+<target>-violation-...) written by `ropecheck fuzz` or libFuzzer, replayed with the kernels
+--plugin and --kernel choose as in `ropecheck fuzz` (both repeatable there; default: the
+plugins' kernels, else the built-in ones).  The replay runs in a child process, so a crashing
+kernel is reported, not fatal.  A kernelIsDeterministic finding (a property that failed on one
+run and held on the next) is replayed up to 1000 times, until a run fails.
 
 Options:
   --plugin LIB.so   load the kernel from this library instead of the path saved in FILE.
@@ -58,7 +58,8 @@ process on the case; 4 ropecheck itself failed.
 )";
 
 // A fuzzer's reproducer (raw bytes named <target>-crash-<hash>, ...): decode it, print the
-// case and replay it in a child, with the built-in kernels or those of --plugin.
+// case and replay it in a child with the kernels of --plugin / --kernel, chosen as every
+// command chooses them (select_kernels), the finding mapped to its exit code as everywhere.
 int replay_fuzz_file(const std::string& path, const ParsedArgs& args, int timeout) {
   const std::string target = fuzz::fuzz_target_from_path(path);
   if (target.empty()) {
@@ -66,16 +67,8 @@ int replay_fuzz_file(const std::string& path, const ParsedArgs& args, int timeou
                           "<target>-crash-..., <target>-violation-... (targets: differential, metamorphic, spec, "
                           "descriptor)");
   }
-  impl::KernelSet set = impl::KernelSet::with_builtins();
-  const size_t n_builtin = set.all().size();
-  if (args.has("--plugin")) impl::load_plugin(set, args.get("--plugin"));
-  std::vector<const rc_kernel_desc*> kernels;
-  for (size_t i = args.has("--plugin") ? n_builtin : 0; i < set.all().size(); ++i) {
-    const rc_kernel_desc* d = set.all()[i].desc;
-    if (!args.has("--kernel") || args.get("--kernel") == d->name) kernels.push_back(d);
-  }
-  if (kernels.empty()) throw UsageError("no kernel matches --kernel " + args.get("--kernel"));
-  fuzz::set_target_kernels(kernels);
+  const KernelSelection sel = select_kernels(args.all("--plugin"), args.all("--kernel"));
+  fuzz::set_target_kernels(sel.kernels);
   const std::vector<uint8_t> bytes = fuzz::read_file_bytes(path);
   // The child prints through a pipe and the parent echoes it, so the case is on screen even
   // if the kernel crashes; its verdict cannot be faked by a kernel calling exit().
@@ -85,23 +78,25 @@ int replay_fuzz_file(const std::string& path, const ParsedArgs& args, int timeou
     std::printf("REPRODUCED: %s\n", fuzz::describe_replay(r).c_str());
     return kExitCrash;
   }
-  switch (r.verdict) {
-    case kExitOk:
+  const auto finding = static_cast<props::Finding>(r.verdict);
+  switch (finding) {
+    case props::Finding::kPass:
       std::printf("PASSES: every property checked holds on this input.\n");
       return kExitOk;
-    case kExitViolation:
-      std::printf("REPRODUCED: a property is violated (see above).\n");
-      return kExitViolation;
-    case kExitUsage:
+    case props::Finding::kSkip:
       std::printf("NOTHING CHECKED: no kernel of the set was checked on this input (see above); not a pass.\n");
       return kExitUsage;
-    case kExitCrash:
-      std::printf("REPRODUCED: a kernel wrote out of bounds (see above).\n");
-      return kExitCrash;
-    default:
-      std::printf("ropecheck internal error while replaying.\n");
-      return kExitInternal;
+    case props::Finding::kViolation:
+      std::printf("REPRODUCED: a property is violated (see above).\n");
+      break;
+    case props::Finding::kCrash:
+      std::printf("REPRODUCED: a kernel threw through the C ABI or wrote out of bounds (see above).\n");
+      break;
+    case props::Finding::kInternal:
+      std::printf("ropecheck internal error while replaying (see above).\n");
+      break;
   }
+  return props::exit_code(finding);
 }
 
 // Whole seconds in [1, 86400], the whole string ("5x" and "2.5" are errors, not 5 and 2).
@@ -119,7 +114,9 @@ int parse_timeout(const std::string& v) {
 }  // namespace
 
 int run_repro(const Args& argv) {
-  const ParsedArgs args(argv, {"--plugin", "--kernel", "--property", "--timeout"}, {"--help"});
+  // --plugin and --kernel choose a kernel set for a fuzz input (several of each allowed) and one
+  // kernel for a counterexample.
+  const ParsedArgs args(argv, {"--plugin", "--kernel", "--property", "--timeout"}, {"--help"}, {"--plugin", "--kernel"});
   if (args.flag("--help")) {
     std::fputs(kReproHelp, stdout);
     return kExitOk;
@@ -133,6 +130,9 @@ int run_repro(const Args& argv) {
   // a raw fuzz input, whose target the file name says.
   const std::optional<props::Counterexample> cx = props::parse_counterexample(text, path);
   if (!cx) return replay_fuzz_file(path, args, timeout);
+  if (args.all("--plugin").size() > 1 || args.all("--kernel").size() > 1) {
+    throw UsageError("a counterexample replays on one kernel: give --plugin and --kernel at most once");
+  }
   const props::Case& c = cx->c;
   const std::string kernel_name = args.get("--kernel", cx->kernel);
   // A kernelIsDeterministic finding of the judge names the property whose runs differed:

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <streambuf>
@@ -67,7 +68,8 @@ std::string short_hash(const std::vector<uint8_t>& bytes) {
   return buf;
 }
 
-int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out) {
+props::Finding replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& bytes, std::ostream& out,
+                                 const std::string& counterexample_dir) {
   const TargetFn fn = find_target(target);
   if (fn == nullptr) throw std::invalid_argument("unknown fuzz target '" + target + "'");
   out << "fuzz input: target " << target << ", " << bytes.size() << " bytes, kernels:";
@@ -91,25 +93,29 @@ int replay_fuzz_input(const std::string& target, const std::vector<uint8_t>& byt
   Result r;
   try {
     r = fn(bytes.data(), bytes.size(), opt);
-  } catch (const ref::OracleMismatch& e) {
-    out << "INTERNAL ERROR: the fast oracle disagrees with the exact reference (a ropecheck bug):\n" << e.what() << "\n";
-    return 4;
+  } catch (const std::exception& e) {  // the judge catches its own: this is the target's code
+    out << kInternalMarker << "\nunexpected exception (a ropecheck bug): " << e.what() << "\n";
+    return props::Finding::kInternal;
   }
-  switch (r.outcome) {
-    case Outcome::kViolation:
-      out << r.report;
-      return 1;
-    case Outcome::kOutOfBounds:
-      out << r.report;
-      return 3;
-    case Outcome::kSkip:
+  switch (r.finding) {
+    case props::Finding::kSkip:
       out << "nothing was checked: " << r.report << "\n";
-      return 2;
-    case Outcome::kPass:
       break;
+    case props::Finding::kPass:
+      out << "every property checked holds\n";
+      break;
+    default:
+      out << r.report;
+      if (r.counterexample && !counterexample_dir.empty()) {
+        try {
+          std::set<std::string> taken;
+          out << kCounterexampleLine << props::save_counterexample(counterexample_dir, *r.counterexample, taken) << "\n";
+        } catch (const std::exception& e) {
+          out << "the counterexample could not be saved: " << e.what() << "\n";
+        }
+      }
   }
-  out << "every property checked holds\n";
-  return 0;
+  return r.finding;
 }
 
 namespace {
@@ -138,7 +144,7 @@ class ChannelBuf : public std::streambuf {
 }  // namespace
 
 impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<uint8_t>& bytes, double timeout_seconds,
-                                   std::FILE* echo) {
+                                   std::FILE* echo, const std::string& counterexample_dir) {
   impl::SuperviseOptions opt;
   opt.overall_timeout = timeout_seconds;
   std::string pending;  // echoed up to its last whole line
@@ -157,10 +163,10 @@ impl::ChildOutcome replay_in_child(const std::string& target, const std::vector<
         ChannelBuf buf(ch);
         std::ostream os(&buf);
         try {
-          return replay_fuzz_input(target, bytes, os);
+          return static_cast<int>(replay_fuzz_input(target, bytes, os, counterexample_dir));
         } catch (const std::exception& e) {
           os << "internal error: " << e.what() << "\n";
-          return 4;
+          return static_cast<int>(props::Finding::kInternal);
         }
       },
       opt);
@@ -176,7 +182,7 @@ std::string describe_replay(const impl::ChildOutcome& replay) {
   std::ostringstream os;
   switch (replay.end) {
     case impl::ChildOutcome::End::kVerdict:
-      os << "the replay ended with exit code " << replay.verdict;
+      os << "the replay ended with the finding '" << props::to_string(static_cast<props::Finding>(replay.verdict)) << "'";
       break;
     case impl::ChildOutcome::End::kSignal:
       os << "a kernel " << replay.describe();

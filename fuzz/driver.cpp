@@ -14,7 +14,6 @@
 #include <sstream>
 
 #include "fuzz/decode.hpp"
-#include "fuzz/fuzz_common.hpp"
 #include "impl/isolation.hpp"
 
 namespace ropecheck::fuzz {
@@ -22,10 +21,6 @@ namespace ropecheck::fuzz {
 namespace {
 
 constexpr size_t kMaxInput = 1 << 16;
-
-// The child's verdict (impl/isolation.hpp: a kernel that calls exit() ends the child without
-// one).
-enum ChildVerdict : int { kChildClean = 1, kChildViolation, kChildOutOfBounds, kChildInternal };
 
 // Shared between the parent and the child running the target; followed in the mapping by one
 // uint64_t per kernel: the inputs on which something was checked on it.
@@ -135,7 +130,7 @@ DriveResult drive_in_process(const DriveOptions& opt) {
   DriveResult res;
   const TargetFn fn = find_target(opt.target);
   if (fn == nullptr) {
-    res.kind = DriveResult::Kind::kInternal;
+    res.finding = props::Finding::kInternal;
     res.detail = "unknown target " + opt.target;
     return res;
   }
@@ -143,36 +138,40 @@ DriveResult drive_in_process(const DriveOptions& opt) {
   const size_t bytes = sizeof(Shared) + n_kernels * sizeof(uint64_t);
   void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
-    res.kind = DriveResult::Kind::kInternal;
+    res.finding = props::Finding::kInternal;
     res.detail = "mmap failed";
     return res;
   }
   auto* sh = static_cast<Shared*>(mem);  // zero-filled by mmap
   auto* kernel_checked = reinterpret_cast<volatile uint64_t*>(static_cast<char*>(mem) + sizeof(Shared));
   const std::string prefix = opt.out_dir + "/" + opt.target + "-";
+  auto reproducer = [&](const char* kind, const std::vector<uint8_t>& in) {
+    return prefix + kind + "-" + short_hash(in);
+  };
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
-  // The child fuzzes until the deadline and returns its verdict; findings write their
-  // reproducer first.  A heartbeat per finished input: one that runs longer than
-  // hang_seconds is a hang.
+  // The child fuzzes until the deadline and returns its verdict, the finding of the input
+  // that ended it (kPass: none); a finding writes its reproducer first.  A heartbeat per
+  // finished input: one that runs longer than hang_seconds is a hang.
   impl::SuperviseOptions supervise;
   supervise.inactivity_timeout = opt.hang_seconds;
   supervise.keep_output = false;
   const impl::ChildOutcome child = impl::run_supervised(
       [&](const impl::ChildChannel& ch) -> int {
         std::vector<std::map<std::string, uint64_t>> skips(n_kernels);  // per kernel: reason kind -> inputs
-        auto finish = [&](ChildVerdict v) {
+        auto finish = [&](props::Finding f) {
           std::string lines;
           for (size_t n = 0; n < n_kernels; ++n) {
             if (kernel_checked[n] == 0 && !skips[n].empty()) lines += std::to_string(n) + "\t" + top_reasons(skips[n]) + "\n";
           }
           lines.resize(std::min(lines.size(), sizeof sh->kernel_skips - 1));
           std::memcpy(sh->kernel_skips, lines.c_str(), lines.size() + 1);
-          return v;
+          return static_cast<int>(f);
         };
         std::mt19937_64 rng(opt.seed);
-        while (elapsed() < opt.seconds) {
-          const std::vector<uint8_t> in = mutate(opt.seeds, rng);
+        for (size_t i = 0; elapsed() < opt.seconds; ++i) {
+          std::vector<uint8_t> in = i < opt.seeds.size() ? opt.seeds[i] : mutate(opt.seeds, rng);
+          if (in.size() > kMaxInput) in.resize(kMaxInput);
           std::memcpy(sh->data, in.data(), in.size());
           sh->size = static_cast<uint32_t>(in.size());
           sh->running = 1;
@@ -180,18 +179,19 @@ DriveResult drive_in_process(const DriveOptions& opt) {
           try {
             r = fn(in.data(), in.size(), RunOptions{});
           } catch (const std::exception& e) {
-            const std::string path = prefix + "internal-" + short_hash(in);
+            r = Result(props::Finding::kInternal, e.what());
+          }
+          if (r.finding != props::Finding::kPass && r.finding != props::Finding::kSkip) {
+            // The input was run and judged: it counts.  The parent replays the file for the report.
+            const std::string path = reproducer(props::to_string(r.finding), in);
             write_file(path, in.data(), in.size());
-            std::fprintf(stderr, "ropecheck fuzz: internal error on %s: %s\n", path.c_str(), e.what());
-            return finish(kChildInternal);
-          }
-          if (r.outcome == Outcome::kViolation) {
-            write_file(prefix + "violation-" + short_hash(in), in.data(), in.size());
-            return finish(kChildViolation);  // the parent replays the file for the report
-          }
-          if (r.outcome == Outcome::kOutOfBounds) {
-            write_file(prefix + "oob-" + short_hash(in), in.data(), in.size());
-            return finish(kChildOutOfBounds);
+            if (r.finding == props::Finding::kInternal) {
+              std::fprintf(stderr, "ropecheck fuzz: internal error on %s: %s\n", path.c_str(), r.report.c_str());
+            }
+            sh->checked = sh->checked + 1;
+            sh->execs = sh->execs + 1;
+            sh->running = 0;
+            return finish(r.finding);
           }
           for (size_t n = 0; n < r.checked.size() && n < n_kernels; ++n) {
             if (r.checked[n]) {
@@ -200,7 +200,7 @@ DriveResult drive_in_process(const DriveOptions& opt) {
               ++skips[n][reason_kind(r.skipped[n])];
             }
           }
-          if (r.outcome == Outcome::kPass) {
+          if (r.finding == props::Finding::kPass) {
             sh->checked = sh->checked + 1;
           } else {
             const size_t len = std::min(r.report.size(), sizeof sh->skip_example - 1);
@@ -211,20 +211,42 @@ DriveResult drive_in_process(const DriveOptions& opt) {
           sh->execs = sh->execs + 1;
           ch.write(".");
         }
-        return finish(kChildClean);
+        return finish(props::Finding::kPass);
       },
       supervise);
   if (child.internal_fault()) {
-    res.kind = DriveResult::Kind::kInternal;
+    res.finding = props::Finding::kInternal;
     res.detail = child.describe();
     munmap(mem, bytes);
     return res;
   }
-  if (child.end == impl::ChildOutcome::End::kTimeout) {
-    res.kind = DriveResult::Kind::kHang;
-    char limit[32];
-    std::snprintf(limit, sizeof limit, "%g", opt.hang_seconds);  // "30", not "30.000000"
-    res.detail = std::string("one input ran longer than ") + limit + " s";
+  const std::vector<uint8_t> last(sh->data, sh->data + std::min<size_t>(sh->size, kMaxInput));
+  if (child.end == impl::ChildOutcome::End::kVerdict) {
+    res.finding = static_cast<props::Finding>(child.verdict);
+    res.judged = res.finding != props::Finding::kPass;
+    if (res.judged) res.reproducer = reproducer(props::to_string(res.finding), last);
+  } else {
+    // The child ended without its verdict: a hang, a signal, or a kernel ended the process.
+    res.finding = props::Finding::kCrash;
+    if (child.end == impl::ChildOutcome::End::kTimeout) {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%g", opt.hang_seconds);  // "30", not "30.000000"
+      res.detail = std::string("one input ran longer than ") + limit + " s";
+    } else if (child.end == impl::ChildOutcome::End::kSignal) {
+      res.detail = child.describe();
+    } else {
+      res.detail = "the kernel exited the process with status " + std::to_string(child.exit_status) +
+                   " (a kernel must return, never exit)";
+    }
+    if (sh->running) {
+      // The input it was running is the finding: it was run, and the kernel's end judged it.
+      res.reproducer = reproducer(child.end == impl::ChildOutcome::End::kTimeout ? "timeout" : "crash", last);
+      write_file(res.reproducer, last.data(), last.size());
+      sh->execs = sh->execs + 1;
+      sh->checked = sh->checked + 1;
+    } else {
+      res.detail += ", between inputs (no input to keep)";
+    }
   }
   res.execs = sh->execs;
   res.checked = sh->checked;
@@ -238,42 +260,6 @@ DriveResult drive_in_process(const DriveOptions& opt) {
     if (tab != std::string::npos && n < n_kernels) res.kernel_skips[n] = line.substr(tab + 1);
   }
   res.seconds = elapsed();
-  const std::vector<uint8_t> last(sh->data, sh->data + std::min<size_t>(sh->size, kMaxInput));
-  if (res.kind == DriveResult::Kind::kHang) {
-    res.reproducer = prefix + "timeout-" + short_hash(last);
-    write_file(res.reproducer, last.data(), last.size());
-  } else if (child.end == impl::ChildOutcome::End::kVerdict) {
-    switch (child.verdict) {
-      case kChildViolation:
-        res.kind = DriveResult::Kind::kViolation;
-        res.reproducer = prefix + "violation-" + short_hash(last);
-        break;
-      case kChildOutOfBounds:
-        res.kind = DriveResult::Kind::kOutOfBounds;
-        res.reproducer = prefix + "oob-" + short_hash(last);
-        res.detail = "a kernel wrote outside its buffers";
-        break;
-      case kChildInternal:
-        res.kind = DriveResult::Kind::kInternal;
-        res.reproducer = prefix + "internal-" + short_hash(last);
-        break;
-      default:
-        break;  // clean
-    }
-  } else {
-    // The child ended without its verdict: a signal, or a kernel ended the process.
-    res.kind = DriveResult::Kind::kCrash;
-    res.detail = child.end == impl::ChildOutcome::End::kSignal
-                     ? child.describe()
-                     : "the kernel exited the process with status " + std::to_string(child.exit_status) +
-                           " (a kernel must return, never exit)";
-    if (sh->running) {
-      res.reproducer = prefix + "crash-" + short_hash(last);
-      write_file(res.reproducer, last.data(), last.size());
-    } else {
-      res.detail += ", between inputs (no input to keep)";
-    }
-  }
   munmap(mem, bytes);
   return res;
 }

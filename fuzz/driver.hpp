@@ -1,6 +1,6 @@
 // The in-process fuzzing driver `ropecheck fuzz` falls back to when no libFuzzer build of the
-// targets is around (e.g. a GCC build): for N seconds it feeds a target random mutations of
-// its seed corpus — bit flips, special float bit patterns, edge-position bytes, changes to
+// targets is around (e.g. a GCC build): for N seconds it feeds a target its seed corpus as it
+// is (in order, as libFuzzer starts with its corpus), then random mutations of it — bit flips, special float bit patterns, edge-position bytes, changes to
 // the shape bytes at the end, splices — and fresh random bytes.  No coverage feedback, but
 // the decoder maps every input to a valid case, so random search still reaches every rope
 // type, layout, dtype path and edge position.
@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "properties/judge.hpp"
+
 namespace ropecheck::fuzz {
 
 struct DriveOptions {
@@ -29,20 +31,22 @@ struct DriveOptions {
 };
 
 struct DriveResult {
-  // kClean: time is up, nothing found (look at `checked` before calling it a pass);
-  // kOutOfBounds: a kernel wrote outside its buffers; kCrash: a signal, or the process ended
-  // inside a kernel (exit()).
-  enum class Kind { kClean, kViolation, kOutOfBounds, kCrash, kHang, kInternal };
-  Kind kind = Kind::kClean;
-  uint64_t execs = 0;                  // inputs run to the end
-  uint64_t checked = 0;                // of those, inputs on which something was checked
+  // kPass: time is up, nothing found (look at `checked` before calling it a pass).  kCrash: a
+  // kernel threw through the C ABI, wrote out of bounds, crashed (a signal), hung or ended the
+  // process (exit()); `detail` says which.  kViolation, kInternal: as the judge says.
+  props::Finding finding = props::Finding::kPass;
+  uint64_t execs = 0;                  // inputs run, the one of a finding included
+  uint64_t checked = 0;                // of those, inputs on which something was checked (or found)
   std::vector<uint64_t> kernel_checked;  // per kernel of target_kernels(): inputs checked on it
   std::string skip_example;            // why the latest input that checked nothing did not
   // Per kernel never checked: its commonest skip reasons with counts ("" for the others).
   std::vector<std::string> kernel_skips;
   double seconds = 0;
-  std::string reproducer;  // path of the saved input (not kClean; may be empty if no input was running)
-  std::string detail;      // signal or status
+  // The saved input of a finding, <out_dir>/<target>-<violation|crash|timeout|internal>-<hash>
+  // (may be empty if the process ended between inputs).
+  std::string reproducer;
+  std::string detail;      // signal, status or hang
+  bool judged = false;     // the finding is the judge's (not a process the kernel ended or hung)
 };
 
 DriveResult drive_in_process(const DriveOptions& opt);

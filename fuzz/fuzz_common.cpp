@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -17,7 +18,6 @@
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "properties/edge_positions.hpp"
-#include "properties/spec_cache.hpp"
 
 namespace ropecheck::fuzz {
 
@@ -54,19 +54,57 @@ double special_value(uint8_t b) {
 struct KernelState {
   bool init = false;
   std::vector<const rc_kernel_desc*> list;
-  impl::KernelSet set;
+  std::vector<std::string> plugins;  // per kernel of `list`: "" built-in, else the plugin's path
+  impl::KernelSet set;               // keeps the plugins of the environment loaded
+  std::unique_ptr<props::Judge> judge;
 };
 KernelState& kernel_state() {
   static KernelState s;
   return s;
 }
 
-// The corpus holds hundreds to thousands of distinct specs and libFuzzer picks among them at
-// random, so the cache must hold about as many.  An entry is small: the table kernels cache
-// only the cos/sin rows that inputs have used (impl ExactTable), a few per input.
-props::SpecCache<SpecEntry>& cache() {
-  static props::SpecCache<SpecEntry> c(2048);
-  return c;
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at <= s.size();) {
+    const size_t end = std::min(s.find(sep, at), s.size());
+    if (end > at) out.push_back(s.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+[[noreturn]] void refuse_environment(const std::string& why) {
+  std::fprintf(stderr, "ropecheck fuzz: %s\n", why.c_str());
+  std::exit(2);
+}
+
+// The set of the environment (target_kernels() above says which).
+void load_environment_kernels(KernelState& st) {
+  const char* plugins = std::getenv("ROPECHECK_FUZZ_PLUGIN");
+  const char* names = std::getenv("ROPECHECK_FUZZ_KERNEL");
+  st.set = impl::KernelSet::with_builtins();
+  const size_t n_builtin = st.set.all().size();
+  for (const std::string& p : split(plugins ? plugins : "", ':')) {
+    try {
+      impl::load_plugin(st.set, p);
+    } catch (const impl::PluginCrashed& e) {  // crashed or hung while loading: exit 3, as every command
+      std::fprintf(stderr, "ropecheck fuzz: CRASH: %s\n", e.what());
+      std::exit(3);
+    } catch (const std::exception& e) {
+      refuse_environment(e.what());
+    }
+  }
+  std::vector<const impl::Kernel*> chosen;
+  for (const std::string& name : split(names ? names : "", ',')) {
+    const impl::Kernel* k = st.set.find(name);
+    if (k == nullptr) refuse_environment("no kernel named '" + name + "' (ROPECHECK_FUZZ_KERNEL)");
+    chosen.push_back(k);
+  }
+  if (chosen.empty()) {
+    const size_t from = st.set.all().size() > n_builtin ? n_builtin : 0;
+    for (size_t i = from; i < st.set.all().size(); ++i) chosen.push_back(&st.set.all()[i]);
+  }
+  set_target_kernels(chosen);
 }
 
 }  // namespace
@@ -249,46 +287,65 @@ size_t value_bytes(uint8_t format) {
 
 const std::vector<const rc_kernel_desc*>& target_kernels() {
   KernelState& st = kernel_state();
-  if (st.init) return st.list;
-  st.init = true;
-  const char* plugin = std::getenv("ROPECHECK_FUZZ_PLUGIN");
-  const char* only = std::getenv("ROPECHECK_FUZZ_KERNEL");
-  if (plugin == nullptr || *plugin == '\0') {
-    st.list = impl::builtin_kernels();
-  } else {
-    try {
-      impl::load_plugin(st.set, plugin);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "ropecheck fuzz: %s\n", e.what());
-      std::exit(2);
-    }
-    for (const impl::Kernel& k : st.set.all()) st.list.push_back(k.desc);
-  }
-  if (only != nullptr && *only != '\0') {
-    std::vector<const rc_kernel_desc*> kept;
-    for (const rc_kernel_desc* d : st.list) {
-      if (std::string(d->name) == only) kept.push_back(d);
-    }
-    if (kept.empty()) {
-      std::fprintf(stderr, "ropecheck fuzz: no kernel named '%s' (ROPECHECK_FUZZ_KERNEL)\n", only);
-      std::exit(2);
-    }
-    st.list = kept;
+  if (!st.init) {
+    st.init = true;
+    load_environment_kernels(st);
   }
   return st.list;
 }
 
-void set_target_kernels(std::vector<const rc_kernel_desc*> kernels) {
+const std::string& target_plugin(size_t n) {
+  target_kernels();
+  return kernel_state().plugins.at(n);
+}
+
+std::vector<std::string> target_plugins() {
+  target_kernels();
+  std::vector<std::string> out;
+  for (const std::string& p : kernel_state().plugins) {
+    if (!p.empty() && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  }
+  return out;
+}
+
+void set_target_kernels(const std::vector<const impl::Kernel*>& kernels) {
   KernelState& st = kernel_state();
   st.init = true;
-  st.list = std::move(kernels);
-  cache().clear();
+  st.list.clear();
+  st.plugins.clear();
+  for (const impl::Kernel* k : kernels) {
+    st.list.push_back(k->desc);
+    st.plugins.push_back(k->origin == "built-in" ? "" : k->origin);
+  }
+  st.judge.reset();
+}
+
+props::Judge& fuzz_judge() {
+  KernelState& st = kernel_state();
+  if (!st.judge) {
+    props::Judge::Options o;
+    o.capacity = 2048;
+    o.spot_check_every = 1000;
+    o.first_spot_check_on_one_pair = true;
+    st.judge = std::make_unique<props::Judge>(o);
+  }
+  return *st.judge;
 }
 
 // ---- decoding ----------------------------------------------------------------------------
 
 std::vector<int64_t> decoder_edge_positions(const RopeSpec& spec) {
-  std::vector<int64_t> e = props::edge_positions(spec, INT64_MAX);
+  // Every input decodes its positions through this list (some 200 positions): the spec's part
+  // is kept per (L0, max_position_embeddings), the only parts of a spec it depends on.
+  static std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> memo;
+  const auto key = std::make_pair(spec.type != RopeType::kDefault ? spec.effective_original_max() : -1,
+                                  spec.max_position_embeddings);
+  auto hit = memo.find(key);
+  if (hit == memo.end()) {
+    if (memo.size() > 4096) memo.clear();
+    hit = memo.emplace(key, props::edge_positions(spec, INT64_MAX)).first;
+  }
+  std::vector<int64_t> e = hit->second;
   for (const rc_kernel_desc* d : target_kernels()) {
     e.push_back(d->max_position);
     if (d->max_position < INT64_MAX) e.push_back(d->max_position + 1);  // must be refused
@@ -410,56 +467,6 @@ double safe_magnitude(const rc_kernel_desc& d, double a) {
   return m / 64 / std::max(1.0, a);
 }
 
-// ---- oracle memo and cache ------------------------------------------------------------------
-
-void MemoOracle::rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const {
-  const size_t hd = static_cast<size_t>(spec().head_dim);
-  const Entry* hit = nullptr;
-  for (const Entry& e : memo_) {
-    if (e.t == t && std::memcmp(e.x.data(), x, hd * sizeof(double)) == 0) {
-      hit = &e;
-      break;
-    }
-  }
-  if (hit == nullptr) {
-    if (memo_.size() >= 64) memo_.clear();
-    Entry e{t, std::vector<double>(x, x + hd), std::vector<double>(hd), std::vector<double>(hd)};
-    inner_.rotate(t, e.x.data(), e.hi.data(), e.lo.data());
-    memo_.push_back(std::move(e));
-    hit = &memo_.back();
-  }
-  for (size_t i = 0; i < hd; ++i) {
-    if (out_lo) {
-      out_hi[i] = hit->hi[i];
-      out_lo[i] = hit->lo[i];
-    } else {
-      out_hi[i] = hit->hi[i] + hit->lo[i];
-    }
-  }
-}
-
-SpecEntry& spec_entry(const RopeSpec& spec) {
-  return cache().get(props::spec_cache_key(spec), [&] {
-    auto e = std::make_unique<SpecEntry>();
-    e->spec = spec;
-    e->fast = std::make_shared<const ref::FastOracle>(spec);
-    e->checked = std::make_unique<ref::CheckedOracle>(e->fast, 1000);
-    // CheckedOracle spot-checks its call number 0.  Spend that check on one pair at a far
-    // position (one exact pair, ~5 us) rather than on the first whole head of the first input
-    // (rotary_dim/2 exact pairs): mutations give a spec not seen before in about one execution
-    // in six.
-    {
-      double hi[2], lo[2];
-      e->checked->rotate_pair((int64_t{1} << 31) - 1, spec.pairs() - 1, 1.0, -0.5, hi, lo);
-    }
-    e->memo = std::make_unique<MemoOracle>(*e->checked);
-    for (const rc_kernel_desc* d : target_kernels()) {
-      e->runners.push_back(std::make_unique<props::KernelRunner>(*d, spec));
-    }
-    return e;
-  });
-}
-
 // ---- entry and reports ----------------------------------------------------------------------
 
 RunOptions& entry_options() {
@@ -468,16 +475,36 @@ RunOptions& entry_options() {
 }
 
 Result kernels_result(std::vector<uint8_t> checked, std::vector<std::string> skipped) {
-  Result r(Outcome::kPass, "", std::move(checked));
+  Result r(props::Finding::kPass, "");
+  r.checked = std::move(checked);
   r.skipped = std::move(skipped);
   if (std::find(r.checked.begin(), r.checked.end(), 1) != r.checked.end()) return r;
-  r.outcome = Outcome::kSkip;
+  r.finding = props::Finding::kSkip;
   const auto& kernels = target_kernels();
   r.report = "every kernel skipped the case (";
   for (size_t n = 0; n < kernels.size() && n < r.skipped.size(); ++n) {
     r.report += (n ? "; " : "") + std::string(kernels[n]->name) + ": " + r.skipped[n];
   }
   r.report += ")";
+  return r;
+}
+
+Result failure_result(const char* target, size_t n, const props::Judgement& j, const props::Case& c,
+                      const std::string& extra) {
+  const rc_kernel_desc& kernel = *target_kernels().at(n);
+  std::ostringstream os;
+  if (j.finding == props::Finding::kInternal) {
+    os << kInternalMarker << "\ntarget:   " << target << "\nkernel:   " << kernel.name << "\nproperty: " << j.property
+       << "\nropecheck itself failed (a bug in ropecheck, please report it with this input): " << j.reason << "\n";
+    return Result(j.finding, os.str());
+  }
+  os << (j.finding == props::Finding::kCrash ? kCrashMarker : kViolationMarker) << "\ntarget:   " << target
+     << "\nkernel:   " << kernel.name << " (" << kernel.description << ")\nproperty: " << j.property
+     << "\nverdict:  " << j.reason << "\n" << j.detail << "\n" << extra
+     << "case (JSON, one line; values already rounded to the kernel's input dtype):\n" << props::case_to_json(c, -1)
+     << "\n";
+  Result r(j.finding, os.str());
+  r.counterexample = props::counterexample_of(j, kernel.name, target_plugin(n), c);
   return r;
 }
 
@@ -488,7 +515,7 @@ namespace {
 void log_checked_kernels(const Result& r) {
   static const char* const path = std::getenv(kCheckedLogEnv);
   static std::vector<uint8_t> logged;
-  if (path == nullptr || *path == '\0' || r.outcome != Outcome::kPass) return;
+  if (path == nullptr || *path == '\0' || r.finding != props::Finding::kPass) return;
   const auto& kernels = target_kernels();
   logged.resize(kernels.size(), 0);
   for (size_t n = 0; n < r.checked.size() && n < kernels.size(); ++n) {
@@ -502,65 +529,59 @@ void log_checked_kernels(const Result& r) {
   }
 }
 
+[[noreturn]] void report_and_trap(const std::string& report) {
+  std::fprintf(stderr, "%s\n", report.c_str());
+  std::fflush(stderr);
+  __builtin_trap();
+}
+
 }  // namespace
 
 int libfuzzer_entry(TargetFn fn, const uint8_t* data, size_t size) {
   Result r;
   try {
     r = fn(data, size, entry_options());
-  } catch (const ref::OracleMismatch& e) {
-    std::fprintf(stderr, "==== ropecheck fuzz: INTERNAL ERROR ====\nthe fast oracle disagrees with the exact reference "
-                 "(a bug in ropecheck, please report it with this input):\n%s\n", e.what());
-    std::fflush(stderr);
-    __builtin_trap();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "==== ropecheck fuzz: INTERNAL ERROR ====\nunexpected exception: %s\n", e.what());
-    std::fflush(stderr);
-    __builtin_trap();
+  } catch (const std::exception& e) {  // the judge catches its own: this is the target's code
+    report_and_trap(std::string(kInternalMarker) + "\nunexpected exception (a bug in ropecheck, please report it with "
+                    "this input): " + e.what());
   }
-  if (r.outcome == Outcome::kViolation || r.outcome == Outcome::kOutOfBounds) {
-    std::fprintf(stderr, "%s\n", r.report.c_str());
-    std::fflush(stderr);
-    __builtin_trap();
+  if (r.finding == props::Finding::kViolation || r.finding == props::Finding::kCrash ||
+      r.finding == props::Finding::kInternal) {
+    report_and_trap(r.report);
   }
   log_checked_kernels(r);
   return 0;
 }
 
-std::string violation_report(const char* target, const rc_kernel_desc& kernel, const char* property,
-                             const props::Verdict& v, const props::Case& c, const std::string& extra) {
-  std::ostringstream os;
-  os << (failure_outcome(v) == Outcome::kOutOfBounds ? kOutOfBoundsMarker : kViolationMarker) << "\ntarget:   " << target << "\nkernel:   " << kernel.name << " (" << kernel.description
-     << ")\nproperty: " << property << "\nverdict:  " << v.reason << "\n" << v.detail << "\n" << extra
-     << "case (JSON, one line; values already rounded to the kernel's input dtype):\n"
-     << props::case_to_json(c, -1) << "\n";
-  return os.str();
-}
-
 std::string every_kernel_pair(const props::Case& base, int64_t k, int64_t h, int j) {
   std::ostringstream os;
-  SpecEntry& e = spec_entry(base.spec);
+  props::Judge& judge = fuzz_judge();
   const RopeSpec& s = base.spec;
   const int64_t t = base.positions[static_cast<size_t>(k)];
   const size_t i0 = base.at(k, h, s.first_index(j)), i1 = base.at(k, h, s.second_index(j));
   os << "every kernel at token " << k << " (t=" << t << ") head " << h << " pair " << j << " (components "
      << s.first_index(j) << ", " << s.second_index(j) << "):\n";
-  const auto& kernels = target_kernels();
-  for (size_t n = 0; n < kernels.size(); ++n) {
-    const props::Case c = case_for_kernel(base, *kernels[n]);
-    os << "  " << kernels[n]->name << ": ";
-    const std::string why = e.runners[n]->unsupported_reason(c);
-    if (!why.empty()) {
+  for (const rc_kernel_desc* d : target_kernels()) {
+    const props::KernelRunner& runner = judge.runner(*d, s);
+    const props::Case c = case_for_kernel(base, *d);
+    os << "  " << d->name << ": ";
+    if (const std::string why = runner.unsupported_reason(c); !why.empty()) {
       os << "skipped (" << why << ")\n";
       continue;
     }
-    const props::RunOutput y = e.runners[n]->run(c);
+    props::RunOutput y;
+    try {
+      y = runner.run(c);
+    } catch (const props::KernelThrew& e) {  // another kernel's crash must not hide this report
+      os << "threw: " << e.what() << "\n";
+      continue;
+    }
     if (y.status != 0) {
       os << "refused: " << rc_status_string(y.status) << "\n";
       continue;
     }
     double hi[2], lo[2];
-    e.fast->exact().rotate_pair(t, j, c.x[i0], c.x[i1], hi, lo);
+    judge.fast_oracle(s).exact().rotate_pair(t, j, c.x[i0], c.x[i1], hi, lo);
     os << "x = (" << props::hexfloat(c.x[i0]) << ", " << props::hexfloat(c.x[i1]) << ")  y = ("
        << props::hexfloat(y.y[i0]) << ", " << props::hexfloat(y.y[i1]) << ")  exact = (" << props::hexfloat(hi[0] + lo[0])
        << ", " << props::hexfloat(hi[1] + lo[1]) << ")\n";

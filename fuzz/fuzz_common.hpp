@@ -1,8 +1,9 @@
 // What the fuzz targets share: the byte codec (FuzzedDataProvider for shape parameters, raw
 // bytes memcpy'd into floats so NaN, Inf and subnormals are reachable), the decoded case, the
-// target kernel set (built-ins, or a plugin named by ROPECHECK_FUZZ_PLUGIN), a per-spec cache
-// of prepared kernels and oracles (preparing a table kernel or building an oracle costs far
-// more than one execution), and the failure report.
+// target kernel set (built-ins, or plugins named by ROPECHECK_FUZZ_PLUGIN), the one judge that
+// decides every kernel target's verdicts (props::Judge: kernels and oracles prepared per spec,
+// failures confirmed by the exact reference on the kernel's recorded outputs), the result of
+// a target and the failure report.  The targets themselves are declared in targets.hpp.
 //
 // The decoder is written once as `codec(io, choice)` templates: with a Reader it decodes an
 // input, with a Writer it encodes a choice into bytes — the seed generator and the round-trip
@@ -20,11 +21,11 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "impl/registry.hpp"
 #include "impl/ropecheck_kernel.h"
 #include "properties/case.hpp"
-#include "properties/catalogue.hpp"
-#include "properties/runner.hpp"
-#include "reference/fast_oracle.hpp"
+#include "properties/counterexample.hpp"
+#include "properties/judge.hpp"
 #include "reference/rope_spec.hpp"
 
 namespace ropecheck::fuzz {
@@ -162,11 +163,27 @@ void codec(IO& io, CaseChoice& c) {
 
 // ---- the kernels under test ------------------------------------------------------------
 
-// Built-in kernels, or those of the plugin in $ROPECHECK_FUZZ_PLUGIN (only
-// $ROPECHECK_FUZZ_KERNEL if set).  A plugin that fails to load prints why and exits 2.
+// The kernels every kernel target judges.  Set by set_target_kernels (`ropecheck fuzz`,
+// `ropecheck repro`), else read once from the environment: the built-in kernels and those of
+// the plugins in $ROPECHECK_FUZZ_PLUGIN (absolute paths separated by ':'); of these, the ones
+// named in $ROPECHECK_FUZZ_KERNEL (names separated by ','), else the plugins' kernels if a
+// plugin was given, else the built-ins.  A plugin that fails to load or an unknown name prints
+// why and exits 2.
 const std::vector<const rc_kernel_desc*>& target_kernels();
-// Overrides the set (the CLI, tests).  Clears the spec cache.
-void set_target_kernels(std::vector<const rc_kernel_desc*> kernels);
+// "" for a built-in kernel, else the absolute path of the plugin that defines target kernel n
+// (what a counterexample records so `ropecheck repro` loads it again).
+const std::string& target_plugin(size_t n);
+// The plugins of target_kernels(), each once, in the order of the kernels.
+std::vector<std::string> target_plugins();
+// Overrides the set (the kernels of the caller's impl::KernelSet, which must outlive their use
+// here).  Starts a fresh judge (nothing prepared for the previous set is kept).
+void set_target_kernels(const std::vector<const impl::Kernel*>& kernels);
+
+// The judge of every kernel target in this process (one per process, as the targets run one
+// input at a time): 2048 specs kept prepared (the corpus holds hundreds to thousands of
+// distinct specs and libFuzzer picks among them at random), an exact spot-check of the fast
+// oracle every 1000 calls, the first one on a single pair (a new spec every few inputs).
+props::Judge& fuzz_judge();
 
 // ---- decoding --------------------------------------------------------------------------
 
@@ -188,78 +205,40 @@ bool all_finite(const props::Case& c);
 // Largest |x| for which `d` cannot overflow (attention factor a): min over its dtypes / 64 / a.
 double safe_magnitude(const rc_kernel_desc& d, double a);
 
-// ---- per-spec cache ----------------------------------------------------------------------
+// ---- results and reports -------------------------------------------------------------------
 
-// An oracle that remembers the heads rotated for the current input: every kernel of the set
-// is measured against the same exact values, so the oracle works once per head instead of
-// once per head per kernel.
-class MemoOracle final : public ref::Oracle {
- public:
-  explicit MemoOracle(const ref::Oracle& inner) : inner_(inner) {}
-  const char* name() const override { return inner_.name(); }
-  const RopeSpec& spec() const override { return inner_.spec(); }
-  double theta(int pair) const override { return inner_.theta(pair); }
-  double attention_factor() const override { return inner_.attention_factor(); }
-  void rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const override;
-  void rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2], double y_lo[2]) const override {
-    inner_.rotate_pair(t, pair, x0, x1, y_hi, y_lo);
-  }
-  double score(const double* q, int64_t t, const double* k, int64_t s) const override {
-    return inner_.score(q, t, k, s);
-  }
-  void clear() const { memo_.clear(); }
-
- private:
-  struct Entry {
-    int64_t t;
-    std::vector<double> x, hi, lo;
-  };
-  const ref::Oracle& inner_;
-  mutable std::vector<Entry> memo_;
-};
-
-struct SpecEntry {
-  RopeSpec spec;
-  std::shared_ptr<const ref::FastOracle> fast;
-  std::unique_ptr<ref::CheckedOracle> checked;  // fast + 1-in-1000 exact spot-checks
-  std::unique_ptr<MemoOracle> memo;             // over `checked`
-  std::vector<std::unique_ptr<props::KernelRunner>> runners;  // one per target kernel
-};
-// The prepared kernels and oracles for a spec (LRU cache), keyed by impl::spec_key: every
-// field the math reads, so selector bytes that give the same spec share an entry.
-SpecEntry& spec_entry(const RopeSpec& spec);
-
-// ---- outcomes and reports -----------------------------------------------------------------
-
-// kPass: something was checked on the input (for the kernel targets: at least one kernel of
-// the set) and all of it held.  kSkip: nothing was checked (no valid spec, or every kernel
-// skipped the case) -- never a pass.  kViolation: a property failed.  kOutOfBounds: a kernel
-// wrote outside its buffers, a memory error like a segfault (exit 3, as in `ropecheck check`).
-enum class Outcome { kPass, kSkip, kViolation, kOutOfBounds };
+// What a target found on one input, in the judge's terms.  kPass: something was checked (for
+// the kernel targets: at least one kernel of the set) and all of it held.  kSkip: nothing was
+// checked (no valid spec, or every kernel skipped the case) -- never a pass.  kViolation: a
+// property failed.  kCrash: a kernel threw through the C ABI or wrote outside its buffers
+// (exit 3, as in `ropecheck check`).  kInternal: ropecheck itself failed on the input.
 struct Result {
   Result() = default;
-  Result(Outcome o, std::string r, std::vector<uint8_t> c = {})
-      : outcome(o), report(std::move(r)), checked(std::move(c)) {}
-  Outcome outcome = Outcome::kSkip;  // a target must say what it checked
-  std::string report;                // kViolation, kOutOfBounds: the readable report; kSkip: why
+  Result(props::Finding f, std::string r) : finding(f), report(std::move(r)) {}
+  props::Finding finding = props::Finding::kSkip;  // a target must say what it checked
+  std::string report;  // kViolation, kCrash, kInternal: the readable report; kSkip: why
   // differential, metamorphic (empty for the other targets), per kernel of target_kernels():
   // 1 if something was checked on it; else why not.
   std::vector<uint8_t> checked;
   std::vector<std::string> skipped;
+  // kViolation, kCrash of a kernel target: the finding in the one counterexample format (the
+  // case as the kernel saw it), for `ropecheck repro FILE.json`.
+  std::optional<props::Counterexample> counterexample;
 };
 struct RunOptions {
   std::ostream* trace = nullptr;  // where to describe the decoded input and each verdict
 };
+using TargetFn = Result (*)(const uint8_t* data, size_t size, const RunOptions& opt);
 
 // The result of a kernel target on which no kernel failed: kPass if any kernel was checked,
 // else kSkip with every kernel's reason.
 Result kernels_result(std::vector<uint8_t> checked, std::vector<std::string> skipped);
 
-// A failed verdict as an outcome: an out-of-bounds write is crash-class (the runner's and the
-// catalogue's reasons for one start with "out-of-bounds").
-inline Outcome failure_outcome(const props::Verdict& v) {
-  return v.reason.rfind("out-of-bounds", 0) == 0 ? Outcome::kOutOfBounds : Outcome::kViolation;
-}
+// The result of a kernel target whose judgement `j` of kernel target_kernels()[n] on case `c`
+// failed (violation, crash or internal): the report (with `extra`, e.g. every kernel's
+// output) and, for a finding about the kernel, its counterexample.
+Result failure_result(const char* target, size_t n, const props::Judgement& j, const props::Case& c,
+                      const std::string& extra = "");
 
 // Why no input of the decoder can ever give kernel `d` a case it declares support for ("" if
 // some input can): the decoder's head_dim/rotary_dim tables against the declared ranges, the
@@ -272,40 +251,24 @@ std::string unreachable_reason(const rc_kernel_desc& d);
 // time (per process) something is checked on it, so `ropecheck fuzz` can tell a libFuzzer
 // run that checked nothing from a clean one.
 inline constexpr const char* kCheckedLogEnv = "ROPECHECK_FUZZ_CHECKED_LOG";
-using TargetFn = Result (*)(const uint8_t* data, size_t size, const RunOptions& opt);
 
-// The line that starts every violation report (ropecheck fuzz looks for it), and the one
-// that starts the report of an out-of-bounds write instead.
+// The line that starts every violation report (ropecheck fuzz looks for it), the one that
+// starts the report of a kernel that threw or wrote out of bounds instead, and the one of
+// ropecheck's own failure.
 inline constexpr const char* kViolationMarker = "==== ropecheck fuzz: PROPERTY VIOLATED ====";
-inline constexpr const char* kOutOfBoundsMarker = "==== ropecheck fuzz: KERNEL WROTE OUT OF BOUNDS ====";
+inline constexpr const char* kCrashMarker = "==== ropecheck fuzz: KERNEL CRASHED (threw or wrote out of bounds) ====";
+inline constexpr const char* kInternalMarker = "==== ropecheck fuzz: INTERNAL ERROR ====";
 
-// Runs a target the way libFuzzer does: a violation or out-of-bounds write prints its report
-// to stderr and traps; an exception (a bug in ropecheck, e.g. OracleMismatch) prints and traps
-// too.  Kernels checked are logged to $ROPECHECK_FUZZ_CHECKED_LOG (see above).
+// Runs a target the way libFuzzer does: a violation, crash or internal error prints its report
+// to stderr and traps; so does an exception out of the target (a bug in ropecheck).  Kernels
+// checked are logged to $ROPECHECK_FUZZ_CHECKED_LOG (see above).
 int libfuzzer_entry(TargetFn fn, const uint8_t* data, size_t size);
 // The options libfuzzer_entry passes (the replay main sets a trace).
 RunOptions& entry_options();
 
-// The report of a violation: the marker (kOutOfBoundsMarker if v is one), target, kernel, property, the verdict's evidence,
-// `extra` (e.g. every kernel's output) and the case as JSON (what `ropecheck repro` shows).
-std::string violation_report(const char* target, const rc_kernel_desc& kernel, const char* property,
-                             const props::Verdict& v, const props::Case& c, const std::string& extra = "");
-
 // Every kernel's output for token k, head h, pair j of `c` (each run on its own rounded
-// copy), with the exact value: the "print every kernel's hexfloat output" part of a report.
+// copy, through the judge's prepared runners), with the exact value: the "print every
+// kernel's hexfloat output" part of a report.
 std::string every_kernel_pair(const props::Case& base, int64_t k, int64_t h, int j);
-
-// The targets (fuzz_<name>.cc); each file also defines LLVMFuzzerTestOneInput around its one.
-Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt);
-Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt);
-Result fuzz_spec(const uint8_t* data, size_t size, const RunOptions& opt);
-Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt);
-
-// The properties the metamorphic target judges (CaseChoice::property indexes this list;
-// larger selectors run all of them).
-inline constexpr const char* kMetamorphicProperties[] = {
-    "interleavedEqualsPermutedHalfSplit", "inPlaceEqualsOutOfPlace", "tokensAndHeadsAreIndependent",
-    "powerOfTwoScalingIsBitExact",        "kernelIsDeterministic",   "stridedEqualsContiguous",
-    "nonFiniteInputStaysInItsPair",       "positionsBeyondMaximumAreRefused"};
 
 }  // namespace ropecheck::fuzz

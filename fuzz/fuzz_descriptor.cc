@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-#include "fuzz/fuzz_common.hpp"
+#include "fuzz/targets.hpp"
 #include "impl/plugin_loader.hpp"
 #include "reference/error_model.hpp"
 
@@ -132,7 +132,7 @@ Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt) 
        << " scalings=" << d.scalings << " placement=" << d.placement << " max_position=" << d.max_position
        << " head_dim=[" << d.head_dim_min << "," << d.head_dim_max << "]/" << d.head_dim_multiple << " rotary_dim=["
        << d.rotary_dim_min << "," << d.rotary_dim_max << "]/" << d.rotary_dim_multiple << "\n";
-    return Result{Outcome::kViolation, os.str()};
+    return Result{props::Finding::kViolation, os.str()};
   };
   bool threw = false;
   try {
@@ -144,7 +144,7 @@ Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt) 
   if (p) {
     if (p.rule.empty()) return fail("a rejection must say which rule failed (field " + p.field + ")");
     if (tr) *tr << "descriptor: rejected (" << p.field << ": " << p.rule << ")\n";
-    return {Outcome::kPass, ""};
+    return {props::Finding::kPass, ""};
   }
   if (const std::string bad = broken_invariant(d); !bad.empty()) {
     return fail("check_descriptor accepted a descriptor that breaks: " + bad);
@@ -162,7 +162,7 @@ Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt) 
   const double b = ref::pair_bound(d, s, 5, d.max_position, 1e-3, 1.0, 1.0);
   if (!(b >= 0)) return fail("the error model gave a negative or NaN bound for an accepted descriptor");
   if (tr) *tr << "descriptor: accepted, invariants hold, bound(t=max) = " << b << "\n";
-  return {Outcome::kPass, ""};
+  return {props::Finding::kPass, ""};
 }
 
 }  // namespace ropecheck::fuzz

@@ -5,27 +5,26 @@
 // confined to its pair, positions beyond the maximum refused.  No oracle is involved (the
 // layout property reads θ and a from it only), so these run at any magnitude and position
 // and catch bugs that keep a kernel within its bound: aliasing, stride and batch mix-ups,
-// state kept between calls.  The catalogue functions are called as they are; one input byte
-// picks the property (or all of them).
+// state kept between calls.  Each catalogue property is judged by the judge (props::Judge, as
+// in `ropecheck check`); one input byte picks the property (or all of them).
 #include <algorithm>
 #include <cmath>
 #include <ostream>
 #include <sstream>
 
-#include "fuzz/fuzz_common.hpp"
+#include "fuzz/targets.hpp"
 
 namespace ropecheck::fuzz {
 
 Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt) {
   std::optional<Decoded> d = decode_case(data, size);
-  if (!d) return {Outcome::kSkip, "the bytes give no valid spec"};
+  if (!d) return {props::Finding::kSkip, "the bytes give no valid spec"};
   props::Case base = d->base;
   // The properties take a finite case (the NaN property poisons its own copy).
   for (double& v : base.x) {
     if (!std::isfinite(v)) v = 0;
   }
-  SpecEntry& e = spec_entry(base.spec);
-  e.memo->clear();
+  props::Judge& judge = fuzz_judge();
   constexpr size_t kCount = sizeof kMetamorphicProperties / sizeof kMetamorphicProperties[0];
   const size_t first = d->choice.property < kCount ? d->choice.property : 0;
   const size_t last = d->choice.property < kCount ? first + 1 : kCount;
@@ -35,17 +34,23 @@ Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt)
         << (last - first == 1 ? kMetamorphicProperties[first] : "every exact property") << "\n";
   }
   const auto& kernels = target_kernels();
-  const double a = e.fast->attention_factor();
+  const double a = judge.fast_oracle(base.spec).attention_factor();
   std::vector<uint8_t> checked(kernels.size(), 0);
   std::vector<std::string> skipped(kernels.size());
+  // Every kernel is prepared for the spec first, in a row: the layout property prepares a
+  // kernel for the other layout, and the built-in position-exact kernels share the frequencies
+  // of the last spec prepared (impl make_exact_angles), so preparing lazily between properties
+  // would compute them twice per kernel.
+  std::vector<props::Case> cases;
+  for (size_t n = 0; n < kernels.size(); ++n) {
+    cases.push_back(case_for_kernel(base, *kernels[n]));
+    skipped[n] = judge.runner(*kernels[n], base.spec).unsupported_reason(cases[n]);
+  }
   for (size_t n = 0; n < kernels.size(); ++n) {
     const rc_kernel_desc& kd = *kernels[n];
-    const props::KernelRunner& runner = *e.runners[n];
-    const props::Case c = case_for_kernel(base, kd);
-    const std::string why = runner.unsupported_reason(c);
-    if (!why.empty()) {
-      if (tr) *tr << "  " << kd.name << ": skipped: " << why << "\n";
-      skipped[n] = why;
+    const props::Case& c = cases[n];
+    if (!skipped[n].empty()) {
+      if (tr) *tr << "  " << kd.name << ": skipped: " << skipped[n] << "\n";
       continue;
     }
     skipped[n] = "|x| this large could overflow the kernel's dtypes";  // unless a property says otherwise
@@ -55,15 +60,18 @@ Result fuzz_metamorphic(const uint8_t* data, size_t size, const RunOptions& opt)
       const props::Property* p = props::find_property(kMetamorphicProperties[i]);
       // The layout property compares within a bound: an overflowing rotation gives Inf − Inf.
       if (i == 0 && max_abs > safe_magnitude(kd, a)) continue;
-      const props::Verdict v = p->fn(props::Context{runner, *e.memo}, c);
-      if (v.failed()) return {failure_outcome(v), violation_report("metamorphic", kd, p->id, v, c)};
-      if (v.passed()) {
+      const props::Judgement j = judge.judge(kd, *p, c);
+      if (j.finding != props::Finding::kPass && j.finding != props::Finding::kSkip) {
+        return failure_result("metamorphic", n, j, c);
+      }
+      if (j.finding == props::Finding::kPass) {
         checked[n] = 1;
       } else {
-        skipped[n] = std::string(p->id) + ": " + v.reason;
+        skipped[n] = std::string(p->id) + ": " + j.reason;
       }
       if (tr) {
-        *tr << "  " << kd.name << ": " << p->id << (v.passed() ? " holds" : " skipped: " + v.reason) << "\n";
+        *tr << "  " << kd.name << ": " << p->id
+            << (j.finding == props::Finding::kPass ? " holds" : " skipped: " + j.reason) << "\n";
       }
     }
   }

@@ -18,7 +18,7 @@
 #include <sstream>
 #include <string>
 
-#include "fuzz/fuzz_common.hpp"
+#include "fuzz/targets.hpp"
 #include "properties/edge_positions.hpp"
 
 namespace ropecheck::fuzz {
@@ -158,7 +158,7 @@ Result fuzz_spec(const uint8_t* data, size_t size, const RunOptions& opt) {
       std::ostringstream os;
       os << kViolationMarker << "\ntarget:   spec\nparsed as " << as << ": " << why << "\nspec: "
          << spec_to_json_text(s) << "\ninput text:\n" << text << "\n";
-      return Result{Outcome::kViolation, os.str()};
+      return Result{props::Finding::kViolation, os.str()};
     };
     if (const std::string p = broken_promise(s); !p.empty()) return fail("validate() accepted a spec that breaks: " + p);
     const std::string written = spec_to_json_text(s);
@@ -198,7 +198,7 @@ Result fuzz_spec(const uint8_t* data, size_t size, const RunOptions& opt) {
     }
     if (tr) *tr << "  fast oracle = exact reference at t=" << t << ", pair " << pair << "\n";
   }
-  return {Outcome::kPass, ""};
+  return {props::Finding::kPass, ""};
 }
 
 }  // namespace ropecheck::fuzz

@@ -5,31 +5,10 @@
 
 #include "gate/campaign.hpp"
 #include "gate/protocol.hpp"
+#include "properties/output_file.hpp"
 
 namespace ropecheck::gate {
 
-namespace {
-
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          o += ' ';
-        } else {
-          o += c;
-        }
-    }
-  }
-  return o;
-}
-
-}  // namespace
 
 std::string junit_xml(const CampaignResult& r, const std::vector<std::string>& warnings) {
   std::ostringstream x;
@@ -45,20 +24,20 @@ std::string junit_xml(const CampaignResult& r, const std::vector<std::string>& w
       errors += c.crashed;
       skipped += c.status() == "n/a";
     }
-    x << "  <testsuite name=\"" << xml_escape(k) << "\" tests=\"" << row.size() + !internal.empty() << "\" failures=\""
+    x << "  <testsuite name=\"" << markup_escape(k) << "\" tests=\"" << row.size() + !internal.empty() << "\" failures=\""
       << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\">\n";
     if (!warnings.empty()) {
       x << "    <properties>\n";
-      for (const std::string& w : warnings) x << "      <property name=\"warning\" value=\"" << xml_escape(w) << "\"/>\n";
+      for (const std::string& w : warnings) x << "      <property name=\"warning\" value=\"" << markup_escape(w) << "\"/>\n";
       x << "    </properties>\n";
     }
     for (const auto& [p, c] : row) {
-      x << "    <testcase classname=\"ropecheck." << xml_escape(k) << "\" name=\"" << xml_escape(p) << "\" time=\""
+      x << "    <testcase classname=\"ropecheck." << markup_escape(k) << "\" name=\"" << markup_escape(p) << "\" time=\""
         << c.seconds << "\">";
       if (c.crashed) {
-        x << "<error message=\"" << xml_escape(c.reason) << "\">" << xml_escape(c.repro) << "</error>";
+        x << "<error message=\"" << markup_escape(c.reason) << "\">" << markup_escape(c.repro) << "</error>";
       } else if (c.failed) {
-        x << "<failure message=\"" << xml_escape(c.reason) << "\">" << xml_escape(c.repro) << "</failure>";
+        x << "<failure message=\"" << markup_escape(c.reason) << "\">" << markup_escape(c.repro) << "</failure>";
       } else if (c.status() == "n/a") {
         // After an internal error a unit stops: its properties may be unreached, not n/a.
         x << "<skipped message=\""
@@ -74,9 +53,9 @@ std::string junit_xml(const CampaignResult& r, const std::vector<std::string>& w
     if (!internal.empty()) {  // ropecheck failed: nothing above is a complete verdict (exit 4)
       std::string all;
       for (const std::string& e : internal) all += e + "\n";
-      x << "    <testcase classname=\"ropecheck." << xml_escape(k)
+      x << "    <testcase classname=\"ropecheck." << markup_escape(k)
         << "\" name=\"ropecheckInternalError\"><error message=\"ropecheck internal error (please report)\">"
-        << xml_escape(all) << "</error></testcase>\n";
+        << markup_escape(all) << "</error></testcase>\n";
     }
     x << "  </testsuite>\n";
   }

@@ -12,6 +12,21 @@ namespace ropecheck::props {
 
 using json = nlohmann::ordered_json;
 
+Counterexample counterexample_of(const Judgement& j, const std::string& kernel, const std::string& plugin,
+                                 const Case& c) {
+  Counterexample cx;
+  cx.kernel = kernel;
+  cx.plugin = plugin;
+  cx.property = j.property;
+  cx.differed_on = j.differed_on;
+  cx.finding = j.finding;
+  cx.reason = j.reason;
+  cx.detail = j.detail;
+  cx.worst_ratio = j.worst_ratio;
+  cx.c = c;
+  return cx;
+}
+
 std::string counterexample_to_json(const Counterexample& cx) {
   json j;
   j["format"] = kCounterexampleFormat;

@@ -45,6 +45,11 @@ struct Counterexample {
   Case c;
 };
 
+// The counterexample of judgement `j` (a violation or crash) of kernel `kernel` (from `plugin`,
+// "" for a built-in) on case `c`, the case as the kernel saw it.
+Counterexample counterexample_of(const Judgement& j, const std::string& kernel, const std::string& plugin,
+                                 const Case& c);
+
 std::string counterexample_to_json(const Counterexample& cx);
 
 // nullopt if `text` is not a counterexample (not a JSON object of the format above), so the

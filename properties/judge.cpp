@@ -157,12 +157,17 @@ struct Judge::Prepared {
   RopeSpec spec;
   std::vector<std::pair<const rc_kernel_desc*, std::unique_ptr<KernelRunner>>> runners;
 
-  Prepared(const RopeSpec& s, uint64_t spot_every)
+  Prepared(const RopeSpec& s, const Options& o)
       : exact(std::make_shared<const ref::ExactReference>(s)),
         fast(std::make_shared<const ref::FastOracle>(exact)),
-        checked(std::make_unique<ref::CheckedOracle>(fast, spot_every)),
+        checked(std::make_unique<ref::CheckedOracle>(fast, o.spot_check_every)),
         memo(std::make_unique<MemoOracle>(*checked)),
-        spec(s) {}
+        spec(s) {
+    if (o.first_spot_check_on_one_pair) {
+      double hi[2], lo[2];
+      checked->rotate_pair((int64_t{1} << 31) - 1, s.pairs() - 1, 1.0, -0.5, hi, lo);
+    }
+  }
 
   const KernelRunner& runner(const rc_kernel_desc& kernel) {
     for (auto& [d, r] : runners) {
@@ -176,6 +181,11 @@ struct Judge::Prepared {
 struct Judge::State {
   explicit State(size_t capacity) : cache(capacity) {}
   SpecCache<Prepared> cache;
+  // The spec asked for last: callers ask for the same one many times in a row (every kernel of
+  // a set, every property of a case), and comparing the key is cheaper than hashing it.  Valid
+  // while it is the cache's most recent entry, i.e. until the next cache.get.
+  std::string last_key;
+  Prepared* last = nullptr;
 };
 
 Judge::Judge() : Judge(Options{}) {}
@@ -183,7 +193,14 @@ Judge::Judge(Options options) : options_(options), state_(std::make_unique<State
 Judge::~Judge() = default;
 
 Judge::Prepared& Judge::prepared(const RopeSpec& spec) {
-  return state_->cache.get(spec_cache_key(spec), [&] { return std::make_unique<Prepared>(spec, options_.spot_check_every); });
+  State& st = *state_;
+  std::string key = spec_cache_key(spec);
+  if (st.last != nullptr && key == st.last_key) return *st.last;
+  st.last = nullptr;  // get() may drop it
+  Prepared& p = st.cache.get(key, [&] { return std::make_unique<Prepared>(spec, options_); });
+  st.last_key = std::move(key);
+  st.last = &p;
+  return p;
 }
 
 const KernelRunner& Judge::runner(const rc_kernel_desc& kernel, const RopeSpec& spec) {

@@ -72,6 +72,12 @@ class Judge {
     size_t capacity = 16;              // specs kept prepared (least recently used out)
     uint64_t spot_check_every = 1000;  // fast-oracle calls between exact spot-checks
     bool recheck_failures = true;      // run a violation again before reporting it
+    // Spend the checked oracle's first spot-check (its call 0) on one pair at a far position
+    // (t = 2^31 - 1, the last pair) as soon as a spec is prepared, instead of on the first head
+    // a property asks for (rotary_dim/2 exact pairs): ~5 µs per spec rather than ~300 µs.  For
+    // callers that prepare specs by the thousand (the fuzzers meet a spec not seen before in
+    // about one input in five); the oracle is still spot-checked every spot_check_every calls.
+    bool first_spot_check_on_one_pair = false;
   };
   Judge();
   explicit Judge(Options options);

@@ -42,6 +42,21 @@ void write_output_file(const std::string& path, std::string_view content) {
   if (std::fclose(f) != 0) throw OutputError(path, std::strerror(errno));
 }
 
+std::string markup_escape(std::string_view text) {
+  std::string o;
+  o.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' ? ' ' : c;
+    }
+  }
+  return o;
+}
+
 void write_stdout(std::string_view content) { write_all(stdout, content, "standard output"); }
 
 }  // namespace ropecheck

@@ -24,6 +24,11 @@ class OutputError : public std::runtime_error {
 // checks every step; throws OutputError if any fails.
 void write_output_file(const std::string& path, std::string_view content);
 
+// Text for XML or HTML (JUnit files, report.html): & < > " escaped, and control characters
+// other than newline and tab (which XML 1.0 does not allow; a kernel's output may hold any)
+// replaced by a space.
+std::string markup_escape(std::string_view text);
+
 // Writes `content` to standard output and flushes it; throws OutputError("standard output",
 // ...) if the write or the flush fails (e.g. stdout on a full disk).
 void write_stdout(std::string_view content);

@@ -50,20 +50,6 @@ std::string slug(const std::string& s) {
   return o.substr(0, 60);
 }
 
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
 std::string run_id(const SweepResult& r) { return slug(r.kernel) + "__" + slug(r.spec_label); }
 
 const SpecEntry* find_spec(const ReportData& d, const std::string& label) {
@@ -99,11 +85,11 @@ struct Table {
   }
   std::string html() const {
     std::string s = "<table><thead><tr>";
-    for (const auto& h : header) s += "<th>" + html_escape(h) + "</th>";
+    for (const auto& h : header) s += "<th>" + markup_escape(h) + "</th>";
     s += "</tr></thead><tbody>";
     for (const auto& r : rows) {
       s += "<tr>";
-      for (const auto& c : r) s += "<td>" + html_escape(c) + "</td>";
+      for (const auto& c : r) s += "<td>" + markup_escape(c) + "</td>";
       s += "</tr>";
     }
     return s + "</tbody></table>\n";
@@ -458,10 +444,10 @@ std::string findings_html(const ReportData& d) {
   if (d.findings.empty()) h << "<p class=\"note\">None: every case the judge decided held.</p>\n";
   for (const ReportFinding& f : d.findings) {
     const props::Judgement& j = f.judgement;
-    h << "<p><strong>" << finding_tag(j) << "</strong> " << html_escape(f.kernel + " — " + f.spec_label) << ": <code>"
-      << html_escape(j.property) << "</code>: " << html_escape(j.reason) << "</p>\n";
-    if (!j.detail.empty()) h << "<pre>" << html_escape(j.detail) << "</pre>\n";
-    if (!f.case_file.empty()) h << "<p class=\"note\">replay: <code>ropecheck repro " << html_escape(f.case_file) << "</code></p>\n";
+    h << "<p><strong>" << finding_tag(j) << "</strong> " << markup_escape(f.kernel + " — " + f.spec_label) << ": <code>"
+      << markup_escape(j.property) << "</code>: " << markup_escape(j.reason) << "</p>\n";
+    if (!j.detail.empty()) h << "<pre>" << markup_escape(j.detail) << "</pre>\n";
+    if (!f.case_file.empty()) h << "<p class=\"note\">replay: <code>ropecheck repro " << markup_escape(f.case_file) << "</code></p>\n";
   }
   return h.str();
 }
@@ -676,12 +662,12 @@ std::string write_report(const ReportData& d, const std::string& dir) {
        "th{background:#f0f0f0}h2{border-bottom:2px solid #ddd;margin-top:1.6em}.plots{display:flex;flex-wrap:wrap;gap:10px}"
        ".plots figure{margin:0;border:1px solid #eee}.plots figcaption{font-size:12px;color:#555;padding:2px 6px}"
        ".note{color:#555;font-size:13px}code{font-size:12px;word-break:break-all}</style></head>\n<body>\n";
-  h << "<h1>ropecheck accuracy report</h1>\n<p class=\"note\">Command: <code>" << html_escape(d.command)
-    << "</code><br>Positions: <code>" << html_escape(d.positions_text)
+  h << "<h1>ropecheck accuracy report</h1>\n<p class=\"note\">Command: <code>" << markup_escape(d.command)
+    << "</code><br>Positions: <code>" << markup_escape(d.positions_text)
     << "</code> plus each spec's edge positions up to each kernel's declared maximum. Error in ulp of the pair "
        "norm; exact view: against exact mathematics; recipe view: against an exact rotation by the kernel's own "
        "declared angle recipe. Full tables: report.md; machine-readable: report.json.</p>\n";
-  for (const std::string& w : d.warnings) h << "<p><strong>Warning:</strong> " << html_escape(w) << "</p>\n";
+  for (const std::string& w : d.warnings) h << "<p><strong>Warning:</strong> " << markup_escape(w) << "</p>\n";
   h << "<h2>Up to which position does each kernel stay within a given error?</h2>\n"
     << "<p class=\"note\">Exact view (what the user gets). Largest measured position up to which every measured "
        "position has max error ≤ E ulp.</p>\n"
@@ -690,8 +676,8 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   h << "<h2>Summary</h2>\n" << summary_table(d).html() << findings_html(d);
   auto figure = [&](const std::string& name, const std::string& title) {
     const std::string svg = plots_ok ? inline_svg(dir + "/plots/" + name + ".svg") : "";
-    if (svg.empty()) return std::string("<p class=\"note\">(plot " + html_escape(name) + " unavailable)</p>");
-    return "<figure>" + svg + "<figcaption>" + html_escape(title) + "</figcaption></figure>\n";
+    if (svg.empty()) return std::string("<p class=\"note\">(plot " + markup_escape(name) + " unavailable)</p>");
+    return "<figure>" + svg + "<figcaption>" + markup_escape(title) + "</figcaption></figure>\n";
   };
   h << "<h2>Error against position</h2>\n<div class=\"plots\">\n";
   for (const auto& [title, name] : ps.svgs) {
@@ -708,15 +694,15 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   h << "</div>\n";
   for (const SweepResult& r : d.runs) {
     if (!r.skipped.empty()) continue;
-    h << "<h2>" << html_escape(r.kernel + " — " + r.spec_label) << "</h2>\n";
-    for (const std::string& note : r.notes) h << "<p><strong>Note:</strong> " << html_escape(note) << "</p>\n";
+    h << "<h2>" << markup_escape(r.kernel + " — " + r.spec_label) << "</h2>\n";
+    for (const std::string& note : r.notes) h << "<p><strong>Note:</strong> " << markup_escape(note) << "</p>\n";
     h << "<h3>Against exact mathematics</h3>\n"
       << band_table(r, r.exact).html() << "<h3>Against the kernel's own recipe</h3>\n<p class=\"note\">"
-      << html_escape(r.recipe.note) << "</p>\n";
+      << markup_escape(r.recipe.note) << "</p>\n";
     if (r.recipe.available) h << band_table(r, r.recipe).html();
     if (r.exact.overall.worst.valid) {
       h << "<p class=\"note\">Worst pair (exact view), exact answer: <code>"
-        << html_escape(reproducer(r, r.exact.overall.worst, spec_path(r))) << "</code></p>\n";
+        << markup_escape(reproducer(r, r.exact.overall.worst, spec_path(r))) << "</code></p>\n";
     }
   }
   if (d.has_paper) {

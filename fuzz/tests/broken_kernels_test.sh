@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Issue 6 "done when": every in-tree broken kernel of issue 5 (properties/broken/) is found by
 # `ropecheck fuzz` from the seed corpus (exit 1), and the correct twin is not (exit 0).
-#   broken_kernels_test.sh FUZZ_CLI SECONDS OUT_DIR PLUGIN.so...
+#   broken_kernels_test.sh ROPECHECK SECONDS OUT_DIR PLUGIN.so...
 set -uo pipefail
-cli=$1 secs=$2 out=$3
+ropecheck=$1 secs=$2 out=$3
 shift 3
 fail=0
 mkdir -p "$out"
@@ -14,7 +14,7 @@ for so in "$@"; do
   [ "$name" = control_twin ] && want=0
   rm -rf "$out/$name"
   start=$(date +%s)
-  "$cli" --plugin "$so" --seconds "$secs" --out "$out/$name" >"$out/$name.txt" 2>&1
+  "$ropecheck" fuzz --plugin "$so" --seconds "$secs" --out "$out/$name" >"$out/$name.txt" 2>&1
   rc=$?
   found=$(grep -m1 '^property:' "$out/$name.txt" | cut -c11-)
   printf '%-34s exit %d (want %d) in %3ds  %s\n' "$name" "$rc" "$want" $(( $(date +%s) - start )) "$found"

@@ -80,17 +80,9 @@ void check_every_kernel(const char* property_id) {
     if (v.failed()) {
       // Save the case where `ropecheck repro` reads it; RapidCheck re-runs shrunk candidates,
       // so the file ends up holding the smallest failing case.
-      Counterexample cx;
-      cx.kernel = d->name;
-      cx.property = v.property;
-      cx.differed_on = v.differed_on;
-      cx.finding = v.finding;
-      cx.reason = v.reason;
-      cx.detail = v.detail;
-      cx.worst_ratio = v.worst_ratio;
-      cx.c = c;
       std::set<std::string> taken;  // one file per kernel and property: the last (smallest) case wins
-      const std::string path = save_counterexample(::testing::TempDir() + "ropecheck-failures", cx, taken);
+      const std::string path = save_counterexample(::testing::TempDir() + "ropecheck-failures",
+                                                   counterexample_of(v, d->name, "", c), taken);
       RC_FAIL(std::string(d->name) + " violates " + v.property + ": " + v.reason + "\n" + v.detail +
               "\n  reproduce: ropecheck repro " + path);
     }

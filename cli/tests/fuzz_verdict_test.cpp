@@ -1,13 +1,15 @@
 // `ropecheck fuzz` and `ropecheck repro` of fuzz reproducers end with the right verdict and
 // exit code whatever the kernel does (README "Exit codes"): nothing checked is exit 2, never
-// a PASS; a kernel that exits the process, crashes, hangs or writes out of bounds is exit 3
-// with a reproducer on disk; a NaN output is the kernel's violation (exit 1), not ropecheck's
-// internal error; malformed numbers are usage errors.  The kernels are small plugins
+// a PASS; a kernel that exits the process, crashes, hangs, throws through the C ABI or writes
+// out of bounds is exit 3 with a reproducer on disk; a NaN output is the kernel's violation
+// (exit 1), not ropecheck's internal error; what the judge found also replays from its
+// counterexample JSON to the same exit code; the input that failed is counted; malformed
+// numbers are usage errors.  The kernels are small plugins
 // (impl/tests/misbehaving_plugin.c), driven through the `ropecheck` executable as a user
 // would.
 #include <gtest/gtest.h>
 
-#include "cli/tests/run_command.hpp"
+#include "run_command.hpp"
 
 #include <array>
 #include <chrono>
@@ -24,6 +26,8 @@
 
 #include "fuzz/decode.hpp"
 #include "fuzz/fuzz_common.hpp"
+#include "fuzz/targets.hpp"
+#include "impl/registry.hpp"
 #include "reference/fast_oracle.hpp"
 
 namespace ropecheck::fuzz {
@@ -75,6 +79,43 @@ std::string reproducer_named_in(const Result& r) {
   std::smatch m;
   if (!std::regex_search(r.out, m, std::regex("reproducer: (\\S+)"))) return "";
   return m[1].str();
+}
+
+std::string counterexample_named_in(const Result& r) {
+  std::smatch m;
+  if (!std::regex_search(r.out, m, std::regex("counterexample: (\\S+\\.json)"))) return "";
+  return m[1].str();
+}
+
+struct Found {
+  Result fuzz, replay;  // `ropecheck fuzz`, and `ropecheck repro` of the raw input it kept
+};
+
+// Fuzzes `plugin` with the differential target until it finds something, which must be exit
+// `code`, and replays what it left with `ropecheck repro` to the same exit code: the raw input
+// (with --plugin), and the counterexample JSON of the judge's `finding` (with nothing but the
+// file: it names the kernel and its plugin).
+Found expect_found_and_replayed(const char* plugin, const std::string& name, int code, const char* finding) {
+  Found f;
+  f.fuzz = run(std::string("fuzz --in-process --target differential --seconds 20 --plugin ") + plugin + " --out " +
+               temp_dir(name));
+  EXPECT_EQ(f.fuzz.exit_code, code) << f.fuzz.out;
+  const std::string raw = reproducer_named_in(f.fuzz);
+  EXPECT_TRUE(!raw.empty() && std::filesystem::exists(raw)) << f.fuzz.out;
+  f.replay = run("repro " + raw + " --plugin " + plugin);
+  EXPECT_EQ(f.replay.exit_code, code) << f.replay.out;
+  const std::string cx = counterexample_named_in(f.fuzz);
+  EXPECT_FALSE(cx.empty()) << f.fuzz.out;
+  if (cx.empty()) return f;
+  EXPECT_TRUE(has(f.fuzz, "ropecheck repro " + cx)) << f.fuzz.out;
+  std::ifstream in(cx);
+  nlohmann::json j;
+  EXPECT_NO_THROW(j = nlohmann::json::parse(in)) << cx;
+  EXPECT_EQ(j.value("finding", ""), finding) << j.dump(2);
+  EXPECT_EQ(j.value("plugin", ""), std::filesystem::canonical(plugin).string()) << j.dump(2);
+  const Result again = run("repro " + cx);
+  EXPECT_EQ(again.exit_code, code) << again.out;
+  return f;
 }
 
 // ---- 1. nothing checked is never a PASS --------------------------------------------------------
@@ -197,16 +238,9 @@ TEST(FuzzVerdict, ReproOfACheckCounterexampleWithAnExitingKernelIsACrash) {
 // ---- 3. out-of-bounds writes are crash-class (exit 3), as in `check` ---------------------------
 
 TEST(FuzzVerdict, OutOfBoundsWriteIsExitThree) {
-  const std::string d = temp_dir("oob");
-  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " OOB_PLUGIN " --out " + d);
-  EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_TRUE(has(r, "out-of-bounds")) << r.out;
-  const std::string repro = reproducer_named_in(r);
-  ASSERT_FALSE(repro.empty()) << r.out;
-  EXPECT_TRUE(std::filesystem::exists(repro)) << repro;
-  const Result again = run("repro " + repro + " --plugin " OOB_PLUGIN);
-  EXPECT_EQ(again.exit_code, 3) << again.out;
-  EXPECT_TRUE(has(again, "out-of-bounds")) << again.out;
+  const Found f = expect_found_and_replayed(OOB_PLUGIN, "oob", 3, "crash");
+  EXPECT_TRUE(has(f.fuzz, "out-of-bounds")) << f.fuzz.out;
+  EXPECT_TRUE(has(f.replay, "out-of-bounds")) << f.replay.out;
 }
 
 // ---- 4. repro of a fuzz reproducer honours --timeout -------------------------------------------
@@ -267,14 +301,9 @@ TEST(FuzzVerdict, PluginKernelNamedLikeABuiltinIsRefused) {
 // ---- 7. a NaN output is the kernel's violation -------------------------------------------------
 
 TEST(FuzzVerdict, NaNOutputIsAViolationOfTheKernel) {
-  const std::string d = temp_dir("nan");
-  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " NAN_PLUGIN " --out " + d);
-  EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_TRUE(has(r, "PROPERTY VIOLATED")) << r.out;
-  EXPECT_FALSE(has(r, "ropecheck itself failed")) << r.out;
-  const std::string repro = reproducer_named_in(r);
-  ASSERT_FALSE(repro.empty()) << r.out;
-  EXPECT_EQ(run("repro " + repro + " --plugin " NAN_PLUGIN).exit_code, 1);
+  const Found f = expect_found_and_replayed(NAN_PLUGIN, "nan", 1, "violation");
+  EXPECT_TRUE(has(f.fuzz, "PROPERTY VIOLATED")) << f.fuzz.out;
+  EXPECT_FALSE(has(f.fuzz, "ropecheck itself failed")) << f.fuzz.out;
 }
 
 // The root cause: the exact reference must confirm that a NaN output is over any bound.
@@ -326,6 +355,75 @@ TEST(FuzzVerdict, SeedZeroIsAccepted) {
                        temp_dir("seed0"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(has(r, "verdict: PASS")) << r.out;
+}
+
+// ---- 9. a kernel that throws through the C ABI is a crash (exit 3), as in `check` ----------------
+
+TEST(FuzzVerdict, KernelThrowingThroughTheABIIsACrashInFuzzAndInRepro) {
+  const Found f = expect_found_and_replayed(THROW_PLUGIN, "throws", 3, "crash");
+  EXPECT_TRUE(has(f.fuzz, "threw")) << f.fuzz.out;
+  EXPECT_FALSE(has(f.fuzz, "INTERNAL ERROR")) << f.fuzz.out;
+  EXPECT_TRUE(has(f.replay, "threw")) << f.replay.out;
+  // A fuzz input replayed on its own (not one fuzz saved) with the same kernel.
+  const Result file = run("repro " + reproducer_file(temp_dir("throws-file")) + " --plugin " THROW_PLUGIN);
+  EXPECT_EQ(file.exit_code, 3) << file.out;
+}
+
+// ---- 10. the input that fails is counted: it was run and checked --------------------------------
+
+TEST(FuzzVerdict, FailingFirstInputCountsAsOneInputChecked) {
+  // The driver runs the seeds first, in order; the first generated seed has a token at t = 4096,
+  // where this kernel writes a NaN.
+  const Result r = run("fuzz --in-process --target differential --seconds 20 --plugin " NAN_PLUGIN " --out " +
+                       temp_dir("first-input"));
+  ASSERT_EQ(r.exit_code, 1) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("differential +(\\d+) inputs?, (\\d+) checked.*PROPERTY VIOLATED")))
+      << r.out;
+  EXPECT_EQ(m[1].str(), "1") << r.out;
+  EXPECT_EQ(m[2].str(), "1") << r.out;
+}
+
+// ---- 11. a position beyond the maximum is judged as fuzzed, not only a fixed list -------------
+
+// scalar_f64 behind a position check that reads the low 32 bits only (a uint32 truncation),
+// declaring max_position 2^20: it refuses -1, INT64_MIN, 2^20 + 1, 2^20 + 1000 and INT64_MAX,
+// and accepts 2^32 + 5 (as position 5).
+const rc_kernel_desc* g_inner = nullptr;
+int truncating_apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+                     int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    if (positions[k] < 0 || (static_cast<uint64_t>(positions[k]) & 0xFFFFFFFFu) > (uint64_t{1} << 20)) {
+      return RC_ERR_POSITION;
+    }
+  }
+  return g_inner->apply(spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
+}
+
+TEST(FuzzVerdict, PositionBeyondTheMaximumIsJudgedAsFuzzed) {
+  for (const rc_kernel_desc* d : impl::builtin_kernels()) {
+    if (std::string(d->name) == "scalar_f64") g_inner = d;
+  }
+  ASSERT_NE(g_inner, nullptr);
+  ASSERT_GT(g_inner->max_position, (int64_t{1} << 32) + 5);
+  static rc_kernel_desc truncating = *g_inner;
+  truncating.name = "truncates_positions_to_32_bits";
+  truncating.max_position = int64_t{1} << 20;
+  truncating.apply = truncating_apply;
+  static const impl::Kernel kernel{&truncating, "built-in"};
+  set_target_kernels({&kernel});
+  CaseChoice c;
+  c.head_pad = 4;  // no padding
+  c.positions.assign(1, PositionChoice{});
+  c.positions[0].mode = 7;  // a raw int64
+  c.positions[0].raw = (uint64_t{1} << 32) + 5;
+  c.values.nonfinite = 1;
+  c.raw.assign(128 * 4, 0x3c);  // f32 0x3c3c3c3c
+  const std::vector<uint8_t> bytes = encode_case(c);
+  const ropecheck::fuzz::Result r = fuzz_differential(bytes.data(), bytes.size(), RunOptions{});
+  EXPECT_EQ(r.finding, props::Finding::kViolation) << r.report;
+  EXPECT_NE(r.report.find("positionsBeyondMaximumAreRefused"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("accepted position 4294967301"), std::string::npos) << r.report;
 }
 
 }  // namespace
