@@ -12,6 +12,7 @@
 #include <string>
 
 #include "fuzz/targets.hpp"
+#include "impl/abi.hpp"
 #include "impl/plugin_loader.hpp"
 #include "reference/error_model.hpp"
 
@@ -24,6 +25,8 @@ void dummy_release(void*) {}
 int dummy_apply(const rc_spec*, void*, const int64_t*, int64_t, int64_t, int64_t, int64_t, const void*, void*) {
   return RC_ERR_UNSUPPORTED;
 }
+int dummy_apply2(const rc_spec*, void*, const rc_call*) { return RC_ERR_UNSUPPORTED; }
+int dummy_prepare2(const rc_spec*, void**, char*, int32_t) { return RC_ERR_SPEC; }
 
 template <class T>
 T plausible_or_raw(FuzzedDataProvider& f, T lo, T hi) {
@@ -52,7 +55,7 @@ bool storage(int32_t t) { return t >= RC_DTYPE_F32 && t <= RC_DTYPE_BF16; }
 // The invariants an accepted descriptor must satisfy; empty if all hold.
 std::string broken_invariant(const rc_kernel_desc& d) {
   const rc_accuracy& a = d.accuracy;
-  if (d.abi_version != ROPECHECK_ABI_VERSION) return "abi_version";
+  if (d.abi_version != RC_ABI_1 && d.abi_version != RC_ABI_2) return "abi_version";
   if (!name_ok(d.name)) return "name";
   if (d.description == nullptr) return "description";
   if (!storage(d.in_dtype) || !storage(d.out_dtype)) return "in_dtype/out_dtype";
@@ -75,8 +78,20 @@ std::string broken_invariant(const rc_kernel_desc& d) {
   for (double v : {a.theta_rel_error, a.angle_product_error, a.reduced_angle_abs_error, a.sincos_ulp, a.attention_rel_error}) {
     if (!(std::isfinite(v) && v >= 0)) return "accuracy error terms finite and >= 0";
   }
-  if (d.apply == nullptr) return "apply";
   if ((d.prepare == nullptr) != (d.release == nullptr)) return "prepare/release";
+  if (d.abi_version == RC_ABI_1) return d.apply == nullptr ? "apply" : "";
+  // ABI 2: how the kernel is called, and what it reads.
+  if (d.apply2 == nullptr) return "apply2";
+  if ((d.features & ~RC_FEATURE_ALL) || !(d.features & (RC_FEATURE_Q_ONLY | RC_FEATURE_QK))) return "features";
+  if (d.position_dtypes == 0 || (d.position_dtypes & ~(RC_POSITIONS_I64 | RC_POSITIONS_I32))) return "position_dtypes";
+  if (d.position_dtypes == RC_POSITIONS_I32 && d.max_position > INT32_MAX) return "int32 positions beyond 2^31 - 1";
+  if (d.cache < RC_CACHE_NONE || d.cache > RC_CACHE_REPEAT_INTERLEAVED) return "cache";
+  if (d.cache != RC_CACHE_NONE) {
+    if (d.cache_dtype != RC_DTYPE_F32 && d.cache_dtype != RC_DTYPE_BF16 && d.cache_dtype != RC_DTYPE_F16) return "cache_dtype";
+    if (d.max_position >= impl::kMaxCacheRows) return "cache rows";
+    if (a.angle_recipe != RC_ANGLE_TABLE) return "a cache reader's angle recipe";
+  }
+  if (!(std::isfinite(d.theta_rel_error_per_pair) && d.theta_rel_error_per_pair >= 0)) return "theta_rel_error_per_pair";
   return "";
 }
 
@@ -86,7 +101,12 @@ Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt) 
   FuzzedDataProvider f(data, size);
   rc_kernel_desc d;
   std::memset(&d, 0, sizeof d);
-  d.abi_version = f.ConsumeBool() ? ROPECHECK_ABI_VERSION : f.ConsumeIntegral<int32_t>();
+  // ABI 1, ABI 2, or raw bits (a descriptor of another version or garbage).
+  switch (f.ConsumeIntegralInRange<uint8_t>(0, 2)) {
+    case 0: d.abi_version = RC_ABI_1; break;
+    case 1: d.abi_version = RC_ABI_2; break;
+    default: d.abi_version = f.ConsumeIntegral<int32_t>(); break;
+  }
   static const char* const kNames[] = {"fuzzed_kernel", "", "bad name!", "x.y-z_0",
                                        "a123456789012345678901234567890123456789012345678901234567890123"};
   const std::string fuzzed_name = f.ConsumeRandomLengthString(80);
@@ -122,6 +142,14 @@ Result fuzz_descriptor(const uint8_t* data, size_t size, const RunOptions& opt) 
   d.prepare = fns & 1 ? dummy_prepare : nullptr;
   d.release = fns & 2 ? dummy_release : nullptr;
   d.apply = fns & 4 ? nullptr : dummy_apply;
+  // ABI 2's fields (read only when abi_version says 2).
+  d.features = plausible_or_raw<uint32_t>(f, 0, RC_FEATURE_ALL + 1);
+  d.position_dtypes = plausible_or_raw<uint32_t>(f, 0, 4);
+  d.cache = plausible_or_raw<int32_t>(f, 0, 5);
+  d.cache_dtype = plausible_or_raw<int32_t>(f, 0, 7);
+  d.theta_rel_error_per_pair = double_or_raw(f);
+  d.prepare2 = fns & 8 ? dummy_prepare2 : nullptr;
+  d.apply2 = fns & 16 ? nullptr : dummy_apply2;
 
   const impl::DescriptorProblem p = impl::check_descriptor(d);
   std::ostream* tr = opt.trace;

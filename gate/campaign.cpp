@@ -42,6 +42,7 @@ struct Unit {
   const impl::Kernel* kernel;
   RopeSpec spec;
   bool random_specs = false;
+  bool many_tokens = false;  // the kernel's first unit also judges a call of 65539 tokens
   std::string spec_name() const { return random_specs ? "(generated specs)" : (spec.name.empty() ? to_string(spec.type) : spec.name); }
 };
 
@@ -56,6 +57,7 @@ struct Finished {
 int run_unit_in_child(const Unit& u, const GateOptions& base, const impl::ChildChannel& ch) {
   GateOptions opt = base;
   opt.random_specs = u.random_specs;
+  opt.many_tokens = u.many_tokens;
   opt.before_case = [&](const Case& c, const char* property) {
     // Test hook: an internal error of ropecheck's own, on demand, for the one property named
     // in ROPECHECK_TEST_INTERNAL_ERROR, so that gate_test can see how one is reported (no
@@ -144,6 +146,7 @@ std::vector<Finished> run_in_process(const std::vector<Unit>& units, const GateO
   for (const Unit& u : units) {
     GateOptions o = opt;
     o.random_specs = u.random_specs;
+    o.many_tokens = u.many_tokens;
     Finished f;
     f.run.result = run_unit(*u.kernel->desc, u.spec, o);
     results.push_back(std::move(f));
@@ -201,7 +204,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   // Units (kernel × spec, plus generated specs with the defaults), then the shard.
   std::vector<Unit> units;
   for (const impl::Kernel* k : a.kernels) {
-    for (const RopeSpec& s : a.specs) units.push_back(Unit{k, s, false});
+    for (const RopeSpec& s : a.specs) units.push_back(Unit{k, s, false, &s == &a.specs.front()});
     if (a.generated_specs && !a.specs.empty()) units.push_back(Unit{k, a.specs.front(), true});
   }
   res.total_units = units.size();

@@ -26,6 +26,8 @@ using props::Property;
 constexpr double kMinShrinkSeconds = 1.0;
 // The worst excess seen is kept beside the shrunk case when it is this many times larger.
 constexpr double kWorstExcessFactor = 1.5;
+// Up to this many tokens a case is shrunk token by token and value by value.
+constexpr int64_t kFewTokens = 64;
 
 Clock::time_point after(Clock::time_point t, double seconds) {
   return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -146,7 +148,18 @@ Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&
     }
     return fails(d);
   };
-  for (bool progress = true; progress;) {
+  // A call of many tokens (the 65539 of many_tokens_case) is first halved from the end while
+  // it fails: one token at a time would be as many judgements as tokens, each of a large case.
+  while (c.n_tokens() > kFewTokens && c.n_tokens() / 2 >= static_cast<int64_t>(min_tokens)) {
+    Case d = c;
+    const int64_t keep = c.n_tokens() / 2;
+    d.positions.resize(static_cast<size_t>(keep));
+    d.x.resize(static_cast<size_t>(keep * c.n_heads * c.spec.head_dim));
+    d.poison = d.x.empty() ? 0 : c.poison % static_cast<int64_t>(d.x.size());
+    if (!try_case(d)) break;
+    c = std::move(d);
+  }
+  for (bool progress = c.n_tokens() <= kFewTokens; progress;) {
     progress = false;
     // From the last token down: the earlier (smaller) positions stay.
     for (int64_t k = c.n_tokens() - 1; k >= 0 && c.n_tokens() > static_cast<int64_t>(min_tokens); --k) {
@@ -163,7 +176,7 @@ Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&
     if (try_case(d)) c = std::move(d);
   }
   // Simpler positions: 0 or 1 where the failure does not need the original one.
-  for (size_t k = 0; k < c.positions.size(); ++k) {
+  for (size_t k = 0; k < c.positions.size() && c.n_tokens() <= kFewTokens; ++k) {
     for (int64_t t : {int64_t{0}, int64_t{1}}) {
       if (c.positions[k] <= t) break;
       Case d = c;
@@ -179,8 +192,9 @@ Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&
     d.head_pad = d.token_pad = 0;
     if (try_case(d)) c = std::move(d);
   }
-  // Simpler values: zero each component that is not needed for the failure.
-  for (size_t i = 0; i < c.x.size(); ++i) {
+  // Simpler values: zero each component that is not needed for the failure (in a case of a
+  // few vectors: one judgement per component).
+  for (size_t i = 0; i < c.x.size() && c.n_tokens() <= kFewTokens; ++i) {
     if (c.x[i] == 0) continue;
     Case d = c;
     d.x[i] = 0;
@@ -192,6 +206,7 @@ Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&
 
 std::optional<Case> smallest_failing_position(const Case& c, const std::vector<int64_t>& below,
                                               const std::function<bool(const Case&)>& fails, Clock::time_point deadline) {
+  if (c.n_tokens() > kFewTokens) return std::nullopt;  // a call of many tokens: not token by token
   std::vector<int64_t> order(static_cast<size_t>(c.n_tokens()));
   for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int64_t>(k);
   std::stable_sort(order.begin(), order.end(),
@@ -321,7 +336,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
   // per token and have left the tokens past the grid unrotated.  Judged for agreement only
   // (65539 tokens are a large case for the exact properties' repeated calls).
   std::optional<Case> many_tokens;
-  if (!options.random_specs && !sweep.empty()) many_tokens = many_tokens_case(kernel, spec, options.seed);
+  if (options.many_tokens && !options.random_specs && !sweep.empty()) many_tokens = many_tokens_case(kernel, spec, options.seed);
   const std::vector<int64_t> edges =
       options.random_specs ? std::vector<int64_t>{} : props::edge_positions(spec, kernel.max_position);
   Judge judge;

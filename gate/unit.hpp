@@ -75,6 +75,7 @@ struct GateOptions {
   double shrink_seconds = 10;       // at most this long shrinking one failure
   std::vector<std::string> properties;  // empty: the whole catalogue
   bool random_specs = false;            // generate specs too (spec argument ignored for those)
+  bool many_tokens = false;             // also judge agreement on many_tokens_case (once per kernel)
   // Called before each kernel call with the case about to run (isolation writes it down so
   // a crash can be attributed), and after each case (a heartbeat).
   std::function<void(const Case&, const char* property)> before_case;

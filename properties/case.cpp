@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ostream>
 #include <sstream>
 
@@ -38,9 +39,16 @@ std::string case_to_json(const Case& c, int indent) {
   j["shift"] = std::to_string(c.shift);
   j["scale_exponent"] = c.scale_exponent;
   j["poison"] = c.poison;
+  // Every token with the same values (a call of many tokens, many_tokens_case): written once,
+  // as "x_every_token", so that such a case stays a file a person can open.
+  const size_t per_token = static_cast<size_t>(c.n_heads * c.spec.head_dim);
+  bool repeated = c.n_tokens() > 16 && per_token > 0 && c.x.size() == per_token * static_cast<size_t>(c.n_tokens());
+  for (size_t i = per_token; repeated && i < c.x.size(); ++i) {
+    repeated = std::memcmp(&c.x[i], &c.x[i % per_token], sizeof(double)) == 0;
+  }
   json x = json::array();
-  for (double v : c.x) x.push_back(hexfloat(v));
-  j["x"] = x;
+  for (size_t i = 0; i < (repeated ? per_token : c.x.size()); ++i) x.push_back(hexfloat(c.x[i]));
+  j[repeated ? "x_every_token" : "x"] = x;
   return j.dump(indent);
 }
 
@@ -77,12 +85,21 @@ Case case_from_json(const std::string& text) {
     }
     c.scale_exponent = static_cast<int>(k.get<int64_t>());
     c.poison = integer("poison");
-    for (const json& v : need("x")) {
+    const bool every_token = j.is_object() && j.contains("x_every_token") && !j.contains("x");
+    for (const json& v : need(every_token ? "x_every_token" : "x")) {
       const std::string s = v.get<std::string>();
       char* end = nullptr;
       const double d = std::strtod(s.c_str(), &end);
       if (end == s.c_str() || *end != '\0') throw SpecError("case.x", "bad number \"" + s + "\"");
       c.x.push_back(d);
+    }
+    if (every_token) {  // the same values for every token (see case_to_json)
+      const size_t per_token = c.x.size();
+      if (per_token == 0 || c.positions.size() > (size_t{1} << 24)) {
+        throw SpecError("case.x_every_token", "must be one token's values, for at most 2^24 tokens");
+      }
+      c.x.resize(per_token * c.positions.size());
+      for (size_t i = per_token; i < c.x.size(); ++i) c.x[i] = c.x[i - per_token];
     }
   } catch (const json::exception& e) {
     throw SpecError("case", std::string("wrong type: ") + e.what());

@@ -28,12 +28,25 @@ struct Verdict {
   double worst_ratio = 0;   // max over the case of error / bound (bounded properties)
   double worst_ulp = 0;     // max error in ulp of the pair norm (bounded properties)
   bool worst_capped = false;  // the worst ratio is on a pair whose bound is capped (kPairBoundCap)
+  // A failed agreement: the pair shown as evidence (token, head, pair index), which the exact
+  // reference re-judges alone (Property::confirm).  -1: none.
+  int64_t fail_token = -1, fail_head = -1;
+  int fail_pair = -1;
 
   bool passed() const { return kind == Kind::kPass; }
   bool failed() const { return kind == Kind::kFail; }
-  static Verdict skip(std::string why) { return {Kind::kSkip, std::move(why), "", 0, 0, false}; }
+  static Verdict skip(std::string why) {
+    Verdict v;
+    v.kind = Kind::kSkip;
+    v.reason = std::move(why);
+    return v;
+  }
   static Verdict fail(std::string why, std::string detail) {
-    return {Kind::kFail, std::move(why), std::move(detail), 0, 0, false};
+    Verdict v;
+    v.kind = Kind::kFail;
+    v.reason = std::move(why);
+    v.detail = std::move(detail);
+    return v;
   }
 };
 
@@ -45,11 +58,19 @@ struct Context {
 
 using PropertyFn = Verdict (*)(const Context&, const Case&);
 
+// Re-judges with the exact reference (ctx.oracle) a violation `fast` found with the fast
+// oracle, on the same kernel outputs: fail if the exact reference confirms it.
+using ConfirmFn = Verdict (*)(const Context&, const Case&, const Verdict& fast);
+
 struct Property {
   const char* id;        // sentence-named, e.g. "rotationPreservesPairNorm"
   const char* summary;   // what it checks, one line
   PropertyFn fn;
   bool needs_two_tokens; // judges a score between token 0 and token 1
+  // nullptr: the exact re-judgement evaluates the whole property again with the exact
+  // reference.  The agreement property confirms only the pair it reported: one pair over its
+  // bound is a violation, and a call of 65539 tokens has four million pairs.
+  ConfirmFn confirm = nullptr;
 };
 
 const std::vector<Property>& catalogue();
@@ -81,6 +102,9 @@ const Property* find_property(std::string_view id);  // nullptr if unknown
 // Calls property.fn; a kernel that throws through the C ABI (KernelThrew) fails it with a
 // crash-class reason instead of escaping.  Other exceptions (ropecheck's own) propagate.
 Verdict evaluate(const Property& property, const Context& ctx, const Case& c);
+
+// Calls property.confirm (which must be set), as evaluate calls property.fn.
+Verdict confirm(const Property& property, const Context& ctx, const Case& c, const Verdict& fast);
 
 // Whether a failure reason is crash-class (exit 3: an out-of-bounds write, or a kernel that
 // threw) rather than a numerical violation (exit 1).

@@ -66,6 +66,9 @@ struct Judgement {
 // an exception of ropecheck's own).  `what` names what was running ("kernel K on spec S").
 Judgement finding_of_child(const impl::ChildOutcome& outcome, const std::string& what);
 
+// Pairs beyond which judge_exact judges as judge() does (see there).
+inline constexpr double kExactOnlyPairs = 1 << 20;
+
 class Judge {
  public:
   struct Options {
@@ -89,7 +92,8 @@ class Judge {
   // exact reference) and, for a violation, the exact reference on the recorded outputs.
   Judgement judge(const rc_kernel_desc& kernel, const Property& property, const Case& c);
   // The same judged by the exact reference alone (what `ropecheck repro` does): slower, and
-  // the answer to "is this really a violation" for one case.
+  // the answer to "is this really a violation" for one case.  A case of more than
+  // kExactOnlyPairs pairs is judged as judge() does, without running a violation again.
   Judgement judge_exact(const rc_kernel_desc& kernel, const Property& property, const Case& c);
 
   // Judges `property` on `c` for a caller that saw it fail there without judging — the report
