@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "fuzz/campaign.hpp"
 #include "fuzz/decode.hpp"
+#include "impl/isolation.hpp"
 #include "kernel_selection.hpp"
 
 namespace ropecheck::cli {
@@ -90,6 +91,9 @@ void print_target(const fuzz::TargetOutcome& r) {
   if (r.counts_known) counts += ", " + std::to_string(r.checked) + " checked,";
   std::printf("  %-12s %s in %.1f s (%.0f/s): %s\n", r.target.c_str(), counts.c_str(), r.seconds,
               r.seconds > 0 ? static_cast<double>(r.execs) / r.seconds : 0.0, headline(r));
+  if (r.kernel_output_bytes > 0) {
+    std::printf("%s\n", impl::printed_lines(r.kernel_output, r.kernel_output_bytes, "while fuzzing").substr(1).c_str());
+  }
   std::fflush(stdout);
 }
 

@@ -10,6 +10,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "kernel_selection.hpp"
+#include "impl/isolation.hpp"
 #include "properties/case.hpp"
 #include "properties/exit_codes.hpp"
 #include "reference/builtin_specs.hpp"
@@ -137,6 +138,9 @@ void print_outcome(const report::CampaignOutcome& o, const std::string& out_dir)
       std::printf("  %-18s %-22s exact %-34s bound ratio %-8.3g recipe %s\n", r.kernel.c_str(), r.spec_label.c_str(),
                   report::cell_text(r.exact.overall).c_str(), r.exact.overall.max_ratio,
                   r.recipe.available ? report::cell_text(r.recipe.overall).c_str() : "unavailable");
+    }
+    if (r.kernel_output_bytes > 0) {
+      std::printf("%s\n", impl::printed_lines(r.kernel_output, r.kernel_output_bytes, "during this run").substr(1).c_str());
     }
   }
   for (const std::string& u : o.unmeasured) std::fprintf(stderr, "ropecheck report: nothing was measured for %s\n", u.c_str());

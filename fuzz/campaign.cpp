@@ -200,6 +200,8 @@ TargetOutcome run_in_process(const CampaignOptions& opt, const std::string& targ
   r.seconds = d.seconds;
   r.reproducer = d.reproducer;
   r.detail = d.detail;
+  r.kernel_output = d.kernel_output;
+  r.kernel_output_bytes = d.kernel_output_bytes;
   // A finding of the judge (not a process the kernel ended): replayed for the report and the
   // counterexample; the verdict stays the driver's.
   if (d.judged) {

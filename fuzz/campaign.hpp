@@ -50,6 +50,8 @@ struct TargetOutcome {
   std::string counterexample;    // its counterexample file ("" if the finding was not the judge's)
   std::string detail;            // how a kernel crashed, hung or exited; where the log is
   std::string report;            // the replay's report, from its failure marker on
+  std::string kernel_output;     // what the kernels printed (in-process driver; libFuzzer: its log)
+  uint64_t kernel_output_bytes = 0;
 
   bool checked_any() const { return counts_known ? checked > 0 : !kernels_checked.empty(); }
 };

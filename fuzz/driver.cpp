@@ -156,6 +156,7 @@ DriveResult drive_in_process(const DriveOptions& opt) {
   impl::SuperviseOptions supervise;
   supervise.inactivity_timeout = opt.hang_seconds;
   supervise.keep_output = false;
+  supervise.capture_kernel_output = true;
   const impl::ChildOutcome child = impl::run_supervised(
       [&](const impl::ChildChannel& ch) -> int {
         std::vector<std::map<std::string, uint64_t>> skips(n_kernels);  // per kernel: reason kind -> inputs
@@ -185,9 +186,7 @@ DriveResult drive_in_process(const DriveOptions& opt) {
             // The input was run and judged: it counts.  The parent replays the file for the report.
             const std::string path = reproducer(props::to_string(r.finding), in);
             write_file(path, in.data(), in.size());
-            if (r.finding == props::Finding::kInternal) {
-              std::fprintf(stderr, "ropecheck fuzz: internal error on %s: %s\n", path.c_str(), r.report.c_str());
-            }
+            // (An internal error's message comes from the parent's replay of `path`.)
             sh->checked = sh->checked + 1;
             sh->execs = sh->execs + 1;
             sh->running = 0;
@@ -248,6 +247,8 @@ DriveResult drive_in_process(const DriveOptions& opt) {
       res.detail += ", between inputs (no input to keep)";
     }
   }
+  res.kernel_output = child.kernel_output;
+  res.kernel_output_bytes = child.kernel_output_bytes;
   res.execs = sh->execs;
   res.checked = sh->checked;
   for (size_t n = 0; n < n_kernels; ++n) res.kernel_checked.push_back(uint64_t{kernel_checked[n]});

@@ -47,6 +47,10 @@ struct DriveResult {
   std::string reproducer;
   std::string detail;      // signal, status or hang
   bool judged = false;     // the finding is the judge's (not a process the kernel ended or hung)
+  // What the kernels printed on stdout/stderr while fuzzing (captured: never mixed into
+  // ropecheck's output), the first 64 KiB, and how many bytes in all.
+  std::string kernel_output;
+  uint64_t kernel_output_bytes = 0;
 };
 
 DriveResult drive_in_process(const DriveOptions& opt);

@@ -175,19 +175,7 @@ void quiet_rapidcheck_configuration() {
 // What the kernel printed during its unit (captured in the child), as the tail of a finding's
 // message: the last lines, so the ones before a crash are there.
 std::string kernel_output_text(const UnitRun& u) {
-  if (u.kernel_output_bytes == 0) return "";
-  constexpr size_t kShown = 2048;
-  const std::string& out = u.kernel_output;
-  std::string tail = out.size() > kShown ? out.substr(out.size() - kShown) : out;
-  if (out.size() > kShown) tail = "..." + tail.substr(tail.find('\n') == std::string::npos ? 0 : tail.find('\n'));
-  std::string indented;
-  for (size_t at = 0; at < tail.size();) {
-    const size_t nl = tail.find('\n', at);
-    indented += "\n    | " + tail.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-    at = nl == std::string::npos ? tail.size() : nl + 1;
-  }
-  return "\n  the kernel printed " + std::to_string(u.kernel_output_bytes) + " bytes during this unit (last lines):" +
-         indented;
+  return impl::printed_lines(u.kernel_output, u.kernel_output_bytes, "during this unit");
 }
 
 std::string ratio_text(double r) {

@@ -648,4 +648,61 @@ ChildOutcome run_supervised(const ChildFunction& fn, const SuperviseOptions& opt
   return result;
 }
 
+OutputCapture::OutputCapture() {
+  fd_ = static_cast<int>(::syscall(SYS_memfd_create, "ropecheck-kernel-output", 1u /* MFD_CLOEXEC */));
+  if (fd_ < 0) throw std::runtime_error(std::string("cannot make a buffer for the kernel's output: ") + std::strerror(errno));
+}
+
+OutputCapture::~OutputCapture() {
+  end();
+  ::close(fd_);
+}
+
+void OutputCapture::begin() {
+  end();
+  std::fflush(nullptr);
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) return;  // then nothing is caught
+  saved_out_ = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  saved_err_ = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  ::dup2(fd_, 1);
+  ::dup2(fd_, 2);
+}
+
+void OutputCapture::end() {
+  if (saved_out_ < 0 && saved_err_ < 0) return;
+  std::fflush(nullptr);
+  if (saved_out_ >= 0) ::dup2(saved_out_, 1), ::close(saved_out_);
+  if (saved_err_ >= 0) ::dup2(saved_err_, 2), ::close(saved_err_);
+  saved_out_ = saved_err_ = -1;
+}
+
+std::string OutputCapture::text(size_t limit, uint64_t* bytes) const {
+  const off_t size = ::lseek(fd_, 0, SEEK_END);
+  if (bytes != nullptr) *bytes = size > 0 ? static_cast<uint64_t>(size) : 0;
+  if (size <= 0) return "";
+  const size_t n = std::min(limit, static_cast<size_t>(size));
+  std::string out(n, '\0');
+  const ssize_t got = ::pread(fd_, out.data(), n, size - static_cast<off_t>(n));
+  out.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  if (n < static_cast<size_t>(size)) {  // cut: start at a whole line
+    const size_t nl = out.find('\n');
+    if (nl != std::string::npos) out.erase(0, nl + 1);
+  }
+  return out;
+}
+
+std::string printed_lines(const std::string& text, uint64_t bytes, const std::string& during) {
+  if (bytes == 0) return "";
+  constexpr size_t kShown = 2048;
+  std::string tail = text.size() > kShown ? text.substr(text.size() - kShown) : text;
+  if (text.size() > kShown) tail = "..." + tail.substr(tail.find('\n') == std::string::npos ? 0 : tail.find('\n'));
+  std::string indented;
+  for (size_t at = 0; at < tail.size();) {
+    const size_t nl = tail.find('\n', at);
+    indented += "\n    | " + tail.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    at = nl == std::string::npos ? tail.size() : nl + 1;
+  }
+  return "\n  the kernel printed " + std::to_string(bytes) + " bytes " + during + " (last lines):" + indented;
+}
+
 }  // namespace ropecheck::impl

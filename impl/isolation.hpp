@@ -145,4 +145,31 @@ ChildOutcome run_supervised(const ChildFunction& fn, const SuperviseOptions& opt
 void run_supervised_pool(size_t count, int parallel, const PoolFunction& fn, const SuperviseOptions& opt,
                          const std::function<void(size_t job, ChildOutcome outcome)>& done);
 
+// Catches what this process prints on stdout and stderr (fd 1 and 2) between begin() and
+// end(): a kernel's own printing, kept apart from ropecheck's output (`ropecheck report`
+// measures in one child and prints from it, so the child's fds cannot simply go to a pipe).
+// The buffer is an anonymous file made by the constructor: a parent that constructs it and
+// then forks can still read, after the child crashed, what the child's kernel printed.
+class OutputCapture {
+ public:
+  OutputCapture();  // throws std::runtime_error when no anonymous file can be made
+  ~OutputCapture();
+  OutputCapture(const OutputCapture&) = delete;
+  OutputCapture& operator=(const OutputCapture&) = delete;
+
+  void begin();  // flushes stdio; fd 1 and 2 write into the (emptied) buffer
+  void end();    // flushes stdio; fd 1 and 2 are what they were before begin()
+  // What was printed since the last begin(): at most the last `limit` bytes (cut at a line
+  // start), and in *bytes everything printed.
+  std::string text(size_t limit, uint64_t* bytes) const;
+
+ private:
+  int fd_ = -1;
+  int saved_out_ = -1, saved_err_ = -1;
+};
+
+// "\n  the kernel printed N bytes DURING (last lines):\n    | line ..." for a finding's message
+// or a report's run: the last ~2 KiB, so the lines before a crash are there; "" if nothing.
+std::string printed_lines(const std::string& text, uint64_t bytes, const std::string& during);
+
 }  // namespace ropecheck::impl

@@ -1,5 +1,6 @@
 #include "reports/campaign.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,9 +68,15 @@ class Progress {
  public:
   Progress(int64_t total, const impl::ChildChannel* channel)
       : total_(total), channel_(channel), on_(::isatty(2) != 0), start_(std::chrono::steady_clock::now()) {
+    // Its own stderr: while a kernel runs, fd 2 goes to the kernel-output capture.
+    if (on_) tty_ = ::fdopen(::fcntl(2, F_DUPFD_CLOEXEC, 3), "w");
+    on_ = tty_ != nullptr;
     if (on_) thread_ = std::thread([this] { loop(); });
   }
-  ~Progress() { stop(); }
+  ~Progress() {
+    stop();
+    if (tty_ != nullptr) std::fclose(tty_);
+  }
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
@@ -93,7 +100,8 @@ class Progress {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    std::fputs("\r\033[K", stderr);
+    std::fputs("\r\033[K", tty_);
+    std::fflush(tty_);
     on_ = false;
   }
 
@@ -107,8 +115,8 @@ class Progress {
       const int filled = static_cast<int>(f * 40);
       for (int i = 0; i < 40; ++i) bar[i] = i < filled ? '#' : '.';
       bar[40] = 0;
-      std::fprintf(stderr, "\r\033[K[%s] %5.1f%% %6.1f s  %s", bar, 100 * f, secs, label_.c_str());
-      std::fflush(stderr);
+      std::fprintf(tty_, "\r\033[K[%s] %5.1f%% %6.1f s  %s", bar, 100 * f, secs, label_.c_str());
+      std::fflush(tty_);
       cv_.wait_for(lock, std::chrono::milliseconds(200));
     }
   }
@@ -116,6 +124,7 @@ class Progress {
   const impl::ChildChannel* channel_;
   std::atomic<int64_t> done_{0};
   bool on_;
+  std::FILE* tty_ = nullptr;
   bool stop_ = false;
   std::chrono::steady_clock::time_point start_;
   std::string label_;
@@ -123,6 +132,9 @@ class Progress {
   std::condition_variable cv_;
   std::thread thread_;
 };
+
+// Bytes of a run's kernel output kept (the last ones).
+constexpr size_t kKernelOutputKept = 64 * 1024;
 
 const rc_kernel_desc* builtin(const char* name) {
   for (const rc_kernel_desc* d : impl::builtin_kernels()) {
@@ -166,7 +178,8 @@ void record_findings(const std::vector<KernelChoice>& kernels, const std::string
 // Measures every kernel × spec, runs the paper checks and writes the report: everything that
 // calls a kernel, in the child when isolated.
 void measure_and_write(const std::vector<KernelChoice>& kernels, const std::vector<SpecChoice>& specs,
-                       const CampaignOptions& opt, const impl::ChildChannel* channel, CampaignOutcome& o) {
+                       const CampaignOptions& opt, const impl::ChildChannel* channel, impl::OutputCapture* capture,
+                       CampaignOutcome& o) {
   const auto t0 = std::chrono::steady_clock::now();
   int64_t total = 0;
   for (const SpecChoice& s : specs) {
@@ -190,7 +203,13 @@ void measure_and_write(const std::vector<KernelChoice>& kernels, const std::vect
     data.specs.push_back({s.label, s.spec, s.origin, "specs/" + s.label + ".json"});
     for (const KernelChoice& k : kernels) {
       progress.phase('K', std::string(k.desc->name) + "\t" + s.label, std::string(k.desc->name) + " / " + s.label);
-      data.runs.push_back(run_sweep(*k.desc, s.spec, s.label, judge, sweep));
+      if (capture != nullptr) capture->begin();
+      SweepResult r = run_sweep(*k.desc, s.spec, s.label, judge, sweep);
+      if (capture != nullptr) {
+        capture->end();
+        r.kernel_output = capture->text(kKernelOutputKept, &r.kernel_output_bytes);
+      }
+      data.runs.push_back(std::move(r));
     }
   }
   if (opt.paper) {
@@ -266,10 +285,21 @@ int run_campaign(const std::vector<KernelChoice>& kernels, std::vector<SpecChoic
     print(o);
     return o.tally.exit_code();
   }
+  // What a kernel prints goes to this buffer, not among ropecheck's lines (made before the
+  // child, so that the output of a kernel that crashed it can still be read).
+  std::unique_ptr<impl::OutputCapture> capture;
+  try {
+    capture = std::make_unique<impl::OutputCapture>();
+  } catch (const std::runtime_error& e) {
+    o.errors.push_back(std::string("internal error: ") + e.what());
+    o.tally.internal = true;
+    print(o);
+    return o.tally.exit_code();
+  }
   // Ropecheck's own failures end the campaign as an internal error, reported like the rest.
   const auto measure = [&](const impl::ChildChannel* channel) {
     try {
-      measure_and_write(kernels, specs, options, channel, o);
+      measure_and_write(kernels, specs, options, channel, capture.get(), o);
     } catch (const OutputError& e) {  // "cannot write FILE: why"
       o.errors.push_back(e.what());
       o.tally.output_failed = true;
@@ -292,6 +322,11 @@ int run_campaign(const std::vector<KernelChoice>& kernels, std::vector<SpecChoic
   const Phase phase = last_phase(child.output);
   props::Judgement j = props::finding_of_child(child, phase.what());
   if (j.finding == props::Finding::kCrash && phase.kind == 'O') j.finding = props::Finding::kInternal;
+  if (phase.kind == 'K') {
+    uint64_t bytes = 0;
+    const std::string text = capture->text(kKernelOutputKept, &bytes);
+    j.detail += impl::printed_lines(text, bytes, "before it ended");
+  }
   props::tally(o.tally, j.finding);
   o.child_died = true;
   o.report.findings.push_back({phase.kernel(), phase.spec(), j, ""});

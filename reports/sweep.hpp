@@ -137,6 +137,10 @@ struct SweepResult {
   // What the judge found and the report should say although no property failed (e.g. an
   // output that depends on the batch, within its bound both ways).
   std::vector<std::string> notes;
+  // What the kernel printed on stdout/stderr during this run (the last 64 KiB), and how many
+  // bytes in all: kept apart from ropecheck's output (the campaign captures it).
+  std::string kernel_output;
+  uint64_t kernel_output_bytes = 0;
 };
 
 // The input head of sample `sample` (rounded to the kernel's input dtype).

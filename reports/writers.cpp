@@ -1,5 +1,6 @@
 #include "reports/writers.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -556,6 +557,10 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     for (double v : r.theta_hat) th.push_back(hex(v));
     j["theta_hat"] = th;
     j["notes"] = r.notes;
+    if (r.kernel_output_bytes > 0) {
+      j["kernel_output"] = r.kernel_output;
+      j["kernel_output_bytes"] = r.kernel_output_bytes;
+    }
     j["views"] = {{"exact", view_json(r, r.exact, spec_path(r))}, {"recipe", view_json(r, r.recipe, spec_path(r))}};
     runs.push_back(j);
   }
@@ -608,6 +613,10 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     md << "### Against the kernel's own recipe\n\n" << r.recipe.note << "\n\n";
     if (r.recipe.available) md << band_table(r, r.recipe).md() << "\n";
     for (const std::string& note : r.notes) md << "**Note:** " << note << "\n\n";
+    if (r.kernel_output_bytes > 0) {
+      md << "**The kernel printed " << r.kernel_output_bytes << " bytes during this run** (the last of them):\n\n```\n"
+         << r.kernel_output.substr(r.kernel_output.size() - std::min<size_t>(r.kernel_output.size(), 2048)) << "\n```\n\n";
+    }
     md << "### Worst cases\n\n";
     for (int view = 0; view < 2; ++view) {
       const View& v = view == 0 ? r.exact : r.recipe;
@@ -696,6 +705,11 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     if (!r.skipped.empty()) continue;
     h << "<h2>" << markup_escape(r.kernel + " — " + r.spec_label) << "</h2>\n";
     for (const std::string& note : r.notes) h << "<p><strong>Note:</strong> " << markup_escape(note) << "</p>\n";
+    if (r.kernel_output_bytes > 0) {
+      h << "<p><strong>The kernel printed " << r.kernel_output_bytes << " bytes during this run</strong> (the last of them):</p>\n<pre>"
+        << markup_escape(r.kernel_output.substr(r.kernel_output.size() - std::min<size_t>(r.kernel_output.size(), 2048)))
+        << "</pre>\n";
+    }
     h << "<h3>Against exact mathematics</h3>\n"
       << band_table(r, r.exact).html() << "<h3>Against the kernel's own recipe</h3>\n<p class=\"note\">"
       << markup_escape(r.recipe.note) << "</p>\n";

@@ -116,6 +116,20 @@ TEST_P(EveryCommand, ClassifiesTheModeAlike) {
 
   const Result fuzz = run("fuzz --plugin " + plugin + " --seconds 8 --timeout 3 --in-process --out " + d + "/fuzz");
   EXPECT_EQ(fuzz.exit_code, want.exit_code) << "fuzz: " << why << "\n" << fuzz.out;
+
+  if (mode == "PRINTS") {
+    // What the kernel prints is captured, and shown as the kernel's (indented "| " lines),
+    // never mixed among ropecheck's own lines (fault 20).
+    const std::regex raw("(^|\n)(?!    \\| )[^\n]*misbehaving kernel 'prints'");
+    for (const auto& [command, r] : {std::pair<const char*, const Result*>{"check", &check}, {"repro", &repro},
+                                     {"report", &report}, {"fuzz", &fuzz}}) {
+      EXPECT_FALSE(std::regex_search(r->out, raw)) << command << " mixed the kernel's output into its own:\n" << r->out;
+    }
+    EXPECT_NE(report.out.find("the kernel printed"), std::string::npos) << report.out;
+    std::ifstream json(d + "/report/report.json");
+    const std::string text((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("\"kernel_output_bytes\""), std::string::npos) << "report.json does not record the kernel's output";
+  }
 }
 
 std::vector<std::string> modes_with_expectations() {

@@ -382,6 +382,13 @@ TEST(Report, ReportJsonValidatesAgainstItsDocumentedSchema) {
   violation.reason = "pair error exceeds the contract bound";
   violation.detail = "evidence";
   with_finding.findings.push_back({"scalar_f32_hf", "test-d64", violation, "dir/cases/scalar_f32_hf__x.json"});
+  // ... and a run whose kernel printed (the campaign captures it: runs[].kernel_output).
+  for (SweepResult& r : with_finding.runs) {
+    if (!r.skipped.empty()) continue;
+    r.kernel_output = "a kernel's own line <b>\n";
+    r.kernel_output_bytes = r.kernel_output.size();
+    break;
+  }
   const std::string finding_dir = fx.dir + "-finding";
   ASSERT_EQ(std::system(("rm -rf '" + finding_dir + "'").c_str()), 0);
   EXPECT_EQ(write_report(with_finding, finding_dir), "");
@@ -389,6 +396,8 @@ TEST(Report, ReportJsonValidatesAgainstItsDocumentedSchema) {
   ASSERT_EQ(jf["findings"].size(), 1u);
   EXPECT_EQ(jf["findings"][0]["reproducer"], "ropecheck repro dir/cases/scalar_f32_hf__x.json");
   EXPECT_NE(read(finding_dir + "/report.md").find("- **FAIL** scalar_f32_hf — test-d64"), std::string::npos);
+  EXPECT_NE(read(finding_dir + "/report.html").find("a kernel's own line &lt;b&gt;"), std::string::npos)
+      << "report.html does not show (escaped) what the kernel printed";
   const std::vector<SchemaRow> rows = schema_rows();
   ASSERT_GT(rows.size(), 50u) << "SCHEMA.md's table was not found";
   int errors = 0, total_seen = 0;
