@@ -340,9 +340,20 @@ Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
   std::optional<PairMeasurement> worst_fail;
   double worst_fail_ratio = 0;
   RunOutput y;
+  // With the exact reference as the oracle (`ropecheck repro`, the judge's exact-only path) the
+  // recipe's rotation is formed in MPFR too; otherwise in double / long double (the view's).
+  const auto* exact = view->kind() == RecipeView::Kind::kInferred
+                          ? dynamic_cast<const ref::ExactReference*>(&ctx.oracle)
+                          : nullptr;
   auto visit = [&](const PairMeasurement& measured) {
     PairMeasurement m = measured;
-    remeasure_own_recipe(ctx, *view, c, y, m);
+    if (exact != nullptr) {
+      double hi[2], lo[2];
+      exact->rotate_pair_by_angle(view->angle(m.t, m.pair), c.x[m.i0], c.x[m.i1], hi, lo);
+      remeasure_own_recipe(ctx, *view, c, y, m, hi, lo);
+    } else {
+      remeasure_own_recipe(ctx, *view, c, y, m);
+    }
     const double ratio = m.bound > 0 ? m.err / m.bound : (m.err > 0 ? INFINITY : m.err);  // NaN stays NaN
     if (ratio > v.worst_ratio || (std::isnan(ratio) && !std::isnan(v.worst_ratio))) {
       v.worst_ratio = ratio;
