@@ -269,6 +269,10 @@ CampaignResult run_campaign(const CampaignOptions& a) {
       c.skipped += o.skipped;
       c.generated += o.generated;
       if (!o.skip_reason.empty()) c.skip_reason = o.skip_reason;
+      if (o.checked == 0 && !o.failed && o.skip_reason.rfind(props::kRecipeUnavailable, 0) == 0 &&
+          !res.recipe_notes.count(kname)) {
+        res.recipe_notes[kname] = o.property + " not checked: " + o.skip_reason;
+      }
       c.seconds += f.run.result.seconds / static_cast<double>(std::max<size_t>(1, f.run.result.properties.size()));
       if (o.worst_ratio > c.worst_ratio || std::isnan(o.worst_ratio)) {
         c.worst_ratio = o.worst_ratio;

@@ -69,6 +69,9 @@ struct CampaignResult {
   std::vector<std::string> messages;               // each finding, printable
   std::map<std::string, std::vector<std::string>> internal_errors;  // kernel → errors
   std::vector<std::string> unchecked;              // kernels with nothing checked
+  // kernel → why a property needing the recipe view was not checked on one of its units (the
+  // view is unavailable: an `other` recipe): said once per kernel, never a silent skip.
+  std::map<std::string, std::string> recipe_notes;
   Tally tally;
   double seconds = 0;
 };

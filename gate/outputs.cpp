@@ -95,6 +95,7 @@ std::string gate_json(const CampaignResult& r, const CampaignOptions& o, const s
   }
   j["kernels"] = cells;
   j["warnings"] = warnings;
+  j["recipe_notes"] = r.recipe_notes;  // kernel → why the own-recipe property was not checked
   j["exit_code"] = r.tally.exit_code();
   // A kernel's output or a plugin's strings need not be UTF-8: replaced, never a throw.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

@@ -50,10 +50,16 @@ struct Verdict {
   }
 };
 
-// What a property may use: the kernel (prepared for case.spec) and an oracle for case.spec.
+class RecipeView;  // properties/recipe_view.hpp
+
+// What a property may use: the kernel (prepared for case.spec) and an oracle for case.spec;
+// and the kernel's recipe view for case.spec, which the judge builds once per kernel and spec
+// for the properties that ask for it (Property::needs_recipe_view; nullptr: the property
+// builds its own from the oracle when it can).
 struct Context {
   const KernelRunner& runner;
   const ref::Oracle& oracle;
+  const RecipeView* recipe = nullptr;
 };
 
 using PropertyFn = Verdict (*)(const Context&, const Case&);
@@ -71,7 +77,18 @@ struct Property {
   // reference.  The agreement property confirms only the pair it reported: one pair over its
   // bound is a violation, and a call of 65539 tokens has four million pairs.
   ConfirmFn confirm = nullptr;
+  // The judge builds the kernel's recipe view (properties/recipe_view.hpp: one inference of θ̂
+  // per kernel and spec, the report's) and passes it in Context::recipe.  A property that
+  // needs it is skipped, with the view's reason, where the view is unavailable (an `other`
+  // recipe); the gate says that reason once per kernel.
+  bool needs_recipe_view = false;
 };
+
+// The id of the property that judges a kernel against its own declared angle recipe.
+inline constexpr const char* kOwnRecipeProperty = "agreesWithOwnRecipeWithinSinCosBound";
+// How the skip reason of a property that needs the recipe view begins where the view is
+// unavailable (the gate says such a reason once per kernel).
+inline constexpr const char* kRecipeUnavailable = "recipe view unavailable: ";
 
 const std::vector<Property>& catalogue();
 

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "properties/recipe_view.hpp"
 #include "properties/spec_cache.hpp"
 #include "reference/exact_reference.hpp"
 
@@ -176,6 +177,18 @@ struct Judge::Prepared {
     runners.emplace_back(&kernel, std::make_unique<KernelRunner>(kernel, spec));  // prepare runs here
     return *runners.back().second;
   }
+
+  // The kernel's recipe view (θ̂ inferred once per kernel and spec; the inference calls the
+  // kernel, so the caller builds it before recording a property's calls).
+  std::vector<std::pair<const rc_kernel_desc*, std::unique_ptr<RecipeView>>> views;
+  const RecipeView& recipe_view(const rc_kernel_desc& kernel) {
+    for (auto& [d, v] : views) {
+      if (d == &kernel) return *v;
+    }
+    auto view = std::make_unique<RecipeView>(runner(kernel), *exact);
+    views.emplace_back(&kernel, std::move(view));
+    return *views.back().second;
+  }
 };
 
 struct Judge::State {
@@ -249,17 +262,19 @@ Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, 
     if (before_case) before_case(c, property.id);
     Prepared& p = prepared(c.spec);
     const KernelRunner& runner = p.runner(kernel);
+    // Built before any call is recorded: its calls are not the property's.
+    const RecipeView* view = property.needs_recipe_view ? &p.recipe_view(kernel) : nullptr;
     // Exact only — unless the case is so large (a call of 65539 tokens has millions of pairs,
     // minutes of MPFR) that it is judged like everywhere else: the validated fast oracle,
     // every violation confirmed by the exact reference.
     const bool huge = static_cast<double>(c.n_tokens()) * static_cast<double>(c.n_heads) * c.spec.pairs() > kExactOnlyPairs;
-    if (exact_only && !huge) return from_verdict(evaluate(property, Context{runner, *p.exact}, c), property);
+    if (exact_only && !huge) return from_verdict(evaluate(property, Context{runner, *p.exact, view}, c), property);
 
     CallLog log;
     Verdict v;
     {
       const LogScope record(runner, &log);
-      v = evaluate(property, Context{runner, *p.memo}, c);
+      v = evaluate(property, Context{runner, *p.memo, view}, c);
     }
     if (!v.failed() || is_crash_reason(v.reason)) return from_verdict(v, property);  // a crash needs no oracle
 
@@ -269,8 +284,8 @@ Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, 
     Verdict exact;
     {
       const LogScope replay(runner, &log);
-      exact = property.confirm ? props::confirm(property, Context{runner, *p.exact}, c, v)
-                               : evaluate(property, Context{runner, *p.exact}, c);
+      exact = property.confirm ? props::confirm(property, Context{runner, *p.exact, view}, c, v)
+                               : evaluate(property, Context{runner, *p.exact, view}, c);
     }
     if (!exact.failed()) {
       return internal(property, std::string("the fast oracle reported a violation of ") + property.id +
@@ -281,7 +296,7 @@ Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, 
 
     // Run it again, calling the kernel afresh: a violation nobody can replay is not a
     // counterexample, but it is a finding of its own.
-    const Verdict again = evaluate(property, Context{runner, *p.memo}, c);
+    const Verdict again = evaluate(property, Context{runner, *p.memo, view}, c);
     if (again.failed()) return first;
     Judgement nd = first;
     nd.property = "kernelIsDeterministic";

@@ -14,10 +14,27 @@
 // [2^7, 2^8) the recovered angle is off by ~η rad while ulp(2^k θ̂) is 2^-16 (f32) or 2^-45
 // (f64) rad, so the rounding is safe by a factor > 2^6 (f32: η ≈ 2^-24; f64: η ≈ 2^-52).
 //
+// When the check at 2^(k+1) fails (the kernel's angle, or its sin/cos, departs from
+// fl(t·θ̂) already at powers of two: a fast sin with naive range reduction does), θ̂_j is the
+// angle-dtype value within 4 steps of the estimate at 2^k that misses least over the powers
+// 2^(k-6) … 2^(k+1), and note() says so: the view then shows the departure instead of hiding it.
+//
 // Recipes handled: RC_ANGLE_F32_INVFREQ_F32_PRODUCT (HF) and RC_ANGLE_F64_INVFREQ_F64_PRODUCT
 // (inferred θ̂), RC_ANGLE_EXACT_DD (the recipe IS exact math: the recipe view equals the exact
-// view).  RC_ANGLE_TABLE / RC_ANGLE_OTHER declare nothing re-derivable: the view is
+// view), and a kernel reading ropecheck's cos/sin cache (ABI 2, RC_ANGLE_TABLE with a cache:
+// the declared table is exact math correctly rounded, so the view is the exact view too).
+// RC_ANGLE_TABLE without a cache and RC_ANGLE_OTHER declare nothing re-derivable: the view is
 // unavailable and says so.
+//
+// θ̂_j is exact where the read error is below a quarter ulp of 2^k·θ̂_j in the angle dtype (every
+// f32 recipe).  An f64 recipe whose output is f32 reads its angle to ~2^-24 rad while k is capped
+// by max_position (2^30·θ has an ulp of 2^-22): θ̂_j is then known to δ_j = (miss at 2^(k+1) +
+// read error)/2^(k+1) only, and the bound keeps t·δ_j (residual_angle).
+//
+// An angle error that grows with the pair index (ABI 2 theta_rel_error_per_pair: ggml's
+// iterated θ *= θ_scale forms each t·θ_j from t by j roundings, not as fl(t·θ̂_j)) is not
+// reproduced by one θ̂_j per pair: that declared part of the angle error, t·θ_j·j·ε_pp·u_angle,
+// stays in the bound (bound(r, t, pair, θ_j); 0 for every kernel that declares none).
 //
 // Resolution of the recipe reference: cos/sin of φ̂ in double for the f32 recipe (< 2^-52,
 // 2^-28 of an f32 ulp), in long double (x87, exact range reduction, < 2^-62) for the f64
@@ -43,9 +60,11 @@ inline constexpr double kRecipeReferenceResolution = 0x1p-60;
 
 // The recipe-view bound: pair_bound without its angle term.  It belongs beside pair_bound in
 // reference/error_model.hpp (kept here because that file has another owner):
-//   1.01·r·(√2·η + 2γ₂ + ε_a + u_out) + the subnormal floor of pair_bound
-//   + kRecipeReferenceResolution·r.
-double recipe_view_bound(const rc_kernel_desc& desc, double r, double attention);
+//   1.01·r·(dphi + √2·η + 2γ₂ + ε_a + u_out) + the subnormal floor of pair_bound
+//   + kRecipeReferenceResolution·r,
+// dphi the part of the declared angle error the recipe view does not reproduce (see above;
+// 0 unless given).
+double recipe_view_bound(const rc_kernel_desc& desc, double r, double attention, double dphi = 0);
 
 class RecipeView {
  public:
@@ -72,17 +91,33 @@ class RecipeView {
   // ‖y − recipe reference‖ for kernel output y = (y0, y1) (kInferred only).
   double error(int64_t t, int pair, double x0, double x1, double y0, double y1) const;
 
-  // The recipe-view bound for a pair of norm r = a·‖x‖.
+  // The recipe-view bound for a pair of norm r = a·‖x‖, without any angle term.
   double bound(double r) const { return recipe_view_bound(*desc_, r, attention_d_); }
+  // The bound of pair `pair` at position t (θ_j exact, to double): bound(r) plus the declared
+  // angle error the view does not reproduce (residual_angle).  What the report's recipe view
+  // and the own-recipe property (properties/catalogue.cpp) both use.
+  double bound(double r, int64_t t, int pair, double theta_exact) const {
+    return recipe_view_bound(*desc_, r, attention_d_, residual_angle(t, pair, theta_exact));
+  }
+  // kInferred: t·θ_j·j·theta_rel_error_per_pair·u_angle (the iterated-product drift), plus
+  // t·δ_j where θ̂_j could not be read to one angle-dtype value (see the constructor);
+  // kSameAsExact: the contract's whole |Δφ| (exact_dd: reduction and θ errors of ~2^-100;
+  // a cache kernel: 0).
+  double residual_angle(int64_t t, int pair, double theta_exact) const;
+  // False when the check at 2^(k+1) failed for some pair (θ̂ is then the best fit; note()).
+  bool verified() const { return verified_; }
 
  private:
   const rc_kernel_desc* desc_;
+  RopeSpec spec_;
+  bool verified_ = true;
   Kind kind_ = Kind::kUnavailable;
   std::string note_;
   int32_t angle_dtype_ = 0, position_dtype_ = 0;
   long double attention_ = 1;
   double attention_d_ = 1;
   std::vector<double> theta_hat_;
+  std::vector<double> theta_delta_;  // per pair: how far θ̂_j may be from the kernel's (0: exact)
   std::vector<int> k_;
 };
 

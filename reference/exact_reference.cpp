@@ -169,6 +169,21 @@ void ExactReference::rotate_pair(int64_t t, int pair, double x0, double x1, doub
   to_dd(a0 * s + a1 * c, &y_hi[1], y_lo ? &y_lo[1] : nullptr);
 }
 
+void ExactReference::rotate_pair_by_angle(double phi, double x0, double x1, double y_hi[2], double y_lo[2]) const {
+  if (!std::isfinite(phi)) throw std::domain_error("exact reference: rotation by a non-finite angle");
+  // Bits as for a position: log2|phi| integer bits more than at |phi| <= 1 (at most 1024).
+  const double lg = std::fabs(phi) > 1.0 ? std::log2(std::fabs(phi)) : 0.0;
+  const unsigned bits = (160u + static_cast<unsigned>(std::ceil(lg)) + 1u + 63u) / 64u * 64u;
+  PrecisionScope scope(bits);
+  const Frequencies<Mp>& f = impl_->freqs(bits);
+  const Mp p(phi);
+  const Mp c = mp::cos(p) * f.attention_factor;
+  const Mp s = mp::sin(p) * f.attention_factor;
+  const Mp a0(x0), a1(x1);
+  to_dd(a0 * c - a1 * s, &y_hi[0], y_lo ? &y_lo[0] : nullptr);
+  to_dd(a0 * s + a1 * c, &y_hi[1], y_lo ? &y_lo[1] : nullptr);
+}
+
 namespace {
 int64_t distance(int64_t t, int64_t s) {
   // |t − s| for non-negative int64 t, s never overflows.

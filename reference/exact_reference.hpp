@@ -54,6 +54,11 @@ class ExactReference : public Oracle {
   void rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2],
                    double y_lo[2]) const override;
 
+  // a·R(phi)·(x0, x1) for a given binary64 angle phi (taken exactly, any sign), to
+  // double-double: the exact rotation by an angle some recipe formed (the own-recipe
+  // property's confirmation, properties/recipe_view.hpp).  a is the spec's attention factor.
+  void rotate_pair_by_angle(double phi, double x0, double x1, double y_hi[2], double y_lo[2]) const;
+
   // <R(q,t), R(k,s)> over the whole head, exactly (closed form in t - s), rounded.
   double score(const double* q, int64_t t, const double* k, int64_t s) const override;
 

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "impl/abi.hpp"
+#include "impl/registry.hpp"
 #include "properties/catalogue.hpp"
 #include "properties/edge_positions.hpp"
 #include "properties/recipe_view.hpp"
@@ -284,6 +286,9 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
   res.in_dtype = kernel.in_dtype;
   res.out_dtype = kernel.out_dtype;
   res.max_position = kernel.max_position;
+  res.angle_recipe = impl::angle_recipe_name(kernel.accuracy.angle_recipe);
+  res.theta_rel_error = kernel.accuracy.theta_rel_error;
+  res.theta_rel_error_per_pair = impl::theta_error_per_pair_of(kernel);
   res.seed = options.seed;
   const std::shared_ptr<const ref::FastOracle> oracle = judge.fast_oracle_shared(spec);
   const int pairs = spec.pairs();
@@ -395,7 +400,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
           w8.ref[0] = static_cast<double>(yr[0]);
           w8.ref[1] = static_cast<double>(yr[1]);
           w8.err = static_cast<double>(std::hypot(w8.y[0] - yr[0], w8.y[1] - yr[1]));
-          w8.bound = recipe.bound(m.r);
+          w8.bound = recipe.bound(m.r, m.t, m.pair, oracle->theta(m.pair));  // the own-recipe property's bound
           w8.ulps = ref::ulps_of_pair_norm(w8.err, m.r, kernel.out_dtype);
           w8.bound_ulps = ref::ulps_of_pair_norm(w8.bound, m.r, kernel.out_dtype);
           record(R, res.recipe, m, w8);

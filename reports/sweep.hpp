@@ -124,6 +124,10 @@ struct SweepResult {
   RopeSpec spec;
   int32_t in_dtype = 0, out_dtype = 0;
   int64_t max_position = 0;
+  // The declared angle recipe, by name (impl::angle_recipe_name), and its eps_theta terms (u of
+  // the angle dtype): theta_rel_error + j * theta_rel_error_per_pair (ABI 2; 0 for ABI 1).
+  std::string angle_recipe;
+  double theta_rel_error = 0, theta_rel_error_per_pair = 0;
   std::string skipped;          // non-empty: the kernel does not support the spec (why)
   std::vector<int64_t> samples; // every measured position, ascending
   std::vector<int> pairs;       // the measured pairs

@@ -545,6 +545,9 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     j["in_dtype"] = impl::dtype_name(r.in_dtype);
     j["out_dtype"] = impl::dtype_name(r.out_dtype);
     j["max_position"] = std::to_string(r.max_position);
+    j["angle_recipe"] = r.angle_recipe;
+    j["theta_rel_error"] = r.theta_rel_error;
+    j["theta_rel_error_per_pair"] = r.theta_rel_error_per_pair;
     j["samples"] = r.samples.size();
     j["first_position"] = std::to_string(r.samples.front());
     j["last_position"] = std::to_string(r.samples.back());
@@ -608,7 +611,9 @@ std::string write_report(const ReportData& d, const std::string& dir) {
        << r.samples.size() << " positions in [" << format_position(r.samples.front()) << ", "
        << format_position(r.samples.back()) << "], " << r.pairs.size() << " of " << r.spec.pairs()
        << " pairs, seed " << r.seed << ", " << r.spot_checks << " oracle calls checked against the exact reference, "
-       << g3(r.seconds) << " s.\n\n";
+       << g3(r.seconds) << " s. Declared angle recipe `" << r.angle_recipe << "`, eps_theta = "
+       << g3(r.theta_rel_error) << " u" << (r.theta_rel_error_per_pair != 0 ? " + " + g3(r.theta_rel_error_per_pair) + " u per pair" : "")
+       << ".\n\n";
     md << "### Against exact mathematics\n\n" << band_table(r, r.exact).md() << "\n";
     md << "### Against the kernel's own recipe\n\n" << r.recipe.note << "\n\n";
     if (r.recipe.available) md << band_table(r, r.recipe).md() << "\n";

@@ -111,6 +111,7 @@ ROPECHECK_CATALOGUE_PROP(passThroughDimsAreBitIdentical)
 ROPECHECK_CATALOGUE_PROP(kernelIsDeterministic)
 ROPECHECK_CATALOGUE_PROP(stridedEqualsContiguous)
 ROPECHECK_CATALOGUE_PROP(nonFiniteInputStaysInItsPair)
+ROPECHECK_CATALOGUE_PROP(agreesWithOwnRecipeWithinSinCosBound)
 ROPECHECK_CATALOGUE_PROP(positionsBeyondMaximumAreRefused)
 
 // Every property in the catalogue has a registered Catalogue.<id> test above (a new property
