@@ -125,6 +125,7 @@ struct SweepResult {
   int32_t in_dtype = 0, out_dtype = 0;
   int64_t max_position = 0;
   std::string skipped;          // non-empty: the kernel does not support the spec (why)
+  std::string refusal;          // non-empty: its prepare refused the spec ("<status>: <its reason>")
   std::vector<int64_t> samples; // every measured position, ascending
   std::vector<int> pairs;       // the measured pairs
   std::vector<double> theta;    // θ'_j exact (rounded to double), every pair
