@@ -232,6 +232,11 @@ int run_check(const Args& argv) {
   gate::CampaignResult r = gate::run_campaign(o);
   for (const std::string& m : r.messages) std::printf("%s\n\n", m.c_str());
   for (const auto& [kernel, note] : r.recipe_notes) std::printf("note: %s: %s\n\n", kernel.c_str(), note.c_str());
+  for (const gate::Refusal& f : r.refusals) {
+    std::printf("REFUSED: %s refused spec %s in prepare: %s (nothing checked on it)\n", f.kernel.c_str(), f.spec.c_str(),
+                f.reason.c_str());
+  }
+  if (!r.refusals.empty()) std::printf("\n");
   if (!quiet) print_summary(r, o);
   std::fflush(stdout);
   // A file that cannot be written is an error: a CI job must not believe it has a report it

@@ -131,7 +131,9 @@ void print_outcome(const report::CampaignOutcome& o, const std::string& out_dir)
                 o.report.runs.size());
   }
   for (const report::SweepResult& r : o.report.runs) {
-    if (!r.skipped.empty()) {
+    if (!r.refusal.empty()) {
+      std::printf("  %-18s %-22s REFUSED in prepare: %s\n", r.kernel.c_str(), r.spec_label.c_str(), r.refusal.c_str());
+    } else if (!r.skipped.empty()) {
       std::printf("  %-18s %-22s %s\n", r.kernel.c_str(), r.spec_label.c_str(),
                   (r.finding ? r.skipped : "skipped: " + r.skipped).c_str());
     } else {

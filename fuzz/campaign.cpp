@@ -243,6 +243,7 @@ CampaignResult run_campaign(const CampaignOptions& opt, const std::function<void
   std::set<std::string> kernels_checked;
   uint64_t total_execs = 0;
   std::map<std::string, std::string> kernel_skips;  // per target, for kernels never checked
+  std::vector<uint8_t> first_seed;                  // of the first target (a probe for skip reasons)
   for (const std::string& t : opt.targets) {
     // Seeds: generated for this kernel set (edge indices include its max_position), plus the
     // committed corpus.
@@ -252,6 +253,7 @@ CampaignResult run_campaign(const CampaignOptions& opt, const std::function<void
         seeds.push_back(read_file_bytes(opt.corpus_dir + "/" + t + "/" + f));
       }
     }
+    if (first_seed.empty() && !seeds.empty()) first_seed = seeds.front();
     TargetOutcome r = opt.fuzzer_dir.empty() ? run_in_process(opt, t, std::move(seeds)) : run_libfuzzer(opt, t, seeds);
     r.target = t;
     kernels_checked.insert(r.kernels_checked.begin(), r.kernels_checked.end());
@@ -287,11 +289,22 @@ CampaignResult run_campaign(const CampaignOptions& opt, const std::function<void
     // libFuzzer runs log only the kernels checked; a replay of a seed shows the reasons.
     const std::string seed_file =
         (opt.corpus_dir.empty() ? std::string("fuzz/corpus") : opt.corpus_dir) + "/" + opt.targets.front() + "/FILE";
-    const std::string why = u != unreachable.end() ? u->second
-                            : k != kernel_skips.end()
-                                ? "the inputs it skipped: " + k->second
-                                : "every input was skipped for it (`ropecheck repro " + seed_file + opt.repro_args +
-                                      "` shows each kernel's reason on an input)";
+    std::string why = u != unreachable.end() ? u->second
+                      : k != kernel_skips.end()
+                          ? "the inputs it skipped: " + k->second
+                          : "every input was skipped for it (`ropecheck repro " + seed_file + opt.repro_args +
+                                "` shows each kernel's reason on an input)";
+    if (u == unreachable.end() && k == kernel_skips.end() && !first_seed.empty()) {
+      // libFuzzer logs only the kernels checked: the first seed, replayed in a child, says why
+      // this one skipped it (a refusal of the spec in prepare names the kernel's reason).
+      const impl::ChildOutcome o = replay_in_child(opt.targets.front(), first_seed, opt.timeout, nullptr);
+      const std::string line = "  " + std::string(d->name) + ": skipped: ";
+      const size_t at = o.output.find(line);
+      if (at != std::string::npos) {
+        const size_t from = at + line.size();
+        why += "; e.g. on the first seed: " + o.output.substr(from, o.output.find('\n', from) - from);
+      }
+    }
     res.nothing_checked.push_back("kernel " + std::string(d->name) + " was never checked; " + why);
   }
   res.tally.nothing_checked = !res.nothing_checked.empty();

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "impl/abi.hpp"
 #include "impl/kernels/common.hpp"
 #include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
@@ -57,6 +58,7 @@ struct KernelState {
   std::vector<std::string> plugins;  // per kernel of `list`: "" built-in, else the plugin's path
   impl::KernelSet set;               // keeps the plugins of the environment loaded
   std::unique_ptr<props::Judge> judge;
+  bool any_abi2 = false;             // decoder_reads_calls()
 };
 KernelState& kernel_state() {
   static KernelState s;
@@ -313,11 +315,18 @@ void set_target_kernels(const std::vector<const impl::Kernel*>& kernels) {
   st.init = true;
   st.list.clear();
   st.plugins.clear();
+  st.any_abi2 = false;
   for (const impl::Kernel* k : kernels) {
     st.list.push_back(k->desc);
     st.plugins.push_back(k->origin == "built-in" ? "" : k->origin);
+    st.any_abi2 = st.any_abi2 || impl::is_abi2(*k->desc);
   }
   st.judge.reset();
+}
+
+bool decoder_reads_calls() {
+  target_kernels();
+  return kernel_state().any_abi2;
 }
 
 props::Judge& fuzz_judge() {
@@ -417,11 +426,61 @@ double decode_value(const uint8_t* b, const ValueChoice& v) {
   return x;
 }
 
+uint64_t splitmix64(uint64_t& z) {
+  uint64_t w = (z += 0x9E3779B97F4A7C15ull);
+  w = (w ^ (w >> 30)) * 0xBF58476D1CE4E5B9ull;
+  w = (w ^ (w >> 27)) * 0x94D049BB133111EBull;
+  return w ^ (w >> 31);
+}
+
+// The call part of a choice (CallChoice) on a case whose spec, v1 heads and v1 positions are
+// set: q and k heads, how positions are passed, the decode batch's tokens and every value
+// (the first values, then those of the call part, repeated as needed).
+void apply_call(const CaseChoice& c, const std::vector<int64_t>& edges, props::Case& k) {
+  const CallChoice& call = c.call;
+  const int64_t q = call_q_heads(c), kv = call_kv_heads(c);
+  k.n_heads = q + kv;
+  k.n_kv_heads = kv;
+  k.separate_kv = kv > 0 && call.separate == 1;
+  k.position_dtype = call.position_dtype == 1 ? RC_DTYPE_I32 : call.position_dtype == 2 ? RC_DTYPE_I64 : 0;
+  // A decode batch: one token per sequence, each at a position of its own in [0, limit] (an
+  // edge position at most limit one time in four); limit is the smallest max_position of the
+  // target kernels for half the choices (every kernel can be judged on the whole batch), else
+  // an edge position (each kernel's max_position and max_position + 1 among them).
+  const int extra = kDecodeTokens[call.decode % 8];
+  if (extra > 0) {
+    int64_t smallest_max = INT64_MAX;
+    for (const rc_kernel_desc* d : target_kernels()) smallest_max = std::min(smallest_max, d->max_position);
+    const int64_t limit = std::max<int64_t>(
+        0, call.decode_limit % 2 == 0 ? smallest_max : edges[(call.decode_limit / 2) % edges.size()]);
+    const size_t below = static_cast<size_t>(std::upper_bound(edges.begin(), edges.end(), limit) - edges.begin());
+    uint64_t z = call.decode_seed;
+    for (int i = 0; i < extra; ++i) {
+      const uint64_t r = splitmix64(z);
+      if ((r & 3) == 0 && below > 0) {
+        k.positions.push_back(std::max<int64_t>(0, edges[(r >> 2) % below]));
+      } else {
+        k.positions.push_back(static_cast<int64_t>((r >> 2) % (static_cast<uint64_t>(limit) + 1)));
+      }
+    }
+  }
+  const size_t vb = value_bytes(c.values.format);
+  const size_t n1 = c.raw.size() / vb, n2 = call.raw.size() / vb;
+  k.x.resize(static_cast<size_t>(k.n_tokens() * k.n_heads * k.spec.head_dim));
+  for (size_t i = 0; i < k.x.size(); ++i) {
+    const size_t at = n1 + n2 == 0 ? 0 : i % (n1 + n2);
+    k.x[i] = n1 + n2 == 0 ? 0.0
+             : at < n1    ? decode_value(&c.raw[at * vb], c.values)
+                          : decode_value(&call.raw[(at - n1) * vb], c.values);
+  }
+}
+
 }  // namespace
 
 std::optional<Decoded> decode_case(const uint8_t* data, size_t size) {
   Decoded d;
   Reader r(data, size);
+  d.choice.with_call = decoder_reads_calls();
   codec(r, d.choice);
   const CaseChoice& c = d.choice;
   std::optional<RopeSpec> spec = make_spec(c.spec);
@@ -436,13 +495,39 @@ std::optional<Decoded> decode_case(const uint8_t* data, size_t size) {
   const std::vector<int64_t> edges = decoder_edge_positions(k.spec);
   for (const PositionChoice& p : c.positions) k.positions.push_back(decode_position(p, edges));
   const size_t vb = value_bytes(c.values.format);
-  const size_t n = c.raw.size() / vb;
-  k.x.resize(n);
-  for (size_t i = 0; i < n; ++i) k.x[i] = decode_value(&c.raw[i * vb], c.values);
+  size_t n = c.raw.size() / vb;
+  if (c.with_call) {
+    apply_call(c, edges, k);
+    n = k.x.size();
+  } else {
+    k.x.resize(n);
+    for (size_t i = 0; i < n; ++i) k.x[i] = decode_value(&c.raw[i * vb], c.values);
+  }
   constexpr int kScaleExponents[] = {1, -1, 2, -3, 10, -10, 60, -60};
   k.scale_exponent = kScaleExponents[c.scale_exponent % 8];
   k.poison = n == 0 ? 0 : static_cast<int64_t>(c.poison % n);
   return d;
+}
+
+int64_t call_q_heads(const CaseChoice& c) {
+  if (!c.with_call || c.call.kv == 0) return c.n_heads;
+  const KvShape& s = kKvShapes[(c.call.kv - 1) % 7];
+  return s.q_per_h * c.n_heads + s.q_fixed;
+}
+int64_t call_kv_heads(const CaseChoice& c) {
+  if (!c.with_call || c.call.kv == 0) return 0;
+  const KvShape& s = kKvShapes[(c.call.kv - 1) % 7];
+  return s.kv_per_h * c.n_heads + s.kv_fixed;
+}
+int64_t call_tokens(const CaseChoice& c) { return c.n_tokens + (c.with_call ? kDecodeTokens[c.call.decode % 8] : 0); }
+size_t call_value_bytes(const CaseChoice& c) {
+  const size_t all = static_cast<size_t>(call_tokens(c) * (call_q_heads(c) + call_kv_heads(c)) * head_dim_of(c.spec));
+  const size_t first = static_cast<size_t>(c.n_tokens) * c.n_heads * static_cast<size_t>(head_dim_of(c.spec));
+  return std::min((all - first) * value_bytes(c.values.format), kMaxCallValueBytes);
+}
+
+uint64_t call_key(const rc_kernel_desc& d) {
+  return impl::features_of(d) | (uint64_t{impl::position_dtypes_of(d)} << 32);
 }
 
 std::vector<uint8_t> encode_case(CaseChoice c) {
@@ -454,6 +539,19 @@ std::vector<uint8_t> encode_case(CaseChoice c) {
 props::Case case_for_kernel(const props::Case& base, const rc_kernel_desc& d) {
   props::Case c = base;
   for (double& v : c.x) v = props::round_to_dtype(v, d.in_dtype);
+  // The same rotation asked the way the kernel declares (an ABI 1 kernel: q alone, int64).
+  if (c.n_kv_heads > 0 && !impl::has_feature(d, RC_FEATURE_QK)) {
+    c.n_kv_heads = 0;  // every head a q head, one buffer
+    c.separate_kv = false;
+  } else if (c.n_kv_heads == 0 && !impl::has_feature(d, RC_FEATURE_Q_ONLY) && impl::has_feature(d, RC_FEATURE_QK) &&
+             c.n_heads >= 2) {
+    c.n_kv_heads = 1;  // the last head as k (1 divides any q head count)
+  }
+  const uint32_t pd = impl::position_dtypes_of(d);
+  if ((c.position_dtype == RC_DTYPE_I32 && !(pd & RC_POSITIONS_I32)) ||
+      (c.position_dtype == RC_DTYPE_I64 && !(pd & RC_POSITIONS_I64))) {
+    c.position_dtype = 0;
+  }
   return c;
 }
 

@@ -122,6 +122,35 @@ struct ValueChoice {
   uint8_t nonfinite = 0;  // 0: NaN/Inf patterns kept; else replaced by finite values
 };
 
+// The ABI 2 part of a call: q and k together, how positions are passed, a decode batch.  It is
+// decoded after the value bytes, and only when a target kernel is an ABI 2 one
+// (decoder_reads_calls()): a set of ABI 1 kernels decodes every input exactly as before, and an
+// input written before this part existed reads it as zeros.  Zero is always the v1 call: q
+// alone, the kernel's own position dtype, no decode batch.  New fields (inverse, rotary_offset,
+// a thread count, ...) are appended at the END of codec(io, CallChoice&) with 0 meaning "as
+// before", mapped in decode_case and adapted per kernel in case_for_kernel.
+struct CallChoice {
+  uint8_t kv = 0;              // 0: q only; else kKvShapes[kv - 1]: q and k heads, k dividing q
+  uint8_t separate = 0;        // q/k: 0 a packed qkv view (v in the token padding), 1 two buffers
+  uint8_t position_dtype = 0;  // 0, 3: the kernel's own (int64 if it takes them); 1 int32; 2 int64
+  uint8_t decode = 0;          // 0: none; else kDecodeTokens[decode] more one-token sequences
+  uint16_t decode_limit = 0;   // their positions lie in [0, limit]: even, the target kernels'
+                               // smallest max_position; odd, edge position number decode_limit / 2
+  uint64_t decode_seed = 0;    // ... drawn from this seed, unrelated to each other
+  std::vector<uint8_t> raw;    // values of the heads and tokens added (cycled with the first values)
+};
+
+// (q heads, k heads) of a q/k call from the v1 head count h (1 or 2): MQA, MHA, GQA groups 2-8.
+struct KvShape {
+  int q_per_h, q_fixed, kv_per_h, kv_fixed;  // heads = per_h * h + fixed
+};
+inline constexpr KvShape kKvShapes[] = {{1, 0, 0, 1}, {1, 0, 1, 0}, {2, 0, 0, 1}, {0, 4, 0, 2},
+                                        {0, 4, 0, 1}, {0, 6, 0, 2}, {0, 8, 0, 1}};
+inline constexpr int kDecodeTokens[] = {0, 0, 2, 4, 7, 15, 31, 63};
+// The value bytes of the added heads and tokens are at most this many; they and the first
+// values are then repeated (a call of 64 tokens x 9 heads stays a small input).
+inline constexpr size_t kMaxCallValueBytes = 4096;
+
 struct CaseChoice {
   SpecChoice spec;
   uint8_t n_tokens = 1, n_heads = 1, head_pad = 0, token_pad = 0;
@@ -131,9 +160,31 @@ struct CaseChoice {
   uint8_t scale_exponent = 0;  // metamorphic: index into kScaleExponents
   uint16_t poison = 0;         // metamorphic: element for the NaN/Inf property (mod n)
   std::vector<uint8_t> raw;    // the value bytes (front of the input)
+  bool with_call = false;      // not encoded: whether `call` is (decoder_reads_calls() when decoding)
+  CallChoice call;
 };
 
 size_t value_bytes(uint8_t format);
+
+// Heads (q + k) and tokens of a choice's call, and how many values the call part adds.
+int64_t call_q_heads(const CaseChoice& c);
+int64_t call_kv_heads(const CaseChoice& c);
+int64_t call_tokens(const CaseChoice& c);
+size_t call_value_bytes(const CaseChoice& c);
+
+template <class IO>
+void codec(IO& io, CaseChoice& c, CallChoice& k) {
+  io.io(k.kv, uint8_t{0}, uint8_t{7});
+  io.io(k.separate, uint8_t{0}, uint8_t{1});
+  io.io(k.position_dtype, uint8_t{0}, uint8_t{3});
+  io.io(k.decode, uint8_t{0}, uint8_t{7});
+  if (k.decode != 0) {
+    io.io(k.decode_limit, uint16_t{0}, uint16_t{65535});
+    io.io(k.decode_seed, uint64_t{0}, UINT64_MAX);
+  }
+  io.bytes(k.raw, call_value_bytes(c));
+  // Append new fields here (0 = the call as before).
+}
 
 template <class IO>
 void codec(IO& io, CaseChoice& c) {
@@ -159,6 +210,7 @@ void codec(IO& io, CaseChoice& c) {
   io.io(c.poison, uint16_t{0}, uint16_t{65535});
   const size_t n = static_cast<size_t>(c.n_tokens) * c.n_heads * static_cast<size_t>(head_dim_of(c.spec));
   io.bytes(c.raw, n * value_bytes(c.values.format));
+  if (c.with_call) codec(io, c, c.call);
 }
 
 // ---- the kernels under test ------------------------------------------------------------
@@ -178,6 +230,9 @@ std::vector<std::string> target_plugins();
 // Overrides the set (the kernels of the caller's impl::KernelSet, which must outlive their use
 // here).  Starts a fresh judge (nothing prepared for the previous set is kept).
 void set_target_kernels(const std::vector<const impl::Kernel*>& kernels);
+// Whether the decoder reads the ABI 2 call part of an input (CallChoice): some target kernel is
+// an ABI 2 one.  A set of ABI 1 kernels decodes, and runs, as before it existed.
+bool decoder_reads_calls();
 
 // The judge of every kernel target in this process (one per process, as the targets run one
 // input at a time): 2048 specs kept prepared (the corpus holds hundreds to thousands of
@@ -199,8 +254,14 @@ std::vector<uint8_t> encode_case(CaseChoice c);
 // The edge positions a decoder draws from (the hard-case file, the spec's L0 ± 1 and
 // max_position_embeddings ± 1, INT64_MAX, every target kernel's max_position and max + 1).
 std::vector<int64_t> decoder_edge_positions(const RopeSpec& spec);
-// The case as kernel `d` sees it: values rounded to its input dtype.
+// The case as kernel `d` sees it: values rounded to its input dtype, and the call made one it
+// declares where the same rotation can be asked another way — q and k as q heads alone for a
+// kernel without q/k calls, the last head as k for one without q-only calls, its own position
+// dtype when it lacks the one asked for.  (A hook for later call fields: inverse and
+// rotary_offset would be dropped here for a kernel that does not declare them.)
 props::Case case_for_kernel(const props::Case& base, const rc_kernel_desc& d);
+// What case_for_kernel's call part depends on: kernels with equal keys see the same call.
+uint64_t call_key(const rc_kernel_desc& d);
 bool all_finite(const props::Case& c);
 // Largest |x| for which `d` cannot overflow (attention factor a): min over its dtypes / 64 / a.
 double safe_magnitude(const rc_kernel_desc& d, double a);

@@ -68,14 +68,15 @@ Result fuzz_differential(const uint8_t* data, size_t size, const RunOptions& opt
   const double a = judge.fast_oracle(base.spec).attention_factor();
   std::vector<uint8_t> checked(kernels.size(), 0);
   std::vector<std::string> skipped(kernels.size());
-  // The case as the kernels of each input dtype see it, rounded once per dtype (the kernels of a
-  // set mostly share a few dtypes).
-  std::vector<std::pair<int32_t, props::Case>> rounded;
+  // The case as the kernels of each input dtype (and kind of call) see it, made once per dtype
+  // and call (the kernels of a set mostly share a few).
+  std::vector<std::pair<std::pair<int32_t, uint64_t>, props::Case>> rounded;
   auto rounded_for = [&](const rc_kernel_desc& kd) -> const props::Case& {
-    for (const auto& [dtype, c] : rounded) {
-      if (dtype == kd.in_dtype) return c;
+    const std::pair<int32_t, uint64_t> key(kd.in_dtype, call_key(kd));
+    for (const auto& [k, c] : rounded) {
+      if (k == key) return c;
     }
-    return rounded.emplace_back(kd.in_dtype, case_for_kernel(base, kd)).second;
+    return rounded.emplace_back(key, case_for_kernel(base, kd)).second;
   };
   for (size_t n = 0; n < kernels.size(); ++n) {
     const rc_kernel_desc& kd = *kernels[n];

@@ -263,6 +263,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
       res.messages.push_back("INTERNAL ERROR (" + kname + ", " + f.run.result.spec_name + "): " + f.run.result.internal_error);
       res.internal_errors[kname].push_back(f.run.result.spec_name + ": " + f.run.result.internal_error);
     }
+    if (!f.run.result.refusal.empty()) res.refusals.push_back({kname, f.run.result.spec_name, f.run.result.refusal});
     for (const PropertyOutcome& o : f.run.result.properties) {
       Cell& c = res.cells[kname][o.property];
       c.checked += o.checked;

@@ -61,8 +61,14 @@ struct UnitRun {
   uint64_t kernel_output_bytes = 0;
 };
 
+// A spec a kernel's prepare refused (UnitResult::refusal), once per kernel × spec unit.
+struct Refusal {
+  std::string kernel, spec, reason;
+};
+
 struct CampaignResult {
   std::vector<UnitRun> units;                      // this shard's, in unit order
+  std::vector<Refusal> refusals;                   // in unit order
   size_t total_units = 0;                          // all shards
   std::vector<std::string> kernels;                // the kernels this shard ran units of
   std::map<std::string, std::map<std::string, Cell>> cells;  // kernel → property → cell

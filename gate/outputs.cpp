@@ -9,6 +9,16 @@
 
 namespace ropecheck::gate {
 
+namespace {
+// The specs kernel k's prepare refused.
+std::vector<const Refusal*> refusals_of(const CampaignResult& r, const std::string& k) {
+  std::vector<const Refusal*> out;
+  for (const Refusal& f : r.refusals) {
+    if (f.kernel == k) out.push_back(&f);
+  }
+  return out;
+}
+}  // namespace
 
 std::string junit_xml(const CampaignResult& r, const std::vector<std::string>& warnings) {
   std::ostringstream x;
@@ -18,13 +28,14 @@ std::string junit_xml(const CampaignResult& r, const std::vector<std::string>& w
     const std::map<std::string, Cell> row = found == r.cells.end() ? std::map<std::string, Cell>{} : found->second;
     const auto ie = r.internal_errors.find(k);
     const std::vector<std::string> internal = ie == r.internal_errors.end() ? std::vector<std::string>{} : ie->second;
-    int failures = 0, errors = internal.empty() ? 0 : 1, skipped = 0;
+    const std::vector<const Refusal*> refused = refusals_of(r, k);  // a skipped testcase each
+    int failures = 0, errors = internal.empty() ? 0 : 1, skipped = static_cast<int>(refused.size());
     for (const auto& [p, c] : row) {
       failures += c.failed;
       errors += c.crashed;
       skipped += c.status() == "n/a";
     }
-    x << "  <testsuite name=\"" << markup_escape(k) << "\" tests=\"" << row.size() + !internal.empty() << "\" failures=\""
+    x << "  <testsuite name=\"" << markup_escape(k) << "\" tests=\"" << row.size() + refused.size() + !internal.empty() << "\" failures=\""
       << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\">\n";
     if (!warnings.empty()) {
       x << "    <properties>\n";
@@ -49,6 +60,10 @@ std::string junit_xml(const CampaignResult& r, const std::vector<std::string>& w
         x << "<system-out>" << c.checked << " cases checked</system-out>";
       }
       x << "</testcase>\n";
+    }
+    for (const Refusal* f : refused) {
+      x << "    <testcase classname=\"ropecheck." << markup_escape(k) << "\" name=\"" << markup_escape("spec " + f->spec)
+        << "\"><skipped message=\"" << markup_escape("prepare refused the spec: " + f->reason) << "\"/></testcase>\n";
     }
     if (!internal.empty()) {  // ropecheck failed: nothing above is a complete verdict (exit 4)
       std::string all;
@@ -94,6 +109,10 @@ std::string gate_json(const CampaignResult& r, const CampaignOptions& o, const s
     cells[k] = kj;
   }
   j["kernels"] = cells;
+  // Specs a kernel's prepare refused, with its reason (once per kernel × spec unit).
+  json refusals = json::array();
+  for (const Refusal& f : r.refusals) refusals.push_back({{"kernel", f.kernel}, {"spec", f.spec}, {"reason", f.reason}});
+  j["refusals"] = refusals;
   j["warnings"] = warnings;
   j["recipe_notes"] = r.recipe_notes;  // kernel → why the own-recipe property was not checked
   j["exit_code"] = r.tally.exit_code();

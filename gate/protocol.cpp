@@ -90,6 +90,7 @@ json unit_to_json(const UnitResult& u) {
   j["spec"] = u.spec_name;
   j["seconds"] = u.seconds;
   j["internal_error"] = u.internal_error;
+  j["refusal"] = u.refusal;
   json ps = json::array();
   for (const auto& o : u.properties) ps.push_back(outcome_to_json(o));
   j["properties"] = ps;
@@ -102,6 +103,7 @@ UnitResult unit_from_json(const json& j) {
   u.spec_name = j.at("spec");
   u.seconds = j.at("seconds");
   u.internal_error = j.at("internal_error");
+  u.refusal = j.value("refusal", "");
   for (const json& o : j.at("properties")) u.properties.push_back(outcome_from_json(o));
   return u;
 }

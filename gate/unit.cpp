@@ -351,6 +351,14 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
             : start + (deadline - start) * static_cast<int64_t>(pi + 1) / static_cast<int64_t>(selected.size());
     PropertyOutcome out;
     out.property = p->id;
+    const auto refused = [&] {  // a spec prepare refused: no case, no time
+      out.skip_reason = "prepare refused the spec: " + result.refusal;
+      result.properties.push_back(std::move(out));
+    };
+    if (!result.refusal.empty()) {
+      refused();
+      continue;
+    }
     const CaseEvaluator eval{kernel, *p, judge, out, result.internal_error};
     const size_t min_tokens = p->needs_two_tokens ? 2 : 1;
     // 1. The deterministic sweep, in increasing position.
@@ -377,6 +385,15 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       record_failure(out, final_verdict.failed() ? final_verdict : v, final_verdict.failed() ? minimal : c);
       out.shrink_cut = cut || Clock::now() >= until;
       break;
+    }
+    // Prepare ran on the sweep's first case (a crash there names that case): a refusal of the
+    // spec is the unit's answer, once.
+    if (!options.random_specs && !sweep.empty() && result.internal_error.empty()) {
+      result.refusal = judge.runner(kernel, spec).prepare_refusal();
+      if (!result.refusal.empty()) {
+        refused();
+        continue;
+      }
     }
     // 2. Generated cases, in batches so the deadline is honoured; RapidCheck shrinks a
     // failing case to the smallest one that still fails (fewest tokens and heads, simplest

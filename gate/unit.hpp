@@ -65,6 +65,9 @@ struct UnitResult {
   std::vector<PropertyOutcome> properties;  // in catalogue order (filtered)
   double seconds = 0;
   std::string internal_error;  // an oracle disagreement or other ropecheck bug
+  // Non-empty: the kernel's prepare (prepare2) refused the spec — "<status>: <its reason>".
+  // Nothing more of the spec reaches the kernel: no case is generated for the unit after it.
+  std::string refusal;
 };
 
 struct GateOptions {

@@ -34,6 +34,7 @@ std::string case_to_json(const Case& c, int indent) {
     j["n_kv_heads"] = c.n_kv_heads;
     j["separate_kv"] = c.separate_kv;
   }
+  if (c.position_dtype != 0) j["position_dtype"] = c.position_dtype == RC_DTYPE_I32 ? "int32" : "int64";
   j["head_pad"] = c.head_pad;
   j["token_pad"] = c.token_pad;
   j["shift"] = std::to_string(c.shift);
@@ -72,6 +73,16 @@ Case case_from_json(const std::string& text) {
     if (j.contains("separate_kv")) {
       if (!j["separate_kv"].is_boolean()) throw SpecError("case.separate_kv", "must be true or false");
       c.separate_kv = j["separate_kv"].get<bool>();
+    }
+    if (j.contains("position_dtype")) {
+      const json& pd = j["position_dtype"];
+      if (pd == "int32") {
+        c.position_dtype = RC_DTYPE_I32;
+      } else if (pd == "int64") {
+        c.position_dtype = RC_DTYPE_I64;
+      } else {
+        throw SpecError("case.position_dtype", "must be \"int32\" or \"int64\", got " + pd.dump());
+      }
     }
     c.head_pad = integer("head_pad");
     c.token_pad = integer("token_pad");
@@ -171,6 +182,7 @@ std::string describe(const Case& c) {
   os << describe(c.spec) << " tokens=" << c.n_tokens() << " heads=" << c.n_heads;
   if (c.n_kv_heads > 0) os << " (q " << c.n_q_heads() << ", k " << c.n_kv_heads << (c.separate_kv ? ", separate" : ", packed") << ")";
   if (c.head_pad || c.token_pad) os << " pad=" << c.head_pad << "/" << c.token_pad;
+  if (c.position_dtype != 0) os << (c.position_dtype == RC_DTYPE_I32 ? " int32" : " int64") << " positions";
   os << " t=[";
   for (size_t i = 0; i < c.positions.size(); ++i) {
     if (i == 6) {

@@ -29,6 +29,10 @@ struct Case {
   // or, with separate_kv, two buffers of their own whose token strides differ.
   int64_t n_kv_heads = 0;
   bool separate_kv = false;
+  // ABI 2: how positions are passed — RC_DTYPE_I32 or RC_DTYPE_I64 (a kernel declaring both
+  // gets the one asked for; a position that does not fit int32 goes as int64), or 0: int64 if
+  // the kernel takes them, else int32.
+  int32_t position_dtype = 0;
   int64_t head_pad = 0;   // elements between the end of one head and the next
   int64_t token_pad = 0;  // elements between the end of one token's heads and the next
   // Logical input, n_tokens × n_heads × head_dim, already rounded to the kernel's input dtype

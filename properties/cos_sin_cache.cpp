@@ -159,6 +159,9 @@ void CosSinCache::protect(bool writable) {
 }
 
 void CosSinCache::ensure(const std::vector<int64_t>& positions) {
+  // Callers run a kernel from several threads (the report sweep): one fills at a time, or one
+  // would make the table read-only under another's writes.
+  const std::lock_guard<std::mutex> lock(fill_mutex_);
   bool any = false;
   for (int64_t t : positions) any |= t >= 0 && t < rows_ && !filled_[static_cast<size_t>(t)];
   if (!any) return;

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "impl/ropecheck_kernel.h"
@@ -40,7 +41,7 @@ class CosSinCache {
   CosSinCache& operator=(const CosSinCache&) = delete;
 
   // Fills the rows of these positions (those in [0, rows()); others are the kernel's to
-  // refuse) and makes the table read-only again.
+  // refuse) and makes the table read-only again.  Thread-safe.
   void ensure(const std::vector<int64_t>& positions);
 
   const void* cos() const { return cos_; }
@@ -67,6 +68,7 @@ class CosSinCache {
   void* cos_ = nullptr;
   void* sin_ = nullptr;
   std::vector<uint8_t> filled_;
+  std::mutex fill_mutex_;  // ensure() is called from several threads at once
   std::shared_ptr<const ref::FastOracle> oracle_;
 };
 

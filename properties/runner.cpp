@@ -240,11 +240,19 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
   if (!(d.placement & need)) {
     return placement == Placement::kInPlace ? "in-place not declared" : "out-of-place not declared";
   }
-  if (prepare_status_ != 0 && prepare_threw_.empty()) {  // a throw is reported by run()
-    return std::string("prepare refused the spec: ") + rc_status_string(prepare_status_) +
-           (prepare_reason_.empty() ? "" : ": " + prepare_reason_);
+  if (c.position_dtype != 0 && c.position_dtype != RC_DTYPE_I32 && c.position_dtype != RC_DTYPE_I64) {
+    return "position_dtype " + std::to_string(c.position_dtype) + " is not int32 or int64";
   }
+  const uint32_t pd = impl::position_dtypes_of(d);
+  if (c.position_dtype == RC_DTYPE_I32 && !(pd & RC_POSITIONS_I32)) return "int32 positions not declared";
+  if (c.position_dtype == RC_DTYPE_I64 && !(pd & RC_POSITIONS_I64)) return "int64 positions not declared";
+  if (std::string refused = prepare_refusal(); !refused.empty()) return "prepare refused the spec: " + refused;
   return "";
+}
+
+std::string KernelRunner::prepare_refusal() const {
+  if (prepare_status_ == 0 || !prepare_threw_.empty()) return "";  // a throw is reported by run()
+  return std::string(rc_status_string(prepare_status_)) + (prepare_reason_.empty() ? "" : ": " + prepare_reason_);
 }
 
 namespace {
@@ -253,7 +261,7 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 }
 bool same_call(const CallLog::Call& r, const Case& c, Placement placement) {
   return r.placement == placement && r.n_heads == c.n_heads && r.n_kv_heads == c.n_kv_heads &&
-         r.separate_kv == c.separate_kv && r.head_stride == c.head_stride() &&
+         r.separate_kv == c.separate_kv && r.position_dtype == c.position_dtype && r.head_stride == c.head_stride() &&
          r.token_stride == c.token_stride() && r.positions == c.positions && same_bits(r.x, c.x);
 }
 }  // namespace
@@ -270,8 +278,8 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   }
   RunOutput r = call_kernel(c, placement);
   if (log_->mode == CallLog::Mode::kRecord) {
-    log_->calls.push_back({c.positions, c.x, c.n_heads, c.n_kv_heads, c.separate_kv, c.head_stride(), c.token_stride(),
-                           placement, r});
+    log_->calls.push_back({c.positions, c.x, c.n_heads, c.n_kv_heads, c.separate_kv, c.position_dtype, c.head_stride(),
+                           c.token_stride(), placement, r});
   }
   return r;
 }
@@ -365,9 +373,14 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
     if (const rc_apply2_fn apply2 = impl::apply2_of(d)) {
       // One call record.  int32 positions when the kernel takes only those (every supported
       // position fits: the loader caps such a kernel's max_position at 2^31 - 1; the refusal
-      // cases beyond it are cut to int32 too, never wrapped).
+      // cases beyond it are cut to int32 too, never wrapped), or when the case asks for them
+      // and every position fits (else int64: a cut position could fall inside the range).
       std::vector<int32_t> p32;
-      const bool i32 = (impl::position_dtypes_of(d) & RC_POSITIONS_I64) == 0;
+      const bool fits32 = std::all_of(c.positions.begin(), c.positions.end(),
+                                      [](int64_t t) { return t >= INT32_MIN && t <= INT32_MAX; });
+      const uint32_t pdt = impl::position_dtypes_of(d);
+      const bool i32 = (pdt & RC_POSITIONS_I64) == 0 ||
+                       (c.position_dtype == RC_DTYPE_I32 && (pdt & RC_POSITIONS_I32) != 0 && fits32);
       if (i32) {
         for (int64_t t : c.positions) p32.push_back(static_cast<int32_t>(std::clamp<int64_t>(t, INT32_MIN, INT32_MAX)));
       }

@@ -50,6 +50,7 @@ struct CallLog {
     std::vector<double> x;
     int64_t n_heads = 0, n_kv_heads = 0;
     bool separate_kv = false;
+    int32_t position_dtype = 0;
     int64_t head_stride = 0, token_stride = 0;
     Placement placement = Placement::kOutOfPlace;
     RunOutput output;
@@ -72,6 +73,9 @@ class KernelRunner {
   const rc_kernel_desc& desc() const { return *desc_; }
   const RopeSpec& spec() const { return spec_; }
   int prepare_status() const { return prepare_status_; }
+  // "" unless prepare (prepare2) refused the spec (a throw is not a refusal: run() reports
+  // it); else "<status>: <the kernel's reason>", what every command shows once per spec.
+  std::string prepare_refusal() const;
 
   // Empty if the kernel declares support for this case (layout, scaling, head_dim and
   // rotary_dim rules, positions within [0, max_position], placement); else the reason.

@@ -301,6 +301,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     probe.positions = {0};
     probe.x.assign(static_cast<size_t>(spec.head_dim), 0.0);
     res.skipped = runner.unsupported_reason(probe);
+    res.refusal = runner.prepare_refusal();
     if (!res.skipped.empty()) return res;
   }
   res.samples = sweep_positions(options.positions, spec, kernel.max_position);

@@ -129,6 +129,7 @@ struct SweepResult {
   std::string angle_recipe;
   double theta_rel_error = 0, theta_rel_error_per_pair = 0;
   std::string skipped;          // non-empty: the kernel does not support the spec (why)
+  std::string refusal;          // non-empty: its prepare refused the spec ("<status>: <its reason>")
   std::vector<int64_t> samples; // every measured position, ascending
   std::vector<int> pairs;       // the measured pairs
   std::vector<double> theta;    // θ'_j exact (rounded to double), every pair

@@ -538,10 +538,12 @@ std::string write_report(const ReportData& d, const std::string& dir) {
     json j = {{"kernel", r.kernel}, {"spec", r.spec_label}};
     if (!r.skipped.empty()) {
       j["skipped"] = r.skipped;
+      j["refusal"] = r.refusal.empty() ? json(nullptr) : json(r.refusal);
       runs.push_back(j);
       continue;
     }
     j["skipped"] = nullptr;
+    j["refusal"] = nullptr;
     j["in_dtype"] = impl::dtype_name(r.in_dtype);
     j["out_dtype"] = impl::dtype_name(r.out_dtype);
     j["max_position"] = std::to_string(r.max_position);
