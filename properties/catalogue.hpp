@@ -8,6 +8,7 @@
 // pass-through, power-of-two scaling) have no tolerance at all.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -71,6 +72,9 @@ struct Property {
   // reference.  The agreement property confirms only the pair it reported: one pair over its
   // bound is a violation, and a call of 65539 tokens has four million pairs.
   ConfirmFn confirm = nullptr;
+  // An ABI 2 feature (RC_FEATURE_*) without which the property does not apply (it skips every
+  // case, saying so); 0: it applies to every kernel.
+  uint32_t feature = 0;
 };
 
 const std::vector<Property>& catalogue();
