@@ -13,6 +13,7 @@
 #include "properties/exit_codes.hpp"
 #include "properties/output_file.hpp"
 #include "impl/plugin_loader.hpp"
+#include "impl/abi.hpp"
 #include "impl/registry.hpp"
 
 namespace ropecheck::cli {
@@ -49,6 +50,37 @@ std::string placement(uint32_t p) {
   return p == RC_PLACE_IN_PLACE ? "in-place only" : "out-of-place only";
 }
 
+nlohmann::json features_json(const rc_kernel_desc& d) {
+  nlohmann::json out = nlohmann::json::array();
+  for (uint32_t f = 1; f <= RC_FEATURE_ALL; f <<= 1) {
+    if (impl::has_feature(d, f)) out.push_back(impl::feature_name(f));
+  }
+  return out;
+}
+
+nlohmann::json position_dtypes_json(const rc_kernel_desc& d) {
+  nlohmann::json out = nlohmann::json::array();
+  if (impl::position_dtypes_of(d) & RC_POSITIONS_I64) out.push_back("i64");
+  if (impl::position_dtypes_of(d) & RC_POSITIONS_I32) out.push_back("i32");
+  return out;
+}
+
+// "q (ABI 1)", or the v2 call: "q+k, i64, cache cos_sin_halves f32, inverse".
+std::string call_text(const rc_kernel_desc& d) {
+  if (!impl::is_abi2(d)) return "q (ABI 1)";
+  std::string s = impl::has_feature(d, RC_FEATURE_QK) ? (impl::has_feature(d, RC_FEATURE_Q_ONLY) ? "q, q+k" : "q+k") : "q";
+  s += impl::position_dtypes_of(d) == (RC_POSITIONS_I64 | RC_POSITIONS_I32) ? ", i64|i32"
+       : impl::position_dtypes_of(d) == RC_POSITIONS_I32                     ? ", i32"
+                                                                               : ", i64";
+  if (impl::cache_of(d) != RC_CACHE_NONE) {
+    s += std::string(", cache ") + impl::cache_convention_name(impl::cache_of(d)) + " " + impl::dtype_name(impl::cache_dtype_of(d));
+  }
+  for (uint32_t f : {RC_FEATURE_INVERSE, RC_FEATURE_ROTARY_OFFSET, RC_FEATURE_NEGATIVE_POSITIONS, RC_FEATURE_THREADS}) {
+    if (impl::has_feature(d, f)) s += std::string(", ") + impl::feature_name(f);
+  }
+  return s;
+}
+
 nlohmann::json to_json(const impl::Kernel& k) {
   const rc_kernel_desc& d = *k.desc;
   const rc_accuracy& a = d.accuracy;
@@ -69,7 +101,12 @@ nlohmann::json to_json(const impl::Kernel& k) {
       {"max_position", d.max_position},
       {"head_dim", {{"min", d.head_dim_min}, {"max", d.head_dim_max}, {"multiple_of", d.head_dim_multiple}}},
       {"rotary_dim", {{"min", d.rotary_dim_min}, {"max", d.rotary_dim_max}, {"multiple_of", d.rotary_dim_multiple}}},
-      {"has_prepare", d.prepare != nullptr},
+      {"has_prepare", d.prepare != nullptr || impl::prepare2_of(d) != nullptr},
+      {"features", features_json(d)},
+      {"position_dtypes", position_dtypes_json(d)},
+      {"cache", impl::cache_convention_name(impl::cache_of(d))},
+      {"cache_dtype", impl::cache_of(d) == RC_CACHE_NONE ? "" : impl::dtype_name(impl::cache_dtype_of(d))},
+      {"theta_rel_error_per_pair_u", impl::theta_error_per_pair_of(d)},
       {"accuracy",
        {{"angle_recipe", impl::angle_recipe_name(a.angle_recipe)},
         {"angle_dtype", impl::dtype_name(a.angle_dtype)},
@@ -106,7 +143,7 @@ int run_kernels(const Args& raw) {
   // Columns as wide as their longest cell: plugin kernels have long names.
   std::vector<std::vector<std::string>> rows = {{"name", "dtypes", "layouts", "place", "max_position", "head_dim",
                                                  "rotary_dim", "angle (recipe, dtype, position)", "theta err",
-                                                 "sin/cos", "reduction", "scalings", "origin"}};
+                                                 "sin/cos", "reduction", "scalings", "call", "origin"}};
   auto range = [](int lo, int hi, int multiple) {
     return std::to_string(lo) + ".." + std::to_string(hi) + (multiple > 1 ? " %" + std::to_string(multiple) : "");
   };
@@ -125,8 +162,11 @@ int run_kernels(const Args& raw) {
                     range(d.rotary_dim_min, d.rotary_dim_max, d.rotary_dim_multiple),
                     std::string(impl::angle_recipe_name(a.angle_recipe)) + ", " + impl::dtype_name(a.angle_dtype) +
                         ", t in " + impl::dtype_name(a.position_dtype),
-                    num(a.theta_rel_error, " u"), num(a.sincos_ulp, " ulp"), num(a.reduced_angle_abs_error, " rad"),
-                    d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, 7, impl::rope_type_name), k.origin});
+                    num(a.theta_rel_error, " u") +
+                        (impl::theta_error_per_pair_of(d) != 0 ? " + " + num(impl::theta_error_per_pair_of(d), " u*j") : ""),
+                    num(a.sincos_ulp, " ulp"), num(a.reduced_angle_abs_error, " rad"),
+                    d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, 7, impl::rope_type_name), call_text(d),
+                    k.origin});
   }
   std::vector<size_t> width(rows.front().size(), 0);
   for (const auto& row : rows) {
@@ -141,9 +181,10 @@ int run_kernels(const Args& raw) {
     }
     out += line + "\n";
   }
-  out += "\ntheta err: declared relative error of the frequencies, in units of the angle dtype's u; sin/cos: their\n"
-         "error in ulp of their dtype; reduction: absolute angle error of range reduction.  `ropecheck kernels --json`\n"
-         "has every field of the contract.\n";
+  out += "\ntheta err: declared relative error of the frequencies, in units of the angle dtype's u (+ per pair index j);\n"
+         "sin/cos: their error in ulp of their dtype; reduction: absolute angle error of range reduction; call: how\n"
+         "ropecheck may call the kernel (ABI 2 features: q alone or q and k, position dtypes, the cos/sin cache it\n"
+         "reads).  `ropecheck kernels --json` has every field of the contract.\n";
   write_stdout(out);
   return kExitOk;
 }

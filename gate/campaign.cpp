@@ -69,7 +69,12 @@ int run_unit_in_child(const Unit& u, const GateOptions& base, const impl::ChildC
     ch.note(std::string(property) + "\n" + props::case_to_json(c, -1));
     ch.write(".");
   };
-  ch.write("\n" + unit_to_json(run_unit(*u.kernel->desc, u.spec, opt)).dump() + "\n");
+  UnitResult result;
+  {
+    const impl::OwnWorkHeartbeat own_work(ch);  // only a kernel that does not return is a hang
+    result = run_unit(*u.kernel->desc, u.spec, opt);
+  }
+  ch.write("\n" + unit_to_json(result).dump() + "\n");
   return 0;
 }
 

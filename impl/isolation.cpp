@@ -15,13 +15,16 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace ropecheck::impl {
@@ -646,6 +649,42 @@ ChildOutcome run_supervised(const ChildFunction& fn, const SuperviseOptions& opt
       1, 1, [&fn](size_t, const ChildChannel& ch) { return fn(ch); }, opt,
       [&result](size_t, ChildOutcome o) { result = std::move(o); });
   return result;
+}
+
+namespace {
+std::atomic<int> g_kernel_calls{0};
+}  // namespace
+
+KernelCallScope::KernelCallScope() { g_kernel_calls.fetch_add(1, std::memory_order_acq_rel); }
+KernelCallScope::~KernelCallScope() { g_kernel_calls.fetch_sub(1, std::memory_order_acq_rel); }
+bool kernel_call_in_flight() { return g_kernel_calls.load(std::memory_order_acquire) > 0; }
+
+struct OwnWorkHeartbeat::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread thread;
+};
+
+OwnWorkHeartbeat::OwnWorkHeartbeat(const ChildChannel& channel, double period) : state_(new State) {
+  State* st = state_;
+  const auto step = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(period));
+  st->thread = std::thread([st, &channel, step] {
+    std::unique_lock<std::mutex> lock(st->mu);
+    while (!st->cv.wait_for(lock, step, [st] { return st->stop; })) {
+      if (!kernel_call_in_flight()) channel.write(".");
+    }
+  });
+}
+
+OwnWorkHeartbeat::~OwnWorkHeartbeat() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->stop = true;
+  }
+  state_->cv.notify_all();
+  if (state_->thread.joinable()) state_->thread.join();
+  delete state_;
 }
 
 OutputCapture::OutputCapture() {

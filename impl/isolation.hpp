@@ -145,6 +145,34 @@ ChildOutcome run_supervised(const ChildFunction& fn, const SuperviseOptions& opt
 void run_supervised_pool(size_t count, int parallel, const PoolFunction& fn, const SuperviseOptions& opt,
                          const std::function<void(size_t job, ChildOutcome outcome)>& done);
 
+// Marks the process as running a kernel's code (prepare, a call, release) while it lives;
+// scopes nest and may be taken on several threads.  OwnWorkHeartbeat reads it.
+class KernelCallScope {
+ public:
+  KernelCallScope();
+  ~KernelCallScope();
+  KernelCallScope(const KernelCallScope&) = delete;
+  KernelCallScope& operator=(const KernelCallScope&) = delete;
+};
+bool kernel_call_in_flight();
+
+// In a supervised child: a thread that writes a heartbeat byte (".") to the channel every
+// `period` seconds while no KernelCallScope is alive.  The inactivity timeout then measures the
+// kernel alone: ropecheck's own long work (building a cos/sin cache for 65539 positions,
+// judging the four million pairs of one call) is never taken for a kernel that hangs, and a
+// kernel that does not return still is.
+class OwnWorkHeartbeat {
+ public:
+  explicit OwnWorkHeartbeat(const ChildChannel& channel, double period = 0.5);
+  ~OwnWorkHeartbeat();
+  OwnWorkHeartbeat(const OwnWorkHeartbeat&) = delete;
+  OwnWorkHeartbeat& operator=(const OwnWorkHeartbeat&) = delete;
+
+ private:
+  struct State;
+  State* state_;
+};
+
 // Catches what this process prints on stdout and stderr (fd 1 and 2) between begin() and
 // end(): a kernel's own printing, kept apart from ropecheck's output (`ropecheck report`
 // measures in one child and prints from it, so the child's fds cannot simply go to a pipe).

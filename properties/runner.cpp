@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "impl/abi.hpp"
+#include "impl/isolation.hpp"
 #include "impl/kernels/common.hpp"
 #include "properties/cos_sin_cache.hpp"
 
@@ -165,6 +166,7 @@ KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
     : desc_(&desc), spec_(spec), cspec_(spec), bounds_(desc, spec) {
   // A spec the kernel does not declare is never passed to it, not even to prepare.
   if ((desc.prepare || impl::prepare2_of(desc)) && spec_unsupported_reason(desc, spec).empty()) {
+    const impl::KernelCallScope in_kernel;
     try {
       if (const rc_prepare2_fn prepare2 = impl::prepare2_of(desc)) {
         char reason[kReasonBytes] = {0};
@@ -188,6 +190,7 @@ KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
 }
 
 KernelRunner::~KernelRunner() {
+  const impl::KernelCallScope in_kernel;
   if (handle_ && desc_->release) desc_->release(handle_);
 }
 
@@ -415,10 +418,12 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       call.n_threads = impl::has_feature(d, RC_FEATURE_THREADS) ? c.n_threads : 0;
       call.reason = reason;
       call.reason_size = static_cast<int32_t>(sizeof reason);
+      const impl::KernelCallScope in_kernel;
       r.status = apply2(cspec_.ptr(), handle_, &call);
       reason[sizeof reason - 1] = '\0';
       if (r.status != 0) r.refusal_reason = reason;
     } else {
+      const impl::KernelCallScope in_kernel;
       r.status = d.apply(cspec_.ptr(), handle_, c.positions.data(), n_tok, n_heads, lay.ts[0], lay.hs, in[0].base(),
                          out[0].base());
     }

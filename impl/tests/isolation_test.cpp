@@ -281,5 +281,36 @@ TEST(Isolation, SignalDescriptions) {
   EXPECT_EQ(signal_description(SIGTERM), "signal " + std::to_string(SIGTERM) + " (Terminated)");
 }
 
+// Ropecheck's own long work in a child (judging a call of 65539 tokens) is not a hang: with
+// OwnWorkHeartbeat the inactivity timeout counts only time inside a kernel's code.
+TEST(Isolation, OwnWorkOutsideKernelCallsIsNotAHang) {
+  SuperviseOptions opt;
+  opt.inactivity_timeout = 0.5;
+  const ChildOutcome o = run_supervised(
+      [](const ChildChannel& ch) {
+        const OwnWorkHeartbeat own_work(ch, 0.1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // 3x the limit, no kernel running
+        return 7;
+      },
+      opt);
+  EXPECT_EQ(o.end, ChildOutcome::End::kVerdict) << o.describe();
+  EXPECT_EQ(o.verdict, 7);
+}
+
+TEST(Isolation, AKernelCallThatDoesNotReturnIsStillAHang) {
+  SuperviseOptions opt;
+  opt.inactivity_timeout = 0.5;
+  const ChildOutcome o = run_supervised(
+      [](const ChildChannel& ch) {
+        const OwnWorkHeartbeat own_work(ch, 0.1);
+        const KernelCallScope in_kernel;
+        std::this_thread::sleep_for(std::chrono::seconds(30));
+        return 7;
+      },
+      opt);
+  EXPECT_EQ(o.end, ChildOutcome::End::kTimeout) << o.describe();
+  EXPECT_TRUE(o.inactivity);
+}
+
 }  // namespace
 }  // namespace ropecheck::impl
