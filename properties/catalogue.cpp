@@ -12,6 +12,7 @@
 
 #include "impl/abi.hpp"
 #include "reference/error_model.hpp"
+#include "reference/fast_oracle.hpp"
 
 namespace ropecheck::props {
 
@@ -275,7 +276,13 @@ long double dot_head(const Case& c, const std::vector<double>& y, int64_t k1, in
 }
 
 // Bound on |⟨y_q, y_k⟩ − exact score|: Σ_j (B_qj·r_kj + r_qj·B_kj + B_qj·B_kj), plus the
-// rounding of the oracle's double result and of the long-double dot product.
+// rounding of the oracle's double result and of the long-double dot product.  The oracle's
+// result is rounded relatively (2^-52·|exact|: two roundings of u) while it is normal, and
+// absolutely below 2^-1022: 2^-1074 (two half-spacings of the subnormals), plus the fast
+// oracle's own absolute floor there (kFastOracleUnderflowFloor, its contract in
+// reference/fast_oracle.hpp; its relative term is inside the mag term).  Without these a score
+// of subnormal size (subnormal inputs) was over its bound by a rounding with the fast oracle
+// and within it with the exact one: an internal error instead of a verdict.
 double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, double exact) {
   std::vector<double> rq, rk;
   const auto bq = head_bounds(ctx, c, kq, 0, &rq), bk = head_bounds(ctx, c, kk, 0, &rk);
@@ -287,7 +294,7 @@ double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, do
   for (int64_t i = 0; i < c.spec.head_dim; ++i) {
     if (!c.is_rotated(i)) mag += std::fabs(c.x[c.at(kq, 0, i)] * c.x[c.at(kk, 0, i)]);
   }
-  return b + std::fabs(exact) * 0x1p-52 + mag * c.spec.head_dim * 0x1p-62;
+  return b + std::fabs(exact) * 0x1p-52 + 0x1p-1074 + ref::kFastOracleUnderflowFloor + mag * c.spec.head_dim * 0x1p-62;
 }
 
 // Whether every partial sum of the score stays far from overflow; a score that overflows (or
