@@ -3,6 +3,7 @@
 #include <rapidcheck.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -305,6 +306,20 @@ std::vector<Case> sweep_cases(const rc_kernel_desc& kernel, const RopeSpec& spec
     c.shift = 16 << (2 * (cases.size() % 8));
     c.scale_exponent = (cases.size() % 2) ? -1 : 1;
     c.poison = static_cast<int64_t>(gen() % c.x.size());
+    // ABI 2 features, each in turn with the plain call, only for a kernel declaring it (so an
+    // ABI 1 kernel's sweep is what it was): inverse calls every third case, the rotary offsets
+    // of gen::rotary_offsets (MLA's head_dim − rotary_dim first), the edge positions negated in
+    // every fourth case, thread hints 0, 1, 2, 4 (periods 3, 4 and 4·4: every combination meets).
+    if (impl::has_feature(kernel, RC_FEATURE_INVERSE)) c.inverse = n % 3 == 1;
+    if (impl::has_feature(kernel, RC_FEATURE_ROTARY_OFFSET)) {
+      std::vector<int32_t> offsets = props::gen::rotary_offsets(spec);
+      std::rotate(offsets.begin(), offsets.begin() + 1, offsets.end());  // the MLA offset first, 0 last
+      c.rotary_offset = offsets[n % offsets.size()];
+    }
+    if (impl::has_feature(kernel, RC_FEATURE_NEGATIVE_POSITIONS) && n % 4 == 3) {
+      for (int64_t& t : c.positions) t = -t;
+    }
+    if (impl::has_feature(kernel, RC_FEATURE_THREADS)) c.n_threads = std::array<int32_t, 4>{0, 1, 2, 4}[(n / 4) % 4];
     cases.push_back(std::move(c));
   }
   return cases;

@@ -27,7 +27,7 @@ std::string case_to_json(const Case& c, int indent) {
   json j;
   j["spec"] = json::parse(spec_to_json_text(c.spec));
   json pos = json::array();
-  for (int64_t t : c.positions) pos.push_back(std::to_string(t));
+  for (int64_t t : c.positions) pos.push_back(std::to_string(t));  // "-5" for a negative one
   j["positions"] = pos;
   j["n_heads"] = c.n_heads;
   if (c.n_kv_heads > 0) {
@@ -40,6 +40,9 @@ std::string case_to_json(const Case& c, int indent) {
   j["shift"] = std::to_string(c.shift);
   j["scale_exponent"] = c.scale_exponent;
   j["poison"] = c.poison;
+  if (c.inverse) j["inverse"] = true;
+  if (c.rotary_offset != 0) j["rotary_offset"] = c.rotary_offset;
+  if (c.n_threads != 0) j["n_threads"] = c.n_threads;
   // Every token with the same values (a call of many tokens, many_tokens_case): written once,
   // as "x_every_token", so that such a case stays a file a person can open.
   const size_t per_token = static_cast<size_t>(c.n_heads * c.spec.head_dim);
@@ -62,7 +65,7 @@ Case case_from_json(const std::string& text) {
   Case c;
   c.spec = spec_from_json_text(need("spec").dump(), "case.spec");
   try {
-    for (const json& p : need("positions")) c.positions.push_back(parse_position(p.get<std::string>()));
+    for (const json& p : need("positions")) c.positions.push_back(parse_signed_position(p.get<std::string>()));
     auto integer = [&](const char* key) {
       const json& v = need(key);
       if (!v.is_number_integer()) throw SpecError(std::string("case.") + key, "must be an integer, got " + v.dump());
@@ -96,6 +99,21 @@ Case case_from_json(const std::string& text) {
     }
     c.scale_exponent = static_cast<int>(k.get<int64_t>());
     c.poison = integer("poison");
+    if (j.contains("inverse")) {
+      if (!j["inverse"].is_boolean()) throw SpecError("case.inverse", "must be true or false");
+      c.inverse = j["inverse"].get<bool>();
+    }
+    auto optional_int = [&](const char* key, int64_t lo, int64_t hi) -> int32_t {
+      if (!j.contains(key)) return 0;
+      const json& v = j.at(key);
+      if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
+        throw SpecError(std::string("case.") + key, "must be an integer in [" + std::to_string(lo) + ", " +
+                                                        std::to_string(hi) + "], got " + v.dump());
+      }
+      return static_cast<int32_t>(v.get<int64_t>());
+    };
+    c.rotary_offset = optional_int("rotary_offset", 0, 65536);
+    c.n_threads = optional_int("n_threads", 0, 1024);
     const bool every_token = j.is_object() && j.contains("x_every_token") && !j.contains("x");
     for (const json& v : need(every_token ? "x_every_token" : "x")) {
       const std::string s = v.get<std::string>();
@@ -122,6 +140,11 @@ Case case_from_json(const std::string& text) {
   }
   if (c.head_pad < 0 || c.token_pad < 0 || c.head_pad > 4096 || c.token_pad > 4096) {
     throw SpecError("case.head_pad", "paddings must be in [0, 4096]");
+  }
+  if (int64_t{c.rotary_offset} + c.spec.rotary_dim > c.spec.head_dim) {
+    throw SpecError("case.rotary_offset", "rotary_offset + rotary_dim (" + std::to_string(c.rotary_offset) + " + " +
+                                               std::to_string(c.spec.rotary_dim) + ") must be at most head_dim (" +
+                                               std::to_string(c.spec.head_dim) + ")");
   }
   const size_t want = static_cast<size_t>(c.n_tokens() * c.n_heads * c.spec.head_dim);
   if (c.x.size() != want) {
@@ -183,6 +206,9 @@ std::string describe(const Case& c) {
   if (c.n_kv_heads > 0) os << " (q " << c.n_q_heads() << ", k " << c.n_kv_heads << (c.separate_kv ? ", separate" : ", packed") << ")";
   if (c.head_pad || c.token_pad) os << " pad=" << c.head_pad << "/" << c.token_pad;
   if (c.position_dtype != 0) os << (c.position_dtype == RC_DTYPE_I32 ? " int32" : " int64") << " positions";
+  if (c.rotary_offset) os << " rotary_offset=" << c.rotary_offset;
+  if (c.inverse) os << " inverse";
+  if (c.n_threads) os << " threads=" << c.n_threads;
   os << " t=[";
   for (size_t i = 0; i < c.positions.size(); ++i) {
     if (i == 6) {

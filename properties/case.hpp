@@ -41,11 +41,28 @@ struct Case {
   int64_t shift = 0;      // Δ for shift invariance
   int scale_exponent = 1; // k for the power-of-two scaling property, in [kMinScaleExponent, kMaxScaleExponent]
   int64_t poison = 0;     // index into x that the NaN/Inf property poisons
+  // ABI 2 call knobs (rc_call), each passed to a kernel only if it declares the feature:
+  //  inverse (RC_FEATURE_INVERSE): rotate by −t, judged against the exact R(x, −t);
+  //  rotary_offset (RC_FEATURE_ROTARY_OFFSET): rope on dims [rotary_offset, rotary_offset +
+  //    rotary_dim) of each head (MLA's q = [nope | pe]), every other dim passes through;
+  //    rotary_offset + rotary_dim <= head_dim;
+  //  n_threads (RC_FEATURE_THREADS): the thread hint, 0 = the kernel's choice.
+  // Negative positions need RC_FEATURE_NEGATIVE_POSITIONS (down to −max_position).
+  bool inverse = false;
+  int32_t rotary_offset = 0;
+  int32_t n_threads = 0;
 
   int64_t n_tokens() const { return static_cast<int64_t>(positions.size()); }
   int64_t n_q_heads() const { return n_heads - n_kv_heads; }
   int64_t head_stride() const { return spec.head_dim + head_pad; }
   int64_t token_stride() const { return n_heads * head_stride() + token_pad; }
+  // Head components of pair j (the spec's layout, shifted by rotary_offset).
+  int64_t first_comp(int j) const { return rotary_offset + spec.first_index(j); }
+  int64_t second_comp(int j) const { return rotary_offset + spec.second_index(j); }
+  bool is_rotated(int64_t comp) const { return comp >= rotary_offset && comp < rotary_offset + spec.rotary_dim; }
+  // The position token k is rotated by: −t for an inverse call (R⁻¹(x, t) = R(x, −t)).  Only
+  // for positions a kernel accepts (|t| <= max_position), so −t never overflows.
+  int64_t angle_position(size_t k) const { return inverse ? -positions[k] : positions[k]; }
   // Index of component c of head h of token k in the logical (contiguous) vector.
   size_t at(int64_t k, int64_t h, int64_t c) const {
     return static_cast<size_t>((k * n_heads + h) * spec.head_dim + c);
@@ -53,7 +70,10 @@ struct Case {
 };
 
 // JSON (ropecheck's spec format inside; values as C99 hexfloat strings so a replay is bit
-// for bit; positions as decimal strings).
+// for bit; positions as decimal strings, negative ones with a '-').  "inverse",
+// "rotary_offset" and "n_threads" are written when not their defaults and read as absent =
+// default, so a case saved before them reads as it was.  case_from_json checks
+// rotary_offset + rotary_dim <= head_dim (SpecError naming the field).
 std::string case_to_json(const Case& c, int indent = 2);
 Case case_from_json(const std::string& text);  // throws SpecError naming the field
 

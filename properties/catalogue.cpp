@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "impl/abi.hpp"
 #include "properties/recipe_view.hpp"
 #include "reference/error_model.hpp"
 #include "reference/exact_reference.hpp"
@@ -38,9 +39,29 @@ void for_each_pair(const Case& c, F&& f) {
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
     for (int64_t h = 0; h < c.n_heads; ++h) {
       for (int j = 0; j < c.spec.pairs(); ++j) {
-        f(PairRef{k, h, j, c.at(k, h, c.spec.first_index(j)), c.at(k, h, c.spec.second_index(j))});
+        f(PairRef{k, h, j, c.at(k, h, c.first_comp(j)), c.at(k, h, c.second_comp(j))});
       }
     }
+  }
+}
+
+// The oracle's answer for one head x of `c` as the kernel was asked to rotate it: by the angle
+// position t (c.angle_position: −t for an inverse call, R⁻¹(x, t) = R(x, −t)), on dims
+// [rotary_offset, rotary_offset + rotary_dim), every other dim copied (lo = 0).  The oracle
+// rotates a head's leading rotary_dim dims, so with an offset the head is turned cyclically
+// by rotary_offset before and back after: a permutation, no arithmetic.
+void expected_head(const ref::Oracle& oracle, const Case& c, int64_t t, const double* x, double* hi, double* lo) {
+  if (c.rotary_offset == 0) {
+    oracle.rotate(t, x, hi, lo);
+    return;
+  }
+  const auto hd = static_cast<size_t>(c.spec.head_dim), off = static_cast<size_t>(c.rotary_offset);
+  std::vector<double> xp(hd), hp(hd), lp(hd);
+  for (size_t i = 0; i < hd; ++i) xp[i] = x[(i + off) % hd];
+  oracle.rotate(t, xp.data(), hp.data(), lp.data());
+  for (size_t i = 0; i < hd; ++i) {
+    hi[(i + off) % hd] = hp[i];
+    if (lo) lo[(i + off) % hd] = lp[i];
   }
 }
 
@@ -90,8 +111,9 @@ std::string pair_evidence(const Context& ctx, const Case& c, const PairMeasureme
   const double x0 = c.x[m.i0], x1 = c.x[m.i1], y0 = y.y[m.i0], y1 = y.y[m.i1];
   std::ostringstream os;
   os.precision(9);
-  os << describe(c) << "\n  token " << m.token << " (t=" << m.t << ") head " << m.head << " pair " << m.pair
-     << " (components " << c.spec.first_index(m.pair) << ", " << c.spec.second_index(m.pair) << "), angle t*theta_j = "
+  os << describe(c) << "\n  token " << m.token << " (t=" << c.positions[static_cast<size_t>(m.token)]
+     << (c.inverse ? ", inverse: rotated by -t" : "") << ") head " << m.head << " pair " << m.pair
+     << " (components " << c.first_comp(m.pair) << ", " << c.second_comp(m.pair) << "), angle t*theta_j = "
      << static_cast<long double>(m.t) * theta << " rad (theta_j = " << theta << ")"
      << "\n  x        = (" << hexfloat(x0) << ", " << hexfloat(x1) << ")  |x| = " << std::hypot(x0, x1)
      << "\n  expected = (" << hexfloat(m.exact[0]) << ", " << hexfloat(m.exact[1]) << ")  a|x| = " << m.r
@@ -114,14 +136,14 @@ std::string pair_evidence(const Context& ctx, const Case& c, const PairMeasureme
 PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput& y, int64_t k, int64_t h, int j,
                              const double hi[2], const double lo[2]) {
   const double a = ctx.oracle.attention_factor();
-  const int64_t t = c.positions[static_cast<size_t>(k)];
+  const int64_t t = c.angle_position(static_cast<size_t>(k));
   PairMeasurement m;
   m.token = k;
   m.head = h;
   m.pair = j;
   m.t = t;
-  m.i0 = c.at(k, h, c.spec.first_index(j));
-  m.i1 = c.at(k, h, c.spec.second_index(j));
+  m.i0 = c.at(k, h, c.first_comp(j));
+  m.i1 = c.at(k, h, c.second_comp(j));
   m.r = a * std::hypot(c.x[m.i0], c.x[m.i1]);
   m.exact[0] = hi[0] + lo[0];
   m.exact[1] = hi[1] + lo[1];
@@ -148,16 +170,17 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
   const auto hd = static_cast<size_t>(c.spec.head_dim);
   std::vector<double> hi(hd), lo(hd);
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
-    const int64_t t = c.positions[static_cast<size_t>(k)];
+    const int64_t t = c.angle_position(static_cast<size_t>(k));
     for (int64_t h = 0; h < c.n_heads; ++h) {
-      ctx.oracle.rotate(t, &c.x[c.at(k, h, 0)], hi.data(), lo.data());
+      expected_head(ctx.oracle, c, t, &c.x[c.at(k, h, 0)], hi.data(), lo.data());
       for (int j = 0; j < c.spec.pairs(); ++j) {
-        const auto c0 = static_cast<size_t>(c.spec.first_index(j));
-        const auto c1 = static_cast<size_t>(c.spec.second_index(j));
+        const auto c0 = static_cast<size_t>(c.first_comp(j));
+        const auto c1 = static_cast<size_t>(c.second_comp(j));
         const double phi[2] = {hi[c0], hi[c1]}, plo[2] = {lo[c0], lo[c1]};
         if (!visit(measure_pair(ctx, c, y, k, h, j, phi, plo))) return std::nullopt;
       }
-      for (size_t i = static_cast<size_t>(c.spec.rotary_dim); i < hd; ++i) {
+      for (size_t i = 0; i < hd; ++i) {
+        if (c.is_rotated(static_cast<int64_t>(i))) continue;
         if (!same_bits(y.y[c.at(k, h, static_cast<int64_t>(i))], hi[i])) {
           return Verdict::fail("pass-through component changed",
                                describe(c) + "\n  token " + std::to_string(k) + " head " +
@@ -214,10 +237,10 @@ Verdict confirm_agreement(const Context& ctx, const Case& c, const Verdict& fast
   RunOutput y;
   if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
   const int j = fast.fail_pair;
-  const size_t x0 = c.at(fast.fail_token, fast.fail_head, c.spec.first_index(j));
-  const size_t x1 = c.at(fast.fail_token, fast.fail_head, c.spec.second_index(j));
+  const size_t x0 = c.at(fast.fail_token, fast.fail_head, c.first_comp(j));
+  const size_t x1 = c.at(fast.fail_token, fast.fail_head, c.second_comp(j));
   double hi[2], lo[2];
-  ctx.oracle.rotate_pair(c.positions[static_cast<size_t>(fast.fail_token)], j, c.x[x0], c.x[x1], hi, lo);
+  ctx.oracle.rotate_pair(c.angle_position(static_cast<size_t>(fast.fail_token)), j, c.x[x0], c.x[x1], hi, lo);
   const PairMeasurement m = measure_pair(ctx, c, y, fast.fail_token, fast.fail_head, j, hi, lo);
   if (m.err <= m.bound) return {};  // not confirmed: the fast oracle was wrong
   Verdict f = Verdict::fail("pair error exceeds the contract bound", pair_evidence(ctx, c, m, y));
@@ -336,6 +359,13 @@ Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
   if (view == nullptr) return Verdict::skip("no recipe view: the judge builds it (an exact or fast oracle is needed)");
   if (const std::string why = ctx.runner.unsupported_reason(c); !why.empty()) return Verdict::skip(why);
   if (!view->available()) return Verdict::skip(std::string(kRecipeUnavailable) + view->note());
+  // θ̂ is inferred from forward calls at t ≥ 0 on dims [0, rotary_dim): the recipe's angle is
+  // stated for those.  Inverse calls, negative positions and offsets (ABI 2) are judged by the
+  // other properties against exact math; the generated forward calls keep this one's reach.
+  if (c.inverse || c.rotary_offset != 0 ||
+      std::any_of(c.positions.begin(), c.positions.end(), [](int64_t t) { return t < 0; })) {
+    return Verdict::skip("the own recipe is judged on forward calls at t >= 0 without a rotary offset");
+  }
   Verdict v;
   std::optional<PairMeasurement> worst_fail;
   double worst_fail_ratio = 0;
@@ -407,11 +437,11 @@ std::vector<double> head_bounds(const Context& ctx, const Case& c, int64_t k, in
   std::vector<double> b(static_cast<size_t>(c.spec.pairs()));
   norms->assign(b.size(), 0);
   for (int j = 0; j < c.spec.pairs(); ++j) {
-    const double x0 = c.x[c.at(k, h, c.spec.first_index(j))], x1 = c.x[c.at(k, h, c.spec.second_index(j))];
+    const double x0 = c.x[c.at(k, h, c.first_comp(j))], x1 = c.x[c.at(k, h, c.second_comp(j))];
     const double r = a * std::hypot(x0, x1);
     (*norms)[static_cast<size_t>(j)] = r;
     b[static_cast<size_t>(j)] = pair_bound(ctx.runner.desc(), c.spec, j,
-                                           c.positions[static_cast<size_t>(k)], ctx.oracle.theta(j), r, a);
+                                           c.angle_position(static_cast<size_t>(k)), ctx.oracle.theta(j), r, a);
   }
   return b;
 }
@@ -425,7 +455,13 @@ long double dot_head(const Case& c, const std::vector<double>& y, int64_t k1, in
 }
 
 // Bound on |⟨y_q, y_k⟩ − exact score|: Σ_j (B_qj·r_kj + r_qj·B_kj + B_qj·B_kj), plus the
-// rounding of the oracle's double result and of the long-double dot product.
+// rounding of the oracle's double result and of the long-double dot product.  The oracle's
+// result is rounded relatively (2^-52·|exact|: two roundings of u) while it is normal, and
+// absolutely below 2^-1022: 2^-1074 (two half-spacings of the subnormals), plus the fast
+// oracle's own absolute floor there (kFastOracleUnderflowFloor, its contract in
+// reference/fast_oracle.hpp; its relative term is inside the mag term).  Without these a score
+// of subnormal size (subnormal inputs) was over its bound by a rounding with the fast oracle
+// and within it with the exact one: an internal error instead of a verdict.
 double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, double exact) {
   std::vector<double> rq, rk;
   const auto bq = head_bounds(ctx, c, kq, 0, &rq), bk = head_bounds(ctx, c, kk, 0, &rk);
@@ -434,10 +470,10 @@ double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, do
     b += bq[j] * rk[j] + rq[j] * bk[j] + bq[j] * bk[j];
     mag += (rq[j] + bq[j]) * (rk[j] + bk[j]);
   }
-  for (int64_t i = c.spec.rotary_dim; i < c.spec.head_dim; ++i) {
-    mag += std::fabs(c.x[c.at(kq, 0, i)] * c.x[c.at(kk, 0, i)]);
+  for (int64_t i = 0; i < c.spec.head_dim; ++i) {
+    if (!c.is_rotated(i)) mag += std::fabs(c.x[c.at(kq, 0, i)] * c.x[c.at(kk, 0, i)]);
   }
-  return b + std::fabs(exact) * 0x1p-52 + mag * c.spec.head_dim * 0x1p-62;
+  return b + std::fabs(exact) * 0x1p-52 + 0x1p-1074 + ref::kFastOracleUnderflowFloor + mag * c.spec.head_dim * 0x1p-62;
 }
 
 // Whether every partial sum of the score stays far from overflow; a score that overflows (or
@@ -451,10 +487,12 @@ bool score_is_representable(const Context& ctx, const Case& d) {
   auto k = [&](int64_t i) { return d.x[d.at(1, 0, i)]; };
   double mag = 0;
   for (int j = 0; j < d.spec.pairs(); ++j) {
-    const int64_t i0 = d.spec.first_index(j), i1 = d.spec.second_index(j);
+    const int64_t i0 = d.first_comp(j), i1 = d.second_comp(j);
     mag += std::hypot(q(i0), q(i1)) * std::hypot(k(i0), k(i1));
   }
-  for (int64_t i = d.spec.rotary_dim; i < d.spec.head_dim; ++i) mag += std::fabs(q(i)) * std::fabs(k(i));
+  for (int64_t i = 0; i < d.spec.head_dim; ++i) {
+    if (!d.is_rotated(i)) mag += std::fabs(q(i)) * std::fabs(k(i));
+  }
   mag *= std::max(1.0, a * a);
   return std::isfinite(mag) && mag < 0x1p1000;
 }
@@ -469,6 +507,19 @@ Case two_token_case(const Case& c, int64_t t, int64_t s) {
   return d;
 }
 
+// The exact score of head 0 of tokens 0 (q) and 1 (k) of d as the kernel rotates them: at their
+// angle positions (−t, −s for an inverse call), on the slice at rotary_offset (both heads turned
+// cyclically by it: the dot product is the same sum, reordered).
+double expected_score(const Context& ctx, const Case& d) {
+  const auto hd = static_cast<size_t>(d.spec.head_dim), off = static_cast<size_t>(d.rotary_offset);
+  std::vector<double> q(hd), k(hd);
+  for (size_t i = 0; i < hd; ++i) {
+    q[i] = d.x[d.at(0, 0, static_cast<int64_t>((i + off) % hd))];
+    k[i] = d.x[d.at(1, 0, static_cast<int64_t>((i + off) % hd))];
+  }
+  return ctx.oracle.score(q.data(), d.angle_position(0), k.data(), d.angle_position(1));
+}
+
 // ⟨R(q,t), R(k,s)⟩ from the kernel equals the closed form a² Re Σ q_j conj(k_j) e^{i(t−s)θ_j}.
 Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   if (c.n_tokens() < 2) return Verdict::skip("needs two tokens");
@@ -476,7 +527,7 @@ Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   if (!score_is_representable(ctx, d)) return Verdict::skip("the score overflows double");
   RunOutput y;
   if (auto v = run_checked(ctx.runner, d, Placement::kNative, &y)) return *v;
-  const double exact = ctx.oracle.score(&d.x[0], d.positions[0], &d.x[d.at(1, 0, 0)], d.positions[1]);
+  const double exact = expected_score(ctx, d);
   const long double got = dot_head(d, y.y, 0, 1);
   const double err = static_cast<double>(std::fabs(got - exact));
   const double bound = score_bound(ctx, d, 0, 1, exact);
@@ -484,7 +535,7 @@ Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   v.worst_ratio = bound > 0 ? err / bound : 0;
   if (!(err <= bound)) {
     std::ostringstream os;
-    os << describe(d) << "\n  score(t=" << d.positions[0] << ", s=" << d.positions[1]
+    os << describe(d) << "\n  score(t=" << format_position(d.positions[0]) << ", s=" << format_position(d.positions[1])
        << "): kernel " << hexfloat(static_cast<double>(got)) << ", closed form " << hexfloat(exact)
        << ", " << excess(err, bound);
     return Verdict::fail("attention score differs from the closed form in t − s", os.str());
@@ -496,13 +547,13 @@ Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
 Verdict score_is_shift_invariant(const Context& ctx, const Case& c) {
   if (c.n_tokens() < 2) return Verdict::skip("needs two tokens");
   const int64_t t = c.positions[0], s = c.positions[1];
-  if (c.shift > INT64_MAX - std::max(t, s)) return Verdict::skip("t + Δ overflows int64");
+  if (std::max(t, s) > 0 && c.shift > INT64_MAX - std::max(t, s)) return Verdict::skip("t + Δ overflows int64");
   const Case a = two_token_case(c, t, s), b = two_token_case(c, t + c.shift, s + c.shift);
   if (!score_is_representable(ctx, a)) return Verdict::skip("the score overflows double");
   RunOutput ya, yb;
   if (auto v = run_checked(ctx.runner, a, Placement::kNative, &ya)) return *v;
   if (auto v = run_checked(ctx.runner, b, Placement::kNative, &yb)) return *v;
-  const double exact = ctx.oracle.score(&a.x[0], t, &a.x[a.at(1, 0, 0)], s);
+  const double exact = expected_score(ctx, a);
   const long double sa = dot_head(a, ya.y, 0, 1), sb = dot_head(b, yb.y, 0, 1);
   const double err = static_cast<double>(std::fabs(sa - sb));
   const double bound = score_bound(ctx, a, 0, 1, exact) + score_bound(ctx, b, 0, 1, exact);
@@ -534,7 +585,7 @@ Verdict preserves_pair_norm(const Context& ctx, const Case& c) {
     // + 2^-51·r = 4u·r: this check's own double arithmetic.  r = a·hypot(x0, x1) carries a's
     // rounding (u), hypot's (< 1 ulp) and the product's (u/2); n = hypot(y0, y1) < 1 ulp of
     // n ≈ r.  About 3u·r in all, rounded up to 4u.
-    const double bound = pair_bound(ctx.runner.desc(), c.spec, p.j, c.positions[static_cast<size_t>(p.k)],
+    const double bound = pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k)),
                                     ctx.oracle.theta(p.j), r, a) + r * 0x1p-51;
     v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
     if (!(err <= bound)) {
@@ -564,7 +615,7 @@ Verdict commutes_with_complex_unit(const Context& ctx, const Case& c) {
     if (fail) return;
     const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
     const double err = std::hypot(yi.y[p.i0] + y.y[p.i1], yi.y[p.i1] - y.y[p.i0]);
-    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.positions[static_cast<size_t>(p.k)],
+    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k)),
                                         ctx.oracle.theta(p.j), r, a);
     v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
     if (!(err <= bound)) {
@@ -592,8 +643,8 @@ Verdict layouts_agree_after_permutation(const Context& ctx, const Case& c) {
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
     for (int64_t h = 0; h < c.n_heads; ++h) {
       for (int j = 0; j < c.spec.pairs(); ++j) {
-        o.x[o.at(k, h, o.spec.first_index(j))] = c.x[c.at(k, h, c.spec.first_index(j))];
-        o.x[o.at(k, h, o.spec.second_index(j))] = c.x[c.at(k, h, c.spec.second_index(j))];
+        o.x[o.at(k, h, o.first_comp(j))] = c.x[c.at(k, h, c.first_comp(j))];
+        o.x[o.at(k, h, o.second_comp(j))] = c.x[c.at(k, h, c.second_comp(j))];
       }
     }
   }
@@ -606,10 +657,10 @@ Verdict layouts_agree_after_permutation(const Context& ctx, const Case& c) {
   std::optional<Verdict> fail;
   for_each_pair(c, [&](const PairRef& p) {
     if (fail) return;
-    const size_t o0 = o.at(p.k, p.h, o.spec.first_index(p.j)), o1 = o.at(p.k, p.h, o.spec.second_index(p.j));
+    const size_t o0 = o.at(p.k, p.h, o.first_comp(p.j)), o1 = o.at(p.k, p.h, o.second_comp(p.j));
     const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
     const double err = std::hypot(yo.y[o0] - y.y[p.i0], yo.y[o1] - y.y[p.i1]);
-    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.positions[static_cast<size_t>(p.k)],
+    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k)),
                                         ctx.oracle.theta(p.j), r, a);
     v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
     if (!(err <= bound)) {
@@ -738,18 +789,22 @@ Verdict in_place_equals_out_of_place(const Context& ctx, const Case& c) {
   return {};
 }
 
+// Every dim outside the rotated slice [rotary_offset, rotary_offset + rotary_dim) — after it
+// (partial rotary) and, with a rotary offset (MLA's nope part), before it — is copied bit for bit.
 Verdict pass_through_is_bit_identical(const Context& ctx, const Case& c) {
   if (c.spec.rotary_dim == c.spec.head_dim) return Verdict::skip("no pass-through dims");
   RunOutput y;
   if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
     for (int64_t h = 0; h < c.n_heads; ++h) {
-      for (int64_t i = c.spec.rotary_dim; i < c.spec.head_dim; ++i) {
+      for (int64_t i = 0; i < c.spec.head_dim; ++i) {
+        if (c.is_rotated(i)) continue;
         const size_t at = c.at(k, h, i);
         if (!same_bits(y.y[at], c.x[at])) {
           std::ostringstream os;
-          os << describe(c) << "\n  token " << k << " head " << h << " component " << i << " (>= rotary_dim "
-             << c.spec.rotary_dim << "): in " << hexfloat(c.x[at]) << ", out " << hexfloat(y.y[at]);
+          os << describe(c) << "\n  token " << k << " head " << h << " component " << i << " (outside the rotated dims ["
+             << c.rotary_offset << ", " << c.rotary_offset + c.spec.rotary_dim << ")): in " << hexfloat(c.x[at])
+             << ", out " << hexfloat(y.y[at]);
           return Verdict::fail("a pass-through component changed", os.str());
         }
       }
@@ -795,8 +850,8 @@ Verdict non_finite_stays_in_its_pair(const Context& ctx, const Case& c) {
   // The component paired with `comp` (itself for a pass-through dim).
   size_t partner = comp;
   for (int j = 0; j < c.spec.pairs(); ++j) {
-    if (static_cast<size_t>(c.spec.first_index(j)) == comp) partner = static_cast<size_t>(c.spec.second_index(j));
-    if (static_cast<size_t>(c.spec.second_index(j)) == comp) partner = static_cast<size_t>(c.spec.first_index(j));
+    if (static_cast<size_t>(c.first_comp(j)) == comp) partner = static_cast<size_t>(c.second_comp(j));
+    if (static_cast<size_t>(c.second_comp(j)) == comp) partner = static_cast<size_t>(c.first_comp(j));
   }
   if (c.x.size() <= (partner == comp ? 1u : 2u)) return Verdict::skip("no component outside the poisoned pair");
   for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
@@ -825,19 +880,21 @@ Verdict non_finite_stays_in_its_pair(const Context& ctx, const Case& c) {
 // the range (the fuzzers' raw int64 positions and edges beyond the maximum: a position
 // truncated to 32 bits, say, is one no fixed list holds) is judged on exactly those, in one
 // call; a case inside the range with its last position replaced by each of -1, INT64_MIN,
-// max + 1, max + 1000 and INT64_MAX.
+// max + 1, max + 1000 and INT64_MAX.  A kernel declaring RC_FEATURE_NEGATIVE_POSITIONS accepts
+// [−max_position, max_position]: for it -1 is inside, and −max − 1 is tried instead.
 Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
   const rc_kernel_desc& d = ctx.runner.desc();
-  const auto outside = [&](int64_t t) { return t < 0 || t > d.max_position; };
+  const int64_t lowest = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS) ? -d.max_position : 0;
+  const auto outside = [&](int64_t t) { return t < lowest || t > d.max_position; };
   std::vector<Case> calls;
   if (std::any_of(c.positions.begin(), c.positions.end(), outside)) {
     Case inside = c;
-    for (int64_t& t : inside.positions) t = std::clamp<int64_t>(t, 0, d.max_position);
+    for (int64_t& t : inside.positions) t = std::clamp<int64_t>(t, lowest, d.max_position);
     if (const std::string why = ctx.runner.unsupported_reason(inside); !why.empty()) return Verdict::skip(why);
     calls.push_back(c);
   } else {
     if (const std::string why = ctx.runner.unsupported_reason(c); !why.empty()) return Verdict::skip(why);
-    std::vector<int64_t> bad = {-1, INT64_MIN};
+    std::vector<int64_t> bad = {lowest == 0 ? -1 : lowest - 1, INT64_MIN};
     if (d.max_position < INT64_MAX) bad.push_back(d.max_position + 1);
     if (d.max_position < INT64_MAX - 1000) bad.push_back(d.max_position + 1000);
     if (d.max_position < INT64_MAX) bad.push_back(INT64_MAX);
@@ -853,12 +910,76 @@ Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
     }
     if (y.status == 0) {
       const int64_t t = *std::find_if(b.positions.begin(), b.positions.end(), outside);
-      return Verdict::fail("accepted position " + std::to_string(t) + " beyond its declared range [0, " +
-                               std::to_string(d.max_position) + "]",
+      return Verdict::fail("accepted position " + std::to_string(t) + " beyond its declared range [" +
+                               std::to_string(lowest) + ", " + std::to_string(d.max_position) + "]",
                            describe(b));
     }
   }
   return {};
+}
+
+// R⁻¹(R(x, t), t) = a²·x: an inverse call (RC_FEATURE_INVERSE) undoes a forward one (and a
+// forward one an inverse one, for a case that starts inverse), per pair, within the bound the
+// error model gives the composition.  With B(v, t) the contract's pair bound of the kernel at
+// |t| for an input pair v (ref::pair_bound, r = a·|v|):
+//   y = K(x, t),  |y − R(x, t)| ≤ B(x, t)            (the first call)
+//   ŷ = y rounded to the kernel's input dtype: the second call's input; |ŷ − y| is measured
+//   z = K⁻¹(ŷ, t), |z − R(ŷ, −t)| ≤ B(ŷ, t)          (the second call: −t·θ has the error of t·θ)
+//   R(ŷ, −t) = R(R(x, t), −t) + R(ŷ − R(x, t), −t) = a²·x + R(e, −t), and |R(e, −t)| = a·|e|
+//   with |e| ≤ |ŷ − y| + B(x, t)
+// so |z − a²·x| ≤ B(ŷ, t) + a·(B(x, t) + |ŷ − y|), plus 2^-51·a²·|x| for this check's own
+// double arithmetic (a²·x formed in double carries a's rounding, two products' and the
+// differences' and hypot's: below 4u of binary64).  Rotated pairs only: the dims outside the
+// slice are passThroughDimsAreBitIdentical's.
+Verdict inverse_undoes_rotation(const Context& ctx, const Case& c) {
+  const rc_kernel_desc& d = ctx.runner.desc();
+  if (!impl::has_feature(d, RC_FEATURE_INVERSE)) {
+    return Verdict::skip("the kernel does not declare inverse rotation (RC_FEATURE_INVERSE)");
+  }
+  RunOutput y, z;
+  if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
+  Case back = c;
+  back.inverse = !c.inverse;
+  for (size_t i = 0; i < back.x.size(); ++i) back.x[i] = ctx.runner.round_to_input(y.y[i]);
+  if (auto v = run_checked(ctx.runner, back, Placement::kNative, &z)) return *v;
+  const double a = ctx.oracle.attention_factor();
+  Verdict v;
+  std::optional<Verdict> fail;
+  for_each_pair(c, [&](const PairRef& p) {
+    if (fail) return;
+    const int64_t t = c.angle_position(static_cast<size_t>(p.k));
+    const double theta = ctx.oracle.theta(p.j);
+    const double x0 = c.x[p.i0], x1 = c.x[p.i1], yh0 = back.x[p.i0], yh1 = back.x[p.i1];
+    const double b_first = ctx.runner.bounds()(p.j, t, theta, a * std::hypot(x0, x1), a);
+    const double b_second = ctx.runner.bounds()(p.j, t, theta, a * std::hypot(yh0, yh1), a);
+    const double rounding = std::hypot(yh0 - y.y[p.i0], yh1 - y.y[p.i1]);
+    const double want0 = a * a * x0, want1 = a * a * x1;
+    const double err = std::hypot(z.y[p.i0] - want0, z.y[p.i1] - want1);
+    const double bound = b_second + a * (b_first + rounding) + 0x1p-51 * a * a * std::hypot(x0, x1);
+    const double ratio = bound > 0 ? err / bound : (err > 0 ? INFINITY : err);
+    if (ratio > v.worst_ratio || std::isnan(ratio)) v.worst_ratio = ratio;
+    if (!(err <= bound)) {  // NaN fails too
+      std::ostringstream os;
+      os.precision(9);
+      os << describe(c) << "\n  token " << p.k << " (t=" << format_position(c.positions[static_cast<size_t>(p.k)])
+         << ") head " << p.h << " pair " << p.j << " (components " << c.first_comp(p.j) << ", " << c.second_comp(p.j)
+         << ")\n  x            = (" << hexfloat(x0) << ", " << hexfloat(x1) << ")"
+         << "\n  " << (c.inverse ? "R^-1(x, t)  " : "R(x, t)     ") << " = (" << hexfloat(y.y[p.i0]) << ", "
+         << hexfloat(y.y[p.i1]) << ")"
+         << "\n  " << (c.inverse ? "R(., t)     " : "R^-1(., t)  ") << " = (" << hexfloat(z.y[p.i0]) << ", "
+         << hexfloat(z.y[p.i1]) << ")  expected a^2 x = (" << hexfloat(want0) << ", " << hexfloat(want1) << ")"
+         << "\n  " << excess(err, bound) << " = second call " << b_second << " + a*(first call " << b_first
+         << " + input rounding " << rounding << ") + arithmetic";
+      fail = Verdict::fail(std::string("the ") + (c.inverse ? "forward" : "inverse") + " call did not undo the " +
+                               (c.inverse ? "inverse" : "forward") + " rotation",
+                           os.str());
+    }
+  });
+  if (fail) {
+    fail->worst_ratio = v.worst_ratio;
+    return *fail;
+  }
+  return v;
 }
 
 }  // namespace
@@ -882,7 +1003,8 @@ const std::vector<Property>& catalogue() {
        tokens_and_heads_are_independent, false},
       {"inPlaceEqualsOutOfPlace", "in-place and out-of-place results are bit-identical",
        in_place_equals_out_of_place, false},
-      {"passThroughDimsAreBitIdentical", "components >= rotary_dim are copied bit for bit",
+      {"passThroughDimsAreBitIdentical",
+       "components outside [rotary_offset, rotary_offset + rotary_dim) are copied bit for bit",
        pass_through_is_bit_identical, false},
       {"kernelIsDeterministic", "two identical calls give identical bits", is_deterministic, false},
       {"stridedEqualsContiguous", "padding between heads and tokens does not change results",
@@ -893,6 +1015,9 @@ const std::vector<Property>& catalogue() {
        confirm_own_recipe, true},
       {"positionsBeyondMaximumAreRefused", "positions < 0 or > max_position are refused, nothing written",
        refuses_positions_beyond_maximum, false},
+      // ABI 2 (issue 16).  New properties go at the end of the list.
+      {"inverseUndoesRotation", "R^-1(R(x, t), t) = a^2 x within the composed contract bound (RC_FEATURE_INVERSE)",
+       inverse_undoes_rotation, false, nullptr, false, RC_FEATURE_INVERSE},
   };
   return props;
 }

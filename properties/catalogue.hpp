@@ -8,6 +8,7 @@
 // pass-through, power-of-two scaling) have no tolerance at all.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -82,6 +83,9 @@ struct Property {
   // needs it is skipped, with the view's reason, where the view is unavailable (an `other`
   // recipe); the gate says that reason once per kernel.
   bool needs_recipe_view = false;
+  // An ABI 2 feature (RC_FEATURE_*) without which the property does not apply (it skips every
+  // case, saying so); 0: it applies to every kernel.
+  uint32_t feature = 0;
 };
 
 // The id of the property that judges a kernel against its own declared angle recipe.

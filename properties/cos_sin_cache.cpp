@@ -162,12 +162,15 @@ void CosSinCache::ensure(const std::vector<int64_t>& positions) {
   // Callers run a kernel from several threads (the report sweep): one fills at a time, or one
   // would make the table read-only under another's writes.
   const std::lock_guard<std::mutex> lock(fill_mutex_);
+  // A negative position (RC_FEATURE_NEGATIVE_POSITIONS) is read at row |t|: cos(−φ) = cos φ,
+  // sin(−φ) = −sin φ, the kernel negates.
+  const auto row = [](int64_t t) { return t < 0 && t != INT64_MIN ? -t : t; };
   bool any = false;
-  for (int64_t t : positions) any |= t >= 0 && t < rows_ && !filled_[static_cast<size_t>(t)];
+  for (int64_t t : positions) any |= row(t) >= 0 && row(t) < rows_ && !filled_[static_cast<size_t>(row(t))];
   if (!any) return;
   protect(true);
   for (int64_t t : positions) {
-    if (t >= 0 && t < rows_ && !filled_[static_cast<size_t>(t)]) fill_row(t);
+    if (row(t) >= 0 && row(t) < rows_ && !filled_[static_cast<size_t>(row(t))]) fill_row(row(t));
   }
   protect(false);
 }

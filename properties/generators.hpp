@@ -31,6 +31,9 @@ struct Constraints {
   int32_t in_dtype = RC_DTYPE_F64;  // input values are rounded to this dtype
   int max_tokens = 5, max_heads = 4;  // max_heads: of q; k adds up to as many again
   bool q_only = true, qk = false;     // ABI 2: calls with q alone, with q and k together
+  // ABI 2 features (impl/abi.hpp: never for an ABI 1 kernel): inverse calls, a rotary offset,
+  // negative positions (down to −max_position), the thread hint.  Cases use them only when set.
+  bool inverse = false, rotary_offset = false, negative_positions = false, threads = false;
 
   static Constraints of(const rc_kernel_desc& d) {
     Constraints c;
@@ -46,6 +49,10 @@ struct Constraints {
     c.in_dtype = d.in_dtype;
     c.q_only = impl::has_feature(d, RC_FEATURE_Q_ONLY);
     c.qk = impl::has_feature(d, RC_FEATURE_QK);
+    c.inverse = impl::has_feature(d, RC_FEATURE_INVERSE);
+    c.rotary_offset = impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET);
+    c.negative_positions = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS);
+    c.threads = impl::has_feature(d, RC_FEATURE_THREADS);
     return c;
   }
 };
@@ -191,8 +198,26 @@ inline rc::Gen<double> value(int32_t dtype) {
       [dtype](double v) { return round_to_dtype(v, dtype); });
 }
 
+// The rotary offsets worth trying for a spec: 0; MLA's, head_dim − rotary_dim (q = [nope | pe],
+// rope on the last qk_rope_head_dim dims: deepseek-ai/DeepSeek-V3 inference/model.py, MLA.forward,
+// `q_nope, q_pe = torch.split(q, [self.qk_nope_head_dim, self.qk_rope_head_dim], dim=-1);
+// q_pe = apply_rotary_emb(q_pe, freqs_cis)` — interleaved pairs, 128 nope + 64 rope dims); and
+// odd ones (a kernel that assumes an aligned or even offset).  Only 0 when the spec rotates the
+// whole head.
+inline std::vector<int32_t> rotary_offsets(const RopeSpec& s) {
+  const int32_t room = s.head_dim - s.rotary_dim;
+  std::vector<int32_t> out = {0};
+  if (room > 0) {
+    out.push_back(room);
+    out.push_back(1);
+    if (room > 2) out.push_back(room % 2 ? room - 2 : room - 1);  // odd, near the end
+  }
+  return out;
+}
+
 // A Case for a given spec: 1..max_tokens tokens at edge-biased positions, 1..max_heads
-// heads (odd counts included), optional padding, input values, Δ, k, poison.
+// heads (odd counts included), optional padding, input values, Δ, k, poison; and for an ABI 2
+// kernel declaring them, negative positions, inverse calls, rotary offsets, thread hints.
 inline rc::Gen<Case> case_with_spec(const RopeSpec& s, const Constraints& k) {
   return rc::gen::exec([s, k] {
     Case c;
@@ -222,6 +247,16 @@ inline rc::Gen<Case> case_with_spec(const RopeSpec& s, const Constraints& k) {
     c.shift = *rc::gen::element<int64_t>(16, 1024, 8192, 32768, 131056, int64_t{1} << 20, int64_t{1} << 30);
     c.scale_exponent = *rc::gen::element(1, -1, 2, -3);
     c.poison = *rc::gen::inRange<int64_t>(0, static_cast<int64_t>(n));
+    // ABI 2 knobs: drawn only for a kernel that declares them, so an ABI 1 kernel's cases
+    // (and their seeds' streams) are what they were.
+    if (k.negative_positions) {
+      for (int64_t& t : c.positions) {
+        if (t > 0 && *rc::gen::element(false, false, true)) t = -t;  // down to −max_position
+      }
+    }
+    if (k.inverse) c.inverse = *rc::gen::element(false, true, true);
+    if (k.rotary_offset) c.rotary_offset = *rc::gen::elementOf(rotary_offsets(c.spec));
+    if (k.threads) c.n_threads = *rc::gen::element(0, 1, 2, 4);
     return c;
   });
 }

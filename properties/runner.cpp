@@ -223,9 +223,24 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
   const rc_kernel_desc& d = *desc_;
   placement = resolve(placement);
   if (std::string why = spec_unsupported_reason(d, c.spec); !why.empty()) return why;
+  // Negative positions only for a kernel that declares them (never an ABI 1 kernel), down to
+  // −max_position.
+  const bool negative = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS);
   for (int64_t t : c.positions) {
-    if (t < 0 || t > d.max_position) return "position " + std::to_string(t) + " beyond max_position";
+    if (t < 0 && !negative) return "position " + format_position(t) + " is negative (RC_FEATURE_NEGATIVE_POSITIONS not declared)";
+    if (t > d.max_position || (t < 0 && t < -d.max_position)) {
+      return "position " + format_position(t) + " beyond max_position";
+    }
   }
+  if (c.inverse && !impl::has_feature(d, RC_FEATURE_INVERSE)) return "inverse rotation not declared (RC_FEATURE_INVERSE)";
+  if (c.rotary_offset != 0 && !impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET)) {
+    return "rotary offset not declared (RC_FEATURE_ROTARY_OFFSET)";
+  }
+  if (c.rotary_offset < 0 || int64_t{c.rotary_offset} + c.spec.rotary_dim > c.spec.head_dim) {
+    return "rotary_offset " + std::to_string(c.rotary_offset) + " + rotary_dim " + std::to_string(c.spec.rotary_dim) +
+           " beyond head_dim " + std::to_string(c.spec.head_dim);
+  }
+  if (c.n_threads != 0 && !impl::has_feature(d, RC_FEATURE_THREADS)) return "thread hint not declared (RC_FEATURE_THREADS)";
   // How the kernel is called (ABI 2; impl/abi.hpp gives an ABI 1 kernel q-only calls).
   if (c.n_kv_heads > 0) {
     if (!impl::has_feature(d, RC_FEATURE_QK)) return "q and k in one call not declared";
@@ -262,7 +277,8 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 bool same_call(const CallLog::Call& r, const Case& c, Placement placement) {
   return r.placement == placement && r.n_heads == c.n_heads && r.n_kv_heads == c.n_kv_heads &&
          r.separate_kv == c.separate_kv && r.position_dtype == c.position_dtype && r.head_stride == c.head_stride() &&
-         r.token_stride == c.token_stride() && r.positions == c.positions && same_bits(r.x, c.x);
+         r.token_stride == c.token_stride() && r.inverse == c.inverse && r.rotary_offset == c.rotary_offset &&
+         r.n_threads == c.n_threads && r.positions == c.positions && same_bits(r.x, c.x);
 }
 }  // namespace
 
@@ -279,7 +295,7 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   RunOutput r = call_kernel(c, placement);
   if (log_->mode == CallLog::Mode::kRecord) {
     log_->calls.push_back({c.positions, c.x, c.n_heads, c.n_kv_heads, c.separate_kv, c.position_dtype, c.head_stride(),
-                           c.token_stride(), placement, r});
+                           c.token_stride(), c.inverse, c.rotary_offset, c.n_threads, placement, r});
   }
   return r;
 }
@@ -408,6 +424,11 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
         call.cache_rows = cache_->rows();
         call.cache_row_stride = cache_->row_stride();
       }
+      // The ABI 2 knobs, set only when the kernel declares them (unsupported_reason skips a case
+      // that asks for one it does not; a direct call gets the defaults).
+      call.inverse = c.inverse && impl::has_feature(d, RC_FEATURE_INVERSE) ? 1 : 0;
+      call.rotary_offset = impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET) ? c.rotary_offset : 0;
+      call.n_threads = impl::has_feature(d, RC_FEATURE_THREADS) ? c.n_threads : 0;
       call.reason = reason;
       call.reason_size = static_cast<int32_t>(sizeof reason);
       const impl::KernelCallScope in_kernel;

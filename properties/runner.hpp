@@ -52,6 +52,8 @@ struct CallLog {
     bool separate_kv = false;
     int32_t position_dtype = 0;
     int64_t head_stride = 0, token_stride = 0;
+    bool inverse = false;
+    int32_t rotary_offset = 0, n_threads = 0;
     Placement placement = Placement::kOutOfPlace;
     RunOutput output;
   };
@@ -78,7 +80,9 @@ class KernelRunner {
   std::string prepare_refusal() const;
 
   // Empty if the kernel declares support for this case (layout, scaling, head_dim and
-  // rotary_dim rules, positions within [0, max_position], placement); else the reason.
+  // rotary_dim rules, positions within [0, max_position] — [−max_position, max_position] with
+  // RC_FEATURE_NEGATIVE_POSITIONS —, placement, and each ABI 2 knob the case sets: inverse,
+  // rotary_offset (with rotary_offset + rotary_dim <= head_dim), n_threads); else the reason.
   std::string unsupported_reason(const Case& c, Placement placement = Placement::kNative) const;
 
   // Calls apply.  The Case's spec must be this runner's spec (the handle was prepared for it).

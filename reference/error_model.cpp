@@ -28,6 +28,8 @@ double ulp_in(double r, int32_t dtype) {
   return std::ldexp(1.0, std::ilogb(r) - (significand_bits(dtype) - 1));
 }
 double position_error(int64_t t, int32_t position_dtype) {
+  // Round to nearest is symmetric: −t converts with the error of t (−2^63 is exact).
+  if (t < 0) t = t == INT64_MIN ? 0 : -t;
   if (position_dtype == RC_DTYPE_I64 || t <= 0) return 0.0;
   const int p = significand_bits(position_dtype);
   if (p <= 0 || p >= 63) return 0.0;
@@ -257,7 +259,9 @@ PairBound pair_error_bound_amplified(const rc_kernel_desc& desc, double amplific
   const rc_accuracy& acc = desc.accuracy;
   const double u_angle = acc.angle_unit_roundoff;
   const double eps_theta = acc.theta_rel_error + amplification_u;
-  const double td = static_cast<double>(t);
+  // The angle error grows with |t|: a negative position (R(x, −t) = R⁻¹(x, t)) and an inverse
+  // call rotate by −t·θ_j, formed with the same operations as +t·θ_j.
+  const double td = std::fabs(static_cast<double>(t));
   PairBound b;
   b.dphi = td * theta_exact * (eps_theta + acc.angle_product_error) * u_angle +
            position_error(t, acc.position_dtype) * theta_exact + acc.reduced_angle_abs_error;

@@ -4,7 +4,7 @@
 // reports read them.
 //
 //   |y - y_exact| <= (1 + 1%) * [ r*(|dphi| + sqrt(2)*eta + 2*gamma2 + eps_a) + u_out*r ]
-//   |dphi| <= t*theta_j*(eps_theta_j + angle_product_error)*u_angle + |t^ - t|*theta_j
+//   |dphi| <= |t|*theta_j*(eps_theta_j + angle_product_error)*u_angle + |t^ - t|*theta_j
 //             + reduced_angle_abs_error
 //
 // r = a*|(x0, x1)|.  eps_theta_j = theta_rel_error + the amplification of the variant's
@@ -25,7 +25,7 @@ double unit_roundoff(int32_t dtype);   // 2^-p for a p-bit significand
 int significand_bits(int32_t dtype);   // 24, 53, 11, 8, 104 (f64x2 counted conservatively)
 // ulp of a positive value r in `dtype`: 2^(floor(log2 r) - (p - 1)).
 double ulp_in(double r, int32_t dtype);
-// |t^ - t| when t is converted to `position_dtype` (round to nearest).
+// |t^ - t| when t is converted to `position_dtype` (round to nearest; the same for -t).
 double position_error(int64_t t, int32_t position_dtype);
 
 // Relative error of theta'_j added by the variant's formulas, in units of the angle dtype's

@@ -10,6 +10,7 @@
 #include <boost/multiprecision/mpfr.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -145,7 +146,6 @@ void ExactReference::attention_factor_dd(double* hi, double* lo) const {
 }
 
 void ExactReference::rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const {
-  if (t < 0) throw SpecError("position", "must be >= 0, got " + std::to_string(t));
   const unsigned bits = impl_->bits_for(t);
   PrecisionScope scope(bits);
   const auto n = static_cast<size_t>(impl_->spec.head_dim);
@@ -157,7 +157,6 @@ void ExactReference::rotate(int64_t t, const double* x, double* out_hi, double* 
 
 void ExactReference::rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2],
                                  double y_lo[2]) const {
-  if (t < 0) throw SpecError("position", "must be >= 0, got " + std::to_string(t));
   const unsigned bits = impl_->bits_for(t);
   PrecisionScope scope(bits);
   const Frequencies<Mp>& f = impl_->freqs(bits);
@@ -185,14 +184,17 @@ void ExactReference::rotate_pair_by_angle(double phi, double x0, double x1, doub
 }
 
 namespace {
+// |t − s|, to size the precision of a score.  Negative positions (R(x, −t) = R⁻¹(x, t)) make
+// it reach 2^64 − 1: saturated at INT64_MAX, which costs the working precision at most one of
+// its ~90 spare bits (working_bits sizes for log2|t·θ| and adds 160).
 int64_t distance(int64_t t, int64_t s) {
-  // |t − s| for non-negative int64 t, s never overflows.
-  return t >= s ? t - s : s - t;
+  const uint64_t d = t >= s ? static_cast<uint64_t>(t) - static_cast<uint64_t>(s)
+                            : static_cast<uint64_t>(s) - static_cast<uint64_t>(t);
+  return d > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(d);
 }
 }  // namespace
 
 double ExactReference::score(const double* q, int64_t t, const double* k, int64_t s) const {
-  if (t < 0 || s < 0) throw SpecError("position", "must be >= 0");
   const unsigned bits = impl_->bits_for(distance(t, s));
   PrecisionScope scope(bits);
   const auto n = static_cast<size_t>(impl_->spec.head_dim);
@@ -248,7 +250,6 @@ std::string ExactReference::attention_factor_decimal(int digits) const {
 std::vector<std::string> ExactReference::rotate_decimal(int64_t t,
                                                         const std::vector<std::string>& x,
                                                         int digits) const {
-  if (t < 0) throw SpecError("position", "must be >= 0, got " + std::to_string(t));
   const unsigned bits = impl_->bits_for(t);
   PrecisionScope scope(bits);
   const std::vector<Mp> xv = parse_decimals(x, static_cast<size_t>(impl_->spec.head_dim), "input");
@@ -260,7 +261,6 @@ std::vector<std::string> ExactReference::rotate_decimal(int64_t t,
 std::string ExactReference::score_decimal(const std::vector<std::string>& q, int64_t t,
                                           const std::vector<std::string>& k, int64_t s,
                                           int digits) const {
-  if (t < 0 || s < 0) throw SpecError("position", "must be >= 0");
   const unsigned bits = impl_->bits_for(distance(t, s));
   PrecisionScope scope(bits);
   const auto n = static_cast<size_t>(impl_->spec.head_dim);

@@ -45,7 +45,8 @@ class ExactReference : public Oracle {
   double attention_factor() const override;
   void attention_factor_dd(double* hi, double* lo) const;
 
-  // Rotate one head x[0 .. head_dim) (doubles, taken exactly) at position t >= 0.
+  // Rotate one head x[0 .. head_dim) (doubles, taken exactly) at position t, any int64: a
+  // negative t rotates by the negative angle, R(x, −t) = R⁻¹(x, t).
   // out_hi[k] + out_lo[k] is the exact result rounded to double-double; pass-through
   // components are copied (out_lo = 0).  out_lo may be null.
   void rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const override;

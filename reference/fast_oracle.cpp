@@ -322,9 +322,10 @@ RC_HOT DD score_pairs(const HeadJob& job, int64_t abs_delta, bool negative, cons
                                       : score_pairs_body<false>(job, abs_delta, negative, q, k);
 }
 
-void check_position(int64_t t) {
-  if (t < 0) throw SpecError("position", "must be >= 0, got " + std::to_string(t));
-}
+// A negative position is the inverse rotation: R(x, −t) = C·R(C·x, t), with C negating the
+// second component of every pair (complex conjugation: conj(conj(z)·e^{iφ}) = z·e^{−iφ}).
+// Negation is exact, so the fast paths below serve −t through t.  INT64_MIN (no int64
+// magnitude) goes to the exact reference.
 
 void check_pair(const RopeSpec& spec, int pair) {
   if (pair < 0 || pair >= spec.pairs()) {
@@ -398,9 +399,13 @@ double FastOracle::theta(int pair) const {
 double FastOracle::attention_factor() const { return a_double_; }
 
 void FastOracle::cos_sin(int64_t t, int pair, double c[2], double s[2]) const {
-  check_position(t);
   check_pair(spec(), pair);
-  if (t > max_fast_t_) {
+  if (t < 0 && t != INT64_MIN) {  // cos(−φ) = cos φ, sin(−φ) = −sin φ
+    cos_sin(-t, pair, c, s);
+    s[0] = -s[0], s[1] = -s[1];
+    return;
+  }
+  if (t > max_fast_t_ || t < 0) {
     // Outside the fast range: the exact reference rotates (1, 0) into a·(cos, sin); divide
     // a out again in double-double (relative error ~2^-104).
     double yh[2], yl[2];
@@ -416,8 +421,18 @@ void FastOracle::cos_sin(int64_t t, int pair, double c[2], double s[2]) const {
 }
 
 void FastOracle::rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const {
-  check_position(t);
-  if (t > max_fast_t_) {
+  if (t < 0 && t != INT64_MIN) {  // C·R(C·x, −t)
+    const RopeSpec& sp = spec();
+    std::vector<double> xc(x, x + sp.head_dim);  // out_hi may alias x
+    for (int j = 0; j < sp.pairs(); ++j) xc[static_cast<size_t>(sp.second_index(j))] *= -1;
+    rotate(-t, xc.data(), out_hi, out_lo);
+    for (int j = 0; j < sp.pairs(); ++j) {
+      out_hi[sp.second_index(j)] *= -1;
+      if (out_lo) out_lo[sp.second_index(j)] *= -1;
+    }
+    return;
+  }
+  if (t > max_fast_t_ || t < 0) {
     exact_->rotate(t, x, out_hi, out_lo);
     return;
   }
@@ -433,9 +448,14 @@ void FastOracle::rotate(int64_t t, const double* x, double* out_hi, double* out_
 
 void FastOracle::rotate_pair(int64_t t, int pair, double x0, double x1, double y_hi[2],
                              double y_lo[2]) const {
-  check_position(t);
   check_pair(spec(), pair);
-  if (t > max_fast_t_) {
+  if (t < 0 && t != INT64_MIN) {  // C·R(C·x, −t)
+    rotate_pair(-t, pair, x0, -x1, y_hi, y_lo);
+    y_hi[1] = -y_hi[1];
+    if (y_lo) y_lo[1] = -y_lo[1];
+    return;
+  }
+  if (t > max_fast_t_ || t < 0) {
     exact_->rotate_pair(t, pair, x0, x1, y_hi, y_lo);
     return;
   }
@@ -449,9 +469,12 @@ void FastOracle::rotate_pair(int64_t t, int pair, double x0, double x1, double y
 }
 
 double FastOracle::score(const double* q, int64_t t, const double* k, int64_t s) const {
-  if (t < 0 || s < 0) throw SpecError("position", "must be >= 0");
-  const int64_t abs_delta = t >= s ? t - s : s - t;  // no overflow for t, s >= 0
-  if (abs_delta > max_fast_t_) return exact_->score(q, t, k, s);
+  // |t − s| in 64 unsigned bits (negative positions: up to 2^64 − 1); beyond the fast range,
+  // or beyond int64, the exact reference.
+  const uint64_t abs_delta_u = t >= s ? static_cast<uint64_t>(t) - static_cast<uint64_t>(s)
+                                      : static_cast<uint64_t>(s) - static_cast<uint64_t>(t);
+  if (abs_delta_u > static_cast<uint64_t>(max_fast_t_)) return exact_->score(q, t, k, s);
+  const auto abs_delta = static_cast<int64_t>(abs_delta_u);
   const RopeSpec& sp = spec();
   const HeadJob job{&sp, omega_.front().w, {a_hi_, a_lo_}, a_hi_ == 1.0 && a_lo_ == 0.0,
                     max_short_t_};

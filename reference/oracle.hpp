@@ -9,7 +9,9 @@
 // be used, and a failure found with the fast one can be re-judged by the exact one.
 //
 // Conventions shared by every implementation:
-//  - positions are int64 and must be >= 0 (SpecError("position", ...) otherwise);
+//  - positions are int64, negative ones included: R(x, −t) rotates by −t·θ_j, the inverse
+//    R⁻¹(x, t) (ABI 2 kernels may declare negative positions, and an inverse call of a kernel
+//    is judged against R(x, −t));
 //  - inputs are doubles taken exactly; results are double-double (hi + lo) so that an
 //    oracle's own rounding never hides in a kernel's error;
 //  - pass-through components (index >= rotary_dim) are copied bit-exactly (lo = 0);

@@ -51,7 +51,20 @@ int64_t parse_position(const std::string& text) {
   return static_cast<int64_t>(value);
 }
 
+int64_t parse_signed_position(const std::string& text) {
+  if (text.empty() || text[0] != '-') return parse_position(text);
+  const std::string magnitude = text.substr(1);
+  if (magnitude == "2^63" || magnitude == "9223372036854775808") return INT64_MIN;
+  try {
+    const int64_t m = parse_position(magnitude);
+    return -m;
+  } catch (const SpecError&) {
+    throw SpecError("positions", "\"" + text + "\" is not an integer or [-]2^k[+-n] within int64");
+  }
+}
+
 std::string format_position(int64_t t) {
+  if (t < 0) return t == INT64_MIN ? "-2^63" : "-" + format_position(-t);
   // 2^k-2 .. 2^k+2 for k >= 8: the edge positions (255-257, 2^31-1, 2^63-1, ...) read as
   // what they are.  Beyond +-2 the decimal is as short and says more.  128 bits: 2^63 has
   // neighbours below it.

@@ -130,10 +130,15 @@ RopeSpec load_hf_config_file(const std::string& path);  // HuggingFace config.js
 // Positions are int64 and non-negative.  Accepts decimal integers and the forms 2^k, 2^k+n,
 // 2^k-n (e.g. "2^63-1").  Throws SpecError("positions", ...) on anything else.
 int64_t parse_position(const std::string& text);
+// As parse_position, and a leading '-' for a negative position ("-1", "-2^31+1", "-2^63"):
+// ABI 2 kernels may declare them (RC_FEATURE_NEGATIVE_POSITIONS, R(x, -t) = R^-1(x, t)), and a
+// saved case holds what it was called with.  Every int64 reads back.
+int64_t parse_signed_position(const std::string& text);
 std::vector<int64_t> parse_position_list(const std::string& comma_separated);
 // A position for people: 2^k-2 .. 2^k+2 (k >= 8) as "2^k[+-n]" ("2^8-1", "2^31-1",
-// "2^63-1"), anything else in decimal ("0", "4099", "65504").  parse_position reads every
-// t >= 0 back; a negative t (not a position) comes out in decimal.
+// "2^63-1"), anything else in decimal ("0", "4099", "65504"); a negative t as "-" and its
+// magnitude so written ("-2^31+1", "-2^63").  parse_signed_position reads every t back,
+// parse_position every t >= 0.
 std::string format_position(int64_t t);
 
 // A head vector given as JSON text (`ropecheck ref --input/--q/--k`): an array of `head_dim`

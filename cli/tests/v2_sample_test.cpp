@@ -34,6 +34,10 @@ const std::map<std::string, Expected> kExpected = {
     {"tokens_beyond_65535", {1, "agreesWithExactReferenceWithinContract", "tokens past 65535 left unrotated"}},
     // rot_dim/2 rounded up to a power of two: writes past the rotary dims, into the next head.
     {"pow2_padded_width", {3, "CRASH: vllm_twin_pow2_padded_width", "a power-of-two padded rotary width"}},
+    // ABI 2 features (RC_FEATURE_INVERSE, RC_FEATURE_ROTARY_OFFSET): cli/tests/v2_twins_inverse_test.cpp
+    // asserts the other properties that catch them.
+    {"inverse_wrong_sign", {1, "inverseUndoesRotation", "the inverse ignored: rotates by +t"}},
+    {"rotary_offset_ignored", {1, "passThroughDimsAreBitIdentical", "the rotary offset ignored: rotates dims [0, rot_dim)"}},
 };
 
 std::map<std::string, std::string> twins() {

@@ -13,6 +13,16 @@
  *     sin at index r; GPT-J style (interleaved): x = arr[2r], y = arr[2r + 1], cos and sin at r;
  *     arr[x] = x*cos - y*sin, arr[y] = y*cos + x*sin, in the storage type (f32 here);
  *   - dims beyond rot_dim are left as they are.
+ * Two ABI 2 features beyond vLLM's op (which has neither), as engines add them around it:
+ *   - inverse (RC_FEATURE_INVERSE, rc_call.inverse = 1): R^-1(x, t) = R(x, -t), the de-rotation
+ *     of DeepSeek-V4's attention outputs and every training kernel's backward pass: the same
+ *     cache row with sin negated (cos(-phi) = cos(phi), sin(-phi) = -sin(phi));
+ *   - rotary offset (RC_FEATURE_ROTARY_OFFSET, rc_call.rotary_offset): rope on dims
+ *     [offset, offset + rot_dim) of each head, the rest left as they are -- MLA's q = [nope | pe]
+ *     with rope on the last qk_rope_head_dim dims, offset = head_size - rot_dim
+ *     (deepseek-ai/DeepSeek-V3 inference/model.py, MLA.forward: q_nope, q_pe = torch.split(q,
+ *     [self.qk_nope_head_dim, self.qk_rope_head_dim], dim=-1); q_pe = apply_rotary_emb(q_pe,
+ *     freqs_cis)).
  * The cache is the caller's: vLLM builds it once per model (RotaryEmbedding._compute_cos_sin_cache);
  * ropecheck builds it from exact mathematics, so what is checked here is the consumption.
  *
@@ -42,6 +52,8 @@
 #define VS_FIRST_SEQUENCE_ONLY 5 /* a decode fast path that rotates only the first token */
 #define VS_TOKENS_BEYOND_65535 6 /* tokens past 65535 left unrotated (a grid limit) */
 #define VS_POW2_PADDED_WIDTH 7   /* rot_dim padded to a power of two: writes past the rotary dims */
+#define VS_INVERSE_WRONG_SIGN 8  /* inverse ignored: rotates by +t (a backward pass that re-rotates) */
+#define VS_ROTARY_OFFSET_IGNORED 9 /* rotary offset ignored: rotates dims [0, rot_dim) (the nope part) */
 
 #define VS_MAX_POSITION 131071 /* the cache's last row: max_position_embeddings - 1 */
 
@@ -54,16 +66,17 @@ static int vs_refuse(const rc_call* call, int status, const char* why) {
   return status;
 }
 
-/* One token of one tensor (vLLM's per-token block): every head of it. */
+/* One token of one tensor (vLLM's per-token block): every head of it, its dims
+ * [offset, offset + rot_dim); sign -1 rotates by -t. */
 static void vs_rotate_token(float* arr, int64_t n_heads, int64_t head_stride, const float* cos_ptr,
-                            const float* sin_ptr, int rot_dim, int is_neox) {
+                            const float* sin_ptr, int rot_dim, int is_neox, int offset, float sign) {
   const int embed_dim = rot_dim / 2;
   int width = embed_dim;
 #if VLLM_STYLE_BUG == VS_POW2_PADDED_WIDTH
   while (width & (width - 1)) ++width; /* "round up to a power of two for the vector loads" */
 #endif
   for (int64_t h = 0; h < n_heads; ++h) {
-    float* a = arr + h * head_stride;
+    float* a = arr + h * head_stride + offset;
     for (int r = 0; r < width; ++r) {
       int x_index, y_index;
       float c, s;
@@ -84,6 +97,7 @@ static void vs_rotate_token(float* arr, int64_t n_heads, int64_t head_stride, co
       c = cos_ptr[r < embed_dim ? r : embed_dim - 1];
       s = sin_ptr[r < embed_dim ? r : embed_dim - 1];
 #endif
+      s *= sign; /* exact: -sin(phi) = sin(-phi) */
       const float x = a[x_index];
       const float y = a[y_index];
       a[x_index] = x * c - y * s;
@@ -97,8 +111,9 @@ static int vs_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
   if (call == NULL || call->struct_size < sizeof(rc_call)) return RC_ERR_UNSUPPORTED;
   /* 1. Refuse what vLLM's op does not do, before touching anything. */
   if (call->position_dtype != RC_DTYPE_I64) return vs_refuse(call, RC_ERR_UNSUPPORTED, "positions are int64");
-  if (call->inverse || call->rotary_offset != 0) {
-    return vs_refuse(call, RC_ERR_UNSUPPORTED, "no inverse rotation and no rotary offset");
+  if (call->inverse != 0 && call->inverse != 1) return vs_refuse(call, RC_ERR_UNSUPPORTED, "inverse is 0 or 1");
+  if (call->rotary_offset < 0 || (int64_t)call->rotary_offset + spec->rotary_dim > spec->head_dim) {
+    return vs_refuse(call, RC_ERR_SHAPE, "rotary_offset + rot_dim must be at most head_size");
   }
   if (call->cos == NULL || call->sin != (const float*)call->cos + spec->rotary_dim / 2) {
     return vs_refuse(call, RC_ERR_UNSUPPORTED, "reads one cos|sin cache [rows, rot_dim]");
@@ -119,6 +134,16 @@ static int vs_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
   }
   /* 2. One token at a time, as the CUDA kernel's blocks: its row of the cache, q's heads, k's. */
   const int is_neox = spec->layout == RC_LAYOUT_HALF_SPLIT;
+#if VLLM_STYLE_BUG == VS_INVERSE_WRONG_SIGN
+  const float sign = 1.0f;
+#else
+  const float sign = call->inverse ? -1.0f : 1.0f;
+#endif
+#if VLLM_STYLE_BUG == VS_ROTARY_OFFSET_IGNORED
+  const int offset = 0;
+#else
+  const int offset = call->rotary_offset;
+#endif
   for (int64_t t = 0; t < call->n_tokens; ++t) {
 #if VLLM_STYLE_BUG == VS_FIRST_SEQUENCE_ONLY
     if (t > 0 && call->n_tokens > 1) break; /* "decode: one token per sequence" */
@@ -128,7 +153,7 @@ static int vs_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
     const float* cos_ptr = (const float*)call->cos + positions[t] * call->cache_row_stride;
     const float* sin_ptr = cos_ptr + spec->rotary_dim / 2;
     vs_rotate_token((float*)call->q.out + t * call->q.token_stride, call->q.n_heads, call->q.head_stride, cos_ptr,
-                    sin_ptr, spec->rotary_dim, is_neox);
+                    sin_ptr, spec->rotary_dim, is_neox, offset, sign);
     if (call->k.in == NULL) continue;
 #if VLLM_STYLE_BUG == VS_SINGLE_KV_UNTOUCHED
     if (call->k.n_heads == 1) continue;
@@ -139,7 +164,7 @@ static int vs_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
     const int64_t key_stride = call->k.token_stride;
 #endif
     vs_rotate_token((float*)call->k.out + t * key_stride, call->k.n_heads, call->k.head_stride, cos_ptr, sin_ptr,
-                    spec->rotary_dim, is_neox);
+                    spec->rotary_dim, is_neox, offset, sign);
   }
   return RC_OK;
 }
@@ -147,7 +172,7 @@ static int vs_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
 static const rc_kernel_desc vs_kernel = {
     RC_ABI_2,
     VLLM_STYLE_NAME,
-    "vLLM-style fused q/k RoPE: in place, GQA, int64 positions, f32 cos|sin cache",
+    "vLLM-style fused q/k RoPE: in place, GQA, int64 positions, f32 cos|sin cache, inverse, rotary offset",
     RC_DTYPE_F32,
     RC_DTYPE_F32,
     RC_LAYOUT_ALL,
@@ -169,7 +194,7 @@ static const rc_kernel_desc vs_kernel = {
         0.5,                  /* a is in the cache's values, rounded with them */
     },
     NULL, NULL, NULL, /* prepare, release, ABI 1 apply */
-    RC_FEATURE_Q_ONLY | RC_FEATURE_QK,
+    RC_FEATURE_Q_ONLY | RC_FEATURE_QK | RC_FEATURE_INVERSE | RC_FEATURE_ROTARY_OFFSET,
     RC_POSITIONS_I64,
     RC_CACHE_COS_SIN_HALVES,
     RC_DTYPE_F32,

@@ -1,4 +1,6 @@
-// The property catalogue (properties/catalogue.cpp) over every built-in kernel.  Each
+// The property catalogue (properties/catalogue.cpp) over every built-in kernel, and the ABI 2
+// vLLM-style sample plugin (impl/sample_plugin/vllm_style_plugin.c: q/k calls, a cos/sin cache,
+// inverse calls and rotary offsets), which its cases exercise where no built-in kernel can.  Each
 // RC_GTEST_PROP draws, for every registered kernel, a case within what that kernel declares
 // (properties/generators.hpp) and asserts the property; bounds come from the kernel's
 // declared accuracy contract.  A failure prints the shrunk case as JSON and the command that
@@ -11,6 +13,7 @@
 
 #include <cstdio>
 
+#include "impl/plugin_loader.hpp"
 #include "impl/registry.hpp"
 #include "properties/catalogue.hpp"
 #include "properties/generators.hpp"
@@ -53,14 +56,29 @@ class EveryPropertyJudgedSomething : public ::testing::Environment {
 };
 const auto* const kJudgedCheck = ::testing::AddGlobalTestEnvironment(new EveryPropertyJudgedSomething);
 
+// The kernels every property is checked on: the built-in ones and the vLLM-style sample.
+const std::vector<const rc_kernel_desc*>& kernels() {
+  static const impl::KernelSet set = [] {
+    impl::KernelSet s = impl::KernelSet::with_builtins();
+    impl::load_plugin(s, VLLM_STYLE_PLUGIN);
+    return s;
+  }();
+  static const std::vector<const rc_kernel_desc*> all = [] {
+    std::vector<const rc_kernel_desc*> v;
+    for (const impl::Kernel& k : set.all()) v.push_back(k.desc);
+    return v;
+  }();
+  return all;
+}
+
 void check_every_kernel(const char* property_id) {
   const Property* p = find_property(property_id);
   RC_ASSERT(p != nullptr);
   long& judged_here = judged()[property_id];
   // Coverage over the kernels' cases of this test case (printed by RapidCheck).
   int skipped = 0;
-  bool long_position = false, partial = false, padded = false, scaled = false;
-  for (const rc_kernel_desc* d : impl::builtin_kernels()) {
+  bool long_position = false, partial = false, padded = false, scaled = false, inverse = false, offset = false;
+  for (const rc_kernel_desc* d : kernels()) {
     gen::Constraints k = gen::Constraints::of(*d);
     if (p->needs_two_tokens) k.max_heads = 1;
     const Case c = *gen::case_for(k);
@@ -77,6 +95,8 @@ void check_every_kernel(const char* property_id) {
     partial |= c.spec.rotary_dim < c.spec.head_dim;
     padded |= c.head_pad > 0 || c.token_pad > 0;
     scaled |= c.spec.type != RopeType::kDefault;
+    inverse |= c.inverse;
+    offset |= c.rotary_offset != 0;
     if (v.failed()) {
       // Save the case where `ropecheck repro` reads it; RapidCheck re-runs shrunk candidates,
       // so the file ends up holding the smallest failing case.
@@ -92,6 +112,8 @@ void check_every_kernel(const char* property_id) {
   RC_CLASSIFY(padded, "padded strides");
   RC_CLASSIFY(scaled, "scaled variant");
   RC_CLASSIFY(skipped > 0, "some kernel skipped");
+  RC_CLASSIFY(inverse, "inverse call");
+  RC_CLASSIFY(offset, "rotary offset");
 }
 
 #define ROPECHECK_CATALOGUE_PROP(id) \
@@ -113,6 +135,7 @@ ROPECHECK_CATALOGUE_PROP(stridedEqualsContiguous)
 ROPECHECK_CATALOGUE_PROP(nonFiniteInputStaysInItsPair)
 ROPECHECK_CATALOGUE_PROP(agreesWithOwnRecipeWithinSinCosBound)
 ROPECHECK_CATALOGUE_PROP(positionsBeyondMaximumAreRefused)
+ROPECHECK_CATALOGUE_PROP(inverseUndoesRotation)
 
 // Every property in the catalogue has a registered Catalogue.<id> test above (a new property
 // cannot be forgotten), and every such test names a catalogue property.

@@ -353,7 +353,10 @@ TEST(Detection, EveryBrokenKernelIsCaughtByTheTabledProperties) {
       for (size_t pi = 0; pi < props.size(); ++pi) {
         EXPECT_FALSE(m.cells[ki][pi].caught) << "false positive: the correct twin fails " << props[pi].id
                                              << ": " << m.cells[ki][pi].reason << " [" << m.cells[ki][pi].where << "]";
-        EXPECT_GT(m.cells[ki][pi].checked, 0) << props[pi].id << " never checked the twin";
+        // (A property of an ABI 2 feature never applies to these ABI 1 plugins.)
+        if (props[pi].feature == 0) {
+          EXPECT_GT(m.cells[ki][pi].checked, 0) << props[pi].id << " never checked the twin";
+        }
       }
       continue;
     }

@@ -1,11 +1,24 @@
 // KernelRunner and ABI 2 (impl/ropecheck_kernel.h): an ABI 2 kernel is called through apply2
-// with a call record — q alone for now, int64 or int32 positions as it declares — and its
+// with a call record — q alone or with k, int64 or int32 positions as it declares — and its
 // refusal reasons reach the verdicts; an ABI 1 kernel keeps being called through apply.
+// The call's features (issue 16): negative positions, inverse calls, rotary offsets and the
+// thread hint reach only a kernel that declares them, are judged against the exact R(x, −t) on
+// the right slice, and a kernel that gets one of them wrong is caught (in-process wrappers of
+// scalar_f64, and the vLLM-style sample with its two feature twins).
 #include <gtest/gtest.h>
 
+#include <rapidcheck.h>
+
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "impl/plugin_loader.hpp"
+#include "properties/generators.hpp"
 
 #include "impl/registry.hpp"
 #include "properties/catalogue.hpp"
@@ -326,7 +339,14 @@ TEST(RunnerAbi2, QAndKInOneCallAreBothJudged) {
   // a buffer of its own with fewer heads.
   const rc_kernel_desc stride_bug = qk_kernel(QkBug::kQTokenStrideForK);
   EXPECT_EQ(judge.judge(stride_bug, agrees, qk_case(4, 2, false)).finding, Finding::kPass);
-  const Judgement s = judge.judge(stride_bug, agrees, qk_case(4, 2, true));
+  // 2 + 1 heads and two tokens: k's token 1 at q's token stride (19) ends at element 27 of a
+  // k buffer of 11 + 8 = 19, inside its 64 guard bytes (8 doubles), where it is seen.  More
+  // tokens or heads (4 + 2 and three tokens wrote 256 bytes past the guards) corrupt this
+  // process's heap instead: in process nothing stops a write beyond the guards.
+  Case two_tokens = qk_case(2, 1, true);
+  two_tokens.positions.pop_back();
+  two_tokens.x.resize(static_cast<size_t>(2 * two_tokens.n_heads * 8));
+  const Judgement s = judge.judge(stride_bug, agrees, two_tokens);
   EXPECT_TRUE(s.failed()) << s.reason;
   // k left untouched when there is one kv head (MQA): caught there, not with two.
   const rc_kernel_desc mqa_bug = qk_kernel(QkBug::kSingleKvHeadUntouched);
@@ -336,6 +356,334 @@ TEST(RunnerAbi2, QAndKInOneCallAreBothJudged) {
   EXPECT_NE(m.detail.find("head 4"), std::string::npos) << "the k head is named: " << m.detail;
   // A q-only case is not this kernel's call.
   EXPECT_EQ(judge.judge(good, agrees, make_case({1})).finding, Finding::kSkip);
+}
+
+// ---- inverse, rotary offset, negative positions, threads ------------------------------------
+
+enum class FeatureBug { kNone, kInverseIgnored, kOffsetIgnored, kNegativeAsPositive, kThreadsDropLastToken };
+
+std::mutex g_hint_mu;
+std::vector<int32_t> g_thread_hints;  // rc_call.n_threads of every call of full_apply2
+
+// scalar_f64 behind apply2 with every ABI 2 feature but q/k and caches: R(x, −t) as
+// C·R(C·x, t) (C negates the second component of every pair: exact), the slice at
+// rotary_offset rotated by scalar_f64 on a head shortened by the offset, tokens spread over
+// n_threads threads.  With one bug each.
+template <FeatureBug kBug>
+int full_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
+  if (call->position_dtype != RC_DTYPE_I64 || call->cos != nullptr || call->k.in != nullptr) return RC_ERR_UNSUPPORTED;
+  const auto* pos = static_cast<const int64_t*>(call->positions);
+  const int64_t max_position = scalar_f64().max_position;
+  for (int64_t k = 0; k < call->n_tokens; ++k) {
+    if (pos[k] < -max_position || pos[k] > max_position) return RC_ERR_POSITION;
+  }
+  if (call->rotary_offset < 0 || call->rotary_offset + spec->rotary_dim > spec->head_dim) return RC_ERR_SHAPE;
+  {
+    std::lock_guard<std::mutex> lock(g_hint_mu);
+    g_thread_hints.push_back(call->n_threads);
+  }
+  const int off = kBug == FeatureBug::kOffsetIgnored ? 0 : call->rotary_offset;
+  const int hd = spec->head_dim, half = spec->rotary_dim / 2;
+  const bool inter = spec->layout == RC_LAYOUT_INTERLEAVED;
+  rc_spec sub = *spec;
+  sub.head_dim = hd - off;
+  const rc_tensor& q = call->q;
+  std::atomic<int> status{RC_OK};
+  auto one_token = [&](int64_t k) {
+    int64_t t = pos[k];
+    if (kBug == FeatureBug::kNegativeAsPositive && t < 0) t = -t;
+    if (call->inverse && kBug != FeatureBug::kInverseIgnored) t = -t;
+    const bool conj = t < 0;
+    const int64_t at = conj ? -t : t;
+    for (int64_t h = 0; h < q.n_heads; ++h) {
+      const double* x = static_cast<const double*>(q.in) + k * q.token_stride + h * q.head_stride;
+      double* y = static_cast<double*>(q.out) + k * q.out_token_stride + h * q.out_head_stride;
+      std::vector<double> in(x, x + hd), out(in);
+      for (int j = 0; conj && j < half; ++j) in[static_cast<size_t>(off + (inter ? 2 * j + 1 : j + half))] *= -1;
+      const int rc = scalar_f64().apply(&sub, handle, &at, 1, 1, hd, hd, in.data() + off, out.data() + off);
+      if (rc != RC_OK) status = rc;
+      for (int j = 0; conj && j < half; ++j) out[static_cast<size_t>(off + (inter ? 2 * j + 1 : j + half))] *= -1;
+      std::memcpy(y, out.data(), static_cast<size_t>(hd) * sizeof(double));
+    }
+  };
+  const int64_t n_threads = std::max<int64_t>(1, call->n_threads);
+  if (n_threads == 1) {
+    for (int64_t k = 0; k < call->n_tokens; ++k) one_token(k);
+  } else {
+    std::vector<std::thread> workers;
+    for (int64_t w = 0; w < n_threads; ++w) {
+      workers.emplace_back([&, w] {
+        // The bug: the last token belongs to no worker ("k < n_tokens - 1").
+        const int64_t end = kBug == FeatureBug::kThreadsDropLastToken ? call->n_tokens - 1 : call->n_tokens;
+        for (int64_t k = w; k < end; k += n_threads) one_token(k);
+      });
+    }
+    for (std::thread& t : workers) t.join();
+  }
+  return status;
+}
+
+rc_kernel_desc full_kernel(FeatureBug bug) {
+  rc_kernel_desc d = abi2_kernel();
+  d.name = "full_wrapped";
+  d.features = RC_FEATURE_Q_ONLY | RC_FEATURE_INVERSE | RC_FEATURE_ROTARY_OFFSET | RC_FEATURE_NEGATIVE_POSITIONS |
+               RC_FEATURE_THREADS;
+  switch (bug) {
+    case FeatureBug::kNone: d.apply2 = full_apply2<FeatureBug::kNone>; break;
+    case FeatureBug::kInverseIgnored: d.apply2 = full_apply2<FeatureBug::kInverseIgnored>; break;
+    case FeatureBug::kOffsetIgnored: d.apply2 = full_apply2<FeatureBug::kOffsetIgnored>; break;
+    case FeatureBug::kNegativeAsPositive: d.apply2 = full_apply2<FeatureBug::kNegativeAsPositive>; break;
+    case FeatureBug::kThreadsDropLastToken: d.apply2 = full_apply2<FeatureBug::kThreadsDropLastToken>; break;
+  }
+  return d;
+}
+
+// MLA-like: head 24 = 8 nope + 16 rope, the rope slice last (offset 8), interleaved.
+Case mla_case(std::vector<int64_t> positions, bool inverse, int32_t offset) {
+  Case c;
+  c.spec.head_dim = 24;
+  c.spec.rotary_dim = 16;
+  c.spec.layout = Layout::kInterleaved;
+  c.spec.max_position_embeddings = 4096;
+  c.positions = std::move(positions);
+  c.n_heads = 2;
+  c.inverse = inverse;
+  c.rotary_offset = offset;
+  for (int64_t i = 0; i < c.n_tokens() * c.n_heads * 24; ++i) c.x.push_back(0.5 + std::sin(1.0 + static_cast<double>(i)));
+  return c;
+}
+
+const Property& prop(const char* id) {
+  const Property* p = find_property(id);
+  if (p == nullptr) throw std::runtime_error(std::string("no property ") + id);
+  return *p;
+}
+
+// Every catalogue property holds for the correct kernel on generated cases, which do use every
+// feature it declares (counted): no false positive from the inverse, the offset, negative
+// positions or several threads.
+TEST(RunnerAbi2Features, ACorrectKernelWithEveryFeaturePassesEveryProperty) {
+  const rc_kernel_desc d = full_kernel(FeatureBug::kNone);
+  Judge judge;
+  int negative = 0, inverse = 0, offset = 0, odd_offset = 0, threads = 0, judged = 0;
+  for (const Property& p : catalogue()) {
+    gen::Constraints k = gen::Constraints::of(d);
+    if (p.needs_two_tokens) k.max_heads = 1;
+    const bool ok = rc::check(std::string("full_wrapped ") + p.id, [&] {
+      const Case c = *gen::case_for(k);
+      negative += std::any_of(c.positions.begin(), c.positions.end(), [](int64_t t) { return t < 0; });
+      inverse += c.inverse;
+      offset += c.rotary_offset != 0;
+      odd_offset += c.rotary_offset % 2 == 1;
+      threads += c.n_threads > 1;
+      const Judgement j = judge.judge(d, p, c);
+      judged += j.checked();
+      RC_ASSERT(!j.failed());
+      RC_ASSERT(j.finding != Finding::kInternal);
+    });
+    EXPECT_TRUE(ok) << p.id;
+  }
+  std::printf("[features] cases with negative positions %d, inverse %d, rotary offset %d (odd %d), threads > 1 %d; judged %d\n",
+              negative, inverse, offset, odd_offset, threads, judged);
+  EXPECT_GT(negative, 0);
+  EXPECT_GT(inverse, 0);
+  EXPECT_GT(offset, 0);
+  EXPECT_GT(odd_offset, 0);
+  EXPECT_GT(threads, 0);
+}
+
+TEST(RunnerAbi2Features, EachFeatureReachesOnlyAKernelThatDeclaresIt) {
+  const Case neg = mla_case({-5, 70000}, false, 0), inv = mla_case({5}, true, 0), off = mla_case({5}, false, 8);
+  Case thr = mla_case({5}, false, 0);
+  thr.n_threads = 2;
+  // An ABI 1 kernel, and an ABI 2 one declaring none of them.
+  const KernelRunner v1(scalar_f64(), neg.spec), bare(abi2_kernel(), neg.spec);
+  for (const KernelRunner* r : {&v1, &bare}) {
+    EXPECT_NE(r->unsupported_reason(neg).find("is negative"), std::string::npos) << r->unsupported_reason(neg);
+    EXPECT_NE(r->unsupported_reason(inv).find("RC_FEATURE_INVERSE"), std::string::npos);
+    EXPECT_NE(r->unsupported_reason(off).find("RC_FEATURE_ROTARY_OFFSET"), std::string::npos);
+    EXPECT_NE(r->unsupported_reason(thr).find("RC_FEATURE_THREADS"), std::string::npos);
+  }
+  Judge judge;
+  const Judgement skipped = judge.judge(abi2_kernel(), prop("inverseUndoesRotation"), inv);
+  EXPECT_EQ(skipped.finding, Finding::kSkip);
+  EXPECT_NE(skipped.reason.find("RC_FEATURE_INVERSE"), std::string::npos) << skipped.reason;
+  // Generated cases of a kernel without the features never use them.
+  const gen::Constraints k = gen::Constraints::of(scalar_f64());
+  EXPECT_FALSE(k.inverse || k.rotary_offset || k.negative_positions || k.threads);
+  // The full kernel: every one is passed through, and −max_position is inside its range.
+  const rc_kernel_desc full = full_kernel(FeatureBug::kNone);
+  const KernelRunner r(full, neg.spec);
+  for (const Case* c : std::vector<const Case*>{&neg, &inv, &off, &thr}) EXPECT_EQ(r.unsupported_reason(*c), "");
+  Case lowest = neg;
+  lowest.positions = {-full.max_position};
+  lowest.x.resize(2 * 24);
+  EXPECT_EQ(r.unsupported_reason(lowest), "");
+  lowest.positions = {-full.max_position - 1};
+  EXPECT_NE(r.unsupported_reason(lowest).find("beyond max_position"), std::string::npos);
+  // Offsets past the head are no case at all.
+  Case too_far = off;
+  too_far.rotary_offset = 9;  // 9 + 16 > 24
+  EXPECT_NE(r.unsupported_reason(too_far).find("beyond head_dim"), std::string::npos);
+}
+
+TEST(RunnerAbi2Features, NegativePositionsAreJudgedAsTheInverseRotation) {
+  Judge judge;
+  const Case c = mla_case({-1, -4097, -(int64_t{1} << 31) - 1, 3}, false, 0);
+  const Judgement ok = judge.judge(full_kernel(FeatureBug::kNone), prop("agreesWithExactReferenceWithinContract"), c);
+  EXPECT_EQ(ok.finding, Finding::kPass) << ok.reason << "\n" << ok.detail;
+  const Judgement bad = judge.judge(full_kernel(FeatureBug::kNegativeAsPositive),
+                                    prop("agreesWithExactReferenceWithinContract"), c);
+  EXPECT_EQ(bad.finding, Finding::kViolation) << bad.reason;
+  EXPECT_NE(bad.detail.find("t=-"), std::string::npos) << bad.detail;
+  // Positions below −max_position must be refused; the full kernel accepts −1 (its range).
+  const Judgement range = judge.judge(full_kernel(FeatureBug::kNone), prop("positionsBeyondMaximumAreRefused"), c);
+  EXPECT_EQ(range.finding, Finding::kPass) << range.reason << "\n" << range.detail;
+}
+
+TEST(RunnerAbi2Features, AnInverseCallIsJudgedAgainstTheExactInverseAndUndoesTheForwardOne) {
+  Judge judge;
+  const Case c = mla_case({1, 4097, 70000}, true, 8);
+  for (const char* id : {"agreesWithExactReferenceWithinContract", "inverseUndoesRotation"}) {
+    const Judgement ok = judge.judge(full_kernel(FeatureBug::kNone), prop(id), c);
+    EXPECT_EQ(ok.finding, Finding::kPass) << id << ": " << ok.reason << "\n" << ok.detail;
+    EXPECT_GT(ok.worst_ratio, 0.0) << id << ": the bound was measured against";
+    const Judgement bad = judge.judge(full_kernel(FeatureBug::kInverseIgnored), prop(id), c);
+    EXPECT_EQ(bad.finding, Finding::kViolation) << id << ": " << bad.reason;
+  }
+  const Judgement undo = judge.judge(full_kernel(FeatureBug::kInverseIgnored), prop("inverseUndoesRotation"), c);
+  EXPECT_NE(undo.reason.find("did not undo"), std::string::npos) << undo.reason;
+  // A forward case: the inverse call comes second, and still has to undo it.
+  const Judgement fwd = judge.judge(full_kernel(FeatureBug::kInverseIgnored), prop("inverseUndoesRotation"),
+                                    mla_case({4097}, false, 0));
+  EXPECT_EQ(fwd.finding, Finding::kViolation) << fwd.reason;
+}
+
+TEST(RunnerAbi2Features, TheRotaryOffsetSliceIsRotatedAndEveryOtherDimPassesThrough) {
+  Judge judge;
+  for (const int32_t offset : {8, 3, 1}) {  // MLA's head_dim − rotary_dim, odd ones
+    const Case c = mla_case({5, 4097}, false, offset);
+    for (const char* id : {"agreesWithExactReferenceWithinContract", "passThroughDimsAreBitIdentical"}) {
+      const Judgement ok = judge.judge(full_kernel(FeatureBug::kNone), prop(id), c);
+      EXPECT_EQ(ok.finding, Finding::kPass) << offset << " " << id << ": " << ok.reason << "\n" << ok.detail;
+      const Judgement bad = judge.judge(full_kernel(FeatureBug::kOffsetIgnored), prop(id), c);
+      EXPECT_EQ(bad.finding, Finding::kViolation) << offset << " " << id << ": " << bad.reason;
+    }
+  }
+  // Offset 0 is the plain call: the bug is invisible there.
+  const Judgement zero = judge.judge(full_kernel(FeatureBug::kOffsetIgnored), prop("agreesWithExactReferenceWithinContract"),
+                                     mla_case({5, 4097}, false, 0));
+  EXPECT_EQ(zero.finding, Finding::kPass) << zero.reason;
+}
+
+TEST(RunnerAbi2Features, TheThreadHintReachesTheKernelAndAMultithreadedPathIsJudged) {
+  Judge judge;
+  const Property& agrees = prop("agreesWithExactReferenceWithinContract");
+  for (const int32_t n : {0, 1, 2, 4}) {
+    Case c = mla_case({1, 2, 3, 4097, 5, 70000}, false, 0);
+    c.n_threads = n;
+    {
+      std::lock_guard<std::mutex> lock(g_hint_mu);
+      g_thread_hints.clear();
+    }
+    const Judgement ok = judge.judge(full_kernel(FeatureBug::kNone), agrees, c);
+    EXPECT_EQ(ok.finding, Finding::kPass) << n << ": " << ok.reason;
+    {
+      std::lock_guard<std::mutex> lock(g_hint_mu);
+      ASSERT_FALSE(g_thread_hints.empty());
+      EXPECT_EQ(g_thread_hints.front(), n);
+    }
+    const Judgement bad = judge.judge(full_kernel(FeatureBug::kThreadsDropLastToken), agrees, c);
+    EXPECT_EQ(bad.finding, n > 1 ? Finding::kViolation : Finding::kPass) << n << ": " << bad.reason;
+  }
+}
+
+TEST(RunnerAbi2Features, TheCaseFieldsRoundTripAndOldCasesReadAsBefore) {
+  Case c = mla_case({-3, int64_t{1} << 31, INT64_MIN}, true, 8);
+  c.n_threads = 4;
+  const std::string text = case_to_json(c);
+  EXPECT_NE(text.find("\"-3\""), std::string::npos) << text;
+  const Case back = case_from_json(text);
+  EXPECT_EQ(back.positions, c.positions);
+  EXPECT_TRUE(back.inverse);
+  EXPECT_EQ(back.rotary_offset, 8);
+  EXPECT_EQ(back.n_threads, 4);
+  EXPECT_EQ(case_to_json(back), text);
+  EXPECT_NE(describe(c).find("t=[-3, 2^31, -2^63]"), std::string::npos) << describe(c);
+  // A case written before the fields: none of them in its JSON, and it reads with the defaults.
+  const Case plain = make_case({1, 2});
+  const std::string old = case_to_json(plain);
+  for (const char* key : {"inverse", "rotary_offset", "n_threads"}) EXPECT_EQ(old.find(key), std::string::npos) << key;
+  const Case read = case_from_json(old);
+  EXPECT_FALSE(read.inverse);
+  EXPECT_EQ(read.rotary_offset, 0);
+  EXPECT_EQ(read.n_threads, 0);
+  // An offset that runs past the head is a SpecError naming the field, not a crash.
+  Case bad = c;
+  bad.rotary_offset = 9;
+  try {
+    case_from_json(case_to_json(bad));
+    ADD_FAILURE() << "accepted rotary_offset 9 + rotary_dim 16 > head_dim 24";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("case.rotary_offset"), std::string::npos) << e.what();
+  }
+}
+
+// The vLLM-style sample (inverse and rotary offset declared) and its two feature twins, judged
+// in process on an MLA-shaped call (q and k, the rope slice last).
+struct VllmPlugins {
+  impl::KernelSet set;
+  VllmPlugins() {
+    impl::load_plugin(set, VLLM_STYLE_PLUGIN);
+    impl::load_plugin(set, VLLM_TWIN_INVERSE_WRONG_SIGN);
+    impl::load_plugin(set, VLLM_TWIN_ROTARY_OFFSET_IGNORED);
+  }
+  const rc_kernel_desc& get(const char* name) const { return *set.find(name)->desc; }
+};
+
+Case vllm_case(bool inverse, int32_t offset) {
+  Case c;
+  c.spec.head_dim = 80;
+  c.spec.rotary_dim = 32;
+  c.spec.max_position_embeddings = 2048;
+  c.positions = {1, 2047, 4097};
+  c.n_heads = 3;
+  c.n_kv_heads = 1;
+  c.inverse = inverse;
+  c.rotary_offset = offset;
+  for (int64_t i = 0; i < c.n_tokens() * c.n_heads * 80; ++i) c.x.push_back(static_cast<float>(std::cos(0.5 + static_cast<double>(i))));
+  return c;
+}
+
+TEST(RunnerAbi2Features, TheVllmSampleDeclaresInverseAndOffsetAndItsTwinsAreCaught) {
+  const VllmPlugins p;
+  const rc_kernel_desc& good = p.get("vllm_style_qk_cache_f32");
+  const rc_kernel_desc& wrong_sign = p.get("vllm_twin_inverse_wrong_sign");
+  const rc_kernel_desc& ignored = p.get("vllm_twin_rotary_offset_ignored");
+  EXPECT_TRUE(impl::has_feature(good, RC_FEATURE_INVERSE));
+  EXPECT_TRUE(impl::has_feature(good, RC_FEATURE_ROTARY_OFFSET));
+  Judge judge;
+  const Property& agrees = prop("agreesWithExactReferenceWithinContract");
+  for (const bool inverse : {false, true}) {
+    for (const int32_t offset : {0, 48, 1, 47}) {
+      const Case c = vllm_case(inverse, offset);
+      for (const char* id : {"agreesWithExactReferenceWithinContract", "passThroughDimsAreBitIdentical",
+                             "inverseUndoesRotation", "scoreMatchesClosedFormInRelativePosition"}) {
+        Case d = c;
+        if (prop(id).needs_two_tokens) d.n_heads = 2;  // one q head and its k head
+        if (prop(id).needs_two_tokens) d.x.resize(static_cast<size_t>(d.n_tokens() * 2 * 80));
+        const Judgement j = judge.judge(good, prop(id), d);
+        EXPECT_EQ(j.finding, Finding::kPass) << inverse << " " << offset << " " << id << ": " << j.reason << "\n" << j.detail;
+      }
+      const Judgement s = judge.judge(wrong_sign, agrees, c);
+      EXPECT_EQ(s.finding, inverse ? Finding::kViolation : Finding::kPass) << inverse << " " << offset << ": " << s.reason;
+      const Judgement o = judge.judge(ignored, agrees, c);
+      EXPECT_EQ(o.finding, offset != 0 ? Finding::kViolation : Finding::kPass) << inverse << " " << offset << ": " << o.reason;
+    }
+  }
+  EXPECT_EQ(judge.judge(wrong_sign, prop("inverseUndoesRotation"), vllm_case(false, 0)).finding, Finding::kViolation);
+  EXPECT_EQ(judge.judge(ignored, prop("passThroughDimsAreBitIdentical"), vllm_case(false, 48)).finding,
+            Finding::kViolation);
 }
 
 }  // namespace

@@ -254,12 +254,42 @@ TEST(FastOracle, CosSinIsExactlyOneAndZeroAtPositionZero) {
   }
 }
 
-TEST(FastOracle, RejectsNegativePositionsAndBadPairsLikeTheExactReference) {
+// Negative positions (ABI 2: RC_FEATURE_NEGATIVE_POSITIONS; an inverse call is judged against
+// R(x, −t)) are the inverse rotation.  The fast oracle serves them by conjugation; the exact
+// reference rotates by −t·θ in MPFR.  Both agree within the fast oracle's bound, and the exact
+// R(R(x, t), −t) is a²·x to far below 2^-90 of the norm (MPFR at ≥ 160 bits), a check that
+// depends on neither's way of forming −t.
+TEST(FastOracle, NegativePositionsAreTheInverseRotationLikeTheExactReference) {
+  for (const RopeSpec& spec : {sample_specs().front(), sample_specs()[5]}) {
+    const Pair o(spec);
+    const double a = o.exact->attention_factor();
+    for (int64_t t : {int64_t{1}, int64_t{4097}, (int64_t{1} << 31) - 1, (int64_t{1} << 40) + 3, INT64_MAX}) {
+      for (int pair : {0, o.fast->spec().pairs() - 1}) {
+        const double x0 = 0.75, x1 = -1.25;
+        const PairVerdict v = check_pair(o, -t, pair, x0, x1);
+        EXPECT_TRUE(v.ok()) << "t=-" << t << " pair " << pair << ": " << v.error << " > " << v.allowed;
+        double yh[2], yl[2], zh[2], zl[2];
+        o.exact->rotate_pair(t, pair, x0, x1, yh, yl);
+        o.exact->rotate_pair(-t, pair, yh[0], yh[1], zh, zl);  // yl dropped: |yl| <= 2^-53 |y|
+        // R(ŷ, −t) with ŷ = y − yl: a²x − a·R(yl, −t), so within a·|yl| + the MPFR error, plus
+        // this check's doubles: zh rounded (u), a²·x formed from a rounded a (about 2u): 4u = 2^-51.
+        const double allowed = a * std::hypot(yl[0], yl[1]) + (0x1p-90 + 0x1p-51) * a * a * std::hypot(x0, x1);
+        EXPECT_LE(std::hypot(zh[0] - a * a * x0, zh[1] - a * a * x1), allowed) << "t=" << t << " pair " << pair;
+      }
+    }
+    std::vector<double> xv(static_cast<size_t>(spec.head_dim));
+    for (size_t i = 0; i < xv.size(); ++i) xv[i] = 0.25 * static_cast<double>(i % 7 + 1);
+    const double* x = xv.data();
+    const double s_pos = o.fast->score(x, 3, x, -5), s_ref = o.exact->score(x, 3, x, -5);
+    EXPECT_NEAR(s_pos, s_ref, 0x1p-45 * std::fabs(s_ref) + 0x1p-60);
+    // |t − s| beyond int64 goes to the exact reference, not an overflow.
+    EXPECT_NO_THROW(o.fast->score(x, INT64_MAX, x, -INT64_MAX));
+  }
+}
+
+TEST(FastOracle, RejectsBadPairsLikeTheExactReference) {
   const Pair o(sample_specs().front());
-  double y[2], yl[2], x[16] = {};
-  EXPECT_THROW(o.fast->rotate_pair(-1, 0, 1.0, 0.0, y, yl), SpecError);
-  EXPECT_THROW(o.fast->rotate(-5, x, x, nullptr), SpecError);
-  EXPECT_THROW(o.fast->score(x, -1, x, 0), SpecError);
+  double y[2], yl[2];
   EXPECT_THROW(o.fast->rotate_pair(0, o.fast->spec().pairs(), 1.0, 0.0, y, yl),
                std::out_of_range);
   EXPECT_THROW(o.fast->theta(-1), std::out_of_range);
