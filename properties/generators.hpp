@@ -34,6 +34,8 @@ struct Constraints {
   // ABI 2 features (impl/abi.hpp: never for an ABI 1 kernel): inverse calls, a rotary offset,
   // negative positions (down to −max_position), the thread hint.  Cases use them only when set.
   bool inverse = false, rotary_offset = false, negative_positions = false, threads = false;
+  bool abi2 = false;                  // decode batches (below) are drawn for ABI 2 kernels
+  bool both_position_dtypes = false;  // ABI 2: int32 and int64 positions declared; cases ask either
 
   static Constraints of(const rc_kernel_desc& d) {
     Constraints c;
@@ -53,6 +55,8 @@ struct Constraints {
     c.rotary_offset = impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET);
     c.negative_positions = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS);
     c.threads = impl::has_feature(d, RC_FEATURE_THREADS);
+    c.abi2 = impl::is_abi2(d);
+    c.both_position_dtypes = impl::position_dtypes_of(d) == (RC_POSITIONS_I32 | RC_POSITIONS_I64);
     return c;
   }
 };
@@ -257,6 +261,20 @@ inline rc::Gen<Case> case_with_spec(const RopeSpec& s, const Constraints& k) {
     if (k.inverse) c.inverse = *rc::gen::element(false, true, true);
     if (k.rotary_offset) c.rotary_offset = *rc::gen::elementOf(rotary_offsets(c.spec));
     if (k.threads) c.n_threads = *rc::gen::element(0, 1, 2, 4);
+    if (k.both_position_dtypes) c.position_dtype = *rc::gen::element(RC_DTYPE_I64, RC_DTYPE_I32);
+    // A decode step of an engine: many sequences, one new token each, at unrelated positions
+    // (the dispatch branch of a fused kernel for n_tokens > 1 with scattered positions).
+    if (k.abi2 && *rc::gen::inRange(0, 6) == 0) {
+      const int more = *rc::gen::inRange(8, 64 - static_cast<int>(c.n_tokens()) + 1);
+      const size_t per_token = static_cast<size_t>(c.n_heads * c.spec.head_dim);
+      for (int i = 0; i < more; ++i) {
+        int64_t t = *position(c.spec, k.max_position);
+        if (k.negative_positions && t > 0 && *rc::gen::element(false, false, true)) t = -t;
+        c.positions.push_back(t);
+        const std::vector<double> row = *rc::gen::container<std::vector<double>>(per_token, value(k.in_dtype));
+        c.x.insert(c.x.end(), row.begin(), row.end());
+      }
+    }
     return c;
   });
 }
