@@ -703,6 +703,12 @@ void OutputCapture::begin() {
   if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) return;  // then nothing is caught
   saved_out_ = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
   saved_err_ = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (saved_out_ < 0 || saved_err_ < 0) {  // no way back: catch nothing rather than lose stdout
+    if (saved_out_ >= 0) ::close(saved_out_);
+    if (saved_err_ >= 0) ::close(saved_err_);
+    saved_out_ = saved_err_ = -1;
+    return;
+  }
   ::dup2(fd_, 1);
   ::dup2(fd_, 2);
 }
