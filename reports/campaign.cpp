@@ -203,12 +203,22 @@ void measure_and_write(const std::vector<KernelChoice>& kernels, const std::vect
     data.specs.push_back({s.label, s.spec, s.origin, "specs/" + s.label + ".json"});
     for (const KernelChoice& k : kernels) {
       progress.phase('K', std::string(k.desc->name) + "\t" + s.label, std::string(k.desc->name) + " / " + s.label);
-      if (capture != nullptr) capture->begin();
-      SweepResult r = run_sweep(*k.desc, s.spec, s.label, judge, sweep);
-      if (capture != nullptr) {
-        capture->end();
-        r.kernel_output = capture->text(kKernelOutputKept, &r.kernel_output_bytes);
+      SweepResult r;
+      {
+        // Ended however the run ends: an exception must not leave ropecheck's own messages in
+        // the capture.
+        struct Capturing {
+          impl::OutputCapture* c;
+          explicit Capturing(impl::OutputCapture* capture) : c(capture) {
+            if (c != nullptr) c->begin();
+          }
+          ~Capturing() {
+            if (c != nullptr) c->end();
+          }
+        } capturing(capture);
+        r = run_sweep(*k.desc, s.spec, s.label, judge, sweep);
       }
+      if (capture != nullptr) r.kernel_output = capture->text(kKernelOutputKept, &r.kernel_output_bytes);
       data.runs.push_back(std::move(r));
     }
   }
