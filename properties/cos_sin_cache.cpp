@@ -34,54 +34,6 @@ int min_normal_exponent(int32_t dtype) {
   }
 }
 
-void store(void* base, size_t i, double v, int32_t dtype) {
-  switch (dtype) {
-    case RC_DTYPE_F32: {
-      const float f = static_cast<float>(v);  // exact: v is already a float value
-      std::memcpy(static_cast<char*>(base) + 4 * i, &f, 4);
-      break;
-    }
-    case RC_DTYPE_BF16: {
-      const uint16_t h = impl::f32_to_bf16(static_cast<float>(v));  // exact, v is a bf16 value
-      std::memcpy(static_cast<char*>(base) + 2 * i, &h, 2);
-      break;
-    }
-    case RC_DTYPE_F16: {
-      const uint16_t h = impl::f32_to_f16(static_cast<float>(v));
-      std::memcpy(static_cast<char*>(base) + 2 * i, &h, 2);
-      break;
-    }
-    default:
-      std::memcpy(static_cast<char*>(base) + 8 * i, &v, 8);
-  }
-}
-
-double load(const void* base, size_t i, int32_t dtype) {
-  const char* p = static_cast<const char*>(base);
-  switch (dtype) {
-    case RC_DTYPE_F32: {
-      float f;
-      std::memcpy(&f, p + 4 * i, 4);
-      return f;
-    }
-    case RC_DTYPE_BF16: {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      return impl::bf16_to_f32(h);
-    }
-    case RC_DTYPE_F16: {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      return impl::f16_to_f32(h);
-    }
-    default: {
-      double d;
-      std::memcpy(&d, p + 8 * i, 8);
-      return d;
-    }
-  }
-}
-
 // Column of pair j's cos (or sin) in a row of the convention's table(s).
 size_t first_column(int32_t convention, int j) {
   return convention == RC_CACHE_REPEAT_INTERLEAVED ? static_cast<size_t>(2 * j) : static_cast<size_t>(j);
@@ -199,23 +151,23 @@ void CosSinCache::fill_row(int64_t t) {
       }
     }
     const size_t col = first_column(convention_, j);
-    store(cos_row, col, v[0], dtype_);
-    store(sin_row, col, v[1], dtype_);
+    store_element(cos_row, col, v[0], dtype_);
+    store_element(sin_row, col, v[1], dtype_);
     if (convention_ == RC_CACHE_FULL_WIDTH || convention_ == RC_CACHE_REPEAT_INTERLEAVED) {
       const size_t twin = convention_ == RC_CACHE_FULL_WIDTH ? col + static_cast<size_t>(pairs_) : col + 1;
-      store(cos_row, twin, v[0], dtype_);
-      store(sin_row, twin, v[1], dtype_);
+      store_element(cos_row, twin, v[0], dtype_);
+      store_element(sin_row, twin, v[1], dtype_);
     }
   }
   filled_[static_cast<size_t>(t)] = 1;
 }
 
 double CosSinCache::cos_at(int64_t t, int j) const {
-  return load(static_cast<const char*>(cos_) + static_cast<size_t>(t * row_stride_) * elem_,
+  return load_element(static_cast<const char*>(cos_) + static_cast<size_t>(t * row_stride_) * elem_,
               first_column(convention_, j), dtype_);
 }
 double CosSinCache::sin_at(int64_t t, int j) const {
-  return load(static_cast<const char*>(sin_) + static_cast<size_t>(t * row_stride_) * elem_,
+  return load_element(static_cast<const char*>(sin_) + static_cast<size_t>(t * row_stride_) * elem_,
               first_column(convention_, j), dtype_);
 }
 

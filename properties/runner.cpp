@@ -16,58 +16,6 @@ namespace {
 
 constexpr size_t kGuardBytes = 64;  // canary bytes before and after every buffer
 
-void store(void* base, size_t i, double v, int32_t dtype) {
-  switch (dtype) {
-    case RC_DTYPE_F32: {
-      const float f = static_cast<float>(v);
-      std::memcpy(static_cast<char*>(base) + 4 * i, &f, 4);
-      break;
-    }
-    case RC_DTYPE_F64:
-      std::memcpy(static_cast<char*>(base) + 8 * i, &v, 8);
-      break;
-    case RC_DTYPE_F16: {
-      const uint16_t h = impl::f32_to_f16(static_cast<float>(v));
-      std::memcpy(static_cast<char*>(base) + 2 * i, &h, 2);
-      break;
-    }
-    case RC_DTYPE_BF16: {
-      const uint16_t h = impl::f32_to_bf16(static_cast<float>(v));
-      std::memcpy(static_cast<char*>(base) + 2 * i, &h, 2);
-      break;
-    }
-    default:
-      break;
-  }
-}
-
-double load(const void* base, size_t i, int32_t dtype) {
-  const char* p = static_cast<const char*>(base);
-  switch (dtype) {
-    case RC_DTYPE_F32: {
-      float f;
-      std::memcpy(&f, p + 4 * i, 4);
-      return f;
-    }
-    case RC_DTYPE_F64: {
-      double d;
-      std::memcpy(&d, p + 8 * i, 8);
-      return d;
-    }
-    case RC_DTYPE_F16: {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      return impl::f16_to_f32(h);
-    }
-    case RC_DTYPE_BF16: {
-      uint16_t h;
-      std::memcpy(&h, p + 2 * i, 2);
-      return impl::bf16_to_f32(h);
-    }
-    default:
-      return std::numeric_limits<double>::quiet_NaN();
-  }
-}
 
 // The first byte in [from, to) of `got` that differs from `before`; kNone if none.  memcmp
 // first: this runs on every kernel call.
@@ -114,6 +62,59 @@ size_t dtype_size(int32_t dtype) {
     case RC_DTYPE_F16:
     case RC_DTYPE_BF16: return 2;
     default: return 0;
+  }
+}
+
+void store_element(void* base, size_t i, double v, int32_t dtype) {
+  switch (dtype) {
+    case RC_DTYPE_F32: {
+      const float f = static_cast<float>(v);
+      std::memcpy(static_cast<char*>(base) + 4 * i, &f, 4);
+      break;
+    }
+    case RC_DTYPE_F64:
+      std::memcpy(static_cast<char*>(base) + 8 * i, &v, 8);
+      break;
+    case RC_DTYPE_F16: {
+      const uint16_t h = impl::f32_to_f16(static_cast<float>(v));
+      std::memcpy(static_cast<char*>(base) + 2 * i, &h, 2);
+      break;
+    }
+    case RC_DTYPE_BF16: {
+      const uint16_t h = impl::f32_to_bf16(static_cast<float>(v));
+      std::memcpy(static_cast<char*>(base) + 2 * i, &h, 2);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+double load_element(const void* base, size_t i, int32_t dtype) {
+  const char* p = static_cast<const char*>(base);
+  switch (dtype) {
+    case RC_DTYPE_F32: {
+      float f;
+      std::memcpy(&f, p + 4 * i, 4);
+      return f;
+    }
+    case RC_DTYPE_F64: {
+      double d;
+      std::memcpy(&d, p + 8 * i, 8);
+      return d;
+    }
+    case RC_DTYPE_F16: {
+      uint16_t h;
+      std::memcpy(&h, p + 2 * i, 2);
+      return impl::f16_to_f32(h);
+    }
+    case RC_DTYPE_BF16: {
+      uint16_t h;
+      std::memcpy(&h, p + 2 * i, 2);
+      return impl::bf16_to_f32(h);
+    }
+    default:
+      return std::numeric_limits<double>::quiet_NaN();
   }
 }
 
@@ -369,7 +370,9 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
     for (int64_t h = 0; h < n_heads; ++h) {
       const auto [g, off] = lay.at(k, h);
       starts[static_cast<size_t>(g)].push_back(off);
-      for (int64_t i = 0; i < hd; ++i) store(in[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), c.x[c.at(k, h, i)], d.in_dtype);
+      for (int64_t i = 0; i < hd; ++i) {
+        store_element(in[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), c.x[c.at(k, h, i)], d.in_dtype);
+      }
     }
   }
   std::vector<std::vector<unsigned char>> in_before;
@@ -485,7 +488,7 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
     for (int64_t h = 0; h < n_heads; ++h) {
       const auto [g, off] = lay.at(k, h);
       for (int64_t i = 0; i < hd; ++i) {
-        r.y[c.at(k, h, i)] = load(out[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), d.out_dtype);
+        r.y[c.at(k, h, i)] = load_element(out[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), d.out_dtype);
       }
     }
   }

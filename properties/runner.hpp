@@ -126,6 +126,10 @@ std::string spec_unsupported_reason(const rc_kernel_desc& kernel, const RopeSpec
 // Storage helpers for the ABI dtypes.
 size_t dtype_size(int32_t dtype);
 double round_to_dtype(double v, int32_t dtype);
+// Element i of a buffer of `dtype` (F32, F64, F16, BF16), as a double / stored from a double
+// (rounded to the dtype).  load_element gives NaN, store_element writes nothing, for another dtype.
+double load_element(const void* base, size_t i, int32_t dtype);
+void store_element(void* base, size_t i, double v, int32_t dtype);
 double largest_finite(int32_t dtype);
 double smallest_normal(int32_t dtype);
 
