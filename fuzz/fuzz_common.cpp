@@ -537,21 +537,8 @@ std::vector<uint8_t> encode_case(CaseChoice c) {
 }
 
 props::Case case_for_kernel(const props::Case& base, const rc_kernel_desc& d) {
-  props::Case c = base;
+  props::Case c = props::in_call_shape(base, d);  // the same rotation asked the way the kernel declares
   for (double& v : c.x) v = props::round_to_dtype(v, d.in_dtype);
-  // The same rotation asked the way the kernel declares (an ABI 1 kernel: q alone, int64).
-  if (c.n_kv_heads > 0 && !impl::has_feature(d, RC_FEATURE_QK)) {
-    c.n_kv_heads = 0;  // every head a q head, one buffer
-    c.separate_kv = false;
-  } else if (c.n_kv_heads == 0 && !impl::has_feature(d, RC_FEATURE_Q_ONLY) && impl::has_feature(d, RC_FEATURE_QK) &&
-             c.n_heads >= 2) {
-    c.n_kv_heads = 1;  // the last head as k (1 divides any q head count)
-  }
-  const uint32_t pd = impl::position_dtypes_of(d);
-  if ((c.position_dtype == RC_DTYPE_I32 && !(pd & RC_POSITIONS_I32)) ||
-      (c.position_dtype == RC_DTYPE_I64 && !(pd & RC_POSITIONS_I64))) {
-    c.position_dtype = 0;
-  }
   return c;
 }
 

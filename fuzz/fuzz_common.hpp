@@ -255,10 +255,7 @@ std::vector<uint8_t> encode_case(CaseChoice c);
 // max_position_embeddings ± 1, INT64_MAX, every target kernel's max_position and max + 1).
 std::vector<int64_t> decoder_edge_positions(const RopeSpec& spec);
 // The case as kernel `d` sees it: values rounded to its input dtype, and the call made one it
-// declares where the same rotation can be asked another way — q and k as q heads alone for a
-// kernel without q/k calls, the last head as k for one without q-only calls, its own position
-// dtype when it lacks the one asked for.  (A hook for later call fields: inverse and
-// rotary_offset would be dropped here for a kernel that does not declare them.)
+// declares where the same rotation can be asked another way (props::in_call_shape).
 props::Case case_for_kernel(const props::Case& base, const rc_kernel_desc& d);
 // What case_for_kernel's call part depends on: kernels with equal keys see the same call.
 uint64_t call_key(const rc_kernel_desc& d);

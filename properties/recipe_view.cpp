@@ -117,6 +117,7 @@ RecipeView::RecipeView(const KernelRunner& runner, const ref::ExactReference& ex
   for (int64_t tok = 0; tok < c.n_tokens(); ++tok) {
     for (int j = 0; j < pairs; ++j) c.x[c.at(tok, 0, spec.first_index(j))] = 1.0;  // x = (1, 0)
   }
+  c = in_call_shape(c, d);  // head 0 stays q's head; c.at below reads it
   if (const std::string why = runner.unsupported_reason(c); !why.empty()) {
     note_ = "cannot infer theta^: " + why;
     return;

@@ -202,6 +202,52 @@ Placement KernelRunner::resolve(Placement placement) const {
   return (desc_->placement & RC_PLACE_OUT_OF_PLACE) ? Placement::kOutOfPlace : Placement::kInPlace;
 }
 
+Case CallLog::Call::as_case(const RopeSpec& spec) const {
+  Case c;
+  c.spec = spec;
+  c.positions = positions;
+  c.x = x;
+  c.n_heads = n_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.separate_kv = separate_kv;
+  c.position_dtype = position_dtype;
+  c.head_pad = head_stride - spec.head_dim;
+  c.token_pad = token_stride - n_heads * head_stride;
+  c.inverse = inverse;
+  c.rotary_offset = rotary_offset;
+  c.n_threads = n_threads;
+  return c;
+}
+
+Case in_call_shape(const Case& base, const rc_kernel_desc& d) {
+  Case c = base;
+  if (c.n_kv_heads > 0 && !impl::has_feature(d, RC_FEATURE_QK)) {
+    c.n_kv_heads = 0;  // every head a q head, one buffer
+    c.separate_kv = false;
+  } else if (c.n_kv_heads == 0 && !impl::has_feature(d, RC_FEATURE_Q_ONLY) && impl::has_feature(d, RC_FEATURE_QK)) {
+    if (c.n_heads == 1) {
+      // Token by token: q's head, then k's, the same values.
+      std::vector<double> x;
+      x.reserve(2 * c.x.size());
+      const auto width = static_cast<std::ptrdiff_t>(c.spec.head_dim);
+      for (auto it = c.x.begin(); it != c.x.end(); it += width) {
+        x.insert(x.end(), it, it + width);
+        x.insert(x.end(), it, it + width);
+      }
+      c.x = std::move(x);
+      c.n_heads = 2;
+      if (c.poison >= 0) c.poison = c.poison / width * 2 * width + c.poison % width;  // the same component of q
+    }
+    c.n_kv_heads = 1;
+  }
+  const uint32_t pd = impl::position_dtypes_of(d);
+  if ((c.position_dtype == RC_DTYPE_I32 && !(pd & RC_POSITIONS_I32)) ||
+      (c.position_dtype == RC_DTYPE_I64 && !(pd & RC_POSITIONS_I64))) {
+    c.position_dtype = 0;
+  }
+  return c;
+}
+
 std::string spec_unsupported_reason(const rc_kernel_desc& d, const RopeSpec& s) {
   if (!(d.layouts & RC_LAYOUT_BIT(static_cast<int>(s.layout)))) {
     return std::string("layout ") + to_string(s.layout) + " not declared";

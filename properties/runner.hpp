@@ -56,6 +56,8 @@ struct CallLog {
     int32_t rotary_offset = 0, n_threads = 0;
     Placement placement = Placement::kOutOfPlace;
     RunOutput output;
+    // The case this call ran (its values and call shape; shift, scale and poison are not kept).
+    Case as_case(const RopeSpec& spec) const;
   };
   enum class Mode { kRecord, kReplay };
   Mode mode = Mode::kRecord;
@@ -119,6 +121,14 @@ class KernelRunner {
 
   RunOutput call_kernel(const Case& c, Placement placement) const;  // run() without the log
 };
+
+// The same rotation asked the way `kernel` is called, where it can be asked another way: q and
+// k heads as q heads alone for a kernel without q/k calls; for one without q-only calls, the
+// last head as k (1 divides any q head count), and a one-head case as q plus a k head that is a
+// copy of it (head 0 stays the head it was: whoever reads head 0 of the output reads the same
+// rotation); its own position dtype when it lacks the one asked for.  Anything else (inverse,
+// rotary_offset, negative positions) is left as asked: unsupported_reason says why not.
+Case in_call_shape(const Case& c, const rc_kernel_desc& kernel);
 
 // Empty if `kernel` declares `spec` (layout, scaling, head_dim and rotary_dim rules); else why not.
 std::string spec_unsupported_reason(const rc_kernel_desc& kernel, const RopeSpec& spec);

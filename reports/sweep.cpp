@@ -190,8 +190,9 @@ props::Case sub_case(const props::Case& c, int64_t from, int64_t to) {
   return d;
 }
 
-// The case of the sweep's call on samples [first, last).
-props::Case call_case(const SweepResult& res, const RopeSpec& spec, uint64_t seed, size_t first, size_t last) {
+// The case of the sweep's call on samples [first, last), in the call shape the kernel takes.
+props::Case call_case(const rc_kernel_desc& kernel, const SweepResult& res, const RopeSpec& spec, uint64_t seed,
+                      size_t first, size_t last) {
   props::Case c;
   c.spec = spec;
   c.positions.assign(res.samples.begin() + static_cast<std::ptrdiff_t>(first),
@@ -201,7 +202,16 @@ props::Case call_case(const SweepResult& res, const RopeSpec& spec, uint64_t see
     const std::vector<double> x = sweep_input(res.in_dtype, spec.head_dim, seed, static_cast<int64_t>(s));
     c.x.insert(c.x.end(), x.begin(), x.end());
   }
-  return c;
+  return props::in_call_shape(c, kernel);
+}
+
+// The sample of `w` alone (its position and input), in the call shape the kernel takes.
+props::Case worst_alone(const rc_kernel_desc& kernel, const SweepResult& res, const Worst& w) {
+  props::Case c;
+  c.spec = res.spec;
+  c.positions = {w.t};
+  c.x = sweep_input(res.in_dtype, res.spec.head_dim, res.seed, w.sample);
+  return props::in_call_shape(c, kernel);
 }
 
 bool failed_or_internal(const props::Judgement& j) { return j.failed() || j.finding == props::Finding::kInternal; }
@@ -300,7 +310,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     probe.spec = spec;
     probe.positions = {0};
     probe.x.assign(static_cast<size_t>(spec.head_dim), 0.0);
-    res.skipped = runner.unsupported_reason(probe);
+    res.skipped = runner.unsupported_reason(props::in_call_shape(probe, kernel));
     res.refusal = runner.prepare_refusal();
     if (!res.skipped.empty()) return res;
   }
@@ -359,7 +369,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     for (size_t ci = static_cast<size_t>(w); ci < n_chunks; ci += static_cast<size_t>(n_threads)) {
       const size_t first = ci * chunk, last = std::min(n_samples, first + chunk);
       failed[static_cast<size_t>(w)].chunk = ci;  // where a throw of the kernel happened
-      const props::Case c = call_case(res, spec, options.seed, first, last);
+      const props::Case c = call_case(kernel, res, spec, options.seed, first, last);
       props::RunOutput out;
       auto record = [&](View& V, View& shared, const props::PairMeasurement& m, const Worst& w8) {
         const size_t s = first + static_cast<size_t>(m.token);
@@ -452,7 +462,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
       return res;
     }
     const size_t first = first_failed->chunk * chunk, last = std::min(n_samples, first + chunk);
-    const props::Case c = call_case(res, spec, options.seed, first, last);
+    const props::Case c = call_case(kernel, res, spec, options.seed, first, last);
     res.finding = judge_failed_call(judge, kernel, c,
                                     "the report sweep's call of " + std::to_string(c.n_tokens()) +
                                         " positions failed: " + first_failed->reason);
@@ -498,10 +508,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     return a->t != b->t ? a->t < b->t : a->pair < b->pair;
   });
   for (const Worst* w : to_check) {
-    props::Case alone;
-    alone.spec = spec;
-    alone.positions = {w->t};
-    alone.x = sweep_input(runner, options.seed, w->sample);
+    const props::Case alone = worst_alone(kernel, res, *w);
     std::optional<props::PairMeasurement> lone;
     auto visit = [&](const props::PairMeasurement& m) {
       if (m.pair != w->pair) return true;
@@ -526,7 +533,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     }
     if (!same(lone->ulps, w->ulps) || !same(lone->err, w->err)) {
       const size_t first = static_cast<size_t>(w->sample) / chunk * chunk;
-      const props::Case call = call_case(res, spec, options.seed, first, std::min(n_samples, first + chunk));
+      const props::Case call = call_case(kernel, res, spec, options.seed, first, std::min(n_samples, first + chunk));
       res.finding = judge_batch_dependence(judge, kernel, call, w->sample - static_cast<int64_t>(first), *w, alone,
                                            *lone, res.notes);
     } else if (!(w->ratio() <= 1)) {
@@ -545,13 +552,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     runner.attach_log(&inference);
     const props::Context ctx{runner, *oracle};
     for (const props::CallLog::Call& call : inference.calls) {
-      props::Case c;
-      c.spec = spec;
-      c.positions = call.positions;
-      c.n_heads = call.n_heads;
-      c.head_pad = call.head_stride - spec.head_dim;
-      c.token_pad = call.token_stride - call.n_heads * call.head_stride;
-      c.x = call.x;
+      const props::Case c = call.as_case(spec);
       std::string seen;
       auto visit = [&](const props::PairMeasurement& m) {
         if (m.err <= m.bound) return true;
@@ -581,6 +582,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
                                        " for " + res.kernel + " but no judged case confirmed it",
                                    none);
   }
+  if (res.exact.overall.worst.valid) res.worst_case = worst_alone(kernel, res, res.exact.overall.worst);
   res.spot_checks = checked.spot_checks();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return res;

@@ -139,6 +139,8 @@ struct SweepResult {
   uint64_t spot_checks = 0;     // pairs re-judged by the ExactReference
   double seconds = 0;
   std::optional<RunFinding> finding;  // the first finding of the judge; none: every judged case held
+  // The worst pair's sample alone, as the kernel is called (exact.overall.worst valid).
+  props::Case worst_case;
   // What the judge found and the report should say although no property failed (e.g. an
   // output that depends on the batch, within its bound both ways).
   std::vector<std::string> notes;

@@ -499,10 +499,7 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   for (const SweepResult& r : d.runs) {
     if (!r.skipped.empty() || !r.exact.overall.worst.valid) continue;
     const Worst& w = r.exact.overall.worst;
-    props::Case c;
-    c.spec = r.spec;
-    c.positions = {w.t};
-    c.x = sweep_input(r.in_dtype, r.spec.head_dim, r.seed, w.sample);
+    const props::Case& c = r.worst_case;
     // In the one counterexample format, as a case that held when it was saved (finding "pass"):
     // replaying it shows the kernel's worst measured pair again.
     props::Counterexample cx;

@@ -282,6 +282,34 @@ TEST(FuzzV2Command, ReportMeasuresTheVllmStyleSample) {
   EXPECT_EQ(measured, 1) << r.out;
 }
 
+// A kernel that only takes q and k together (no RC_FEATURE_Q_ONLY) is measured too: the sweep
+// and the recipe view call it with a k head that is a copy of q's (props::in_call_shape); its
+// worst case file replays with `repro` (a pass, as saved); `check` passes it.
+TEST(FuzzV2Command, ReportMeasuresAKernelThatOnlyTakesQAndKTogether) {
+  const std::string out = temp_dir("report-qk-only");
+  const Result r = run("report --plugin " + std::string(QK_ONLY_PLUGIN) + " --spec " + kSpecD128 + " --no-paper --out " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(read_text(out + "/report.json"));
+  ASSERT_EQ(j.at("runs").size(), 1u) << r.out;
+  const nlohmann::json& run0 = j.at("runs").at(0);
+  EXPECT_EQ(run0.at("kernel"), "vllm_style_qk_only");
+  EXPECT_TRUE(run0.at("skipped").is_null()) << run0.at("skipped");
+  EXPECT_GT(run0.at("samples").get<int>(), 0);
+  std::string worst;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(out)) {
+    if (e.path().string().find("__worst.json") != std::string::npos) worst = e.path().string();
+  }
+  ASSERT_FALSE(worst.empty()) << r.out;
+  const nlohmann::json cx = nlohmann::json::parse(read_text(worst));
+  // Saved as the kernel is called: a k head.
+  EXPECT_NE(cx.dump().find("\"n_kv_heads\":1"), std::string::npos) << cx.dump();
+  const Result replay = run("repro " + worst);
+  EXPECT_EQ(replay.exit_code, 0) << replay.out;
+  const Result gate = run("check --plugin " + std::string(QK_ONLY_PLUGIN) + " --spec " + kSpecD128 + " --cases 20 --quiet");
+  EXPECT_EQ(gate.exit_code, 0) << gate.out;
+  EXPECT_EQ(gate.out.find("NOTHING CHECKED"), std::string::npos) << gate.out;
+}
+
 // A counterexample `check` saves replays with `repro` to check's exit code: any case, and a q/k
 // case (the single k head of an MQA call left unrotated).
 TEST(FuzzV2Command, ReproReplaysATwinsCounterexampleFromCheck) {

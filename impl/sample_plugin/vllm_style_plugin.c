@@ -44,6 +44,12 @@
 #ifndef VLLM_STYLE_NAME
 #define VLLM_STYLE_NAME "vllm_style_qk_cache_f32"
 #endif
+/* How it may be called.  vLLM's op takes key as optional (q alone, or q and k); a build with
+ * VLLM_STYLE_CALLS=RC_FEATURE_QK is the kernel that always takes both (tests: every command
+ * must reach such a kernel, impl/tests/plugins/CMakeLists.txt). */
+#ifndef VLLM_STYLE_CALLS
+#define VLLM_STYLE_CALLS (RC_FEATURE_Q_ONLY | RC_FEATURE_QK)
+#endif
 #define VS_OK 0
 #define VS_K_WITH_Q_STRIDE 1     /* k addressed with q's token stride */
 #define VS_SINGLE_KV_UNTOUCHED 2 /* k left as it is when there is one kv head (MQA) */
@@ -194,7 +200,7 @@ static const rc_kernel_desc vs_kernel = {
         0.5,                  /* a is in the cache's values, rounded with them */
     },
     NULL, NULL, NULL, /* prepare, release, ABI 1 apply */
-    RC_FEATURE_Q_ONLY | RC_FEATURE_QK | RC_FEATURE_INVERSE | RC_FEATURE_ROTARY_OFFSET,
+    VLLM_STYLE_CALLS | RC_FEATURE_INVERSE | RC_FEATURE_ROTARY_OFFSET,
     RC_POSITIONS_I64,
     RC_CACHE_COS_SIN_HALVES,
     RC_DTYPE_F32,
