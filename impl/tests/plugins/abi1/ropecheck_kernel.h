@@ -1,0 +1,240 @@
+/* ropecheck_kernel.h -- the kernel contract: a plain-C, versioned ABI.
+ *
+ * Every RoPE kernel ropecheck checks -- the built-in ones in impl/kernels/ and a user's,
+ * loaded from a shared library with `--plugin lib.so` -- is described by one rc_kernel_desc
+ * and called through its function pointers.  The header is C99, and also valid C++ and CUDA
+ * host code; it has no dependencies beyond <stdint.h> and <stddef.h>.
+ *
+ * A plugin exports ONE symbol (see ROPECHECK_PLUGIN_SYMBOL at the end):
+ *
+ *   RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count,
+ *                                                                   int32_t* abi_version);
+ *
+ * impl/sample_plugin/sample_plugin.c is a complete, commented example.
+ *
+ * Versioning: ROPECHECK_ABI_VERSION changes whenever a struct layout, an enum value or a
+ * calling rule below changes.  Enum values are stable within a version; 0 is never a valid
+ * value, so a zero-filled descriptor is rejected rather than misread.
+ */
+#ifndef ROPECHECK_KERNEL_H_
+#define ROPECHECK_KERNEL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ROPECHECK_ABI_VERSION 1
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define RC_EXPORT __declspec(dllexport)
+#else
+#define RC_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ---------------------------------------------------------------- element types ---- */
+/* Storage types (rc_kernel_desc.in_dtype / out_dtype) and, in rc_accuracy, the types a
+ * kernel computes in.  RC_DTYPE_F64X2 (double-double, ~106 bits) and RC_DTYPE_I64 (an exact
+ * integer) appear only in rc_accuracy. */
+typedef enum rc_dtype {
+  RC_DTYPE_F32 = 1,    /* IEEE binary32 */
+  RC_DTYPE_F64 = 2,    /* IEEE binary64 */
+  RC_DTYPE_F16 = 3,    /* IEEE binary16 */
+  RC_DTYPE_BF16 = 4,   /* bfloat16: the upper 16 bits of a binary32 */
+  RC_DTYPE_F64X2 = 5,  /* double-double (unevaluated sum hi + lo), accuracy fields only */
+  RC_DTYPE_I64 = 6     /* exact int64, accuracy fields only (position_dtype) */
+} rc_dtype;
+
+/* --------------------------------------------------------------------- layouts ---- */
+/* Values equal ropecheck::Layout's order.  A descriptor's `layouts` is a mask of
+ * RC_LAYOUT_BIT(layout). */
+typedef enum rc_layout {
+  RC_LAYOUT_HALF_SPLIT = 0,  /* GPT-NeoX / HF rotate_half: pair i = (i, i + rotary_dim/2) */
+  RC_LAYOUT_INTERLEAVED = 1  /* GPT-J: pair i = (2i, 2i + 1) */
+} rc_layout;
+#define RC_LAYOUT_BIT(layout) (1u << (unsigned)(layout))
+#define RC_LAYOUT_ALL 0x3u
+
+/* ------------------------------------------------------------- scaling kinds ---- */
+/* Values equal ropecheck::RopeType's order (HF `rope_type`).  A descriptor's `scalings` is a
+ * mask of RC_SCALING_BIT(type). */
+typedef enum rc_rope_type {
+  RC_ROPE_DEFAULT = 0,
+  RC_ROPE_LINEAR = 1,
+  RC_ROPE_NTK = 2,      /* NTK-aware static: b' = b * s^(d/(d-2)) */
+  RC_ROPE_DYNAMIC = 3,  /* dynamic NTK, uses seq_len */
+  RC_ROPE_YARN = 4,
+  RC_ROPE_LLAMA3 = 5,
+  RC_ROPE_LONGROPE = 6
+} rc_rope_type;
+#define RC_SCALING_BIT(type) (1u << (unsigned)(type))
+#define RC_SCALING_ALL 0x7Fu
+
+/* ---------------------------------------------------------------------- spec ---- */
+/* The full RoPE spec, a C mirror of ropecheck::RopeSpec (reference/rope_spec.hpp); field
+ * meanings follow HuggingFace modeling_rope_utils.  The kernel computes its own frequencies
+ * from it, in its own precision, as real kernels do.  The spec is valid (ropecheck
+ * validated it) but a kernel should still refuse what it does not support. */
+typedef struct rc_spec {
+  int32_t head_dim;    /* components per head */
+  int32_t rotary_dim;  /* leading components rotated; even, <= head_dim; the rest pass through */
+  double base;         /* rope_theta */
+  int32_t layout;      /* rc_layout */
+  int32_t rope_type;   /* rc_rope_type */
+  double factor;       /* scaling factor s */
+  int64_t max_position_embeddings;           /* L_max */
+  int64_t original_max_position_embeddings;  /* L0; 0 = use max_position_embeddings */
+  int64_t seq_len;     /* current length L (dynamic, longrope); 0 = max_position_embeddings */
+  double beta_fast;    /* yarn (default 32) */
+  double beta_slow;    /* yarn (default 1) */
+  double mscale;       /* yarn; 0 = absent (HF: None).  Unless attention_factor is given,
+                          a = m(s, mscale)/m(s, mscale_all_dim) when both are non-zero, else
+                          m(s, 1), with m(s, mu) = 0.1 mu ln s + 1 for s > 1 (HF's yarn) */
+  double mscale_all_dim;          /* yarn; 0 = absent */
+  int32_t has_attention_factor;   /* 1: attention_factor is given (yarn, longrope) */
+  double attention_factor;        /* multiplies cos and sin when given */
+  int32_t truncate;               /* yarn: 1 = floor/ceil the correction range */
+  double low_freq_factor;         /* llama3 (default 1) */
+  double high_freq_factor;        /* llama3 (default 4) */
+  const double* short_factor;     /* longrope: n_factors values, or NULL */
+  const double* long_factor;      /* longrope: n_factors values, or NULL */
+  int32_t n_factors;              /* rotary_dim / 2 when the factors are given, else 0 */
+} rc_spec;
+
+/* ------------------------------------------------------------ accuracy contract ---- */
+/* How the kernel forms the angle phi = t * theta_j (informational; the numbers below carry
+ * the bound). */
+typedef enum rc_angle_recipe {
+  RC_ANGLE_F32_INVFREQ_F32_PRODUCT = 1, /* HF: fp32 inv_freq, fp32 t, fp32 product */
+  RC_ANGLE_F64_INVFREQ_F64_PRODUCT = 2, /* the same in binary64 */
+  RC_ANGLE_EXACT_DD = 3,  /* theta in double-double, t*theta exact (two-product), reduced mod
+                             2*pi in multi-word arithmetic: position-exact */
+  RC_ANGLE_TABLE = 4,     /* cos/sin read from a table built by some other recipe */
+  RC_ANGLE_OTHER = 5
+} rc_angle_recipe;
+
+typedef enum rc_rounding {
+  RC_ROUND_NONE = 1,          /* output dtype == compute dtype: no extra rounding */
+  RC_ROUND_NEAREST_EVEN = 2,  /* compute result rounded once to the output dtype */
+  RC_ROUND_OTHER = 3          /* truncation or anything else: declare it honestly */
+} rc_rounding;
+
+/* The a-priori error bound of one output pair of norm r = a*|(x0, x1)| (a = attention factor)
+ * follows from these numbers (reference/error_model.hpp, design.md "Exactness"):
+ *
+ *   |y - y_exact| <= r * ( |dphi| + sqrt(2)*eta + 2*gamma2 + eps_a ) + u_out * r
+ *   |dphi| <= t*theta_j*(eps_theta_j + angle_product_error)*u_angle + |t^ - t|*theta_j
+ *             + reduced_angle_abs_error
+ *   eta    = sincos_ulp * u_sincos,   eps_a = attention_rel_error * u_sincos (a != 1 only)
+ *   gamma2 = 2u/(1-2u) with u of compute_dtype; u_out only when output_rounding rounds.
+ *
+ * eps_theta_j is theta_rel_error plus the spec-dependent amplification of the variant's
+ * formulas (each operation in angle_dtype counted as one rounding), derived by the bound. */
+typedef struct rc_accuracy {
+  int32_t angle_recipe;    /* rc_angle_recipe */
+  int32_t angle_dtype;     /* rc_dtype theta and t*theta are formed in (F32, F64, F64X2) */
+  int32_t position_dtype;  /* rc_dtype t is converted to before the product: I64 = exact,
+                              F32 = exact below 2^24, F64 = exact below 2^53 */
+  int32_t sincos_dtype;    /* rc_dtype of the cos/sin values as applied */
+  int32_t compute_dtype;   /* rc_dtype of the rotation arithmetic x0*c - x1*s */
+  int32_t output_rounding; /* rc_rounding */
+  double angle_unit_roundoff;  /* u of angle_dtype: 2^-24 (F32), 2^-53 (F64), 2^-104 (F64X2) */
+  double theta_rel_error;      /* eps_theta of the default frequencies b^(-2j/d), in units of
+                                  angle_unit_roundoff (pow, reciprocal, rounding of b); the
+                                  rounding of the exponent 2j/d is added by the bound */
+  double angle_product_error;  /* relative error of the product t^*theta^ in units of
+                                  angle_unit_roundoff: 1 if rounded, 0 if exact */
+  double reduced_angle_abs_error; /* absolute error (radians) added by range reduction and
+                                     by rounding the reduced angle; 0 if none */
+  double sincos_ulp;           /* eta: error of cos and sin, in units of u of sincos_dtype
+                                  (= ulp on [0.5, 1)), incl. rounding to sincos_dtype */
+  double attention_rel_error;  /* relative error of the applied attention factor a != 1, in
+                                  units of u of sincos_dtype */
+} rc_accuracy;
+
+/* -------------------------------------------------------------- return codes ---- */
+/* apply/prepare return 0 or one of these.  A refusal writes nothing. */
+typedef enum rc_status {
+  RC_OK = 0,
+  RC_ERR_POSITION = 1,     /* a position < 0 or > max_position */
+  RC_ERR_SHAPE = 2,        /* head_dim / rotary_dim / strides / counts outside the declared */
+  RC_ERR_SPEC = 3,         /* spec invalid or a layout/scaling the kernel does not support */
+  RC_ERR_UNSUPPORTED = 4,  /* anything else declined (e.g. in-place on an out-of-place kernel) */
+  RC_ERR_ALLOC = 5,        /* out of memory */
+  RC_ERR_INTERNAL = 6
+} rc_status;
+
+static inline const char* rc_status_string(int status) {
+  switch (status) {
+    case RC_OK: return "ok";
+    case RC_ERR_POSITION: return "position outside [0, max_position]";
+    case RC_ERR_SHAPE: return "shape outside the declared head_dim/rotary_dim/stride range";
+    case RC_ERR_SPEC: return "spec invalid or not supported by this kernel";
+    case RC_ERR_UNSUPPORTED: return "call not supported by this kernel";
+    case RC_ERR_ALLOC: return "out of memory";
+    case RC_ERR_INTERNAL: return "internal kernel error";
+    default: return "unknown status";
+  }
+}
+
+/* Placement mask (rc_kernel_desc.placement). */
+#define RC_PLACE_OUT_OF_PLACE 0x1u /* out != in, the buffers do not overlap */
+#define RC_PLACE_IN_PLACE 0x2u     /* out == in */
+
+/* Optional per-spec state (a cos/sin cache, frequencies).  Returns 0 and sets *handle, or
+ * non-zero (rc_status) and leaves *handle untouched.  Thread-safety: apply with one handle
+ * may be called from several threads at once; prepare/release are not concurrent with it. */
+typedef int (*rc_prepare_fn)(const rc_spec* spec, void** handle);
+typedef void (*rc_release_fn)(void* handle);
+
+/* Rotate n_tokens x n_heads vectors.  Vector (k, h) starts at element
+ * k*token_stride + h*head_stride of `in` (of `out`), strides in ELEMENTS of the storage dtype,
+ * both >= 0; positions[k] is token k's position (any int64 order, repeats allowed).
+ * `handle` is the spec's prepared handle, or NULL (the kernel then works without one; a
+ * kernel with prepare must accept NULL too).  out == in means in place; otherwise the two
+ * buffers must not overlap, and distinct vectors must not overlap each other.
+ * Components >= rotary_dim are copied unchanged (bit-identical) when out != in.
+ * The kernel must never read or write outside
+ *   [base, base + (n_tokens-1)*token_stride + (n_heads-1)*head_stride + head_dim)
+ * of either buffer, and must check every position before writing anything.
+ * Returns 0 or an rc_status. */
+typedef int (*rc_apply_fn)(const rc_spec* spec, void* handle, const int64_t* positions,
+                           int64_t n_tokens, int64_t n_heads, int64_t token_stride,
+                           int64_t head_stride, const void* in, void* out);
+
+/* ------------------------------------------------------------ the descriptor ---- */
+typedef struct rc_kernel_desc {
+  int32_t abi_version;      /* ROPECHECK_ABI_VERSION the descriptor was built against */
+  const char* name;         /* unique, non-empty, [A-Za-z0-9_.-] */
+  const char* description;  /* one line */
+  int32_t in_dtype;         /* rc_dtype of the input: F32, F64, F16 or BF16 */
+  int32_t out_dtype;        /* rc_dtype of the output */
+  uint32_t layouts;         /* mask of RC_LAYOUT_BIT(rc_layout), non-empty */
+  uint32_t scalings;        /* mask of RC_SCALING_BIT(rc_rope_type), non-empty */
+  uint32_t placement;       /* mask of RC_PLACE_*, non-empty */
+  int64_t max_position;     /* largest accepted position (> 0); larger ones are refused and
+                               the accuracy contract holds for every accepted one */
+  int32_t head_dim_min, head_dim_max, head_dim_multiple;       /* 1 <= min <= max, mult >= 1 */
+  int32_t rotary_dim_min, rotary_dim_max, rotary_dim_multiple; /* 2 <= min, mult even */
+  rc_accuracy accuracy;
+  rc_prepare_fn prepare;    /* optional: prepare and release are both set or both NULL */
+  rc_release_fn release;
+  rc_apply_fn apply;        /* required */
+} rc_kernel_desc;
+
+/* ------------------------------------------------------------- plugin symbol ---- */
+/* A plugin exports this function.  It stores the number of descriptors in *count and the
+ * ABI version the plugin was built with in *abi_version, and returns an array of *count
+ * descriptor pointers that stay valid until the library is unloaded.  It must not fail;
+ * a plugin with nothing to offer returns count 0. */
+#define ROPECHECK_PLUGIN_SYMBOL "ropecheck_plugin_kernels"
+typedef const rc_kernel_desc* const* (*rc_plugin_kernels_fn)(int32_t* count,
+                                                              int32_t* abi_version);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ROPECHECK_KERNEL_H_ */
