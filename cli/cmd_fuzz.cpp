@@ -148,7 +148,7 @@ int run_fuzz(const Args& args) {
   std::printf("ropecheck fuzz: %zu kernel(s):", sel.kernels.size());
   for (const impl::Kernel* k : sel.kernels) std::printf(" %s", k->desc->name);
   std::printf("\n  engine: %s; %g s per target; reproducers in %s\n",
-              o.fuzzer_dir.empty() ? "in-process mutation driver" : ("libFuzzer (" + o.fuzzer_dir + ", ASan+UBSan)").c_str(),
+              o.fuzzer_dir.empty() ? "in-process mutation driver" : ("libFuzzer (" + o.fuzzer_dir + ", " + fuzz::fuzzer_build_text(o.fuzzer_dir) + ")").c_str(),
               o.seconds, o.out_dir.c_str());
   for (const auto& [name, why] : fuzz::unreachable_kernels()) {
     std::printf("  %s can never be checked: %s\n", name.c_str(), why.c_str());

@@ -230,6 +230,13 @@ std::string find_fuzzer_dir() {
   return "";
 }
 
+std::string fuzzer_build_text(const std::string& dir) {
+  std::ifstream in(dir + "/fuzz_engine.txt");
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) return "sanitizers unknown: no fuzz_engine.txt beside the binaries";
+  return line;
+}
+
 CampaignResult run_campaign(const CampaignOptions& opt, const std::function<void(const TargetOutcome&)>& on_target) {
   CampaignResult res;
   const std::map<std::string, std::string> unreachable = unreachable_kernels();

@@ -69,6 +69,10 @@ std::map<std::string, std::string> unreachable_kernels();
 // The directory of the libFuzzer binaries of this build (next to the executable, or its
 // build tree's fuzz/), or "".
 std::string find_fuzzer_dir();
+// How the libFuzzer binaries of `dir` were built, from the fuzz_engine.txt their build writes
+// beside them (fuzz/CMakeLists.txt): "ASan+UBSan", or the engine flags of an OSS-Fuzz style
+// build; "sanitizers unknown" when the file is missing (binaries built some other way).
+std::string fuzzer_build_text(const std::string& dir);
 
 // Runs the targets one after another (`on_target` is called as each ends) until one finds
 // something or all have run; runs none if no kernel can be reached.  The kernels are

@@ -263,37 +263,6 @@ CaseChoice edge_case(size_t i, int64_t t, bool special_values, std::array<uint8_
   return c;
 }
 
-// Seeds of the ABI 2 call part (decoder_reads_calls()): q/k calls of every shape in packed and
-// separate buffers, int32 and int64 positions, decode batches; at edge positions up to the
-// smallest max_position of the target kernels, so that the agreement is judged on them.
-std::vector<std::vector<uint8_t>> call_seeds() {
-  std::vector<std::vector<uint8_t>> out;
-  int64_t max_t = INT64_MAX;
-  for (const rc_kernel_desc* d : target_kernels()) max_t = std::min(max_t, d->max_position);
-  std::vector<int64_t> ts;
-  for (int64_t t : props::listed_edge_positions()) {
-    if (t >= 0 && t <= max_t) ts.push_back(t);
-  }
-  if (ts.empty()) ts.push_back(0);
-  for (size_t i = 0; i < 64; ++i) {
-    CaseChoice c = edge_case(i, ts[(i * 5) % ts.size()], false);
-    const std::optional<RopeSpec> spec = make_spec(c.spec);
-    if (!spec) continue;
-    const std::vector<int64_t> edges = decoder_edge_positions(*spec);
-    c.positions[1].edge = static_cast<uint16_t>(std::find(edges.begin(), edges.end(), ts[(i * 3) % ts.size()]) - edges.begin());
-    c.with_call = true;
-    c.call.kv = static_cast<uint8_t>(i % 8);
-    c.call.separate = static_cast<uint8_t>((i / 8) % 2);
-    c.call.position_dtype = static_cast<uint8_t>((i / 2) % 3);
-    c.call.decode = static_cast<uint8_t>(i % 3 == 0 ? 2 + (i / 3) % 6 : 0);
-    c.call.decode_limit = 0;  // the smallest max_position of the set
-    c.call.decode_seed = i * 0x9E3779B97F4A7C15ull;
-    fill_f32(c.call.raw, call_value_bytes(c) / 4, 1000 + i);
-    out.push_back(encode_case(c));
-  }
-  return out;
-}
-
 std::vector<uint8_t> text_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
 // A descriptor seed that check_descriptor accepts (the order mirrors fuzz_descriptor.cc).
@@ -343,6 +312,37 @@ std::vector<uint8_t> valid_descriptor_seed(int32_t in_dtype) {
 }
 
 }  // namespace
+
+// Seeds of the ABI 2 call part (decoder_reads_calls()): q/k calls of every shape in packed and
+// separate buffers, int32 and int64 positions, decode batches; at edge positions up to the
+// smallest max_position of the target kernels, so that the agreement is judged on them.
+std::vector<std::vector<uint8_t>> call_seeds() {
+  std::vector<std::vector<uint8_t>> out;
+  int64_t max_t = INT64_MAX;
+  for (const rc_kernel_desc* d : target_kernels()) max_t = std::min(max_t, d->max_position);
+  std::vector<int64_t> ts;
+  for (int64_t t : props::listed_edge_positions()) {
+    if (t >= 0 && t <= max_t) ts.push_back(t);
+  }
+  if (ts.empty()) ts.push_back(0);
+  for (size_t i = 0; i < 64; ++i) {
+    CaseChoice c = edge_case(i, ts[(i * 5) % ts.size()], false);
+    const std::optional<RopeSpec> spec = make_spec(c.spec);
+    if (!spec) continue;
+    const std::vector<int64_t> edges = decoder_edge_positions(*spec);
+    c.positions[1].edge = static_cast<uint16_t>(std::find(edges.begin(), edges.end(), ts[(i * 3) % ts.size()]) - edges.begin());
+    c.with_call = true;
+    c.call.kv = static_cast<uint8_t>(i % 8);
+    c.call.separate = static_cast<uint8_t>((i / 8) % 2);
+    c.call.position_dtype = static_cast<uint8_t>((i / 2) % 3);
+    c.call.decode = static_cast<uint8_t>(i % 3 == 0 ? 2 + (i / 3) % 6 : 0);
+    c.call.decode_limit = 0;  // the smallest max_position of the set
+    c.call.decode_seed = i * 0x9E3779B97F4A7C15ull;
+    fill_f32(c.call.raw, call_value_bytes(c) / 4, 1000 + i);
+    out.push_back(encode_case(c));
+  }
+  return out;
+}
 
 std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target) {
   std::vector<std::vector<uint8_t>> out;

@@ -51,6 +51,10 @@ std::string describe_replay(const impl::ChildOutcome& replay);
 // when the corpus directory is not around.  The spec target's seeds are inline specs; the
 // corpus also has reference/specs copied in.
 std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target);
+// The differential and metamorphic seeds of ABI 2 calls (q and k, int32/int64, decode
+// batches): in seed_inputs when a target kernel is an ABI 2 one, and written to fuzz/corpus/
+// by fuzz_make_seeds whatever the set (a set of ABI 1 kernels reads them as their v1 case).
+std::vector<std::vector<uint8_t>> call_seeds();
 
 // The repository's fuzz/corpus and fuzz/rope.dict as this build knows them ("" if absent).
 std::string default_corpus_dir();

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/campaign.hpp"
 #include "fuzz/decode.hpp"
 #include "fuzz/fuzz_common.hpp"
 #include "impl/plugin_loader.hpp"
@@ -327,6 +328,16 @@ TEST(FuzzV2Command, ReproReplaysATwinsCounterexampleFromCheck) {
     const Result replay = run("repro " + cx);
     EXPECT_EQ(replay.exit_code, r.exit_code) << replay.out;
   }
+}
+
+// `ropecheck fuzz` says what the libFuzzer binaries are from what their build wrote beside
+// them, and claims no sanitizer when nothing says so.
+TEST(FuzzV2Command, TheEngineLineSaysWhatTheFuzzBuildWrote) {
+  const std::string dir = temp_dir("engine");
+  std::filesystem::create_directories(dir);
+  EXPECT_NE(fuzz::fuzzer_build_text(dir).find("sanitizers unknown"), std::string::npos);
+  std::ofstream(dir + "/fuzz_engine.txt") << "engine flags -fsanitize=fuzzer; CXXFLAGS -O2\n";
+  EXPECT_EQ(fuzz::fuzzer_build_text(dir), "engine flags -fsanitize=fuzzer; CXXFLAGS -O2");
 }
 
 // ---- refusal reasons --------------------------------------------------------------------------

@@ -34,6 +34,27 @@ TEST(FuzzCodec, SeedsCoverTheHardCaseFile) {
   for (int64_t t : props::listed_edge_positions()) EXPECT_TRUE(first.count(t)) << "no seed at t = " << t;
 }
 
+// The committed corpus holds the ABI 2 call seeds (written whatever the kernel set), and the
+// built-in set — ABI 1 kernels — reads each as a valid v1 case.
+TEST(FuzzCodec, TheCommittedCorpusHoldsTheCallSeeds) {
+  ASSERT_FALSE(decoder_reads_calls()) << "the built-in kernels are ABI 1";
+  const std::string corpus = default_corpus_dir();
+  ASSERT_FALSE(corpus.empty());
+  const std::vector<std::vector<uint8_t>> calls = call_seeds();
+  ASSERT_GE(calls.size(), 32u);
+  for (const std::string& t : {std::string("differential"), std::string("metamorphic")}) {
+    for (const std::vector<uint8_t>& seed : calls) {
+      const std::string path = corpus + "/" + t + "/seed-" + short_hash(seed);
+      std::vector<uint8_t> bytes;
+      ASSERT_NO_THROW(bytes = read_file_bytes(path)) << path << " missing: rebuild the fuzz-seeds target";
+      EXPECT_EQ(bytes, seed) << path;
+      std::optional<Decoded> d = decode_case(bytes.data(), bytes.size());
+      ASSERT_TRUE(d.has_value()) << path;
+      EXPECT_FALSE(d->choice.with_call) << path;
+    }
+  }
+}
+
 TEST(FuzzCodec, RandomInputsReachEverySpecShape) {
   std::mt19937_64 rng(7);
   std::set<int> types, layouts;
