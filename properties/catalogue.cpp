@@ -197,35 +197,48 @@ namespace {
 // |y − y_exact| ≤ B per pair, B from the kernel's contract at that pair's t and θ.  Every pair
 // is measured; a failure shows the pair with the largest excess (NaN first), and the verdict
 // carries the largest error/bound of the case either way.
-Verdict agrees_with_reference(const Context& ctx, const Case& c) {
-  Verdict v;
-  std::optional<PairMeasurement> worst_fail;
-  double worst_fail_ratio = 0;
-  RunOutput y;
-  auto visit = [&](const PairMeasurement& m) {
+// The pairs of a case as they are measured: the largest error/bound and error in ulp into the
+// verdict, and the pair with the largest excess over its bound (NaN first) to show.
+class WorstPair {
+ public:
+  explicit WorstPair(Verdict& verdict) : v(verdict) {}
+  Verdict& v;
+  std::optional<PairMeasurement> fail;
+  double fail_ratio = 0;
+
+  void add(const PairMeasurement& m) {
     const double ratio = m.bound > 0 ? m.err / m.bound : (m.err > 0 ? INFINITY : m.err);  // NaN stays NaN
-    const bool capped = m.bound >= ref::kPairBoundCap * m.r;
     if (ratio > v.worst_ratio || (std::isnan(ratio) && !std::isnan(v.worst_ratio))) {
       v.worst_ratio = ratio;
-      v.worst_capped = capped;
+      v.worst_capped = m.bound >= ref::kPairBoundCap * m.r;
     }
     v.worst_ulp = std::max(v.worst_ulp, m.ulps);
     if (!(m.err <= m.bound) &&  // NaN fails too
-        (!worst_fail || ratio > worst_fail_ratio || (std::isnan(ratio) && !std::isnan(worst_fail_ratio)))) {
-      worst_fail = m;
-      worst_fail_ratio = ratio;
+        (!fail || ratio > fail_ratio || (std::isnan(ratio) && !std::isnan(fail_ratio)))) {
+      fail = m;
+      fail_ratio = ratio;
     }
+  }
+};
+
+Verdict agrees_with_reference(const Context& ctx, const Case& c) {
+  Verdict v;
+  WorstPair worst(v);
+  RunOutput y;
+  auto visit = [&](const PairMeasurement& m) {
+    worst.add(m);
     return true;
   };
   if (auto early = measure_agreement(ctx, c, visit, &y)) return *early;
-  if (!worst_fail) return v;
-  Verdict f = Verdict::fail("pair error exceeds the contract bound", pair_evidence(ctx, c, *worst_fail, y));
+  if (!worst.fail) return v;
+  const PairMeasurement& m = *worst.fail;
+  Verdict f = Verdict::fail("pair error exceeds the contract bound", pair_evidence(ctx, c, m, y));
   f.worst_ratio = v.worst_ratio;
   f.worst_capped = v.worst_capped;
   f.worst_ulp = v.worst_ulp;
-  f.fail_token = worst_fail->token;
-  f.fail_head = worst_fail->head;
-  f.fail_pair = worst_fail->pair;
+  f.fail_token = m.token;
+  f.fail_head = m.head;
+  f.fail_pair = m.pair;
   return f;
 }
 
@@ -367,8 +380,7 @@ Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
     return Verdict::skip("the own recipe is judged on forward calls at t >= 0 without a rotary offset");
   }
   Verdict v;
-  std::optional<PairMeasurement> worst_fail;
-  double worst_fail_ratio = 0;
+  WorstPair worst(v);
   RunOutput y;
   // With the exact reference as the oracle (`ropecheck repro`, the judge's exact-only path) the
   // recipe's rotation is formed in MPFR too; otherwise in double / long double (the view's).
@@ -384,22 +396,12 @@ Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
     } else {
       remeasure_own_recipe(ctx, *view, c, y, m);
     }
-    const double ratio = m.bound > 0 ? m.err / m.bound : (m.err > 0 ? INFINITY : m.err);  // NaN stays NaN
-    if (ratio > v.worst_ratio || (std::isnan(ratio) && !std::isnan(v.worst_ratio))) {
-      v.worst_ratio = ratio;
-      v.worst_capped = m.bound >= ref::kPairBoundCap * m.r;
-    }
-    v.worst_ulp = std::max(v.worst_ulp, m.ulps);
-    if (!(m.err <= m.bound) &&
-        (!worst_fail || ratio > worst_fail_ratio || (std::isnan(ratio) && !std::isnan(worst_fail_ratio)))) {
-      worst_fail = m;
-      worst_fail_ratio = ratio;
-    }
+    worst.add(m);
     return true;
   };
   if (auto early = measure_agreement(ctx, c, visit, &y)) return *early;
-  if (!worst_fail) return v;
-  return own_recipe_failure(v, *worst_fail, own_recipe_evidence(ctx, *view, c, *worst_fail, y));
+  if (!worst.fail) return v;
+  return own_recipe_failure(v, *worst.fail, own_recipe_evidence(ctx, *view, c, *worst.fail, y));
 }
 
 // The exact reference re-judges the pair the fast evaluation reported, on the recorded
