@@ -39,6 +39,9 @@ Options:
                      max_position_embeddings).
   --positions LIST   comma-separated positions, each a non-negative integer or 2^k[+-n]
                      (default: 0).  Example: --positions 0,1,4096,2^31-1,2^63-1
+                     A multi-axis spec (mrope_section: M-RoPE) takes t:h:w per token, one
+                     value per axis, or one value meaning it on every axis (a text token);
+                     the output then lists the axis of every pair.  Example: 7:3:5,12
   --input JSON       the head vector: a JSON array of head_dim values, inline or @FILE.
                      Numbers are taken as the binary64 they parse to; strings are exact
                      decimals, e.g. ["0.1", "-2", ...].  Example: --input '[1,0,0,1]'
@@ -49,7 +52,8 @@ Options:
                      right to about 2^-150 of the pair norm, i.e. ~45 digits).
   --score            print the attention score instead of rotated vectors.
   --q JSON, --k JSON query and key vectors for --score (same forms as --input).
-  --t T, --s S       query and key positions for --score (same forms as --positions).
+  --t T, --s S       query and key positions for --score (same forms as --positions,
+                     t:h:w for a multi-axis spec).
   --help             this text.
 
 Examples:
@@ -129,6 +133,11 @@ int run_ref(const Args& argv) {
   out["spec"] = json::parse(spec_to_json_text(spec));
   out["theta"] = ref.theta_decimal(digits);
   out["attention_factor"] = ref.attention_factor_decimal(digits);
+  if (spec.n_axes() > 1) {
+    json axes = json::array();
+    for (int j = 0; j < spec.pairs(); ++j) axes.push_back(spec.axis_of_pair(j));
+    out["axis_of_pair"] = axes;
+  }
 
   std::mt19937_64 gen(seed);
   if (random) out["random_seed"] = args.get("--random");
@@ -158,10 +167,10 @@ int run_ref(const Args& argv) {
       out["q"] = qa.given;
       out["k"] = ka.given;
     }
-    const int64_t t = parse_position(args.get("--t"));
-    const int64_t s = parse_position(args.get("--s"));
-    out["t"] = std::to_string(t);
-    out["s"] = std::to_string(s);
+    const std::vector<int64_t> t = parse_axis_position(args.get("--t"), spec.n_axes());
+    const std::vector<int64_t> s = parse_axis_position(args.get("--s"), spec.n_axes());
+    out["t"] = format_axis_position(t);
+    out["s"] = format_axis_position(s);
     out["score"] = ref.score_decimal(q, t, k, s, digits);
   } else {
     if (args.has("--q") || args.has("--k") || args.has("--t") || args.has("--s")) {
@@ -180,10 +189,9 @@ int run_ref(const Args& argv) {
       x = std::move(xa.decimals);
       out["input"] = xa.given;
     }
-    const std::vector<int64_t> positions = parse_position_list(args.get("--positions", "0"));
     json results = json::array();
-    for (int64_t t : positions) {
-      results.push_back({{"position", std::to_string(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
+    for (const std::vector<int64_t>& t : parse_axis_position_list(args.get("--positions", "0"), spec.n_axes())) {
+      results.push_back({{"position", format_axis_position(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
     }
     out["results"] = results;
   }

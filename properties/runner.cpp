@@ -249,6 +249,12 @@ Case in_call_shape(const Case& base, const rc_kernel_desc& d) {
 }
 
 std::string spec_unsupported_reason(const rc_kernel_desc& d, const RopeSpec& s) {
+  // The kernel ABI has no per-axis positions yet (issue 17): a kernel could only be asked text
+  // tokens, which would check 1-D RoPE under the M-RoPE spec's name.
+  if (s.n_axes() > 1) {
+    return "multi-axis positions (mrope_section, " + std::to_string(s.n_axes()) +
+           " axes) cannot be passed to a kernel yet: only `ropecheck ref` evaluates this spec";
+  }
   if (!(d.layouts & RC_LAYOUT_BIT(static_cast<int>(s.layout)))) {
     return std::string("layout ") + to_string(s.layout) + " not declared";
   }

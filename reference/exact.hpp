@@ -183,17 +183,28 @@ Frequencies<Real> frequencies(const RopeSpec& spec) {
   return f;
 }
 
-// Euclidean form: y = a · [[cos φ, −sin φ], [sin φ, cos φ]] · x for every pair,
-// pass-through components copied.  x has head_dim entries.
+// A token's position on every axis of the spec (spec.n_axes() values; one for 1-D RoPE).  A
+// single t is the position on every axis — a text token of M-RoPE, for which M-RoPE is 1-D
+// RoPE with the same frequencies.
+inline std::vector<int64_t> on_every_axis(const RopeSpec& spec, int64_t t) {
+  return std::vector<int64_t>(static_cast<size_t>(spec.n_axes()), t);
+}
+// The position pair j is rotated by: that of its axis (RopeSpec::axis_of_pair).
+inline int64_t position_of_pair(const RopeSpec& spec, const std::vector<int64_t>& t, int pair) {
+  return t.at(static_cast<size_t>(spec.axis_of_pair(pair)));
+}
+
+// Euclidean form: y = a · [[cos φ, −sin φ], [sin φ, cos φ]] · x for every pair, φ = t_a(j)·θ_j
+// (t_a(j) the position of pair j's axis), pass-through components copied.  x has head_dim
+// entries.
 template <class Real>
 std::vector<Real> rotate_euclidean(const RopeSpec& spec, const Frequencies<Real>& f,
-                                   int64_t t, const std::vector<Real>& x) {
+                                   const std::vector<int64_t>& t, const std::vector<Real>& x) {
   using boost::multiprecision::cos;
   using boost::multiprecision::sin;
   std::vector<Real> y(x);
-  const Real pos(t);
   for (int j = 0; j < spec.pairs(); ++j) {
-    const Real phi = pos * f.theta[static_cast<size_t>(j)];
+    const Real phi = Real(position_of_pair(spec, t, j)) * f.theta[static_cast<size_t>(j)];
     const Real c = cos(phi) * f.attention_factor;
     const Real sn = sin(phi) * f.attention_factor;
     const size_t i0 = static_cast<size_t>(spec.first_index(j));
@@ -202,6 +213,11 @@ std::vector<Real> rotate_euclidean(const RopeSpec& spec, const Frequencies<Real>
     y[i1] = x[i0] * sn + x[i1] * c;
   }
   return y;
+}
+template <class Real>
+std::vector<Real> rotate_euclidean(const RopeSpec& spec, const Frequencies<Real>& f, int64_t t,
+                                   const std::vector<Real>& x) {
+  return rotate_euclidean<Real>(spec, f, on_every_axis(spec, t), x);
 }
 
 // Minimal complex arithmetic over Real, so that the complex path shares no code with the
@@ -242,21 +258,26 @@ Complex<Real> exp_i(const Real& phi, int precision_bits) {
   return sum;
 }
 
-// Complex form: z_j = (x_{i0} + i x_{i1}) · a · e^{i t θ_j}.
+// Complex form: z_j = (x_{i0} + i x_{i1}) · a · e^{i t_a(j) θ_j}.
 template <class Real>
-std::vector<Real> rotate_complex(const RopeSpec& spec, const Frequencies<Real>& f, int64_t t,
+std::vector<Real> rotate_complex(const RopeSpec& spec, const Frequencies<Real>& f, const std::vector<int64_t>& t,
                                  const std::vector<Real>& x, int precision_bits) {
   std::vector<Real> y(x);
-  const Real pos(t);
   for (int j = 0; j < spec.pairs(); ++j) {
     const size_t i0 = static_cast<size_t>(spec.first_index(j));
     const size_t i1 = static_cast<size_t>(spec.second_index(j));
     const Complex<Real> z{x[i0], x[i1]};
+    const Real pos(position_of_pair(spec, t, j));
     const Complex<Real> w = z * exp_i<Real>(Real(pos * f.theta[static_cast<size_t>(j)]), precision_bits);
     y[i0] = w.re * f.attention_factor;
     y[i1] = w.im * f.attention_factor;
   }
   return y;
+}
+template <class Real>
+std::vector<Real> rotate_complex(const RopeSpec& spec, const Frequencies<Real>& f, int64_t t,
+                                 const std::vector<Real>& x, int precision_bits) {
+  return rotate_complex<Real>(spec, f, on_every_axis(spec, t), x, precision_bits);
 }
 
 // Plain dot product of two head vectors.
@@ -267,15 +288,16 @@ Real dot(const std::vector<Real>& a, const std::vector<Real>& b) {
   return sum;
 }
 
-// Closed form of <R(q,t), R(k,s)>: a² · Re Σ_j q_j conj(k_j) e^{i(t−s)θ_j} plus the
-// pass-through dot product.  Depends on t − s only; t − s is formed exactly in Real.
+// Closed form of <R(q,t), R(k,s)>: a² · Re Σ_j q_j conj(k_j) e^{i(t_a(j)−s_a(j))θ_j} plus the
+// pass-through dot product.  Depends on the per-axis differences t − s only; each is formed
+// exactly in Real.
 template <class Real>
 Real score_closed_form(const RopeSpec& spec, const Frequencies<Real>& f,
-                       const std::vector<Real>& q, int64_t t, const std::vector<Real>& k,
-                       int64_t s, int precision_bits) {
-  const Real delta = Real(t) - Real(s);
+                       const std::vector<Real>& q, const std::vector<int64_t>& t, const std::vector<Real>& k,
+                       const std::vector<int64_t>& s, int precision_bits) {
   Real sum(0);
   for (int j = 0; j < spec.pairs(); ++j) {
+    const Real delta = Real(position_of_pair(spec, t, j)) - Real(position_of_pair(spec, s, j));
     const size_t i0 = static_cast<size_t>(spec.first_index(j));
     const size_t i1 = static_cast<size_t>(spec.second_index(j));
     const Complex<Real> qz{q[i0], q[i1]};
@@ -287,6 +309,11 @@ Real score_closed_form(const RopeSpec& spec, const Frequencies<Real>& f,
     sum += q[static_cast<size_t>(c)] * k[static_cast<size_t>(c)];
   }
   return sum;
+}
+template <class Real>
+Real score_closed_form(const RopeSpec& spec, const Frequencies<Real>& f, const std::vector<Real>& q, int64_t t,
+                       const std::vector<Real>& k, int64_t s, int precision_bits) {
+  return score_closed_form<Real>(spec, f, q, on_every_axis(spec, t), k, on_every_axis(spec, s), precision_bits);
 }
 
 }  // namespace ropecheck::ref

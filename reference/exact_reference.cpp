@@ -95,8 +95,24 @@ struct ExactReference::Impl {
 
   // Bits for rotating at |t| (or |t − s| for a score).
   unsigned bits_for(int64_t t) const { return working_bits(t, max_theta); }
+  // The same for per-axis positions: the largest |t_a| (every position is < 2^63 in size but
+  // INT64_MIN, whose bits working_bits sizes through the double |t|).
+  unsigned bits_for(const std::vector<int64_t>& t) const {
+    unsigned bits = 0;
+    for (int64_t v : t) bits = std::max(bits, bits_for(v));
+    return bits;
+  }
+  // Positions per axis as given, or one for every axis; anything else is the caller's error.
+  std::vector<int64_t> axes(const std::vector<int64_t>& t) const {
+    if (t.size() == 1) return on_every_axis(spec, t[0]);
+    if (t.size() != static_cast<size_t>(spec.n_axes())) {
+      throw SpecError("positions", "need one position per axis (" + std::to_string(spec.n_axes()) + ") or one for every axis, got " +
+                                       std::to_string(t.size()));
+    }
+    return t;
+  }
 
-  std::vector<Mp> rotate(int64_t t, const std::vector<Mp>& x, unsigned bits) const {
+  std::vector<Mp> rotate(const std::vector<int64_t>& t, const std::vector<Mp>& x, unsigned bits) const {
     const Frequencies<Mp>& f = freqs(bits);
     return rotate_euclidean<Mp>(spec, f, t, x);
   }
@@ -146,6 +162,12 @@ void ExactReference::attention_factor_dd(double* hi, double* lo) const {
 }
 
 void ExactReference::rotate(int64_t t, const double* x, double* out_hi, double* out_lo) const {
+  rotate_axes({t}, x, out_hi, out_lo);
+}
+
+void ExactReference::rotate_axes(const std::vector<int64_t>& axis_t, const double* x, double* out_hi,
+                                 double* out_lo) const {
+  const std::vector<int64_t> t = impl_->axes(axis_t);
   const unsigned bits = impl_->bits_for(t);
   PrecisionScope scope(bits);
   const auto n = static_cast<size_t>(impl_->spec.head_dim);
@@ -194,7 +216,22 @@ int64_t distance(int64_t t, int64_t s) {
 }
 }  // namespace
 
+namespace {
+// The largest per-axis |t_a − s_a| (the precision of a score).
+int64_t distance(const std::vector<int64_t>& t, const std::vector<int64_t>& s) {
+  int64_t d = 0;
+  for (size_t a = 0; a < t.size(); ++a) d = std::max(d, distance(t[a], s[a]));
+  return d;
+}
+}  // namespace
+
 double ExactReference::score(const double* q, int64_t t, const double* k, int64_t s) const {
+  return score_axes(q, {t}, k, {s});
+}
+
+double ExactReference::score_axes(const double* q, const std::vector<int64_t>& axis_t, const double* k,
+                                  const std::vector<int64_t>& axis_s) const {
+  const std::vector<int64_t> t = impl_->axes(axis_t), s = impl_->axes(axis_s);
   const unsigned bits = impl_->bits_for(distance(t, s));
   PrecisionScope scope(bits);
   const auto n = static_cast<size_t>(impl_->spec.head_dim);
@@ -247,9 +284,10 @@ std::string ExactReference::attention_factor_decimal(int digits) const {
   return decimal(impl_->freqs(192).attention_factor, digits);
 }
 
-std::vector<std::string> ExactReference::rotate_decimal(int64_t t,
+std::vector<std::string> ExactReference::rotate_decimal(const std::vector<int64_t>& axis_t,
                                                         const std::vector<std::string>& x,
                                                         int digits) const {
+  const std::vector<int64_t> t = impl_->axes(axis_t);
   const unsigned bits = impl_->bits_for(t);
   PrecisionScope scope(bits);
   const std::vector<Mp> xv = parse_decimals(x, static_cast<size_t>(impl_->spec.head_dim), "input");
@@ -258,9 +296,10 @@ std::vector<std::string> ExactReference::rotate_decimal(int64_t t,
   return out;
 }
 
-std::string ExactReference::score_decimal(const std::vector<std::string>& q, int64_t t,
-                                          const std::vector<std::string>& k, int64_t s,
+std::string ExactReference::score_decimal(const std::vector<std::string>& q, const std::vector<int64_t>& axis_t,
+                                          const std::vector<std::string>& k, const std::vector<int64_t>& axis_s,
                                           int digits) const {
+  const std::vector<int64_t> t = impl_->axes(axis_t), s = impl_->axes(axis_s);
   const unsigned bits = impl_->bits_for(distance(t, s));
   PrecisionScope scope(bits);
   const auto n = static_cast<size_t>(impl_->spec.head_dim);

@@ -63,14 +63,22 @@ class ExactReference : public Oracle {
   // <R(q,t), R(k,s)> over the whole head, exactly (closed form in t - s), rounded.
   double score(const double* q, int64_t t, const double* k, int64_t s) const override;
 
+  // Multi-axis positions (M-RoPE, RopeSpec::mrope_section): t holds one position per axis
+  // (spec().n_axes() values; SpecError("positions") otherwise), pair j rotated by that of its
+  // axis.  The single-t methods above are the case t on every axis (a text token).
+  void rotate_axes(const std::vector<int64_t>& t, const double* x, double* out_hi, double* out_lo) const;
+  double score_axes(const double* q, const std::vector<int64_t>& t, const double* k,
+                    const std::vector<int64_t>& s) const;
+
   // Decimal strings with `digits` significant digits (the CLI's output).
   std::vector<std::string> theta_decimal(int digits) const;
   std::string attention_factor_decimal(int digits) const;
   // x given as decimal strings (exact decimal inputs are supported, e.g. "0.1").
-  std::vector<std::string> rotate_decimal(int64_t t, const std::vector<std::string>& x,
+  // t: one position per axis (as rotate_axes), or one for every axis.
+  std::vector<std::string> rotate_decimal(const std::vector<int64_t>& t, const std::vector<std::string>& x,
                                           int digits) const;
-  std::string score_decimal(const std::vector<std::string>& q, int64_t t,
-                            const std::vector<std::string>& k, int64_t s, int digits) const;
+  std::string score_decimal(const std::vector<std::string>& q, const std::vector<int64_t>& t,
+                            const std::vector<std::string>& k, const std::vector<int64_t>& s, int digits) const;
 
  private:
   struct Impl;

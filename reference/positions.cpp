@@ -78,26 +78,54 @@ std::string format_position(int64_t t) {
   return std::to_string(t);
 }
 
-std::vector<int64_t> parse_position_list(const std::string& comma_separated) {
-  // Every item between commas is a position: "1," and "1,,2" are typos, not "1" and "1,2"
-  // (std::getline would silently drop a trailing empty item).
-  if (comma_separated.find_first_not_of(" \t") == std::string::npos) {
-    throw SpecError("positions", "no position given");
-  }
-  std::vector<int64_t> out;
+namespace {
+// The items of a list separated by `sep`, trimmed.  Every item is one: "1," and "1,,2" are
+// typos, not "1" and "1,2" (std::getline would silently drop a trailing empty item).
+std::vector<std::string> list_items(const std::string& text, char sep, const std::string& what) {
+  if (text.find_first_not_of(" \t") == std::string::npos) throw SpecError("positions", "no " + what + " given");
+  std::vector<std::string> out;
   size_t start = 0;
   for (;;) {
-    const size_t comma = comma_separated.find(',', start);
-    const std::string item = comma_separated.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t at = text.find(sep, start);
+    const std::string item = text.substr(start, at == std::string::npos ? std::string::npos : at - start);
     const size_t b = item.find_first_not_of(" \t");
     if (b == std::string::npos) {
-      throw SpecError("positions", "empty item in '" + comma_separated + "' (a stray comma?)");
+      throw SpecError("positions", "empty item in '" + text + "' (a stray " + (sep == ',' ? std::string("comma") : "'" + std::string(1, sep) + "'") + "?)");
     }
     const size_t e = item.find_last_not_of(" \t");
-    out.push_back(parse_position(item.substr(b, e - b + 1)));
-    if (comma == std::string::npos) return out;
-    start = comma + 1;
+    out.push_back(item.substr(b, e - b + 1));
+    if (at == std::string::npos) return out;
+    start = at + 1;
   }
+}
+}  // namespace
+
+std::vector<int64_t> parse_position_list(const std::string& comma_separated) {
+  std::vector<int64_t> out;
+  for (const std::string& item : list_items(comma_separated, ',', "position")) out.push_back(parse_position(item));
+  return out;
+}
+
+std::vector<int64_t> parse_axis_position(const std::string& text, int n_axes) {
+  std::vector<int64_t> out;
+  for (const std::string& item : list_items(text, ':', "position")) out.push_back(parse_position(item));
+  if (out.size() != 1 && out.size() != static_cast<size_t>(n_axes)) {
+    throw SpecError("positions", "'" + text + "' has " + std::to_string(out.size()) + " axes; the spec has " +
+                                     std::to_string(n_axes) + (n_axes == 1 ? " (t)" : " (t:h:w... or one t for every axis)"));
+  }
+  return out;
+}
+
+std::vector<std::vector<int64_t>> parse_axis_position_list(const std::string& comma_separated, int n_axes) {
+  std::vector<std::vector<int64_t>> out;
+  for (const std::string& item : list_items(comma_separated, ',', "position")) out.push_back(parse_axis_position(item, n_axes));
+  return out;
+}
+
+std::string format_axis_position(const std::vector<int64_t>& t) {
+  std::string s;
+  for (size_t a = 0; a < t.size(); ++a) s += (a ? ":" : "") + std::to_string(t[a]);
+  return s;
 }
 
 }  // namespace ropecheck

@@ -6,6 +6,7 @@
 // a config.json, "scaling.factor" in a ropecheck spec) and states the rule it breaks.
 #include "rope_spec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
@@ -34,6 +35,23 @@ const char* to_string(RopeType type) {
 SpecError::SpecError(std::string field, std::string rule)
     : std::runtime_error(field + ": " + rule), field_(std::move(field)), rule_(std::move(rule)) {}
 
+int RopeSpec::axis_of_pair(int pair) const {
+  const int n = n_axes();
+  if (n == 1) return 0;
+  if (mrope_interleaved) {
+    for (int a = 1; a < n; ++a) {
+      if (pair % n == a && pair < n * mrope_section[static_cast<size_t>(a)]) return a;
+    }
+    return 0;
+  }
+  int end = 0;
+  for (int a = 0; a < n; ++a) {
+    end += mrope_section[static_cast<size_t>(a)];
+    if (pair < end) return a;
+  }
+  return n - 1;  // not reached for a valid spec (the sections sum to the pairs)
+}
+
 namespace detail {
 
 const FieldNames& own_names() {
@@ -54,6 +72,7 @@ const FieldNames& own_names() {
       {"high_freq_factor", "scaling.high_freq_factor"},
       {"short_factor", "scaling.short_factor"},
       {"long_factor", "scaling.long_factor"},
+      {"mrope_section", "mrope_section"},
   };
   return names;
 }
@@ -162,6 +181,34 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
   // The error model's terms are products of these with unit roundoffs: finite too
   // (impl/tests/domain_test.cpp sweeps the corners and random specs for every contract).
 
+  if (!s.mrope_section.empty()) {
+    // Rules of HF's M-RoPE (rope_spec.hpp): 2 to 8 axes (HF: 3; 2-D and N-D RoPE have more or
+    // fewer), each with at least one pair, the pairs of every axis within rotary_dim/2.
+    const int n = s.n_axes();
+    if (n < 2 || n > 8) fail("mrope_section", "must list 2 to 8 axes (pairs per axis), got " + std::to_string(n));
+    int sum = 0;
+    for (int a = 0; a < n; ++a) {
+      const int sec = s.mrope_section[static_cast<size_t>(a)];
+      if (sec < 1) {
+        fail("mrope_section", "axis " + std::to_string(a) + " must have at least one pair, got " + std::to_string(sec));
+      }
+      sum += std::min(sec, 1 << 20);
+    }
+    if (sum != s.pairs()) {
+      fail("mrope_section", "must sum to rotary_dim/2 = " + std::to_string(s.pairs()) + " pairs, got " + std::to_string(sum));
+    }
+    if (s.mrope_interleaved) {
+      for (int a = 1; a < n; ++a) {
+        const int sec = s.mrope_section[static_cast<size_t>(a)];
+        // Axis a takes pairs a, a + n, ..., a + n·(sec − 1): the last must exist.
+        if (a + n * (sec - 1) >= s.pairs()) {
+          fail("mrope_section", "interleaved: axis " + std::to_string(a) + " needs pair " + std::to_string(a + n * (sec - 1)) +
+                                    " (pairs " + std::to_string(a) + ", " + std::to_string(a + n) + ", ... every " +
+                                    std::to_string(n) + "th), beyond rotary_dim/2 = " + std::to_string(s.pairs()));
+        }
+      }
+    }
+  }
   switch (s.type) {
     case RopeType::kDefault:
       break;

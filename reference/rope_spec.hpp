@@ -62,7 +62,24 @@ struct RopeSpec {
   std::vector<double> short_factor;
   std::vector<double> long_factor;
 
+  // Multi-axis RoPE (M-RoPE): every token has one position per axis (t, h, w for Qwen-VL; a
+  // text token has the same on every axis), and pair j is rotated by the position of axis
+  // axis_of_pair(j), with the frequency θ'_j of the 1-D rule (scaling and partial rotary as
+  // for one axis).  mrope_section[a] is the number of pairs of axis a (summing to rotary_dim/2).
+  //  - chunked (HF qwen2_vl apply_multimodal_rotary_pos_emb: cos/sin split by mrope_section
+  //    over the frequency index, chunk i taken from axis i % 3): pairs [0, s0) are axis 0,
+  //    [s0, s0 + s1) axis 1, ...;
+  //  - interleaved (HF qwen3_vl Qwen3VLTextRotaryEmbedding.apply_interleaved_mrope: for axis
+  //    a >= 1, freqs[..., a : 3·s_a : 3] come from axis a, every other index from axis 0): pair
+  //    j is axis a >= 1 when j % n == a and j < n·s_a, else axis 0 (n = the number of axes; HF
+  //    writes 3).
+  // Empty: one axis (every 1-D variant).
+  std::vector<int> mrope_section;
+  bool mrope_interleaved = false;
+
   int pairs() const { return rotary_dim / 2; }
+  int n_axes() const { return mrope_section.empty() ? 1 : static_cast<int>(mrope_section.size()); }
+  int axis_of_pair(int pair) const;
   // Index of the two components of pair i within a head.
   int first_index(int pair) const { return layout == Layout::kInterleaved ? 2 * pair : pair; }
   int second_index(int pair) const {
@@ -135,6 +152,13 @@ int64_t parse_position(const std::string& text);
 // saved case holds what it was called with.  Every int64 reads back.
 int64_t parse_signed_position(const std::string& text);
 std::vector<int64_t> parse_position_list(const std::string& comma_separated);
+// A token's position for a spec with n_axes axes (M-RoPE): "t:h:w" (n_axes values, each as
+// parse_position), or one value meaning that position on every axis (a text token).  Throws
+// SpecError("positions", ...) on anything else.  The list form is comma-separated.
+std::vector<int64_t> parse_axis_position(const std::string& text, int n_axes);
+std::vector<std::vector<int64_t>> parse_axis_position_list(const std::string& comma_separated, int n_axes);
+// "t:h:w" in decimal (one value: "t"), as parse_axis_position reads it back.
+std::string format_axis_position(const std::vector<int64_t>& t);
 // A position for people: 2^k-2 .. 2^k+2 (k >= 8) as "2^k[+-n]" ("2^8-1", "2^31-1",
 // "2^63-1"), anything else in decimal ("0", "4099", "65504"); a negative t as "-" and its
 // magnitude so written ("-2^31+1", "-2^63").  parse_signed_position reads every t back,

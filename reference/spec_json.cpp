@@ -39,7 +39,8 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
   const json j = parse_json_document(text, origin);
   if (!j.is_object()) throw SpecError(origin, "must be a JSON object");
   reject_unknown_keys(j, "", {"name", "head_dim", "rotary_dim", "base", "layout",
-                              "max_position_embeddings", "seq_len", "scaling", "comment"});
+                              "max_position_embeddings", "seq_len", "scaling", "mrope_section",
+                              "mrope_interleaved", "comment"});
   RopeSpec s;
   auto has = [&](const char* k) { return j.contains(k) && !j.at(k).is_null(); };
   if (has("name")) {
@@ -70,6 +71,11 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
     s.max_position_embeddings = get_int(j, "max_position_embeddings", "max_position_embeddings");
   }
   if (has("seq_len")) s.seq_len = get_int(j, "seq_len", "seq_len");
+  if (has("mrope_section")) s.mrope_section = get_int_list(j, "mrope_section", "mrope_section");
+  if (has("mrope_interleaved")) {
+    s.mrope_interleaved = get_bool(j, "mrope_interleaved", "mrope_interleaved");
+    if (s.mrope_section.empty()) throw SpecError("mrope_interleaved", "needs mrope_section (the pairs of each axis)");
+  }
   bool factor_given = false;
   if (has("scaling")) {
     const json& sc = j.at("scaling");
@@ -109,6 +115,10 @@ std::string spec_to_json_text(const RopeSpec& s, int indent) {
   j["layout"] = to_string(s.layout);
   if (s.max_position_embeddings) j["max_position_embeddings"] = s.max_position_embeddings;
   if (s.seq_len) j["seq_len"] = s.seq_len;
+  if (!s.mrope_section.empty()) {
+    j["mrope_section"] = s.mrope_section;
+    j["mrope_interleaved"] = s.mrope_interleaved;
+  }
   if (s.type != RopeType::kDefault) {
     json sc;
     sc["type"] = to_string(s.type);

@@ -52,6 +52,17 @@ bool get_bool(const json& obj, const std::string& key, const std::string& path) 
   return v.get<bool>();
 }
 
+std::vector<int> get_int_list(const json& obj, const std::string& key, const std::string& path) {
+  const json& v = obj.at(key);
+  if (!v.is_array()) throw SpecError(path, "must be an array of integers, got " + json_type(v));
+  std::vector<int> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const json element = {{"v", v[i]}};  // the getters read a keyed value
+    out.push_back(get_small_int(element, "v", path + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
 std::vector<double> get_list(const json& obj, const std::string& key, const std::string& path) {
   const json& v = obj.at(key);
   if (!v.is_array()) throw SpecError(path, "must be an array of numbers, got " + json_type(v));

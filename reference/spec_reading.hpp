@@ -36,6 +36,9 @@ int get_small_int(const nlohmann::json& obj, const std::string& key, const std::
 bool get_bool(const nlohmann::json& obj, const std::string& key, const std::string& path);
 std::vector<double> get_list(const nlohmann::json& obj, const std::string& key, const std::string& path);
 
+// obj.at(key) as a list of int (each named path[i] in messages).
+std::vector<int> get_int_list(const nlohmann::json& obj, const std::string& key, const std::string& path);
+
 RopeType parse_rope_type(const std::string& name, const std::string& path);
 // Reads the scaling parameters shared by both formats from `sc` (ropecheck "scaling" or HF
 // "rope_scaling"); `prefix` is its path for messages.  Keys not listed are reported by the

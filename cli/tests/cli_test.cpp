@@ -120,6 +120,56 @@ TEST(Cli, RefOutputMatchesKnownAnswersAtLargestPosition) {
   EXPECT_EQ(checked, 3);
 }
 
+// M-RoPE through `ref`: t:h:w positions reproduce the independent table at a token with three
+// different axis positions (the Qwen3-VL interleaved case), a text token may be given as one
+// value, the axis of each pair is printed, and a position with the wrong number of axes is
+// exit 2 naming the positions.
+TEST(Cli, RefTakesPerAxisPositionsForMrope) {
+  std::ifstream in(ROPECHECK_SOURCE_DIR "/reference/known_answers/kat.json");
+  const json table = json::parse(in);
+  const json* c = nullptr;
+  for (const json& k : table["cases"]) {
+    if (k["id"] == "mrope_interleaved_d128_qwen3vl") c = &k;
+  }
+  ASSERT_NE(c, nullptr);
+  json input = json::array();
+  for (const json& v : (*c)["input"]) input.push_back(std::stod(v.get<std::string>()));
+  const std::string spec = temp_file("mrope.json", (*c)["spec"].dump());
+  const std::string vec = temp_file("mrope.in.json", input.dump(-1, ' ', false));
+  const auto& positions = (*c)["positions"];
+  size_t p = 0;
+  while (p < positions.size() && positions[p] != "4096:12:30") ++p;
+  ASSERT_LT(p, positions.size());
+  const Result r = run("ref --spec " + spec + " --input @" + vec + " --positions 4096:12:30,5 --digits 40");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["results"][0]["position"], "4096:12:30");
+  EXPECT_EQ(out["results"][1]["position"], "5");
+  ASSERT_EQ(out["axis_of_pair"].size(), 64u);
+  EXPECT_EQ(out["axis_of_pair"][1], 1);
+  EXPECT_EQ(out["axis_of_pair"][2], 2);
+  EXPECT_EQ(out["axis_of_pair"][60], 0);
+  const auto got = out["results"][0]["output"];
+  const auto want = (*c)["outputs"][p];
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const long double g = std::stold(got[i].get<std::string>());
+    const long double w = std::stold(want[i].get<std::string>());
+    EXPECT_LE(std::fabs(static_cast<double>(g - w)), 0x1p-60 * 3) << "component " << i;
+  }
+  const Result bad = run("ref --spec " + spec + " --random 1 --positions 7:3");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("positions"), std::string::npos) << bad.out;
+  const Result score = run("ref --spec " + spec + " --score --random 2 --t 8:10:2 --s 5:5:9");
+  ASSERT_EQ(score.exit_code, 0) << score.out;
+  EXPECT_EQ(json::parse(score.out)["t"], "8:10:2");
+  // Kernels cannot be given per-axis positions yet: the gate checks nothing (exit 2) and says
+  // why, rather than checking text tokens under the M-RoPE spec's name.
+  const Result gate = run("check --spec " + spec + " --cases 2 --quiet");
+  EXPECT_EQ(gate.exit_code, 2) << gate.out;
+  EXPECT_NE(gate.out.find("multi-axis positions (mrope_section"), std::string::npos) << gate.out;
+}
+
 // A YaRN spec whose correction range is within rounding of a discontinuity (beta_slow 2 ulp
 // above beta_fast, not truncated) is still checked and passes, with a warning that names the
 // betas; the same spec with ordinary betas gets no warning.

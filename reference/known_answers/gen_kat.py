@@ -5,7 +5,8 @@ Computes, with mpmath at 400 bits, the frequencies theta'_j, the attention facto
 rotated head R(x, t) at edge positions, and the closed-form attention score
 <R(q,t), R(k,s)> = a^2 Re sum_j q_j conj(k_j) e^{i(t-s)theta'_j} + sum_{c>=d} q_c k_c
 for every RoPE variant (default, linear, ntk, dynamic, yarn, llama3, longrope) and both
-layouts.  Formulas: HuggingFace transformers `modeling_rope_utils` semantics as written
+layouts, and multi-axis M-RoPE (chunked as Qwen2-VL, interleaved as Qwen3-VL, with YaRN and
+partial rotary): positions "t:h:w", pair j rotated by the position of its axis (axis_map).  Formulas: HuggingFace transformers `modeling_rope_utils` semantics as written
 down in shared/design.md (written independently of the C++ reference in reference/*.hpp).
 
 Conventions (the C++ side must use the same ones to agree to 2^-60):
@@ -117,6 +118,35 @@ def frequencies(spec):
     return th, a, info
 
 
+def axis_map(spec):
+    """The axis of every pair (M-RoPE), written from HF's code, not from the C++:
+    chunked (qwen2_vl apply_multimodal_rotary_pos_emb): cos/sin split into chunks of
+    mrope_section over the frequency index, chunk i from axis i % 3;
+    interleaved (qwen3_vl apply_interleaved_mrope): freqs_t = freqs[0], then for axis
+    a = 1, 2: freqs_t[..., a : 3 * section[a] : 3] = freqs[a, ..., same slice]."""
+    sec, n = spec.get("mrope_section"), spec["rotary_dim"] // 2
+    if not sec:
+        return [0] * n
+    if spec.get("mrope_interleaved"):
+        axes = [0] * n
+        for a in range(1, len(sec)):
+            for j in range(a, min(len(sec) * sec[a], n), len(sec)):
+                axes[j] = a
+        return axes
+    axes = []
+    for a, count in enumerate(sec):
+        axes += [a] * count
+    return axes
+
+
+def at_axes(spec, t):  # a position: one int (every axis, a text token) or one per axis
+    return tuple(t) if isinstance(t, tuple) else (t,) * max(1, len(spec.get("mrope_section") or []))
+
+
+def pos_str(t):
+    return ":".join(str(v) for v in t) if isinstance(t, tuple) else str(t)
+
+
 def pair_index(spec, j):
     d = spec["rotary_dim"]
     return (2 * j, 2 * j + 1) if spec["layout"] == "interleaved" else (j, j + d // 2)
@@ -124,9 +154,10 @@ def pair_index(spec, j):
 
 def rotate(spec, th, a, x, t):
     y = [P(v) for v in x]  # components >= rotary_dim: copied unchanged (not times a)
+    t, axes = at_axes(spec, t), axis_map(spec)
     for j, tj in enumerate(th):
         i0, i1 = pair_index(spec, j)
-        phi = t * tj
+        phi = t[axes[j]] * tj
         c, s = mp.cos(phi), mp.sin(phi)
         x0, x1 = P(x[i0]), P(x[i1])
         y[i0], y[i1] = a * (x0 * c - x1 * s), a * (x0 * s + x1 * c)
@@ -135,10 +166,11 @@ def rotate(spec, th, a, x, t):
 
 def score(spec, th, a, q, k, t, s):
     acc = mpf(0)
+    t, s, axes = at_axes(spec, t), at_axes(spec, s), axis_map(spec)
     for j, tj in enumerate(th):
         i0, i1 = pair_index(spec, j)
         z = mpmath.mpc(P(q[i0]), P(q[i1])) * mpmath.conj(mpmath.mpc(P(k[i0]), P(k[i1])))
-        acc += (z * mp.expj((t - s) * tj)).real
+        acc += (z * mp.expj((t[axes[j]] - s[axes[j]]) * tj)).real
     return a * a * acc + sum(P(q[c]) * P(k[c]) for c in range(spec["rotary_dim"], spec["head_dim"]))
 
 
@@ -160,9 +192,10 @@ LF = [1.0, 1.0, 1.125, 1.25, 1.5, 2.0, 3.0, 4.5]           # longrope factors: e
 LONG = [1.0, 1.5, 2.5, 4.0, 8.0, 16.0, 24.0, 32.0]         # (HF casts them to float32)
 
 
-def spec(name, hd, rd, base, layout, lmax, scaling=None, seq_len=None):
+def spec(name, hd, rd, base, layout, lmax, scaling=None, seq_len=None, mrope=None, interleaved=False):
     sp = {"name": name, "head_dim": hd, "rotary_dim": rd, "base": base, "layout": layout,
           "max_position_embeddings": lmax}
+    sp.update({} if mrope is None else {"mrope_section": mrope, "mrope_interleaved": interleaved})
     sp.update({} if seq_len is None else {"seq_len": seq_len})
     sp.update({} if scaling is None else {"scaling": scaling})
     return sp
@@ -225,21 +258,47 @@ CASES = [
 ]
 
 
+# M-RoPE (t, h, w) positions: text tokens (t = h = w), a large t with small h and w and the
+# reverse, each axis up to 2^40 (and one at 2^63 - 1), negative steps between axes.
+POS_MROPE = [(0, 0, 0), 5, (7, 3, 5), (4096, 12, 30), (12, 4096, 2**16), (2**20, 1, 2**20 - 1),
+             (2**31 - 1, 17, 3), (3, 2**31 - 1, 2**40), 2**40, (2**40, 2**39 + 7, 1),
+             (1, 2**40 - 3, 2**40), (2**63 - 1, 5, 2**62 + 12345)]
+MROPE_CASES = [
+    ("mrope_chunked_d128_qwen2vl", spec("Qwen2-VL M-RoPE [16,24,24]", 128, 128, 1000000, HS, 32768,
+                                        mrope=[16, 24, 24]), POS_MROPE, {3: 0.0}),
+    ("mrope_interleaved_d128_qwen3vl", spec("Qwen3-VL M-RoPE interleaved [24,20,20]", 128, 128, 5000000, HS,
+                                            262144, mrope=[24, 20, 20], interleaved=True), POS_MROPE, {}),
+    ("mrope_chunked_h20_r16_partial", spec("M-RoPE chunked, partial rotary", 20, 16, 10000, HS, 4096,
+                                           mrope=[4, 2, 2]), POS_MROPE, {17: -0.0, 19: 1e30}),
+    ("mrope_chunked_d16_yarn", spec("M-RoPE chunked + YaRN", 16, 16, 1000000, HS, 131072, Y(4, 32768),
+                                    mrope=[2, 3, 3]), POS_MROPE, {}),
+    ("mrope_interleaved_h24_r16_yarn_partial", spec("M-RoPE interleaved + YaRN + partial", 24, 16, 10000000,
+                                                    HS, 262144, Y(4, 65536), mrope=[3, 3, 2], interleaved=True),
+     POS_MROPE, {20: 0.0}),
+    ("mrope_interleaved_d16_gptj_layout", spec("M-RoPE interleaved axes, interleaved pairs", 16, 16, 10000, IL,
+                                               4096, mrope=[4, 2, 2], interleaved=True), POS_MROPE, {}),
+]
+
+
 def build(prec):
     mp.prec = prec
     rng, out = LCG(0x524F50454B4154), []  # "ROPEKAT"
-    for cid, sp, pos, special in CASES:
+    for cid, sp, pos, special in CASES + MROPE_CASES:
         sc = sp.get("scaling", {})
         extra = {sp["max_position_embeddings"]} if sc else set()
         if "original_max_position_embeddings" in sc:
             extra.add(sc["original_max_position_embeddings"])
-        positions = sorted(set(pos) | {p + e for p in extra for e in (-1, 0, 1)})
+        positions = pos if sp.get("mrope_section") else sorted(set(pos) | {p + e for p in extra for e in (-1, 0, 1)})
         th, a, info = frequencies(sp)
         hd, rd = sp["head_dim"], sp["rotary_dim"]
         x = [special.get(i, rng.next()) for i in range(hd)]
         outs = [rotate(sp, th, a, x, t) for t in positions]
         scores = []
-        for (t, s), fresh in [((8, 5), True), ((18, 15), False), ((2**63 - 1, 2**62 + 12345), True)]:
+        pairs = [((8, 5), True), ((18, 15), False), ((2**63 - 1, 2**62 + 12345), True)]
+        if sp.get("mrope_section"):  # per-axis differences (3, 5, -7) twice, then far apart
+            pairs = [(((8, 10, 2), (5, 5, 9)), True), (((4099, 2**31 + 5, 2**40), (4096, 2**31, 2**40 + 7)), False),
+                     (((2**63 - 1, 3, 2**40), (2**62 + 12345, 2**40, 1)), True)]
+        for (t, s), fresh in pairs:
             if fresh:
                 q, k = [rng.next() for _ in range(hd)], [rng.next() for _ in range(hd)]
             scores.append((q, k, t, s, score(sp, th, a, q, k, t, s)))
@@ -269,6 +328,15 @@ def self_check(cases, cases_hi):
                 fail(f"{cid}: closed-form score != dot product of rotated vectors (t={t}, s={s})")
     if cases[0][8][0][4] != cases[0][8][1][4]:
         fail("scores of (8,5) and (18,15) differ")
+    for cid, sp, positions, th, a, info, x, outs, scores in cases:
+        if not sp.get("mrope_section"):
+            continue
+        if scores[0][4] != scores[1][4]:
+            fail(f"{cid}: scores with the same per-axis differences differ")
+        one_axis = {k: v for k, v in sp.items() if k not in ("mrope_section", "mrope_interleaved")}
+        for t, y in zip(positions, outs):
+            if not isinstance(t, tuple) and y != rotate(one_axis, th, a, x, t):
+                fail(f"{cid}: a text token (t on every axis) is not 1-D RoPE at t={t}")
 
 
 def check_values(cases):
@@ -310,10 +378,10 @@ def main():
             "id": cid, "spec": sp,
             "theta": [S(t) for t in th], "attention_factor": S(a),
             "input": [repr(v) for v in x],
-            "positions": [str(t) for t in positions],
+            "positions": [pos_str(t) for t in positions],
             "outputs": [[("-0.0" if c >= rd and repr(x[c]) == "-0.0" else S(v)) for c, v in enumerate(y)]
                         for y in outs],
-            "scores": [{"q": [repr(v) for v in q], "k": [repr(v) for v in k], "t": str(t), "s": str(s),
+            "scores": [{"q": [repr(v) for v in q], "k": [repr(v) for v in k], "t": pos_str(t), "s": pos_str(s),
                         "score": S(v)} for q, k, t, s, v in scores],
         })
     json.dump(doc, sys.stdout, indent=1)

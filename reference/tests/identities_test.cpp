@@ -264,7 +264,7 @@ TEST(ExactReferenceTest, ConcurrentUseGivesTheDigitsOfSequentialUse) {
         std::vector<std::string> x(static_cast<size_t>(spec.head_dim));
         for (size_t i = 0; i < x.size(); ++i) x[i] = "0." + std::to_string(i + 1) + "3";
         for (size_t p = 0; p < positions.size(); ++p) {
-          for (std::string& y : ref.rotate_decimal(positions[(first + p) % positions.size()], x, 60)) {
+          for (std::string& y : ref.rotate_decimal({positions[(first + p) % positions.size()]}, x, 60)) {
             out.push_back(std::move(y));
           }
         }

@@ -81,7 +81,7 @@ TEST_P(KnownAnswers, MatchesIndependentTableTo2PowMinus60) {
   Mp worst = 0;
   std::string worst_at;
   for (size_t p = 0; p < positions.size(); ++p) {
-    const int64_t t = parse_position(positions[p].get<std::string>());
+    const std::vector<int64_t> t = parse_axis_position(positions[p].get<std::string>(), spec.n_axes());
     const auto got = ref.rotate_decimal(t, x, kDigits);
     const auto want = strings(c["outputs"][p]);
     for (int j = 0; j < spec.pairs(); ++j) {
@@ -93,13 +93,13 @@ TEST_P(KnownAnswers, MatchesIndependentTableTo2PowMinus60) {
       const Mp rel = r > 0 ? Mp(e / r) : e;
       if (rel > worst) {
         worst = rel;
-        worst_at = "t=" + std::to_string(t) + " pair " + std::to_string(j);
+        worst_at = "t=" + format_axis_position(t) + " pair " + std::to_string(j);
       }
     }
     for (int i = spec.rotary_dim; i < spec.head_dim; ++i) {
       const Mp w(want[static_cast<size_t>(i)]);
       EXPECT_LE(mp::abs(Mp(got[static_cast<size_t>(i)]) - w), tol * mp::abs(w))
-          << "pass-through dim " << i << " at t=" << t;
+          << "pass-through dim " << i << " at t=" << format_axis_position(t);
     }
   }
   // Pass-through dims are copied bit for bit (sign of zero included).
@@ -119,14 +119,14 @@ TEST_P(KnownAnswers, MatchesIndependentTableTo2PowMinus60) {
 
   for (const json& sc : c["scores"]) {
     const auto q = binary64_values(sc["q"]), k = binary64_values(sc["k"]);
-    const int64_t t = parse_position(sc["t"].get<std::string>());
-    const int64_t s = parse_position(sc["s"].get<std::string>());
+    const std::vector<int64_t> t = parse_axis_position(sc["t"].get<std::string>(), spec.n_axes());
+    const std::vector<int64_t> s = parse_axis_position(sc["s"].get<std::string>(), spec.n_axes());
     Mp scale = 0;
     for (size_t i = 0; i < q.size(); ++i) scale += mp::abs(Mp(q[i]) * Mp(k[i]));
     scale *= mp::max(Mp(1), Mp(a * a));
     const Mp got(ref.score_decimal(q, t, k, s, kDigits));
     EXPECT_LE(mp::abs(got - Mp(sc["score"].get<std::string>())), tol * scale)
-        << "score t=" << t << " s=" << s;
+        << "score t=" << format_axis_position(t) << " s=" << format_axis_position(s);
   }
 }
 

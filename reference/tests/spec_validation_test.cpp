@@ -270,6 +270,67 @@ TEST(SpecValidation, RejectsParametersOutsideTheSupportedDomain) {
                                               "mscale": 10, "mscale_all_dim": 0, "attention_factor": 0.0625)")));
 }
 
+// M-RoPE (rope_spec.hpp): the sections are pairs per axis, summing to rotary_dim/2; an
+// interleaved axis a takes pairs a, a + n, ... and its last must exist.
+TEST(SpecValidation, RejectsMalformedMropeSections) {
+  expect_rejected(R"({"head_dim": 16, "mrope_section": [2, 3, 2]})", "mrope_section", false, "sum to rotary_dim/2 = 8");
+  expect_rejected(R"({"head_dim": 16, "mrope_section": [8]})", "mrope_section", false, "2 to 8 axes");
+  expect_rejected(R"({"head_dim": 16, "mrope_section": [4, 4, 0]})", "mrope_section", false, "axis 2");
+  expect_rejected(R"({"head_dim": 16, "mrope_section": [9, -1]})", "mrope_section", false, "axis 1");
+  expect_rejected(R"({"head_dim": 16, "mrope_section": [2, 3.5, 2.5]})", "mrope_section[1]", false, "integer");
+  expect_rejected(R"({"head_dim": 16, "mrope_section": "16,24,24"})", "mrope_section", false, "array");
+  expect_rejected(R"({"head_dim": 16, "mrope_interleaved": true})", "mrope_interleaved", false, "needs mrope_section");
+  // Interleaved [1, 1, 6] over 8 pairs: axis 2 would need pairs 2, 5, 8, ... — 8 does not exist.
+  expect_rejected(R"({"head_dim": 16, "mrope_section": [1, 1, 6], "mrope_interleaved": true})", "mrope_section", false,
+                  "needs pair 17");
+  // Partial rotary: the sections count the rotated pairs.
+  expect_rejected(R"({"head_dim": 20, "rotary_dim": 16, "mrope_section": [4, 3, 3]})", "mrope_section", false,
+                  "rotary_dim/2 = 8");
+}
+
+// The axis of each pair, written out by hand from HF's two index maps.
+TEST(SpecValidation, MropeAxisOfPairFollowsQwen2VlChunksAndQwen3VlInterleaving) {
+  const RopeSpec chunked = spec_from_json_text(R"({"head_dim": 16, "mrope_section": [2, 3, 3]})");
+  EXPECT_EQ(chunked.n_axes(), 3);
+  std::vector<int> axes;
+  for (int j = 0; j < chunked.pairs(); ++j) axes.push_back(chunked.axis_of_pair(j));
+  EXPECT_EQ(axes, (std::vector<int>{0, 0, 1, 1, 1, 2, 2, 2}));
+  // Qwen3-VL [24, 20, 20] over 64 pairs: h = 1, 4, ..., 58; w = 2, 5, ..., 59; t the rest
+  // (0, 3, ..., 57 and 60..63: 24 pairs).
+  const RopeSpec inter = spec_from_json_text(R"({"head_dim": 128, "mrope_section": [24, 20, 20], "mrope_interleaved": true})");
+  int count[3] = {0, 0, 0};
+  for (int j = 0; j < inter.pairs(); ++j) {
+    const int a = inter.axis_of_pair(j);
+    ++count[a];
+    if (j < 60) {
+      EXPECT_EQ(a, j % 3) << "pair " << j;
+    } else {
+      EXPECT_EQ(a, 0) << "pair " << j;
+    }
+  }
+  EXPECT_EQ(count[0], 24);
+  EXPECT_EQ(count[1], 20);
+  EXPECT_EQ(count[2], 20);
+  // A 1-D spec has one axis.
+  EXPECT_EQ(spec_from_json_text(R"({"head_dim": 16})").n_axes(), 1);
+  // Round trip through ropecheck's JSON.
+  const RopeSpec back = spec_from_json_text(spec_to_json_text(inter));
+  EXPECT_EQ(back.mrope_section, inter.mrope_section);
+  EXPECT_TRUE(back.mrope_interleaved);
+}
+
+TEST(Positions, AxisPositionsAreOnePerAxisOrOneForEvery) {
+  EXPECT_EQ(parse_axis_position("7:3:5", 3), (std::vector<int64_t>{7, 3, 5}));
+  EXPECT_EQ(parse_axis_position("2^40", 3), (std::vector<int64_t>{int64_t{1} << 40}));
+  EXPECT_EQ(format_axis_position({7, 3, 5}), "7:3:5");
+  for (const char* bad : {"7:3", "7:3:5:1", "7::5", ":", "7:-1:2", "7:x:2"}) {
+    EXPECT_THROW(parse_axis_position(bad, 3), SpecError) << bad;
+  }
+  EXPECT_THROW(parse_axis_position("7:3", 1), SpecError);
+  EXPECT_EQ(parse_axis_position_list("1:2:3, 4", 3).size(), 2u);
+  EXPECT_THROW(parse_axis_position_list("1:2:3,", 3), SpecError);
+}
+
 TEST(Positions, ParsesIntegersAndPowersOfTwoAndRejectsTheRest) {
   EXPECT_EQ(parse_position("0"), 0);
   EXPECT_EQ(parse_position("4096"), 4096);
