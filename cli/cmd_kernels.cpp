@@ -165,7 +165,7 @@ int run_kernels(const Args& raw) {
                     num(a.theta_rel_error, " u") +
                         (impl::theta_error_per_pair_of(d) != 0 ? " + " + num(impl::theta_error_per_pair_of(d), " u*j") : ""),
                     num(a.sincos_ulp, " ulp"), num(a.reduced_angle_abs_error, " rad"),
-                    d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, 7, impl::rope_type_name), call_text(d),
+                    d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, RC_ROPE_PROPORTIONAL + 1, impl::rope_type_name), call_text(d),
                     k.origin});
   }
   std::vector<size_t> width(rows.front().size(), 0);

@@ -221,13 +221,14 @@ void fill_f32(std::vector<uint8_t>& raw, size_t n, uint64_t seed) {
 
 // A case at edge position `t` (and 0 for a second token), cycling types and layouts, with
 // the type-specific selectors `p`.
-CaseChoice edge_case(size_t i, int64_t t, bool special_values, std::array<uint8_t, 6> p = {}) {
+CaseChoice edge_case(size_t i, int64_t t, bool special_values, std::array<uint8_t, 6> p = {},
+                     std::optional<uint8_t> rotary = std::nullopt) {
   CaseChoice c;
   std::copy(p.begin(), p.end(), c.spec.p);
   c.spec.type = static_cast<uint8_t>(i % 7);
   c.spec.layout = static_cast<uint8_t>((i / 7) % 2);
   c.spec.head_dim = i % 5 == 4 ? static_cast<uint8_t>(128 + i % 23) : 0;  // mostly 128
-  c.spec.rotary = i % 6 == 5 ? 170 : 0;                                    // some partial rotary
+  c.spec.rotary = rotary.value_or(i % 6 == 5 ? 170 : 0);                   // some partial rotary
   c.spec.base = static_cast<uint8_t>(i % 8);
   c.spec.context = static_cast<uint8_t>(i % 6);
   if (c.spec.type == static_cast<uint8_t>(RopeType::kLongrope)) {
@@ -363,6 +364,14 @@ std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target) {
                                             std::array<uint8_t, 6>{1, 0, 15, 1, 2, 0}}) {
       for (const int64_t t : {int64_t{4097}, (int64_t{1} << 31) - 1}) {
         for (const size_t i : {size_t{11}, size_t{18}}) out.push_back(encode_case(edge_case(i, t, false, p)));
+      }
+    }
+    // Gemma 4's proportional (default with p[0] >= 8; rotary 208 = a quarter of the head turns,
+    // p[1] 4 = factor 2): i = 0 and 7 give the default type in both layouts, head_dim 128.
+    for (const std::array<uint8_t, 6>& p : {std::array<uint8_t, 6>{8, 0, 0, 0, 0, 0},
+                                            std::array<uint8_t, 6>{8, 4, 0, 0, 0, 0}}) {
+      for (const int64_t t : {int64_t{4097}, (int64_t{1} << 31) - 1}) {
+        for (const size_t i : {size_t{0}, size_t{7}}) out.push_back(encode_case(edge_case(i, t, false, p, 208)));
       }
     }
     if (decoder_reads_calls()) {

@@ -145,6 +145,14 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
   const uint8_t* p = c.p;
   switch (s.type) {
     case RopeType::kDefault:
+      if (p[0] >= 8) {
+        // Gemma 4's proportional: the rotary width chosen becomes the turning share (a quarter
+        // with rotary 208..231: Gemma 4's 0.25), the pairing runs over the whole head.
+        s.type = RopeType::kProportional;
+        s.rope_angles = s.rotary_dim / 2;
+        s.rotary_dim = s.head_dim;
+        s.factor = std::array<double, 8>{1, 1, 1, 1, 2, 8, 0.5, 1}[p[1] % 8];
+      }
       break;
     case RopeType::kLinear: {
       constexpr double f[] = {2, 4, 8, 0.5, 0.25, 16, 64, 3, 1, 1.5, 2, 4, 8, 32, 10, 40};
@@ -218,6 +226,8 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
       if (p[2] == 15) s.attention_factor = 1.1;
       break;
     }
+    case RopeType::kProportional:  // never SpecChoice::type: reached through kDefault above
+      return std::nullopt;
   }
   try {
     validate(s);
@@ -236,7 +246,10 @@ std::string unreachable_reason(const rc_kernel_desc& d) {
   std::set<int> head_dims;
   bool any_type = false;
   for (int type = 0; type <= static_cast<int>(RopeType::kLongrope); ++type) {
-    if (!(d.scalings & RC_SCALING_BIT(type))) continue;
+    // Proportional comes through the default type's selectors (make_spec); its rotary_dim is
+    // head_dim, which the full-width choice below covers.
+    const uint32_t reached = RC_SCALING_BIT(type) | (type == 0 ? RC_SCALING_BIT(RC_ROPE_PROPORTIONAL) : 0u);
+    if (!(d.scalings & reached)) continue;
     any_type = true;
     SpecChoice c;
     c.type = static_cast<uint8_t>(type);

@@ -80,7 +80,10 @@ class Writer {
 
 // Selectors of a spec; make_spec() turns them into a RopeSpec from small tables, so that
 // fuzzed specs repeat (the cache hits) while covering every type, layout, partial rotary and
-// head_dim up to 256 (128 for about half of all inputs).
+// head_dim up to 256 (128 for about half of all inputs).  `type` is rc_rope_type 0..6 (one
+// byte, the committed corpus's encoding); proportional (7) is reached through default: default's
+// selectors were unused, and p[0] >= 8 makes it proportional (make_spec), so every committed
+// input that set none of them decodes as before.
 struct SpecChoice {
   uint8_t type = 0, layout = 0, head_dim = 0, rotary = 0, base = 0, context = 0;
   uint8_t p[6] = {0, 0, 0, 0, 0, 0};  // type-specific parameter selectors

@@ -35,6 +35,9 @@ std::string broken_promise(const RopeSpec& s) {
       (s.short_factor.size() != static_cast<size_t>(s.pairs()) || s.long_factor.size() != static_cast<size_t>(s.pairs())))
     return "longrope factors have rotary_dim/2 entries";
   if (s.attention_factor && !std::isfinite(*s.attention_factor)) return "attention_factor finite";
+  if (s.type == RopeType::kProportional && (s.rotary_dim != s.head_dim || s.rope_angles < 1 || s.rope_angles > s.pairs()))
+    return "proportional: rotary_dim == head_dim, rope_angles in [1, pairs]";
+  if (s.type != RopeType::kProportional && s.rope_angles != 0) return "rope_angles only for proportional";
   return "";
 }
 
@@ -54,6 +57,7 @@ bool scaling_key_used(const std::string& type, const std::string& key) {
       {"llama3", {"type", "factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor"}},
       {"longrope", {"type", "factor", "original_max_position_embeddings", "short_factor", "long_factor",
                     "attention_factor"}},
+      {"proportional", {"type", "factor", "rope_angles"}},
   };
   const auto it = used.find(type);
   return it != used.end() && it->second.count(key) != 0;

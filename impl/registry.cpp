@@ -113,6 +113,7 @@ const char* rope_type_name(int32_t type) {
     case RC_ROPE_YARN: return "yarn";
     case RC_ROPE_LLAMA3: return "llama3";
     case RC_ROPE_LONGROPE: return "longrope";
+    case RC_ROPE_PROPORTIONAL: return "proportional";
     default: return "?";
   }
 }

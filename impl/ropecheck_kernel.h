@@ -81,10 +81,16 @@ typedef enum rc_rope_type {
   RC_ROPE_DYNAMIC = 3,  /* dynamic NTK, uses seq_len */
   RC_ROPE_YARN = 4,
   RC_ROPE_LLAMA3 = 5,
-  RC_ROPE_LONGROPE = 6
+  RC_ROPE_LONGROPE = 6,
+  /* Gemma 4's global layers (HF _compute_proportional_rope_parameters): pairs j < rope_angles
+   * turn at theta_j = base^(-2j/rotary_dim) / factor, pairs j >= rope_angles at theta = 0 (the
+   * identity); rotary_dim == head_dim, so rotate_half pairs (i, i + head_dim/2) over the whole
+   * head.  Appended after ABI 2 was published: a descriptor that does not declare it never
+   * receives it, and never reads rc_spec.rope_angles. */
+  RC_ROPE_PROPORTIONAL = 7
 } rc_rope_type;
 #define RC_SCALING_BIT(type) (1u << (unsigned)(type))
-#define RC_SCALING_ALL 0x7Fu
+#define RC_SCALING_ALL 0xFFu
 
 /* ---------------------------------------------------------------------- spec ---- */
 /* The full RoPE spec, a C mirror of ropecheck::RopeSpec (reference/rope_spec.hpp); field
@@ -115,6 +121,10 @@ typedef struct rc_spec {
   const double* short_factor;     /* longrope: n_factors values, or NULL */
   const double* long_factor;      /* longrope: n_factors values, or NULL */
   int32_t n_factors;              /* rotary_dim / 2 when the factors are given, else 0 */
+  /* Appended (read only by kernels declaring RC_ROPE_PROPORTIONAL; a kernel built against an
+   * older header never reads it). */
+  int32_t rope_angles;            /* proportional: pairs with a non-zero frequency, in
+                                     [1, rotary_dim/2]; 0 for every other type */
 } rc_spec;
 
 /* ------------------------------------------------------------ accuracy contract ---- */

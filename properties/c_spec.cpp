@@ -10,7 +10,8 @@ CSpec::CSpec(const RopeSpec& s) : short_factor_(s.short_factor), long_factor_(s.
   spec_.base = s.base;
   spec_.layout = s.layout == Layout::kInterleaved ? RC_LAYOUT_INTERLEAVED : RC_LAYOUT_HALF_SPLIT;
   spec_.rope_type = static_cast<int32_t>(s.type);  // same order, checked below
-  static_assert(static_cast<int>(RopeType::kLongrope) == RC_ROPE_LONGROPE &&
+  static_assert(static_cast<int>(RopeType::kProportional) == RC_ROPE_PROPORTIONAL &&
+                static_cast<int>(RopeType::kLongrope) == RC_ROPE_LONGROPE &&
                 static_cast<int>(RopeType::kYarn) == RC_ROPE_YARN &&
                 static_cast<int>(RopeType::kDefault) == RC_ROPE_DEFAULT);
   spec_.factor = s.factor;
@@ -26,6 +27,7 @@ CSpec::CSpec(const RopeSpec& s) : short_factor_(s.short_factor), long_factor_(s.
   spec_.truncate = s.truncate ? 1 : 0;
   spec_.low_freq_factor = s.low_freq_factor;
   spec_.high_freq_factor = s.high_freq_factor;
+  spec_.rope_angles = s.rope_angles;
   repoint();
 }
 CSpec::CSpec(const CSpec& o) : spec_(o.spec_), short_factor_(o.short_factor_), long_factor_(o.long_factor_) {

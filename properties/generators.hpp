@@ -80,7 +80,7 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
     RC_PRE(!layouts.empty());
     s.layout = *rc::gen::elementOf(layouts);
     std::vector<RopeType> types;
-    for (int t = 0; t <= static_cast<int>(RopeType::kLongrope); ++t) {
+    for (int t = 0; t <= static_cast<int>(RopeType::kProportional); ++t) {
       if (k.scalings & RC_SCALING_BIT(t)) types.push_back(static_cast<RopeType>(t));
     }
     RC_PRE(!types.empty());
@@ -101,6 +101,10 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
     RC_PRE(rmin <= rmax);
     s.rotary_dim = k.rotary_dim_multiple *
                    *rc::gen::weightedOneOf<int>({{3, rc::gen::just(rmax)}, {1, rc::gen::inRange(rmin, rmax + 1)}});
+    if (s.type == RopeType::kProportional) {  // rotate_half over the whole head
+      RC_PRE(s.head_dim <= k.rotary_dim_max && s.head_dim % k.rotary_dim_multiple == 0);
+      s.rotary_dim = s.head_dim;
+    }
     if ((s.type == RopeType::kNtk || s.type == RopeType::kDynamic) && s.rotary_dim < 4) {
       RC_PRE(rmax * k.rotary_dim_multiple >= 4);
       s.rotary_dim = rmax * k.rotary_dim_multiple;
@@ -161,6 +165,13 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
         if (*rc::gen::element(0, 0, 0, 1)) s.attention_factor = *log_uniform(0.5, 2);
         break;
       }
+      case RopeType::kProportional:
+        // Gemma 4's global layers: a quarter of the pairs turn, factor 1; any share, linear s too.
+        s.factor = *rc::gen::weightedOneOf<double>({{3, rc::gen::just(1.0)}, {1, rc::gen::element(2.0, 8.0, 0.5)}});
+        s.rope_angles = *rc::gen::weightedOneOf<int>(
+            {{3, rc::gen::just(std::max(1, s.pairs() / 4))}, {1, rc::gen::inRange(1, s.pairs() + 1)}});
+        s.max_position_embeddings = L0;
+        break;
     }
     validate(s);  // a generator bug must not look like a kernel bug
     return s;

@@ -101,6 +101,7 @@ RecipeView::RecipeView(const KernelRunner& runner, const ref::ExactReference& ex
   std::vector<int64_t> positions;
   for (int j = 0; j < pairs; ++j) {
     const double th = exact.theta(j);
+    if (th == 0) continue;  // proportional's padded pairs: θ = 0 in every recipe, nothing to read
     int k = static_cast<int>(std::ceil(target - std::log2(th)));
     k = std::clamp(k, 0, max_k - 1);  // the verification uses 2^(k+1)
     k_[static_cast<size_t>(j)] = k;
@@ -158,6 +159,7 @@ RecipeView::RecipeView(const KernelRunner& runner, const ref::ExactReference& ex
   const double read_error = 1.01 * recipe_view_bound(d, attention_d_, attention_d_) / attention_d_;
   int unpinned = 0;
   for (int j = 0; j < pairs; ++j) {
+    if (exact.theta(j) == 0) continue;  // θ̂_j = 0: the rotation by the recipe is the identity
     const int k = k_[static_cast<size_t>(j)];
     const long double phi = measured_angle(j, k, std::ldexp(static_cast<long double>(exact.theta(j)), k));
     double th = round_angle(std::ldexp(phi, -k), angle_dtype_);

@@ -168,6 +168,7 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
   const double eps = acc.theta_rel_error;
   switch (spec.type) {
     case RopeType::kLinear:
+    case RopeType::kProportional:  // θ_j / s, or exactly 0 (no angle, no error) beyond rope_angles
       amp += 1.0;
       break;
     case RopeType::kYarn: {

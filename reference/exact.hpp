@@ -179,6 +179,23 @@ Frequencies<Real> frequencies(const RopeSpec& spec) {
       }
       break;
     }
+    case RopeType::kProportional:
+      // Gemma 4's global layers.  HF _compute_proportional_rope_parameters:
+      //   rope_angles = int(partial_rotary_factor * head_dim // 2)
+      //   inv_freq = cat(1 / base ** (arange(0, 2*rope_angles, 2) / head_dim), zeros(head_dim//2 - rope_angles))
+      //   inv_freq /= factor
+      // then rotate_half over the whole head: pair j = (j, j + head_dim/2), j < head_dim/2.  So
+      // with d = rotary_dim = head_dim (validate) and the θ_j above:
+      //   j <  rope_angles:  θ'_j = b^(-2j/d) / s    (the exponent over the whole head)
+      //   j >= rope_angles:  θ'_j = 0                (the pair is turned by R(0) = I)
+      // Google's gemma apply_rope(rope_proportion=) computes the same θ' (timescale padded with
+      // inf, angle t/timescale/scale_factor; it refuses scale_factor < 1, HF does not).  HF is
+      // followed: any factor in the linear domain.
+      for (int j = 0; j < n; ++j) {
+        Real& t = f.theta[static_cast<size_t>(j)];
+        t = j < spec.rope_angles ? Real(t / s) : Real(0);
+      }
+      break;
   }
   return f;
 }

@@ -37,6 +37,8 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
       "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "truncate", "short_factor",
       "long_factor", "low_freq_factor", "high_freq_factor"};
   std::vector<std::string> required;
+  // HF's proportional reads its rotated share from the rope parameters themselves.
+  const bool share_here = type == RopeType::kProportional && sc.contains("partial_rotary_factor");
   switch (type) {
     case RopeType::kDefault: break;
     case RopeType::kLinear:
@@ -47,9 +49,10 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
       required = {"factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor"};
       break;
     case RopeType::kLongrope: required = {"short_factor", "long_factor"}; break;
+    case RopeType::kProportional: break;  // HF requires rope_type and rope_theta only
   }
   for (auto it = sc.begin(); it != sc.end(); ++it) {
-    bool ok = false;
+    bool ok = share_here && it.key() == "partial_rotary_factor";
     for (const std::string& k : known) ok = ok || it.key() == k;
     if (!ok) {
       std::string list;
@@ -158,6 +161,15 @@ RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& or
     check_hf_rope_scaling_keys(sc, s.type, type);
     read_scaling_fields(sc, "rope_scaling", s);
     factor_given = has(sc, "factor");
+    if (s.type == RopeType::kProportional) {
+      // HF _compute_proportional_rope_parameters: the share over the whole head (default 1.0).
+      const bool own = has(sc, "partial_rotary_factor");
+      const std::string key = own ? "rope_scaling.partial_rotary_factor" : "partial_rotary_factor";
+      set_proportional_share(s, own || has(j, "partial_rotary_factor")
+                                    ? get_double(own ? sc : j, "partial_rotary_factor", key) : 1.0, key);
+      names["rotary_dim"] = names["head_dim"];
+      names["rope_angles"] = key;
+    }
     if (has(sc, "original_max_position_embeddings")) {
       names["original_max_position_embeddings"] = "rope_scaling.original_max_position_embeddings";
     }

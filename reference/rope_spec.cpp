@@ -28,6 +28,7 @@ const char* to_string(RopeType type) {
     case RopeType::kYarn: return "yarn";
     case RopeType::kLlama3: return "llama3";
     case RopeType::kLongrope: return "longrope";
+    case RopeType::kProportional: return "proportional";
   }
   return "?";
 }
@@ -73,6 +74,7 @@ const FieldNames& own_names() {
       {"short_factor", "scaling.short_factor"},
       {"long_factor", "scaling.long_factor"},
       {"mrope_section", "mrope_section"},
+      {"rope_angles", "scaling.rope_angles"},
   };
   return names;
 }
@@ -133,6 +135,10 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
     fail("original_max_position_embeddings", "must be >= 0");
   }
   if (s.seq_len < 0) fail("seq_len", "must be >= 0");
+  if (s.type != RopeType::kProportional && s.rope_angles != 0) {
+    fail("rope_angles", std::string("is used by proportional scaling only (this spec is ") + to_string(s.type) +
+                            "), got " + std::to_string(s.rope_angles));
+  }
 
   // Scaling-specific rules.  Fields that a type does not use are still checked for NaN/Inf:
   // a NaN anywhere in a spec is a bug in whatever wrote it.
@@ -272,6 +278,21 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       }
       break;
     }
+    case RopeType::kProportional:
+      // θ_j = b^(-2j/d)/s for j < rope_angles, else 0: within the linear domain above.
+      scale("factor", s.factor);
+      if (s.rotary_dim != s.head_dim) {
+        fail("rotary_dim", "must equal head_dim = " + std::to_string(s.head_dim) +
+                               " for proportional scaling (it pairs (i, i + head_dim/2) over the whole head and "
+                               "zeroes the frequencies of pairs >= rope_angles; the rotated share is rope_angles), got " +
+                               std::to_string(s.rotary_dim));
+      }
+      if (s.rope_angles < 1 || s.rope_angles > s.pairs()) {
+        fail("rope_angles", "must be in [1, rotary_dim/2 = " + std::to_string(s.pairs()) +
+                                "] for proportional scaling (pairs with a non-zero frequency), got " +
+                                std::to_string(s.rope_angles));
+      }
+      break;
   }
 }
 

@@ -23,7 +23,8 @@ enum class Layout {
   kInterleaved,  // GPT-J: pair i = (2i, 2i + 1)
 };
 
-enum class RopeType { kDefault, kLinear, kNtk, kDynamic, kYarn, kLlama3, kLongrope };
+// Values equal the C ABI's rc_rope_type (impl/ropecheck_kernel.h); append only.
+enum class RopeType { kDefault, kLinear, kNtk, kDynamic, kYarn, kLlama3, kLongrope, kProportional };
 
 const char* to_string(Layout layout);
 const char* to_string(RopeType type);
@@ -76,6 +77,20 @@ struct RopeSpec {
   // Empty: one axis (every 1-D variant).
   std::vector<int> mrope_section;
   bool mrope_interleaved = false;
+
+  // proportional (Gemma 4's global layers; HF `_compute_proportional_rope_parameters`, Google's
+  // gemma `apply_rope(rope_proportion=)`): pairs j < rope_angles rotate at θ_j = b^(-2j/d)/s,
+  // the other rotary_dim/2 - rope_angles pairs at θ = 0 (the identity).  d = rotary_dim, which
+  // must equal head_dim: the pairing and the exponent run over the whole head, not over the
+  // 2·rope_angles components that actually turn.  HF: rope_angles = int(partial_rotary_factor
+  // * head_dim // 2).  0 for every other type.
+  // Why rotary_dim = head_dim and not 2·rope_angles: every consumer's pair layout (first_index,
+  // second_index, the cos/sin cache widths, pass-through, the kernels through rc_spec) then
+  // holds unchanged -- HF's cos/sin for this type are head_dim wide with cos 1, sin 0 on the
+  // padded pairs -- and only the frequencies know the type.  A zero-frequency pair is not a
+  // pass-through dim: a kernel computes x·cos 0 − y·sin 0 there, exact in IEEE arithmetic, and
+  // is judged by the same bound (its angle term is 0).
+  int rope_angles = 0;
 
   int pairs() const { return rotary_dim / 2; }
   int n_axes() const { return mrope_section.empty() ? 1 : static_cast<int>(mrope_section.size()); }

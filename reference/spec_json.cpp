@@ -83,12 +83,18 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
     reject_unknown_keys(sc, "scaling.",
                         {"type", "factor", "original_max_position_embeddings", "beta_fast",
                          "beta_slow", "mscale", "mscale_all_dim", "attention_factor", "truncate",
-                         "low_freq_factor", "high_freq_factor", "short_factor", "long_factor"});
+                         "low_freq_factor", "high_freq_factor", "short_factor", "long_factor",
+                         "rope_angles"});
     if (!sc.contains("type") || !sc.at("type").is_string()) {
       throw SpecError("scaling.type", "is required (a string)");
     }
     s.type = parse_rope_type(sc.at("type").get<std::string>(), "scaling.type");
     read_scaling_fields(sc, "scaling", s);
+    if (sc.contains("rope_angles") && !sc.at("rope_angles").is_null()) {
+      s.rope_angles = get_small_int(sc, "rope_angles", "scaling.rope_angles");
+    } else if (s.type == RopeType::kProportional) {
+      s.rope_angles = s.pairs();  // HF's partial_rotary_factor 1.0: every pair turns
+    }
     factor_given = sc.contains("factor") && !sc.at("factor").is_null();
     if (factor_required(s.type) && !factor_given) {
       throw SpecError("scaling.factor", std::string("is required for ") + to_string(s.type) + " scaling");
@@ -138,6 +144,7 @@ std::string spec_to_json_text(const RopeSpec& s, int indent) {
       sc["low_freq_factor"] = s.low_freq_factor;
       sc["high_freq_factor"] = s.high_freq_factor;
     }
+    if (s.type == RopeType::kProportional) sc["rope_angles"] = s.rope_angles;
     if (s.type == RopeType::kLongrope) {
       sc["short_factor"] = s.short_factor;
       sc["long_factor"] = s.long_factor;

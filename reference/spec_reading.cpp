@@ -83,11 +83,12 @@ RopeType parse_rope_type(const std::string& name, const std::string& path) {
       {"yarn", RopeType::kYarn},       {"llama3", RopeType::kLlama3},
       {"longrope", RopeType::kLongrope},
       {"su", RopeType::kLongrope},  // early Phi-3 configs
+      {"proportional", RopeType::kProportional},
   };
   auto it = types.find(name);
   if (it == types.end()) {
     throw SpecError(path, "unknown rope type \"" + name +
-                              "\" (known: default, linear, ntk, dynamic, yarn, llama3, longrope)");
+                              "\" (known: default, linear, ntk, dynamic, yarn, llama3, longrope, proportional)");
   }
   return it->second;
 }
@@ -136,6 +137,21 @@ double rounded_quotient(int64_t a, int64_t b) {
   return out;
 }
 }  // namespace
+
+void set_proportional_share(RopeSpec& s, double partial_rotary_factor, const std::string& path) {
+  if (!(partial_rotary_factor > 0 && partial_rotary_factor <= 1)) {
+    throw SpecError(path, "must be in (0, 1], got " + fmt(partial_rotary_factor));
+  }
+  // HF _compute_proportional_rope_parameters (and Google's apply_rope): rope_angles =
+  // int(rope_proportion * head_dim // 2) -- the product rounded in binary64, then floored.
+  const double angles = std::floor(static_cast<double>(s.head_dim) * partial_rotary_factor / 2);
+  if (angles < 1) {
+    throw SpecError(path, "gives rope_angles = int(" + std::to_string(s.head_dim) + " * " + fmt(partial_rotary_factor) +
+                              " // 2) = 0: no pair would rotate");
+  }
+  s.rope_angles = static_cast<int>(angles);
+  s.rotary_dim = s.head_dim;  // proportional pairs over the whole head
+}
 
 void apply_type_defaults(RopeSpec& s, bool factor_given) {
   if (s.type == RopeType::kLlama3) {

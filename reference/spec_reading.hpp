@@ -45,5 +45,8 @@ RopeType parse_rope_type(const std::string& name, const std::string& path);
 // caller when it is strict.
 void read_scaling_fields(const nlohmann::json& sc, const std::string& prefix, RopeSpec& s);
 void apply_type_defaults(RopeSpec& s, bool factor_given);
+// proportional: rope_angles from HF's partial_rotary_factor (`path` names it), rotary_dim =
+// head_dim.  Throws SpecError(path, ...) for a factor outside (0, 1] or one that rotates nothing.
+void set_proportional_share(RopeSpec& s, double partial_rotary_factor, const std::string& path);
 
 }  // namespace ropecheck::detail

@@ -80,7 +80,7 @@ TEST(FuzzCodec, RandomInputsReachEverySpecShape) {
   printf("valid %d of 4000; head_dim 128: %d; partial rotary: %d; edge positions %d of %d\n", n, d128,
          partial, edge, positions);
   EXPECT_GT(n, 3000);  // random bytes nearly always decode to a valid case
-  EXPECT_EQ(types.size(), 7u);
+  EXPECT_EQ(types.size(), 8u);  // proportional through the default type's selectors
   EXPECT_EQ(layouts.size(), 2u);
   EXPECT_GT(d128, n / 3);
   EXPECT_GT(partial, n / 20);

@@ -49,6 +49,11 @@ int check_spec(const rc_spec& s) {
       }
       return RC_OK;
     }
+    case RC_ROPE_PROPORTIONAL:
+      return finite_pos(s.factor) && s.rotary_dim == s.head_dim && s.rope_angles >= 1 &&
+                     s.rope_angles <= s.rotary_dim / 2
+                 ? RC_OK
+                 : RC_ERR_SPEC;
     default:
       return RC_ERR_SPEC;
   }
@@ -60,7 +65,7 @@ int check_call(const rc_kernel_desc& desc, const rc_spec* spec, const int64_t* p
   if (spec == nullptr) return RC_ERR_SPEC;
   if (spec->layout < 0 || spec->layout > 1 || !(desc.layouts & RC_LAYOUT_BIT(spec->layout)))
     return RC_ERR_SPEC;
-  if (spec->rope_type < 0 || spec->rope_type > 6 ||
+  if (spec->rope_type < 0 || spec->rope_type > RC_ROPE_PROPORTIONAL ||
       !(desc.scalings & RC_SCALING_BIT(spec->rope_type)))
     return RC_ERR_SPEC;
   if (int st = check_spec(*spec); st != RC_OK) return st;
@@ -146,7 +151,7 @@ std::string spec_key(const rc_spec& s) {
   put(s.max_position_embeddings), put(s.original_max_position_embeddings), put(s.seq_len);
   put(s.beta_fast), put(s.beta_slow), put(s.mscale), put(s.mscale_all_dim);
   put(s.has_attention_factor), put(s.attention_factor), put(s.truncate);
-  put(s.low_freq_factor), put(s.high_freq_factor), put(s.n_factors);
+  put(s.low_freq_factor), put(s.high_freq_factor), put(s.n_factors), put(s.rope_angles);
   const size_t n = s.n_factors > 0 ? static_cast<size_t>(s.n_factors) : 0;
   for (const double* f : {s.short_factor, s.long_factor}) {
     key.push_back(f != nullptr ? 1 : 0);

@@ -192,6 +192,12 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
       }
       break;
     }
+    case RC_ROPE_PROPORTIONAL:
+      // HF _compute_proportional_rope_parameters: 1/base**(arange(0, 2*rope_angles, 2)/head_dim)
+      // (the exponent over the whole head, d = rotary_dim = head_dim), cat'ed with zeros up to
+      // head_dim/2, then inv_freq /= factor.
+      for (int j = 0; j < pairs; ++j) theta[j] = j < s.rope_angles ? theta[j] / to<T>(fac) : T(0.0);
+      break;
     default:
       return RC_ERR_SPEC;
   }

@@ -202,7 +202,7 @@ TEST(DescriptorCheck, EachBrokenFieldIsNamed) {
       {"in_dtype", [](rc_kernel_desc& d) { d.in_dtype = RC_DTYPE_I64; }},
       {"out_dtype", [](rc_kernel_desc& d) { d.out_dtype = 0; }},
       {"layouts", [](rc_kernel_desc& d) { d.layouts = 0; }},
-      {"scalings", [](rc_kernel_desc& d) { d.scalings = 0x80; }},
+      {"scalings", [](rc_kernel_desc& d) { d.scalings = RC_SCALING_ALL + 1; }},  // a bit beyond the last type
       {"placement", [](rc_kernel_desc& d) { d.placement = 0; }},
       {"max_position", [](rc_kernel_desc& d) { d.max_position = 0; }},
       {"rotary_dim_multiple", [](rc_kernel_desc& d) { d.rotary_dim_multiple = 3; }},
@@ -232,6 +232,11 @@ TEST(DescriptorCheck, Abi2FieldsAreCheckedAndAbi1DescriptorsNeverRead) {
   v1.features = 0xFFFFFFFFu;
   v1.cache = 77;
   v1.apply2 = nullptr;
+  EXPECT_FALSE(check_descriptor(v1)) << check_descriptor(v1).field;
+  // The scaling kinds are append-only: the mask of every type an ABI 1 plugin could name
+  // (RC_SCALING_ALL before proportional) still loads.
+  v1.scalings = RC_SCALING_ALL & ~RC_SCALING_BIT(RC_ROPE_PROPORTIONAL);
+  EXPECT_EQ(v1.scalings, 0x7Fu);
   EXPECT_FALSE(check_descriptor(v1)) << check_descriptor(v1).field;
 
   rc_kernel_desc good = *builtin_kernels().front();

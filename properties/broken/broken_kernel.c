@@ -65,6 +65,11 @@ static int check_scaling(const rc_spec* s) {
                      isfinite(s->high_freq_factor) && s->high_freq_factor > s->low_freq_factor
                  ? RC_OK
                  : RC_ERR_SPEC;
+    case RC_ROPE_PROPORTIONAL:
+      return finite_pos(s->factor) && s->rotary_dim == s->head_dim && s->rope_angles >= 1 &&
+                     s->rope_angles <= s->rotary_dim / 2
+                 ? RC_OK
+                 : RC_ERR_SPEC;
     default: return RC_ERR_SPEC;
   }
 }
@@ -138,14 +143,25 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
 
   /* 2. Frequencies: theta_j in double, stored as revolutions per position f_j. */
   const int head_dim = spec->head_dim;
-  const int rot = bug == RB_HEAD_DIM_RANGE ? head_dim - head_dim % 2 : spec->rotary_dim;
+  /* proportional: 2 * rope_angles is what HF's other types would call the rotary dim
+   * (int(head_dim * partial_rotary_factor)); the two proportional bugs use it where the whole
+   * head belongs -- as the rotated range (pairs (j, j + rope_angles), the rest passed through)
+   * or as the exponent's denominator. */
+  const int prop = spec->rope_type == RC_ROPE_PROPORTIONAL;
+  const int rotated_share = prop ? 2 * spec->rope_angles : spec->rotary_dim;
+  const int rot = bug == RB_HEAD_DIM_RANGE                  ? head_dim - head_dim % 2
+                  : bug == RB_PROPORTIONAL_UNPADDED && prop ? rotated_share
+                                                            : spec->rotary_dim;
   const int pairs = rot / 2;
-  const int d_exp = bug == RB_HEAD_DIM_EXPONENT ? head_dim : rot;
+  const int d_exp = bug == RB_HEAD_DIM_EXPONENT                   ? head_dim
+                    : bug == RB_PROPORTIONAL_ROTARY_EXPONENT && prop ? rotated_share
+                                                                  : spec->rotary_dim;
   double theta[RB_MAX_PAIRS], f[RB_MAX_PAIRS];
   for (int j = 0; j < pairs; ++j) {
     const int jj = bug == RB_EXPONENT_OFF_BY_ONE ? j + 1 : j;
     theta[j] = pow(spec->base, -2.0 * jj / d_exp);
-    if (spec->rope_type == RC_ROPE_LINEAR) theta[j] /= spec->factor;
+    if (spec->rope_type == RC_ROPE_LINEAR || prop) theta[j] /= spec->factor;
+    if (prop && j >= spec->rope_angles) theta[j] = 0.0; /* HF: cat(inv_freq, zeros) */
   }
   double attention = 1.0;
   if (spec->rope_type == RC_ROPE_YARN) attention = yarn(bug, spec, d_exp, theta, pairs);

@@ -8,7 +8,7 @@
  * properties/tests/detection_test.cpp asserts which properties catch each one, and
  * properties/DETECTION.md lists the result.
  *
- * The twin: f32 in and out, default, linear, YaRN and llama3 scaling (HF modeling_rope_utils
+ * The twin: f32 in and out, default, linear, YaRN, llama3 and proportional scaling (HF modeling_rope_utils
  * formulas, in double), both layouts, partial rotary, in place and out of place, positions
  * 0 .. 2^31.  theta'_j in double, as revolutions f_j = theta'_j / 2 pi; t*f_j is reduced mod 1
  * without fmod (the FMA splits the product exactly, so the only angle errors are f_j's few
@@ -43,7 +43,11 @@ typedef enum rb_bug {
   RB_YARN_MSCALE_IGNORED,       /* YaRN attention factor (mscale) not applied */
   RB_YARN_BETA_SWAPPED,         /* YaRN correction range from beta_slow..beta_fast */
   RB_LLAMA3_UNSCALED,           /* llama3 returns the unscaled frequencies */
-  RB_RANGE_UNCHECKED            /* positions above max_position accepted (only t < 0 refused) */
+  RB_RANGE_UNCHECKED,           /* positions above max_position accepted (only t < 0 refused) */
+  RB_PROPORTIONAL_ROTARY_EXPONENT, /* proportional: theta_j = b^(-2j/(2 rope_angles)), the
+                                      rotated share as the exponent's denominator, not head_dim */
+  RB_PROPORTIONAL_UNPADDED      /* proportional without the zero padding: pairs (j, j + rope_angles)
+                                   over the first 2 rope_angles dims, the rest passed through */
 } rb_bug;
 
 /* Largest accepted position (the twin keeps t*f_j below 2^31 revolutions, far inside the
@@ -74,7 +78,8 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
 
 #define RB_SCALINGS                                                                 \
   (RC_SCALING_BIT(RC_ROPE_DEFAULT) | RC_SCALING_BIT(RC_ROPE_LINEAR) |               \
-   RC_SCALING_BIT(RC_ROPE_YARN) | RC_SCALING_BIT(RC_ROPE_LLAMA3))
+   RC_SCALING_BIT(RC_ROPE_YARN) | RC_SCALING_BIT(RC_ROPE_LLAMA3) |                  \
+   RC_SCALING_BIT(RC_ROPE_PROPORTIONAL))
 
 /* Defines the plugin: the apply wrapper, the descriptor (the twin's honest-looking contract)
  * and the one exported symbol.  NAME is the kernel's name, BUG its rb_bug. */

@@ -126,6 +126,12 @@ const std::vector<Expectation>& table() {
       {"broken_llama3_unscaled", "llama3 returning unscaled frequencies", {kAgree, kScore}, {kNorm, kShift}},
       {"broken_range_unchecked", "positions beyond the declared maximum accepted (design.md edge positions)",
        {"positionsBeyondMaximumAreRefused"}, {kAgree, kScore, kShift, kNorm}},
+      // Wrong frequencies on the turning pairs, position-linear: as the exponent bugs above.
+      {"broken_proportional_rotary_exponent", "proportional: rotated share as the exponent denominator (issue 18)",
+       {kAgree, kScore}, {kNorm, kShift}},
+      // Rotates (j, j + rope_angles), not (j, j + head_dim/2): the true pairs' norms change.
+      {"broken_proportional_unpadded", "proportional without zero padding: pairs over the rotated share (issue 18)",
+       {kAgree, kScore, kNorm}},
   };
   return t;
 }

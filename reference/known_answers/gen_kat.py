@@ -4,9 +4,10 @@
 Computes, with mpmath at 400 bits, the frequencies theta'_j, the attention factor a, the
 rotated head R(x, t) at edge positions, and the closed-form attention score
 <R(q,t), R(k,s)> = a^2 Re sum_j q_j conj(k_j) e^{i(t-s)theta'_j} + sum_{c>=d} q_c k_c
-for every RoPE variant (default, linear, ntk, dynamic, yarn, llama3, longrope) and both
+for every RoPE variant (default, linear, ntk, dynamic, yarn, llama3, longrope, proportional) and both
 layouts, and multi-axis M-RoPE (chunked as Qwen2-VL, interleaved as Qwen3-VL, with YaRN and
-partial rotary): positions "t:h:w", pair j rotated by the position of its axis (axis_map).  Formulas: HuggingFace transformers `modeling_rope_utils` semantics as written
+partial rotary): positions "t:h:w", pair j rotated by the position of its axis (axis_map).
+Formulas: HuggingFace transformers `modeling_rope_utils` semantics as written
 down in shared/design.md (written independently of the C++ reference in reference/*.hpp).
 
 Conventions (the C++ side must use the same ones to agree to 2^-60):
@@ -113,6 +114,16 @@ def frequencies(spec):
             a = P(sc["attention_factor"])
         else:
             a = mpf(1) if s <= 1 else mp.sqrt(1 + mp.log(s) / mp.log(L0))
+    elif kind == "proportional":
+        # Gemma 4's global layers, written from HF _compute_proportional_rope_parameters:
+        #   rope_angles = int(partial_rotary_factor * head_dim // 2)   (the spec gives rope_angles)
+        #   inv_freq = cat(1 / base ** (arange(0, 2*rope_angles, 2) / head_dim), zeros(head_dim//2 - rope_angles))
+        #   inv_freq /= factor
+        # then rotate_half over the whole head (pair j = (j, j + head_dim/2)).
+        hd, ra = spec["head_dim"], sc["rope_angles"]
+        turning = [1 / b ** (mpf(2 * j) / hd) for j in range(ra)]
+        th = [t / P(sc.get("factor", 1)) for t in turning + [mpf(0)] * (hd // 2 - ra)]
+        info = {"rope_angles": ra}
     else:
         raise ValueError(kind)
     return th, a, info
@@ -204,6 +215,7 @@ def spec(name, hd, rd, base, layout, lmax, scaling=None, seq_len=None, mrope=Non
 Y = lambda s, L0, **kw: dict(type="yarn", factor=s, original_max_position_embeddings=L0, **kw)
 L3 = lambda s, L0: dict(type="llama3", factor=s, low_freq_factor=1, high_freq_factor=4,
                         original_max_position_embeddings=L0)
+PR = lambda ra, **kw: dict(type="proportional", rope_angles=ra, **kw)
 LR = lambda **kw: dict(type="longrope", original_max_position_embeddings=4096,
                        short_factor=LF, long_factor=LONG, **kw)
 HS, IL = "half_split", "interleaved"
@@ -255,6 +267,15 @@ CASES = [
      spec("Phi-3 128K/4K, L <= L0", 16, 16, 10000, HS, 131072, LR(), 4096), POS, {}),
     ("longrope_d16_given_a", spec("longrope given factor and a", 16, 16, 10000, IL, 131072,
                                   LR(factor=32, attention_factor=1.25)), POS, {}),
+    # Gemma 4 global layers (transformers Gemma4TextConfig defaults: global_head_dim 512,
+    # partial_rotary_factor 0.25, rope_theta 1e6): 64 of 256 pairs turn.  A short position list
+    # keeps the table small (512 components per output).
+    ("proportional_gemma4_d512_r64", spec("Gemma 4 global", 512, 512, 1000000, HS, 131072, PR(64)),
+     [0, 1, 4097, 2**31 - 1, 2**53 + 1, 2**63 - 1], {300: -0.0, 511: 1e30}),
+    ("proportional_d16_r3_s2_half_split", spec("proportional, odd share, linear s", 16, 16, 10000, HS, 8192,
+                                               PR(3, factor=2)), POS, {7: -0.0, 15: 1e-30}),
+    ("proportional_d12_r2_s0.5_interleaved", spec("proportional interleaved", 12, 12, 500000, IL, 4096,
+                                                  PR(2, factor=0.5)), POS, {}),
 ]
 
 
@@ -322,6 +343,9 @@ def self_check(cases, cases_hi):
                     fail(f"{cid}: t = 0 is not x times a, pair {j}")
             if any(y[c] != P(x[c]) for c in range(rd, hd)):
                 fail(f"{cid}: pass-through component changed at t={t}")
+            for j in range(sp.get("scaling", {}).get("rope_angles", rd // 2), rd // 2):
+                if any(y[i] != P(x[i]) for i in pair_index(sp, j)):  # theta = 0: R(0) = I exactly
+                    fail(f"{cid}: zero-frequency pair {j} changed at t={t}")
         for q, k, t, s, sc in scores:
             direct = mpmath.fsum(u * v for u, v in zip(rotate(sp, th, a, q, t), rotate(sp, th, a, k, s)))
             if abs(direct - sc) > tol * (1 + mpmath.fsum(abs(P(u) * P(v)) for u, v in zip(q, k)) * a * a):
@@ -357,6 +381,11 @@ def check_values(cases):
         fail(f"longrope Phi-3 a = {S(a)}, design.md says 1.1902")
     res["longrope_phi3_128k_4k"] = {"cases": ["longrope_d16_long", "longrope_d16_short"],
                                     "attention_factor": S(a)}
+    # Gemma 4: HF's rope_angles = int(partial_rotary_factor * head_dim // 2) for 0.25 and 512.
+    gemma = by["proportional_gemma4_d512_r64"]
+    if int(0.25 * 512 // 2) != gemma[5]["rope_angles"] or sum(1 for t in gemma[3] if t != 0) != 64:
+        fail(f"proportional Gemma 4: rope_angles {gemma[5]['rope_angles']}, want int(0.25 * 512 // 2) = 64 turning pairs")
+    res["proportional_gemma4_d512_r64"] = {"partial_rotary_factor": 0.25, "rope_angles": 64, "zero_pairs": 192}
     return res
 
 

@@ -39,10 +39,11 @@ void expect_same_values(const RopeSpec& a, const RopeSpec& b, const std::string&
   EXPECT_EQ(a.high_freq_factor, b.high_freq_factor) << what;
   EXPECT_EQ(a.short_factor, b.short_factor) << what;
   EXPECT_EQ(a.long_factor, b.long_factor) << what;
+  EXPECT_EQ(a.rope_angles, b.rope_angles) << what;
 }
 
 TEST(BuiltinSpecs, EveryFileParsesValidatesAndRoundTrips) {
-  ASSERT_EQ(builtin_gate_specs().size(), 10u);
+  ASSERT_EQ(builtin_gate_specs().size(), 11u);
   for (const BuiltinSpec& b : builtin_gate_specs()) {
     EXPECT_NO_THROW(validate(b.spec)) << b.id;
     const RopeSpec back = spec_from_json_text(spec_to_json_text(b.spec), b.id);

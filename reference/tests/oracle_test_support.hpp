@@ -37,13 +37,14 @@ inline rc::Gen<RopeSpec> gen_spec() {
     RopeSpec s;
     s.type = *rc::gen::element(RopeType::kDefault, RopeType::kLinear, RopeType::kNtk,
                                RopeType::kDynamic, RopeType::kYarn, RopeType::kLlama3,
-                               RopeType::kLongrope);
+                               RopeType::kLongrope, RopeType::kProportional);
     s.layout = *rc::gen::element(Layout::kHalfSplit, Layout::kInterleaved);
     const bool needs4 = s.type == RopeType::kNtk || s.type == RopeType::kDynamic;
     const int half = *rc::gen::inRange(needs4 ? 2 : 1, 129);
     s.head_dim = 2 * half;
     const bool partial = *rc::gen::weightedElement<bool>({{3, false}, {1, true}});
-    s.rotary_dim = partial ? 2 * *rc::gen::inRange(needs4 ? 2 : 1, half + 1) : s.head_dim;
+    s.rotary_dim = partial && s.type != RopeType::kProportional ? 2 * *rc::gen::inRange(needs4 ? 2 : 1, half + 1)
+                                                                : s.head_dim;
     s.base = *gen_log_uniform(100.0, 1e7);
     s.max_position_embeddings = *rc::gen::element<int64_t>(2048, 4096, 8192, 32768, 131072);
     switch (s.type) {
@@ -95,6 +96,10 @@ inline rc::Gen<RopeSpec> gen_spec() {
         }
         break;
       }
+      case RopeType::kProportional:
+        s.factor = *rc::gen::oneOf(rc::gen::just(1.0), gen_log_uniform(0.25, 64.0));
+        s.rope_angles = *rc::gen::inRange(1, half + 1);
+        break;
     }
     return s;
   });

@@ -54,6 +54,10 @@ inline std::vector<RopeSpec> sample_specs() {
   lr.short_factor = {1, 1.25, 1.5, 2};
   lr.long_factor = {1, 2, 8, 32};
   out.push_back(lr);
+  RopeSpec prop = make(16, 16, 1e6, Layout::kHalfSplit, RopeType::kProportional);
+  prop.factor = 2;
+  prop.rope_angles = 3;  // pairs 3..7 at θ = 0
+  out.push_back(prop);
   return out;
 }
 

@@ -467,6 +467,53 @@ void expect_contains(const nlohmann::json& original, const nlohmann::json& writt
   }
 }
 
+// proportional (Gemma 4, HF _compute_proportional_rope_parameters): the pairing runs over the
+// whole head, so rotary_dim must be head_dim; rope_angles counts the turning pairs.
+TEST(SpecValidation, ProportionalNamesRotaryDimAndRopeAngles) {
+  const RopeSpec s = spec_from_json_text(
+      R"({"head_dim": 512, "base": 1e6, "scaling": {"type": "proportional", "rope_angles": 64}})");
+  EXPECT_EQ(s.type, RopeType::kProportional);
+  EXPECT_EQ(s.rotary_dim, 512);
+  EXPECT_EQ(s.rope_angles, 64);
+  EXPECT_EQ(s.factor, 1.0);
+  // Absent: every pair turns (HF's partial_rotary_factor 1.0).
+  EXPECT_EQ(spec_from_json_text(R"({"head_dim": 16, "scaling": {"type": "proportional"}})").rope_angles, 8);
+  expect_rejected(R"({"head_dim": 512, "rotary_dim": 128, "scaling": {"type": "proportional", "rope_angles": 64}})",
+                  "rotary_dim", false, "must equal head_dim = 512");
+  expect_rejected(R"({"head_dim": 16, "scaling": {"type": "proportional", "rope_angles": 9}})",
+                  "scaling.rope_angles", false, "[1, rotary_dim/2 = 8]");
+  expect_rejected(R"({"head_dim": 16, "scaling": {"type": "proportional", "rope_angles": 0}})",
+                  "scaling.rope_angles", false, "[1, rotary_dim/2 = 8]");
+  expect_rejected(R"({"head_dim": 16, "scaling": {"type": "linear", "factor": 2, "rope_angles": 4}})",
+                  "scaling.rope_angles", false, "proportional scaling only");
+  expect_rejected(R"({"head_dim": 16, "scaling": {"type": "proportional", "factor": 0}})", "scaling.factor", false,
+                  "> 0");
+}
+
+TEST(HfConfigs, ProportionalReadsItsShareAsRopeAngles) {
+  // HF: rope_angles = int(partial_rotary_factor * head_dim // 2); rotary_dim stays head_dim.
+  const RopeSpec s = spec_from_hf_config_text(
+      R"({"head_dim": 512, "rope_theta": 1000000, "max_position_embeddings": 131072,
+          "rope_scaling": {"rope_type": "proportional", "partial_rotary_factor": 0.25}})");
+  EXPECT_EQ(s.type, RopeType::kProportional);
+  EXPECT_EQ(s.rotary_dim, 512);
+  EXPECT_EQ(s.rope_angles, 64);
+  // The top-level factor means the same for proportional (not rotary_dim = 128).
+  const RopeSpec top = spec_from_hf_config_text(
+      R"({"head_dim": 256, "partial_rotary_factor": 0.3, "rope_scaling": {"rope_type": "proportional"}})");
+  EXPECT_EQ(top.rotary_dim, 256);
+  EXPECT_EQ(top.rope_angles, 38);  // int(76.8 // 2)
+  EXPECT_EQ(spec_from_hf_config_text(R"({"head_dim": 64, "rope_scaling": {"rope_type": "proportional"}})").rope_angles,
+            32);
+  expect_rejected(R"({"head_dim": 512, "rope_scaling": {"rope_type": "proportional", "partial_rotary_factor": 0.001}})",
+                  "rope_scaling.partial_rotary_factor", true, "no pair would rotate");
+  expect_rejected(R"({"head_dim": 512, "rope_scaling": {"rope_type": "proportional", "partial_rotary_factor": 1.5}})",
+                  "rope_scaling.partial_rotary_factor", true, "(0, 1]");
+  // Another type does not read it there: named, not ignored.
+  expect_rejected(R"({"head_dim": 64, "rope_scaling": {"rope_type": "linear", "factor": 2, "partial_rotary_factor": 0.5}})",
+                  "rope_scaling.partial_rotary_factor", true, "unknown key");
+}
+
 TEST(OwnSpecs, RoundTripThroughJson) {
   for (const char* f : {"yarn-d128.json", "gptj-interleaved-partial.json"}) {
     std::ifstream in(spec_dir() + f);
