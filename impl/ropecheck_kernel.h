@@ -12,9 +12,13 @@
  *
  * impl/sample_plugin/sample_plugin.c is a complete, commented example.
  *
- * Versioning: ROPECHECK_ABI_VERSION changes whenever a struct layout, an enum value or a
- * calling rule below changes.  Enum values are stable within a version; 0 is never a valid
- * value, so a zero-filled descriptor is rejected rather than misread.
+ * Versioning: ROPECHECK_ABI_VERSION changes whenever an existing struct field, enum value or
+ * calling rule below changes meaning or place.  Appending is not such a change, and keeps the
+ * version: a new enum value (a kernel is only asked for it if its descriptor declares it, e.g.
+ * in `scalings`), a field at the end of rc_spec (ropecheck fills it; a kernel built before it
+ * never reads it; rc_spec.rope_angles came so, with RC_ROPE_PROPORTIONAL) or of rc_call (whose
+ * struct_size says how much there is).  Enum values are stable; 0 is never a valid value, so a
+ * zero-filled descriptor is rejected rather than misread.
  *
  * ABI 2 adds, at the end of rc_kernel_desc, what the calls real engines make need: the call
  * record rc_call (one tensor q, or q and k together with their own head counts and strides;
