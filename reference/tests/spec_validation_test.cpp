@@ -203,7 +203,11 @@ TEST(SpecValidation, RejectsScalingSpecificNonsense) {
                   false, "d/(d-2)");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "dynamic", "factor": 2}})", "max_position_embeddings");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "llama3", "low_freq_factor": 4, "high_freq_factor": 1}})",
-                  "scaling.high_freq_factor", false, "> low_freq_factor");
+                  "scaling.high_freq_factor", false, ">= low_freq_factor = 4");
+  // Equal factors (Llama 4 ships 1 and 1; HF only warns) are accepted: the smooth band is empty.
+  const RopeSpec llama4 = spec_from_json_text(
+      R"({"head_dim": 8, "scaling": {"type": "llama3", "factor": 16, "low_freq_factor": 1, "high_freq_factor": 1}})");
+  EXPECT_EQ(llama4.low_freq_factor, llama4.high_freq_factor);
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "yarn", "factor": 4}})",
                   "scaling.original_max_position_embeddings");
 }
