@@ -200,7 +200,8 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
       s.factor = std::array<double, 4>{8, 32, 4, 8}[p[0] % 4];
       s.original_max_position_embeddings = std::array<int64_t, 4>{8192, 4096, L0, 8192}[p[1] % 4];
       s.low_freq_factor = p[2] % 2 ? 2.0 : 1.0;
-      s.high_freq_factor = s.low_freq_factor + std::array<double, 4>{3, 1, 0, 3}[p[3] % 4];  // 0: Llama 4
+      s.high_freq_factor = s.low_freq_factor + (p[3] % 2 ? 1.0 : 3.0);
+      if (p[3] == 15) s.high_freq_factor = s.low_freq_factor;  // Llama 4: no smooth band
       s.max_position_embeddings = s.original_max_position_embeddings;
       break;
     }
