@@ -103,4 +103,19 @@ TEST(CatalogueRef, Llama4ListsItsLayersWithoutRope) {
   EXPECT_NE(c.out.find("layers with no rope (not checked as a rope spec): 3, 7, 11"), std::string::npos) << c.out;
 }
 
+// report takes each layer type's rope as its own spec, labelled FILE-LAYER_TYPE.
+TEST(CatalogueReport, MeasuresEveryLayerType) {
+  const std::string d = std::string(::testing::TempDir()) + "/catalogue-report";
+  std::filesystem::remove_all(d);
+  const auto r = run_ropecheck("report --hf-config " + config(kModels[2]) + " --kernel scalar_f64 --positions "
+                               "0:2^12:log:8 --out " + d, 300);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(d + "/report.json");
+  const json out = json::parse(in);
+  std::vector<std::string> labels;
+  for (const json& s : out["specs"]) labels.push_back(s["label"]);
+  EXPECT_EQ(labels, (std::vector<std::string>{"gemma-3-27b-sliding_attention", "gemma-3-27b-full_attention"}));
+  ASSERT_EQ(out["runs"].size(), 2u);
+}
+
 }  // namespace
