@@ -291,15 +291,16 @@ RopeSpec read_rope(const TextModel& m, const json* params, const std::string& pa
     }
     if (has(sc, "alpha")) {
       // HunYuan's "dynamic" with alpha is a static NTK base: b' = b * alpha^(d/(d-2)), whatever
-      // the sequence length (HF hunyuan_v1_dense HunYuanDenseV1RotaryEmbedding; vLLM
-      // DynamicNTKAlphaRotaryEmbedding) -- ropecheck's ntk with factor alpha.  HF takes d =
-      // head_dim there, vLLM rotary_dim: the same unless partial rotary, which is refused.
+      // the sequence length (Hunyuan's modeling code, HunYuanDynamicNTKAlphaRotaryEmbedding;
+      // vLLM's get_rope picks DynamicNTKAlphaRotaryEmbedding for "dynamic" with "alpha") --
+      // ropecheck's ntk with factor alpha.  With partial rotary, which d the exponent uses
+      // (head_dim or rotary_dim) is not settled across ports, so that is refused.
       if (s.type != RopeType::kDynamic) {
         throw SpecError(path + ".alpha", "is HunYuan's dynamic-NTK alpha, defined with rope_type \"dynamic\" only");
       }
       if (s.rotary_dim != s.head_dim) {
-        throw SpecError(path + ".alpha", "with partial rotary is ambiguous (HF's exponent uses head_dim, vLLM's "
-                                         "rotary_dim)");
+        throw SpecError(path + ".alpha", "with partial rotary is ambiguous (the exponent d/(d-2) with d = head_dim "
+                                         "or rotary_dim differs between ports)");
       }
       s.type = RopeType::kNtk;
       s.factor = get_double(sc, "alpha", path + ".alpha");

@@ -515,7 +515,7 @@ TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
 }
 
 TEST(HfConfigs, HunyuanDynamicAlphaIsStaticNtk) {
-  // HF hunyuan_v1_dense: base' = rope_theta * alpha^(d/(d-2)), whatever the sequence length.
+  // Hunyuan's DynamicNTKAlpha: base' = rope_theta * alpha^(d/(d-2)), whatever the sequence length.
   const RopeSpec s = spec_from_hf_config_text(R"({"head_dim": 128, "rope_theta": 10000, "max_position_embeddings": 32768,
       "rope_scaling": {"type": "dynamic", "alpha": 1000.0, "factor": 1.0, "beta_fast": 32, "beta_slow": 1,
                        "mscale": 1.0, "mscale_all_dim": 1.0}})");
