@@ -48,7 +48,7 @@ TEST(Gate, BuiltinKernelPassesAndWritesJunitAndJson) {
   EXPECT_EQ(xml.find("<failure"), std::string::npos);
   std::ifstream j(d + "/new/out.json");
   const auto json = nlohmann::json::parse(j);
-  EXPECT_EQ(json["units"].size(), 2u * 11u);  // 10 default specs + generated specs, per kernel
+  EXPECT_EQ(json["units"].size(), 2u * 12u);  // 11 default specs + generated specs, per kernel
 }
 
 TEST(Gate, SamplePluginIsChecked) {
