@@ -224,10 +224,13 @@ TextModel read_text_model(const json& t, const std::string& prefix, const std::s
     names["rotary_dim"] = prf_key;
     m.partial_given = true;
   }
-  // Llama 4 rotates pairs (2i, 2i+1): HF modeling_llama4 apply_rotary_emb multiplies
-  // view_as_complex(x.reshape(..., -1, 2)) by freqs_cis (its checkpoints are not permuted to
-  // rotate_half order, unlike Llama 2/3's).
-  if (model_type == "llama4" || model_type == "llama4_text") s.layout = Layout::kInterleaved;
+  // HF's model code rotates pairs (2i, 2i+1) for these model types, not rotate_half's (i,
+  // i + d/2): modeling_llama4 apply_rotary_emb multiplies view_as_complex(x.reshape(..., -1, 2))
+  // by freqs_cis (its checkpoints are not permuted to rotate_half order, unlike Llama 2/3's);
+  // modeling_cohere and modeling_glm (glm4 reuses it) rotate_half take x[..., 0::2] and
+  // x[..., 1::2] with cos/sin repeat_interleave'd.  Every other model type is rotate_half.
+  static const std::set<std::string> interleaved = {"llama4", "llama4_text", "cohere", "glm", "glm4"};
+  if (interleaved.count(model_type)) s.layout = Layout::kInterleaved;
   return m;
 }
 
@@ -434,7 +437,7 @@ const std::vector<std::string>& text_model_keys() {
       "partial_rotary_factor", "max_position_embeddings", "original_max_position_embeddings",
       "rotary_pct", "rotary_emb_base", "qk_rope_head_dim", "qk_nope_head_dim", "rope_interleave",
       "rope_local_base_freq", "sliding_window_pattern", "layer_types", "no_rope_layers",
-      "no_rope_layer_interval", "num_hidden_layers"};
+      "no_rope_layer_interval", "num_hidden_layers", "rope_ratio", "rotary_dim", "rotary_emb_fraction"};
   return keys;
 }
 

@@ -472,6 +472,19 @@ TEST(HfConfigs, GptNeoxRotaryPctAndRotaryEmbBase) {
                   "give one");
 }
 
+// HF's code rotates interleaved pairs for these model types (the layout follows model_type).
+TEST(HfConfigs, LayoutFollowsTheModelTypesHfRotatesInterleaved) {
+  for (const char* type : {"llama4_text", "cohere", "glm", "glm4"}) {
+    EXPECT_EQ(spec_from_hf_config_text(std::string(R"({"head_dim": 8, "num_hidden_layers": 4, "model_type": ")") +
+                                       type + "\"}").layout,
+              Layout::kInterleaved) << type;
+  }
+  for (const char* type : {"llama", "qwen2", "glm4_moe", "gpt_neox"}) {
+    EXPECT_EQ(spec_from_hf_config_text(std::string(R"({"head_dim": 8, "model_type": ")") + type + "\"}").layout,
+              Layout::kHalfSplit) << type;
+  }
+}
+
 TEST(HfConfigs, GptOssAndQwen25) {
   const HfModelRopes oss = ropes_of("gpt-oss-20b.config.json");
   ASSERT_EQ(oss.ropes.size(), 2u);  // one per layer type, even when they agree
@@ -488,6 +501,8 @@ TEST(HfConfigs, GptOssAndQwen25) {
 // A key that changes the rope is read or refused naming it -- never skipped.
 TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
   expect_rejected(R"({"head_dim": 128, "rope_ratio": 500})", "rope_ratio", true, "ChatGLM");
+  expect_rejected(R"({"rope_ratio": 500, "text_config": {"head_dim": 128}})", "rope_ratio", true, "text_config");
+  expect_rejected(R"({"text_config": {"head_dim": 128, "rope_ratio": 500}})", "text_config.rope_ratio", true, "ChatGLM");
   expect_rejected(R"({"head_dim": 256, "rotary_dim": 64})", "rotary_dim", true, "interleaved");
   expect_rejected(R"({"head_dim": 64, "rotary_emb_fraction": 0.5})", "rotary_emb_fraction", true);
   expect_rejected(R"({"head_dim": 128, "rope_scaling": {"type": "default", "mrope_section": [16, 24, 24]}})",
