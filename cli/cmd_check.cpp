@@ -43,7 +43,8 @@ Options:
                      the plugins' kernels if --plugin is given, else the built-in kernels.
   --plugin LIB.so    load kernels from a shared library (the C ABI in impl/ropecheck_kernel.h).
   --spec FILE        a ropecheck spec JSON (repeatable).
-  --hf-config FILE   a HuggingFace config.json (repeatable).
+  --hf-config FILE   a HuggingFace config.json (repeatable): one spec per layer type with
+                     rope (README.md, "HF configs").
                      Default specs: every variant and both layouts (default, partial, linear,
                      ntk, dynamic, yarn x2, llama3, longrope) plus generated specs.
   --budget-seconds N time for generated cases and shrinking, shared by all units (default
@@ -205,7 +206,12 @@ int run_check(const Args& argv) {
   const KernelSelection sel = select_kernels(plugins, kernel_names, true, o.case_timeout);
   o.kernels = sel.kernels;
   for (const std::string& f : spec_files) o.specs.push_back(load_spec_file(f));
-  for (const std::string& f : hf_configs) o.specs.push_back(load_hf_config_file(f));
+  for (const std::string& f : hf_configs) {
+    // One spec per layer type with rope (Gemma 3: sliding_attention and full_attention).
+    const HfModelRopes model = load_hf_config_ropes(f);
+    for (const HfLayerRope& r : model.ropes) o.specs.push_back(r.spec);
+    if (!model.nope_note().empty() && !quiet) std::printf("note: %s: %s\n", f.c_str(), model.nope_note().c_str());
+  }
   o.generated_specs = o.specs.empty();
   if (o.generated_specs) o.specs = props::default_gate_specs();
   // An ill-conditioned spec is still checked (the bound admits what any faithful kernel may

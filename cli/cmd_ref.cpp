@@ -34,9 +34,11 @@ every int64 position.
 
 Options:
   --spec FILE        ropecheck spec JSON (README.md, "Spec files").
-  --hf-config FILE   a model's HuggingFace config.json (rope_theta, rope_scaling,
-                     head_dim or hidden_size/num_attention_heads, partial_rotary_factor,
-                     max_position_embeddings).
+  --hf-config FILE   a model's HuggingFace config.json (README.md, "HF configs"): its
+                     text model's rope, one per layer type ("layer_types": [...] when it
+                     has several, e.g. Gemma 3), "layers_without_rope" (Llama 4), "mla"
+                     (DeepSeek: the spec is the qk_rope_head_dim slice), and for yarn with
+                     mscale_all_dim the softmax scale factor m(s, mscale_all_dim)^2.
   --positions LIST   comma-separated positions, each a non-negative integer or 2^k[+-n]
                      (default: 0).  Example: --positions 0,1,4096,2^31-1,2^63-1
                      A multi-axis spec (mrope_section: M-RoPE) takes t:h:w per token, one
@@ -125,75 +127,109 @@ int run_ref(const Args& argv) {
   const int digits = (args.has("--digits") ? parse_digits(args.get("--digits")) : 40) - 1;
   const bool random = args.has("--random");
   const uint64_t seed = random ? parse_unsigned("--random", args.get("--random"), 0, UINT64_MAX) : 0;
-  const RopeSpec spec = args.has("--spec") ? load_spec_file(args.get("--spec"))
-                                           : load_hf_config_file(args.get("--hf-config"));
-  const ref::ExactReference ref(spec);
+  // One output object per rope: the spec as understood, theta', a, and the vector(s) it rotates.
+  const auto one_rope = [&](const RopeSpec& spec) {
+    const ref::ExactReference ref(spec);
+    json out;
+    out["spec"] = json::parse(spec_to_json_text(spec));
+    out["theta"] = ref.theta_decimal(digits);
+    out["attention_factor"] = ref.attention_factor_decimal(digits);
+    const std::string softmax = ref.softmax_scale_decimal(digits);
+    if (!softmax.empty()) out["softmax_scale_factor"] = softmax;
+    if (spec.n_axes() > 1) {
+      json axes = json::array();
+      for (int j = 0; j < spec.pairs(); ++j) axes.push_back(spec.axis_of_pair(j));
+      out["axis_of_pair"] = axes;
+    }
+
+    std::mt19937_64 gen(seed);  // per rope: every layer type gets the same random vector
+    if (random) out["random_seed"] = args.get("--random");
+    if (args.flag("--score")) {
+      if (args.has("--positions") || args.has("--input")) {
+        throw UsageError("--score takes --t/--s and --q/--k (or --random), not --positions/--input");
+      }
+      if (!args.has("--t") || !args.has("--s")) throw UsageError("--score needs --t T and --s S");
+      if (random == (args.has("--q") || args.has("--k"))) {
+        throw UsageError("--score needs either --q JSON and --k JSON, or --random SEED");
+      }
+      std::vector<std::string> q, k;
+      if (random) {
+        const auto qd = random_vector(gen, spec.head_dim);
+        const auto kd = random_vector(gen, spec.head_dim);
+        for (double x : qd) q.push_back(exact_decimal(x));
+        for (double x : kd) k.push_back(exact_decimal(x));
+        out["q"] = doubles_as_json(qd);
+        out["k"] = doubles_as_json(kd);
+      } else {
+        if (!args.has("--q") || !args.has("--k")) throw UsageError("--score needs both --q and --k");
+        VectorArg qa = parse_vector(args.get("--q"), "--q", spec.head_dim);
+        VectorArg ka = parse_vector(args.get("--k"), "--k", spec.head_dim);
+        q = std::move(qa.decimals);
+        k = std::move(ka.decimals);
+        out["q"] = qa.given;
+        out["k"] = ka.given;
+      }
+      const std::vector<int64_t> t = parse_axis_position(args.get("--t"), spec.n_axes());
+      const std::vector<int64_t> s = parse_axis_position(args.get("--s"), spec.n_axes());
+      out["t"] = format_axis_position(t);
+      out["s"] = format_axis_position(s);
+      out["score"] = ref.score_decimal(q, t, k, s, digits);
+    } else {
+      if (args.has("--q") || args.has("--k") || args.has("--t") || args.has("--s")) {
+        throw UsageError("--q/--k/--t/--s are for --score");
+      }
+      if (random == args.has("--input")) {
+        throw UsageError("give exactly one of --input JSON or --random SEED");
+      }
+      std::vector<std::string> x;
+      if (random) {
+        const auto xd = random_vector(gen, spec.head_dim);
+        for (double v : xd) x.push_back(exact_decimal(v));
+        out["input"] = doubles_as_json(xd);
+      } else {
+        VectorArg xa = parse_vector(args.get("--input"), "--input", spec.head_dim);
+        x = std::move(xa.decimals);
+        out["input"] = xa.given;
+      }
+      json results = json::array();
+      for (const std::vector<int64_t>& t : parse_axis_position_list(args.get("--positions", "0"), spec.n_axes())) {
+        results.push_back({{"position", format_axis_position(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
+      }
+      out["results"] = results;
+    }
+    return out;
+  };
 
   json out;
-  out["spec"] = json::parse(spec_to_json_text(spec));
-  out["theta"] = ref.theta_decimal(digits);
-  out["attention_factor"] = ref.attention_factor_decimal(digits);
-  if (spec.n_axes() > 1) {
-    json axes = json::array();
-    for (int j = 0; j < spec.pairs(); ++j) axes.push_back(spec.axis_of_pair(j));
-    out["axis_of_pair"] = axes;
-  }
-
-  std::mt19937_64 gen(seed);
-  if (random) out["random_seed"] = args.get("--random");
-
-  if (args.flag("--score")) {
-    if (args.has("--positions") || args.has("--input")) {
-      throw UsageError("--score takes --t/--s and --q/--k (or --random), not --positions/--input");
-    }
-    if (!args.has("--t") || !args.has("--s")) throw UsageError("--score needs --t T and --s S");
-    if (random == (args.has("--q") || args.has("--k"))) {
-      throw UsageError("--score needs either --q JSON and --k JSON, or --random SEED");
-    }
-    std::vector<std::string> q, k;
-    if (random) {
-      const auto qd = random_vector(gen, spec.head_dim);
-      const auto kd = random_vector(gen, spec.head_dim);
-      for (double x : qd) q.push_back(exact_decimal(x));
-      for (double x : kd) k.push_back(exact_decimal(x));
-      out["q"] = doubles_as_json(qd);
-      out["k"] = doubles_as_json(kd);
-    } else {
-      if (!args.has("--q") || !args.has("--k")) throw UsageError("--score needs both --q and --k");
-      VectorArg qa = parse_vector(args.get("--q"), "--q", spec.head_dim);
-      VectorArg ka = parse_vector(args.get("--k"), "--k", spec.head_dim);
-      q = std::move(qa.decimals);
-      k = std::move(ka.decimals);
-      out["q"] = qa.given;
-      out["k"] = ka.given;
-    }
-    const std::vector<int64_t> t = parse_axis_position(args.get("--t"), spec.n_axes());
-    const std::vector<int64_t> s = parse_axis_position(args.get("--s"), spec.n_axes());
-    out["t"] = format_axis_position(t);
-    out["s"] = format_axis_position(s);
-    out["score"] = ref.score_decimal(q, t, k, s, digits);
+  if (args.has("--spec")) {
+    out = one_rope(load_spec_file(args.get("--spec")));
   } else {
-    if (args.has("--q") || args.has("--k") || args.has("--t") || args.has("--s")) {
-      throw UsageError("--q/--k/--t/--s are for --score");
-    }
-    if (random == args.has("--input")) {
-      throw UsageError("give exactly one of --input JSON or --random SEED");
-    }
-    std::vector<std::string> x;
-    if (random) {
-      const auto xd = random_vector(gen, spec.head_dim);
-      for (double v : xd) x.push_back(exact_decimal(v));
-      out["input"] = doubles_as_json(xd);
+    // A config with one rope prints as a spec does; one with several layer types' ropes
+    // (Gemma 3) prints each under "layer_types"; layers without rope (Llama 4) are listed.
+    const HfModelRopes model = load_hf_config_ropes(args.get("--hf-config"));
+    const auto layer_info = [](json& o, const HfLayerRope& r) {
+      if (!r.layer_type.empty()) o["layer_type"] = r.layer_type;
+      if (!r.layers.empty()) o["layers"] = r.layers;
+    };
+    if (model.ropes.size() == 1) {
+      out = one_rope(model.ropes.front().spec);
+      layer_info(out, model.ropes.front());
     } else {
-      VectorArg xa = parse_vector(args.get("--input"), "--input", spec.head_dim);
-      x = std::move(xa.decimals);
-      out["input"] = xa.given;
+      out["layer_types"] = json::array();
+      for (const HfLayerRope& r : model.ropes) {
+        json o;
+        layer_info(o, r);
+        const json rope = one_rope(r.spec);
+        for (auto it = rope.begin(); it != rope.end(); ++it) o[it.key()] = it.value();
+        out["layer_types"].push_back(std::move(o));
+      }
     }
-    json results = json::array();
-    for (const std::vector<int64_t>& t : parse_axis_position_list(args.get("--positions", "0"), spec.n_axes())) {
-      results.push_back({{"position", format_axis_position(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
+    if (!model.layers_without_rope.empty()) out["layers_without_rope"] = model.layers_without_rope;
+    if (model.mla_qk_nope_head_dim > 0) {
+      const int rope = model.ropes.front().spec.head_dim;
+      out["mla"] = {{"qk_nope_head_dim", model.mla_qk_nope_head_dim}, {"qk_rope_head_dim", rope},
+                    {"qk_head_dim", model.mla_qk_nope_head_dim + rope}};
     }
-    out["results"] = results;
   }
   std::puts(out.dump(2).c_str());
   return kExitOk;

@@ -54,7 +54,8 @@ Options:
                      check and fuzz).
   --plugin LIB.so    load kernels from a shared library (repeatable).
   --spec FILE        a ropecheck spec JSON (repeatable).
-  --hf-config FILE   a HuggingFace config.json (repeatable).  Without --spec/--hf-config the
+  --hf-config FILE   a HuggingFace config.json (repeatable; one spec per layer type with
+                     rope, labelled FILE-LAYER_TYPE).  Without --spec/--hf-config the
                      gate's default specs marked for the report in
                      reference/specs/gate/index.json: default-d128-half-split (base 1e4),
                      yarn-s16-d128 (design.md's YaRN check spec) and llama3-llama-3.1-8b.
@@ -173,7 +174,12 @@ int run_report(const Args& argv) {
   std::vector<SpecChoice> specs;
   for (const std::string& f : args.all("--spec")) specs.push_back({load_spec_file(f), basename_noext(f), "--spec " + f});
   for (const std::string& f : args.all("--hf-config")) {
-    specs.push_back({load_hf_config_file(f), basename_noext(f), "--hf-config " + f});
+    HfModelRopes model = load_hf_config_ropes(f);
+    if (!model.nope_note().empty()) std::fprintf(stderr, "ropecheck report: %s: %s\n", f.c_str(), model.nope_note().c_str());
+    for (HfLayerRope& r : model.ropes) {  // one spec per layer type with rope
+      const std::string label = basename_noext(f) + (r.layer_type.empty() ? "" : "-" + r.layer_type);
+      specs.push_back({std::move(r.spec), label, "--hf-config " + f});
+    }
   }
   if (specs.empty()) specs = default_specs();
 

@@ -374,6 +374,13 @@ std::vector<std::vector<uint8_t>> seed_inputs(const std::string& target) {
         for (const size_t i : {size_t{0}, size_t{7}}) out.push_back(encode_case(edge_case(i, t, false, p, 208)));
       }
     }
+    // llama3 with low_freq_factor == high_freq_factor (Llama 4: no smooth band; make_spec's
+    // p[3] 15).  i = 5 and 12 give llama3 (i % 7 == 5), in both layouts.
+    for (const int64_t t : {int64_t{8193}, (int64_t{1} << 31) - 1}) {
+      for (const size_t i : {size_t{5}, size_t{12}}) {
+        out.push_back(encode_case(edge_case(i, t, false, std::array<uint8_t, 6>{0, 0, 0, 15, 0, 0})));
+      }
+    }
     if (decoder_reads_calls()) {
       for (std::vector<uint8_t>& s : call_seeds()) out.push_back(std::move(s));
     }

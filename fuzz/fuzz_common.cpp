@@ -209,6 +209,7 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
       s.original_max_position_embeddings = std::array<int64_t, 4>{8192, 4096, L0, 8192}[p[1] % 4];
       s.low_freq_factor = p[2] % 2 ? 2.0 : 1.0;
       s.high_freq_factor = s.low_freq_factor + (p[3] % 2 ? 1.0 : 3.0);
+      if (p[3] == 15) s.high_freq_factor = s.low_freq_factor;  // Llama 4: no smooth band
       s.max_position_embeddings = s.original_max_position_embeddings;
       break;
     }

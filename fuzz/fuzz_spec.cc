@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "fuzz/targets.hpp"
 #include "properties/edge_positions.hpp"
@@ -150,57 +151,64 @@ Result fuzz_spec(const uint8_t* data, size_t size, const RunOptions& opt) {
   std::ostream* tr = opt.trace;
   for (int hf = 0; hf < 2; ++hf) {
     const char* as = hf ? "HF config.json" : "ropecheck spec";
-    RopeSpec s;
+    // An HF config can hold several ropes (one per layer type): each is checked.
+    std::vector<RopeSpec> parsed;
     try {
-      s = hf ? spec_from_hf_config_text(text) : spec_from_json_text(text);
-      validate(s);
+      if (hf) {
+        for (HfLayerRope& r : ropes_from_hf_config_text(text).ropes) parsed.push_back(std::move(r.spec));
+      } else {
+        parsed.push_back(spec_from_json_text(text));
+      }
+      for (const RopeSpec& one : parsed) validate(one);
     } catch (const SpecError& e) {
       if (tr) *tr << "spec: as " << as << ": rejected (" << e.field() << ": " << e.rule() << ")\n";
       continue;
     }
-    auto fail = [&](const std::string& why) {
-      std::ostringstream os;
-      os << kViolationMarker << "\ntarget:   spec\nparsed as " << as << ": " << why << "\nspec: "
-         << spec_to_json_text(s) << "\ninput text:\n" << text << "\n";
-      return Result{props::Finding::kViolation, os.str()};
-    };
-    if (const std::string p = broken_promise(s); !p.empty()) return fail("validate() accepted a spec that breaks: " + p);
-    const std::string written = spec_to_json_text(s);
-    RopeSpec back;
-    try {
-      back = spec_from_json_text(written);
-    } catch (const SpecError& e) {
-      return fail(std::string("its own JSON does not parse back: ") + e.what());
-    }
-    // Judged against the input's own keys and values (the ropecheck spec; an HF config's keys
-    // are HF's), then a second round trip must change nothing.
-    if (!hf) {
-      const json input = json::parse(text, nullptr, /*allow_exceptions=*/false);
-      if (input.is_discarded()) {
-        return fail("the text is not JSON (NaN or Infinity outside a string), yet it was accepted; README: "
-                    "NaN/Infinity anywhere is refused");
+    for (const RopeSpec& s : parsed) {
+      auto fail = [&](const std::string& why) {
+        std::ostringstream os;
+        os << kViolationMarker << "\ntarget:   spec\nparsed as " << as << ": " << why << "\nspec: "
+           << spec_to_json_text(s) << "\ninput text:\n" << text << "\n";
+        return Result{props::Finding::kViolation, os.str()};
+      };
+      if (const std::string p = broken_promise(s); !p.empty()) return fail("validate() accepted a spec that breaks: " + p);
+      const std::string written = spec_to_json_text(s);
+      RopeSpec back;
+      try {
+        back = spec_from_json_text(written);
+      } catch (const SpecError& e) {
+        return fail(std::string("its own JSON does not parse back: ") + e.what());
       }
-      if (const std::string lost = lost_in_round_trip(input, json::parse(written)); !lost.empty()) {
-        return fail("its JSON does not say what the input said: " + lost + "\nwritten: " + written);
+      // Judged against the input's own keys and values (the ropecheck spec; an HF config's keys
+      // are HF's), then a second round trip must change nothing.
+      if (!hf) {
+        const json input = json::parse(text, nullptr, /*allow_exceptions=*/false);
+        if (input.is_discarded()) {
+          return fail("the text is not JSON (NaN or Infinity outside a string), yet it was accepted; README: "
+                      "NaN/Infinity anywhere is refused");
+        }
+        if (const std::string lost = lost_in_round_trip(input, json::parse(written)); !lost.empty()) {
+          return fail("its JSON does not say what the input said: " + lost + "\nwritten: " + written);
+        }
       }
+      if (spec_to_json_text(back) != written) return fail("its JSON does not round-trip:\n" + spec_to_json_text(back));
+      if (tr) *tr << "spec: as " << as << ": accepted: " << spec_to_json_text(s, -1) << "\n";
+      // The exact reference costs ~10 µs per pair to build; a 64K-wide head is valid but would
+      // make one input take a second (libFuzzer would call it slow, not wrong).
+      if (s.rotary_dim > 4096) continue;
+      auto fast = std::make_shared<const ref::FastOracle>(s);
+      const ref::CheckedOracle checked(fast, 1);  // every call compared with the exact reference
+      const int pair = static_cast<int>(size % static_cast<size_t>(s.pairs()));
+      double y[2], lo[2];
+      checked.rotate_pair(t, pair, 1.0, -0.75, y, lo);  // throws OracleMismatch on disagreement
+      // Written so that a NaN attention factor does not excuse a non-finite result.
+      if (!(fast->attention_factor() >= 1e300) && (!std::isfinite(y[0]) || !std::isfinite(y[1]))) {
+        std::ostringstream os;
+        os << "a finite input rotated to a non-finite value at t=" << t << ", pair " << pair;
+        return fail(os.str());
+      }
+      if (tr) *tr << "  fast oracle = exact reference at t=" << t << ", pair " << pair << "\n";
     }
-    if (spec_to_json_text(back) != written) return fail("its JSON does not round-trip:\n" + spec_to_json_text(back));
-    if (tr) *tr << "spec: as " << as << ": accepted: " << spec_to_json_text(s, -1) << "\n";
-    // The exact reference costs ~10 µs per pair to build; a 64K-wide head is valid but would
-    // make one input take a second (libFuzzer would call it slow, not wrong).
-    if (s.rotary_dim > 4096) continue;
-    auto fast = std::make_shared<const ref::FastOracle>(s);
-    const ref::CheckedOracle checked(fast, 1);  // every call compared with the exact reference
-    const int pair = static_cast<int>(size % static_cast<size_t>(s.pairs()));
-    double y[2], lo[2];
-    checked.rotate_pair(t, pair, 1.0, -0.75, y, lo);  // throws OracleMismatch on disagreement
-    // Written so that a NaN attention factor does not excuse a non-finite result.
-    if (!(fast->attention_factor() >= 1e300) && (!std::isfinite(y[0]) || !std::isfinite(y[1]))) {
-      std::ostringstream os;
-      os << "a finite input rotated to a non-finite value at t=" << t << ", pair " << pair;
-      return fail(os.str());
-    }
-    if (tr) *tr << "  fast oracle = exact reference at t=" << t << ", pair " << pair << "\n";
   }
   return {props::Finding::kPass, ""};
 }

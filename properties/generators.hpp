@@ -149,7 +149,7 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
         s.factor = *rc::gen::element(8.0, 32.0, 4.0);
         s.original_max_position_embeddings = *rc::gen::element(int64_t{8192}, int64_t{4096}, int64_t{L0});
         s.low_freq_factor = *rc::gen::element(1.0, 2.0);
-        s.high_freq_factor = s.low_freq_factor + *rc::gen::element(3.0, 1.0);
+        s.high_freq_factor = s.low_freq_factor + *rc::gen::element(3.0, 1.0, 0.0);  // 0: Llama 4
         s.max_position_embeddings = s.original_max_position_embeddings;
         break;
       case RopeType::kLongrope: {

@@ -45,6 +45,11 @@ namespace {
 // (1/s - 1) dg for s < 1 (the denominator is >= 1).
 double mix_sensitivity(double s) { return s >= 1.0 ? s - 1.0 : 1.0 / s - 1.0; }
 
+// The unit roundoff a recipe's scalar parameters are formed in (f32 when a contract leaves it 0).
+double angle_u(const rc_accuracy& acc) {
+  return acc.angle_unit_roundoff > 0 ? acc.angle_unit_roundoff : unit_roundoff(RC_DTYPE_F32);
+}
+
 // YaRN's ramp g_j = clamp((j - low)/(high - low), 0, 1) with the recipe's clamps of the
 // correction range (low >= 0, high <= d - 1, high = low + 0.001 when they meet).
 double yarn_ramp(double j, double low, double high, int d) {
@@ -191,7 +196,7 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
       //    spec is ill-conditioned there and the bound must admit either integer.  dg is the
       //    spread of g_j over the integers each end can round to (yarn_range: the window
       //    also covers this x's own double rounding).
-      const double u = acc.angle_unit_roundoff > 0 ? acc.angle_unit_roundoff : unit_roundoff(RC_DTYPE_F32);
+      const double u = angle_u(acc);
       const YarnRange range = yarn_range(spec, u);
       const double j = pair;
       double ramp_u = 2.0;
@@ -239,8 +244,10 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
         // smooth = (L0/wavelen - lf)/(hf - lf): wavelen's error, then the quotient,
         // subtraction and division 3u; |L0/wavelen| <= hf (to within tol) so the absolute
         // error is hf/(hf-lf) * that; theta' moves by mix_sensitivity(s) times it, plus 4u of
-        // arithmetic.
-        amp += 4.0 + mix_sensitivity(s) * (hf / (hf - lf) * (wavelen_u + 3.0) + 2.0);
+        // arithmetic.  lf == hf (Llama 4) has no smooth band: the formulas do not meet, and a
+        // kernel within tol of L0/lf may take theta or theta/s (a weight error of 1).
+        const double smooth_u = lf == hf ? 1.0 / angle_u(acc) : hf / (hf - lf) * (wavelen_u + 3.0);
+        amp += 4.0 + mix_sensitivity(s) * (smooth_u + 2.0);
       }
       break;
     }

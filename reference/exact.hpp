@@ -159,6 +159,10 @@ Frequencies<Real> frequencies(const RopeSpec& spec) {
           t /= s;
           continue;
         }
+        // lf == hf (Llama 4): the smooth band is the single wavelength L0/lf, where HF's
+        // _compute_llama3_parameters divides 0 by 0; its first step (θ/s only beyond
+        // low_freq_wavelen) keeps θ there, and so does ropecheck.
+        if (lf == hf) continue;
         const Real gamma = (L0 / wavelen - lf) / (hf - lf);  // smooth band
         t = (Real(1) - gamma) * t / s + gamma * t;
       }

@@ -284,6 +284,14 @@ std::string ExactReference::attention_factor_decimal(int digits) const {
   return decimal(impl_->freqs(192).attention_factor, digits);
 }
 
+std::string ExactReference::softmax_scale_decimal(int digits) const {
+  const RopeSpec& s = impl_->spec;
+  if (s.type != RopeType::kYarn || s.mscale_all_dim == 0) return "";
+  PrecisionScope scope(192);
+  const Mp m = detail::yarn_mscale(detail::from_double<Mp>(s.factor), detail::from_double<Mp>(s.mscale_all_dim));
+  return decimal(m * m, digits);
+}
+
 std::vector<std::string> ExactReference::rotate_decimal(const std::vector<int64_t>& axis_t,
                                                         const std::vector<std::string>& x,
                                                         int digits) const {

@@ -73,6 +73,11 @@ class ExactReference : public Oracle {
   // Decimal strings with `digits` significant digits (the CLI's output).
   std::vector<std::string> theta_decimal(int digits) const;
   std::string attention_factor_decimal(int digits) const;
+  // MLA's softmax scale factor m(s, mscale_all_dim)^2 (HF DeepseekV2/V3Attention multiplies
+  // qk_head_dim^-0.5 by it when rope_scaling has mscale_all_dim): not part of the rope, but
+  // set from the same yarn fields, next to the attention factor.  "" unless the spec is yarn
+  // with mscale_all_dim.
+  std::string softmax_scale_decimal(int digits) const;
   // x given as decimal strings (exact decimal inputs are supported, e.g. "0.1").
   // t: one position per axis (as rotate_axes), or one for every axis.
   std::vector<std::string> rotate_decimal(const std::vector<int64_t>& t, const std::vector<std::string>& x,

@@ -1,6 +1,13 @@
 // A model's HuggingFace config.json (transformers modeling_rope_utils semantics): the keys
-// ropecheck reads (rope_theta, rope_scaling, head_dim or hidden_size / num_attention_heads,
-// partial_rotary_factor, max_position_embeddings), named as the config spells them.
+// ropecheck reads, named as the config spells them.  One config can hold several ropes: one
+// per layer type (HF `layer_types`, e.g. Gemma 3's sliding_attention / full_attention), plus
+// layers with none (Llama 4's `no_rope_layers`).  Every key that changes the rope is read or
+// refused naming it: a key ropecheck skipped would check the model with the wrong rope, and
+// nobody would be told.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "input_file.hpp"
@@ -14,14 +21,17 @@ using namespace detail;
 
 namespace {
 
-// HF's spelling of ropecheck's field names: rope_theta for base, rope_scaling for scaling.
-// (rotary_dim and L0 depend on the keys a config has: spec_from_hf_config_text.)
-FieldNames hf_names() {
+bool has(const json& o, const std::string& k) { return o.contains(k) && !o.at(k).is_null(); }
+
+// HF's spelling of ropecheck's field names for a rope read from `params` (rope_scaling, or a
+// rope_parameters entry): base is rope_theta, the scaling fields are params.<key>.
+FieldNames hf_names(const std::string& prefix, const std::string& params) {
   FieldNames names = own_names();
   for (auto& entry : names) {
-    if (entry.second.rfind("scaling.", 0) == 0) entry.second = "rope_" + entry.second;
+    if (entry.second.rfind("scaling.", 0) == 0) entry.second = params + entry.second.substr(7);
   }
-  names["base"] = "rope_theta";
+  for (const char* k : {"head_dim", "rotary_dim", "max_position_embeddings"}) names[k] = prefix + k;
+  names["base"] = prefix + "rope_theta";
   return names;
 }
 
@@ -30,12 +40,15 @@ FieldNames hf_names() {
 // no rope type is rejected: ropecheck would ignore it, so a typo ("factr") or an unsupported
 // model-specific key (Phi-3.5-MoE's short_mscale) would change nothing, silently.  A key HF
 // defines for another type is accepted, as HF accepts it (with a warning) and ignores it.  A
-// key HF requires for this type is required.
-void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string& type_name) {
-  static const std::vector<std::string> known = {
+// key HF requires for this type is required.  `extra` lists what the params may hold besides
+// (rope_parameters also holds rope_theta and partial_rotary_factor).
+void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string& type_name,
+                                const std::string& path, const std::vector<std::string>& extra) {
+  std::vector<std::string> known = {
       "rope_type", "type", "factor", "original_max_position_embeddings", "attention_factor",
       "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "truncate", "short_factor",
-      "long_factor", "low_freq_factor", "high_freq_factor"};
+      "long_factor", "low_freq_factor", "high_freq_factor", "alpha"};
+  known.insert(known.end(), extra.begin(), extra.end());
   std::vector<std::string> required;
   // HF's proportional reads its rotated share from the rope parameters themselves.
   const bool share_here = type == RopeType::kProportional && sc.contains("partial_rotary_factor");
@@ -52,137 +65,539 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
     case RopeType::kProportional: break;  // HF requires rope_type and rope_theta only
   }
   for (auto it = sc.begin(); it != sc.end(); ++it) {
-    bool ok = share_here && it.key() == "partial_rotary_factor";
-    for (const std::string& k : known) ok = ok || it.key() == k;
-    if (!ok) {
-      std::string list;
-      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      if (it.key() == "short_mscale" || it.key() == "long_mscale") {
-        // Phi-3.5-MoE (HF modeling_phimoe) scales cos and sin by one of these, chosen by length.
-        throw SpecError("rope_scaling." + it.key(),
-                        "is Phi-3.5-MoE's own attention scale, which ropecheck does not model; to check "
-                        "the longrope part, remove short_mscale and long_mscale and give \"attention_factor\": "
-                        "the one that applies to the length you check (long_mscale beyond "
-                        "original_max_position_embeddings)");
-      }
-      throw SpecError("rope_scaling." + it.key(),
-                      "unknown key: HF's rope_scaling defines " + list + " (ropecheck would ignore it)");
+    if (share_here && it.key() == "partial_rotary_factor") continue;
+    if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
+    std::string list;
+    for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+    if (it.key() == "short_mscale" || it.key() == "long_mscale") {
+      // Phi-3.5-MoE (HF modeling_phimoe) scales cos and sin by one of these, chosen by length.
+      throw SpecError(path + "." + it.key(),
+                      "is Phi-3.5-MoE's own attention scale, which ropecheck does not model; to check "
+                      "the longrope part, remove short_mscale and long_mscale and give \"attention_factor\": "
+                      "the one that applies to the length you check (long_mscale beyond "
+                      "original_max_position_embeddings)");
     }
+    if (it.key() == "mrope_section" || it.key() == "mrope_interleaved") {
+      throw SpecError(path + "." + it.key(),
+                      "is multi-axis RoPE (Qwen2-VL M-RoPE: t, h, w positions), which ropecheck does not "
+                      "check yet");
+    }
+    throw SpecError(path + "." + it.key(),
+                    "unknown key: HF's rope_scaling defines " + list + " (ropecheck would ignore it)");
   }
   for (const std::string& k : required) {
-    if (!sc.contains(k) || sc.at(k).is_null()) {
-      throw SpecError("rope_scaling." + k, "is required for rope_type \"" + type_name + "\" (as in HF)");
+    if (!has(sc, k)) {
+      throw SpecError(path + "." + k, "is required for rope_type \"" + type_name + "\" (as in HF)");
     }
   }
 }
 
-}  // namespace
-
-RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& origin) {
-  const json j = parse_json_document(text, origin);
-  if (!j.is_object()) throw SpecError(origin, "must be a JSON object");
-  auto has = [&](const json& o, const char* k) { return o.contains(k) && !o.at(k).is_null(); };
-  RopeSpec s;
-  // The name is a label: a key that is not a string (a bare NaN arrives as the marker
-  // string) is passed over, as HF keys ropecheck does not read are.
-  const auto text_of = [&](const char* k) {
-    return has(j, k) && j.at(k).is_string() && !is_nonfinite_marker(j.at(k)) ? j.at(k).get<std::string>() : "";
+// Keys that change the rope in some model's code but have no meaning ropecheck models: each
+// is refused naming it and saying why (checking without it would check another rope).
+void refuse_unmodelled_keys(const json& t, const std::string& prefix) {
+  static const std::vector<std::pair<const char*, const char*>> refused = {
+      {"rope_ratio",
+       "is ChatGLM's remote-code scale of the base (THUDM modeling_chatglm: base = 10000 * rope_ratio, "
+       "with its own rotary split and pair order), not an HF transformers key; give the model's "
+       "rope_theta, head_dim and partial_rotary_factor as HF's glm/glm4 configs do"},
+      {"rotary_dim",
+       "is GPT-J/CodeGen's count of rotated dims, which those models rotate in interleaved pairs "
+       "(HF modeling_gptj); ropecheck reads partial_rotary_factor, and does not infer the layout from "
+       "this key: write a ropecheck spec (--spec) with rotary_dim and \"layout\": \"interleaved\""},
+      {"rotary_emb_fraction",
+       "is NomicBERT's remote-code partial rotary factor (with its own interleave flag); give "
+       "partial_rotary_factor, or write a ropecheck spec (--spec)"},
   };
-  s.name = text_of("_name_or_path");
-  if (s.name.empty()) s.name = text_of("model_type");
-  if (has(j, "rope_theta")) s.base = get_double(j, "rope_theta", "rope_theta");
-  // Messages name the keys this config has: a value ropecheck derived is named by the keys it
-  // came from (an odd head_dim used to be reported as "partial_rotary_factor" when the config
-  // had none).
-  FieldNames names = hf_names();
+  for (const auto& [key, why] : refused) {
+    if (t.contains(key)) throw SpecError(prefix + key, why);
+  }
+}
 
-  if (has(j, "head_dim")) {
-    s.head_dim = get_small_int(j, "head_dim", "head_dim");
+// The binary64 value of a double-valued key, or nullopt when the config does not give it.
+std::optional<double> optional_double(const json& t, const std::string& key, const std::string& path) {
+  if (!has(t, key)) return std::nullopt;
+  return get_double(t, key, path);
+}
+
+// HF: dim = int(head_dim * partial_rotary_factor) (truncation, in binary64).  `key` names the
+// factor (partial_rotary_factor, or GPT-NeoX's rotary_pct); `head_name` what head_dim came from.
+int rotary_dim_from_factor(int head_dim, double prf, const std::string& key, const std::string& head_name) {
+  if (!(prf > 0 && prf <= 1)) throw SpecError(key, "must be in (0, 1], got " + fmt(prf));
+  const int rd = static_cast<int>(static_cast<double>(head_dim) * prf);
+  if (rd < 2 || rd % 2 != 0) {
+    // Show the product: the factor alone does not say what went wrong.
+    throw SpecError(key, "gives rotary_dim = int(" + head_name + " " + std::to_string(head_dim) + " * " + fmt(prf) +
+                             ") = " + std::to_string(rd) + ", which must be " +
+                             (rd < 2 ? "at least 2" : "even (components are rotated in pairs)"));
+  }
+  return rd;
+}
+
+// One of two spellings of a value (GPT-NeoX's rotary_pct for partial_rotary_factor,
+// rotary_emb_base for rope_theta): read whichever is given; both is refused unless equal, as
+// which one a port reads is the kind of thing that differs between ports.
+std::optional<double> one_of(const json& t, const std::string& prefix, const std::string& key,
+                             const std::string& alias, std::string* used) {
+  const auto a = optional_double(t, key, prefix + key), b = optional_double(t, alias, prefix + alias);
+  if (a && b && *a != *b) {
+    throw SpecError(prefix + alias, "is GPT-NeoX's name for " + key + ", which this config also gives with "
+                                        "another value (" + fmt(*a) + " vs " + fmt(*b) + "): give one");
+  }
+  *used = prefix + (a ? key : alias);
+  return a ? a : b;
+}
+
+// What every rope of the text model shares: head geometry, base, lengths, layout.
+struct TextModel {
+  RopeSpec spec;
+  FieldNames names;
+  std::string prefix;  // "text_config." for a multimodal config, else ""
+  std::string model_type;
+  bool mla = false;  // DeepSeek's multi-head latent attention: the rope is on a slice of the head
+  int mla_nope_head_dim = 0;
+  bool partial_given = false;
+};
+
+TextModel read_text_model(const json& t, const std::string& prefix, const std::string& model_type) {
+  TextModel m;
+  m.prefix = prefix;
+  m.model_type = model_type;
+  RopeSpec& s = m.spec;
+  m.names = hf_names(prefix, prefix + "rope_scaling");
+  FieldNames& names = m.names;
+  refuse_unmodelled_keys(t, prefix);
+
+  std::string base_key;
+  if (const auto b = one_of(t, prefix, "rope_theta", "rotary_emb_base", &base_key)) {
+    s.base = *b;
+    names["base"] = base_key;
+  }
+  if (has(t, "qk_rope_head_dim")) {
+    // MLA (DeepSeek-V2/V3, Kimi-K2): q = [nope | rope], the rope on the last qk_rope_head_dim
+    // dims, all of them rotated.  HF DeepseekV3Config sets head_dim = qk_rope_head_dim for its
+    // rotary embedding (a head_dim key is overridden so), and DeepseekV3Attention rotates the
+    // slice with apply_rotary_pos_emb_interleave when rope_interleave (default true) -- pairs
+    // (2i, 2i+1), as DeepSeek's own code and HF's DeepseekV2 (complex multiply) do.  HF leaves
+    // the rotated slice de-interleaved (both q and k alike, so scores are unchanged); ropecheck
+    // checks the rotation of each pair in place.
+    m.mla = true;
+    s.head_dim = get_small_int(t, "qk_rope_head_dim", prefix + "qk_rope_head_dim");
+    names["head_dim"] = prefix + "qk_rope_head_dim";
+    s.rotary_dim = s.head_dim;
+    names["rotary_dim"] = names["head_dim"];
+    if (has(t, "qk_nope_head_dim")) {
+      m.mla_nope_head_dim = get_small_int(t, "qk_nope_head_dim", prefix + "qk_nope_head_dim");
+      if (m.mla_nope_head_dim < 0) throw SpecError(prefix + "qk_nope_head_dim", "must be >= 0");
+    }
+    const bool interleave = has(t, "rope_interleave") ? get_bool(t, "rope_interleave", prefix + "rope_interleave") : true;
+    s.layout = interleave ? Layout::kInterleaved : Layout::kHalfSplit;
+    for (const char* k : {"partial_rotary_factor", "rotary_pct"}) {
+      if (has(t, k)) {
+        throw SpecError(prefix + k, "is not read with qk_rope_head_dim (MLA rotates all qk_rope_head_dim dims)");
+      }
+    }
+    return m;
+  }
+  if (has(t, "rope_interleave")) {
+    throw SpecError(prefix + "rope_interleave", "is read with qk_rope_head_dim (DeepSeek MLA) only");
+  }
+  if (has(t, "head_dim")) {
+    s.head_dim = get_small_int(t, "head_dim", prefix + "head_dim");
   } else {
-    if (!has(j, "hidden_size") || !has(j, "num_attention_heads")) {
-      throw SpecError("head_dim",
-                      "is required (or hidden_size and num_attention_heads to derive it)");
+    if (!has(t, "hidden_size") || !has(t, "num_attention_heads")) {
+      throw SpecError(prefix + "head_dim", "is required (or hidden_size and num_attention_heads to derive it)");
     }
-    const int64_t hidden = get_int(j, "hidden_size", "hidden_size");
-    const int64_t heads = get_int(j, "num_attention_heads", "num_attention_heads");
-    if (heads <= 0) throw SpecError("num_attention_heads", "must be > 0");
+    const int64_t hidden = get_int(t, "hidden_size", prefix + "hidden_size");
+    const int64_t heads = get_int(t, "num_attention_heads", prefix + "num_attention_heads");
+    if (heads <= 0) throw SpecError(prefix + "num_attention_heads", "must be > 0");
     if (hidden <= 0 || hidden % heads != 0) {
-      throw SpecError("hidden_size", "must be a positive multiple of num_attention_heads = " +
-                                         std::to_string(heads));
+      throw SpecError(prefix + "hidden_size", "must be a positive multiple of num_attention_heads = " +
+                                                  std::to_string(heads));
     }
-    if (hidden / heads > INT32_MAX) throw SpecError("hidden_size", "is out of range");
+    if (hidden / heads > INT32_MAX) throw SpecError(prefix + "hidden_size", "is out of range");
     s.head_dim = static_cast<int>(hidden / heads);
-    names["head_dim"] = "hidden_size / num_attention_heads";
+    names["head_dim"] = prefix + "hidden_size / num_attention_heads";
   }
   s.rotary_dim = s.head_dim;
   names["rotary_dim"] = names["head_dim"];
-  if (has(j, "partial_rotary_factor")) {
-    const double prf = get_double(j, "partial_rotary_factor", "partial_rotary_factor");
-    if (!(prf > 0 && prf <= 1)) {
-      throw SpecError("partial_rotary_factor", "must be in (0, 1], got " + fmt(prf));
-    }
-    // HF: dim = int(head_dim * partial_rotary_factor) (truncation, in binary64).
-    s.rotary_dim = static_cast<int>(static_cast<double>(s.head_dim) * prf);
-    names["rotary_dim"] = "partial_rotary_factor";
-    if (s.rotary_dim < 2 || s.rotary_dim % 2 != 0) {
-      // Show the product: the factor alone does not say what went wrong.
-      throw SpecError("partial_rotary_factor",
-                      "gives rotary_dim = int(" + names["head_dim"] + " " + std::to_string(s.head_dim) + " * " +
-                          fmt(prf) + ") = " + std::to_string(s.rotary_dim) + ", which must be " +
-                          (s.rotary_dim < 2 ? "at least 2" : "even (components are rotated in pairs)"));
-    }
+  // GPT-NeoX spells partial_rotary_factor rotary_pct (HF GPTNeoXConfig; rotary_ndims =
+  // int(head_size * rotary_pct)).
+  std::string prf_key;
+  if (const auto prf = one_of(t, prefix, "partial_rotary_factor", "rotary_pct", &prf_key)) {
+    s.rotary_dim = rotary_dim_from_factor(s.head_dim, *prf, prf_key, names["head_dim"]);
+    names["rotary_dim"] = prf_key;
+    m.partial_given = true;
   }
-  if (has(j, "max_position_embeddings")) {
-    s.max_position_embeddings = get_int(j, "max_position_embeddings", "max_position_embeddings");
+  // HF's model code rotates pairs (2i, 2i+1) for these model types, not rotate_half's (i,
+  // i + d/2): modeling_llama4 apply_rotary_emb multiplies view_as_complex(x.reshape(..., -1, 2))
+  // by freqs_cis (its checkpoints are not permuted to rotate_half order, unlike Llama 2/3's);
+  // modeling_cohere and modeling_glm (glm4 reuses it) rotate_half take x[..., 0::2] and
+  // x[..., 1::2] with cos/sin repeat_interleave'd.  Every other model type is rotate_half.
+  static const std::set<std::string> interleaved = {"llama4", "llama4_text", "cohere", "glm", "glm4"};
+  if (interleaved.count(model_type)) s.layout = Layout::kInterleaved;
+  return m;
+}
+
+// One rope from its parameters (`params`: rope_scaling, or a rope_parameters entry, at
+// `path`; null for the unscaled default).  `in_parameters`: HF's rope_parameters form, where
+// rope_type defaults to "default" and rope_theta / partial_rotary_factor may sit inside.
+RopeSpec read_rope(const TextModel& m, const json* params, const std::string& path, bool in_parameters,
+                   const json& t) {
+  RopeSpec s = m.spec;
+  FieldNames names = m.names;
+  for (auto& entry : names) {
+    const std::string scaling = m.prefix + "rope_scaling";
+    if (entry.second.rfind(scaling + ".", 0) == 0) entry.second = path + entry.second.substr(scaling.size());
   }
   // Phi-3 keeps L0 at the top level (rope_scaling's, when given too, wins below).
-  if (has(j, "original_max_position_embeddings")) {
+  if (has(t, "original_max_position_embeddings")) {
     s.original_max_position_embeddings =
-        get_int(j, "original_max_position_embeddings", "original_max_position_embeddings");
-    names["original_max_position_embeddings"] = "original_max_position_embeddings";
+        get_int(t, "original_max_position_embeddings", m.prefix + "original_max_position_embeddings");
+    names["original_max_position_embeddings"] = m.prefix + "original_max_position_embeddings";
   }
-
   bool factor_given = false;
-  if (has(j, "rope_scaling")) {
-    const json& sc = j.at("rope_scaling");
-    if (!sc.is_object()) throw SpecError("rope_scaling", "must be an object or null");
+  if (params != nullptr) {
+    const json& sc = *params;
+    if (!sc.is_object()) throw SpecError(path, "must be an object or null");
     std::string type = "default";
+    std::string type_path = path + ".rope_type";
     if (has(sc, "rope_type")) {
-      if (!sc.at("rope_type").is_string()) throw SpecError("rope_scaling.rope_type", "must be a string");
+      if (!sc.at("rope_type").is_string()) throw SpecError(path + ".rope_type", "must be a string");
       type = sc.at("rope_type").get<std::string>();
     } else if (has(sc, "type")) {
-      if (!sc.at("type").is_string()) throw SpecError("rope_scaling.type", "must be a string");
+      if (!sc.at("type").is_string()) throw SpecError(path + ".type", "must be a string");
       type = sc.at("type").get<std::string>();
-    } else {
-      throw SpecError("rope_scaling.rope_type", "is required when rope_scaling is given");
+      type_path = path + ".type";
+    } else if (!in_parameters) {
+      throw SpecError(path + ".rope_type", "is required when rope_scaling is given");
     }
-    s.type = parse_rope_type(type, has(sc, "rope_type") ? "rope_scaling.rope_type"
-                                                        : "rope_scaling.type");
-    check_hf_rope_scaling_keys(sc, s.type, type);
-    read_scaling_fields(sc, "rope_scaling", s);
+    s.type = parse_rope_type(type, type_path);
+    check_hf_rope_scaling_keys(sc, s.type, type, path,
+                               in_parameters ? std::vector<std::string>{"rope_theta", "partial_rotary_factor"}
+                                             : std::vector<std::string>{});
+    read_scaling_fields(sc, path, s);
     factor_given = has(sc, "factor");
     if (s.type == RopeType::kProportional) {
-      // HF _compute_proportional_rope_parameters: the share over the whole head (default 1.0).
+      // HF _compute_proportional_rope_parameters: the share over the whole head (default 1.0),
+      // read from the rope's own parameters or the text model's; it sets rope_angles, and the
+      // pairing stays over the whole head (rotary_dim = head_dim, set_proportional_share).
       const bool own = has(sc, "partial_rotary_factor");
-      const std::string key = own ? "rope_scaling.partial_rotary_factor" : "partial_rotary_factor";
-      set_proportional_share(s, own || has(j, "partial_rotary_factor")
-                                    ? get_double(own ? sc : j, "partial_rotary_factor", key) : 1.0, key);
+      const std::string key = own ? path + ".partial_rotary_factor" : m.prefix + "partial_rotary_factor";
+      set_proportional_share(s, own || has(t, "partial_rotary_factor")
+                                    ? get_double(own ? sc : t, "partial_rotary_factor", key) : 1.0, key);
       names["rotary_dim"] = names["head_dim"];
       names["rope_angles"] = key;
     }
     if (has(sc, "original_max_position_embeddings")) {
-      names["original_max_position_embeddings"] = "rope_scaling.original_max_position_embeddings";
+      names["original_max_position_embeddings"] = path + ".original_max_position_embeddings";
+    }
+    if (in_parameters && has(sc, "rope_theta")) {
+      s.base = get_double(sc, "rope_theta", path + ".rope_theta");
+      names["base"] = path + ".rope_theta";
+    }
+    if (in_parameters && has(sc, "partial_rotary_factor") && s.type != RopeType::kProportional) {
+      const std::string key = path + ".partial_rotary_factor";
+      if (m.mla) throw SpecError(key, "is not read with qk_rope_head_dim (MLA rotates all qk_rope_head_dim dims)");
+      s.rotary_dim = rotary_dim_from_factor(s.head_dim, get_double(sc, "partial_rotary_factor", key), key,
+                                            names["head_dim"]);
+      // HF standardize_rope_params lets a top-level partial_rotary_factor overwrite this one.
+      if (m.partial_given && s.rotary_dim != m.spec.rotary_dim) {
+        throw SpecError(key, "differs from the top-level " + names["rotary_dim"] + " (HF's standardize_rope_params "
+                             "lets that one win): give one");
+      }
+      names["rotary_dim"] = key;
+    }
+    if (has(sc, "alpha")) {
+      // HunYuan's "dynamic" with alpha is a static NTK base: b' = b * alpha^(d/(d-2)), whatever
+      // the sequence length (Hunyuan's modeling code, HunYuanDynamicNTKAlphaRotaryEmbedding;
+      // vLLM's get_rope picks DynamicNTKAlphaRotaryEmbedding for "dynamic" with "alpha") --
+      // ropecheck's ntk with factor alpha.  With partial rotary, which d the exponent uses
+      // (head_dim or rotary_dim) is not settled across ports, so that is refused.
+      if (s.type != RopeType::kDynamic) {
+        throw SpecError(path + ".alpha", "is HunYuan's dynamic-NTK alpha, defined with rope_type \"dynamic\" only");
+      }
+      if (s.rotary_dim != s.head_dim) {
+        throw SpecError(path + ".alpha", "with partial rotary is ambiguous (the exponent d/(d-2) with d = head_dim "
+                                         "or rotary_dim differs between ports)");
+      }
+      s.type = RopeType::kNtk;
+      s.factor = get_double(sc, "alpha", path + ".alpha");
+      names["factor"] = path + ".alpha";
+      factor_given = true;
     }
   }
   if (s.type == RopeType::kLongrope && s.original_max_position_embeddings > 0 &&
       s.max_position_embeddings > 0) {
     // HF's longrope takes s = max_position_embeddings / original_max_position_embeddings.
     factor_given = false;
-    names["factor"] = "max_position_embeddings / " + names["original_max_position_embeddings"];
+    names["factor"] = names["max_position_embeddings"] + " / " + names["original_max_position_embeddings"];
   }
   apply_type_defaults(s, factor_given);
   validate_with(s, names);
   return s;
+}
+
+bool is_gemma3(const std::string& model_type) { return model_type == "gemma3" || model_type == "gemma3_text"; }
+
+// The layers of the text model: each one's HF layer type ("" when the config names none) and
+// whether it has a rope.  Empty when the config lists no layers (one rope for all of them).
+struct Layers {
+  std::vector<std::string> type;
+  std::vector<bool> rope;
+  bool named = false;  // the config gives (or HF derives) layer_types
+};
+
+int64_t num_layers(const json& t, const std::string& prefix, const std::string& why) {
+  if (!has(t, "num_hidden_layers")) throw SpecError(prefix + "num_hidden_layers", "is required " + why);
+  const int64_t n = get_int(t, "num_hidden_layers", prefix + "num_hidden_layers");
+  if (n < 1 || n > 100000) throw SpecError(prefix + "num_hidden_layers", "must be in [1, 100000], got " + std::to_string(n));
+  return n;
+}
+
+Layers read_layers(const json& t, const std::string& prefix, const std::string& model_type) {
+  Layers l;
+  if (has(t, "layer_types")) {
+    const json& lt = t.at("layer_types");
+    if (!lt.is_array() || lt.empty()) throw SpecError(prefix + "layer_types", "must be a non-empty array of strings");
+    for (size_t i = 0; i < lt.size(); ++i) {
+      if (!lt[i].is_string() || is_nonfinite_marker(lt[i])) {
+        throw SpecError(prefix + "layer_types[" + std::to_string(i) + "]", "must be a string");
+      }
+      l.type.push_back(lt[i].get<std::string>());
+    }
+    // HF layer_type_validation: one entry per layer.
+    if (has(t, "num_hidden_layers") &&
+        static_cast<int64_t>(l.type.size()) != num_layers(t, prefix, "")) {
+      throw SpecError(prefix + "layer_types", "has " + std::to_string(l.type.size()) +
+                                                  " entries, but num_hidden_layers is " +
+                                                  std::to_string(num_layers(t, prefix, "")));
+    }
+    l.named = true;
+  } else if (has(t, "sliding_window_pattern") || is_gemma3(model_type)) {
+    // HF Gemma3TextConfig: layer i is sliding_attention unless (i + 1) % pattern == 0
+    // (sliding_window_pattern, default 6; full_attention every pattern-th layer).
+    if (!is_gemma3(model_type)) {
+      throw SpecError(prefix + "sliding_window_pattern",
+                      "is read as Gemma 3's (HF Gemma3TextConfig) for model_type gemma3 only; other models "
+                      "(e.g. Cohere2, whose full-attention layers have no rope) differ: give layer_types");
+    }
+    int64_t pattern = 6;
+    if (has(t, "sliding_window_pattern")) {
+      pattern = get_int(t, "sliding_window_pattern", prefix + "sliding_window_pattern");
+      if (pattern < 1) throw SpecError(prefix + "sliding_window_pattern", "must be >= 1");
+    }
+    const int64_t n = num_layers(t, prefix, "to derive the layer types from sliding_window_pattern");
+    for (int64_t i = 0; i < n; ++i) l.type.push_back((i + 1) % pattern != 0 ? "sliding_attention" : "full_attention");
+    l.named = true;
+  }
+  const bool llama4 = model_type == "llama4" || model_type == "llama4_text";
+  std::vector<bool> rope;
+  if (has(t, "no_rope_layers") && !t.at("no_rope_layers").empty()) {
+    // HF Llama4TextConfig (and SmolLM3): no_rope_layers[i] is 1 for a layer with rope, 0 for one without.
+    const json& nr = t.at("no_rope_layers");
+    if (!nr.is_array()) throw SpecError(prefix + "no_rope_layers", "must be an array of 0 and 1");
+    for (size_t i = 0; i < nr.size(); ++i) {
+      if (!nr[i].is_number_integer() || (nr[i].get<int64_t>() != 0 && nr[i].get<int64_t>() != 1)) {
+        throw SpecError(prefix + "no_rope_layers[" + std::to_string(i) + "]",
+                        "must be 1 (the layer has rope) or 0 (it has none)");
+      }
+      rope.push_back(nr[i].get<int64_t>() == 1);
+    }
+    if (has(t, "num_hidden_layers")) {
+      const int64_t n = num_layers(t, prefix, "");
+      if (static_cast<int64_t>(rope.size()) < n) {
+        throw SpecError(prefix + "no_rope_layers", "has " + std::to_string(rope.size()) +
+                                                       " entries, fewer than num_hidden_layers = " + std::to_string(n));
+      }
+      rope.resize(static_cast<size_t>(n));
+    }
+  } else if (llama4 || has(t, "no_rope_layer_interval")) {
+    // HF Llama4TextConfig: absent or empty, every no_rope_layer_interval-th layer (default 4)
+    // has no rope: no_rope_layers[i] = int((i + 1) % interval != 0).
+    int64_t interval = 4;
+    if (has(t, "no_rope_layer_interval")) {
+      interval = get_int(t, "no_rope_layer_interval", prefix + "no_rope_layer_interval");
+      if (interval < 1) throw SpecError(prefix + "no_rope_layer_interval", "must be >= 1");
+    }
+    const int64_t n = num_layers(t, prefix, "to derive the layers without rope (no_rope_layer_interval)");
+    for (int64_t i = 0; i < n; ++i) rope.push_back((i + 1) % interval != 0);
+  }
+  if (!rope.empty() && llama4 && !l.named) {
+    // HF Llama4TextConfig: layer_types = "chunked_attention" for a rope layer, else "full_attention".
+    for (bool r : rope) l.type.push_back(r ? "chunked_attention" : "full_attention");
+    l.named = true;
+  }
+  if (!rope.empty() && !l.type.empty() && rope.size() != l.type.size()) {
+    throw SpecError(prefix + "no_rope_layers", "has " + std::to_string(rope.size()) + " entries, layer_types " +
+                                                   std::to_string(l.type.size()));
+  }
+  if (l.type.empty() && !rope.empty()) l.type.assign(rope.size(), "");
+  if (rope.empty()) rope.assign(l.type.size(), true);
+  // Qwen3-Next's linear_attention layers (Gated DeltaNet) have no attention and no rope.
+  for (size_t i = 0; i < l.type.size(); ++i) rope[i] = rope[i] && l.type[i] != "linear_attention";
+  l.rope = std::move(rope);
+  return l;
+}
+
+std::string text_of(const json& j, const char* k) {
+  // The name is a label: a key that is not a string (a bare NaN arrives as the marker
+  // string) is passed over, as HF keys ropecheck does not read are.
+  return has(j, k) && j.at(k).is_string() && !is_nonfinite_marker(j.at(k)) ? j.at(k).get<std::string>() : "";
+}
+
+// Keys of the text model that a multimodal config might also give at its top level.
+const std::vector<std::string>& text_model_keys() {
+  static const std::vector<std::string> keys = {
+      "rope_theta", "rope_scaling", "rope_parameters", "head_dim", "hidden_size", "num_attention_heads",
+      "partial_rotary_factor", "max_position_embeddings", "original_max_position_embeddings",
+      "rotary_pct", "rotary_emb_base", "qk_rope_head_dim", "qk_nope_head_dim", "rope_interleave",
+      "rope_local_base_freq", "sliding_window_pattern", "layer_types", "no_rope_layers",
+      "no_rope_layer_interval", "num_hidden_layers", "rope_ratio", "rotary_dim", "rotary_emb_fraction"};
+  return keys;
+}
+
+}  // namespace
+
+HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::string& origin) {
+  const json j = parse_json_document(text, origin);
+  if (!j.is_object()) throw SpecError(origin, "must be a JSON object");
+  std::string name = text_of(j, "_name_or_path");
+  if (name.empty()) name = text_of(j, "model_type");
+
+  // A multimodal config (Gemma 3, Llama 4, Mistral 3, Qwen2.5-VL...) holds the language
+  // model in text_config, which HF's get_text_config() returns and the text model reads;
+  // its keys at the top level are not read by HF, so one that disagrees is refused.
+  const json* t = &j;
+  std::string prefix;
+  if (j.contains("text_config") && !j.at("text_config").is_null()) {
+    if (!j.at("text_config").is_object()) throw SpecError("text_config", "must be an object");
+    t = &j.at("text_config");
+    prefix = "text_config.";
+    for (const std::string& k : text_model_keys()) {
+      if (j.contains(k) && (!t->contains(k) || t->at(k) != j.at(k))) {
+        throw SpecError(k, "is given at the top level, but this config has a text_config, which HF's text model "
+                           "reads instead (" + std::string(t->contains(k) ? "with another value" : "without it") +
+                               "): move it into text_config");
+      }
+    }
+  }
+  // The vision tower's own rope (2-D, per patch row and column) is multi-axis, which
+  // ropecheck does not check yet; a vision_config without rope keys (SigLIP) is no rope.
+  if (j.contains("vision_config") && j.at("vision_config").is_object()) {
+    for (const char* k : {"rope_theta", "rope_scaling", "rope_parameters"}) {
+      if (j.at("vision_config").contains(k)) {
+        throw SpecError(std::string("vision_config.") + k,
+                        "the vision tower's rope is 2-D (multi-axis), which ropecheck does not check yet; to "
+                        "check the language model's rope, remove vision_config");
+      }
+    }
+  }
+  std::string model_type = text_of(*t, "model_type");
+  if (model_type.empty()) model_type = text_of(j, "model_type");
+  if (name.empty()) name = model_type;
+  if (model_type == "cohere2") {
+    throw SpecError("model_type", "cohere2 rotates interleaved pairs on its sliding-window layers only (HF "
+                                  "modeling_cohere2); ropecheck does not read that model type yet");
+  }
+
+  TextModel m = read_text_model(*t, prefix, model_type);
+  m.spec.name = name;
+  if (has(*t, "max_position_embeddings")) {
+    m.spec.max_position_embeddings = get_int(*t, "max_position_embeddings", prefix + "max_position_embeddings");
+  }
+  const Layers layers = read_layers(*t, prefix, model_type);
+
+  // Where each layer type's rope comes from.  HF modeling_rope_utils standardize_rope_params:
+  // rope_parameters keyed by layer type gives one rope per type (each defaulting rope_theta to
+  // the top-level one); a flat rope_parameters, or the older rope_scaling + rope_theta, is one
+  // rope for all layers -- except Gemma 3's older form (HF Gemma3TextConfig
+  // convert_rope_params_to_dict): sliding_attention layers default with rope_local_base_freq
+  // (default 1e4, unscaled), full_attention layers rope_theta with rope_scaling.
+  const std::string rp = prefix + "rope_parameters", rs = prefix + "rope_scaling";
+  if (has(*t, "rope_parameters") && has(*t, "rope_scaling")) {
+    throw SpecError(rs, "and rope_parameters are both given (HF reads rope_scaling then, older configs only): give one");
+  }
+  const json* params = has(*t, "rope_parameters") ? &t->at("rope_parameters")
+                       : has(*t, "rope_scaling") ? &t->at("rope_scaling") : nullptr;
+  const bool in_parameters = has(*t, "rope_parameters");
+  if (params != nullptr && !params->is_object()) throw SpecError(in_parameters ? rp : rs, "must be an object or null");
+  const bool nested = in_parameters && !params->empty() &&
+                      std::all_of(params->begin(), params->end(), [](const json& v) { return v.is_object(); });
+  std::set<std::string> types(layers.type.begin(), layers.type.end());
+  if (nested) {
+    if (!layers.named) {
+      throw SpecError(rp, "is keyed by layer type, but the config gives no layer_types");
+    }
+    for (auto it = params->begin(); it != params->end(); ++it) {
+      if (!types.count(it.key())) throw SpecError(rp + "." + it.key(), "is not a layer type of layer_types");
+    }
+  }
+  const bool gemma_legacy = !in_parameters && (is_gemma3(model_type) || has(*t, "rope_local_base_freq"));
+  if (has(*t, "rope_local_base_freq") && (in_parameters || !types.count("sliding_attention"))) {
+    throw SpecError(prefix + "rope_local_base_freq",
+                    in_parameters ? "is the older form of rope_parameters.sliding_attention.rope_theta: give one"
+                                  : "is the base of sliding_attention layers (HF Gemma 3), but no layer is one");
+  }
+
+  HfModelRopes out;
+  out.mla_qk_nope_head_dim = m.mla_nope_head_dim;
+  const bool several_types = types.size() > 1;
+  for (size_t i = 0; i < layers.type.size(); ++i) {
+    if (!layers.rope[i]) out.layers_without_rope.push_back(static_cast<int>(i));
+  }
+  std::vector<std::string> order;  // layer types with rope, in the order of their first layer
+  for (size_t i = 0; i < layers.type.size(); ++i) {
+    if (layers.rope[i] && std::find(order.begin(), order.end(), layers.type[i]) == order.end()) {
+      order.push_back(layers.type[i]);
+    }
+  }
+  if (layers.type.empty()) order.push_back("");
+  for (const std::string& type : order) {
+    HfLayerRope r;
+    r.layer_type = type;
+    for (size_t i = 0; i < layers.type.size(); ++i) {
+      if (layers.rope[i] && layers.type[i] == type) r.layers.push_back(static_cast<int>(i));
+    }
+    if (nested) {
+      if (!params->contains(type)) throw SpecError(rp + "." + type, "is missing: layer_types has " + type + " layers");
+      r.spec = read_rope(m, &params->at(type), rp + "." + type, true, *t);
+    } else if (gemma_legacy && type == "sliding_attention") {
+      TextModel local = m;
+      local.spec.base = 10000.0;  // HF Gemma3TextConfig's default rope_local_base_freq
+      local.names["base"] = prefix + "rope_local_base_freq";
+      if (has(*t, "rope_local_base_freq")) {
+        local.spec.base = get_double(*t, "rope_local_base_freq", prefix + "rope_local_base_freq");
+      }
+      r.spec = read_rope(local, nullptr, rs, false, *t);
+    } else {
+      r.spec = read_rope(m, params, in_parameters ? rp : rs, in_parameters, *t);
+    }
+    if (several_types) r.spec.name = name + "/" + type;
+    out.ropes.push_back(std::move(r));
+  }
+  if (out.ropes.empty()) throw SpecError(prefix + "no_rope_layers", "leaves no layer with rope: nothing to check");
+  return out;
+}
+
+std::string HfModelRopes::nope_note() const {
+  std::string list;
+  for (int l : layers_without_rope) list += (list.empty() ? "" : ", ") + std::to_string(l);
+  return list.empty() ? "" : "layers with no rope (not checked as a rope spec): " + list;
+}
+
+HfModelRopes load_hf_config_ropes(const std::string& path) {
+  return ropes_from_hf_config_text(read_input_file(path, "HF config"), path);
+}
+
+RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& origin) {
+  HfModelRopes r = ropes_from_hf_config_text(text, origin);
+  if (r.ropes.size() != 1) {
+    std::string list;
+    for (const HfLayerRope& l : r.ropes) list += (list.empty() ? "" : ", ") + l.layer_type;
+    throw SpecError(origin, "has " + std::to_string(r.ropes.size()) + " layer types with their own rope (" + list +
+                                "): read it with ropes_from_hf_config_text (the CLI's --hf-config does)");
+  }
+  return std::move(r.ropes.front().spec);
 }
 
 RopeSpec load_hf_config_file(const std::string& path) {

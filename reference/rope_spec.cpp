@@ -254,8 +254,10 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
       scale("factor", s.factor);
       scale("low_freq_factor", s.low_freq_factor);
       scale("high_freq_factor", s.high_freq_factor);
-      if (!(s.high_freq_factor > s.low_freq_factor)) {
-        fail("high_freq_factor", "must be > low_freq_factor = " + fmt(s.low_freq_factor) +
+      // Equal factors are what Llama 4 ships (HF's _validate_llama3_parameters only warns):
+      // the smooth band is then empty.  Below, the bands would overlap.
+      if (!(s.high_freq_factor >= s.low_freq_factor)) {
+        fail("high_freq_factor", "must be >= low_freq_factor = " + fmt(s.low_freq_factor) +
                                      ", got " + fmt(s.high_freq_factor));
       }
       if (s.effective_original_max() <= 0) {

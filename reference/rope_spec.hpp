@@ -151,8 +151,28 @@ void validate(const RopeSpec& spec);
 
 // Parse ropecheck's own spec JSON (documented in README.md, "Spec files").
 RopeSpec spec_from_json_text(const std::string& text, const std::string& origin = "spec");
-// Parse a HuggingFace model config.json.
+// Parse a HuggingFace model config.json with one rope (ropes_from_hf_config_text below reads
+// any; a config with several layer types' ropes is a SpecError here).
 RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& origin = "config");
+// A HuggingFace config.json can hold several ropes: one per HF layer type (Gemma 3's
+// sliding_attention and full_attention layers, reference/hf_config.cpp), and layers with none
+// (Llama 4's no_rope_layers).
+struct HfLayerRope {
+  RopeSpec spec;           // named "<model>/<layer_type>" when the config has several layer types
+  std::string layer_type;  // HF's layer_types name; "" when the config names none
+  std::vector<int> layers; // the layers it applies to; empty when the config lists no layers
+};
+struct HfModelRopes {
+  std::vector<HfLayerRope> ropes;        // at least one; one per layer type that has rope
+  std::vector<int> layers_without_rope;  // NoPE layers: no rope spec, nothing to check
+  // MLA (DeepSeek-V2/V3 qk_rope_head_dim): the spec is the rope slice; the q/k head is
+  // [qk_nope_head_dim | rope slice].  0 otherwise.
+  int mla_qk_nope_head_dim = 0;
+  // "layers with no rope (not checked as a rope spec): 3, 7, 11" for the CLI; "" when none.
+  std::string nope_note() const;
+};
+HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::string& origin = "config");
+HfModelRopes load_hf_config_ropes(const std::string& path);
 // Serialize to ropecheck's own JSON (round-trips through spec_from_json_text).
 std::string spec_to_json_text(const RopeSpec& spec, int indent = 2);
 

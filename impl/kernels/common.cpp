@@ -38,7 +38,7 @@ int check_spec(const rc_spec& s) {
     case RC_ROPE_LLAMA3:
       return finite_pos(s.factor) && l0 > 0 && finite_pos(s.low_freq_factor) &&
                      std::isfinite(s.high_freq_factor) &&
-                     s.high_freq_factor > s.low_freq_factor
+                     s.high_freq_factor >= s.low_freq_factor
                  ? RC_OK
                  : RC_ERR_SPEC;
     case RC_ROPE_LONGROPE: {

@@ -174,10 +174,14 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
         const T th = theta[j];
         const T wavelen = two_pi / th;
         const T llama = wavelen > low_wavelen ? th / to<T>(fac) : th;
+        // lf == hf (Llama 4): no smooth band, and no 0/0 at wavelen == L0/lf (θ is kept there).
+        const bool medium = hf > lf && !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+        if (!medium) {
+          theta[j] = llama;
+          continue;
+        }
         const T smooth = (to<T>(l0) / wavelen - to<T>(lf)) / to<T>(hf - lf);
-        const T smoothed = (T(1.0) - smooth) * llama / to<T>(fac) + smooth * llama;
-        const bool medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
-        theta[j] = medium ? smoothed : llama;
+        theta[j] = (T(1.0) - smooth) * llama / to<T>(fac) + smooth * llama;
       }
       break;
     }

@@ -62,7 +62,7 @@ static int check_scaling(const rc_spec* s) {
                  : RC_ERR_SPEC;
     case RC_ROPE_LLAMA3:
       return finite_pos(s->factor) && original_max(s) > 0 && finite_pos(s->low_freq_factor) &&
-                     isfinite(s->high_freq_factor) && s->high_freq_factor > s->low_freq_factor
+                     isfinite(s->high_freq_factor) && s->high_freq_factor >= s->low_freq_factor
                  ? RC_OK
                  : RC_ERR_SPEC;
     case RC_ROPE_PROPORTIONAL:
@@ -114,10 +114,14 @@ static void llama3(const rc_spec* s, double* theta, int pairs) {
   for (int j = 0; j < pairs; ++j) {
     const double wavelen = kTwoPi / theta[j];
     const double llama = wavelen > low_wavelen ? theta[j] / fac : theta[j];
+    /* lf == hf (Llama 4): no smooth band, and no 0/0 at wavelen == l0 / lf. */
+    const int medium = hf > lf && !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
+    if (!medium) {
+      theta[j] = llama;
+      continue;
+    }
     const double smooth = (l0 / wavelen - lf) / (hf - lf);
-    const double smoothed = (1.0 - smooth) * llama / fac + smooth * llama;
-    const int medium = !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
-    theta[j] = medium ? smoothed : llama;
+    theta[j] = (1.0 - smooth) * llama / fac + smooth * llama;
   }
 }
 

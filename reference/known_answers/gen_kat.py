@@ -97,7 +97,12 @@ def frequencies(spec):
         out, n = [], {"kept": 0, "divided": 0, "smoothed": 0}
         for t in th:
             lam = 2 * mp.pi / t
-            if lam < L0 / hf:
+            if lf == hf:  # Llama 4: the smooth band is empty; theta kept up to L0/lf inclusive
+                if lam <= L0 / lf:
+                    out.append(t); n["kept"] += 1
+                else:
+                    out.append(t / s); n["divided"] += 1
+            elif lam < L0 / hf:
                 out.append(t); n["kept"] += 1
             elif lam > L0 / lf:
                 out.append(t / s); n["divided"] += 1
@@ -213,8 +218,8 @@ def spec(name, hd, rd, base, layout, lmax, scaling=None, seq_len=None, mrope=Non
 
 
 Y = lambda s, L0, **kw: dict(type="yarn", factor=s, original_max_position_embeddings=L0, **kw)
-L3 = lambda s, L0: dict(type="llama3", factor=s, low_freq_factor=1, high_freq_factor=4,
-                        original_max_position_embeddings=L0)
+L3 = lambda s, L0, lf=1, hf=4: dict(type="llama3", factor=s, low_freq_factor=lf, high_freq_factor=hf,
+                                    original_max_position_embeddings=L0)
 PR = lambda ra, **kw: dict(type="proportional", rope_angles=ra, **kw)
 LR = lambda **kw: dict(type="longrope", original_max_position_embeddings=4096,
                        short_factor=LF, long_factor=LONG, **kw)
@@ -276,6 +281,13 @@ CASES = [
                                                PR(3, factor=2)), POS, {7: -0.0, 15: 1e-30}),
     ("proportional_d12_r2_s0.5_interleaved", spec("proportional interleaved", 12, 12, 500000, IL, 4096,
                                                   PR(2, factor=0.5)), POS, {}),
+    # Added later, at the end so the cases above keep their LCG inputs.  Llama 4 ships llama3
+    # with low_freq_factor == high_freq_factor: no smooth band.
+    ("llama3_d128_b5e5_s16_lf_eq_hf", spec("Llama-4-Scout (low_freq_factor == high_freq_factor)",
+                                           128, 128, 500000, IL, 10485760, L3(16, 8192, 1, 1)),
+     POS_SHORT, {}),
+    ("llama3_d16_b1e4_s4_lf_eq_hf_half_split", spec("llama3 lf == hf 2", 16, 16, 10000, HS, 65536,
+                                                   L3(4, 4096, 2, 2)), POS, {}),
 ]
 
 
@@ -376,6 +388,11 @@ def check_values(cases):
     if (n["kept"], n["divided"], n["smoothed"]) != (29, 29, 6):
         fail(f"llama3 d128: {n}, design.md says kept 29 divided 29 smoothed 6")
     res["llama3_d128_b5e5_s8"] = dict(n)
+    # Llama 4: wavelen 2 pi 500000^(j/64) passes L0/lf = 8192 between j = 34 and 35.
+    n = by["llama3_d128_b5e5_s16_lf_eq_hf"][5]
+    if (n["kept"], n["divided"], n["smoothed"]) != (35, 29, 0):
+        fail(f"llama3 lf == hf d128: {n}, expected kept 35 divided 29 smoothed 0")
+    res["llama3_d128_b5e5_s16_lf_eq_hf"] = dict(n)
     a = by["longrope_d16_long"][4]  # Phi-3 128K/4K: L_max 131072, L0 4096, no factor, no a
     if mpmath.nstr(a, 5) != "1.1902" or by["longrope_d16_short"][4] != a:
         fail(f"longrope Phi-3 a = {S(a)}, design.md says 1.1902")

@@ -43,7 +43,7 @@ void expect_same_values(const RopeSpec& a, const RopeSpec& b, const std::string&
 }
 
 TEST(BuiltinSpecs, EveryFileParsesValidatesAndRoundTrips) {
-  ASSERT_EQ(builtin_gate_specs().size(), 11u);
+  ASSERT_EQ(builtin_gate_specs().size(), 12u);
   for (const BuiltinSpec& b : builtin_gate_specs()) {
     EXPECT_NO_THROW(validate(b.spec)) << b.id;
     const RopeSpec back = spec_from_json_text(spec_to_json_text(b.spec), b.id);
@@ -91,12 +91,14 @@ TEST(BuiltinSpecs, ReportDefaultsAreMarkedInTheData) {
   EXPECT_FALSE(builtin_spec("ntk-s8-d64").in_report);
 }
 
-// The gate's YaRN spec is design.md's check spec and its llama3 spec Llama-3.1-8B's config:
-// the same values as those files, under the gate's display names.
+// The gate's YaRN spec is design.md's check spec and its llama3 specs Llama-3.1-8B's and
+// Llama-4-Scout's configs: the same values as those files, under the gate's display names.
 TEST(BuiltinSpecs, YarnAndLlama3SpecsEqualTheFilesTheyCameFrom) {
   expect_same_values(builtin_spec("yarn-s16-d128").spec, load_spec_file(kSpecDir + "yarn-d128.json"), "yarn");
   expect_same_values(builtin_spec("llama3-llama-3.1-8b").spec,
                      load_hf_config_file(kSpecDir + "hf/llama-3.1-8b.config.json"), "llama3");
+  expect_same_values(builtin_spec("llama3-llama-4-scout").spec,
+                     load_hf_config_file(kSpecDir + "hf/llama-4-scout-17b-16e.config.json"), "llama4");
 }
 
 }  // namespace

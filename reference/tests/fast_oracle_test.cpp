@@ -178,9 +178,12 @@ RC_GTEST_PROP(FastOracle, fastOracleScoreMatchesExactClosedForm, ()) {
 std::vector<RopeSpec> explicit_specs() {
   std::vector<RopeSpec> v = sample_specs();
   for (const char* f : {"llama-3.1-8b.config.json", "qwen2-7b-instruct-yarn.config.json",
-                        "phi-2.config.json"}) {
-    v.push_back(load_hf_config_file(std::string(ROPECHECK_SOURCE_DIR) +
-                                    "/reference/specs/hf/" + f));
+                        "phi-2.config.json", "llama-4-scout-17b-16e.config.json", "gemma-3-27b.config.json",
+                        "deepseek-v3.config.json", "gpt-neox-20b.config.json", "gpt-oss-20b.config.json"}) {
+    for (const HfLayerRope& r :
+         load_hf_config_ropes(std::string(ROPECHECK_SOURCE_DIR) + "/reference/specs/hf/" + f).ropes) {
+      v.push_back(r.spec);  // every layer type's rope
+    }
   }
   return v;
 }

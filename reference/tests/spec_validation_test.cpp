@@ -191,10 +191,10 @@ TEST(SpecValidation, RejectsAKeyGivenTwice) {
   }
   EXPECT_THROW(spec_from_json_text(R"({"head_dim": 8, "scaling": {"type": "linear", "factor": 2, "factor": 4}})"),
                SpecError);
-  // The same key in two different objects is fine.
+  // The same key in two different objects is fine (text_config: the value must agree).
   EXPECT_NO_THROW(spec_from_hf_config_text(
-      R"({"head_dim": 8, "num_attention_heads": 1, "hidden_size": 8, "rope_theta": 10000, "max_position_embeddings": 64,
-          "rope_scaling": {"rope_type": "linear", "factor": 2}, "text_config": {"rope_theta": 1}})"));
+      R"({"rope_theta": 10000, "text_config": {"head_dim": 8, "rope_theta": 10000, "max_position_embeddings": 64,
+          "rope_scaling": {"rope_type": "linear", "factor": 2}}})"));
 }
 
 TEST(SpecValidation, RejectsScalingSpecificNonsense) {
@@ -203,7 +203,11 @@ TEST(SpecValidation, RejectsScalingSpecificNonsense) {
                   false, "d/(d-2)");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "dynamic", "factor": 2}})", "max_position_embeddings");
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "llama3", "low_freq_factor": 4, "high_freq_factor": 1}})",
-                  "scaling.high_freq_factor", false, "> low_freq_factor");
+                  "scaling.high_freq_factor", false, ">= low_freq_factor = 4");
+  // Equal factors (Llama 4 ships 1 and 1; HF only warns) are accepted: the smooth band is empty.
+  const RopeSpec llama4 = spec_from_json_text(
+      R"({"head_dim": 8, "scaling": {"type": "llama3", "factor": 16, "low_freq_factor": 1, "high_freq_factor": 1}})");
+  EXPECT_EQ(llama4.low_freq_factor, llama4.high_freq_factor);
   expect_rejected(R"({"head_dim": 8, "scaling": {"type": "yarn", "factor": 4}})",
                   "scaling.original_max_position_embeddings");
 }
@@ -448,6 +452,198 @@ TEST(HfConfigs, Phi2PartialRotary) {
   const RopeSpec s = load_hf_config_file(spec_dir() + "hf/phi-2.config.json");
   EXPECT_EQ(s.head_dim, 80);
   EXPECT_EQ(s.rotary_dim, 32);  // int(80 × 0.4)
+}
+
+// ---------------------------------------------------------------------------------------
+// Real configs with several ropes, MLA and GPT-NeoX's spellings (issue 18).  The files are
+// written by hand from the published config.json, rope-relevant keys only.
+HfModelRopes ropes_of(const std::string& file) { return load_hf_config_ropes(spec_dir() + "hf/" + file); }
+
+std::vector<int> every(int first, int step, int end) {
+  std::vector<int> v;
+  for (int i = first; i < end; i += step) v.push_back(i);
+  return v;
+}
+
+TEST(HfConfigs, Llama4ScoutIsInterleavedLlama3WithEqualFreqFactorsAndNopeLayers) {
+  const HfModelRopes m = ropes_of("llama-4-scout-17b-16e.config.json");
+  ASSERT_EQ(m.ropes.size(), 1u);
+  const RopeSpec& s = m.ropes[0].spec;
+  EXPECT_EQ(s.name, "meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention");
+  EXPECT_EQ(m.ropes[0].layer_type, "chunked_attention");
+  EXPECT_EQ(s.type, RopeType::kLlama3);
+  EXPECT_EQ(s.factor, 16.0);
+  EXPECT_EQ(s.low_freq_factor, 1.0);
+  EXPECT_EQ(s.high_freq_factor, 1.0);
+  EXPECT_EQ(s.layout, Layout::kInterleaved);
+  EXPECT_EQ(s.head_dim, 128);
+  // no_rope_layers is empty: HF's default, every 4th of the 48 layers has no rope.
+  EXPECT_EQ(m.layers_without_rope, every(3, 4, 48));
+  EXPECT_EQ(m.ropes[0].layers.size(), 36u);
+  EXPECT_EQ(m.nope_note().rfind("layers with no rope (not checked as a rope spec): 3, 7, 11,", 0), 0u) << m.nope_note();
+}
+
+TEST(HfConfigs, Gemma3HasASlidingAndAFullAttentionRope) {
+  const HfModelRopes m = ropes_of("gemma-3-27b.config.json");
+  ASSERT_EQ(m.ropes.size(), 2u);
+  const HfLayerRope &sliding = m.ropes[0], &full = m.ropes[1];
+  EXPECT_EQ(sliding.spec.name, "google/gemma-3-27b-it/sliding_attention");
+  EXPECT_EQ(sliding.spec.type, RopeType::kDefault);  // unscaled, rope_local_base_freq
+  EXPECT_EQ(sliding.spec.base, 1e4);
+  EXPECT_EQ(sliding.layers.size(), 52u);
+  EXPECT_EQ(full.spec.name, "google/gemma-3-27b-it/full_attention");
+  EXPECT_EQ(full.spec.type, RopeType::kLinear);
+  EXPECT_EQ(full.spec.factor, 8.0);
+  EXPECT_EQ(full.spec.base, 1e6);
+  EXPECT_EQ(full.layers, every(5, 6, 62));  // sliding_window_pattern 6
+  for (const HfLayerRope& r : m.ropes) EXPECT_EQ(r.spec.head_dim, 128);
+  EXPECT_TRUE(m.layers_without_rope.empty());
+  // The single-spec reader refuses it, naming the file, rather than pick one.
+  expect_rejected(R"({"model_type": "gemma3_text", "head_dim": 8, "num_hidden_layers": 6})", "config", true,
+                  "sliding_attention, full_attention");
+}
+
+TEST(HfConfigs, DeepSeekV3IsTheInterleavedRopeSliceOfMla) {
+  const HfModelRopes m = ropes_of("deepseek-v3.config.json");
+  ASSERT_EQ(m.ropes.size(), 1u);
+  const RopeSpec& s = m.ropes[0].spec;
+  EXPECT_EQ(s.name, "deepseek-ai/DeepSeek-V3");
+  EXPECT_EQ(s.head_dim, 64);  // qk_rope_head_dim, not hidden_size / num_attention_heads = 56
+  EXPECT_EQ(s.rotary_dim, 64);
+  EXPECT_EQ(s.layout, Layout::kInterleaved);
+  EXPECT_EQ(s.type, RopeType::kYarn);
+  EXPECT_EQ(s.factor, 40.0);
+  EXPECT_EQ(s.mscale, 1.0);
+  EXPECT_EQ(s.mscale_all_dim, 1.0);
+  EXPECT_EQ(s.original_max_position_embeddings, 4096);
+  EXPECT_EQ(m.mla_qk_nope_head_dim, 128);
+  // rope_interleave false (HF DeepseekV3Config) is the rotate_half layout.
+  EXPECT_EQ(spec_from_hf_config_text(R"({"qk_rope_head_dim": 64, "rope_interleave": false})").layout,
+            Layout::kHalfSplit);
+}
+
+TEST(HfConfigs, GptNeoxRotaryPctAndRotaryEmbBase) {
+  const RopeSpec s = load_hf_config_file(spec_dir() + "hf/gpt-neox-20b.config.json");
+  EXPECT_EQ(s.head_dim, 96);    // 6144 / 64
+  EXPECT_EQ(s.rotary_dim, 24);  // int(96 * 0.25), not 96
+  EXPECT_EQ(s.base, 1e4);
+  EXPECT_EQ(spec_from_hf_config_text(R"({"head_dim": 8, "rotary_emb_base": 500000})").base, 5e5);
+  expect_rejected(R"({"head_dim": 80, "rotary_pct": 0.4125})", "rotary_pct", true, "int(head_dim 80 * 0.4125) = 33");
+  expect_rejected(R"({"head_dim": 8, "rotary_pct": 0.5, "partial_rotary_factor": 0.25})", "rotary_pct", true,
+                  "give one");
+}
+
+// HF's code rotates interleaved pairs for these model types (the layout follows model_type).
+TEST(HfConfigs, LayoutFollowsTheModelTypesHfRotatesInterleaved) {
+  for (const char* type : {"llama4_text", "cohere", "glm", "glm4"}) {
+    EXPECT_EQ(spec_from_hf_config_text(std::string(R"({"head_dim": 8, "num_hidden_layers": 4, "model_type": ")") +
+                                       type + "\"}").layout,
+              Layout::kInterleaved) << type;
+  }
+  for (const char* type : {"llama", "qwen2", "glm4_moe", "gpt_neox"}) {
+    EXPECT_EQ(spec_from_hf_config_text(std::string(R"({"head_dim": 8, "model_type": ")") + type + "\"}").layout,
+              Layout::kHalfSplit) << type;
+  }
+}
+
+TEST(HfConfigs, GptOssAndQwen25) {
+  const HfModelRopes oss = ropes_of("gpt-oss-20b.config.json");
+  ASSERT_EQ(oss.ropes.size(), 2u);  // one per layer type, even when they agree
+  for (const HfLayerRope& r : oss.ropes) {
+    EXPECT_EQ(r.spec.type, RopeType::kYarn);
+    EXPECT_FALSE(r.spec.truncate);
+    EXPECT_EQ(r.layers.size(), 12u);
+  }
+  const RopeSpec q = load_hf_config_file(spec_dir() + "hf/qwen2.5-7b.config.json");
+  EXPECT_EQ(q.name, "Qwen/Qwen2.5-7B");  // one layer type: the name as before
+  EXPECT_EQ(q.head_dim, 128);
+}
+
+// A key that changes the rope is read or refused naming it -- never skipped.
+TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
+  expect_rejected(R"({"head_dim": 128, "rope_ratio": 500})", "rope_ratio", true, "ChatGLM");
+  expect_rejected(R"({"rope_ratio": 500, "text_config": {"head_dim": 128}})", "rope_ratio", true, "text_config");
+  expect_rejected(R"({"text_config": {"head_dim": 128, "rope_ratio": 500}})", "text_config.rope_ratio", true, "ChatGLM");
+  expect_rejected(R"({"head_dim": 256, "rotary_dim": 64})", "rotary_dim", true, "interleaved");
+  expect_rejected(R"({"head_dim": 64, "rotary_emb_fraction": 0.5})", "rotary_emb_fraction", true);
+  expect_rejected(R"({"head_dim": 128, "rope_scaling": {"type": "default", "mrope_section": [16, 24, 24]}})",
+                  "rope_scaling.mrope_section", true, "multi-axis");
+  expect_rejected(R"({"text_config": {"head_dim": 8}, "vision_config": {"rope_theta": 10000}})",
+                  "vision_config.rope_theta", true, "2-D");
+  expect_rejected(R"({"rope_theta": 500000, "text_config": {"head_dim": 8}})", "rope_theta", true, "text_config");
+  expect_rejected(R"({"rope_theta": 5e5, "text_config": {"head_dim": 8, "rope_theta": 1e4}})", "rope_theta", true,
+                  "another value");
+  expect_rejected(R"({"head_dim": 8, "num_hidden_layers": 8, "sliding_window_pattern": 4})",
+                  "sliding_window_pattern", true, "gemma3 only");
+  expect_rejected(R"({"model_type": "cohere2", "head_dim": 8})", "model_type", true);
+  expect_rejected(R"({"head_dim": 8, "rope_interleave": true})", "rope_interleave", true);
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"rope_type": "linear", "factor": 2, "alpha": 4}})",
+                  "rope_scaling.alpha", true, "\"dynamic\" only");
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"rope_type": "linear", "factor": 2},
+                      "rope_parameters": {"rope_type": "linear", "factor": 2}})", "rope_scaling", true, "give one");
+  expect_rejected(R"({"head_dim": 8, "num_hidden_layers": 2, "rope_local_base_freq": 10000})",
+                  "rope_local_base_freq", true, "no layer is one");
+  expect_rejected(R"({"qk_rope_head_dim": 64, "partial_rotary_factor": 0.5})", "partial_rotary_factor", true);
+  // Odd or too many rotary dims stay refused whichever key gives them.
+  expect_rejected(R"({"head_dim": 8, "rope_parameters": {"rope_type": "default", "partial_rotary_factor": 1.5}})",
+                  "rope_parameters.partial_rotary_factor", true, "(0, 1]");
+  expect_rejected(R"({"qk_rope_head_dim": 63})", "qk_rope_head_dim", true, "even");
+}
+
+TEST(HfConfigs, HunyuanDynamicAlphaIsStaticNtk) {
+  // Hunyuan's DynamicNTKAlpha: base' = rope_theta * alpha^(d/(d-2)), whatever the sequence length.
+  const RopeSpec s = spec_from_hf_config_text(R"({"head_dim": 128, "rope_theta": 10000, "max_position_embeddings": 32768,
+      "rope_scaling": {"type": "dynamic", "alpha": 1000.0, "factor": 1.0, "beta_fast": 32, "beta_slow": 1,
+                       "mscale": 1.0, "mscale_all_dim": 1.0}})");
+  EXPECT_EQ(s.type, RopeType::kNtk);
+  EXPECT_EQ(s.factor, 1000.0);
+}
+
+TEST(HfConfigs, RopeParametersFlatAndPerLayerType) {
+  // HF's newer rope_parameters, flat: the same rope as rope_scaling + rope_theta.
+  const RopeSpec flat = spec_from_hf_config_text(R"({"head_dim": 64, "max_position_embeddings": 8192,
+      "rope_parameters": {"rope_type": "linear", "factor": 4, "rope_theta": 500000}})");
+  const RopeSpec old = spec_from_hf_config_text(R"({"head_dim": 64, "max_position_embeddings": 8192,
+      "rope_theta": 500000, "rope_scaling": {"rope_type": "linear", "factor": 4}})");
+  EXPECT_EQ(spec_to_json_text(flat), spec_to_json_text(old));
+  EXPECT_EQ(spec_from_hf_config_text(R"({"head_dim": 8, "rope_parameters": {"rope_theta": 5e5}})").type,
+            RopeType::kDefault);  // rope_type defaults there, as in HF
+  // Keyed by layer type (HF standardize_rope_params), rope_theta defaulting to the top-level one.
+  const std::string layered = R"({"model_type": "x", "head_dim": 64, "rope_theta": 20000, "layer_types":
+      ["sliding_attention", "sliding_attention", "full_attention"], "rope_parameters": {
+      "sliding_attention": {"rope_type": "default"},
+      "full_attention": {"rope_type": "yarn", "factor": 8, "original_max_position_embeddings": 4096,
+                         "rope_theta": 1e6, "partial_rotary_factor": 0.5}}})";
+  const HfModelRopes m = ropes_from_hf_config_text(layered);
+  ASSERT_EQ(m.ropes.size(), 2u);
+  EXPECT_EQ(m.ropes[0].spec.name, "x/sliding_attention");
+  EXPECT_EQ(m.ropes[0].spec.base, 20000.0);
+  EXPECT_EQ(m.ropes[0].layers, (std::vector<int>{0, 1}));
+  EXPECT_EQ(m.ropes[1].spec.base, 1e6);
+  EXPECT_EQ(m.ropes[1].spec.rotary_dim, 32);
+  EXPECT_EQ(m.ropes[1].layers, (std::vector<int>{2}));
+  // A malformed per-layer entry is named by its layer type and field.
+  const auto bad = [&](const std::string& from, const std::string& to) {
+    std::string t = layered;
+    t.replace(t.find(from), from.size(), to);
+    return t;
+  };
+  expect_rejected(bad(R"("factor": 8)", R"("factor": -8)"), "rope_parameters.full_attention.factor", true, "> 0");
+  expect_rejected(bad(R"("rope_theta": 1e6)", R"("rope_theta": 0.5)"), "rope_parameters.full_attention.rope_theta",
+                  true, "> 1");
+  expect_rejected(bad(R"("rope_type": "default")", R"("rope_type": "nope")"),
+                  "rope_parameters.sliding_attention.rope_type", true, "unknown rope type");
+  expect_rejected(bad(R"("sliding_attention": {)", R"("chunked_attention": {)"),
+                  "rope_parameters.chunked_attention", true, "not a layer type");
+  expect_rejected(bad(R"("full_attention": {)", R"("sliding_attention2": {)"),
+                  "rope_parameters.sliding_attention2", true, "not a layer type");
+  expect_rejected(bad(R"(, "full_attention"])", "]"), "rope_parameters.full_attention", true, "not a layer type");
+  expect_rejected(bad(R"("original_max_position_embeddings": 4096,)", ""),
+                  "rope_parameters.full_attention.original_max_position_embeddings", true, "yarn");
+  expect_rejected(bad(R"(, "full_attention"])", R"(, "full_attention", "full_attention"], "num_hidden_layers": 3)"),
+                  "layer_types", true, "num_hidden_layers is 3");
+  expect_rejected(R"({"head_dim": 8, "no_rope_layers": [1, 2]})", "no_rope_layers[1]", true, "0 (it has none)");
+  expect_rejected(R"({"head_dim": 8, "no_rope_layers": [0, 0]})", "no_rope_layers", true, "nothing to check");
 }
 
 // Every key of the file survives parse → serialize with its value (judged against the file

@@ -1,0 +1,121 @@
+// The model catalogue (reference/specs/hf, written by hand from the published config.json):
+// for every config, `ropecheck ref --hf-config` answers, and the gate over the built-in
+// kernels passes on every layer type's rope (a few generated cases each, to stay short; the
+// fixed edge positions and the property catalogue run in full).  Adding a model: its config
+// file and one line in kModels.
+#include <gtest/gtest.h>
+
+#include "run_command.hpp"
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+using ropecheck::testing::run_ropecheck;
+
+struct Model {
+  const char* file;
+  std::vector<std::string> specs;  // the spec names the config yields, one per layer type with rope
+  const char* ref_key;             // a key `ref` prints for this model ("" for none beyond the usual)
+};
+
+const Model kModels[] = {
+    {"llama-3.1-8b", {"llama"}, ""},
+    {"llama-4-scout-17b-16e", {"meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention"}, "layers_without_rope"},
+    {"gemma-3-27b", {"google/gemma-3-27b-it/sliding_attention", "google/gemma-3-27b-it/full_attention"}, "layer_types"},
+    {"deepseek-v3", {"deepseek-ai/DeepSeek-V3"}, "softmax_scale_factor"},
+    {"gpt-neox-20b", {"EleutherAI/gpt-neox-20b"}, ""},
+    {"qwen2.5-7b", {"Qwen/Qwen2.5-7B"}, ""},
+    {"gpt-oss-20b", {"openai/gpt-oss-20b/sliding_attention", "openai/gpt-oss-20b/full_attention"}, "layer_types"},
+};
+
+void PrintTo(const Model& m, std::ostream* os) { *os << m.file; }
+
+std::string config(const Model& m) { return std::string(ROPECHECK_SOURCE_DIR) + "/reference/specs/hf/" + m.file + ".config.json"; }
+
+class Catalogue : public ::testing::TestWithParam<Model> {};
+
+TEST_P(Catalogue, RefAnswers) {
+  const Model& m = GetParam();
+  const auto r = run_ropecheck("ref --hf-config " + config(m) + " --random 1 --positions 0,8192,2^31-1", 120);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json out = json::parse(r.out);
+  if (*m.ref_key) {
+    EXPECT_TRUE(out.contains(m.ref_key)) << r.out.substr(0, 2000);
+  }
+  const json& ropes = out.contains("layer_types") ? out["layer_types"] : json::array({out});
+  ASSERT_EQ(ropes.size(), m.specs.size());
+  for (size_t i = 0; i < ropes.size(); ++i) {
+    EXPECT_EQ(ropes[i]["spec"]["name"], m.specs[i]);
+    EXPECT_EQ(ropes[i]["results"].size(), 3u);
+  }
+}
+
+TEST_P(Catalogue, BuiltinKernelsPassOnEveryLayerType) {
+  const Model& m = GetParam();
+  const std::string d = std::string(::testing::TempDir()) + "/catalogue-" + m.file;
+  std::filesystem::remove_all(d);
+  const auto r = run_ropecheck("check --hf-config " + config(m) + " --cases 2 --seed 1 --quiet --json " + d +
+                                   "/out.json --out-dir " + d, 600);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(d + "/out.json");
+  const json out = json::parse(in);
+  for (const std::string& spec : m.specs) {
+    int checked = 0;
+    for (const json& u : out["units"]) checked += u["spec"] == spec && u["refusal"] == "";
+    EXPECT_GT(checked, 0) << spec << " was checked by no built-in kernel";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Catalogue, ::testing::ValuesIn(kModels), [](const auto& p) {
+  std::string n = p.param.file;
+  for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return n;
+});
+
+// DeepSeek's softmax scale m(40, 1)^2 = (0.1 ln 40 + 1)^2 = 1.8738... printed beside its
+// attention factor m(40, 1)/m(40, 1) = 1, and the MLA head it is a slice of.
+TEST(CatalogueRef, DeepSeekPrintsTheSoftmaxScaleAndTheMlaHead) {
+  const auto r = run_ropecheck("ref --hf-config " + config(kModels[3]) + " --random 1", 120);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["softmax_scale_factor"].get<std::string>().substr(0, 12), "1.8738542070") << out["softmax_scale_factor"];
+  EXPECT_EQ(out["attention_factor"].get<std::string>().substr(0, 6), "1.0000");
+  EXPECT_EQ(out["mla"]["qk_head_dim"], 192);
+  EXPECT_EQ(out["spec"]["layout"], "interleaved");
+}
+
+TEST(CatalogueRef, Llama4ListsItsLayersWithoutRope) {
+  const auto r = run_ropecheck("ref --hf-config " + config(kModels[1]) + " --random 1", 120);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["layers_without_rope"].size(), 12u);
+  EXPECT_EQ(out["layers_without_rope"][0], 3);
+  EXPECT_EQ(out["layer_type"], "chunked_attention");
+  const auto c = run_ropecheck("check --hf-config " + config(kModels[1]) + " --kernel scalar_f64 --cases 1 --property "
+                               "agreesWithExactReferenceWithinContract", 300);
+  EXPECT_NE(c.out.find("layers with no rope (not checked as a rope spec): 3, 7, 11"), std::string::npos) << c.out;
+}
+
+// report takes each layer type's rope as its own spec, labelled FILE-LAYER_TYPE.
+TEST(CatalogueReport, MeasuresEveryLayerType) {
+  const std::string d = std::string(::testing::TempDir()) + "/catalogue-report";
+  std::filesystem::remove_all(d);
+  const auto r = run_ropecheck("report --hf-config " + config(kModels[2]) + " --kernel scalar_f64 --positions "
+                               "0:2^12:log:8 --out " + d, 300);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(d + "/report.json");
+  const json out = json::parse(in);
+  std::vector<std::string> labels;
+  for (const json& s : out["specs"]) labels.push_back(s["label"]);
+  EXPECT_EQ(labels, (std::vector<std::string>{"gemma-3-27b-sliding_attention", "gemma-3-27b-full_attention"}));
+  ASSERT_EQ(out["runs"].size(), 2u);
+}
+
+}  // namespace
