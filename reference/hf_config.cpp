@@ -47,7 +47,7 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
   std::vector<std::string> known = {
       "rope_type", "type", "factor", "original_max_position_embeddings", "attention_factor",
       "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "truncate", "short_factor",
-      "long_factor", "low_freq_factor", "high_freq_factor", "alpha"};
+      "long_factor", "low_freq_factor", "high_freq_factor", "alpha", "mrope_section", "mrope_interleaved"};
   known.insert(known.end(), extra.begin(), extra.end());
   std::vector<std::string> required;
   // HF's proportional reads its rotated share from the rope parameters themselves.
@@ -76,11 +76,6 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
                       "the longrope part, remove short_mscale and long_mscale and give \"attention_factor\": "
                       "the one that applies to the length you check (long_mscale beyond "
                       "original_max_position_embeddings)");
-    }
-    if (it.key() == "mrope_section" || it.key() == "mrope_interleaved") {
-      throw SpecError(path + "." + it.key(),
-                      "is multi-axis RoPE (Qwen2-VL M-RoPE: t, h, w positions), which ropecheck does not "
-                      "check yet");
     }
     throw SpecError(path + "." + it.key(),
                     "unknown key: HF's rope_scaling defines " + list + " (ropecheck would ignore it)");
@@ -271,12 +266,25 @@ RopeSpec read_rope(const TextModel& m, const json* params, const std::string& pa
     } else if (!in_parameters) {
       throw SpecError(path + ".rope_type", "is required when rope_scaling is given");
     }
+    // Qwen2-VL / Qwen2.5-VL spell M-RoPE's rope_scaling as {"type": "mrope", "mrope_section": [...]};
+    // HF's Qwen2VLConfig turns that type into "default" (the sections say the axes).
+    if (type == "mrope" && has(sc, "mrope_section")) type = "default";
     s.type = parse_rope_type(type, type_path);
     check_hf_rope_scaling_keys(sc, s.type, type, path,
                                in_parameters ? std::vector<std::string>{"rope_theta", "partial_rotary_factor"}
                                              : std::vector<std::string>{});
     read_scaling_fields(sc, path, s);
     factor_given = has(sc, "factor");
+    // M-RoPE (HF qwen2_vl / qwen2_5_vl: mrope_section; qwen3_vl: and mrope_interleaved): the
+    // pairs of each axis (rope_spec.hpp).  Only the exact reference evaluates such a rope so far.
+    if (has(sc, "mrope_section")) {
+      s.mrope_section = get_int_list(sc, "mrope_section", path + ".mrope_section");
+      names["mrope_section"] = path + ".mrope_section";
+    }
+    if (has(sc, "mrope_interleaved")) {
+      s.mrope_interleaved = get_bool(sc, "mrope_interleaved", path + ".mrope_interleaved");
+      if (s.mrope_section.empty()) throw SpecError(path + ".mrope_interleaved", "needs mrope_section (the pairs of each axis)");
+    }
     if (s.type == RopeType::kProportional) {
       // HF _compute_proportional_rope_parameters: the share over the whole head (default 1.0),
       // read from the rope's own parameters or the text model's; it sets rope_angles, and the

@@ -140,23 +140,37 @@ TEST(Cli, RefTakesPerAxisPositionsForMrope) {
   size_t p = 0;
   while (p < positions.size() && positions[p] != "4096:12:30") ++p;
   ASSERT_LT(p, positions.size());
-  const Result r = run("ref --spec " + spec + " --input @" + vec + " --positions 4096:12:30,5 --digits 40");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  const json out = json::parse(r.out);
-  EXPECT_EQ(out["results"][0]["position"], "4096:12:30");
-  EXPECT_EQ(out["results"][1]["position"], "5");
-  ASSERT_EQ(out["axis_of_pair"].size(), 64u);
-  EXPECT_EQ(out["axis_of_pair"][1], 1);
-  EXPECT_EQ(out["axis_of_pair"][2], 2);
-  EXPECT_EQ(out["axis_of_pair"][60], 0);
-  const auto got = out["results"][0]["output"];
-  const auto want = (*c)["outputs"][p];
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    const long double g = std::stold(got[i].get<std::string>());
-    const long double w = std::stold(want[i].get<std::string>());
-    EXPECT_LE(std::fabs(static_cast<double>(g - w)), 0x1p-60 * 3) << "component " << i;
+  // The table's spec as a ropecheck spec, and as the Qwen3-VL-8B HF config (text_config with
+  // mrope_interleaved; the same d 128, base 5e6, [24, 20, 20]).
+  for (const std::string& source :
+       {"--spec " + spec, std::string("--hf-config " ROPECHECK_SOURCE_DIR "/reference/specs/hf/qwen3-vl-8b.config.json")}) {
+    SCOPED_TRACE(source);
+    const Result r = run("ref " + source + " --input @" + vec + " --positions 4096:12:30,5 --digits 40");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const json out = json::parse(r.out);
+    EXPECT_EQ(out["results"][0]["position"], "4096:12:30");
+    EXPECT_EQ(out["results"][1]["position"], "5");
+    ASSERT_EQ(out["axis_of_pair"].size(), 64u);
+    EXPECT_EQ(out["axis_of_pair"][1], 1);
+    EXPECT_EQ(out["axis_of_pair"][2], 2);
+    EXPECT_EQ(out["axis_of_pair"][60], 0);
+    const auto got = out["results"][0]["output"];
+    const auto want = (*c)["outputs"][p];
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      const long double g = std::stold(got[i].get<std::string>());
+      const long double w = std::stold(want[i].get<std::string>());
+      EXPECT_LE(std::fabs(static_cast<double>(g - w)), 0x1p-60 * 3) << "component " << i;
+    }
   }
+  // Qwen2.5-VL's {"type": "mrope"} config: chunked sections, the axis of each pair printed.
+  const Result q25 = run("ref --hf-config " ROPECHECK_SOURCE_DIR "/reference/specs/hf/qwen2.5-vl-7b.config.json "
+                         "--random 1 --positions 7:3:5");
+  ASSERT_EQ(q25.exit_code, 0) << q25.out;
+  const json q25_out = json::parse(q25.out);
+  EXPECT_EQ(q25_out["axis_of_pair"][15], 0);
+  EXPECT_EQ(q25_out["axis_of_pair"][16], 1);
+  EXPECT_EQ(q25_out["axis_of_pair"][40], 2);
   const Result bad = run("ref --spec " + spec + " --random 1 --positions 7:3");
   EXPECT_EQ(bad.exit_code, 2) << bad.out;
   EXPECT_NE(bad.out.find("positions"), std::string::npos) << bad.out;
@@ -165,9 +179,12 @@ TEST(Cli, RefTakesPerAxisPositionsForMrope) {
   EXPECT_EQ(json::parse(score.out)["t"], "8:10:2");
   // Kernels cannot be given per-axis positions yet: the gate checks nothing (exit 2) and says
   // why, rather than checking text tokens under the M-RoPE spec's name.
-  const Result gate = run("check --spec " + spec + " --cases 2 --quiet");
-  EXPECT_EQ(gate.exit_code, 2) << gate.out;
-  EXPECT_NE(gate.out.find("multi-axis positions (mrope_section"), std::string::npos) << gate.out;
+  for (const std::string& source :
+       {"--spec " + spec, std::string("--hf-config " ROPECHECK_SOURCE_DIR "/reference/specs/hf/qwen2.5-vl-7b.config.json")}) {
+    const Result gate = run("check " + source + " --cases 2 --quiet");
+    EXPECT_EQ(gate.exit_code, 2) << gate.out;
+    EXPECT_NE(gate.out.find("multi-axis positions (mrope_section"), std::string::npos) << gate.out;
+  }
 }
 
 // A YaRN spec whose correction range is within rounding of a discontinuity (beta_slow 2 ulp

@@ -559,6 +559,27 @@ TEST(HfConfigs, GptOssAndQwen25) {
   EXPECT_EQ(q.head_dim, 128);
 }
 
+// M-RoPE in HF configs: Qwen2-VL's {"type": "mrope", "mrope_section"} (HF Qwen2VLConfig makes the
+// type "default"), Qwen3-VL's text_config with mrope_interleaved; malformed sections name the
+// HF path.
+TEST(HfConfigs, ReadsMropeSectionsAndNamesTheirPathWhenMalformed) {
+  const RopeSpec q2 = load_hf_config_file(spec_dir() + "hf/qwen2.5-vl-7b.config.json");
+  EXPECT_EQ(q2.head_dim, 128);
+  EXPECT_EQ(q2.type, RopeType::kDefault);
+  EXPECT_EQ(q2.mrope_section, (std::vector<int>{16, 24, 24}));
+  EXPECT_FALSE(q2.mrope_interleaved);
+  const HfModelRopes q3 = load_hf_config_ropes(spec_dir() + "hf/qwen3-vl-8b.config.json");
+  ASSERT_EQ(q3.ropes.size(), 1u);
+  EXPECT_EQ(q3.ropes[0].spec.mrope_section, (std::vector<int>{24, 20, 20}));
+  EXPECT_TRUE(q3.ropes[0].spec.mrope_interleaved);
+  EXPECT_EQ(q3.ropes[0].spec.base, 5000000.0);
+  expect_rejected(R"({"head_dim": 128, "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 20]}})",
+                  "rope_scaling.mrope_section", true, "sum to rotary_dim/2 = 64");
+  expect_rejected(R"({"text_config": {"head_dim": 128, "rope_scaling": {"rope_type": "default", "mrope_interleaved": true}}})",
+                  "text_config.rope_scaling.mrope_interleaved", true, "needs mrope_section");
+  expect_rejected(R"({"head_dim": 128, "rope_scaling": {"type": "mrope"}})", "rope_scaling.type", true, "unknown rope type");
+}
+
 // A key that changes the rope is read or refused naming it -- never skipped.
 TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
   expect_rejected(R"({"head_dim": 128, "rope_ratio": 500})", "rope_ratio", true, "ChatGLM");
@@ -566,8 +587,6 @@ TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
   expect_rejected(R"({"text_config": {"head_dim": 128, "rope_ratio": 500}})", "text_config.rope_ratio", true, "ChatGLM");
   expect_rejected(R"({"head_dim": 256, "rotary_dim": 64})", "rotary_dim", true, "interleaved");
   expect_rejected(R"({"head_dim": 64, "rotary_emb_fraction": 0.5})", "rotary_emb_fraction", true);
-  expect_rejected(R"({"head_dim": 128, "rope_scaling": {"type": "default", "mrope_section": [16, 24, 24]}})",
-                  "rope_scaling.mrope_section", true, "multi-axis");
   expect_rejected(R"({"text_config": {"head_dim": 8}, "vision_config": {"rope_theta": 10000}})",
                   "vision_config.rope_theta", true, "2-D");
   expect_rejected(R"({"rope_theta": 500000, "text_config": {"head_dim": 8}})", "rope_theta", true, "text_config");
