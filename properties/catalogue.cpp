@@ -234,6 +234,21 @@ class WorstPair {
   }
 };
 
+// The failure of a bounded pair property: the pair shown (m) and the case's largest
+// error/bound and ulp (from `worst`, the fast evaluation's verdict).
+Verdict pair_failure(const char* reason, const Verdict& worst, const PairMeasurement& m, std::string detail) {
+  Verdict f = Verdict::fail(reason, std::move(detail));
+  f.worst_ratio = worst.worst_ratio;
+  f.worst_capped = worst.worst_capped;
+  f.worst_ulp = worst.worst_ulp;
+  f.fail_token = m.token;
+  f.fail_head = m.head;
+  f.fail_pair = m.pair;
+  return f;
+}
+
+constexpr const char* kPairOverBound = "pair error exceeds the contract bound";
+
 Verdict agrees_with_reference(const Context& ctx, const Case& c) {
   Verdict v;
   WorstPair worst(v);
@@ -244,15 +259,7 @@ Verdict agrees_with_reference(const Context& ctx, const Case& c) {
   };
   if (auto early = measure_agreement(ctx, c, visit, &y)) return *early;
   if (!worst.fail) return v;
-  const PairMeasurement& m = *worst.fail;
-  Verdict f = Verdict::fail("pair error exceeds the contract bound", pair_evidence(ctx, c, m, y));
-  f.worst_ratio = v.worst_ratio;
-  f.worst_capped = v.worst_capped;
-  f.worst_ulp = v.worst_ulp;
-  f.fail_token = m.token;
-  f.fail_head = m.head;
-  f.fail_pair = m.pair;
-  return f;
+  return pair_failure(kPairOverBound, v, *worst.fail, pair_evidence(ctx, c, *worst.fail, y));
 }
 
 // The exact reference re-judges the one pair the fast evaluation reported (one pair over its
@@ -269,14 +276,7 @@ Verdict confirm_agreement(const Context& ctx, const Case& c, const Verdict& fast
   ctx.oracle.rotate_pair(c.angle_position(static_cast<size_t>(fast.fail_token)), j, c.x[x0], c.x[x1], hi, lo);
   const PairMeasurement m = measure_pair(ctx, c, y, fast.fail_token, fast.fail_head, j, hi, lo);
   if (m.err <= m.bound) return {};  // not confirmed: the fast oracle was wrong
-  Verdict f = Verdict::fail("pair error exceeds the contract bound", pair_evidence(ctx, c, m, y));
-  f.worst_ratio = fast.worst_ratio;
-  f.worst_capped = fast.worst_capped;
-  f.worst_ulp = fast.worst_ulp;
-  f.fail_token = m.token;
-  f.fail_head = m.head;
-  f.fail_pair = m.pair;
-  return f;
+  return pair_failure(kPairOverBound, fast, m, pair_evidence(ctx, c, m, y));
 }
 
 // ---- the kernel against its own declared recipe -----------------------------------------
@@ -368,16 +368,7 @@ std::string own_recipe_evidence(const Context& ctx, const RecipeView& view, cons
   return os.str();
 }
 
-Verdict own_recipe_failure(const Verdict& fast, const PairMeasurement& m, std::string detail) {
-  Verdict f = Verdict::fail("pair error exceeds the sin/cos bound of the kernel's own angle recipe", std::move(detail));
-  f.worst_ratio = fast.worst_ratio;
-  f.worst_capped = fast.worst_capped;
-  f.worst_ulp = fast.worst_ulp;
-  f.fail_token = m.token;
-  f.fail_head = m.head;
-  f.fail_pair = m.pair;
-  return f;
-}
+constexpr const char* kPairOverOwnRecipeBound = "pair error exceeds the sin/cos bound of the kernel's own angle recipe";
 
 Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
   std::optional<RecipeView> local;
@@ -414,7 +405,7 @@ Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
   };
   if (auto early = measure_agreement(ctx, c, visit, &y)) return *early;
   if (!worst.fail) return v;
-  return own_recipe_failure(v, *worst.fail, own_recipe_evidence(ctx, *view, c, *worst.fail, y));
+  return pair_failure(kPairOverOwnRecipeBound, v, *worst.fail, own_recipe_evidence(ctx, *view, c, *worst.fail, y));
 }
 
 // The exact reference re-judges the pair the fast evaluation reported, on the recorded
@@ -442,7 +433,7 @@ Verdict confirm_own_recipe(const Context& ctx, const Case& c, const Verdict& fas
   PairMeasurement m = measure_pair(ctx, c, y, fast.fail_token, fast.fail_head, j, hi, lo);
   remeasure_own_recipe(ctx, *view, c, y, m, inferred && exact != nullptr ? hi : nullptr, lo);
   if (m.err <= m.bound) return {};  // not confirmed
-  return own_recipe_failure(fast, m, own_recipe_evidence(ctx, *view, c, m, y));
+  return pair_failure(kPairOverOwnRecipeBound, fast, m, own_recipe_evidence(ctx, *view, c, m, y));
 }
 
 // Per-pair bounds of one token/head, from its input norms.
