@@ -222,6 +222,16 @@ TextModel read_text_model(const json& t, const std::string& prefix, const std::s
     s.rotary_dim = rotary_dim_from_factor(s.head_dim, *prf, prf_key, names["head_dim"]);
     names["rotary_dim"] = prf_key;
     m.partial_given = true;
+  } else if (model_type == "glm" || model_type == "glm4") {
+    // HF GlmConfig / Glm4Config default partial_rotary_factor to 0.5 (__post_init__:
+    // kwargs.setdefault("partial_rotary_factor", 0.5)), and modeling_rope_utils
+    // _compute_default_rope_parameters rotates dim = int(head_dim * partial_rotary_factor): a GLM
+    // config without the key (THUDM's HF-format glm-4-9b-chat) rotates half the head, not all of it.
+    // It counts as given, so a rope_parameters share that differs is refused as for a written one.
+    const std::string key = prefix + "partial_rotary_factor (HF GlmConfig default 0.5)";
+    s.rotary_dim = rotary_dim_from_factor(s.head_dim, 0.5, key, names["head_dim"]);
+    names["rotary_dim"] = key;
+    m.partial_given = true;
   }
   // HF's model code rotates pairs (2i, 2i+1) for these model types, not rotate_half's (i,
   // i + d/2): modeling_llama4 apply_rotary_emb multiplies view_as_complex(x.reshape(..., -1, 2))

@@ -546,6 +546,26 @@ TEST(HfConfigs, LayoutFollowsTheModelTypesHfRotatesInterleaved) {
   }
 }
 
+// HF GlmConfig / Glm4Config default partial_rotary_factor to 0.5: THUDM's HF-format glm-4-9b-chat
+// config.json has no such key and rotates 64 of its 128 dims, not 128.
+TEST(HfConfigs, GlmRotatesHalfTheHeadWhenTheConfigGivesNoShare) {
+  const RopeSpec s = load_hf_config_file(spec_dir() + "hf/glm-4-9b-chat.config.json");
+  EXPECT_EQ(s.head_dim, 128);
+  EXPECT_EQ(s.rotary_dim, 64);
+  EXPECT_EQ(s.layout, Layout::kInterleaved);
+  for (const char* type : {"glm", "glm4"}) {
+    const std::string t = std::string(R"({"head_dim": 128, "model_type": ")") + type + "\"";
+    EXPECT_EQ(spec_from_hf_config_text(t + "}").rotary_dim, 64) << type;
+    EXPECT_EQ(spec_from_hf_config_text(t + R"(, "partial_rotary_factor": 1.0})").rotary_dim, 128) << type;
+    // A rope_parameters share agreeing with the default is read; one that differs is refused by name.
+    EXPECT_EQ(spec_from_hf_config_text(t + R"(, "rope_parameters": {"rope_type": "default",
+        "partial_rotary_factor": 0.5}})").rotary_dim, 64) << type;
+    expect_rejected(t + R"(, "rope_parameters": {"rope_type": "default", "partial_rotary_factor": 0.25}})",
+                    "rope_parameters.partial_rotary_factor", true, "default 0.5");
+  }
+  EXPECT_EQ(spec_from_hf_config_text(R"({"head_dim": 128, "model_type": "llama"})").rotary_dim, 128);
+}
+
 TEST(HfConfigs, GptOssAndQwen25) {
   const HfModelRopes oss = ropes_of("gpt-oss-20b.config.json");
   ASSERT_EQ(oss.ropes.size(), 2u);  // one per layer type, even when they agree
