@@ -33,6 +33,10 @@ const Model kModels[] = {
     {"gpt-neox-20b", {"EleutherAI/gpt-neox-20b"}, ""},
     {"qwen2.5-7b", {"Qwen/Qwen2.5-7B"}, ""},
     {"gpt-oss-20b", {"openai/gpt-oss-20b/sliding_attention", "openai/gpt-oss-20b/full_attention"}, "layer_types"},
+    {"phi-3.5-mini-instruct", {"microsoft/Phi-3.5-mini-instruct"}, ""},
+    {"glm-4-9b-chat", {"THUDM/glm-4-9b-chat"}, ""},
+    {"mistral-small-3.1-24b", {"mistralai/Mistral-Small-3.1-24B-Instruct-2503"}, ""},
+    {"qwen3-8b", {"Qwen/Qwen3-8B"}, ""},
 };
 
 void PrintTo(const Model& m, std::ostream* os) { *os << m.file; }
