@@ -132,6 +132,10 @@ DescriptorProblem check_descriptor(const rc_kernel_desc& d) {
   if ((d.features & (RC_FEATURE_Q_ONLY | RC_FEATURE_QK)) == 0) {
     return bad("features", "must contain RC_FEATURE_Q_ONLY or RC_FEATURE_QK (how the kernel is called)");
   }
+  if ((d.features & RC_FEATURE_SEQ_LEN) != 0 && d.cache != RC_CACHE_NONE) {
+    return bad("features", "RC_FEATURE_SEQ_LEN needs a kernel that computes its own cos/sin (cache RC_CACHE_NONE): the "
+                           "cache ropecheck builds holds the frequencies of the spec's sequence length");
+  }
   if (d.position_dtypes == 0 || (d.position_dtypes & ~(RC_POSITIONS_I64 | RC_POSITIONS_I32)) != 0) {
     return bad("position_dtypes", "must be a non-empty mask of RC_POSITIONS_I64 and RC_POSITIONS_I32");
   }

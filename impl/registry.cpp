@@ -94,6 +94,7 @@ const char* feature_name(uint32_t feature) {
     case RC_FEATURE_ROTARY_OFFSET: return "rotary_offset";
     case RC_FEATURE_NEGATIVE_POSITIONS: return "negative_positions";
     case RC_FEATURE_THREADS: return "threads";
+    case RC_FEATURE_SEQ_LEN: return "seq_len";
     default: return "?";
   }
 }

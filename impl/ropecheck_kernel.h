@@ -241,7 +241,11 @@ typedef int (*rc_apply_fn)(const rc_spec* spec, void* handle, const int64_t* pos
 #define RC_FEATURE_ROTARY_OFFSET 0x8u  /* rc_call.rotary_offset > 0: rope on a slice of the head */
 #define RC_FEATURE_NEGATIVE_POSITIONS 0x10u /* positions below 0 (R(x, -t) = R^-1(x, t)) */
 #define RC_FEATURE_THREADS 0x20u       /* honours rc_call.n_threads (a multithreaded path) */
-#define RC_FEATURE_ALL 0x3Fu
+/* Honours rc_call.seq_len, the sequence length so far, per call (dynamic NTK, longrope).
+ * Appended after ABI 2 was published; a kernel built against an older header never declares
+ * it, and ropecheck then passes seq_len 0 (the spec's). */
+#define RC_FEATURE_SEQ_LEN 0x40u
+#define RC_FEATURE_ALL 0x7Fu
 
 /* Position storage types a kernel accepts (rc_kernel_desc.position_dtypes). */
 #define RC_POSITIONS_I64 0x1u
@@ -299,6 +303,16 @@ typedef struct rc_call {
   char* reason;             /* on a refusal the kernel may write why here (NUL-terminated, at
                                most reason_size bytes including the NUL); may be NULL */
   int32_t reason_size;
+  /* Appended after ABI 2 was published: read it only if struct_size covers it (a caller built
+   * against an older header does not pass it).  Non-zero only for a kernel declaring
+   * RC_FEATURE_SEQ_LEN. */
+  int64_t seq_len;          /* the sequence length so far of the sequence these tokens belong to
+                               (HF's longrope_frequency_update and dynamic_frequency_update use
+                               max(position_ids) + 1), for this call in place of rc_spec.seq_len:
+                               longrope's short or long factors, dynamic NTK's base.  It may
+                               cross original_max_position_embeddings in either direction from
+                               one call to the next on the same handle: the frequencies follow
+                               it (HF switches back to the short factors).  0 = rc_spec.seq_len */
 } rc_call;
 
 /* apply2: one call; returns 0 or an rc_status, and checks every position (a cache kernel: every

@@ -48,9 +48,12 @@ struct Case {
   //    rotary_offset + rotary_dim <= head_dim;
   //  n_threads (RC_FEATURE_THREADS): the thread hint, 0 = the kernel's choice.
   // Negative positions need RC_FEATURE_NEGATIVE_POSITIONS (down to −max_position).
+  //  seq_len (RC_FEATURE_SEQ_LEN): the sequence length so far for this call (rc_call.seq_len),
+  //    in place of spec.seq_len for the length-dependent variants; 0 = the spec's.
   bool inverse = false;
   int32_t rotary_offset = 0;
   int32_t n_threads = 0;
+  int64_t seq_len = 0;
 
   int64_t n_tokens() const { return static_cast<int64_t>(positions.size()); }
   int64_t n_q_heads() const { return n_heads - n_kv_heads; }

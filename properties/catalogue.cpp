@@ -163,7 +163,8 @@ PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput&
   // Error against the double-double exact value: (y − hi) − lo, formed without loss.
   const double d0 = (y.y[m.i0] - hi[0]) - lo[0], d1 = (y.y[m.i1] - hi[1]) - lo[1];
   m.err = pair_norm(d0, d1);
-  m.bound = ctx.runner.bounds()(j, t, ctx.oracle.theta(j), m.r, a);  // c.spec is the runner's
+  const ref::PairBounds& bounds = ctx.bounds != nullptr ? *ctx.bounds : ctx.runner.bounds();
+  m.bound = bounds(j, t, ctx.oracle.theta(j), m.r, a);  // c.spec's (the runner's, or a call's own length)
   const int32_t out = ctx.runner.desc().out_dtype;
   m.ulps = ulps_of(m.err, m.r, out);
   m.bound_ulps = ulps_of(m.bound, m.r, out);
@@ -988,6 +989,82 @@ Verdict inverse_undoes_rotation(const Context& ctx, const Case& c) {
   return v;
 }
 
+// ---- the sequence length so far (issue 18) -------------------------------------------------
+//
+// frequenciesFollowTheSequenceLength: longrope and dynamic NTK choose their frequencies by the
+// sequence length so far (HF's longrope_frequency_update / dynamic_frequency_update: the short
+// factors while max(position_ids) + 1 <= original_max_position_embeddings, the long ones after,
+// and back; dynamic NTK's base grows past max_position_embeddings).  A kernel declaring
+// RC_FEATURE_SEQ_LEN gets that length per call (rc_call.seq_len).  On the one prepared handle,
+// three calls: one at the spec's own length, one across the threshold from it (original_max
+// and original_max + 1: the edge either way), and the spec's length again — the two later ones
+// judged by agreement with the exact reference for their own length.  Engines cached cos/sin
+// with the factors of whatever length they saw first and kept them after the sequence crossed
+// (the most re-discovered longrope bug of 2024-2026); that fails the second or the third call.
+int64_t length_threshold(const RopeSpec& s) {
+  return s.type == RopeType::kLongrope ? s.effective_original_max() : s.max_position_embeddings;
+}
+
+// The call of `c` at sequence length `len`, judged by agreement against the spec with that
+// seq_len (its own oracle and bounds); a failure says where it sits in the sequence.
+Verdict agrees_at_length(const Context& ctx, const Case& c, int64_t len, const std::string& before,
+                         const Verdict* fast) {
+  Case at = c;
+  at.spec.seq_len = len;  // the oracle's spec; the kernel keeps its handle and gets rc_call.seq_len
+  at.seq_len = len;
+  std::unique_ptr<ref::Oracle> own;
+  const ref::Oracle* oracle = nullptr;
+  if (ctx.oracle_for) {
+    oracle = &ctx.oracle_for(at.spec);
+  } else if (dynamic_cast<const ref::ExactReference*>(&ctx.oracle) != nullptr) {
+    own = std::make_unique<ref::ExactReference>(at.spec);
+    oracle = own.get();
+  } else {
+    own = std::make_unique<ref::FastOracle>(at.spec);
+    oracle = own.get();
+  }
+  const ref::PairBounds bounds(ctx.runner.desc(), at.spec);
+  Context here{ctx.runner, *oracle, nullptr, ctx.oracle_for, &bounds};
+  Verdict v = fast != nullptr ? confirm_agreement(here, at, *fast) : agrees_with_reference(here, at);
+  if (v.failed() && !is_crash_reason(v.reason)) {
+    v.reason = "at sequence length " + std::to_string(len) + " after " + before + " on the same handle: " + v.reason;
+    v.detail = "calls on one prepared handle, in order: " + before + ", then sequence length " + std::to_string(len) +
+               " (judged)\n" + v.detail;
+  }
+  return v;
+}
+
+Verdict follows_sequence_length(const Context& ctx, const Case& c, const Verdict* fast) {
+  const RopeSpec& s = c.spec;
+  if (s.type != RopeType::kLongrope && s.type != RopeType::kDynamic) {
+    return Verdict::skip(std::string("the frequencies of ") + to_string(s.type) + " do not depend on the sequence length");
+  }
+  const int64_t own = s.effective_seq_len(), edge = length_threshold(s);
+  const int64_t across = own > edge ? edge : edge + 1;
+  const std::string first = "sequence length " + std::to_string(own);
+  RunOutput y;
+  Case call = c;
+  call.seq_len = own;
+  if (auto v = run_checked(ctx.runner, call, Placement::kNative, &y)) return *v;
+  // The exact re-judgement (fast given) confirms the one call the fast evaluation failed; the
+  // call before it is only replayed, as it was answered.
+  const bool second_failed =
+      fast != nullptr && fast->reason.rfind("at sequence length " + std::to_string(across) + " after ", 0) == 0;
+  if (fast != nullptr && !second_failed) {
+    call.seq_len = across;
+    if (auto v = run_checked(ctx.runner, call, Placement::kNative, &y)) return *v;
+  } else {
+    Verdict second = agrees_at_length(ctx, c, across, first, fast);
+    if (!second.passed() || fast != nullptr) return second;
+  }
+  return agrees_at_length(ctx, c, own, first + ", then " + std::to_string(across), fast);
+}
+
+Verdict follows_sequence_length(const Context& ctx, const Case& c) { return follows_sequence_length(ctx, c, nullptr); }
+Verdict confirm_follows_sequence_length(const Context& ctx, const Case& c, const Verdict& fast) {
+  return follows_sequence_length(ctx, c, &fast);
+}
+
 }  // namespace
 
 const std::vector<Property>& catalogue() {
@@ -1024,6 +1101,11 @@ const std::vector<Property>& catalogue() {
       // ABI 2 (issue 16).  New properties go at the end of the list.
       {"inverseUndoesRotation", "R^-1(R(x, t), t) = a^2 x within the composed contract bound (RC_FEATURE_INVERSE)",
        inverse_undoes_rotation, false, nullptr, false, RC_FEATURE_INVERSE},
+      // Issue 18: longrope / dynamic NTK with the sequence length so far given per call.
+      {"frequenciesFollowTheSequenceLength",
+       "longrope / dynamic NTK: one handle, calls whose sequence length crosses the threshold and back, each "
+       "within the contract of exact mathematics at its own length (RC_FEATURE_SEQ_LEN)",
+       follows_sequence_length, false, confirm_follows_sequence_length, false, RC_FEATURE_SEQ_LEN},
   };
   return props;
 }

@@ -61,6 +61,12 @@ struct Context {
   const KernelRunner& runner;
   const ref::Oracle& oracle;
   const RecipeView* recipe = nullptr;
+  // The oracle of another spec, of the same kind as `oracle` (fast or exact): the judge's
+  // prepared one.  A call at a sequence length of its own (Case::seq_len, RC_FEATURE_SEQ_LEN)
+  // is judged against the spec with that seq_len.  Empty: the property builds one itself.
+  std::function<const ref::Oracle&(const RopeSpec&)> oracle_for = {};
+  // The contract's bounds for such a call's spec; nullptr: runner.bounds() (case.spec's).
+  const ref::PairBounds* bounds = nullptr;
 };
 
 using PropertyFn = Verdict (*)(const Context&, const Case&);

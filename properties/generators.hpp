@@ -130,7 +130,7 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
       case RopeType::kDynamic:
         s.factor = *log_uniform(1, 16);
         s.max_position_embeddings = L0;
-        s.seq_len = *rc::gen::element<int64_t>(L0 / 2, L0, L0 + 1, 4 * L0, 64 * L0);
+        s.seq_len = *rc::gen::element<int64_t>(L0 / 2, L0 - 1, L0, L0 + 1, 4 * L0, 64 * L0);
         break;
       case RopeType::kYarn:
         s.factor = *rc::gen::weightedOneOf<double>({{3, rc::gen::element(4.0, 16.0, 32.0, 40.0)}, {1, log_uniform(1.5, 64)}});
@@ -156,7 +156,7 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
         s.original_max_position_embeddings = L0;
         s.max_position_embeddings = L0 * *rc::gen::element<int64_t>(2, 8, 32);
         s.factor = static_cast<double>(s.max_position_embeddings / L0);
-        s.seq_len = *rc::gen::element(int64_t{L0}, int64_t{L0 + 1}, int64_t{L0 / 2}, int64_t{s.max_position_embeddings});
+        s.seq_len = *rc::gen::element(int64_t{L0 - 1}, int64_t{L0}, int64_t{L0 + 1}, int64_t{L0 / 2}, int64_t{s.max_position_embeddings});
         // Factors exact in binary32 (as HF stores them), growing with the pair index.
         for (int j = 0; j < s.pairs(); ++j) {
           s.short_factor.push_back(1.0 + (*rc::gen::inRange(0, 64)) / 32.0);

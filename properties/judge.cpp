@@ -268,13 +268,19 @@ Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, 
     // minutes of MPFR) that it is judged like everywhere else: the validated fast oracle,
     // every violation confirmed by the exact reference.
     const bool huge = static_cast<double>(c.n_tokens()) * static_cast<double>(c.n_heads) * c.spec.pairs() > kExactOnlyPairs;
-    if (exact_only && !huge) return from_verdict(evaluate(property, Context{runner, *p.exact, view}, c), property);
+    // A call at a sequence length of its own is judged against that length's spec: the oracles
+    // this judge prepares for it, of the kind being used (p stays: the cache keeps 16 specs).
+    const auto memo_for = [this](const RopeSpec& s) -> const ref::Oracle& { return *prepared(s).memo; };
+    const auto exact_for = [this](const RopeSpec& s) -> const ref::Oracle& { return *prepared(s).exact; };
+    if (exact_only && !huge) {
+      return from_verdict(evaluate(property, Context{runner, *p.exact, view, exact_for}, c), property);
+    }
 
     CallLog log;
     Verdict v;
     {
       const LogScope record(runner, &log);
-      v = evaluate(property, Context{runner, *p.memo, view}, c);
+      v = evaluate(property, Context{runner, *p.memo, view, memo_for}, c);
     }
     if (!v.failed() || is_crash_reason(v.reason)) return from_verdict(v, property);  // a crash needs no oracle
 
@@ -284,8 +290,8 @@ Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, 
     Verdict exact;
     {
       const LogScope replay(runner, &log);
-      exact = property.confirm ? props::confirm(property, Context{runner, *p.exact, view}, c, v)
-                               : evaluate(property, Context{runner, *p.exact, view}, c);
+      exact = property.confirm ? props::confirm(property, Context{runner, *p.exact, view, exact_for}, c, v)
+                               : evaluate(property, Context{runner, *p.exact, view, exact_for}, c);
     }
     if (!exact.failed()) {
       return internal(property, std::string("the fast oracle reported a violation of ") + property.id +
@@ -296,7 +302,7 @@ Judgement Judge::decide(const rc_kernel_desc& kernel, const Property& property, 
 
     // Run it again, calling the kernel afresh: a violation nobody can replay is not a
     // counterexample, but it is a finding of its own.
-    const Verdict again = evaluate(property, Context{runner, *p.memo, view}, c);
+    const Verdict again = evaluate(property, Context{runner, *p.memo, view, memo_for}, c);
     if (again.failed()) return first;
     Judgement nd = first;
     nd.property = "kernelIsDeterministic";

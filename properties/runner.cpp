@@ -216,6 +216,7 @@ Case CallLog::Call::as_case(const RopeSpec& spec) const {
   c.inverse = inverse;
   c.rotary_offset = rotary_offset;
   c.n_threads = n_threads;
+  c.seq_len = seq_len;
   return c;
 }
 
@@ -294,6 +295,10 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
            " beyond head_dim " + std::to_string(c.spec.head_dim);
   }
   if (c.n_threads != 0 && !impl::has_feature(d, RC_FEATURE_THREADS)) return "thread hint not declared (RC_FEATURE_THREADS)";
+  if (c.seq_len != 0 && !impl::has_feature(d, RC_FEATURE_SEQ_LEN)) {
+    return "a sequence length per call not declared (RC_FEATURE_SEQ_LEN)";
+  }
+  if (c.seq_len < 0) return "seq_len " + std::to_string(c.seq_len) + " < 0";
   // How the kernel is called (ABI 2; impl/abi.hpp gives an ABI 1 kernel q-only calls).
   if (c.n_kv_heads > 0) {
     if (!impl::has_feature(d, RC_FEATURE_QK)) return "q and k in one call not declared";
@@ -331,7 +336,7 @@ bool same_call(const CallLog::Call& r, const Case& c, Placement placement) {
   return r.placement == placement && r.n_heads == c.n_heads && r.n_kv_heads == c.n_kv_heads &&
          r.separate_kv == c.separate_kv && r.position_dtype == c.position_dtype && r.head_stride == c.head_stride() &&
          r.token_stride == c.token_stride() && r.inverse == c.inverse && r.rotary_offset == c.rotary_offset &&
-         r.n_threads == c.n_threads && r.positions == c.positions && same_bits(r.x, c.x);
+         r.n_threads == c.n_threads && r.seq_len == c.seq_len && r.positions == c.positions && same_bits(r.x, c.x);
 }
 }  // namespace
 
@@ -348,7 +353,7 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   RunOutput r = call_kernel(c, placement);
   if (log_->mode == CallLog::Mode::kRecord) {
     log_->calls.push_back({c.positions, c.x, c.n_heads, c.n_kv_heads, c.separate_kv, c.position_dtype, c.head_stride(),
-                           c.token_stride(), c.inverse, c.rotary_offset, c.n_threads, placement, r});
+                           c.token_stride(), c.inverse, c.rotary_offset, c.n_threads, c.seq_len, placement, r});
   }
   return r;
 }
@@ -484,6 +489,7 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       call.inverse = c.inverse && impl::has_feature(d, RC_FEATURE_INVERSE) ? 1 : 0;
       call.rotary_offset = impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET) ? c.rotary_offset : 0;
       call.n_threads = impl::has_feature(d, RC_FEATURE_THREADS) ? c.n_threads : 0;
+      call.seq_len = impl::has_feature(d, RC_FEATURE_SEQ_LEN) ? c.seq_len : 0;
       call.reason = reason;
       call.reason_size = static_cast<int32_t>(sizeof reason);
       const impl::KernelCallScope in_kernel;

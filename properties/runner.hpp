@@ -54,6 +54,7 @@ struct CallLog {
     int64_t head_stride = 0, token_stride = 0;
     bool inverse = false;
     int32_t rotary_offset = 0, n_threads = 0;
+    int64_t seq_len = 0;
     Placement placement = Placement::kOutOfPlace;
     RunOutput output;
     // The case this call ran (its values and call shape; shift, scale and poison are not kept).

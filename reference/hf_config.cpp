@@ -99,6 +99,10 @@ void refuse_unmodelled_keys(const json& t, const std::string& prefix) {
        "is GPT-J/CodeGen's count of rotated dims, which those models rotate in interleaved pairs "
        "(HF modeling_gptj); ropecheck reads partial_rotary_factor, and does not infer the layout from "
        "this key: write a ropecheck spec (--spec) with rotary_dim and \"layout\": \"interleaved\""},
+      {"global_head_dim",
+       "is Gemma 4's head size of its full-attention layers, other than head_dim (its sliding "
+       "layers'); ropecheck does not read per-layer head sizes yet, and checking those layers with "
+       "head_dim would check another rope: write a ropecheck spec (--spec) per layer type"},
       {"rotary_emb_fraction",
        "is NomicBERT's remote-code partial rotary factor (with its own interleave flag); give "
        "partial_rotary_factor, or write a ropecheck spec (--spec)"},

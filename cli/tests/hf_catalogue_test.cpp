@@ -77,6 +77,24 @@ TEST_P(Catalogue, BuiltinKernelsPassOnEveryLayerType) {
   }
 }
 
+// report measures every layer type's rope (one run each, none skipped) and finds nothing.
+TEST_P(Catalogue, ReportMeasuresEveryLayerType) {
+  const Model& m = GetParam();
+  const std::string d = std::string(::testing::TempDir()) + "/catalogue-report-" + m.file;
+  std::filesystem::remove_all(d);
+  const auto r = run_ropecheck("report --hf-config " + config(m) + " --kernel scalar_f64 --positions 0:2^12:log:8 --no-paper --out " + d,
+                               300);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(d + "/report.json");
+  const json out = json::parse(in);
+  ASSERT_EQ(out["runs"].size(), m.specs.size()) << r.out;
+  for (const json& run : out["runs"]) {
+    EXPECT_TRUE(run["skipped"].is_null()) << run["spec"] << ": " << run["skipped"];
+    EXPECT_GT(run["pairs_measured"].get<int64_t>(), 0) << run["spec"];
+  }
+  EXPECT_TRUE(out["findings"].empty()) << out["findings"].dump().substr(0, 2000);
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, Catalogue, ::testing::ValuesIn(kModels), [](const auto& p) {
   std::string n = p.param.file;
   for (char& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';

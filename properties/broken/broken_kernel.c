@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RB_MAX_PAIRS 512
@@ -65,6 +66,14 @@ static int check_scaling(const rc_spec* s) {
                      isfinite(s->high_freq_factor) && s->high_freq_factor >= s->low_freq_factor
                  ? RC_OK
                  : RC_ERR_SPEC;
+    case RC_ROPE_DYNAMIC:
+      return finite_pos(s->factor) && s->max_position_embeddings > 0 ? RC_OK : RC_ERR_SPEC;
+    case RC_ROPE_LONGROPE:
+      return finite_pos(s->factor) && original_max(s) > 0 && s->short_factor != NULL &&
+                     s->long_factor != NULL && s->n_factors == s->rotary_dim / 2 &&
+                     (!s->has_attention_factor || finite_pos(s->attention_factor))
+                 ? RC_OK
+                 : RC_ERR_SPEC;
     case RC_ROPE_PROPORTIONAL:
       return finite_pos(s->factor) && s->rotary_dim == s->head_dim && s->rope_angles >= 1 &&
                      s->rope_angles <= s->rotary_dim / 2
@@ -101,18 +110,29 @@ static double yarn(rb_bug bug, const rc_spec* s, int d, double* theta, int pairs
   }
   if (bug == RB_YARN_MSCALE_IGNORED) return 1.0;
   if (s->has_attention_factor) return s->attention_factor;
-  if (s->mscale != 0.0 && s->mscale_all_dim != 0.0)
+  if (s->mscale != 0.0 && s->mscale_all_dim != 0.0) {
+    if (bug == RB_YARN_MSCALE_MERGED) return yarn_mscale(fac, s->mscale);
     return yarn_mscale(fac, s->mscale) / yarn_mscale(fac, s->mscale_all_dim);
+  }
   return yarn_mscale(fac, 1.0);
 }
 
 /* HF _compute_llama3_parameters (theta'_j in place). */
-static void llama3(const rc_spec* s, double* theta, int pairs) {
+static void llama3(rb_bug bug, const rc_spec* s, double* theta, int pairs) {
   const double l0 = original_max(s), fac = s->factor;
   const double lf = s->low_freq_factor, hf = s->high_freq_factor;
   const double low_wavelen = l0 / lf, high_wavelen = l0 / hf;
   for (int j = 0; j < pairs; ++j) {
     const double wavelen = kTwoPi / theta[j];
+    if (bug == RB_LLAMA3_MASK_ARITHMETIC) {
+      /* The three bands as 0/1 masks times their values, the smooth factor formed for every
+       * pair: right while hf > lf, NaN everywhere when hf == lf (0 * inf). */
+      const double low = wavelen > low_wavelen, high = wavelen < high_wavelen, mid = 1.0 - low - high;
+      const double smooth = (l0 / wavelen - lf) / (hf - lf);
+      theta[j] = low * theta[j] / fac + high * theta[j] +
+                 mid * ((1.0 - smooth) * theta[j] / fac + smooth * theta[j]);
+      continue;
+    }
     const double llama = wavelen > low_wavelen ? theta[j] / fac : theta[j];
     /* lf == hf (Llama 4): no smooth band, and no 0/0 at wavelen == l0 / lf. */
     const int medium = hf > lf && !(wavelen < high_wavelen) && !(wavelen > low_wavelen);
@@ -125,11 +145,48 @@ static void llama3(const rc_spec* s, double* theta, int pairs) {
   }
 }
 
-int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t n_tokens,
+/* HF _compute_longrope_parameters with longrope_frequency_update's choice: the long factors
+ * once the sequence length is past original_max (theta'_j in place); the attention factor. */
+static double longrope(const rc_spec* s, double* theta, int pairs) {
+  const double l0 = original_max(s);
+  const int64_t len = s->seq_len > 0 ? s->seq_len : s->max_position_embeddings;
+  const double* ext = (double)len > l0 ? s->long_factor : s->short_factor;
+  for (int j = 0; j < pairs; ++j) theta[j] /= ext[j];
+  if (s->has_attention_factor) return s->attention_factor;
+  return s->factor > 1.0 ? sqrt(1.0 + log(s->factor) / log(l0)) : 1.0;
+}
+
+/* HF _compute_dynamic_ntk_parameters at the sequence length L (seq_len, else L_max): the base
+ * grows once L > max_position_embeddings. */
+static double dynamic_base(const rc_spec* s, int d) {
+  const int64_t len = s->seq_len > 0 ? s->seq_len : s->max_position_embeddings;
+  if (len <= s->max_position_embeddings) return s->base;
+  const double ratio = s->factor * (double)len / (double)s->max_position_embeddings - (s->factor - 1.0);
+  return s->base * pow(ratio, (double)d / (d - 2));
+}
+
+/* Gemma 3 (HF Gemma3TextConfig): sliding layers rope_local_base_freq 1e4 unscaled, global
+ * layers rope_theta 1e6 with linear factor 8.  The bug hands each the other's. */
+static void gemma3_swap(rc_spec* s) {
+  if (s->rope_type == RC_ROPE_DEFAULT && s->base == 10000.0) {
+    s->base = 1000000.0;
+    s->rope_type = RC_ROPE_LINEAR;
+    s->factor = 8.0;
+  } else if (s->rope_type == RC_ROPE_LINEAR && s->factor == 8.0 && s->base == 1000000.0) {
+    s->base = 10000.0;
+    s->rope_type = RC_ROPE_DEFAULT;
+    s->factor = 1.0;
+  }
+}
+
+int rb_apply(rb_bug bug, const rc_spec* given, const int64_t* positions, int64_t n_tokens,
              int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
              void* out) {
+  if (given == NULL) return RC_ERR_SPEC;
+  rc_spec local = *given;
+  if (bug == RB_GEMMA3_LAYERS_SWAPPED) gemma3_swap(&local);
+  const rc_spec* spec = &local;
   /* 1. Refuse what the descriptor does not cover, before touching any data. */
-  if (spec == NULL) return RC_ERR_SPEC;
   if (spec->layout != RC_LAYOUT_HALF_SPLIT && spec->layout != RC_LAYOUT_INTERLEAVED)
     return RC_ERR_SPEC;
   if (!(spec->base > 1.0) || !isfinite(spec->base)) return RC_ERR_SPEC;
@@ -161,15 +218,17 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
                     : bug == RB_PROPORTIONAL_ROTARY_EXPONENT && prop ? rotated_share
                                                                   : spec->rotary_dim;
   double theta[RB_MAX_PAIRS], f[RB_MAX_PAIRS];
+  const double base = spec->rope_type == RC_ROPE_DYNAMIC ? dynamic_base(spec, d_exp) : spec->base;
   for (int j = 0; j < pairs; ++j) {
     const int jj = bug == RB_EXPONENT_OFF_BY_ONE ? j + 1 : j;
-    theta[j] = pow(spec->base, -2.0 * jj / d_exp);
+    theta[j] = pow(base, -2.0 * jj / d_exp);
     if (spec->rope_type == RC_ROPE_LINEAR || prop) theta[j] /= spec->factor;
     if (prop && j >= spec->rope_angles) theta[j] = 0.0; /* HF: cat(inv_freq, zeros) */
   }
   double attention = 1.0;
   if (spec->rope_type == RC_ROPE_YARN) attention = yarn(bug, spec, d_exp, theta, pairs);
-  if (spec->rope_type == RC_ROPE_LLAMA3 && bug != RB_LLAMA3_UNSCALED) llama3(spec, theta, pairs);
+  if (spec->rope_type == RC_ROPE_LLAMA3 && bug != RB_LLAMA3_UNSCALED) llama3(bug, spec, theta, pairs);
+  if (spec->rope_type == RC_ROPE_LONGROPE) attention = longrope(spec, theta, pairs);
   for (int j = 0; j < pairs; ++j) {
     if (bug == RB_BF16_INV_FREQ) theta[j] = bf16_round(theta[j]);
     f[j] = theta[j] / kTwoPi;
@@ -224,6 +283,68 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
           yv[i] = xv[i]; /* pass-through, copied bit for bit */
         }
       }
+    }
+  }
+  return RC_OK;
+}
+
+/* ---- ABI 2: q-only calls with the sequence length per call -------------------------------- */
+
+/* The handle's state: whether a call was at most original_max long (RB_LONGROPE_SHORT_AFTER_CROSSING
+ * keeps the short factors from then on).  The correct twin keeps nothing in it. */
+typedef struct rb_state {
+  int saw_short;
+} rb_state;
+
+int rb_prepare(const rc_spec* spec, void** handle) {
+  (void)spec;
+  rb_state* st = (rb_state*)calloc(1, sizeof *st);
+  if (st == NULL) return RC_ERR_ALLOC;
+  *handle = st;
+  return RC_OK;
+}
+
+void rb_release(void* handle) { free(handle); }
+
+int rb_apply2(rb_bug bug, const rc_spec* spec, void* handle, const rc_call* call) {
+  if (spec == NULL || call == NULL || call->struct_size < sizeof(rc_call)) return RC_ERR_UNSUPPORTED;
+  if (call->k.in != NULL || call->inverse != 0 || call->rotary_offset != 0 || call->cos != NULL ||
+      call->sin != NULL || call->position_dtype != RC_DTYPE_I64)
+    return RC_ERR_UNSUPPORTED;
+  if (call->seq_len < 0) return RC_ERR_SPEC;
+  rc_spec s = *spec;
+  if (call->seq_len > 0) s.seq_len = call->seq_len; /* the sequence length so far */
+  rb_state* st = (rb_state*)handle;
+  if (bug == RB_LONGROPE_SHORT_AFTER_CROSSING && st != NULL && s.rope_type == RC_ROPE_LONGROPE) {
+    const int64_t len = s.seq_len > 0 ? s.seq_len : s.max_position_embeddings;
+    if (st->saw_short) {
+      s.seq_len = (int64_t)original_max(&s); /* the short factors, whatever the length */
+    } else if ((double)len <= original_max(&s)) {
+      st->saw_short = 1;
+    }
+  }
+  const rc_tensor* q = &call->q;
+  const int64_t* positions = (const int64_t*)call->positions;
+  if (q->out_token_stride == q->token_stride && q->out_head_stride == q->head_stride) {
+    return rb_apply(bug, &s, positions, call->n_tokens, q->n_heads, q->token_stride, q->head_stride,
+                    q->in, q->out);
+  }
+  /* Different output strides: one vector at a time, every position checked first (an empty
+   * call checks the spec and shape). */
+  int status = rb_apply(bug, &s, positions, 0, 1, 0, 0, q->in, q->out);
+  if (status != RC_OK) return status;
+  if (q->n_heads < 0 || call->n_tokens < 0 || q->out_token_stride < 0 || q->out_head_stride < 0)
+    return RC_ERR_SHAPE;
+  for (int64_t k = 0; k < call->n_tokens; ++k) {
+    if (positions[k] < 0 || positions[k] > RB_MAX_POSITION) return RC_ERR_POSITION;
+  }
+  const float* x = (const float*)q->in;
+  float* y = (float*)q->out;
+  for (int64_t k = 0; k < call->n_tokens; ++k) {
+    for (int64_t h = 0; h < q->n_heads; ++h) {
+      status = rb_apply(bug, &s, positions + k, 1, 1, 0, 0, x + k * q->token_stride + h * q->head_stride,
+                        y + k * q->out_token_stride + h * q->out_head_stride);
+      if (status != RC_OK) return status;
     }
   }
   return RC_OK;

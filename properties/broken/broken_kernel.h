@@ -46,8 +46,21 @@ typedef enum rb_bug {
   RB_RANGE_UNCHECKED,           /* positions above max_position accepted (only t < 0 refused) */
   RB_PROPORTIONAL_ROTARY_EXPONENT, /* proportional: theta_j = b^(-2j/(2 rope_angles)), the
                                       rotated share as the exponent's denominator, not head_dim */
-  RB_PROPORTIONAL_UNPADDED      /* proportional without the zero padding: pairs (j, j + rope_angles)
+  RB_PROPORTIONAL_UNPADDED,     /* proportional without the zero padding: pairs (j, j + rope_angles)
                                    over the first 2 rope_angles dims, the rest passed through */
+  /* The model twins of issue 18 (properties/broken/CMakeLists.txt ROPECHECK_MODEL_TWINS): each
+   * wrong only on what a real model's config asks for, caught by `ropecheck check --hf-config`
+   * (cli/tests/model_twins_test.cpp). */
+  RB_GEMMA3_LAYERS_SWAPPED,     /* Gemma 3's sliding and global rope parameters swapped: base 1e4
+                                   unscaled gets base 1e6 with linear x8, and the reverse */
+  RB_LLAMA3_MASK_ARITHMETIC,    /* llama3 bands blended by multiplying with 0/1 masks: with
+                                   low_freq_factor == high_freq_factor (Llama 4) the smooth factor
+                                   is x/0 and 0 * inf = NaN in every pair */
+  RB_YARN_MSCALE_MERGED,        /* YaRN with mscale and mscale_all_dim (MLA): a = m(s, mscale) alone,
+                                   mscale_all_dim's divisor dropped (DeepSeek-V3: 1.369 for 1) */
+  RB_LONGROPE_SHORT_AFTER_CROSSING /* longrope, sequence length per call (ABI 2): once a call was
+                                   at most original_max long, the short factors stay on the
+                                   handle (a cos/sin cache never rebuilt after the crossing) */
 } rb_bug;
 
 /* Largest accepted position (the twin keeps t*f_j below 2^31 revolutions, far inside the
@@ -75,6 +88,12 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
     RC_ANGLE_F64_INVFREQ_F64_PRODUCT, RC_DTYPE_F64, RC_DTYPE_I64, RC_DTYPE_F32,           \
         RC_DTYPE_F32, RC_ROUND_NONE, 0x1p-53, 4.0, 0.0, 0x1p-49, 0.501, 0.5               \
   }
+
+/* ABI 2 (RB_DEFINE_PLUGIN2): one q-only call of rc_call, with the sequence length per call
+ * (RC_FEATURE_SEQ_LEN), and longrope and dynamic NTK besides RB_SCALINGS.  handle: from rb_prepare, or NULL. */
+int rb_apply2(rb_bug bug, const rc_spec* spec, void* handle, const rc_call* call);
+int rb_prepare(const rc_spec* spec, void** handle);
+void rb_release(void* handle);
 
 #define RB_SCALINGS                                                                 \
   (RC_SCALING_BIT(RC_ROPE_DEFAULT) | RC_SCALING_BIT(RC_ROPE_LINEAR) |               \
@@ -108,6 +127,45 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
       NULL,                                                                                \
       rb_plugin_apply,                                                                     \
       RC_ABI1_UNUSED_FIELDS,                                                               \
+  };                                                                                       \
+  static const rc_kernel_desc* const rb_plugin_kernels[] = {&rb_plugin_desc};              \
+  RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count,          \
+                                                                  int32_t* abi_version) {  \
+    *count = 1;                                                                            \
+    *abi_version = ROPECHECK_ABI_VERSION;                                                  \
+    return rb_plugin_kernels;                                                              \
+  }
+
+/* The ABI 2 form: q-only calls with the sequence length per call, longrope and dynamic NTK
+ * declared too.
+ * NAME, BUG, DESCRIPTION as RB_DEFINE_PLUGIN. */
+#define RB_DEFINE_PLUGIN2(NAME, BUG, DESCRIPTION)                                           \
+  static int rb_plugin_apply2(const rc_spec* spec, void* handle, const rc_call* call) {    \
+    return rb_apply2(BUG, spec, handle, call);                                             \
+  }                                                                                        \
+  static const rc_kernel_desc rb_plugin_desc = {                                           \
+      RC_ABI_2,                                                                            \
+      NAME,                                                                                \
+      DESCRIPTION,                                                                         \
+      RC_DTYPE_F32,                                                                        \
+      RC_DTYPE_F32,                                                                        \
+      RC_LAYOUT_ALL,                                                                       \
+      RB_SCALINGS | RC_SCALING_BIT(RC_ROPE_LONGROPE) | RC_SCALING_BIT(RC_ROPE_DYNAMIC),    \
+      RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE,                                           \
+      RB_MAX_POSITION,                                                                     \
+      2, 1024, 1,                                                                          \
+      2, 1024, 2,                                                                          \
+      RB_TWIN_ACCURACY,                                                                    \
+      rb_prepare,                                                                          \
+      rb_release,                                                                          \
+      NULL,                                                                                \
+      RC_FEATURE_Q_ONLY | RC_FEATURE_SEQ_LEN,                                              \
+      RC_POSITIONS_I64,                                                                    \
+      RC_CACHE_NONE,                                                                       \
+      0,                                                                                   \
+      0.0,                                                                                 \
+      NULL,                                                                                \
+      rb_plugin_apply2,                                                                    \
   };                                                                                       \
   static const rc_kernel_desc* const rb_plugin_kernels[] = {&rb_plugin_desc};              \
   RC_EXPORT const rc_kernel_desc* const* ropecheck_plugin_kernels(int32_t* count,          \

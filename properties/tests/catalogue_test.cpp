@@ -56,11 +56,14 @@ class EveryPropertyJudgedSomething : public ::testing::Environment {
 };
 const auto* const kJudgedCheck = ::testing::AddGlobalTestEnvironment(new EveryPropertyJudgedSomething);
 
-// The kernels every property is checked on: the built-in ones and the vLLM-style sample.
+// The kernels every property is checked on: the built-in ones, the vLLM-style sample, and the
+// correct twin with the sequence length per call (RC_FEATURE_SEQ_LEN, longrope; no built-in
+// kernel declares it).
 const std::vector<const rc_kernel_desc*>& kernels() {
   static const impl::KernelSet set = [] {
     impl::KernelSet s = impl::KernelSet::with_builtins();
     impl::load_plugin(s, VLLM_STYLE_PLUGIN);
+    impl::load_plugin(s, CONTROL_SEQ_LEN_TWIN);
     return s;
   }();
   static const std::vector<const rc_kernel_desc*> all = [] {
@@ -136,6 +139,7 @@ ROPECHECK_CATALOGUE_PROP(nonFiniteInputStaysInItsPair)
 ROPECHECK_CATALOGUE_PROP(agreesWithOwnRecipeWithinSinCosBound)
 ROPECHECK_CATALOGUE_PROP(positionsBeyondMaximumAreRefused)
 ROPECHECK_CATALOGUE_PROP(inverseUndoesRotation)
+ROPECHECK_CATALOGUE_PROP(frequenciesFollowTheSequenceLength)
 
 // Every property in the catalogue has a registered Catalogue.<id> test above (a new property
 // cannot be forgotten), and every such test names a catalogue property.

@@ -607,6 +607,9 @@ TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
   expect_rejected(R"({"text_config": {"head_dim": 128, "rope_ratio": 500}})", "text_config.rope_ratio", true, "ChatGLM");
   expect_rejected(R"({"head_dim": 256, "rotary_dim": 64})", "rotary_dim", true, "interleaved");
   expect_rejected(R"({"head_dim": 64, "rotary_emb_fraction": 0.5})", "rotary_emb_fraction", true);
+  // Gemma 4's full-attention layers have a head size of their own (global_head_dim).
+  expect_rejected(R"({"text_config": {"head_dim": 256, "global_head_dim": 512}})", "text_config.global_head_dim", true,
+                  "Gemma 4");
   expect_rejected(R"({"text_config": {"head_dim": 8}, "vision_config": {"rope_theta": 10000}})",
                   "vision_config.rope_theta", true, "2-D");
   expect_rejected(R"({"rope_theta": 500000, "text_config": {"head_dim": 8}})", "rope_theta", true, "text_config");

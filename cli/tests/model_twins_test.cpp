@@ -1,0 +1,106 @@
+// The model twins of issue 18 (properties/broken/CMakeLists.txt, ROPECHECK_MODEL_TWINS): the
+// correct twin's recipe, wrong in one way that only a real model's config or the sequence length
+// per call exposes.  `ropecheck check` with that model's config (reference/specs/hf) or the
+// gate's longrope spec gives exit 1 naming the property that catches each; the correct twins
+// pass the same runs, so the catch is the bug's doing.
+#include <gtest/gtest.h>
+
+#include "run_command.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+using Result = ropecheck::testing::CommandResult;
+
+std::string source(const std::string& rel) { return std::string(ROPECHECK_SOURCE_DIR) + "/" + rel; }
+std::string hf(const std::string& model) { return source("reference/specs/hf/" + model + ".config.json"); }
+
+// A short deterministic gate: the edge sweep and 8 generated cases per property and unit.
+std::string dir(const std::string& name) { return std::string(::testing::TempDir()) + "/model-twins-" + name; }
+
+// Writes the gate's JSON to dir(name)/gate.json.
+Result check(const std::string& plugin, const std::string& specs, const std::string& name) {
+  const std::string d = dir(name);
+  std::filesystem::remove_all(d);
+  return ropecheck::testing::run_ropecheck("check --plugin " + plugin + " " + specs + " --cases 8 --seed 1 --quiet --out-dir " +
+                                               d + " --json " + d + "/gate.json",
+                                           600);
+}
+
+// Whether `property` failed on the unit of the spec named `spec` in dir(name)/gate.json.
+bool failed_on(const std::string& name, const std::string& spec, const std::string& property) {
+  std::ifstream in(dir(name) + "/gate.json");
+  const nlohmann::json gate = nlohmann::json::parse(in);
+  for (const auto& u : gate["units"]) {
+    if (u["spec"] != spec) continue;
+    for (const auto& p : u["properties"]) {
+      if (p["property"] == property) return p["failed"].get<bool>();
+    }
+  }
+  return false;
+}
+
+bool names(const Result& r, const std::string& kernel, const std::string& property) {
+  return r.out.find("FAIL: " + kernel + " violates " + property) != std::string::npos;
+}
+
+constexpr const char* kAgree = "agreesWithExactReferenceWithinContract";
+constexpr const char* kFollows = "frequenciesFollowTheSequenceLength";
+const std::string kLongrope = "--spec " + source("reference/specs/gate/longrope-d96-phi3.json");
+
+TEST(ModelTwins, TheSeqLenControlPassesAndIsJudgedOnTheSequenceLength) {
+  const Result r = check(CONTROL_SEQ_LEN_TWIN, kLongrope + " --property " + kFollows + " --property " + kAgree, "control");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // Judged, not skipped: the control declares RC_FEATURE_SEQ_LEN.
+  const Result all = check(CONTROL_SEQ_LEN_TWIN, kLongrope + " --property " + kFollows, "control-json");
+  EXPECT_EQ(all.exit_code, 0) << all.out;
+  EXPECT_EQ(all.out.find("n/a"), std::string::npos) << all.out;
+  const Result dynamic = check(CONTROL_SEQ_LEN_TWIN, "--spec " + source("reference/specs/gate/dynamic-s2-d128.json") +
+                                                         " --property " + kFollows + " --property " + kAgree,
+                               "control-dynamic");
+  EXPECT_EQ(dynamic.exit_code, 0) << dynamic.out;
+  EXPECT_EQ(dynamic.out.find("n/a"), std::string::npos) << dynamic.out;
+}
+
+TEST(ModelTwins, LongropeKeepingTheShortFactorsAfterCrossingIsCaught) {
+  const Result r = check(BROKEN_LONGROPE_SHORT_AFTER_CROSSING, kLongrope, "longrope");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(names(r, "broken_longrope_short_after_crossing", kFollows)) << r.out;
+  // Every call at one length is right: only the sequence of lengths shows it.
+  EXPECT_FALSE(names(r, "broken_longrope_short_after_crossing", kAgree)) << r.out;
+  EXPECT_NE(r.out.find("after sequence length"), std::string::npos) << r.out;
+}
+
+TEST(ModelTwins, TheCorrectTwinPassesTheModelConfigs) {
+  for (const char* model : {"gemma-3-27b", "llama-4-scout-17b-16e", "deepseek-v3"}) {
+    const Result r = check(CONTROL_TWIN, "--hf-config " + hf(model), std::string("control-") + model);
+    EXPECT_EQ(r.exit_code, 0) << model << "\n" << r.out;
+  }
+}
+
+TEST(ModelTwins, Gemma3SlidingAndGlobalSwappedIsCaughtOnBothLayerTypes) {
+  const Result r = check(BROKEN_GEMMA3_LAYERS_SWAPPED, "--hf-config " + hf("gemma-3-27b"), "gemma3");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(names(r, "broken_gemma3_layers_swapped", kAgree)) << r.out;
+  EXPECT_TRUE(failed_on("gemma3", "google/gemma-3-27b-it/sliding_attention", kAgree)) << r.out;
+  EXPECT_TRUE(failed_on("gemma3", "google/gemma-3-27b-it/full_attention", kAgree)) << r.out;
+}
+
+TEST(ModelTwins, Llama3WithEqualBandFactorsGivingNanIsCaught) {
+  const Result r = check(BROKEN_LLAMA3_LF_EQ_HF_NAN, "--hf-config " + hf("llama-4-scout-17b-16e"), "llama4");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(names(r, "broken_llama3_lf_eq_hf_nan", kAgree)) << r.out;
+  EXPECT_NE(r.out.find("nan"), std::string::npos) << r.out;
+}
+
+TEST(ModelTwins, MlaYarnWithMscalesMergedIsCaught) {
+  const Result r = check(BROKEN_MLA_MSCALE_MERGED, "--hf-config " + hf("deepseek-v3"), "mla");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(names(r, "broken_mla_mscale_merged", kAgree)) << r.out;
+}
+
+}  // namespace
