@@ -385,7 +385,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       if (!result.internal_error.empty()) break;
       const Judgement v = eval(c);
       if (!v.failed()) continue;
-      if (v.property != p->id) {  // did not reproduce: nothing stable to shrink
+      if (v.property != p->id || !options.shrink) {  // did not reproduce (nothing stable to shrink), or no shrinking
         record_failure(out, v, c);
         break;
       }
@@ -436,7 +436,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         if (v.failed()) {
           if (!last_failing) {
             until = shrink_deadline(Clock::now());
-            stop_shrinking = v.property != p->id;
+            stop_shrinking = v.property != p->id || !options.shrink;
           }
           // RapidCheck re-runs shrunk candidates; the last failing one is the final, smallest.
           last_failing = c;

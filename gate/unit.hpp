@@ -76,6 +76,9 @@ struct GateOptions {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   double unit_budget_seconds = -1;  // ≥ 0: generated cases stop this long after the unit starts
   double shrink_seconds = 10;       // at most this long shrinking one failure
+  // false: a failure is reported on the case it was found on, unshrunk (`ropecheck judge`: only
+  // the recorded calls of a golden-vector file can be answered, a shrink candidate is not one).
+  bool shrink = true;
   std::vector<std::string> properties;  // empty: the whole catalogue
   bool random_specs = false;            // generate specs too (spec argument ignored for those)
   bool many_tokens = false;             // also judge agreement on many_tokens_case (once per kernel)
