@@ -107,6 +107,10 @@ int run_judge(const Args& argv) {
   for (const gate::NotApplicable& na : j.not_applicable) {
     warnings.push_back("not applicable (needs a live kernel): " + na.property + ": " + na.why);
   }
+  if (!cases.narrow_cases.empty()) {
+    std::printf("narrowing round: %zu cases around a failure of %s, smallest first; the first that fails is reported\n",
+                cases.narrow_cases.size(), cases.properties.front().c_str());
+  }
   std::printf("judging %s against %s (contract %s, seed %llu, %d generated cases per property and unit): %llu calls "
               "answered from the file\n\n",
               outputs_path.c_str(), cases_path.c_str(), cases.kernel.c_str(), static_cast<unsigned long long>(cases.seed),
@@ -116,7 +120,10 @@ int run_judge(const Args& argv) {
   if (!warnings.empty()) std::printf("\n");
   if (!quiet) {
     for (const auto& p : props::catalogue()) {
-      std::string cell = "n/a (needs a live kernel)";
+      const bool in_file = std::find(cases.properties.begin(), cases.properties.end(), p.id) != cases.properties.end();
+      std::string cell = in_file || gate::live_only_properties().count(p.id)
+                             ? "n/a (needs a live kernel)"
+                             : "not in this file (a narrowing round of " + cases.properties.front() + ")";
       const auto row = r.cells.find(cases.kernel);
       if (row != r.cells.end() && row->second.count(p.id)) {
         const gate::Cell& c = row->second.at(p.id);

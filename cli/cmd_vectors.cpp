@@ -11,7 +11,9 @@
 #include "kernel_selection.hpp"
 #include "properties/exit_codes.hpp"
 #include "properties/gate.hpp"
+#include "properties/counterexample.hpp"
 #include "properties/output_file.hpp"
+#include "reference/input_file.hpp"
 #include "reference/rope_spec.hpp"
 
 namespace ropecheck::cli {
@@ -22,6 +24,7 @@ constexpr const char* kVectorsHelp = R"help(Usage:
   ropecheck vectors --contract NAME [--plugin LIB.so]... [--spec FILE | --hf-config FILE]...
                     [--cases N] [--seed S] [--no-many-tokens] --out CASES.npz
                     [--outputs OUTPUTS.npz] [--out-dir DIR] [--quiet]
+  ropecheck vectors --narrow FAILURE.json [--contract NAME] [--plugin LIB.so]... --out CASES.npz
 
 Golden vectors: the gate's cases written to a numpy .npz any runtime can read (numpy.load,
 and so torch, JAX, MLX), for kernels ropecheck cannot call -- Metal, a remote GPU, XLA, an
@@ -52,6 +55,13 @@ Options:
                      a correct kernel of this contract gives; `judge` passes it).
   --out-dir DIR      counterexamples, if the recording kernel itself fails (default:
                      ropecheck-failures).
+  --narrow FILE      shrinking without the kernel: FILE is a failing case `ropecheck judge`
+                     saved (--out-dir); writes the cases one round of shrinking would try
+                     around it (each token alone, a head less, no padding, positions 0, 1 and
+                     powers of two below, one pair alone), smallest first, for its property
+                     only.  Run them, judge them: the smallest failing one is reported and
+                     saved; narrow again from it until it stops shrinking (a few rounds).
+                     The contract is the file's kernel unless --contract is given.
   --quiet            print nothing but errors.
   --help             this text.
 
@@ -59,6 +69,8 @@ Examples:
   ropecheck vectors --contract scalar_f64 --out cases.npz
   python3 python/examples/numpy_rope.py cases.npz outputs.npz
   ropecheck judge cases.npz outputs.npz --junit rope.xml
+  ropecheck vectors --narrow ropecheck-failures/scalar_f64__agreesWithExactReferenceWithinContract.json \
+                    --out round2.npz
 
 Exit codes: 0 written; 1 / 3 written, but the recording kernel itself violated a property /
 crashed (its calls are in the file; say which with --outputs); 2 bad usage, spec, plugin or
@@ -71,10 +83,11 @@ contract (a kernel that reads a cos/sin cache: not carried yet), or a file not w
 int run_vectors(const Args& argv) {
   gate::RecordOptions o;
   std::vector<std::string> plugins, spec_files, hf_configs;
-  std::string contract, out, outputs;
+  std::string contract, out, outputs, narrow;
   bool quiet = false;
   {
-    const ParsedArgs args(argv, {"--contract", "--plugin", "--spec", "--hf-config", "--cases", "--seed", "--out", "--outputs", "--out-dir"},
+    const ParsedArgs args(argv, {"--contract", "--plugin", "--spec", "--hf-config", "--cases", "--seed", "--out", "--outputs", "--out-dir",
+                                 "--narrow"},
                           {"--help", "--no-many-tokens", "--quiet"}, {"--plugin", "--spec", "--hf-config"});
     if (args.flag("--help")) {
       std::fputs(kVectorsHelp, stdout);
@@ -82,7 +95,12 @@ int run_vectors(const Args& argv) {
     }
     if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
     contract = args.get("--contract");
-    if (contract.empty()) throw UsageError("--contract NAME is required (see `ropecheck kernels`)");
+    narrow = args.get("--narrow");
+    if (args.has("--narrow") && narrow.empty()) throw UsageError("--narrow needs a file name");
+    if (!narrow.empty() && (args.has("--spec") || args.has("--hf-config") || args.has("--cases") || args.has("--seed"))) {
+      throw UsageError("--narrow takes its spec and case from the failure: no --spec, --hf-config, --cases or --seed");
+    }
+    if (contract.empty() && narrow.empty()) throw UsageError("--contract NAME is required (see `ropecheck kernels`)");
     out = args.get("--out");
     if (out.empty()) throw UsageError("--out FILE is required");
     outputs = args.get("--outputs");
@@ -95,6 +113,16 @@ int run_vectors(const Args& argv) {
     o.many_tokens = !args.flag("--no-many-tokens");
     o.out_dir = args.get("--out-dir", o.out_dir);
     quiet = args.flag("--quiet");
+  }
+  if (!narrow.empty()) {
+    const auto cx = props::parse_counterexample(read_input_file(narrow, "failure file"), narrow);
+    if (!cx) throw UsageError(narrow + " is not a failing case saved by `ropecheck judge` or `check`");
+    if (contract.empty()) contract = cx->kernel;
+    if (plugins.empty() && !cx->plugin.empty()) plugins.push_back(cx->plugin);
+    const props::Property* p = props::find_property(cx->property);
+    if (p == nullptr) throw UsageError(narrow + ": unknown property '" + cx->property + "'");
+    o.narrow_property = p->id;
+    o.narrow_cases = gate::narrowing_candidates(cx->c, p->needs_two_tokens ? 2 : 1);
   }
   const KernelSelection sel = select_kernels(plugins, {contract});
   o.kernel = sel.kernels.front();
@@ -113,7 +141,13 @@ int run_vectors(const Args& argv) {
     const std::vector<unsigned char> ob = gate::outputs_npz(cases);
     write_output_file(outputs, std::string(ob.begin(), ob.end()));
   }
-  if (!quiet) {
+  if (!quiet && !narrow.empty()) {
+    std::printf("wrote %s: %zu cases around the failure of %s in %s (smallest first; %zu calls, %.1f MiB, cases_hash %s).\n"
+                "Run them and `ropecheck judge %s OUTPUTS.npz`: the smallest failing one is reported and saved; narrow "
+                "again from it.\n",
+                out.c_str(), cases.narrow_cases.size(), o.narrow_property.c_str(), narrow.c_str(), cases.calls.size(),
+                static_cast<double>(bytes.size()) / (1 << 20), cases.hash.c_str(), out.c_str());
+  } else if (!quiet) {
     std::printf("wrote %s: %zu calls of %zu specs (%zu unit(s) as `ropecheck check --kernel %s --cases %d --seed %llu` runs them), "
                 "contract %s, %.1f MiB, cases_hash %s\n",
                 out.c_str(), cases.calls.size(), cases.call_specs.size(), run.units.size(), cases.kernel.c_str(), cases.cases,

@@ -221,6 +221,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   opt.properties = a.properties;
   opt.shrink_seconds = a.shrink_seconds;
   opt.shrink = a.shrink;
+  opt.sweep = a.sweep;
   opt.before_case = a.before_case;  // in process only: a child sets its own
   // Without --cases, each unit gets an equal share of the budget across the parallel jobs.
   if (a.cases < 0 && !mine.empty()) {

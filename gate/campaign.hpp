@@ -37,6 +37,7 @@ struct CampaignOptions {
   std::string out_dir = "ropecheck-failures";
   bool shrink = true;          // false: failures are reported unshrunk (GateOptions::shrink)
   bool many_tokens = true;     // the kernel's first unit also judges a call of 65539 tokens
+  std::vector<Case> sweep;     // non-empty: every unit's sweep (GateOptions::sweep)
   // Without isolation only: called before each judgement (GateOptions::before_case), and with
   // each unit's result before it is aggregated (a caller may amend it: `ropecheck judge` marks
   // properties that needed calls its file does not hold).

@@ -278,17 +278,22 @@ std::vector<std::string> judged_properties() {
   return p;
 }
 
-CampaignOptions campaign_options(const impl::Kernel* adapter, const std::vector<RopeSpec>& specs, bool generated,
-                                 bool many_tokens, int cases, uint64_t seed, const std::vector<std::string>& properties,
-                                 Session& s, const std::string& out_dir) {
+// The campaign a file records and replays: the gate's, or (narrow_cases) its candidates alone.
+CampaignOptions campaign_options(const impl::Kernel* adapter, const VectorCases& f, Session& s, const std::string& out_dir) {
   CampaignOptions o;
   o.kernels = {adapter};
-  o.specs = specs;
-  o.generated_specs = generated;
-  o.many_tokens = many_tokens;
-  o.properties = properties;
-  o.cases = cases;
-  o.seed = seed;
+  o.specs = f.unit_specs;
+  o.generated_specs = f.generated_specs;
+  o.many_tokens = f.many_tokens;
+  o.properties = f.properties;
+  o.cases = f.cases;
+  o.seed = f.seed;
+  if (!f.narrow_cases.empty()) {
+    o.specs = {f.narrow_cases.front().spec};
+    o.generated_specs = o.many_tokens = false;
+    o.cases = 0;
+    o.sweep = f.narrow_cases;
+  }
   o.isolation = false;  // the adapters live in this process
   o.jobs = 1;
   o.shrink = false;
@@ -351,6 +356,16 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   file.many_tokens = opt.many_tokens;
   file.unit_specs = opt.specs;
   file.properties = judged_properties();
+  if (!opt.narrow_cases.empty()) {
+    if (live_only_properties().count(opt.narrow_property) || props::find_property(opt.narrow_property) == nullptr) {
+      throw SpecError("--narrow", "the failure's property " + opt.narrow_property + " cannot be judged from recorded outputs");
+    }
+    file.narrow_cases = opt.narrow_cases;
+    file.properties = {opt.narrow_property};
+    file.cases = 0;
+    file.generated_specs = file.many_tokens = false;
+    file.unit_specs = {opt.narrow_cases.front().spec};
+  }
   file.in_dtype = inner.in_dtype;
   file.out_dtype = inner.out_dtype;
 
@@ -363,8 +378,7 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   s.file = &file;
   const SessionScope scope(s);
   const impl::Kernel adapter{&s.adapter, opt.kernel->origin};
-  const CampaignOptions o = campaign_options(&adapter, opt.specs, opt.generated_specs, opt.many_tokens, opt.cases, opt.seed,
-                                             file.properties, s, opt.out_dir);
+  const CampaignOptions o = campaign_options(&adapter, file, s, opt.out_dir);
   CampaignResult r = run_campaign(o);
   if (run) *run = std::move(r);
   return file;
@@ -392,8 +406,7 @@ JudgeResult judge_vectors(const VectorCases& cases, const impl::Kernel& contract
   }
   const SessionScope scope(s);
   const impl::Kernel adapter{&s.adapter, contract.origin};
-  CampaignOptions o = campaign_options(&adapter, file.unit_specs, file.generated_specs, file.many_tokens, file.cases,
-                                       file.seed, file.properties, s, out_dir);
+  CampaignOptions o = campaign_options(&adapter, file, s, out_dir);
   o.replay_command = "(with a live kernel) ropecheck repro";
   std::map<std::string, std::string> na;  // property -> why (first unit that could not judge it)
   o.after_unit = [&](UnitResult& u) {

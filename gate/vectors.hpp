@@ -75,6 +75,9 @@ struct VectorCases {
   std::vector<RopeSpec> unit_specs;   // the campaign's specs
   std::vector<std::string> properties;
   int32_t in_dtype = 0, out_dtype = 0;
+  // `vectors --narrow`: the candidates around a failure, judged in this order instead of the
+  // edge sweep and generated cases (properties holds the one property that failed).
+  std::vector<Case> narrow_cases;
   std::vector<CallSpec> call_specs;
   std::vector<VectorCall> calls;
   std::string hash;                   // 32 hex digits over every array (vectors_file.cpp)
@@ -91,6 +94,10 @@ struct RecordOptions {
   int cases = 20;
   uint64_t seed = 1;
   std::string out_dir = "ropecheck-failures";  // counterexamples of the recording kernel, if it fails
+  // `vectors --narrow`: record these cases of this property only (specs, cases, generated_specs
+  // and many_tokens are then ignored).
+  std::vector<Case> narrow_cases;
+  std::string narrow_property;
 };
 
 // Runs the campaign on the kernel and returns what it was called with (and answered).

@@ -11,6 +11,7 @@
 
 #include "gate/npz.hpp"
 #include "impl/registry.hpp"
+#include "properties/case.hpp"
 #include "properties/runner.hpp"
 
 namespace ropecheck::gate {
@@ -137,6 +138,10 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
   meta["properties"] = c.properties;
   meta["unit_specs"] = json::array();
   for (const RopeSpec& s : c.unit_specs) meta["unit_specs"].push_back(spec_json(s));
+  if (!c.narrow_cases.empty()) {
+    meta["narrow_cases"] = json::array();
+    for (const Case& n : c.narrow_cases) meta["narrow_cases"].push_back(json::parse(props::case_to_json(n, -1)));
+  }
   meta["call_specs"] = json::array();
   for (const CallSpec& s : c.call_specs) meta["call_specs"].push_back(spec_json(s.spec));
   const std::string m = meta.dump();
@@ -252,6 +257,10 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
     }
     for (const json& s : meta.at("unit_specs")) c.unit_specs.push_back(spec_from_json_text(s.dump(), file + ":meta.unit_specs"));
     for (const json& s : meta.at("call_specs")) c.call_specs.push_back({spec_from_json_text(s.dump(), file + ":meta.call_specs"), {}, 1});
+    if (meta.contains("narrow_cases")) {
+      for (const json& n : meta.at("narrow_cases")) c.narrow_cases.push_back(props::case_from_json(n.dump()));
+      if (c.narrow_cases.empty() || c.properties.size() != 1) fail(file, "meta", "narrow_cases needs cases and one property");
+    }
     const json& contract = meta.at("contract");
     for (int32_t d : {RC_DTYPE_F32, RC_DTYPE_F64, RC_DTYPE_F16, RC_DTYPE_BF16}) {
       if (contract.at("in_dtype").get<std::string>() == impl::dtype_name(d)) c.in_dtype = d;

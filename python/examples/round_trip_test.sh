@@ -3,7 +3,8 @@
 # numpy_rope.py -> `ropecheck judge`: exit 0 for the correct numpy kernel, with the same
 # verdicts and case counts as `ropecheck check` on scalar_f64; exit 1 naming agreement and the
 # call for the sign-flipped one, failing exactly the properties `ropecheck check` fails for
-# the plugin with the same bug (properties/broken/broken_negative_angle.c).
+# the plugin with the same bug (properties/broken/broken_negative_angle.c); and two rounds of
+# `vectors --narrow` from that failure reach a one-token case.
 # Usage: round_trip_test.sh ROPECHECK EXAMPLE_DIR WORK_DIR BROKEN_NEGATIVE_ANGLE_PLUGIN
 # Exit 77 (CTest SKIP) when Debian's numpy is absent.
 set -u
@@ -32,6 +33,19 @@ grep -q "violates agreesWithExactReferenceWithinContract" judge_broken.txt || fa
 grep -q "cases file: call [0-9]" judge_broken.txt || fail "the failing call's index not named"
 "$ropecheck" check --plugin "$broken_plugin" --cases $cases --quiet --json check_broken.json --out-dir f > /dev/null
 rc=$?; [ $rc -eq 1 ] || fail "check of broken_negative_angle: exit $rc, want 1"
+
+# Shrinking without the kernel: two rounds of `vectors --narrow` from the saved failure reach
+# one token at t = 1 (the first position where -phi differs from phi; t = 0 is the identity).
+failure=ropecheck-failures/scalar_f64__agreesWithExactReferenceWithinContract.json
+[ -f "$failure" ] || fail "judge saved no failing case ($failure)"
+for round in 2 3; do
+  "$ropecheck" vectors --narrow "$failure" --out "round$round.npz" || fail "vectors --narrow: exit $?"
+  "$py" "$example/numpy_rope.py" "round$round.npz" "round${round}_out.npz" --broken || fail "numpy_rope.py round $round"
+  "$ropecheck" judge "round$round.npz" "round${round}_out.npz" --out-dir "round$round" > "round$round.txt"
+  rc=$?; [ $rc -eq 1 ] || { cat "round$round.txt"; fail "judge of narrowing round $round: exit $rc, want 1"; }
+  failure="round$round/scalar_f64__agreesWithExactReferenceWithinContract.json"
+done
+grep -q "tokens=1 heads=1 t=\[1\]" round3.txt || { cat round3.txt; fail "two narrowing rounds did not reach one token at t=1"; }
 
 "$py" - <<'EOF' || exit 1
 import json, sys
