@@ -49,7 +49,8 @@ struct Session {
   const rc_kernel_desc* inner = nullptr;  // kRecord: the kernel that answers
   rc_kernel_desc adapter{};
   int32_t in_dtype = 0, out_dtype = 0;
-  VectorCases* file = nullptr;
+  VectorCases* file = nullptr;          // kRecord: what is recorded
+  const VectorCases* source = nullptr;  // kReplay: what answers
   std::unordered_map<std::string, size_t> index;  // call key -> index into file->calls
   std::map<std::string, size_t> spec_index;       // spec key -> index into file->call_specs
   std::string property;                           // the property being judged (before_case)
@@ -208,7 +209,7 @@ int adapter_apply(const CallView& c, void* handle, const rc_call* call2, char* r
   }
   ++s.answered;
   if (s.trace) s.trace->push_back(it->second);
-  const VectorCall& r = s.file->calls[it->second];
+  const VectorCall& r = s.source->calls[it->second];
   if (r.status != RC_OK) return refuse(c, reason, reason_size, r.status, "refused in the outputs file (status " + std::to_string(r.status) + ")");
   const size_t es = elem_size(s.out_dtype);
   for_each_vector(c, [&](const rc_tensor& t, int64_t, int64_t out_off, int64_t logical, int64_t hd) {
@@ -397,8 +398,8 @@ JudgeResult judge_vectors(const VectorCases& cases, const impl::Kernel& contract
   s.adapter = adapter_of(inner);
   s.in_dtype = inner.in_dtype;
   s.out_dtype = inner.out_dtype;
-  VectorCases file = cases;  // the session's file (read only in replay)
-  s.file = &file;
+  const VectorCases& file = cases;
+  s.source = &cases;
   std::vector<std::string> spec_keys;
   for (const CallSpec& cs : file.call_specs) spec_keys.push_back(props::spec_cache_key(cs.spec));
   for (size_t i = 0; i < file.calls.size(); ++i) {
