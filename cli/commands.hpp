@@ -15,5 +15,7 @@ int run_fuzz(const Args& args);     // cmd_fuzz.cpp
 int run_report(const Args& args);   // cmd_report.cpp
 int run_check(const Args& args);    // cmd_check.cpp
 int run_repro(const Args& args);    // cmd_repro.cpp
+int run_vectors(const Args& args);  // cmd_vectors.cpp
+int run_judge(const Args& args);    // cmd_judge.cpp
 
 }  // namespace ropecheck::cli

@@ -31,6 +31,10 @@ Commands:
   ref       Exact reference: frequencies, attention factor, rotated vectors and
             attention scores for a spec, to 40 significant digits, at any int64
             position (0 .. 2^63-1).
+  vectors   Golden vectors: write the gate's cases for one contract to a numpy .npz
+            (for kernels ropecheck cannot call: Metal, a remote GPU, JAX, ...).
+  judge     Judge outputs computed anywhere for those cases, by the same judge,
+            catalogue, bounds and exit codes as check.
   kernels   List the built-in kernels and those of --plugin libraries, with their
             accuracy contracts.
 
@@ -45,6 +49,8 @@ Examples:
   ropecheck ref --hf-config config.json --positions 0,4096,2^31-1 --random 1
   ropecheck ref --spec yarn.json --score --random 7 --t 15 --s 18
   ropecheck kernels --plugin ./libmykernel.so
+  ropecheck vectors --contract scalar_f64 --out cases.npz
+  ropecheck judge cases.npz outputs.npz --junit rope.xml
 
 Exit codes: 0 ok, 1 a kernel violated a property, 2 bad usage / spec / plugin or nothing
 checked, 3 a kernel crashed, hung, called exit(), let a C++ exception out or wrote out of
@@ -68,7 +74,8 @@ int main(int argc, char** argv) {
   const cli::Args args(argv + 2, argv + argc);
   static const std::pair<const char*, int (*)(const cli::Args&)> kCommands[] = {
       {"ref", cli::run_ref},     {"kernels", cli::run_kernels}, {"check", cli::run_check},
-      {"repro", cli::run_repro}, {"report", cli::run_report},   {"fuzz", cli::run_fuzz}};
+      {"repro", cli::run_repro}, {"report", cli::run_report},   {"fuzz", cli::run_fuzz},
+      {"vectors", cli::run_vectors}, {"judge", cli::run_judge}};
   for (const auto& [name, run] : kCommands) {
     if (cmd == name) return cli::exit_code_of(name, [&args, run = run] { return run(args); });
   }

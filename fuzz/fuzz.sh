@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(differential metamorphic spec descriptor)
+[ ${#targets[@]} -gt 0 ] || targets=(differential metamorphic spec descriptor npz)
 
 mkdir -p "$root/fuzz/crashes"
 summary=()

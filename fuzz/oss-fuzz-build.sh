@@ -14,7 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${CC:=clang}" "${CXX:=clang++}" "${CFLAGS:=}" "${CXXFLAGS:=}"
 : "${LIB_FUZZING_ENGINE:=-fsanitize=fuzzer}"
 build="${WORK:-/tmp}/ropecheck-oss-fuzz-build"
-targets=(differential metamorphic spec descriptor)
+targets=(differential metamorphic spec descriptor npz)
 mkdir -p "$OUT"
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -135,7 +135,8 @@ std::vector<Finished> run_isolated(const std::vector<Unit>& units, const GateOpt
 }
 
 std::vector<Finished> run_in_process(const std::vector<Unit>& units, const GateOptions& opt,
-                                     const std::function<void(size_t, const Unit&)>& progress) {
+                                     const std::function<void(size_t, const Unit&)>& progress,
+                                     const std::function<void(UnitResult&)>& after_unit) {
   // Without isolation a kernel that calls exit() ends the gate: say so and exit 3, never 0.
   static std::atomic<bool> gate_running{false};
   gate_running = true;
@@ -154,6 +155,7 @@ std::vector<Finished> run_in_process(const std::vector<Unit>& units, const GateO
     o.many_tokens = u.many_tokens;
     Finished f;
     f.run.result = run_unit(*u.kernel->desc, u.spec, o);
+    if (after_unit) after_unit(f.run.result);
     results.push_back(std::move(f));
     progress(++done, u);
   }
@@ -197,7 +199,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   // Units (kernel × spec, plus generated specs with the defaults), then the shard.
   std::vector<Unit> units;
   for (const impl::Kernel* k : a.kernels) {
-    for (const RopeSpec& s : a.specs) units.push_back(Unit{k, s, false, &s == &a.specs.front()});
+    for (const RopeSpec& s : a.specs) units.push_back(Unit{k, s, false, a.many_tokens && &s == &a.specs.front()});
     if (a.generated_specs && !a.specs.empty()) units.push_back(Unit{k, a.specs.front(), true});
   }
   res.total_units = units.size();
@@ -218,6 +220,9 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   opt.max_cases = a.cases;
   opt.properties = a.properties;
   opt.shrink_seconds = a.shrink_seconds;
+  opt.shrink = a.shrink;
+  opt.sweep = a.sweep;
+  opt.before_case = a.before_case;  // in process only: a child sets its own
   // Without --cases, each unit gets an equal share of the budget across the parallel jobs.
   if (a.cases < 0 && !mine.empty()) {
     const double parallel = a.isolation ? std::min<double>(a.jobs, static_cast<double>(mine.size())) : 1.0;
@@ -229,7 +234,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   };
   quiet_rapidcheck_configuration();
   const std::vector<Finished> results =
-      a.isolation ? run_isolated(mine, opt, a.jobs, a.case_timeout, progress) : run_in_process(mine, opt, progress);
+      a.isolation ? run_isolated(mine, opt, a.jobs, a.case_timeout, progress) : run_in_process(mine, opt, progress, a.after_unit);
   res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   // Aggregate kernel × property, save counterexamples.
@@ -247,7 +252,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
     cx.worst_ratio = ratio;
     cx.c = c;
     try {
-      return "ropecheck repro " + props::save_counterexample(a.out_dir, cx, saved_paths);
+      return a.replay_command + " " + props::save_counterexample(a.out_dir, cx, saved_paths);
     } catch (const OutputError& e) {
       res.messages.push_back(std::string("counterexample not saved: ") + e.what() + " (--out-dir " + a.out_dir + ")");
       res.tally.output_failed = true;

@@ -35,6 +35,16 @@ struct CampaignOptions {
   double case_timeout = 20;  // a kernel call without progress for this long is a hang
   bool isolation = true;     // false: units run in this process (a crash ends the gate)
   std::string out_dir = "ropecheck-failures";
+  bool shrink = true;          // false: failures are reported unshrunk (GateOptions::shrink)
+  bool many_tokens = true;     // the kernel's first unit also judges a call of 65539 tokens
+  std::vector<Case> sweep;     // non-empty: every unit's sweep (GateOptions::sweep)
+  // Without isolation only: called before each judgement (GateOptions::before_case), and with
+  // each unit's result before it is aggregated (a caller may amend it: `ropecheck judge` marks
+  // properties that needed calls its file does not hold).
+  std::function<void(const Case&, const char* property)> before_case;
+  std::function<void(UnitResult&)> after_unit;
+  // What a saved counterexample is replayed with, before its path in messages and outputs.
+  std::string replay_command = "ropecheck repro";
   // Called in this process as each unit ends.
   std::function<void(size_t done, size_t total, const std::string& kernel, const std::string& spec)> progress;
 };

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 #include <random>
+#include <tuple>
 
 #include "impl/abi.hpp"
 #include "properties/edge_positions.hpp"
@@ -252,6 +253,73 @@ std::optional<Case> smallest_failing_position(const Case& c, const std::vector<i
   return at(hi);
 }
 
+std::vector<Case> narrowing_candidates(const Case& c, size_t min_tokens) {
+  std::vector<Case> out = {c};
+  const auto min_t = static_cast<int64_t>(min_tokens);
+  if (c.n_tokens() > min_t) {
+    for (int64_t k = 0; k < c.n_tokens() && k < kFewTokens; ++k) {
+      out.push_back(min_t == 1 ? only_token(c, k) : drop_token(c, k));
+    }
+  }
+  // Every case below also with the first token alone, so one round can combine two steps.
+  const Case first = c.n_tokens() > min_t && min_t == 1 ? only_token(c, 0) : c;
+  for (const Case* base : {&c, &first}) {
+    // A head less (a q head or, for a q/k call, the k head: drop_head keeps the call shape valid
+    // or the judge skips it as undeclared).
+    for (int64_t h = 0; h < base->n_heads && base->n_heads > 1; ++h) out.push_back(drop_head(*base, h));
+    if (base->head_pad || base->token_pad) {
+      Case d = *base;
+      d.head_pad = d.token_pad = 0;
+      out.push_back(std::move(d));
+    }
+    // Simpler positions for each token: 0, 1 and a ladder of powers of two below it (where a
+    // bisection would look).
+    for (size_t k = 0; k < base->positions.size() && k < static_cast<size_t>(kFewTokens); ++k) {
+      const int64_t t = base->positions[k];
+      std::vector<int64_t> simpler = {0, 1};
+      for (int64_t p = 2; p > 0 && p < t; p = p > INT64_MAX / 4 ? -1 : p * 4) simpler.push_back(p);
+      for (int64_t s : simpler) {
+        if (s >= t) continue;
+        Case d = *base;
+        d.positions[k] = s;
+        out.push_back(std::move(d));
+      }
+    }
+    // One pair alone (the other rotated components zeroed) in every head: which pairs fail.
+    for (int j = 0; j < base->spec.pairs() && j < 256; ++j) {
+      Case d = *base;
+      for (int64_t k = 0; k < d.n_tokens(); ++k) {
+        for (int64_t h = 0; h < d.n_heads; ++h) {
+          for (int jj = 0; jj < d.spec.pairs(); ++jj) {
+            if (jj == j) continue;
+            d.x[d.at(k, h, d.first_comp(jj))] = 0;
+            d.x[d.at(k, h, d.second_comp(jj))] = 0;
+          }
+        }
+      }
+      if (d.x != base->x) out.push_back(std::move(d));
+    }
+  }
+  // Smallest first: the first failing candidate is the smallest the round can show.
+  const auto size_of = [](const Case& d) {
+    const auto nonzero = std::count_if(d.x.begin(), d.x.end(), [](double v) { return v != 0; });
+    int64_t largest = 0;
+    for (int64_t t : d.positions) largest = std::max(largest, t < 0 ? -(t + 1) : t);
+    return std::make_tuple(d.n_tokens(), d.n_heads, largest, d.head_pad + d.token_pad, static_cast<int64_t>(nonzero));
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const Case& a, const Case& b) { return size_of(a) < size_of(b); });
+  std::vector<Case> unique;
+  for (Case& d : out) {
+    if (std::none_of(unique.begin(), unique.end(), [&](const Case& u) {
+          return u.positions == d.positions && u.x == d.x && u.n_heads == d.n_heads && u.n_kv_heads == d.n_kv_heads &&
+                 u.head_pad == d.head_pad && u.token_pad == d.token_pad;
+        })) {
+      unique.push_back(std::move(d));
+    }
+  }
+  return unique;
+}
+
 Case many_tokens_case(const rc_kernel_desc& kernel, const RopeSpec& spec, uint64_t seed) {
   std::vector<Case> edge = sweep_cases(kernel, spec, seed);
   Case c = edge.front();  // its head layout (q only, or q and k) and values
@@ -346,7 +414,9 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       selected.push_back(&p);
     }
   }
-  std::vector<Case> sweep = options.random_specs ? std::vector<Case>{} : sweep_cases(kernel, spec, options.seed);
+  std::vector<Case> sweep = options.random_specs ? std::vector<Case>{}
+                           : options.sweep.empty() ? sweep_cases(kernel, spec, options.seed)
+                                                   : options.sweep;
   // A call with more tokens than a CUDA grid dimension holds (65535): engines launch a block
   // per token and have left the tokens past the grid unrotated.  Judged for agreement only
   // (65539 tokens are a large case for the exact properties' repeated calls).
@@ -385,7 +455,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       if (!result.internal_error.empty()) break;
       const Judgement v = eval(c);
       if (!v.failed()) continue;
-      if (v.property != p->id) {  // did not reproduce: nothing stable to shrink
+      if (v.property != p->id || !options.shrink) {  // did not reproduce (nothing stable to shrink), or no shrinking
         record_failure(out, v, c);
         break;
       }
@@ -436,7 +506,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         if (v.failed()) {
           if (!last_failing) {
             until = shrink_deadline(Clock::now());
-            stop_shrinking = v.property != p->id;
+            stop_shrinking = v.property != p->id || !options.shrink;
           }
           // RapidCheck re-runs shrunk candidates; the last failing one is the final, smallest.
           last_failing = c;

@@ -76,6 +76,11 @@ struct GateOptions {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   double unit_budget_seconds = -1;  // ≥ 0: generated cases stop this long after the unit starts
   double shrink_seconds = 10;       // at most this long shrinking one failure
+  // false: a failure is reported on the case it was found on, unshrunk (`ropecheck judge`: only
+  // the recorded calls of a golden-vector file can be answered, a shrink candidate is not one).
+  bool shrink = true;
+  // Non-empty: these cases instead of the edge-position sweep (`ropecheck vectors --narrow`).
+  std::vector<Case> sweep;
   std::vector<std::string> properties;  // empty: the whole catalogue
   bool random_specs = false;            // generate specs too (spec argument ignored for those)
   bool many_tokens = false;             // also judge agreement on many_tokens_case (once per kernel)
@@ -90,6 +95,14 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
 // The deterministic cases of the sweep: the spec's edge positions within the kernel's
 // range, grouped a few tokens per case, in increasing position, with fixed pseudo-random inputs.
 std::vector<Case> sweep_cases(const rc_kernel_desc& kernel, const RopeSpec& spec, uint64_t seed);
+
+// One round of shrinking without the kernel (`ropecheck vectors --narrow`): the failing case
+// `c` and the cases shrink_case and smallest_failing_position would try first — each token
+// alone (or one token less, keeping min_tokens), a head less, no padding, simpler positions
+// (0, 1, powers of two below each), one pair alone — smallest first (tokens, heads, largest
+// position, padding, non-zero inputs), without duplicates.  The first that fails is the
+// smallest this round shows; the next round narrows around it.
+std::vector<Case> narrowing_candidates(const Case& c, size_t min_tokens);
 
 // One call of 65539 tokens (past a CUDA grid's 65535), every token with the first sweep case's
 // first token's values and heads, positions cycling through the edge positions.

@@ -14,6 +14,7 @@ packages=(
   gnuplot-nox                                  # report plots
   chromium                                     # report rendering test (reports/tests)
   python3-mpmath                               # regenerating the known-answer table
+  python3-numpy                                # golden vectors: the numpy example and its test (python/examples)
 )
 
 missing=()

@@ -1,0 +1,164 @@
+// `ropecheck vectors`: writes the gate's cases for one contract to cases.npz (golden vectors,
+// gate/vectors.hpp).  This file parses the options, records, and writes the files.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "gate/vectors.hpp"
+#include "gate/vectors_file.hpp"
+#include "kernel_selection.hpp"
+#include "properties/exit_codes.hpp"
+#include "properties/gate.hpp"
+#include "properties/counterexample.hpp"
+#include "properties/output_file.hpp"
+#include "reference/input_file.hpp"
+#include "reference/rope_spec.hpp"
+
+namespace ropecheck::cli {
+
+namespace {
+
+constexpr const char* kVectorsHelp = R"help(Usage:
+  ropecheck vectors --contract NAME [--plugin LIB.so]... [--spec FILE | --hf-config FILE]...
+                    [--cases N] [--seed S] [--no-many-tokens] --out CASES.npz
+                    [--outputs OUTPUTS.npz] [--out-dir DIR] [--quiet]
+  ropecheck vectors --narrow FAILURE.json [--contract NAME] [--plugin LIB.so]... --out CASES.npz
+
+Golden vectors: the gate's cases written to a numpy .npz any runtime can read (numpy.load,
+and so torch, JAX, MLX), for kernels ropecheck cannot call -- Metal, a remote GPU, XLA, an
+FPGA simulator.  Run the cases there, write outputs.npz, and `ropecheck judge` judges them
+with the same judge, catalogue, bounds and exit codes as `ropecheck check`.
+
+The file holds every call `ropecheck check --kernel NAME --cases N --seed S` makes: the
+edge-position sweep and N generated cases per property for every spec (and a unit of
+generated specs with the default specs), recorded while NAME's own kernel answers them (a
+built-in kernel passes everything: the file follows the whole passing path).  Your outputs
+are judged under NAME's accuracy contract (`ropecheck kernels` lists them): choose the
+contract your kernel honours, or wrap a kernel with your contract as a plugin.
+reports/VECTORS.md documents every array; README.md ("Golden vectors") the workflow.
+
+Options:
+  --contract NAME    the kernel whose contract (dtypes, features, max position, accuracy)
+                     the outputs are judged under, and which answers while recording.
+  --plugin LIB.so    load kernels from a shared library (repeatable), for --contract.
+  --spec FILE        a ropecheck spec JSON (repeatable).
+  --hf-config FILE   a HuggingFace config.json (repeatable).  Default: the gate's default
+                     specs plus generated specs, as `ropecheck check`.
+  --cases N          generated cases per property and unit (default 20).
+  --seed S           seed of the generated cases (default 1).
+  --no-many-tokens   leave out the call of 65539 tokens check makes on the first spec (it
+                     is most of the file's size).
+  --out FILE         the cases file to write (required).
+  --outputs FILE     also write the recording kernel's own answers as an outputs file (what
+                     a correct kernel of this contract gives; `judge` passes it).
+  --out-dir DIR      counterexamples, if the recording kernel itself fails (default:
+                     ropecheck-failures).
+  --narrow FILE      shrinking without the kernel: FILE is a failing case `ropecheck judge`
+                     saved (--out-dir); writes the cases one round of shrinking would try
+                     around it (each token alone, a head less, no padding, positions 0, 1 and
+                     powers of two below, one pair alone), smallest first, for its property
+                     only.  Run them, judge them: the smallest failing one is reported and
+                     saved; narrow again from it until it stops shrinking (a few rounds).
+                     The contract is the file's kernel unless --contract is given.
+  --quiet            print nothing but errors.
+  --help             this text.
+
+Examples:
+  ropecheck vectors --contract scalar_f64 --out cases.npz
+  python3 python/examples/numpy_rope.py cases.npz outputs.npz
+  ropecheck judge cases.npz outputs.npz --junit rope.xml
+  ropecheck vectors --narrow ropecheck-failures/scalar_f64__agreesWithExactReferenceWithinContract.json \
+                    --out round2.npz
+
+Exit codes: 0 written; 1 / 3 written, but the recording kernel itself violated a property /
+crashed (its calls are in the file; say which with --outputs); 2 bad usage, spec, plugin or
+contract (a kernel that reads a cos/sin cache: not carried yet), or a file not written;
+4 internal error.
+)help";
+
+}  // namespace
+
+int run_vectors(const Args& argv) {
+  gate::RecordOptions o;
+  std::vector<std::string> plugins, spec_files, hf_configs;
+  std::string contract, out, outputs, narrow;
+  bool quiet = false;
+  {
+    const ParsedArgs args(argv, {"--contract", "--plugin", "--spec", "--hf-config", "--cases", "--seed", "--out", "--outputs", "--out-dir",
+                                 "--narrow"},
+                          {"--help", "--no-many-tokens", "--quiet"}, {"--plugin", "--spec", "--hf-config"});
+    if (args.flag("--help")) {
+      std::fputs(kVectorsHelp, stdout);
+      return kExitOk;
+    }
+    if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
+    contract = args.get("--contract");
+    narrow = args.get("--narrow");
+    if (args.has("--narrow") && narrow.empty()) throw UsageError("--narrow needs a file name");
+    if (!narrow.empty() && (args.has("--spec") || args.has("--hf-config") || args.has("--cases") || args.has("--seed"))) {
+      throw UsageError("--narrow takes its spec and case from the failure: no --spec, --hf-config, --cases or --seed");
+    }
+    if (contract.empty() && narrow.empty()) throw UsageError("--contract NAME is required (see `ropecheck kernels`)");
+    out = args.get("--out");
+    if (out.empty()) throw UsageError("--out FILE is required");
+    outputs = args.get("--outputs");
+    if (args.has("--outputs") && outputs.empty()) throw UsageError("--outputs needs a file name");
+    plugins = args.all("--plugin");
+    spec_files = args.all("--spec");
+    hf_configs = args.all("--hf-config");
+    if (args.has("--cases")) o.cases = parse_int(args.get("--cases"), "--cases", 0, 100000);
+    if (args.has("--seed")) o.seed = parse_unsigned("--seed", args.get("--seed"), 0, UINT64_MAX);
+    o.many_tokens = !args.flag("--no-many-tokens");
+    o.out_dir = args.get("--out-dir", o.out_dir);
+    quiet = args.flag("--quiet");
+  }
+  if (!narrow.empty()) {
+    const auto cx = props::parse_counterexample(read_input_file(narrow, "failure file"), narrow);
+    if (!cx) throw UsageError(narrow + " is not a failing case saved by `ropecheck judge` or `check`");
+    if (contract.empty()) contract = cx->kernel;
+    if (plugins.empty() && !cx->plugin.empty()) plugins.push_back(cx->plugin);
+    const props::Property* p = props::find_property(cx->property);
+    if (p == nullptr) throw UsageError(narrow + ": unknown property '" + cx->property + "'");
+    o.narrow_property = p->id;
+    o.narrow_cases = gate::narrowing_candidates(cx->c, p->needs_two_tokens ? 2 : 1);
+  }
+  const KernelSelection sel = select_kernels(plugins, {contract});
+  o.kernel = sel.kernels.front();
+  for (const std::string& f : spec_files) o.specs.push_back(load_spec_file(f));
+  for (const std::string& f : hf_configs) {
+    for (const HfLayerRope& r : load_hf_config_ropes(f).ropes) o.specs.push_back(r.spec);
+  }
+  o.generated_specs = o.specs.empty();
+  if (o.generated_specs) o.specs = props::default_gate_specs();
+
+  gate::CampaignResult run;
+  gate::VectorCases cases = gate::record_vectors(o, &run);
+  const std::vector<unsigned char> bytes = gate::cases_npz(cases);
+  write_output_file(out, std::string(bytes.begin(), bytes.end()));
+  if (!outputs.empty()) {
+    const std::vector<unsigned char> ob = gate::outputs_npz(cases);
+    write_output_file(outputs, std::string(ob.begin(), ob.end()));
+  }
+  if (!quiet && !narrow.empty()) {
+    std::printf("wrote %s: %zu cases around the failure of %s in %s (smallest first; %zu calls, %.1f MiB, cases_hash %s).\n"
+                "Run them and `ropecheck judge %s OUTPUTS.npz`: the smallest failing one is reported and saved; narrow "
+                "again from it.\n",
+                out.c_str(), cases.narrow_cases.size(), o.narrow_property.c_str(), narrow.c_str(), cases.calls.size(),
+                static_cast<double>(bytes.size()) / (1 << 20), cases.hash.c_str(), out.c_str());
+  } else if (!quiet) {
+    std::printf("wrote %s: %zu calls of %zu specs (%zu unit(s) as `ropecheck check --kernel %s --cases %d --seed %llu` runs them), "
+                "contract %s, %.1f MiB, cases_hash %s\n",
+                out.c_str(), cases.calls.size(), cases.call_specs.size(), run.units.size(), cases.kernel.c_str(), cases.cases,
+                static_cast<unsigned long long>(cases.seed), cases.kernel.c_str(), static_cast<double>(bytes.size()) / (1 << 20),
+                cases.hash.c_str());
+    if (!outputs.empty()) std::printf("wrote %s: %s's own answers\n", outputs.c_str(), cases.kernel.c_str());
+  }
+  // The recording kernel's own findings: the file follows its path, which the user's kernel
+  // may leave (calls after a failure were never made).
+  for (const std::string& m : run.messages) std::fprintf(stderr, "ropecheck vectors: while recording: %s\n\n", m.c_str());
+  return run.tally.exit_code();
+}
+
+}  // namespace ropecheck::cli
