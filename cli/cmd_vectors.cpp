@@ -74,7 +74,8 @@ Examples:
 
 Exit codes: 0 written; 1 / 3 written, but the recording kernel itself violated a property /
 crashed (its calls are in the file; say which with --outputs); 2 bad usage, spec, plugin or
-contract (a kernel that reads a cos/sin cache: not carried yet), or a file not written;
+contract (a kernel that reads a cos/sin cache or takes the sequence length per call: not
+carried yet), or a file not written;
 4 internal error.
 )help";
 

@@ -347,6 +347,11 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
                                       impl::cache_convention_name(impl::cache_of(inner)) +
                                       "): golden vectors do not carry caches yet; choose a kernel that computes its own cos/sin");
   }
+  if (impl::has_feature(inner, RC_FEATURE_SEQ_LEN)) {
+    throw SpecError("--contract", std::string(inner.name) +
+                                      " takes the sequence length per call (RC_FEATURE_SEQ_LEN), which golden vectors "
+                                      "do not record yet; choose a kernel that takes it from the spec");
+  }
   VectorCases file;
   file.kernel = inner.name;
   file.plugin = opt.kernel->origin == "built-in" ? "" : opt.kernel->origin;
