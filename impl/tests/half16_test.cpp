@@ -15,8 +15,13 @@
 #include <random>
 #include <vector>
 
+#include <cstdlib>
+
 #include "impl/kernels/common.hpp"
 #include "impl/kernels/simd_rotate.hpp"
+#include "impl/kernels/table_bf16.hpp"
+#include "impl/kernels/table_f16.hpp"
+#include "impl/registry.hpp"
 
 namespace ropecheck::impl {
 namespace {
@@ -128,6 +133,115 @@ TEST(Half16, vectorNarrowingEqualsScalarIncludingTiesSubnormalsNanAndInf) {
     std::printf("\n");
     EXPECT_EQ(bad, 0) << name(k);
   }
+}
+
+// ---- the kernels against the scalar rotation they promise to equal ----------------------
+// table_bf16 / table_f16 against rotate_all<BF16Store / F16Store> with exact_row (the scalar
+// kernels they replaced), bit for bit; where both are NaN the payload may differ (simd_rotate.hpp).
+// Shapes: both layouts, partial rotary, head_dims that are not a whole number of vectors,
+// padded strides, in place, no handle, positions beyond the cache, and calls large enough to
+// stream (>= kStreamMinBytes) with the output 64-byte aligned, 16-byte aligned and at +2 bytes.
+struct Case {
+  rc_layout layout;
+  int head_dim, rotary_dim;
+  int64_t tokens, heads, head_pad, token_pad;
+  size_t offset;  // elements past a 64-byte boundary
+  bool in_place, no_handle, far_positions;
+};
+
+template <class Store>
+int64_t mismatches(const rc_kernel_desc& k, const Case& c, int fill, uint64_t seed) {
+  rc_spec spec = default_rope_spec(c.head_dim, c.rotary_dim);
+  spec.layout = c.layout;
+  spec.max_position_embeddings = 4096;
+  const int64_t hs = c.head_dim + c.head_pad, ts = c.heads * hs + c.token_pad;
+  const size_t n = static_cast<size_t>(c.tokens * ts);
+  // 64-byte aligned storage (+ c.offset) for input, kernel output and reference output.
+  std::vector<uint16_t> buf(3 * (n + 64) + 32);
+  uint16_t* base = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64) / 2;
+  uint16_t* x = base + c.offset;
+  uint16_t* y = c.in_place ? x : x + (n + 64) / 32 * 32 + 32;
+  uint16_t* want = y + (n + 64) / 32 * 32 + 32;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> act(-2.0f, 2.0f);
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t r = rng();
+    if (fill == 0) {
+      x[i] = Store::store(act(rng));
+    } else if (fill == 1) {
+      x[i] = static_cast<uint16_t>(r);  // every pattern: NaN, Inf, subnormals
+    } else {  // tiny and huge: subnormal products, overflow to inf
+      x[i] = static_cast<uint16_t>((r & 0x8000u) | (r % 2 ? (r >> 16) & 0x3FFu : Store::store(6e4f) - ((r >> 16) & 0x3Fu)));
+    }
+  }
+  std::vector<int64_t> pos(static_cast<size_t>(c.tokens));
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    pos[static_cast<size_t>(t)] = c.far_positions ? static_cast<int64_t>(rng() % (uint64_t{1} << 40)) : t;
+  }
+  ExactAngles angles;
+  EXPECT_EQ(make_exact_angles(spec, &angles), RC_OK);
+  std::copy(x, x + n, want);
+  rotate_all<Store>(spec, pos.data(), c.tokens, c.heads, ts, hs, want, want,
+                    [&](int64_t t, float* cr, float* sr, const float** cp, const float** sp) {
+                      exact_row(angles, t, cr, sr);
+                      *cp = cr, *sp = sr;
+                    });
+  if (!c.in_place) {  // pads start equal; the pass-through part must be copied by the kernel
+    std::copy(x, x + n, y);
+    for (int64_t t = 0; t < c.tokens; ++t) {
+      for (int64_t h = 0; h < c.heads; ++h) {
+        std::fill_n(y + t * ts + h * hs + c.rotary_dim, c.head_dim - c.rotary_dim, uint16_t{0xDEAD});
+      }
+    }
+  }
+  void* handle = nullptr;
+  if (!c.no_handle) {
+    EXPECT_EQ(k.prepare(&spec, &handle), RC_OK);
+  }
+  EXPECT_EQ(k.apply(&spec, handle, pos.data(), c.tokens, c.heads, ts, hs, x, y), RC_OK);
+  if (handle != nullptr) k.release(handle);
+  const auto is_nan = [](uint16_t h) { return std::isnan(Store::load(h)); };
+  int64_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (y[i] != want[i] && !(is_nan(y[i]) && is_nan(want[i]))) {
+      if (bad++ == 0) {
+        std::printf("  %s hd %d rd %d layout %d fill %d: element %zu got 0x%04x want 0x%04x\n", k.name,
+                    c.head_dim, c.rotary_dim, static_cast<int>(c.layout), fill, i, y[i], want[i]);
+      }
+    }
+  }
+  return bad;
+}
+
+TEST(Half16, kernelsEqualTheScalarRotationBitForBit) {
+  std::printf("seed %" PRIu64 "\n", kSeed);
+  const int64_t big = kStreamMinBytes / 2 / (32 * 128) + 3;  // tokens of 32 x 128 that stream
+  const std::vector<Case> cases = {
+      {RC_LAYOUT_HALF_SPLIT, 128, 128, 37, 5, 0, 0, 8, false, false, false},
+      {RC_LAYOUT_INTERLEAVED, 128, 128, 37, 5, 0, 0, 8, false, false, false},
+      {RC_LAYOUT_HALF_SPLIT, 72, 72, 37, 3, 8, 4, 1, false, true, true},
+      {RC_LAYOUT_INTERLEAVED, 72, 72, 37, 3, 8, 4, 1, false, false, true},
+      {RC_LAYOUT_HALF_SPLIT, 130, 64, 9, 4, 0, 0, 0, true, false, false},
+      {RC_LAYOUT_INTERLEAVED, 130, 64, 9, 4, 0, 0, 0, true, false, false},
+      {RC_LAYOUT_HALF_SPLIT, 6, 6, 50, 7, 0, 0, 3, false, false, false},
+      {RC_LAYOUT_INTERLEAVED, 2, 2, 50, 7, 0, 0, 3, false, false, false},
+      {RC_LAYOUT_HALF_SPLIT, 2048, 1024, 3, 2, 0, 0, 0, false, false, true},
+      {RC_LAYOUT_INTERLEAVED, 256, 192, 5, 2, 2, 0, 0, false, false, false},
+      {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 0, false, false, false},   // streams, 64-aligned
+      {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 8, false, false, false},   // 16-byte pieces
+      {RC_LAYOUT_INTERLEAVED, 128, 128, big, 32, 0, 0, 8, false, false, true},
+      {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 1, false, false, false},   // +2 bytes: plain
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    for (int fill : {0, 1, 2}) {
+      const uint64_t seed = kSeed + 97 * i + static_cast<uint64_t>(fill);
+      const int64_t b = mismatches<BF16Store>(kTableBF16Kernel, cases[i], fill, seed);
+      const int64_t f = mismatches<F16Store>(kTableF16Kernel, cases[i], fill, seed);
+      EXPECT_EQ(b, 0) << "bf16 case " << i << " fill " << fill;
+      EXPECT_EQ(f, 0) << "f16 case " << i << " fill " << fill;
+    }
+  }
+  std::printf("%zu shapes x 3 fills x {table_bf16, table_f16} compared with rotate_all\n", cases.size());
 }
 
 }  // namespace
