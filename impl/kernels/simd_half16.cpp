@@ -140,8 +140,9 @@ template <class DF, class D16>
 HWY_INLINE hn::VFromD<D16> PackBF16(DF df, D16 d16, hn::VFromD<DF> even, hn::VFromD<DF> odd) {
   const hn::RebindToUnsigned<DF> du;
   const auto e = hn::BitCast(du, even), o = hn::BitCast(du, odd);
-  const auto top = hn::BitCast(d16, hn::Or(hn::And(o, hn::Set(du, 0xFFFF0000u)), hn::ShiftRight<16>(e)));
-  const auto low = hn::BitCast(d16, hn::Or(hn::ShiftLeft<16>(o), hn::And(e, hn::Set(du, 0xFFFFu))));
+  // OrAnd: one ternary-logic instruction on AVX-512.
+  const auto top = hn::BitCast(d16, hn::OrAnd(hn::ShiftRight<16>(e), o, hn::Set(du, 0xFFFF0000u)));
+  const auto low = hn::BitCast(d16, hn::OrAnd(hn::ShiftLeft<16>(o), e, hn::Set(du, 0xFFFFu)));
   const auto carry = hn::ShiftRight<15>(hn::SaturatedSub(low, hn::AndNot(top, hn::Set(d16, uint16_t{1}))));
   return hn::Add(top, carry);
 }
@@ -166,48 +167,63 @@ size_t InterleavedBF16(DF, const float*, const float*, const uint16_t*, uint16_t
 template <class DF>
 void PermuteRowBF16(DF, const float*, const float*, float*, float*, size_t) {}
 #else
+// One block of a half-split head: 2N pairs, elements [i, i+2N) of each half -> y0, y1.
+template <class DF, class V16 = hn::VFromD<Half16Tag<DF>>>
+HWY_INLINE void HalfSplitBlockBF16(DF df, const float* cp, const float* sp, const uint16_t* xh,
+                                   size_t half, size_t i, V16& y0, V16& y1) {
+  const hn::RebindToUnsigned<DF> du;
+  const Half16Tag<DF> d16;
+  const size_t N = hn::Lanes(df);
+  Ahead(xh + i), Ahead(xh + half + i);
+  const auto a = hn::BitCast(du, hn::LoadU(d16, xh + i));
+  const auto b = hn::BitCast(du, hn::LoadU(d16, xh + half + i));
+  const auto ae = EvenBF16(du, a), ao = OddBF16(du, a), be = EvenBF16(du, b), bo = OddBF16(du, b);
+  const auto ce = hn::LoadU(df, cp + i), co = hn::LoadU(df, cp + i + N);
+  const auto se = hn::LoadU(df, sp + i), so = hn::LoadU(df, sp + i + N);
+  const auto y0e = hn::Sub(hn::Mul(ae, ce), hn::Mul(be, se));
+  const auto y0o = hn::Sub(hn::Mul(ao, co), hn::Mul(bo, so));
+  const auto y1e = hn::Add(hn::Mul(ae, se), hn::Mul(be, ce));
+  const auto y1o = hn::Add(hn::Mul(ao, so), hn::Mul(bo, co));
+  y0 = PackBF16(df, d16, y0e, y0o);
+  y1 = PackBF16(df, d16, y1e, y1o);
+}
+// Interleaved, bf16: the even elements are the x0 of pairs, the odd ones their x1, so the row
+// is used as it is (pair j = i/2 + lane).  Elements [i, i+2N).
+template <class DF>
+HWY_INLINE hn::VFromD<Half16Tag<DF>> InterleavedBlockBF16(DF df, const float* c, const float* s,
+                                                         const uint16_t* xh, size_t i) {
+  const hn::RebindToUnsigned<DF> du;
+  const Half16Tag<DF> d16;
+  Ahead(xh + i);
+  const auto v = hn::BitCast(du, hn::LoadU(d16, xh + i));
+  const auto x0 = EvenBF16(du, v), x1 = OddBF16(du, v);
+  const auto vc = hn::LoadU(df, c + i / 2), vs = hn::LoadU(df, s + i / 2);
+  const auto y0 = hn::Sub(hn::Mul(x0, vc), hn::Mul(x1, vs));
+  const auto y1 = hn::Add(hn::Mul(x0, vs), hn::Mul(x1, vc));
+  return PackBF16(df, d16, y0, y1);
+}
+
 template <Out kOut, class DF>
 size_t HalfSplitBF16(DF df, const float* cp, const float* sp, const uint16_t* xh, uint16_t* yh,
                      size_t half) {
-  const hn::RebindToUnsigned<DF> du;
   const Half16Tag<DF> d16;
   const size_t N = hn::Lanes(df);
   size_t i = 0;
   for (; i + 2 * N <= half; i += 2 * N) {
-    Ahead(xh + i), Ahead(xh + half + i);
-    const auto a = hn::BitCast(du, hn::LoadU(d16, xh + i));
-    const auto b = hn::BitCast(du, hn::LoadU(d16, xh + half + i));
-    const auto ae = EvenBF16(du, a), ao = OddBF16(du, a), be = EvenBF16(du, b), bo = OddBF16(du, b);
-    const auto ce = hn::LoadU(df, cp + i), co = hn::LoadU(df, cp + i + N);
-    const auto se = hn::LoadU(df, sp + i), so = hn::LoadU(df, sp + i + N);
-    const auto y0e = hn::Sub(hn::Mul(ae, ce), hn::Mul(be, se));
-    const auto y0o = hn::Sub(hn::Mul(ao, co), hn::Mul(bo, so));
-    const auto y1e = hn::Add(hn::Mul(ae, se), hn::Mul(be, ce));
-    const auto y1o = hn::Add(hn::Mul(ao, so), hn::Mul(bo, co));
-    Put16<kOut>(d16, PackBF16(df, d16, y0e, y0o), yh + i);
-    Put16<kOut>(d16, PackBF16(df, d16, y1e, y1o), yh + half + i);
+    hn::VFromD<decltype(d16)> y0, y1;
+    HalfSplitBlockBF16(df, cp, sp, xh, half, i, y0, y1);
+    Put16<kOut>(d16, y0, yh + i);
+    Put16<kOut>(d16, y1, yh + half + i);
   }
   return i;
 }
-
-// Interleaved, bf16: the even elements are the x0 of pairs, the odd ones their x1, so the row
-// is used as it is (pair j = i/2 + lane).
 template <Out kOut, class DF>
 size_t InterleavedBF16(DF df, const float* c, const float* s, const uint16_t* xh, uint16_t* yh,
                        size_t n) {
-  const hn::RebindToUnsigned<DF> du;
   const Half16Tag<DF> d16;
   const size_t N = hn::Lanes(df);
   size_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
-    Ahead(xh + i);
-    const auto v = hn::BitCast(du, hn::LoadU(d16, xh + i));
-    const auto x0 = EvenBF16(du, v), x1 = OddBF16(du, v);
-    const auto vc = hn::LoadU(df, c + i / 2), vs = hn::LoadU(df, s + i / 2);
-    const auto y0 = hn::Sub(hn::Mul(x0, vc), hn::Mul(x1, vs));
-    const auto y1 = hn::Add(hn::Mul(x0, vs), hn::Mul(x1, vc));
-    Put16<kOut>(d16, PackBF16(df, d16, y0, y1), yh + i);
-  }
+  for (; i + 2 * N <= n; i += 2 * N) Put16<kOut>(d16, InterleavedBlockBF16(df, c, s, xh, i), yh + i);
   return i;
 }
 
@@ -353,6 +369,133 @@ void RotateHeads16(DF df, Half16 kind, const rc_spec& spec, const float* c, cons
   }
 }
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// A token whose output is one contiguous run (heads packed, whole head rotated) written with
+// full-width streams although y is only 16-byte aligned (malloc's alignment): the vectors are
+// produced in address order and each aligned 64-byte line is the end of one vector and the
+// start of the next (valignd).  The partial lines at the two ends get plain 16-byte stores of
+// exactly their bytes: a line written both ways would make the plain store wait for the
+// stream to reach memory (measured: half the speed).  kShift = (64 - y % 64) / 4.  Same values
+// as RotateHeads16, only the stores differ.
+constexpr bool kHaveRealign = true;
+template <int kShift>
+class Realigner {
+ public:
+  explicit Realigner(uint16_t* y) : y_(y) {}
+  HWY_INLINE void Put(hn::Vec512<uint16_t> v) {
+    if (n_ == 0) {
+      StoreBlocks<0, kShift / 4>(v, y_);  // up to the first line boundary
+    } else {
+      // Line start: vector n's address minus the m = 64 - 4 kShift bytes of the previous one.
+      uint16_t* line = y_ + 32 * n_ - (32 - 2 * kShift);
+      hn::Stream(hn::Vec512<uint16_t>{_mm512_alignr_epi32(v.raw, prev_.raw, kShift)}, d_, line);
+    }
+    prev_ = v;
+    ++n_;
+  }
+  HWY_INLINE void Finish() {  // the last vector's bytes after the last line boundary
+    if (n_ != 0) StoreBlocks<kShift / 4, 4>(prev_, y_ + 32 * (n_ - 1));
+  }
+
+ private:
+  // 128-bit blocks [kFirst, kEnd) of v to p + 8 * block.
+  template <int kFirst, int kEnd>
+  static HWY_INLINE void StoreBlocks(hn::Vec512<uint16_t> v, uint16_t* p) {
+    if constexpr (kFirst < kEnd) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 8 * kFirst), _mm512_extracti32x4_epi32(v.raw, kFirst));
+      StoreBlocks<kFirst + 1, kEnd>(v, p);
+    }
+  }
+  const hn::Full512<uint16_t> d_;
+  uint16_t* y_;
+  size_t n_ = 0;
+  hn::Vec512<uint16_t> prev_ = hn::Zero(hn::Full512<uint16_t>());
+};
+
+template <int kShift>
+void TokenRealigned(Half16 kind, const rc_spec& spec, const float* c, const float* s,
+                    const uint16_t* x, uint16_t* y, int64_t n_heads) {
+  const hn::Full512<float> df;
+  const hn::Full512<uint16_t> d16;
+  const hn::Full256<uint16_t> d16h;
+  const size_t N = hn::Lanes(df);
+  const size_t hd = static_cast<size_t>(spec.head_dim), half = hd / 2;
+  const bool inter = spec.layout != RC_LAYOUT_HALF_SPLIT;
+  HWY_ALIGN float cp[2 * kMaxPairs], sp[2 * kMaxPairs];
+  HWY_ALIGN uint16_t second[kMaxPairs];  // a half-split head's second half, put after the first
+  if (kind == Half16::kBF16 && !inter) PermuteRowBF16(df, c, s, cp, sp, half);
+  if (kind == Half16::kF16 && inter) {
+    for (size_t j = 0; j < half; ++j) {
+      cp[2 * j] = cp[2 * j + 1] = c[j];
+      sp[2 * j] = -s[j];
+      sp[2 * j + 1] = s[j];
+    }
+  }
+  // f16: two vectors of N results, joined (the F16C demotion gives N 16-bit lanes).
+  const auto f16 = [&](hn::Vec512<float> lo, hn::Vec512<float> hi) {
+    const hn::Full256<hwy::float16_t> dh;
+    return hn::Combine(d16, hn::BitCast(d16h, hn::DemoteTo(dh, hi)), hn::BitCast(d16h, hn::DemoteTo(dh, lo)));
+  };
+  Realigner<kShift> out(y);
+  for (int64_t h = 0; h < n_heads; ++h) {
+    const uint16_t* xh = x + static_cast<size_t>(h) * hd;
+    if (kind == Half16::kBF16 && inter) {
+      for (size_t i = 0; i < hd; i += 2 * N) out.Put(InterleavedBlockBF16(df, c, s, xh, i));
+    } else if (kind == Half16::kBF16) {
+      for (size_t i = 0; i < half; i += 2 * N) {
+        hn::Vec512<uint16_t> y0, y1;
+        HalfSplitBlockBF16(df, cp, sp, xh, half, i, y0, y1);
+        out.Put(y0);
+        hn::Store(y1, d16, second + i);
+      }
+      for (size_t i = 0; i < half; i += 2 * N) out.Put(hn::Load(d16, second + i));
+    } else if (inter) {
+      for (size_t i = 0; i < hd; i += 2 * N) {
+        Ahead(xh + i);
+        const auto v0 = LoadF16(df, xh + i), v1 = LoadF16(df, xh + i + N);
+        const auto r0 = hn::Add(hn::Mul(v0, hn::LoadU(df, cp + i)), hn::Mul(hn::Reverse2(df, v0), hn::LoadU(df, sp + i)));
+        const auto r1 = hn::Add(hn::Mul(v1, hn::LoadU(df, cp + i + N)), hn::Mul(hn::Reverse2(df, v1), hn::LoadU(df, sp + i + N)));
+        out.Put(f16(r0, r1));
+      }
+    } else {
+      for (size_t i = 0; i < half; i += 2 * N) {
+        Ahead(xh + i), Ahead(xh + half + i);
+        const auto c0 = hn::LoadU(df, c + i), s0 = hn::LoadU(df, s + i);
+        const auto c1 = hn::LoadU(df, c + i + N), s1 = hn::LoadU(df, s + i + N);
+        const auto a0 = LoadF16(df, xh + i), b0 = LoadF16(df, xh + half + i);
+        const auto a1 = LoadF16(df, xh + i + N), b1 = LoadF16(df, xh + half + i + N);
+        out.Put(f16(hn::Sub(hn::Mul(a0, c0), hn::Mul(b0, s0)), hn::Sub(hn::Mul(a1, c1), hn::Mul(b1, s1))));
+        hn::Store(f16(hn::Add(hn::Mul(a0, s0), hn::Mul(b0, c0)), hn::Add(hn::Mul(a1, s1), hn::Mul(b1, c1))),
+                  d16, second + i);
+      }
+      for (size_t i = 0; i < half; i += 2 * N) out.Put(hn::Load(d16, second + i));
+    }
+  }
+  out.Finish();
+}
+
+// Whether TokenRealigned applies: y 16- but not 64-byte aligned, heads packed and wholly
+// rotated, and each half a whole number of 64-byte vectors.
+bool Realignable(const rc_spec& spec, const uint16_t* y, int64_t head_stride) {
+  const uintptr_t m = reinterpret_cast<uintptr_t>(y) % 64;
+  return m % 16 == 0 && m != 0 && head_stride == spec.head_dim && spec.rotary_dim == spec.head_dim &&
+         spec.head_dim % 64 == 0;
+}
+void RotateRealigned(Half16 kind, const rc_spec& spec, const float* c, const float* s,
+                     const uint16_t* x, uint16_t* y, int64_t n_heads) {
+  switch (reinterpret_cast<uintptr_t>(y) % 64) {
+    case 16: return TokenRealigned<12>(kind, spec, c, s, x, y, n_heads);
+    case 32: return TokenRealigned<8>(kind, spec, c, s, x, y, n_heads);
+    default: return TokenRealigned<4>(kind, spec, c, s, x, y, n_heads);
+  }
+}
+#else
+constexpr bool kHaveRealign = false;
+bool Realignable(const rc_spec&, const uint16_t*, int64_t) { return false; }
+void RotateRealigned(Half16, const rc_spec&, const float*, const float*, const uint16_t*, uint16_t*,
+                     int64_t) {}
+#endif
+
 // True if every vector store of RotateHeads16 (2N 16-bit lanes, or N for F16C) lands on a
 // multiple of `bytes`: y, the head stride and the start of the second half.
 bool Aligned16(const rc_spec& spec, const uint16_t* y, int64_t head_stride, size_t bytes) {
@@ -369,6 +512,10 @@ void RotateToken16(Half16 kind, const rc_spec& spec, const float* c, const float
   const size_t vbytes = hn::Lanes(df) * (kind == Half16::kF16 && kF16C ? 2 : 4);
   if (stream && Aligned16(spec, y, head_stride, vbytes)) {
     return RotateHeads16<Out::kStream>(df, kind, spec, c, s, x, y, n_heads, head_stride);
+  }
+  // (x == y never streams, and a whole token's heads are one run only when packed.)
+  if (stream && kHaveRealign && Realignable(spec, y, head_stride)) {
+    return RotateRealigned(kind, spec, c, s, x, y, n_heads);
   }
   if (stream && Aligned16(spec, y, head_stride, 16)) {
     return RotateHeads16<Out::kStream16>(df, kind, spec, c, s, x, y, n_heads, head_stride);

@@ -140,7 +140,8 @@ TEST(Half16, vectorNarrowingEqualsScalarIncludingTiesSubnormalsNanAndInf) {
 // kernels they replaced), bit for bit; where both are NaN the payload may differ (simd_rotate.hpp).
 // Shapes: both layouts, partial rotary, head_dims that are not a whole number of vectors,
 // padded strides, in place, no handle, positions beyond the cache, and calls large enough to
-// stream (>= kStreamMinBytes) with the output 64-byte aligned, 16-byte aligned and at +2 bytes.
+// stream (>= kStreamMinBytes) with the output 64-byte aligned, 16/32/48 bytes past it (packed
+// heads: realigned full-width streams; padded: 16-byte streams) and at +2 bytes.
 struct Case {
   rc_layout layout;
   int head_dim, rotary_dim;
@@ -228,8 +229,11 @@ TEST(Half16, kernelsEqualTheScalarRotationBitForBit) {
       {RC_LAYOUT_HALF_SPLIT, 2048, 1024, 3, 2, 0, 0, 0, false, false, true},
       {RC_LAYOUT_INTERLEAVED, 256, 192, 5, 2, 2, 0, 0, false, false, false},
       {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 0, false, false, false},   // streams, 64-aligned
-      {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 8, false, false, false},   // 16-byte pieces
-      {RC_LAYOUT_INTERLEAVED, 128, 128, big, 32, 0, 0, 8, false, false, true},
+      {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 8, false, false, false},   // 16-byte aligned:
+      {RC_LAYOUT_INTERLEAVED, 128, 128, big, 32, 0, 0, 8, false, false, true},   // realigned streams
+      {RC_LAYOUT_HALF_SPLIT, 64, 64, 2 * big, 32, 0, 0, 24, false, false, false},
+      {RC_LAYOUT_INTERLEAVED, 256, 256, big / 2 + 1, 32, 0, 0, 16, false, false, false},
+      {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 8, 0, 8, false, false, false},   // padded: 16-byte pieces
       {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 1, false, false, false},   // +2 bytes: plain
   };
   for (size_t i = 0; i < cases.size(); ++i) {
