@@ -158,11 +158,12 @@ int64_t mismatches(const rc_kernel_desc& k, const Case& c, int fill, uint64_t se
   const int64_t hs = c.head_dim + c.head_pad, ts = c.heads * hs + c.token_pad;
   const size_t n = static_cast<size_t>(c.tokens * ts);
   // 64-byte aligned storage (+ c.offset) for input, kernel output and reference output.
-  std::vector<uint16_t> buf(3 * (n + 64) + 32);
+  const size_t room = (n + 64) / 32 * 32 + 32;  // elements per buffer, a multiple of 64 bytes
+  std::vector<uint16_t> buf(3 * room + 32);
   uint16_t* base = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64) / 2;
   uint16_t* x = base + c.offset;
-  uint16_t* y = c.in_place ? x : x + (n + 64) / 32 * 32 + 32;
-  uint16_t* want = y + (n + 64) / 32 * 32 + 32;
+  uint16_t* y = c.in_place ? x : x + room;
+  uint16_t* want = x + 2 * room;
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> act(-2.0f, 2.0f);
   for (size_t i = 0; i < n; ++i) {
