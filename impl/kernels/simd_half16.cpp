@@ -1,7 +1,9 @@
-// Highway per-target code of the 16-bit (bf16/f16) storage kernels: branch-free vector
-// conversions and the unfused fp32 rotation (see simd_rotate.hpp).  Its own translation unit
-// because it is compiled with -ffp-contract=off (CMakeLists.txt): GCC would otherwise fuse
-// Mul + Sub into an FMA and the outputs would no longer match the scalar kernels bit for bit.
+// Highway per-target code of the 16-bit (bf16/f16) storage kernels: bf16 as even/odd halves
+// of 32-bit lanes, f16 through F16C where the target has it (else branch-free conversions),
+// the unfused fp32 rotation (see simd_rotate.hpp) and streaming stores for large outputs.
+// Its own translation unit because it is compiled with -ffp-contract=off (CMakeLists.txt):
+// GCC would otherwise fuse Mul + Sub into an FMA and the outputs would no longer match the
+// scalar kernels bit for bit.
 // foreach_target re-includes this file once per target.
 #include <cstring>
 
@@ -18,8 +20,8 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // Branch-free versions of common.hpp's bf16_to_f32 / f32_to_bf16 / f16_to_f32 / f32_to_f16:
-// the same bit results for every input (tests/kernels_test.cpp checks all 2^16 halves and
-// a large sample of floats).  Lanes are u32 holding the 16-bit pattern in the low half.
+// the same bit results for every input (tests/half16_test.cpp checks all 2^16 halves and
+// a large sample of floats).  Used for the remainders of a head and on targets without F16C.  Lanes are u32 holding the 16-bit pattern in the low half.
 template <class DF, class VU>
 HWY_INLINE hn::VFromD<DF> Half16ToF32(DF df, VU u, Half16 kind) {
   const hn::RebindToUnsigned<DF> du;
