@@ -1,5 +1,5 @@
 // Throughput of every built-in kernel in GB/s (bytes read + written), against memcpy of the
-// same bytes and scalar_f32_hf, measured in the same process: tokens {1, 16, 512, 4096} x
+// same bytes ("memcpy" for f32 kernels, "memcpy16" for the bf16/f16 ones) and scalar_f32_hf, measured in the same process: tokens {1, 16, 512, 4096} x
 // 32 heads x head_dim {64, 128, 256}, default RoPE, half-split, apply in steady state (after
 // prepare and one untimed call, which fills the rows a table kernel caches on first use; the
 // one-time cost, prepare plus filling every cached row, is reported by BM_Prepare).  Two position sets:
@@ -38,6 +38,26 @@ std::vector<int64_t> make_positions(int64_t n, bool random31) {
   return p;
 }
 
+// Activations as a model has them: uniform in [-2, 2), normal numbers in every dtype.  (Tiny
+// subnormal inputs -- what an earlier fill with small bytes produced -- cost a microcode assist
+// per multiplication on Intel cores and measure that instead of the kernel.)
+void fill_activations(int32_t dtype, size_t n, unsigned char* p) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  for (size_t i = 0; i < n; ++i) {
+    const float v = dist(rng);
+    if (dtype == RC_DTYPE_F64) {
+      const double d = v;
+      std::memcpy(p + 8 * i, &d, 8);
+    } else if (dtype == RC_DTYPE_F32) {
+      std::memcpy(p + 4 * i, &v, 4);
+    } else {
+      const uint16_t h = dtype == RC_DTYPE_BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+      std::memcpy(p + 2 * i, &h, 2);
+    }
+  }
+}
+
 int64_t heads_of(const benchmark::State& state) {
   return state.range(2);
 }
@@ -50,8 +70,7 @@ void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) 
   const size_t es = dtype_bytes(k->in_dtype);
   const size_t n = static_cast<size_t>(tokens * heads) * static_cast<size_t>(hd);
   std::vector<unsigned char> in(n * es), out(n * es);
-  std::mt19937 rng(1);
-  for (size_t i = 0; i < n * es; i += 2) in[i] = static_cast<unsigned char>(rng() & 0x3F);
+  fill_activations(k->in_dtype, n, in.data());
   const std::vector<int64_t> pos = make_positions(tokens, random31);
   void* handle = nullptr;
   if (k->prepare && k->prepare(&cs, &handle) != RC_OK) {
@@ -71,15 +90,16 @@ void BM_Kernel(benchmark::State& state, const rc_kernel_desc* k, bool random31) 
                           static_cast<int64_t>(n * es));
 }
 
-void BM_Memcpy(benchmark::State& state) {
-  const size_t n = static_cast<size_t>(state.range(0) * heads_of(state) * state.range(1));
-  std::vector<float> in(n, 1.0f), out(n);
+// memcpy of the bytes a kernel with `elem_bytes`-byte elements reads: "memcpy" for the f32
+// kernels, "memcpy16" (half the bytes) for the bf16/f16 ones.
+void BM_Memcpy(benchmark::State& state, size_t elem_bytes) {
+  const size_t bytes = static_cast<size_t>(state.range(0) * heads_of(state) * state.range(1)) * elem_bytes;
+  std::vector<unsigned char> in(bytes, 1), out(bytes);
   for (auto _ : state) {
-    std::memcpy(out.data(), in.data(), n * sizeof(float));
+    std::memcpy(out.data(), in.data(), bytes);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 *
-                          static_cast<int64_t>(n * sizeof(float)));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 * static_cast<int64_t>(bytes));
 }
 
 // The one-time cost of a model's cos/sin cache: prepare, then one call (1 head) over every
@@ -117,7 +137,8 @@ bool in_one_head_set(const char* name) {
 }
 
 int register_all() {
-  benchmark::RegisterBenchmark("memcpy", BM_Memcpy)->Apply(shapes)->Apply(one_head);
+  benchmark::RegisterBenchmark("memcpy", BM_Memcpy, sizeof(float))->Apply(shapes)->Apply(one_head);
+  benchmark::RegisterBenchmark("memcpy16", BM_Memcpy, sizeof(uint16_t))->Apply(shapes);
   for (const rc_kernel_desc* k : builtin_kernels()) {
     for (bool r : {false, true}) {
       benchmark::RegisterBenchmark((std::string(k->name) + (r ? "/rand31" : "/seq")).c_str(),

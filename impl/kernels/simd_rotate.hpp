@@ -30,13 +30,13 @@ void simd_stream_fence();
 // where the output cannot stay cached for the caller anyway.  Below it, normal stores keep
 // the result in cache for the next layer op.
 constexpr int64_t kStreamMinBytes = int64_t{4} << 20;
-// Whether an f32 apply streams its stores: out of place (in place, the lines were just read
+// Whether an apply (elements of elem_bytes) streams its stores: out of place (in place, the lines were just read
 // into the cache anyway) and at least kStreamMinBytes of output.
 inline bool stream_output(const rc_spec& spec, int64_t n_tokens, int64_t n_heads,
-                          const void* in, const void* out) {
+                          const void* in, const void* out, size_t elem_bytes = sizeof(float)) {
   // In double: the product cannot overflow (zero strides allow huge counts).
   return in != out && static_cast<double>(n_tokens) * static_cast<double>(n_heads) *
-                              static_cast<double>(spec.head_dim) * static_cast<double>(sizeof(float)) >=
+                              static_cast<double>(spec.head_dim) * static_cast<double>(elem_bytes) >=
                           static_cast<double>(kStreamMinBytes);
 }
 
@@ -46,11 +46,19 @@ inline bool stream_output(const rc_spec& spec, int64_t n_tokens, int64_t n_heads
 // round to nearest even -- vectorized, with branch-free conversions.  The outputs are
 // bit-identical to the scalar ones except for which NaN's payload propagates when both
 // products of a pair are NaN (IEEE 754 leaves it open; in the scalar code it is whichever
-// operand order GCC picked).  x == y allowed.
+// operand order GCC picked).  x == y allowed.  stream as for simd_rotate_token (full-vector
+// streams if y is vector-aligned, else 16-byte pieces if it is 16-byte aligned, else normal
+// stores).  bf16 loads 2N elements per vector of N u32 lanes and splits them into even (<< 16)
+// and odd (& 0xFFFF0000) elements, with the row permuted to match once per token; f16 uses the
+// F16C conversions where the target has them (AVX2, AVX-512), else the branch-free ones.
 enum class Half16 { kBF16, kF16 };
 void simd_rotate_token_16(Half16 kind, const rc_spec& spec, const float* c, const float* s,
-                          const uint16_t* x, uint16_t* y, int64_t n_heads, int64_t head_stride);
-// The vector conversions alone, n elements (for the exhaustive test against the scalar ones).
+                          const uint16_t* x, uint16_t* y, int64_t n_heads, int64_t head_stride,
+                          bool stream = false);
+// The vector conversions of the kernels' loops alone, n elements (for the exhaustive test
+// against the scalar ones).  Two documented differences, both for NaN only: f16 -> f32 with
+// F16C makes a signalling NaN quiet; f32 -> bf16 has no NaN branch and is exact for the NaNs a
+// rotation of bf16 inputs produces (quiet, low 16 bits zero), see simd_half16.cpp.
 void simd_half16_to_f32(Half16 kind, const uint16_t* in, float* out, size_t n);
 void simd_f32_to_half16(Half16 kind, const float* in, uint16_t* out, size_t n);
 // Same values as exact_row (double sin/cos of the exactly reduced angle, times a, rounded

@@ -1,8 +1,9 @@
 // table_bf16 -- the position-exact table recipe (table_kernel.hpp) with bf16 storage (round to nearest even),
 // f32 compute: within a few ulp of the pair norm at every position up to 2^53.  The loads,
 // the unfused f32 rotation and the round-to-nearest-even stores are vectorized
-// (simd_half16.cpp, branch-free conversions); outputs equal the scalar rotate_head<BF16Store>
-// bit for bit, except which NaN payload propagates when both products of a pair are NaN.
+// (simd_half16.cpp: bf16 read as even/odd halves of 32-bit lanes, rounding on 16-bit halves;
+// large out-of-place calls stream their stores); outputs equal the scalar
+// rotate_head<BF16Store> bit for bit, except which NaN payload propagates when both products of a pair are NaN.
 #pragma once
 
 #include "table_kernel.hpp"

@@ -71,13 +71,15 @@ int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
       const uint16_t* x = static_cast<const uint16_t*>(in);
       uint16_t* y = static_cast<uint16_t*>(out);
       float c[kMaxPairs], s[kMaxPairs];
+      const bool stream = stream_output(*spec, n_tokens, n_heads, in, out, sizeof(uint16_t));
       for (int64_t k = 0; k < n_tokens; ++k) {
         const float* cr = c;
         const float* sr = s;
         row(positions[k], c, s, &cr, &sr);
         simd_rotate_token_16(kind, *spec, cr, sr, x + k * token_stride, y + k * token_stride,
-                             n_heads, head_stride);
+                             n_heads, head_stride, stream);
       }
+      if (stream) simd_stream_fence();
     }
   } catch (...) {
     return RC_ERR_ALLOC;
