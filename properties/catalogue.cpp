@@ -145,10 +145,9 @@ double pair_norm(double u, double v) {
 }
 
 // The measurement of pair j of token k, head h: the kernel's output y against the oracle's
-// double-double hi + lo for the pair's two components.
+// double-double hi + lo for the pair's two components; theta_j and a are the oracle's.
 PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput& y, int64_t k, int64_t h, int j,
-                             const double hi[2], const double lo[2]) {
-  const double a = ctx.oracle.attention_factor();
+                             const double hi[2], const double lo[2], double theta_j, double a) {
   const int64_t t = c.angle_position(static_cast<size_t>(k));
   PairMeasurement m;
   m.token = k;
@@ -164,11 +163,16 @@ PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput&
   const double d0 = (y.y[m.i0] - hi[0]) - lo[0], d1 = (y.y[m.i1] - hi[1]) - lo[1];
   m.err = pair_norm(d0, d1);
   const ref::PairBounds& bounds = ctx.bounds != nullptr ? *ctx.bounds : ctx.runner.bounds();
-  m.bound = bounds(j, t, ctx.oracle.theta(j), m.r, a);  // c.spec's (the runner's, or a call's own length)
+  m.bound = bounds(j, t, theta_j, m.r, a);  // c.spec's (the runner's, or a call's own length)
   const int32_t out = ctx.runner.desc().out_dtype;
   m.ulps = ulps_of(m.err, m.r, out);
   m.bound_ulps = ulps_of(m.bound, m.r, out);
   return m;
+}
+
+PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput& y, int64_t k, int64_t h, int j,
+                             const double hi[2], const double lo[2]) {
+  return measure_pair(ctx, c, y, k, h, j, hi, lo, ctx.oracle.theta(j), ctx.oracle.attention_factor());
 }
 
 }  // namespace
@@ -183,6 +187,10 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
   if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return v;
   const auto hd = static_cast<size_t>(c.spec.head_dim);
   std::vector<double> hi(hd), lo(hd);
+  // The oracle's θ_j and a, asked once per case instead of once per pair.
+  std::vector<double> theta(static_cast<size_t>(c.spec.pairs()));
+  for (int j = 0; j < c.spec.pairs(); ++j) theta[static_cast<size_t>(j)] = ctx.oracle.theta(j);
+  const double a = ctx.oracle.attention_factor();
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
     const int64_t t = c.angle_position(static_cast<size_t>(k));
     for (int64_t h = 0; h < c.n_heads; ++h) {
@@ -191,7 +199,7 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
         const auto c0 = static_cast<size_t>(c.first_comp(j));
         const auto c1 = static_cast<size_t>(c.second_comp(j));
         const double phi[2] = {hi[c0], hi[c1]}, plo[2] = {lo[c0], lo[c1]};
-        if (!visit(measure_pair(ctx, c, y, k, h, j, phi, plo))) return std::nullopt;
+        if (!visit(measure_pair(ctx, c, y, k, h, j, phi, plo, theta[static_cast<size_t>(j)], a))) return std::nullopt;
       }
       for (size_t i = 0; i < hd; ++i) {
         if (c.is_rotated(static_cast<int64_t>(i))) continue;

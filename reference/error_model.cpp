@@ -9,23 +9,9 @@
 
 namespace ropecheck::ref {
 
-int significand_bits(int32_t dtype) {
-  switch (dtype) {
-    case RC_DTYPE_F32: return 24;
-    case RC_DTYPE_F64: return 53;
-    case RC_DTYPE_F16: return 11;
-    case RC_DTYPE_BF16: return 8;
-    case RC_DTYPE_F64X2: return 104;
-    default: return 0;
-  }
-}
 double unit_roundoff(int32_t dtype) {
   const int p = significand_bits(dtype);
   return p > 0 ? std::ldexp(1.0, -p) : 0.0;
-}
-double ulp_in(double r, int32_t dtype) {
-  if (!(r > 0) || !std::isfinite(r)) return 0.0;
-  return std::ldexp(1.0, std::ilogb(r) - (significand_bits(dtype) - 1));
 }
 double position_error(int64_t t, int32_t position_dtype) {
   // Round to nearest is symmetric: −t converts with the error of t (−2^63 is exact).
@@ -324,19 +310,37 @@ double pair_bound(const rc_kernel_desc& d, const RopeSpec& spec, int pair, int64
   return capped_bound(d, pair_error_bound(d, spec, pair, t, theta_exact, r, attention), r);
 }
 
-PairBounds::PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec) : desc_(&desc) {
-  amplification_u_.reserve(static_cast<size_t>(std::max(spec.pairs(), 0)));
-  for (int j = 0; j < spec.pairs(); ++j) amplification_u_.push_back(theta_excess_u(desc, spec, j));
+PairBounds::PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec) {
+  const rc_accuracy& acc = desc.accuracy;
+  angle_u_.reserve(static_cast<size_t>(std::max(spec.pairs(), 0)));
+  for (int j = 0; j < spec.pairs(); ++j) {
+    const double eps_theta = acc.theta_rel_error + theta_excess_u(desc, spec, j);
+    angle_u_.push_back(eps_theta + acc.angle_product_error);
+  }
+  u_angle_ = acc.angle_unit_roundoff;
+  reduced_ = acc.reduced_angle_abs_error;
+  position_dtype_ = acc.position_dtype;
+  cache_ = impl::cache_of(desc) != RC_CACHE_NONE;
+  const double u_sc = unit_roundoff(acc.sincos_dtype);
+  sincos_ = std::sqrt(2.0) * (acc.sincos_ulp * u_sc);
+  const double u_c = unit_roundoff(acc.compute_dtype);
+  arithmetic_ = 2.0 * (2.0 * u_c / (1.0 - 2.0 * u_c));
+  eps_a_ = acc.attention_rel_error * u_sc;
+  u_out_ = acc.output_rounding == RC_ROUND_NONE
+               ? 0.0
+               : unit_roundoff(desc.out_dtype) * (acc.output_rounding == RC_ROUND_OTHER ? 2.0 : 1.0);
+  floor_abs_ = 4 * denorm_min(acc.compute_dtype) + denorm_min(desc.out_dtype);
 }
 
+// pair_error_bound_amplified and capped_bound with the kernel's terms formed in the constructor.
 double PairBounds::operator()(int pair, int64_t t, double theta_exact, double r, double attention) const {
-  const double amp = amplification_u_.at(static_cast<size_t>(pair));
-  return capped_bound(*desc_, pair_error_bound_amplified(*desc_, amp, t, theta_exact, r, attention), r);
-}
-
-double ulps_of_pair_norm(double err, double r, int32_t dtype) {
-  const double u = ulp_in(r, dtype);
-  return u > 0 ? err / u : (err > 0 ? INFINITY : err);
+  const double td = std::fabs(static_cast<double>(t));
+  // position_error is 0 for int64 positions (the sum is then the same without it).
+  const double position = position_dtype_ == RC_DTYPE_I64 ? 0.0 : position_error(t, position_dtype_) * theta_exact;
+  const double dphi = cache_ ? 0.0 : td * theta_exact * angle_u_.at(static_cast<size_t>(pair)) * u_angle_ + position + reduced_;
+  const double eps_a = attention != 1.0 ? eps_a_ : 0.0;
+  const double bound = 1.01 * r * (dphi + sincos_ + arithmetic_ + eps_a + u_out_);
+  return std::min(bound, kPairBoundCap * r) + floor_abs_;
 }
 
 }  // namespace ropecheck::ref

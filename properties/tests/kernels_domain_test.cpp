@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -140,6 +141,30 @@ std::vector<RopeSpec> corner_specs() {
     }
   }
   return out;
+}
+
+// ulp_in reads the exponent from the bits where it can: the same value as 2^(ilogb(r) - (p - 1))
+// for every r > 0 (random bit patterns, subnormals, the ends of the range), in every dtype.
+TEST(SupportedDomain, UlpInIsTheSpacingOfTheExponentInEveryDtype) {
+  std::mt19937_64 rng(kSeed);
+  std::vector<double> rs = {0x1p-1074, 0x1p-1022, 0x1.fffffffffffffp-1023, 1.0, 0x1.fffffffffffffp+1023, 0x1p-1000,
+                            0x1p-970, 0x1p-951, 0x1p-950, 0x1p+1000};
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t b = rng() & 0x7FFFFFFFFFFFFFFFull;
+    double r;
+    std::memcpy(&r, &b, sizeof r);
+    if (r > 0 && std::isfinite(r)) rs.push_back(r);
+  }
+  for (const int32_t dtype : std::vector<int32_t>{RC_DTYPE_F32, RC_DTYPE_F64, RC_DTYPE_F16, RC_DTYPE_BF16, RC_DTYPE_F64X2, 0}) {
+    for (const double r : rs) {
+      const double want = std::ldexp(1.0, std::ilogb(r) - (ref::significand_bits(dtype) - 1));
+      ASSERT_EQ(ref::ulp_in(r, dtype), want) << "dtype " << dtype << " r " << r;
+    }
+  }
+  EXPECT_EQ(ref::ulp_in(0.0, RC_DTYPE_F32), 0.0);
+  EXPECT_EQ(ref::ulp_in(-1.0, RC_DTYPE_F32), 0.0);
+  EXPECT_EQ(ref::ulp_in(INFINITY, RC_DTYPE_F32), 0.0);
+  EXPECT_EQ(ref::ulp_in(NAN, RC_DTYPE_F32), 0.0);
 }
 
 TEST(SupportedDomain, CornersGiveFiniteFrequenciesAndBounds) {
