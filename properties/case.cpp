@@ -1,6 +1,5 @@
 #include "properties/case.hpp"
 
-#include <cerrno>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -44,7 +43,7 @@ std::string case_to_json(const Case& c, int indent) {
   if (c.inverse) j["inverse"] = true;
   if (c.rotary_offset != 0) j["rotary_offset"] = c.rotary_offset;
   if (c.n_threads != 0) j["n_threads"] = c.n_threads;
-  if (c.seq_len != 0) j["seq_len_of_call"] = std::to_string(c.seq_len);
+  if (c.seq_len != 0) j["seq_len_of_call"] = c.seq_len;  // an integer, as the spec's seq_len
   // Every token with the same values (a call of many tokens, many_tokens_case): written once,
   // as "x_every_token", so that such a case stays a file a person can open.
   const size_t per_token = static_cast<size_t>(c.n_heads * c.spec.head_dim);
@@ -117,16 +116,8 @@ Case case_from_json(const std::string& text) {
     c.rotary_offset = optional_int("rotary_offset", 0, 65536);
     c.n_threads = optional_int("n_threads", 0, 1024);
     if (j.contains("seq_len_of_call")) {
-      const json& v = j.at("seq_len_of_call");
-      if (!v.is_string()) throw SpecError("case.seq_len_of_call", "must be a decimal string, got " + v.dump());
-      const std::string s = v.get<std::string>();
-      char* end = nullptr;
-      errno = 0;
-      const long long n = std::strtoll(s.c_str(), &end, 10);
-      if (end == s.c_str() || *end != '\0' || errno == ERANGE || n < 0) {
-        throw SpecError("case.seq_len_of_call", "must be a decimal integer >= 0, got \"" + s + "\"");
-      }
-      c.seq_len = n;
+      c.seq_len = integer("seq_len_of_call");
+      if (c.seq_len < 0) throw SpecError("case.seq_len_of_call", "must be >= 0, got " + std::to_string(c.seq_len));
     }
     const bool every_token = j.is_object() && j.contains("x_every_token") && !j.contains("x");
     for (const json& v : need(every_token ? "x_every_token" : "x")) {

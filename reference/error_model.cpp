@@ -246,41 +246,56 @@ double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int p
   return amp;
 }
 
+ContractTerms contract_terms(const rc_kernel_desc& desc) {
+  const rc_accuracy& acc = desc.accuracy;
+  ContractTerms k;
+  k.theta_rel_error = acc.theta_rel_error;
+  k.angle_product_error = acc.angle_product_error;
+  k.u_angle = acc.angle_unit_roundoff;
+  k.reduced = acc.reduced_angle_abs_error;
+  k.position_dtype = acc.position_dtype;
+  // A kernel that reads the cos/sin cache ropecheck builds (ABI 2) forms no angle: the cache is
+  // exact math correctly rounded, and its rounding is the kernel's declared sin/cos error.
+  k.cache = impl::cache_of(desc) != RC_CACHE_NONE;
+  const double u_sc = unit_roundoff(acc.sincos_dtype);
+  k.eta = acc.sincos_ulp * u_sc;
+  k.sqrt2_eta = std::sqrt(2.0) * k.eta;
+  const double u_c = unit_roundoff(acc.compute_dtype);
+  k.gamma2 = 2.0 * u_c / (1.0 - 2.0 * u_c);
+  k.two_gamma2 = 2.0 * k.gamma2;
+  k.eps_a = acc.attention_rel_error * u_sc;
+  k.u_out = acc.output_rounding == RC_ROUND_NONE
+                ? 0.0
+                : unit_roundoff(desc.out_dtype) * (acc.output_rounding == RC_ROUND_OTHER ? 2.0 : 1.0);
+  k.floor_abs = 4 * denorm_min(acc.compute_dtype) + denorm_min(desc.out_dtype);
+  return k;
+}
+
 namespace {
 
-PairBound pair_error_bound_amplified(const rc_kernel_desc& desc, double amplification_u, int64_t t,
-                                     double theta_exact, double r, double attention) {
-  const rc_accuracy& acc = desc.accuracy;
-  const double u_angle = acc.angle_unit_roundoff;
-  const double eps_theta = acc.theta_rel_error + amplification_u;
+// The bound of one pair (the formula at the top of error_model.hpp), eps_theta_j =
+// theta_rel_error + amplification_u.
+PairBound bound_of(const ContractTerms& k, double amplification_u, int64_t t, double theta_exact, double r,
+                   double attention) {
+  const double eps_theta = k.theta_rel_error + amplification_u;
   // The angle error grows with |t|: a negative position (R(x, −t) = R⁻¹(x, t)) and an inverse
   // call rotate by −t·θ_j, formed with the same operations as +t·θ_j.
   const double td = std::fabs(static_cast<double>(t));
+  // position_error is 0 for int64 positions (the sum is the same without it).
+  const double position = k.position_dtype == RC_DTYPE_I64 ? 0.0 : position_error(t, k.position_dtype) * theta_exact;
   PairBound b;
-  b.dphi = td * theta_exact * (eps_theta + acc.angle_product_error) * u_angle +
-           position_error(t, acc.position_dtype) * theta_exact + acc.reduced_angle_abs_error;
-  // A kernel that reads the cos/sin cache ropecheck builds (ABI 2) forms no angle: the cache is
-  // exact math correctly rounded, and its rounding is the kernel's declared sin/cos error.
-  if (impl::cache_of(desc) != RC_CACHE_NONE) b.dphi = 0;
-  const double u_sc = unit_roundoff(acc.sincos_dtype);
-  const double eta = acc.sincos_ulp * u_sc;
-  const double eps_a = attention != 1.0 ? acc.attention_rel_error * u_sc : 0.0;
-  const double u_c = unit_roundoff(acc.compute_dtype);
-  const double gamma2 = 2.0 * u_c / (1.0 - 2.0 * u_c);
-  const double u_out =
-      acc.output_rounding == RC_ROUND_NONE ? 0.0 : unit_roundoff(desc.out_dtype) *
-                                                       (acc.output_rounding == RC_ROUND_OTHER ? 2.0 : 1.0);
+  b.dphi = k.cache ? 0.0 : td * theta_exact * (eps_theta + k.angle_product_error) * k.u_angle + position + k.reduced;
+  const double eps_a = attention != 1.0 ? k.eps_a : 0.0;
   b.angle = 1.01 * r * b.dphi;
-  b.sincos = 1.01 * r * std::sqrt(2.0) * eta;
-  b.arithmetic = 1.01 * r * 2.0 * gamma2;
-  b.other = 1.01 * r * (eps_a + u_out);
-  b.bound = 1.01 * r * (b.dphi + std::sqrt(2.0) * eta + 2.0 * gamma2 + eps_a + u_out);
+  b.sincos = 1.01 * r * std::sqrt(2.0) * k.eta;
+  b.arithmetic = 1.01 * r * 2.0 * k.gamma2;
+  b.other = 1.01 * r * (eps_a + k.u_out);
+  b.bound = 1.01 * r * (b.dphi + k.sqrt2_eta + k.two_gamma2 + eps_a + k.u_out);
   return b;
 }
 
-double capped_bound(const rc_kernel_desc& d, const PairBound& b, double r) {
-  const double floor_abs = 4 * denorm_min(d.accuracy.compute_dtype) + denorm_min(d.out_dtype);
-  return std::min(b.bound, kPairBoundCap * r) + floor_abs;
+double capped_bound(const ContractTerms& k, const PairBound& b, double r) {
+  return std::min(b.bound, kPairBoundCap * r) + k.floor_abs;
 }
 
 }  // namespace
@@ -293,7 +308,7 @@ static double theta_excess_u(const rc_kernel_desc& desc, const RopeSpec& spec, i
 
 PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,
                            int64_t t, double theta_exact, double r, double attention) {
-  return pair_error_bound_amplified(desc, theta_excess_u(desc, spec, pair), t, theta_exact, r, attention);
+  return bound_of(contract_terms(desc), theta_excess_u(desc, spec, pair), t, theta_exact, r, attention);
 }
 
 double denorm_min(int32_t dtype) {
@@ -307,40 +322,17 @@ double denorm_min(int32_t dtype) {
 
 double pair_bound(const rc_kernel_desc& d, const RopeSpec& spec, int pair, int64_t t,
                   double theta_exact, double r, double attention) {
-  return capped_bound(d, pair_error_bound(d, spec, pair, t, theta_exact, r, attention), r);
+  return capped_bound(contract_terms(d), pair_error_bound(d, spec, pair, t, theta_exact, r, attention), r);
 }
 
-PairBounds::PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec) {
-  const rc_accuracy& acc = desc.accuracy;
-  angle_u_.reserve(static_cast<size_t>(std::max(spec.pairs(), 0)));
-  for (int j = 0; j < spec.pairs(); ++j) {
-    const double eps_theta = acc.theta_rel_error + theta_excess_u(desc, spec, j);
-    angle_u_.push_back(eps_theta + acc.angle_product_error);
-  }
-  u_angle_ = acc.angle_unit_roundoff;
-  reduced_ = acc.reduced_angle_abs_error;
-  position_dtype_ = acc.position_dtype;
-  cache_ = impl::cache_of(desc) != RC_CACHE_NONE;
-  const double u_sc = unit_roundoff(acc.sincos_dtype);
-  sincos_ = std::sqrt(2.0) * (acc.sincos_ulp * u_sc);
-  const double u_c = unit_roundoff(acc.compute_dtype);
-  arithmetic_ = 2.0 * (2.0 * u_c / (1.0 - 2.0 * u_c));
-  eps_a_ = acc.attention_rel_error * u_sc;
-  u_out_ = acc.output_rounding == RC_ROUND_NONE
-               ? 0.0
-               : unit_roundoff(desc.out_dtype) * (acc.output_rounding == RC_ROUND_OTHER ? 2.0 : 1.0);
-  floor_abs_ = 4 * denorm_min(acc.compute_dtype) + denorm_min(desc.out_dtype);
+PairBounds::PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec) : terms_(contract_terms(desc)) {
+  amplification_u_.reserve(static_cast<size_t>(std::max(spec.pairs(), 0)));
+  for (int j = 0; j < spec.pairs(); ++j) amplification_u_.push_back(theta_excess_u(desc, spec, j));
 }
 
-// pair_error_bound_amplified and capped_bound with the kernel's terms formed in the constructor.
 double PairBounds::operator()(int pair, int64_t t, double theta_exact, double r, double attention) const {
-  const double td = std::fabs(static_cast<double>(t));
-  // position_error is 0 for int64 positions (the sum is then the same without it).
-  const double position = position_dtype_ == RC_DTYPE_I64 ? 0.0 : position_error(t, position_dtype_) * theta_exact;
-  const double dphi = cache_ ? 0.0 : td * theta_exact * angle_u_.at(static_cast<size_t>(pair)) * u_angle_ + position + reduced_;
-  const double eps_a = attention != 1.0 ? eps_a_ : 0.0;
-  const double bound = 1.01 * r * (dphi + sincos_ + arithmetic_ + eps_a + u_out_);
-  return std::min(bound, kPairBoundCap * r) + floor_abs_;
+  const double amp = amplification_u_.at(static_cast<size_t>(pair));
+  return capped_bound(terms_, bound_of(terms_, amp, t, theta_exact, r, attention), r);
 }
 
 }  // namespace ropecheck::ref

@@ -101,26 +101,31 @@ inline constexpr double kPairBoundCap = 2.0 * 1.01;
 double pair_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair, int64_t t,
                   double theta_exact, double r, double attention);
 
+// The terms of the bound that depend on the kernel's contract alone (pair_error_bound's
+// u_angle, reduced angle error, eta, gamma2, eps_a, u_out and the subnormal floor).
+struct ContractTerms {
+  double theta_rel_error = 0, angle_product_error = 0, u_angle = 0, reduced = 0;
+  int32_t position_dtype = 0;
+  bool cache = false;  // a kernel reading ropecheck's cos/sin cache forms no angle
+  double eta = 0, sqrt2_eta = 0, gamma2 = 0, two_gamma2 = 0;
+  double eps_a = 0;    // the attention factor's error, counted where a != 1
+  double u_out = 0;
+  double floor_abs = 0;  // the subnormal floor of pair_bound
+};
+ContractTerms contract_terms(const rc_kernel_desc& desc);
+
 // pair_bound for one kernel and spec at many positions: the per-pair amplification
-// (theta_amplification_u, the costly part) and every term that depends on the kernel alone
-// formed once, so a call is a few multiplications (the judge's hot path).  The same values as
-// pair_bound, bit for bit: each term is the same expression, summed in the same order
-// (error_model_test checks it).
+// (theta_amplification_u, the costly part) and the contract's terms formed once, so a call is a
+// few multiplications (the judge's hot path).  pair_bound and PairBounds share one formula
+// (error_model.cpp, bound_of); SupportedDomain.* compares them bit for bit.
 class PairBounds {
  public:
   PairBounds(const rc_kernel_desc& desc, const RopeSpec& spec);
   double operator()(int pair, int64_t t, double theta_exact, double r, double attention) const;
 
  private:
-  std::vector<double> angle_u_;  // per pair: (eps_theta_j + angle_product_error) as pair_error_bound forms it
-  double u_angle_ = 0, reduced_ = 0;
-  int32_t position_dtype_ = 0;
-  bool cache_ = false;         // a cache kernel forms no angle
-  double sincos_ = 0;          // sqrt(2)*eta
-  double arithmetic_ = 0;      // 2*gamma2
-  double eps_a_ = 0;           // the attention factor's error, when a != 1
-  double u_out_ = 0;
-  double floor_abs_ = 0;       // the subnormal floor of capped_bound
+  ContractTerms terms_;
+  std::vector<double> amplification_u_;  // per pair
 };
 
 // The error metric: err in units of ulp(r) in `dtype` (r the pair norm; components cancel,
