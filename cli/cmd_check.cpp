@@ -29,14 +29,17 @@ constexpr const char* kCheckHelp = R"(Usage:
   ropecheck check [--kernel NAME|all]... [--plugin LIB.so]... [--spec FILE | --hf-config FILE]...
                   [--budget-seconds N | --cases N] [--seed S] [--property ID]...
                   [--junit FILE] [--json FILE] [--out-dir DIR] [--shard i/n] [--jobs N]
-                  [--shrink-seconds S] [--case-timeout S] [--no-isolation] [--quiet]
+                  [--shrink-seconds S] [--case-timeout S] [--fail-fast] [--no-isolation]
+                  [--quiet]
 
 The correctness gate: for every selected kernel and spec, a deterministic sweep of the edge
 positions (0, 1, 255-257, ..., 2^31±1, 2^32, 2^53, each scaling's L0±1, the kernel's declared
 maximum), then generated cases within the time budget, through the whole property catalogue
 (`ropecheck check --list-properties`).  Bounds come from each kernel's declared accuracy
-contract; every reported violation is confirmed by the exact reference.  A violation is shrunk
-to the smallest failing case, saved to --out-dir, and printed with a one-line reproducer.
+contract; every reported violation is confirmed by the exact reference.  The sweep of every
+kernel and spec runs before any generated case, and each finding is printed as soon as it is
+confirmed ("[1.2 s] FAIL found: ..."); the violation is then shrunk to the smallest failing
+case, saved to --out-dir, and printed again at the end with a one-line reproducer.
 
 Options:
   --kernel NAME      check this kernel (repeatable); `all` = built-ins and plugins.  Default:
@@ -55,7 +58,11 @@ Options:
                      i of a property is a function of the seed alone; the summary says how
                      many ran, and --cases N --seed S runs exactly those again.
   --shrink-seconds S at most S seconds to shrink one failure (default 10); a shrink cut short
-                     says so.
+                     says so.  No shrink goes on past --budget-seconds + S: with a budget,
+                     the gate ends within budget + S (unless the sweep alone takes longer).
+  --fail-fast        stop at the first finding (a confirmed violation or a crash): print it,
+                     stop the other units, save it unshrunk, write --junit/--json with what
+                     ended, exit 1 (3 for a crash).
   --property ID      check only this property (repeatable).
   --list-properties  print the catalogue and exit.
   --junit FILE       write JUnit XML (a testcase per kernel x property).
@@ -158,7 +165,7 @@ int run_check(const Args& argv) {
                           {"--kernel", "--plugin", "--spec", "--hf-config", "--budget-seconds", "--cases", "--seed",
                            "--property", "--junit", "--json", "--out-dir", "--shard", "--jobs", "--case-timeout",
                            "--shrink-seconds"},
-                          {"--help", "--no-isolation", "--quiet", "--list-properties"},
+                          {"--help", "--no-isolation", "--quiet", "--list-properties", "--fail-fast"},
                           {"--kernel", "--plugin", "--spec", "--hf-config", "--property"});
     if (args.flag("--help")) {
       std::fputs(kCheckHelp, stdout);
@@ -187,6 +194,7 @@ int run_check(const Args& argv) {
     o.jobs = args.has("--jobs") ? parse_int(args.get("--jobs"), "--jobs", 1, 64) : 2;
     if (args.has("--case-timeout")) o.case_timeout = parse_int(args.get("--case-timeout"), "--case-timeout", 1, 3600);
     o.isolation = !args.flag("--no-isolation");
+    o.fail_fast = args.flag("--fail-fast");
     quiet = args.flag("--quiet");
     std::string shard = args.get("--shard");
     if (shard.empty() && std::getenv("GTEST_TOTAL_SHARDS") && std::getenv("GTEST_SHARD_INDEX")) {
@@ -235,7 +243,19 @@ int run_check(const Args& argv) {
     };
   }
 
+  // Each finding as soon as it is confirmed (before shrinking), on a line of its own.
+  const bool bar = static_cast<bool>(o.progress);
+  o.on_finding = [bar](const std::string& text) {
+    if (bar) std::fprintf(stderr, "\r%*s\r", 90, "");  // the progress bar's line
+    std::printf("%s\n\n", text.c_str());
+    std::fflush(stdout);
+  };
   gate::CampaignResult r = gate::run_campaign(o);
+  if (r.stopped) {
+    std::printf("stopped at the first finding (--fail-fast) after %.1f s: %zu of %zu unit(s) did not finish and are "
+                "not reported\n\n",
+                r.seconds, r.unfinished_units, r.units.size() + r.unfinished_units);
+  }
   for (const std::string& m : r.messages) std::printf("%s\n\n", m.c_str());
   for (const auto& [kernel, note] : r.recipe_notes) std::printf("note: %s: %s\n\n", kernel.c_str(), note.c_str());
   for (const gate::Refusal& f : r.refusals) {

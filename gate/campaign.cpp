@@ -43,6 +43,7 @@ struct Unit {
   RopeSpec spec;
   bool random_specs = false;
   bool many_tokens = false;  // the kernel's first unit also judges a call of 65539 tokens
+  size_t spec_index = 0;     // in CampaignOptions::specs (the generated specs: after them)
   std::string spec_name() const { return random_specs ? "(generated specs)" : (spec.name.empty() ? to_string(spec.type) : spec.name); }
 };
 
@@ -52,12 +53,62 @@ struct Finished {
   std::string crash_property;
 };
 
+// One run of a unit in a child (or in this process): its sweep, its generated cases, or both.
+struct Job {
+  size_t unit;  // index into the campaign's units
+  GateOptions options;
+};
+
+// Thrown out of the pool's callbacks to stop it (--fail-fast): the children are killed.
+struct StopCampaign {};
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+// Tells each finding as it is confirmed (CampaignOptions::on_finding), before any shrinking;
+// the full message with the shrunk case comes with the campaign's result.
+struct FindingStream {
+  const CampaignOptions& a;
+  Clock::time_point start;
+
+  std::string head() const { return "[" + seconds_text(std::chrono::duration<double>(Clock::now() - start).count()) + "] "; }
+  std::string then() const {
+    return a.fail_fast ? "stopping (--fail-fast): reported as found, unshrunk"
+                       : (a.shrink ? "shrinking it: the smallest failing case and a reproducer follow" : "details follow");
+  }
+  void violation(const Unit& u, const PropertyOutcome& o) const {
+    if (!a.on_finding) return;
+    const std::string named = o.finding_property.empty() ? o.property : o.finding_property;
+    a.on_finding(head() + (o.crash_class ? "CRASH" : "FAIL") + " found: " + u.kernel->desc->name + " violates " + named +
+                 " (spec: " + u.spec_name() + "): " + o.reason +
+                 (o.counterexample ? "\n  on " + props::describe(*o.counterexample) : "") + "\n  " +
+                 (o.crash_class ? "" : "confirmed by the exact reference; ") + then());
+  }
+  void crash(const Unit& u, const Finished& f) const {
+    if (!a.on_finding) return;
+    a.on_finding(head() + "CRASH found: " + u.kernel->desc->name + " " + f.run.crash + " (spec: " + u.spec_name() +
+                 ", property " + (f.crash_property.empty() ? "(kernel call)" : f.crash_property) + ")" +
+                 (f.crash_case ? "\n  case: " + props::describe(*f.crash_case) : "") + "\n  " +
+                 (a.fail_fast ? "stopping (--fail-fast)" : "details follow"));
+  }
+};
+
+bool has_finding(const Finished& f) {
+  return !f.run.crash.empty() ||
+         std::any_of(f.run.result.properties.begin(), f.run.result.properties.end(), [](const PropertyOutcome& o) { return o.failed; });
+}
+
 // In the child: run the unit, a note with the case before every kernel call (a crash leaves it
 // for the parent: it names the case), a heartbeat '.' after it, the result JSON at the end.
 int run_unit_in_child(const Unit& u, const GateOptions& base, const impl::ChildChannel& ch) {
   GateOptions opt = base;
   opt.random_specs = u.random_specs;
   opt.many_tokens = u.many_tokens;
+  // Each confirmed failure at once, a line of its own (the parent prints it as it arrives).
+  opt.on_violation = [&](const PropertyOutcome& o) { ch.write(violation_message(o)); };
   opt.before_case = [&](const Case& c, const char* property) {
     // Test hook: an internal error of ropecheck's own, on demand, for the one property named
     // in ROPECHECK_TEST_INTERNAL_ERROR, so that gate_test can see how one is reported (no
@@ -114,29 +165,62 @@ Finished reap(const Unit& u, const impl::ChildOutcome& o) {
   return f;
 }
 
-// Runs every unit, up to `jobs` children at a time; a child that sends no heartbeat for
-// `case_timeout` s is killed.
-std::vector<Finished> run_isolated(const std::vector<Unit>& units, const GateOptions& opt, int jobs, double case_timeout,
-                                   const std::function<void(size_t, const Unit&)>& progress) {
-  std::vector<Finished> done(units.size());
+// Runs every job, up to `parallel` children at a time; a child that sends no heartbeat for
+// `case_timeout` s is killed.  Failures are told as the children confirm them; with fail_fast
+// the first finding stops the pool (the job that found it gets that failure, unshrunk, as its
+// result; the jobs still running get none).  `done` is called as each job ends.
+std::vector<std::optional<Finished>> run_isolated(const std::vector<Unit>& units, const std::vector<Job>& jobs, int parallel,
+                                                  double case_timeout, const FindingStream& findings, bool fail_fast,
+                                                  const std::function<void(size_t, const Finished&)>& done, bool* stopped) {
+  std::vector<std::optional<Finished>> out(jobs.size());
+  std::vector<ViolationStream> streams(jobs.size());
+  std::vector<std::optional<PropertyOutcome>> first(jobs.size());
   impl::SuperviseOptions supervise;
   supervise.inactivity_timeout = case_timeout;
   // What a kernel prints is kept apart from ropecheck's own output and shown with its unit.
   supervise.capture_kernel_output = true;
-  size_t finished = 0;
-  impl::run_supervised_pool(
-      units.size(), jobs, [&](size_t i, const impl::ChildChannel& ch) { return run_unit_in_child(units[i], opt, ch); },
-      supervise,
-      [&](size_t i, impl::ChildOutcome o) {
-        done[i] = reap(units[i], o);
-        progress(++finished, units[i]);
-      });
-  return done;
+  supervise.on_job_output = [&](size_t i, std::string_view piece) {
+    std::vector<PropertyOutcome> confirmed;
+    try {
+      confirmed = streams[i].feed(piece);
+    } catch (const std::exception&) {
+      return;  // unreadable: the unit's result at its end is what counts
+    }
+    for (PropertyOutcome& o : confirmed) {
+      findings.violation(units[jobs[i].unit], o);
+      if (!first[i]) first[i] = std::move(o);
+      if (fail_fast) throw StopCampaign{};
+    }
+  };
+  try {
+    impl::run_supervised_pool(
+        jobs.size(), parallel,
+        [&](size_t i, const impl::ChildChannel& ch) { return run_unit_in_child(units[jobs[i].unit], jobs[i].options, ch); },
+        supervise,
+        [&](size_t i, impl::ChildOutcome o) {
+          out[i] = reap(units[jobs[i].unit], o);
+          if (!out[i]->run.crash.empty()) findings.crash(units[jobs[i].unit], *out[i]);
+          done(i, *out[i]);
+          if (fail_fast && has_finding(*out[i])) throw StopCampaign{};
+        });
+  } catch (const StopCampaign&) {
+    *stopped = true;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (out[i] || !first[i]) continue;
+      Finished f;
+      f.run.result.kernel = units[jobs[i].unit].kernel->desc->name;
+      f.run.result.spec_name = units[jobs[i].unit].spec_name();
+      f.run.result.properties.push_back(std::move(*first[i]));
+      out[i] = std::move(f);
+    }
+  }
+  return out;
 }
 
-std::vector<Finished> run_in_process(const std::vector<Unit>& units, const GateOptions& opt,
-                                     const std::function<void(size_t, const Unit&)>& progress,
-                                     const std::function<void(UnitResult&)>& after_unit) {
+std::vector<std::optional<Finished>> run_in_process(const std::vector<Unit>& units, const std::vector<Job>& jobs,
+                                                    const FindingStream& findings, bool fail_fast,
+                                                    const std::function<void(UnitResult&)>& after_unit,
+                                                    const std::function<void(size_t, const Finished&)>& done, bool* stopped) {
   // Without isolation a kernel that calls exit() ends the gate: say so and exit 3, never 0.
   static std::atomic<bool> gate_running{false};
   gate_running = true;
@@ -147,20 +231,63 @@ std::vector<Finished> run_in_process(const std::vector<Unit>& units, const GateO
                stderr);
     std::_Exit(kExitCrash);
   });
-  std::vector<Finished> results;
-  size_t done = 0;
-  for (const Unit& u : units) {
-    GateOptions o = opt;
+  std::vector<std::optional<Finished>> results(jobs.size());
+  for (size_t i = 0; i < jobs.size() && !*stopped; ++i) {
+    const Unit& u = units[jobs[i].unit];
+    GateOptions o = jobs[i].options;
     o.random_specs = u.random_specs;
     o.many_tokens = u.many_tokens;
+    o.on_violation = [&](const PropertyOutcome& v) { findings.violation(u, v); };
     Finished f;
     f.run.result = run_unit(*u.kernel->desc, u.spec, o);
     if (after_unit) after_unit(f.run.result);
-    results.push_back(std::move(f));
-    progress(++done, u);
+    *stopped = fail_fast && has_finding(f);
+    done(i, f);
+    results[i] = std::move(f);
   }
   gate_running = false;
   return results;
+}
+
+// Whether a unit whose sweep ended as `f` still has generated cases to run.
+bool needs_generated(const Finished& f) {
+  const UnitResult& r = f.run.result;
+  if (!f.run.crash.empty() || !r.internal_error.empty() || !r.refusal.empty()) return false;
+  return std::any_of(r.properties.begin(), r.properties.end(), [](const PropertyOutcome& o) { return !o.failed; });
+}
+
+// A unit's generated cases (`more`) added to its sweep (`into`): counts add up, the largest
+// ratio is kept, a failure is the generated phase's (the sweep hands on no failed property).
+void merge(Finished& into, Finished&& more) {
+  UnitResult& r = into.run.result;
+  r.seconds += more.run.result.seconds;
+  if (!more.run.result.internal_error.empty()) r.internal_error = more.run.result.internal_error;
+  for (PropertyOutcome& o : more.run.result.properties) {
+    const auto same = std::find_if(r.properties.begin(), r.properties.end(),
+                                   [&](const PropertyOutcome& p) { return p.property == o.property; });
+    if (same == r.properties.end()) {
+      r.properties.push_back(std::move(o));
+      continue;
+    }
+    PropertyOutcome& p = *same;
+    o.checked += p.checked;
+    o.skipped += p.skipped;
+    o.generated += p.generated;
+    if (o.skip_reason.empty()) o.skip_reason = p.skip_reason;
+    // NaN ranks highest, as in the unit.
+    if (!(o.worst_ratio > p.worst_ratio || (std::isnan(o.worst_ratio) && !std::isnan(p.worst_ratio)))) {
+      o.worst_ratio = p.worst_ratio;
+      o.worst_capped = p.worst_capped;
+    }
+    p = std::move(o);
+  }
+  into.run.kernel_output += more.run.kernel_output;
+  into.run.kernel_output_bytes += more.run.kernel_output_bytes;
+  if (!more.run.crash.empty()) {
+    into.run.crash = more.run.crash;
+    into.crash_case = more.crash_case;
+    into.crash_property = more.crash_property;
+  }
 }
 
 // RapidCheck announces its configuration on stderr the first time it is read; read it here
@@ -199,8 +326,10 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   // Units (kernel × spec, plus generated specs with the defaults), then the shard.
   std::vector<Unit> units;
   for (const impl::Kernel* k : a.kernels) {
-    for (const RopeSpec& s : a.specs) units.push_back(Unit{k, s, false, a.many_tokens && &s == &a.specs.front()});
-    if (a.generated_specs && !a.specs.empty()) units.push_back(Unit{k, a.specs.front(), true});
+    for (const RopeSpec& s : a.specs) {
+      units.push_back(Unit{k, s, false, a.many_tokens && &s == &a.specs.front(), static_cast<size_t>(&s - a.specs.data())});
+    }
+    if (a.generated_specs && !a.specs.empty()) units.push_back(Unit{k, a.specs.front(), true, false, a.specs.size()});
   }
   res.total_units = units.size();
   std::vector<Unit> mine;
@@ -215,6 +344,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
     }
   }
 
+  const auto start = Clock::now();
   GateOptions opt;
   opt.seed = a.seed;
   opt.max_cases = a.cases;
@@ -222,20 +352,89 @@ CampaignResult run_campaign(const CampaignOptions& a) {
   opt.shrink_seconds = a.shrink_seconds;
   opt.shrink = a.shrink;
   opt.sweep = a.sweep;
+  opt.fail_fast = a.fail_fast;
   opt.before_case = a.before_case;  // in process only: a child sets its own
-  // Without --cases, each unit gets an equal share of the budget across the parallel jobs.
+  // Without --cases, each unit gets an equal share of the budget across the parallel jobs; no
+  // generated case starts after the budget, no shrink candidate after the budget plus
+  // shrink_seconds (the sweep always runs whole).
   if (a.cases < 0 && !mine.empty()) {
     const double parallel = a.isolation ? std::min<double>(a.jobs, static_cast<double>(mine.size())) : 1.0;
     opt.unit_budget_seconds = a.budget_seconds * parallel / static_cast<double>(mine.size());
+    const auto at = [&](double s) { return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+    opt.deadline = at(a.budget_seconds);
+    opt.hard_deadline = at(a.budget_seconds + a.shrink_seconds);
   }
-  const auto start = Clock::now();
-  auto progress = [&](size_t done, const Unit& u) {
-    if (a.progress) a.progress(done, mine.size(), u.kernel->desc->name, u.spec_name());
+  size_t units_done = 0;
+  auto progress = [&](const Unit& u) {
+    if (a.progress) a.progress(++units_done, mine.size(), u.kernel->desc->name, u.spec_name());
   };
+  const FindingStream findings{a, start};
   quiet_rapidcheck_configuration();
-  const std::vector<Finished> results =
-      a.isolation ? run_isolated(mine, opt, a.jobs, a.case_timeout, progress) : run_in_process(mine, opt, progress, a.after_unit);
+  std::vector<std::optional<Finished>> results(mine.size());
+  bool stopped = false;
+  if (!a.isolation) {
+    // One unit after another, each its sweep and then its generated cases, in this process
+    // (`ropecheck judge` amends each unit's result as it ends: after_unit).
+    std::vector<Job> jobs;
+    for (size_t i = 0; i < mine.size(); ++i) jobs.push_back(Job{i, opt});
+    results = run_in_process(mine, jobs, findings, a.fail_fast, a.after_unit,
+                             [&](size_t i, const Finished&) { progress(mine[jobs[i].unit]); }, &stopped);
+  } else {
+    // 1. The edge-position sweep of every unit before any generated case: the cheapest checks
+    // and the ones that find most bugs.  Spec by spec, every kernel's first: each kernel's
+    // sweep on the first spec starts at once.
+    std::vector<Job> sweeps;
+    for (size_t i = 0; i < mine.size(); ++i) {
+      if (mine[i].random_specs) continue;  // nothing to sweep
+      GateOptions o = opt;
+      o.phase = GateOptions::Phase::kSweep;
+      sweeps.push_back(Job{i, o});
+    }
+    std::stable_sort(sweeps.begin(), sweeps.end(),
+                     [&](const Job& x, const Job& y) { return mine[x.unit].spec_index < mine[y.unit].spec_index; });
+    const auto swept = run_isolated(
+        mine, sweeps, a.jobs, a.case_timeout, findings, a.fail_fast,
+        [&](size_t j, const Finished& f) {
+          if (!needs_generated(f)) progress(mine[sweeps[j].unit]);
+        },
+        &stopped);
+    for (size_t j = 0; j < sweeps.size(); ++j) results[sweeps[j].unit] = swept[j];
+    // 2. Generated cases, for the properties the sweep did not fail, in what is left of each
+    // unit's share of the budget.
+    std::vector<Job> generated;
+    for (size_t i = 0; i < mine.size() && !stopped; ++i) {
+      GateOptions o = opt;
+      o.phase = GateOptions::Phase::kGenerated;
+      if (!mine[i].random_specs) {
+        if (!results[i] || !needs_generated(*results[i])) continue;
+        o.properties.clear();
+        for (const PropertyOutcome& p : results[i]->run.result.properties) {
+          if (!p.failed) o.properties.push_back(p.property);
+        }
+        if (opt.unit_budget_seconds >= 0) o.unit_budget_seconds = opt.unit_budget_seconds - results[i]->run.result.seconds;
+        if (a.cases == 0 || (opt.unit_budget_seconds >= 0 && o.unit_budget_seconds <= 0)) {  // no case would run
+          progress(mine[i]);
+          continue;
+        }
+      }
+      generated.push_back(Job{i, o});
+    }
+    const auto more = run_isolated(
+        mine, generated, a.jobs, a.case_timeout, findings, a.fail_fast,
+        [&](size_t j, const Finished&) { progress(mine[generated[j].unit]); }, &stopped);
+    for (size_t j = 0; j < generated.size(); ++j) {
+      std::optional<Finished>& into = results[generated[j].unit];
+      if (!more[j]) continue;
+      if (into) {
+        merge(*into, Finished(*more[j]));
+      } else {
+        into = more[j];
+      }
+    }
+  }
   res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  res.stopped = stopped;
+  for (const auto& f : results) res.unfinished_units += f ? 0 : 1;
 
   // Aggregate kernel × property, save counterexamples.
   std::set<std::string> saved_paths;
@@ -260,7 +459,8 @@ CampaignResult run_campaign(const CampaignOptions& a) {
     }
   };
   for (size_t ui = 0; ui < results.size(); ++ui) {
-    const Finished& f = results[ui];
+    if (!results[ui]) continue;  // stopped (--fail-fast) before it ended
+    const Finished& f = *results[ui];
     const impl::Kernel& kernel = *mine[ui].kernel;
     const std::string& kname = f.run.result.kernel;
     if (!f.run.result.internal_error.empty()) {
@@ -303,7 +503,10 @@ CampaignResult run_campaign(const CampaignOptions& a) {
              props::describe(*o.worst_failure) + " (the case above is the smallest failing one, " +
              ratio_text(o.failure_ratio) + ")" + (worst.empty() ? "" : "\n  worst case: " + worst);
       }
-      if (o.shrink_cut) m += "\n  shrinking stopped at its deadline: the case may not be minimal";
+      if (o.shrink_cut) {
+        m += a.fail_fast ? "\n  not shrunk (--fail-fast): the case it was found on"
+                         : "\n  shrinking stopped at its deadline: the case may not be minimal";
+      }
       m += kernel_output_text(f.run);
       if (!c.repro.empty()) m += "\n  reproduce: " + c.repro;
       res.messages.push_back(std::move(m));
@@ -320,10 +523,13 @@ CampaignResult run_campaign(const CampaignOptions& a) {
                              kernel_output_text(f.run) + (c.repro.empty() ? "" : "\n  reproduce: " + c.repro));
     }
   }
-  for (size_t i = 0; i < results.size(); ++i) res.units.push_back(results[i].run);
+  for (const auto& f : results) {
+    if (f) res.units.push_back(f->run);
+  }
 
-  // Kernels that checked nothing (they support none of the specs) must not look like a pass.
-  for (const std::string& k : res.kernels) {
+  // Kernels that checked nothing (they support none of the specs) must not look like a pass;
+  // after --fail-fast stopped the gate, nothing more can be said of them.
+  for (const std::string& k : stopped ? std::vector<std::string>{} : res.kernels) {
     int total = 0;
     for (const auto& [p, c] : res.cells[k]) total += c.checked + (c.failed || c.crashed);
     if (total == 0) res.unchecked.push_back(k);

@@ -1,9 +1,11 @@
 // The gate campaign (`ropecheck check`): plans units (kernel × spec, plus generated specs with
-// the default spec set), keeps this shard's, shares the time budget among them, runs each in a
-// supervised child (a crash, exit or hang of a kernel is a finding naming the case, never a
-// crash of the gate), gathers the units' outcomes into one cell per kernel × property, saves
-// counterexamples in the one format, and says what the run found as a props::Tally.  The
-// JUnit XML and JSON outputs are written from the result (gate/outputs.cpp).
+// the default spec set), keeps this shard's, shares the time budget among them and runs them
+// in supervised children (a crash, exit or hang of a kernel is a finding naming the case, never
+// a crash of the gate): first the edge-position sweep of every unit, then the generated cases
+// of each (a child for each, the two merged into the unit's result), telling each finding as
+// soon as the judge confirms it.  It gathers the units' outcomes into one cell per kernel ×
+// property, saves counterexamples in the one format, and says what the run found as a
+// props::Tally.  The JUnit XML and JSON outputs are written from the result (gate/outputs.cpp).
 //
 // Nothing is judged here: units run gate/unit.hpp, which asks the judge.
 #pragma once
@@ -47,6 +49,13 @@ struct CampaignOptions {
   std::string replay_command = "ropecheck repro";
   // Called in this process as each unit ends.
   std::function<void(size_t done, size_t total, const std::string& kernel, const std::string& spec)> progress;
+  // Called in this process with each finding as soon as it is known — a failure the judge has
+  // confirmed, before it is shrunk; a crash as its child ends — printable ("[1.2 s] FAIL found:
+  // K violates P (spec: S): ..."); the full message with the shrunk case is in the result.
+  std::function<void(const std::string& text)> on_finding;
+  // Stop at the first finding: the other units are stopped (their children killed), the
+  // finding is reported unshrunk, and the result holds the units that ended.
+  bool fail_fast = false;
 };
 
 // One kernel × property over all its units.
@@ -90,6 +99,8 @@ struct CampaignResult {
   std::map<std::string, std::string> recipe_notes;
   Tally tally;
   double seconds = 0;
+  bool stopped = false;           // fail_fast stopped the gate at a finding
+  size_t unfinished_units = 0;    // then: this shard's units that did not end (not in `units`)
 };
 
 CampaignResult run_campaign(const CampaignOptions& options);

@@ -84,6 +84,7 @@ std::string gate_json(const CampaignResult& r, const CampaignOptions& o, const s
   j["seed"] = o.seed;
   j["shard"] = std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count);
   j["seconds"] = r.seconds;
+  if (o.fail_fast) j["fail_fast"] = {{"stopped", r.stopped}, {"units_not_finished", r.unfinished_units}};
   json us = json::array();
   for (const UnitRun& u : r.units) {
     json uj = unit_to_json(u.result);

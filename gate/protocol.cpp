@@ -1,5 +1,6 @@
 #include "gate/protocol.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -95,6 +96,34 @@ json unit_to_json(const UnitResult& u) {
   for (const auto& o : u.properties) ps.push_back(outcome_to_json(o));
   j["properties"] = ps;
   return j;
+}
+
+namespace {
+constexpr std::string_view kViolationTag = "\n@violation ";
+}  // namespace
+
+std::string violation_message(const PropertyOutcome& o) {
+  return std::string(kViolationTag) + outcome_to_json(o).dump() + "\n";  // dump() escapes every newline
+}
+
+std::vector<PropertyOutcome> ViolationStream::feed(std::string_view piece) {
+  pending_ += piece;
+  std::vector<PropertyOutcome> out;
+  for (;;) {
+    const size_t at = pending_.find(kViolationTag);
+    if (at == std::string::npos) {  // keep what could be the start of a tag
+      pending_.erase(0, pending_.size() - std::min(pending_.size(), kViolationTag.size() - 1));
+      return out;
+    }
+    const size_t body = at + kViolationTag.size(), end = pending_.find('\n', body);
+    if (end == std::string::npos) {
+      pending_.erase(0, at);
+      return out;
+    }
+    const std::string text = pending_.substr(body, end - body);
+    pending_.erase(0, end);
+    out.push_back(outcome_from_json(json::parse(text)));
+  }
 }
 
 UnitResult unit_from_json(const json& j) {

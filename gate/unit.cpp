@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <tuple>
@@ -99,6 +100,13 @@ void record_failure(PropertyOutcome& out, const Judgement& j, const Case& c) {
     out.worst_failure_ratio = 0;
     out.worst_failure_detail.clear();
   }
+}
+
+// The same case bit for bit, in what shrinking changes (tokens, heads, padding, values).
+bool same_case(const Case& a, const Case& b) {
+  return a.positions == b.positions && a.n_heads == b.n_heads && a.n_kv_heads == b.n_kv_heads &&
+         a.head_pad == b.head_pad && a.token_pad == b.token_pad && a.poison == b.poison && a.x.size() == b.x.size() &&
+         std::memcmp(a.x.data(), b.x.data(), a.x.size() * sizeof(double)) == 0;
 }
 
 // Removes token k (and its inputs) from a case.
@@ -397,11 +405,11 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
   const auto start = Clock::now();
   auto deadline = options.deadline;
   if (options.unit_budget_seconds >= 0) deadline = std::min(deadline, after(start, options.unit_budget_seconds));
-  // How long one failure may be shrunk: up to the unit's deadline (at least a second), and
-  // never more than shrink_seconds.
+  // How long one failure may be shrunk: up to the unit's deadline (at least a second), never
+  // more than shrink_seconds, and never past the gate's hard deadline.
   auto shrink_deadline = [&](Clock::time_point found) {
     const auto budget_end = deadline == Clock::time_point::max() ? deadline : std::max(deadline, after(found, kMinShrinkSeconds));
-    return std::min(budget_end, after(found, options.shrink_seconds));
+    return std::min({budget_end, after(found, options.shrink_seconds), options.hard_deadline});
   };
   UnitResult result;
   result.kernel = kernel.name;
@@ -414,9 +422,11 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       selected.push_back(&p);
     }
   }
-  std::vector<Case> sweep = options.random_specs ? std::vector<Case>{}
-                           : options.sweep.empty() ? sweep_cases(kernel, spec, options.seed)
-                                                   : options.sweep;
+  const bool sweep_phase = options.phase != GateOptions::Phase::kGenerated;
+  const bool generated_phase = options.phase != GateOptions::Phase::kSweep;
+  std::vector<Case> sweep = options.random_specs || !sweep_phase ? std::vector<Case>{}
+                           : options.sweep.empty()                ? sweep_cases(kernel, spec, options.seed)
+                                                                  : options.sweep;
   // A call with more tokens than a CUDA grid dimension holds (65535): engines launch a block
   // per token and have left the tokens past the grid unrotated.  Judged for agreement only
   // (65539 tokens are a large case for the exact properties' repeated calls).
@@ -426,63 +436,107 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       options.random_specs ? std::vector<int64_t>{} : props::edge_positions(spec, kernel.max_position);
   Judge judge;
   judge.before_case = options.before_case;
+  // A confirmed failure, on the case it was found on, before any shrinking: streamed to the
+  // caller (GateOptions::on_violation).  With fail_fast it is the unit's answer, unshrunk.
+  bool stop = false;
+  const auto found = [&](const PropertyOutcome& out, const Judgement& v, const Case& c) {
+    if (!options.on_violation && !options.fail_fast) return;
+    PropertyOutcome first = out;
+    record_failure(first, v, c);
+    first.shrink_cut = true;  // not shrunk (yet)
+    if (options.on_violation) options.on_violation(first);
+    stop = options.fail_fast;
+  };
 
-  for (size_t pi = 0; pi < selected.size(); ++pi) {
+  std::vector<PropertyOutcome> outs(selected.size());
+  // Judges property pi on `cases` in order; the first failure is shrunk and recorded.
+  const auto sweep_property = [&](size_t pi, const std::vector<const Case*>& cases) {
     const Property* p = selected[pi];
-    // Each property gets an equal slice of the unit's budget.
-    const auto property_deadline =
-        deadline == Clock::time_point::max()
-            ? deadline
-            : start + (deadline - start) * static_cast<int64_t>(pi + 1) / static_cast<int64_t>(selected.size());
-    PropertyOutcome out;
-    out.property = p->id;
-    const auto refused = [&] {  // a spec prepare refused: no case, no time
-      out.skip_reason = "prepare refused the spec: " + result.refusal;
-      result.properties.push_back(std::move(out));
-    };
-    if (!result.refusal.empty()) {
-      refused();
-      continue;
-    }
+    PropertyOutcome& out = outs[pi];
     const CaseEvaluator eval{kernel, *p, judge, out, result.internal_error};
     const size_t min_tokens = p->needs_two_tokens ? 2 : 1;
-    // 1. The deterministic sweep, in increasing position.
-    std::vector<const Case*> cases;
-    for (const Case& c : sweep) cases.push_back(&c);
-    if (many_tokens && std::string(p->id) == "agreesWithExactReferenceWithinContract") cases.push_back(&*many_tokens);
     for (const Case* cp : cases) {
       const Case& c = *cp;
       if (!result.internal_error.empty()) break;
       const Judgement v = eval(c);
       if (!v.failed()) continue;
-      if (v.property != p->id || !options.shrink) {  // did not reproduce (nothing stable to shrink), or no shrinking
+      found(out, v, c);
+      if (v.property != p->id || !options.shrink || stop) {  // did not reproduce (nothing stable to shrink), or no shrinking
         record_failure(out, v, c);
+        if (stop) out.shrink_cut = true;
         break;
       }
       const auto until = shrink_deadline(Clock::now());
-      const auto fails = [&](const Case& d) { return eval.fails(d); };
+      // The last failing candidate is the one shrinking keeps: its judgement is the final one
+      // (the shrunk case is not judged again, after the deadline).
+      std::optional<std::pair<Case, Judgement>> last;
+      const auto fails = [&](const Case& d) {
+        if (!result.internal_error.empty()) return false;
+        Judgement j = eval(d, false);
+        if (!j.failed()) return false;
+        last.emplace(d, std::move(j));
+        return true;
+      };
       // The smallest failing edge position first (it names the bug class), then the rest.
       std::optional<Case> small;
       if (min_tokens == 1) small = smallest_failing_position(c, edges, fails, until);
       bool cut = false;
-      Case minimal = shrink_case(small ? *small : c, min_tokens, fails, until, &cut);
-      const Judgement final_verdict = result.internal_error.empty() ? eval(minimal, false) : Judgement{};
+      const Case minimal = shrink_case(small ? *small : c, min_tokens, fails, until, &cut);
+      Judgement final_verdict;
+      if (last && same_case(last->first, minimal)) {
+        final_verdict = last->second;
+      } else if (result.internal_error.empty() && !same_case(minimal, c)) {
+        final_verdict = eval(minimal, false);  // not expected: shrink_case keeps its last failing candidate
+      }
       record_failure(out, final_verdict.failed() ? final_verdict : v, final_verdict.failed() ? minimal : c);
       out.shrink_cut = cut || Clock::now() >= until;
       break;
     }
+  };
+  size_t reached = 0;  // properties the unit got to (an internal error stops it)
+  // 1. The deterministic sweep of every property, in increasing position: the cheapest cases
+  // and the ones that find most bugs, before any generated case.
+  std::vector<const Case*> sweep_list;
+  for (const Case& c : sweep) sweep_list.push_back(&c);
+  for (size_t pi = 0; pi < selected.size() && !stop; ++pi) {
+    outs[pi].property = selected[pi]->id;
+    reached = pi + 1;
+    if (!result.refusal.empty()) {  // a spec prepare refused: no case, no time
+      outs[pi].skip_reason = "prepare refused the spec: " + result.refusal;
+      continue;
+    }
+    sweep_property(pi, sweep_list);
     // Prepare ran on the sweep's first case (a crash there names that case): a refusal of the
     // spec is the unit's answer, once.
-    if (!options.random_specs && !sweep.empty() && result.internal_error.empty()) {
+    if (!options.random_specs && !sweep.empty() && result.internal_error.empty() && result.refusal.empty()) {
       result.refusal = judge.runner(kernel, spec).prepare_refusal();
-      if (!result.refusal.empty()) {
-        refused();
-        continue;
-      }
+      if (!result.refusal.empty()) outs[pi].skip_reason = "prepare refused the spec: " + result.refusal;
     }
-    // 2. Generated cases, in batches so the deadline is honoured; RapidCheck shrinks a
-    // failing case to the smallest one that still fails (fewest tokens and heads, simplest
-    // positions and values; smallest head_dim when specs are generated).
+    if (!result.internal_error.empty()) break;
+  }
+  // The call of 65539 tokens last: the sweep's most expensive case by far.
+  for (size_t pi = 0; many_tokens && pi < reached && result.internal_error.empty() && result.refusal.empty() && !stop; ++pi) {
+    if (std::string(selected[pi]->id) == "agreesWithExactReferenceWithinContract" && !outs[pi].failed) {
+      sweep_property(pi, {&*many_tokens});
+    }
+  }
+
+  // 2. Generated cases, in batches so the deadline is honoured; RapidCheck shrinks a failing
+  // case to the smallest one that still fails (fewest tokens and heads, simplest positions and
+  // values; smallest head_dim when specs are generated).  Each property gets an equal slice of
+  // what is left of the unit's budget.
+  const auto generated_start = Clock::now();
+  for (size_t pi = 0; generated_phase && pi < reached && result.internal_error.empty() && result.refusal.empty() && !stop;
+       ++pi) {
+    const Property* p = selected[pi];
+    PropertyOutcome& out = outs[pi];
+    if (out.failed) continue;
+    const auto property_deadline =
+        deadline == Clock::time_point::max()
+            ? deadline
+            : generated_start + (std::max(deadline, generated_start) - generated_start) * static_cast<int64_t>(pi + 1) /
+                                    static_cast<int64_t>(reached);
+    const CaseEvaluator eval{kernel, *p, judge, out, result.internal_error};
     props::gen::Constraints k = props::gen::Constraints::of(kernel);
     if (p->needs_two_tokens) k.max_heads = 1;
     for (uint64_t batch = 0; !out.failed && result.internal_error.empty(); ++batch) {
@@ -506,7 +560,8 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         if (v.failed()) {
           if (!last_failing) {
             until = shrink_deadline(Clock::now());
-            stop_shrinking = v.property != p->id || !options.shrink;
+            found(out, v, c);
+            stop_shrinking = v.property != p->id || !options.shrink || stop;
           }
           // RapidCheck re-runs shrunk candidates; the last failing one is the final, smallest.
           last_failing = c;
@@ -538,7 +593,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         out.generated += failure.numSuccess + 1;
         if (last_failing) {
           record_failure(out, last_verdict, *last_failing);
-          out.shrink_cut = out.shrink_cut && !stop_shrinking;
+          out.shrink_cut = (out.shrink_cut && !stop_shrinking) || stop;
         } else if (result.internal_error.empty()) {
           // Not a verdict of ours (every exception is caught by the judge): never a pass.
           result.internal_error = "generated case failed outside the property: " + failure.description;
@@ -547,9 +602,9 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         result.internal_error = "test generation failed: " + error.description;
       }
     }
-    result.properties.push_back(std::move(out));
-    if (!result.internal_error.empty()) break;
   }
+  outs.resize(reached);
+  result.properties = std::move(outs);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

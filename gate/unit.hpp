@@ -1,6 +1,6 @@
 // The gate's engine for one unit (kernel × spec): runs the property catalogue — first a
-// deterministic sweep of design.md's edge positions, then generated cases until a case count
-// or a deadline — and reports, per property, how many cases were checked or skipped, the
+// deterministic sweep of design.md's edge positions for every property, then generated cases
+// until a case count or a deadline (GateOptions::phase: one of the two) — and reports, per property, how many cases were checked or skipped, the
 // largest error/bound measured, and the shrunk counterexample of the first violation.
 //
 // Judging is the judge's (properties/judge.hpp): nothing here decides whether a kernel is
@@ -10,9 +10,11 @@
 //    alone, in increasing position), then bisected down towards the largest edge position
 //    below it that passes, then shrunk (fewest heads, no padding, fewest non-zero inputs).
 //  - Generated cases are shrunk by RapidCheck.
-//  - Every search and every shrink has a deadline: the unit's budget, and at most
+//  - Every search and every shrink has a deadline: the unit's budget, at most
 //    GateOptions::shrink_seconds per failure (a failure found at the very end still gets a
-//    second).  A shrink cut short says so.
+//    second), never past GateOptions::hard_deadline.  A shrink cut short says so.  The
+//    shrunk case's verdict is its last judgement during shrinking, not a judgement more.
+//  - A confirmed failure is passed to GateOptions::on_violation before it is shrunk.
 //  - A failure that does not reproduce when run again is reported as such
 //    (kernelIsDeterministic) and not shrunk: there is nothing stable to shrink.
 //  - Besides the smallest failing case, the largest excess over the bound seen on the way
@@ -73,7 +75,11 @@ struct UnitResult {
 struct GateOptions {
   uint64_t seed = 1;
   int max_cases = -1;  // generated cases per property (−1: until the deadline)
+  // No generated case starts after `deadline` (the gate's budget end), and no shrink candidate
+  // after `hard_deadline` (the budget end plus the shrink deadline): a failure found later is
+  // reported as found, the shrink cut.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point hard_deadline = std::chrono::steady_clock::time_point::max();
   double unit_budget_seconds = -1;  // ≥ 0: generated cases stop this long after the unit starts
   double shrink_seconds = 10;       // at most this long shrinking one failure
   // false: a failure is reported on the case it was found on, unshrunk (`ropecheck judge`: only
@@ -87,6 +93,14 @@ struct GateOptions {
   // Called before each kernel call with the case about to run (isolation writes it down so
   // a crash can be attributed), and after each case (a heartbeat).
   std::function<void(const Case&, const char* property)> before_case;
+  // Which cases: the sweep of every property then the generated cases of every property
+  // (kAll), or one of the two (the gate runs every unit's sweep before any generated case).
+  enum class Phase { kAll, kSweep, kGenerated } phase = Phase::kAll;
+  // Called as soon as the judge confirms a failure, with the outcome on the case it was found
+  // on, before shrinking (shrink_cut set): the gate prints it at once.
+  std::function<void(const PropertyOutcome&)> on_violation;
+  // Stop at the first confirmed failure: reported unshrunk, no property after it.
+  bool fail_fast = false;
 };
 
 // Runs every selected property for `kernel` on `spec`.

@@ -380,6 +380,7 @@ size_t drain(Child& c, const SuperviseOptions& opt) {
   c.last_byte = Clock::now();
   if (opt.keep_output) c.output += piece;
   if (opt.on_output) opt.on_output(piece);
+  if (opt.on_job_output) opt.on_job_output(c.job, piece);
   return n;
 }
 

@@ -65,8 +65,10 @@ struct SuperviseOptions {
   double inactivity_timeout = 0;  // s without a byte from the child: a hang (0: no limit)
   double overall_timeout = 0;     // s since the child started: a hang (0: no limit)
   bool keep_output = true;        // keep what the child writes in ChildOutcome::output
-  // Called in the parent with each piece of output as it arrives (e.g. to echo it).
+  // Called in the parent with each piece of output as it arrives (e.g. to echo it); the pool's
+  // on_job_output also says which job's child wrote it.
   std::function<void(std::string_view)> on_output;
+  std::function<void(size_t job, std::string_view)> on_job_output;
   // Redirects the child's stdout and stderr (fd 1 and 2) to a pipe the parent reads: what the
   // kernel (or anything in the child) prints lands in ChildOutcome::kernel_output instead of
   // ropecheck's own output.  stdout is line-buffered in the child, so lines printed before a
@@ -140,8 +142,9 @@ ChildOutcome run_supervised(const ChildFunction& fn, const SuperviseOptions& opt
 
 // Jobs 0 .. count-1, each in a child of its own, at most `parallel` at a time (the options,
 // timeouts included, apply to each).  `done(job, outcome)` is called in the parent as each
-// ends, in the order they end.  If `done` or `on_output` throws, the children still running
-// are killed and reaped before the exception leaves.
+// ends, in the order they end.  If `done`, `on_output` or `on_job_output` throws, the
+// children still running are killed and reaped before the exception leaves (a caller stops
+// the pool early that way).
 void run_supervised_pool(size_t count, int parallel, const PoolFunction& fn, const SuperviseOptions& opt,
                          const std::function<void(size_t job, ChildOutcome outcome)>& done);
 

@@ -87,6 +87,32 @@ TEST(Protocol, NonFiniteRatiosSurviveTheTrip) {
   EXPECT_EQ(back.properties[0].counterexample->positions, std::vector<int64_t>{3});
 }
 
+// Issue 21: a child tells each confirmed failure among its heartbeats; the parent reads it
+// whole however the channel cuts it, and nothing else as one.
+TEST(Protocol, AViolationMessageIsReadWholeFromPiecesAmongHeartbeats) {
+  PropertyOutcome o;
+  o.property = "agreesWithExactReferenceWithinContract";
+  o.failed = true;
+  o.reason = "pair error exceeds the contract bound";
+  o.detail = "two\nlines";
+  o.failure_ratio = INFINITY;
+  o.counterexample = case_at({1, 2});
+  const std::string stream = "..." + violation_message(o) + ".." + violation_message(o) + "\n{\"kernel\": 1}\n";
+  for (size_t cut : {size_t{1}, size_t{2}, size_t{7}, stream.size()}) {
+    ViolationStream reader;
+    std::vector<PropertyOutcome> got;
+    for (size_t at = 0; at < stream.size(); at += cut) {
+      for (PropertyOutcome& v : reader.feed(std::string_view(stream).substr(at, cut))) got.push_back(std::move(v));
+    }
+    ASSERT_EQ(got.size(), 2u) << cut;
+    EXPECT_EQ(got[1].property, o.property);
+    EXPECT_EQ(got[1].detail, o.detail);
+    EXPECT_EQ(got[1].failure_ratio, INFINITY);
+    ASSERT_TRUE(got[1].counterexample);
+    EXPECT_EQ(got[1].counterexample->positions, (std::vector<int64_t>{1, 2}));
+  }
+}
+
 // Fault 9: the generated cases are a function of the seed: --cases N runs the same cases
 // whatever the load, and two runs with one seed agree.
 TEST(RunUnit, TheSameSeedGivesTheSameCases) {
@@ -204,6 +230,70 @@ TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
   ASSERT_TRUE(r.properties[0].counterexample);
   EXPECT_FALSE(r.properties[0].shrink_cut);
   EXPECT_EQ(r.properties[0].counterexample->positions, std::vector<int64_t>{0});
+}
+
+// Issue 21: a failure is told the moment the judge confirms it, on the case it was found on,
+// before it is shrunk; with fail_fast that case is the unit's answer and nothing runs after it.
+TEST(RunUnit, AFailureIsToldBeforeItIsShrunkAndFailFastStopsThere) {
+  rc_kernel_desc d = *impl::builtin_kernels().front();
+  d.name = "off_by_one";
+  d.apply = off_by_one;
+  RopeSpec spec;
+  spec.head_dim = spec.rotary_dim = 64;
+  spec.max_position_embeddings = 2048;
+  GateOptions o;
+  o.max_cases = 5;
+  o.shrink_seconds = 60;
+  o.properties = {"agreesWithExactReferenceWithinContract", "kernelIsDeterministic"};
+  std::vector<PropertyOutcome> told;
+  o.on_violation = [&](const PropertyOutcome& v) { told.push_back(v); };
+  const UnitResult r = run_unit(d, spec, o);
+  ASSERT_EQ(told.size(), 1u);  // off by one on every call: deterministic
+  EXPECT_EQ(told[0].property, "agreesWithExactReferenceWithinContract");
+  EXPECT_TRUE(told[0].failed);
+  EXPECT_TRUE(told[0].shrink_cut);  // not shrunk yet
+  ASSERT_TRUE(told[0].counterexample);
+  EXPECT_GT(told[0].counterexample->n_tokens(), 1);  // the sweep's case of several edge positions
+  ASSERT_EQ(r.properties.size(), 2u);
+  ASSERT_TRUE(r.properties[0].counterexample);
+  EXPECT_EQ(r.properties[0].counterexample->n_tokens(), 1);  // shrunk afterwards
+  EXPECT_FALSE(r.properties[0].shrink_cut);
+  EXPECT_FALSE(r.properties[1].failed);
+  EXPECT_GT(r.properties[1].checked, 0);
+
+  o.fail_fast = true;
+  told.clear();
+  const UnitResult stopped = run_unit(d, spec, o);
+  ASSERT_EQ(told.size(), 1u);
+  ASSERT_EQ(stopped.properties.size(), 1u);  // kernelIsDeterministic is never reached
+  ASSERT_TRUE(stopped.properties[0].counterexample);
+  EXPECT_TRUE(stopped.properties[0].shrink_cut);
+  EXPECT_EQ(stopped.properties[0].counterexample->positions, told[0].counterexample->positions);
+}
+
+// The gate runs a unit's sweep and its generated cases in two runs (every unit's sweep first):
+// the sweep phase generates nothing, the generated phase sweeps nothing.
+TEST(RunUnit, TheSweepAndTheGeneratedCasesRunApart) {
+  const rc_kernel_desc& k = *impl::builtin_kernels().front();
+  RopeSpec spec;
+  spec.head_dim = spec.rotary_dim = 64;
+  spec.max_position_embeddings = 2048;
+  GateOptions o;
+  o.max_cases = 4;
+  o.properties = {"kernelIsDeterministic"};
+  const UnitResult both = run_unit(k, spec, o);
+  o.phase = GateOptions::Phase::kSweep;
+  const UnitResult sweep = run_unit(k, spec, o);
+  o.phase = GateOptions::Phase::kGenerated;
+  const UnitResult generated = run_unit(k, spec, o);
+  ASSERT_EQ(both.properties.size(), 1u);
+  ASSERT_EQ(sweep.properties.size(), 1u);
+  ASSERT_EQ(generated.properties.size(), 1u);
+  EXPECT_EQ(sweep.properties[0].generated, 0);
+  EXPECT_GT(sweep.properties[0].checked, 0);
+  EXPECT_EQ(generated.properties[0].generated, 4);
+  EXPECT_EQ(generated.properties[0].checked, 4);
+  EXPECT_EQ(sweep.properties[0].checked + generated.properties[0].checked, both.properties[0].checked);
 }
 
 // Fault 10: a kernel that fails only intermittently (an error code on every 7th call here)
