@@ -436,7 +436,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       options.random_specs ? std::vector<int64_t>{} : props::edge_positions(spec, kernel.max_position);
   Judge judge;
   judge.before_case = options.before_case;
-  // A confirmed failure, on the case it was found on, before any shrinking: streamed to the
+  // A confirmed failure, on the case it was found on, before any shrinking: told to the
   // caller (GateOptions::on_violation).  With fail_fast it is the unit's answer, unshrunk.
   bool stop = false;
   const auto found = [&](const PropertyOutcome& out, const Judgement& v, const Case& c) {
@@ -448,13 +448,29 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
     stop = options.fail_fast;
   };
 
-  std::vector<PropertyOutcome> outs(selected.size());
-  // Judges property pi on `cases` in order; the first failure is shrunk and recorded.
-  const auto sweep_property = [&](size_t pi, const std::vector<const Case*>& cases) {
+  for (size_t pi = 0; pi < selected.size() && !stop; ++pi) {
     const Property* p = selected[pi];
-    PropertyOutcome& out = outs[pi];
+    // Each property gets an equal slice of the unit's budget.
+    const auto property_deadline =
+        deadline == Clock::time_point::max()
+            ? deadline
+            : start + (deadline - start) * static_cast<int64_t>(pi + 1) / static_cast<int64_t>(selected.size());
+    PropertyOutcome out;
+    out.property = p->id;
+    const auto refused = [&] {  // a spec prepare refused: no case, no time
+      out.skip_reason = "prepare refused the spec: " + result.refusal;
+      result.properties.push_back(std::move(out));
+    };
+    if (!result.refusal.empty()) {
+      refused();
+      continue;
+    }
     const CaseEvaluator eval{kernel, *p, judge, out, result.internal_error};
     const size_t min_tokens = p->needs_two_tokens ? 2 : 1;
+    // 1. The deterministic sweep, in increasing position.
+    std::vector<const Case*> cases;
+    for (const Case& c : sweep) cases.push_back(&c);
+    if (many_tokens && std::string(p->id) == "agreesWithExactReferenceWithinContract") cases.push_back(&*many_tokens);
     for (const Case* cp : cases) {
       const Case& c = *cp;
       if (!result.internal_error.empty()) break;
@@ -463,7 +479,7 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       found(out, v, c);
       if (v.property != p->id || !options.shrink || stop) {  // did not reproduce (nothing stable to shrink), or no shrinking
         record_failure(out, v, c);
-        if (stop) out.shrink_cut = true;
+        out.shrink_cut = stop;
         break;
       }
       const auto until = shrink_deadline(Clock::now());
@@ -492,54 +508,21 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
       out.shrink_cut = cut || Clock::now() >= until;
       break;
     }
-  };
-  size_t reached = 0;  // properties the unit got to (an internal error stops it)
-  // 1. The deterministic sweep of every property, in increasing position: the cheapest cases
-  // and the ones that find most bugs, before any generated case.
-  std::vector<const Case*> sweep_list;
-  for (const Case& c : sweep) sweep_list.push_back(&c);
-  for (size_t pi = 0; pi < selected.size() && !stop; ++pi) {
-    outs[pi].property = selected[pi]->id;
-    reached = pi + 1;
-    if (!result.refusal.empty()) {  // a spec prepare refused: no case, no time
-      outs[pi].skip_reason = "prepare refused the spec: " + result.refusal;
-      continue;
-    }
-    sweep_property(pi, sweep_list);
     // Prepare ran on the sweep's first case (a crash there names that case): a refusal of the
     // spec is the unit's answer, once.
-    if (!options.random_specs && !sweep.empty() && result.internal_error.empty() && result.refusal.empty()) {
+    if (!options.random_specs && !sweep.empty() && result.internal_error.empty()) {
       result.refusal = judge.runner(kernel, spec).prepare_refusal();
-      if (!result.refusal.empty()) outs[pi].skip_reason = "prepare refused the spec: " + result.refusal;
+      if (!result.refusal.empty()) {
+        refused();
+        continue;
+      }
     }
-    if (!result.internal_error.empty()) break;
-  }
-  // The call of 65539 tokens last: the sweep's most expensive case by far.
-  for (size_t pi = 0; many_tokens && pi < reached && result.internal_error.empty() && result.refusal.empty() && !stop; ++pi) {
-    if (std::string(selected[pi]->id) == "agreesWithExactReferenceWithinContract" && !outs[pi].failed) {
-      sweep_property(pi, {&*many_tokens});
-    }
-  }
-
-  // 2. Generated cases, in batches so the deadline is honoured; RapidCheck shrinks a failing
-  // case to the smallest one that still fails (fewest tokens and heads, simplest positions and
-  // values; smallest head_dim when specs are generated).  Each property gets an equal slice of
-  // what is left of the unit's budget.
-  const auto generated_start = Clock::now();
-  for (size_t pi = 0; generated_phase && pi < reached && result.internal_error.empty() && result.refusal.empty() && !stop;
-       ++pi) {
-    const Property* p = selected[pi];
-    PropertyOutcome& out = outs[pi];
-    if (out.failed) continue;
-    const auto property_deadline =
-        deadline == Clock::time_point::max()
-            ? deadline
-            : generated_start + (std::max(deadline, generated_start) - generated_start) * static_cast<int64_t>(pi + 1) /
-                                    static_cast<int64_t>(reached);
-    const CaseEvaluator eval{kernel, *p, judge, out, result.internal_error};
+    // 2. Generated cases, in batches so the deadline is honoured; RapidCheck shrinks a
+    // failing case to the smallest one that still fails (fewest tokens and heads, simplest
+    // positions and values; smallest head_dim when specs are generated).
     props::gen::Constraints k = props::gen::Constraints::of(kernel);
     if (p->needs_two_tokens) k.max_heads = 1;
-    for (uint64_t batch = 0; !out.failed && result.internal_error.empty(); ++batch) {
+    for (uint64_t batch = 0; generated_phase && !out.failed && result.internal_error.empty(); ++batch) {
       if (Clock::now() >= property_deadline) break;
       if (options.max_cases >= 0 && out.generated >= options.max_cases) break;
       const int n = options.max_cases >= 0 ? std::min(25, options.max_cases - out.generated) : 25;
@@ -555,6 +538,8 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
           out.shrink_cut = out.shrink_cut || !stop_shrinking;
           RC_DISCARD("shrinking stopped");
         }
+        // Nor a new case past the deadline in the middle of a batch (RapidCheck gives up).
+        if (!last_failing && Clock::now() >= property_deadline) RC_DISCARD("deadline");
         const Case c = options.random_specs ? *props::gen::case_for(k) : *props::gen::case_with_spec(spec, k);
         const Judgement v = eval(c, !last_failing);
         if (v.failed()) {
@@ -602,9 +587,9 @@ UnitResult run_unit(const rc_kernel_desc& kernel, const RopeSpec& spec, const Ga
         result.internal_error = "test generation failed: " + error.description;
       }
     }
+    result.properties.push_back(std::move(out));
+    if (!result.internal_error.empty()) break;
   }
-  outs.resize(reached);
-  result.properties = std::move(outs);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

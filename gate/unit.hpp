@@ -1,6 +1,6 @@
-// The gate's engine for one unit (kernel × spec): runs the property catalogue — first a
-// deterministic sweep of design.md's edge positions for every property, then generated cases
-// until a case count or a deadline (GateOptions::phase: one of the two) — and reports, per property, how many cases were checked or skipped, the
+// The gate's engine for one unit (kernel × spec): runs the property catalogue — for each
+// property first a deterministic sweep of design.md's edge positions, then generated cases
+// until a case count or a deadline (GateOptions::phase: only one of the two) — and reports, per property, how many cases were checked or skipped, the
 // largest error/bound measured, and the shrunk counterexample of the first violation.
 //
 // Judging is the judge's (properties/judge.hpp): nothing here decides whether a kernel is
@@ -93,8 +93,9 @@ struct GateOptions {
   // Called before each kernel call with the case about to run (isolation writes it down so
   // a crash can be attributed), and after each case (a heartbeat).
   std::function<void(const Case&, const char* property)> before_case;
-  // Which cases: the sweep of every property then the generated cases of every property
-  // (kAll), or one of the two (the gate runs every unit's sweep before any generated case).
+  // Which cases: each property's sweep and then its generated cases (kAll), or only the
+  // sweeps, or only the generated cases (the gate runs every unit's sweeps, in a child of their
+  // own, before any generated case).  The calls a kernel gets keep their order in each.
   enum class Phase { kAll, kSweep, kGenerated } phase = Phase::kAll;
   // Called as soon as the judge confirms a failure, with the outcome on the case it was found
   // on, before shrinking (shrink_cut set): the gate prints it at once.
