@@ -202,14 +202,24 @@ int off_by_one(const rc_spec* spec, void* handle, const int64_t* positions, int6
   return rc;
 }
 
-TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
+// The first built-in kernel (f32) with its apply replaced, and the d64 spec it is run on.
+rc_kernel_desc builtin_with(const char* name, decltype(rc_kernel_desc::apply) apply) {
   rc_kernel_desc d = *impl::builtin_kernels().front();
-  ASSERT_EQ(d.in_dtype, RC_DTYPE_F32);
-  d.name = "off_by_one";
-  d.apply = off_by_one;
+  d.name = name;
+  d.apply = apply;
+  return d;
+}
+RopeSpec d64_spec() {
   RopeSpec spec;
   spec.head_dim = spec.rotary_dim = 64;
   spec.max_position_embeddings = 2048;
+  return spec;
+}
+
+TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
+  const rc_kernel_desc d = builtin_with("off_by_one", off_by_one);
+  ASSERT_EQ(d.in_dtype, RC_DTYPE_F32);
+  const RopeSpec spec = d64_spec();
   GateOptions o;
   o.max_cases = 5;
   o.shrink_seconds = 0;
@@ -235,12 +245,8 @@ TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
 // Issue 21: a failure is told the moment the judge confirms it, on the case it was found on,
 // before it is shrunk; with fail_fast that case is the unit's answer and nothing runs after it.
 TEST(RunUnit, AFailureIsToldBeforeItIsShrunkAndFailFastStopsThere) {
-  rc_kernel_desc d = *impl::builtin_kernels().front();
-  d.name = "off_by_one";
-  d.apply = off_by_one;
-  RopeSpec spec;
-  spec.head_dim = spec.rotary_dim = 64;
-  spec.max_position_embeddings = 2048;
+  const rc_kernel_desc d = builtin_with("off_by_one", off_by_one);
+  const RopeSpec spec = d64_spec();
   GateOptions o;
   o.max_cases = 5;
   o.shrink_seconds = 60;
@@ -275,9 +281,7 @@ TEST(RunUnit, AFailureIsToldBeforeItIsShrunkAndFailFastStopsThere) {
 // the sweep phase generates nothing, the generated phase sweeps nothing.
 TEST(RunUnit, TheSweepAndTheGeneratedCasesRunApart) {
   const rc_kernel_desc& k = *impl::builtin_kernels().front();
-  RopeSpec spec;
-  spec.head_dim = spec.rotary_dim = 64;
-  spec.max_position_embeddings = 2048;
+  const RopeSpec spec = d64_spec();
   GateOptions o;
   o.max_cases = 4;
   o.properties = {"kernelIsDeterministic"};
@@ -309,12 +313,8 @@ int every_seventh_call_fails(const rc_spec* spec, void* handle, const int64_t* p
 }
 
 TEST(RunUnit, AnIntermittentFailureIsReportedAsNonDeterminismAndNotShrunk) {
-  rc_kernel_desc d = *impl::builtin_kernels().front();
-  d.name = "every_seventh_call_fails";
-  d.apply = every_seventh_call_fails;
-  RopeSpec spec;
-  spec.head_dim = spec.rotary_dim = 64;
-  spec.max_position_embeddings = 2048;
+  const rc_kernel_desc d = builtin_with("every_seventh_call_fails", every_seventh_call_fails);
+  const RopeSpec spec = d64_spec();
   GateOptions o;
   o.max_cases = 10;
   o.properties = {"agreesWithExactReferenceWithinContract"};
