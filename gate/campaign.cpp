@@ -249,11 +249,19 @@ std::vector<std::optional<Finished>> run_in_process(const std::vector<Unit>& uni
   return results;
 }
 
-// Whether a unit whose sweep ended as `f` still has generated cases to run.
-bool needs_generated(const Finished& f) {
+// The properties whose generated cases are still to run after a unit's sweep ended as `f`:
+// those it did not fail, up to an internal error (the property that had it is the last: the
+// unit ran nothing after it, and with the sweep and generated cases in one run the properties
+// before it had their generated cases).
+std::vector<std::string> to_generate(const Finished& f) {
   const UnitResult& r = f.run.result;
-  if (!f.run.crash.empty() || !r.internal_error.empty() || !r.refusal.empty()) return false;
-  return std::any_of(r.properties.begin(), r.properties.end(), [](const PropertyOutcome& o) { return !o.failed; });
+  std::vector<std::string> out;
+  if (!f.run.crash.empty() || !r.refusal.empty()) return out;
+  const size_t n = r.properties.size() - (r.internal_error.empty() || r.properties.empty() ? 0 : 1);
+  for (size_t i = 0; i < n; ++i) {
+    if (!r.properties[i].failed) out.push_back(r.properties[i].property);
+  }
+  return out;
 }
 
 // A unit's generated cases (`more`) added to its sweep (`into`): counts add up, the largest
@@ -261,7 +269,7 @@ bool needs_generated(const Finished& f) {
 void merge(Finished& into, Finished&& more) {
   UnitResult& r = into.run.result;
   r.seconds += more.run.result.seconds;
-  if (!more.run.result.internal_error.empty()) r.internal_error = more.run.result.internal_error;
+  if (r.internal_error.empty()) r.internal_error = more.run.result.internal_error;
   for (PropertyOutcome& o : more.run.result.properties) {
     const auto same = std::find_if(r.properties.begin(), r.properties.end(),
                                    [&](const PropertyOutcome& p) { return p.property == o.property; });
@@ -395,7 +403,7 @@ CampaignResult run_campaign(const CampaignOptions& a) {
     const auto swept = run_isolated(
         mine, sweeps, a.jobs, a.case_timeout, findings, a.fail_fast,
         [&](size_t j, const Finished& f) {
-          if (!needs_generated(f)) progress(mine[sweeps[j].unit]);
+          if (to_generate(f).empty()) progress(mine[sweeps[j].unit]);
         },
         &stopped);
     for (size_t j = 0; j < sweeps.size(); ++j) results[sweeps[j].unit] = swept[j];
@@ -406,11 +414,9 @@ CampaignResult run_campaign(const CampaignOptions& a) {
       GateOptions o = opt;
       o.phase = GateOptions::Phase::kGenerated;
       if (!mine[i].random_specs) {
-        if (!results[i] || !needs_generated(*results[i])) continue;
-        o.properties.clear();
-        for (const PropertyOutcome& p : results[i]->run.result.properties) {
-          if (!p.failed) o.properties.push_back(p.property);
-        }
+        if (!results[i]) continue;
+        o.properties = to_generate(*results[i]);
+        if (o.properties.empty()) continue;
         if (opt.unit_budget_seconds >= 0) o.unit_budget_seconds = opt.unit_budget_seconds - results[i]->run.result.seconds;
         if (a.cases == 0 || (opt.unit_budget_seconds >= 0 && o.unit_budget_seconds <= 0)) {  // no case would run
           progress(mine[i]);
