@@ -242,6 +242,33 @@ TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
   EXPECT_EQ(r.properties[0].counterexample->positions, std::vector<int64_t>{0});
 }
 
+// Issue 21: the gate's wall time is its budget plus the shrink deadline.  Past
+// GateOptions::deadline no generated case starts; past hard_deadline no shrink goes on,
+// whatever shrink_seconds allows (the failure is reported as found, cut short).
+TEST(RunUnit, NothingRunsPastTheGatesDeadlinesButTheSweep) {
+  const rc_kernel_desc d = builtin_with("off_by_one", off_by_one);
+  const RopeSpec spec = d64_spec();
+  GateOptions o;
+  o.max_cases = 5;
+  o.shrink_seconds = 60;
+  o.hard_deadline = std::chrono::steady_clock::now();
+  o.properties = {"agreesWithExactReferenceWithinContract"};
+  for (const bool generated : {false, true}) {
+    o.random_specs = generated;
+    const UnitResult r = run_unit(d, spec, o);
+    ASSERT_EQ(r.properties.size(), 1u);
+    EXPECT_TRUE(r.properties[0].failed) << generated << r.internal_error;
+    EXPECT_TRUE(r.properties[0].shrink_cut) << generated;
+  }
+  GateOptions late;
+  late.deadline = std::chrono::steady_clock::now();
+  late.properties = {"kernelIsDeterministic"};
+  const UnitResult r = run_unit(*impl::builtin_kernels().front(), spec, late);
+  ASSERT_EQ(r.properties.size(), 1u);
+  EXPECT_GT(r.properties[0].checked, 0);  // the sweep runs whole
+  EXPECT_EQ(r.properties[0].generated, 0);
+}
+
 // Issue 21: a failure is told the moment the judge confirms it, on the case it was found on,
 // before it is shrunk; with fail_fast that case is the unit's answer and nothing runs after it.
 TEST(RunUnit, AFailureIsToldBeforeItIsShrunkAndFailFastStopsThere) {
