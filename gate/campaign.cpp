@@ -425,16 +425,16 @@ CampaignResult run_campaign(const CampaignOptions& a) {
       }
       generated.push_back(Job{i, o});
     }
-    const auto more = run_isolated(
+    auto more = run_isolated(
         mine, generated, a.jobs, a.case_timeout, findings, a.fail_fast,
         [&](size_t j, const Finished&) { progress(mine[generated[j].unit]); }, &stopped);
     for (size_t j = 0; j < generated.size(); ++j) {
       std::optional<Finished>& into = results[generated[j].unit];
       if (!more[j]) continue;
       if (into) {
-        merge(*into, Finished(*more[j]));
+        merge(*into, std::move(*more[j]));
       } else {
-        into = more[j];
+        into = std::move(more[j]);
       }
     }
   }
