@@ -82,13 +82,7 @@ const rc_kernel_desc kScalarF32HfKernel = {
     prepare,
     release_state<State>,
     apply,
-    RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS,
-    RC_POSITIONS_I64,
-    RC_CACHE_NONE,
-    0,
-    0.0,
-    nullptr,
-    apply2,
+    RC_BUILTIN_ABI2_FIELDS(apply2),
 };
 
 }  // namespace ropecheck::impl

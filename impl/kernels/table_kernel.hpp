@@ -153,13 +153,7 @@ constexpr rc_kernel_desc make_table_kernel(const char* name, const char* descrip
       table_prepare,
       release_state<TableState>,
       table_kernel_apply<Store, Self>,
-      RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS,
-      RC_POSITIONS_I64,
-      RC_CACHE_NONE,
-      0,
-      0.0,
-      nullptr,
-      table_kernel_apply2<Store, Self>,
+      RC_BUILTIN_ABI2_FIELDS((table_kernel_apply2<Store, Self>)),
   };
 }
 
