@@ -176,6 +176,7 @@ TEST(RunUnit, TheSweepReachesTwoToTheSixtyTwoAndNamesTheSmallestFailingPosition)
   d.prepare = nullptr;
   d.release = nullptr;
   d.apply = wrong_from_2_62;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   // Exact angle, cos/sin and rotation in double-double, rounded once to double.
   d.accuracy = rc_accuracy{RC_ANGLE_EXACT_DD, RC_DTYPE_F64X2, RC_DTYPE_I64, RC_DTYPE_F64, RC_DTYPE_F64,
                            RC_ROUND_NEAREST_EVEN, 0x1p-104, 1.0, 0.0, 0.0, 1.0, 1.0};
@@ -207,6 +208,7 @@ rc_kernel_desc builtin_with(const char* name, decltype(rc_kernel_desc::apply) ap
   rc_kernel_desc d = *impl::builtin_kernels().front();
   d.name = name;
   d.apply = apply;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   return d;
 }
 RopeSpec d64_spec() {
