@@ -104,7 +104,7 @@ void record_failure(PropertyOutcome& out, const Judgement& j, const Case& c) {
 
 // The same case bit for bit, in what shrinking changes (tokens, heads, padding, values).
 bool same_case(const Case& a, const Case& b) {
-  return a.positions == b.positions && a.n_heads == b.n_heads && a.n_kv_heads == b.n_kv_heads &&
+  return a.positions == b.positions && a.axis_positions == b.axis_positions && a.n_heads == b.n_heads && a.n_kv_heads == b.n_kv_heads &&
          a.head_pad == b.head_pad && a.token_pad == b.token_pad && a.poison == b.poison && a.x.size() == b.x.size() &&
          std::memcmp(a.x.data(), b.x.data(), a.x.size() * sizeof(double)) == 0;
 }
