@@ -353,7 +353,8 @@ TEST(GateStreaming, FailFastStopsAtTheFirstViolationLongBeforeTheBudget) {
   std::ifstream pj(d + "/pass.json");
   const auto pass_json = nlohmann::json::parse(pj);
   EXPECT_EQ(pass_json["fail_fast"]["stopped"], false);
-  EXPECT_EQ(pass_json["units"].size(), 13u);
+  EXPECT_EQ(pass_json["fail_fast"]["units_not_finished"], 0);
+  EXPECT_FALSE(pass_json["units"].empty());
 }
 
 // ---- `ropecheck report` on misbehaving kernels -------------------------------------------
