@@ -4,7 +4,7 @@
 Issue 21: a kernel author should see a verdict within seconds, not after the whole budget.
 For each broken kernel (properties/broken: the generated broken_plugins.inc of the build, the
 correct twin control_twin left out, and the model twins with the config or spec that shows
-their bug, as cli/tests/model_twins_test.cpp runs them) this runs the default gate — default
+their bug, as cli/tests/model_twins_test.cpp and mrope_twins_test.cpp run them) this runs the default gate — default
 budget, default --jobs 2 — as a user would, twice: as is, and with --fail-fast.  It records,
 from process start (this script's fork), the time at which the first finding line
 ("[1.2 s] FAIL found: ..." or "CRASH found:") arrives on the pipe, the total wall time and the
@@ -32,12 +32,18 @@ import time
 FINDING = re.compile(rb"^(\[[0-9.]+ s\] (FAIL|CRASH) found: |(FAIL|CRASH): )")
 DEFAULT_BUDGET, DEFAULT_SHRINK = 20, 10  # cli/cmd_check.cpp defaults
 
-# The model twins: their bug shows only with a real model's config (model_twins_test.cpp).
+# The model twins: their bug shows only with a real model's config (model_twins_test.cpp), or
+# on the M-RoPE specs (the default specs hold them; mrope_twins_test.cpp uses the same files).
 MODEL_TWINS = {
     "broken_gemma3_layers_swapped": ["--hf-config", "reference/specs/hf/gemma-3-27b.config.json"],
     "broken_llama3_lf_eq_hf_nan": ["--hf-config", "reference/specs/hf/llama-4-scout-17b-16e.config.json"],
     "broken_mla_mscale_merged": ["--hf-config", "reference/specs/hf/deepseek-v3.config.json"],
     "broken_longrope_short_after_crossing": ["--spec", "reference/specs/gate/longrope-d96-phi3.json"],
+    # M-RoPE (issue 17): the default specs hold the two M-RoPE gate specs.
+    "broken_mrope_section_off_by_one": [],
+    "broken_mrope_interleaved_as_chunked": [],
+    "broken_mrope_partial_ignored": [],
+    "broken_mrope_yarn_skipped": [],
 }
 
 
