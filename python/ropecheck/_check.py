@@ -51,8 +51,9 @@ class Violation(AssertionError):
 
 
 class Refused(Exception):
-    """A kernel raises Refused("why") to decline a call it does not support (a refusal, as a C
-    kernel's status RC_ERR_UNSUPPORTED: the case is skipped, never a finding); nothing it wrote counts."""
+    """A kernel raises Refused("why") to decline a call, as a C kernel returns RC_ERR_UNSUPPORTED
+    with a reason.  The judge's rule holds as for any kernel: a call inside what the contract
+    declares must be answered, so refusing one is a violation that quotes the reason."""
 
 
 class _Timeout(BaseException):

@@ -1,0 +1,86 @@
+"""ropecheck.check on real torch kernels (python/examples/torch_ropes.py): the correct ones pass,
+each broken twin fails naming the property, and its repro line replays the same verdict."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import ropecheck
+from examples import torch_ropes as tr
+
+BUDGET = 1.0
+SPEC = {"head_dim": 64, "rope_theta": 10000}
+CACHE = "cache:cos_sin_halves:f32"
+
+
+def run(fn, contract, tmp_path, spec=SPEC, **kw):
+    return ropecheck.check(ropecheck.torch_kernel(fn), ropecheck.spec(spec), contract, budget_seconds=BUDGET,
+                           out_dir=str(tmp_path), **kw)
+
+
+def test_hf_style_module_passes_under_the_hf_fp32_contract(tmp_path):
+    r = run(tr.hf_rope, "hf_fp32", tmp_path)
+    print(r.report())
+    assert r.passed and r.verdict == "pass" and r.exit_code == 0
+    assert r.table["agreesWithExactReferenceWithinContract"]["checked"] > 0
+    assert r.counterexample is None and r.repro == ""
+
+
+def test_hf_style_module_fails_the_position_exact_contract_at_long_positions(tmp_path):
+    r = run(tr.hf_rope, "position_exact_f32", tmp_path, properties=["agreesWithExactReferenceWithinContract"])
+    print(r.report())
+    assert r.verdict == "violation" and r.exit_code == 1
+    assert r.failed_properties == ["agreesWithExactReferenceWithinContract"]
+    # At t = 0 and 1 the fp32 angle t*inv_freq is inv_freq itself; the failure needs a position
+    # where the fp32 product rounds (the smallest failing one found is printed, e.g. t = 17).
+    case = __import__("json").loads(r.counterexample["case"])
+    assert max(int(p) for p in case["positions"]) >= 2
+
+
+def test_vllm_style_cache_kernel_passes_in_place_with_gqa(tmp_path):
+    # Two kv heads for eight q heads: the generated calls carry GQA/MQA shapes of the spec.
+    r = run(tr.vllm_rope, CACHE, tmp_path)
+    print(r.report())
+    assert r.passed
+
+
+@pytest.mark.parametrize("fn, contract, prop", [
+    (tr.hf_rope_bf16_inv_freq, "hf_fp32", "agreesWithExactReferenceWithinContract"),
+    (tr.hf_rope_interleaved, "hf_fp32", "agreesWithExactReferenceWithinContract"),
+    (tr.hf_rope_skips_single_kv_head, "hf_fp32", "agreesWithExactReferenceWithinContract"),
+    (tr.vllm_rope_swapped_halves, CACHE, "agreesWithExactReferenceWithinContract"),
+])
+def test_broken_twin_is_caught_and_its_repro_replays(fn, contract, prop, tmp_path):
+    r = run(fn, contract, tmp_path)
+    print(r.report())
+    assert r.verdict == "violation"
+    assert prop in r.failed_properties
+    assert r.counterexample["property"] == prop and r.counterexample["case_text"]
+    assert r.repro_file and os.path.exists(r.repro_file)
+    # ropecheck.repro replays it with the same verdict on the broken kernel ...
+    again = ropecheck.repro(r.repro_file, ropecheck.torch_kernel(fn), contract)
+    assert again.finding == "violation" and again.property == prop
+    # ... and the repro line (python -m ropecheck repro ...) too, exit code 1 like `ropecheck repro`.
+    env = dict(os.environ)
+    line = r.repro.split()
+    assert line[:4] == ["/usr/bin/python3", "-m", "ropecheck", "repro"]
+    p = subprocess.run([sys.executable] + line[1:], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "REPRODUCED" in p.stdout
+
+
+def test_repro_of_a_fixed_kernel_passes(tmp_path):
+    r = run(tr.hf_rope_bf16_inv_freq, "hf_fp32", tmp_path)
+    fixed = ropecheck.repro(r.repro_file, ropecheck.torch_kernel(tr.hf_rope), "hf_fp32")
+    assert fixed.finding == "pass" and fixed.exit_code == 0
+
+
+def test_raise_on_failure_raises_violation_with_the_shrunk_case(tmp_path):
+    with pytest.raises(ropecheck.Violation) as e:
+        run(tr.hf_rope_bf16_inv_freq, "hf_fp32", tmp_path, raise_on_failure=True,
+            properties=["agreesWithExactReferenceWithinContract"])
+    text = str(e.value)
+    assert "agreesWithExactReferenceWithinContract" in text and "tokens=" in text and "reproduce:" in text
