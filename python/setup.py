@@ -39,7 +39,9 @@ class BuildPy(build_py):
     def run(self):
         super().run()
         core = built_core()
-        shutil.copy2(core, os.path.join(self.build_lib, "ropecheck", os.path.basename(core)))
+        # The core and the plugin `ropecheck repro` loads for Python kernels.
+        for lib in glob.glob(os.path.join(os.path.dirname(core), "*.so")):
+            shutil.copy2(lib, os.path.join(self.build_lib, "ropecheck", os.path.basename(lib)))
 
 
 setup(cmdclass={"build_py": BuildPy}, package_data={"ropecheck": ["*.so"]}, zip_safe=False)

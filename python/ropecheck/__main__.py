@@ -4,19 +4,10 @@ Replays a counterexample saved by ropecheck.check on the Python kernel MODULE:FU
 check() prints); exit codes as `ropecheck repro`: 0 passes now, 1 violation reproduces, 3 crash,
 2 bad usage or not applicable."""
 import argparse
-import importlib
 import json
 import sys
 
-
-def _resolve(target: str):
-    mod, _, attr = target.partition(":")
-    if not mod or not attr:
-        raise SystemExit(f"--kernel must be MODULE:FUNCTION, got {target!r}")
-    obj = importlib.import_module(mod)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+from ._plugin import resolve
 
 
 def main(argv=None) -> int:
@@ -29,12 +20,13 @@ def main(argv=None) -> int:
     r.add_argument("--kernel", required=True, help="MODULE:FUNCTION of the kernel")
     r.add_argument("--contract", default="hf_fp32", help="a preset name or the contract's fields as JSON")
     r.add_argument("--torch-device", default=None, help="wrap the function with ropecheck.torch_kernel")
+    r.add_argument("--name", default=None, help="(the kernel's name in the check; ignored here)")
     r.add_argument("--property", default=None)
     r.add_argument("--timeout", type=float, default=20)
     r.add_argument("--isolate", action="store_true")
     a = p.parse_args(argv)
     sys.path.insert(0, "")
-    fn = _resolve(a.kernel)
+    fn = resolve(a.kernel)
     if a.torch_device and not isinstance(fn, ropecheck.TorchKernel):
         fn = ropecheck.torch_kernel(fn, device=a.torch_device)
     c = json.loads(a.contract) if a.contract.lstrip().startswith("{") else a.contract

@@ -98,6 +98,7 @@ class _Invoker:
         self.pass_spec = _accepts(getattr(fn, "fn", fn), "spec")  # a TorchKernel: its function
         self.faults: List[str] = []  # every fault message, in order (tracebacks)
         self.calls = 0
+        self.vectors = 0  # head vectors passed to the kernel (q's and k's heads over all tokens)
         self.worker = None
         if isolate:
             from ._worker import WorkerKernel
@@ -106,7 +107,7 @@ class _Invoker:
         self.use_alarm = (not isolate and timeout > 0 and hasattr(signal, "setitimer")
                           and threading.current_thread() is threading.main_thread())
 
-    def kwargs(self, spec_index, cos, sin, inverse):
+    def kwargs(self, spec, cos, sin, inverse):
         kw: Dict[str, Any] = {}
         if self.contract.cache == "cos_sin_halves":
             kw["cos_sin_cache"] = cos
@@ -115,16 +116,17 @@ class _Invoker:
         if self.contract.inverse:
             kw["inverse"] = bool(inverse)
         if self.pass_spec:
-            kw["spec"] = self.specs[spec_index]
+            kw["spec"] = spec
         return kw
 
     def fault(self, text: str) -> str:
         self.faults.append(text)
         return text
 
-    def __call__(self, spec_index, positions, q, k, cos, sin, inverse, rotary_offset):
+    def __call__(self, spec, positions, q, k, cos, sin, inverse, rotary_offset):
         self.calls += 1
-        kw = self.kwargs(spec_index, cos, sin, inverse)
+        self.vectors += q.shape[0] * (q.shape[1] + (0 if k is None else k.shape[1]))
+        kw = self.kwargs(spec, cos, sin, inverse)
         if self.worker is not None:
             status, value = self.worker.call(positions, q, k, kw)
             if status == "refused":
@@ -216,6 +218,7 @@ class CheckResult:
                   detail, case (JSON), case_text)
     counterexample  the first of them (None on a pass)
     repro         the command that replays it (python -m ropecheck repro ...), "" if not saved
+    repro_cli     the same through `ropecheck repro` (ROPECHECK_PYTHON_KERNEL=... ropecheck repro FILE)
     repro_file    the saved counterexample (the format `ropecheck repro` reads)
     traceback     the kernel's first fault (exception and traceback, hang, wrong shape), if any
     messages      the findings as `ropecheck check` prints them
@@ -243,6 +246,7 @@ class CheckResult:
         self.counterexample = self.failures[0] if self.failures else None
         self.repro_file = ""
         self.repro = ""
+        self.repro_cli = ""  # the same replay through `ropecheck repro` (the Python plugin)
         for p, cell in self.table.items():
             if cell["status"] in ("FAIL", "CRASH") and cell["repro_file"]:
                 self.repro = cell["repro_file"]
@@ -281,7 +285,7 @@ class CheckResult:
             parts.append("nothing was checked: the kernel refused every call (see the table's reasons)")
         parts.append(self.table_text())
         if self.repro:
-            parts.append(f"reproduce: {self.repro}")
+            parts.append(f"reproduce: {self.repro}" + (f"\n       or: {self.repro_cli}" if self.repro_cli else ""))
         return "\n\n".join(parts)
 
     def __repr__(self):
@@ -299,17 +303,41 @@ def _contract_arg(c: Contract) -> str:
     return "'" + json.dumps(c.fields()) + "'"
 
 
-def _repro_prefix(fn, c: Contract) -> str:
+PLUGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libropecheck_python_plugin.so")
+
+
+def _kernel_words(fn, c: Contract, name: Optional[str]) -> Optional[str]:
+    """'MODULE:FUNCTION --contract C [--torch-device D] [--name N]', None when fn has no importable name."""
     from ._torch import TorchKernel
 
     inner = fn.fn if isinstance(fn, TorchKernel) else fn
     target = _target(inner)
     if target is None:
-        return f"{PYTHON_REPRO} --contract {_contract_arg(c)} --kernel MODULE:FUNCTION"
-    extra = ""
+        return None
+    words = f"{target} --contract {_contract_arg(c)}"
     if isinstance(fn, TorchKernel):
-        extra = f" --torch-device {fn.device}"
-    return f"{PYTHON_REPRO} --contract {_contract_arg(c)} --kernel {target}{extra}"
+        words += f" --torch-device {fn.device}"
+    if name:
+        words += f" --name {name}"
+    return words
+
+
+def _repro_prefix(fn, c: Contract, name: Optional[str]) -> str:
+    words = _kernel_words(fn, c, name)
+    if words is None:
+        return f"{PYTHON_REPRO} --contract {_contract_arg(c)} --kernel MODULE:FUNCTION"
+    target, _, rest = words.partition(" ")
+    return f"{PYTHON_REPRO} --kernel {target} {rest}"
+
+
+def _cli_repro(fn, c: Contract, name: Optional[str], path: str) -> str:
+    """The `ropecheck repro` line: the saved file names the Python plugin, the variable the kernel."""
+    import shlex
+
+    words = _kernel_words(fn, c, name)
+    if words is None or not path or not os.path.exists(PLUGIN):
+        return ""
+    return f"ROPECHECK_PYTHON_KERNEL={shlex.quote(words)} ropecheck repro {path}"
 
 
 def check(fn, spec, contract="hf_fp32", *, budget_seconds: float = 20, seed: int = 1,
@@ -332,9 +360,10 @@ def check(fn, spec, contract="hf_fp32", *, budget_seconds: float = 20, seed: int
     if isinstance(fn, TorchKernel):
         fn = fn.bind(c)
     kname = name or _kernel_name(fn)
-    origin = "python:" + (_target(getattr(fn, "fn", fn)) or kname)
+    # The saved counterexamples name the plugin that lets `ropecheck repro` call the kernel.
+    origin = PLUGIN if os.path.exists(PLUGIN) else "python:" + (_target(getattr(fn, "fn", fn)) or kname)
     invoker = _Invoker(fn, c, specs, float(timeout), bool(isolate))
-    prefix = _repro_prefix(fn, c)
+    prefix = _repro_prefix(fn, c, name)
     try:
         with _Alarm(invoker.use_alarm):
             raw = _core.run_check(invoker, c.fields(), kname, origin, specs, list(properties or []),
@@ -343,6 +372,8 @@ def check(fn, spec, contract="hf_fp32", *, budget_seconds: float = 20, seed: int
     finally:
         invoker.close()
     result = CheckResult(raw, kname, c, specs, invoker.faults, prefix)
+    result.kernel_calls, result.kernel_vectors = invoker.calls, invoker.vectors
+    result.repro_cli = _cli_repro(fn, c, name, result.repro_file)
     if raise_on_failure and not result.passed:
         raise Violation(result)
     return result

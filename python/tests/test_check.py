@@ -12,6 +12,8 @@ import ropecheck
 from examples import torch_ropes as tr
 
 BUDGET = 1.0
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES_PARENT = os.path.join(ROOT, "python")
 SPEC = {"head_dim": 64, "rope_theta": 10000}
 CACHE = "cache:cos_sin_halves:f32"
 
@@ -70,6 +72,16 @@ def test_broken_twin_is_caught_and_its_repro_replays(fn, contract, prop, tmp_pat
     p = subprocess.run([sys.executable] + line[1:], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "REPRODUCED" in p.stdout
+    # ... and `ropecheck repro` (the C++ CLI, through the Python plugin the file names).
+    cli = os.environ.get("ROPECHECK_CLI", os.path.join(ROOT, "build", "release", "cli", "ropecheck"))
+    if not os.path.exists(cli):
+        pytest.skip("the ropecheck CLI is not built")
+    assert r.repro_cli.startswith("ROPECHECK_PYTHON_KERNEL=") and " ropecheck repro " in r.repro_cli
+    env["PYTHONPATH"] = os.pathsep.join([EXAMPLES_PARENT, env.get("PYTHONPATH", "")])
+    p = subprocess.run(r.repro_cli.replace(" ropecheck repro ", f" {cli} repro "), shell=True, capture_output=True,
+                       text=True, env=env, timeout=180)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"REPRODUCED: {r.kernel} violates {prop}" in p.stdout
 
 
 def test_repro_of_a_fixed_kernel_passes(tmp_path):
