@@ -138,6 +138,7 @@ class Contract:
     theta_rel_error_per_pair: float = 0.0
     cache: str = "none"
     cache_dtype: str = "f32"
+    qk: bool = True  # also calls with q and k together (GQA/MQA shapes); False: q-only calls
     inverse: bool = False
     description: str = ""
     preset: str = ""  # the preset it came from unchanged ("" once a field was changed)

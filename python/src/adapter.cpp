@@ -72,6 +72,7 @@ py::dict contract_dict(const rc_kernel_desc& d) {
   c["theta_rel_error_per_pair"] = impl::theta_error_per_pair_of(d);
   c["cache"] = impl::cache_convention_name(impl::cache_of(d));
   c["cache_dtype"] = impl::cache_of(d) == RC_CACHE_NONE ? "f32" : impl::dtype_name(impl::cache_dtype_of(d));
+  c["qk"] = true;  // the adapter takes q and k together (the Python kernel gets k=None for q-only calls)
   c["inverse"] = impl::has_feature(d, RC_FEATURE_INVERSE);
   c["description"] = d.description ? d.description : "";
   return c;
@@ -111,7 +112,8 @@ rc_kernel_desc desc_from_dict(const py::dict& c) {
   a.reduced_angle_abs_error = num("reduced_angle_abs_error");
   a.sincos_ulp = num("sincos_ulp");
   a.attention_rel_error = num("attention_rel_error");
-  d.features = RC_FEATURE_Q_ONLY | RC_FEATURE_QK | (py::cast<bool>(c["inverse"]) ? RC_FEATURE_INVERSE : 0u);
+  d.features = RC_FEATURE_Q_ONLY | (py::cast<bool>(c["qk"]) ? RC_FEATURE_QK : 0u) |
+               (py::cast<bool>(c["inverse"]) ? RC_FEATURE_INVERSE : 0u);
   d.position_dtypes = RC_POSITIONS_I64;
   d.cache = enum_of(str("cache"), "cache", RC_CACHE_NONE, RC_CACHE_REPEAT_INTERLEAVED, impl::cache_convention_name);
   d.cache_dtype = dtype_of(str("cache_dtype"), "cache_dtype");

@@ -150,14 +150,37 @@ py::dict run_check(py::object invoker, const py::dict& contract, const std::stri
   return d;
 }
 
+// The built-in kernel the benchmark runs, and the head vectors it was given (its calls counted
+// through a copy of its descriptor whose entry points count, then call the kernel's).
+const rc_kernel_desc* g_counted = nullptr;
+uint64_t g_counted_vectors = 0;
+int counting_apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+                   int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  g_counted_vectors += static_cast<uint64_t>(n_tokens * n_heads);
+  return g_counted->apply(spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
+}
+int counting_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
+  g_counted_vectors += static_cast<uint64_t>(call->n_tokens * (call->q.n_heads + (call->k.in ? call->k.n_heads : 0)));
+  return g_counted->apply2(spec, handle, call);
+}
+
 // The same campaign on a built-in kernel (the C path of python/bench/bench_python_vs_c.py).
 py::dict run_builtin_check(const std::string& kernel_name, const std::vector<RopeSpec>& specs,
                            const std::vector<std::string>& properties, int cases, uint64_t seed, const std::string& out_dir) {
   const impl::KernelSet set = impl::KernelSet::with_builtins();
   const impl::Kernel* kernel = set.find(kernel_name);
   if (kernel == nullptr) throw py::value_error("no built-in kernel '" + kernel_name + "'");
+  rc_kernel_desc counting = *kernel->desc;
+  if (impl::apply2_of(counting)) {
+    counting.apply2 = counting_apply2;
+  } else {
+    counting.apply = counting_apply;
+  }
+  g_counted = kernel->desc;
+  g_counted_vectors = 0;
+  const impl::Kernel counted{&counting, kernel->origin};
   gate::CampaignOptions o;
-  o.kernels = {kernel};
+  o.kernels = {&counted};
   o.specs = specs;
   o.properties = properties;
   o.cases = cases;
@@ -170,6 +193,7 @@ py::dict run_builtin_check(const std::string& kernel_name, const std::vector<Rop
   py::dict d;
   d["exit_code"] = r.tally.exit_code();
   d["seconds"] = r.seconds;
+  d["vectors"] = g_counted_vectors;
   return d;
 }
 
