@@ -23,3 +23,25 @@ def wrong_shape(positions, q, k):
 
 def aborts(positions, q, k):
     os.abort()
+
+
+def _rotate_rows_in_place(x2d, positions_per_row, base=10000.0):
+    d = x2d.shape[-1]
+    inv = 1.0 / base ** (np.arange(0, d, 2, dtype=np.float64) / d)
+    ang = positions_per_row[:, None].astype(np.float64) * inv[None, :]
+    c, s = np.cos(ang), np.sin(ang)
+    x1, x2 = x2d[:, : d // 2].copy(), x2d[:, d // 2:].copy()
+    with np.errstate(invalid="ignore", over="ignore"):
+        x2d[:, : d // 2] = x1 * c - x2 * s
+        x2d[:, d // 2:] = x2 * c + x1 * s
+
+
+def in_place_through_reshape(positions, q, k):
+    """fp64, in place, but through q.reshape: a copy when the heads are strided (a packed qkv
+    view), so the rotation is lost there -- correct on contiguous tensors only."""
+    for x in (q, k):
+        if x is None:
+            continue
+        flat = x.reshape(-1, x.shape[-1])  # a view only when x is contiguous
+        _rotate_rows_in_place(flat, np.repeat(positions, x.shape[1]))
+    return None

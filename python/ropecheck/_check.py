@@ -8,6 +8,9 @@ How a kernel is called (the numpy convention; ropecheck.torch_kernel adapts torc
   positions  int64 [n_tokens]
   q          [n_tokens, n_q_heads, head_dim], the contract's in_dtype (bf16: uint16 bit patterns)
   k          [n_tokens, n_kv_heads, head_dim] or None (a q-only call); n_kv_heads divides n_q_heads
+             q and k are writable views of the call's output buffers with the call's strides (a
+             packed qkv view stays strided; the input is copied there first for an out-of-place
+             call), valid during the call only; when in_dtype != out_dtype, contiguous copies
   kw         cos_sin_cache=[rows, rotary_dim] (contract cache cos_sin_halves), or cos=, sin=
              (full_width, repeat_interleaved): read-only, built from exact math;
              inverse=bool when the contract declares inverse; spec=ropecheck.Spec when fn takes

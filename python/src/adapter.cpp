@@ -208,6 +208,41 @@ py::array gather(const rc_tensor& t, int64_t n_tokens, int64_t head_dim, int32_t
   return a;
 }
 
+// The tensor as the kernel sees it: a writable [n_tokens, n_heads, head_dim] view of the call's
+// output buffer with its strides (a packed qkv view stays strided, as engines pass it), the
+// input vectors first copied there when the call is out of place (only the vectors: the gaps
+// stay untouched).  A kernel rotating in place writes straight into the output; one returning
+// arrays is scattered.  Valid during the call only.
+py::array view(const rc_tensor& t, int64_t n_tokens, int64_t head_dim, int32_t dtype, std::vector<char>* saved) {
+  const auto es = static_cast<py::ssize_t>(props::dtype_size(dtype));
+  if (t.out != t.in) {
+    for (int64_t k = 0; k < n_tokens; ++k) {
+      for (int64_t h = 0; h < t.n_heads; ++h) {
+        char* out = static_cast<char*>(t.out) + (k * t.out_token_stride + h * t.out_head_stride) * es;
+        saved->insert(saved->end(), out, out + head_dim * es);  // what a refusal puts back
+        std::memcpy(out, static_cast<const char*>(t.in) + (k * t.token_stride + h * t.head_stride) * es,
+                    static_cast<size_t>(head_dim * es));
+      }
+    }
+  }
+  return py::array(py::dtype(numpy_dtype(dtype)), std::vector<py::ssize_t>{n_tokens, t.n_heads, head_dim},
+                   std::vector<py::ssize_t>{t.out_token_stride * es, t.out_head_stride * es, es}, t.out, py::none());
+}
+
+// A refusal writes nothing: the output vectors view() overwrote get their bytes back.
+void restore(const rc_tensor& t, int64_t n_tokens, int64_t head_dim, int32_t dtype, const std::vector<char>& saved) {
+  if (t.out == t.in || saved.empty()) return;
+  const auto es = static_cast<int64_t>(props::dtype_size(dtype));
+  size_t at = 0;
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    for (int64_t h = 0; h < t.n_heads; ++h) {
+      std::memcpy(static_cast<char*>(t.out) + (k * t.out_token_stride + h * t.out_head_stride) * es, saved.data() + at,
+                  static_cast<size_t>(head_dim * es));
+      at += static_cast<size_t>(head_dim * es);
+    }
+  }
+}
+
 // Writes the invoker's (already checked: shape, dtype, C-contiguous) answer to the call's outputs.
 void scatter(const py::array& a, const rc_tensor& t, int64_t n_tokens, int64_t head_dim, int32_t dtype) {
   const size_t es = props::dtype_size(dtype);
@@ -284,8 +319,14 @@ int adapter_apply2(const rc_spec* spec, void* /*handle*/, const rc_call* call) {
     }
     positions.mutable_at(i) = t;
   }
-  const py::array q = gather(call->q, n, hd, s.desc.in_dtype);
-  const py::object k = call->k.in ? py::object(gather(call->k, n, hd, s.desc.in_dtype)) : py::object(py::none());
+  // Views when the kernel reads and writes one dtype; contiguous copies of the inputs otherwise.
+  const bool views = s.desc.in_dtype == s.desc.out_dtype;
+  std::vector<char> saved_q, saved_k;
+  auto tensor = [&](const rc_tensor& t, std::vector<char>* saved) {
+    return views ? view(t, n, hd, s.desc.in_dtype, saved) : gather(t, n, hd, s.desc.in_dtype);
+  };
+  const py::array q = tensor(call->q, &saved_q);
+  const py::object k = call->k.in ? py::object(tensor(call->k, &saved_k)) : py::object(py::none());
   py::object cos = py::none(), sin = py::none();
   if (impl::cache_of(s.desc) == RC_CACHE_COS_SIN_HALVES) {
     cos = cache_view(call->cos, call->cache_rows, call->cache_row_stride, spec->rotary_dim, s.desc.cache_dtype);
@@ -300,13 +341,19 @@ int adapter_apply2(const rc_spec* spec, void* /*handle*/, const rc_call* call) {
   } catch (py::error_already_set& e) {
     if (e.matches(PyExc_KeyboardInterrupt)) {
       s.interrupted = true;
+      restore(call->q, n, hd, s.desc.out_dtype, saved_q);
+      if (call->k.in) restore(call->k, n, hd, s.desc.out_dtype, saved_k);
       return refuse(call, RC_ERR_UNSUPPORTED, "the check was interrupted (KeyboardInterrupt)");
     }
     throw std::runtime_error(std::string("ropecheck's Python invoker failed (please report): ") + e.what());
   }
   if (py::isinstance<py::str>(answer)) throw std::runtime_error(py::cast<std::string>(answer));
   const auto out = py::cast<py::tuple>(answer);
-  if (out.size() == 3) return refuse(call, py::cast<int>(out[1]), py::cast<std::string>(out[2]));  // ropecheck.Refused
+  if (out.size() == 3) {  // ropecheck.Refused
+    restore(call->q, n, hd, s.desc.out_dtype, saved_q);
+    if (call->k.in) restore(call->k, n, hd, s.desc.out_dtype, saved_k);
+    return refuse(call, py::cast<int>(out[1]), py::cast<std::string>(out[2]));
+  }
   scatter(py::cast<py::array>(out[0]), call->q, n, hd, s.desc.out_dtype);
   if (call->k.in) scatter(py::cast<py::array>(out[1]), call->k, n, hd, s.desc.out_dtype);
   return RC_OK;

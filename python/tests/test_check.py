@@ -43,10 +43,35 @@ def test_hf_style_module_fails_the_position_exact_contract_at_long_positions(tmp
 
 
 def test_vllm_style_cache_kernel_passes_in_place_with_gqa(tmp_path):
-    # Two kv heads for eight q heads: the generated calls carry GQA/MQA shapes of the spec.
-    r = run(tr.vllm_rope, CACHE, tmp_path)
+    shapes = []
+
+    def recorded(positions, q, k, cos_sin_cache):
+        shapes.append((q.shape[1], None if k is None else k.shape[1]))
+        return tr.vllm_rope(positions, q, k, cos_sin_cache)
+
+    r = run(recorded, CACHE, tmp_path)
     print(r.report())
     assert r.passed
+    # The judge called it with q and k together, fewer kv heads than q heads (GQA) and one (MQA).
+    assert any(kv is not None and kv < hq for hq, kv in shapes)
+    assert any(kv == 1 and hq > 1 for hq, kv in shapes)
+
+
+def test_one_check_covers_every_layer_type_of_a_hf_config(tmp_path):
+    cfg = {"model_type": "gemma3_text", "head_dim": 32, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+           "num_attention_heads": 4, "hidden_size": 128, "max_position_embeddings": 32768,
+           "layer_types": ["sliding_attention", "full_attention"], "num_hidden_layers": 2}
+    specs = ropecheck.specs_from_hf_config(cfg)
+    seen = set()
+
+    def kernel(positions, q, k, spec):
+        seen.add(spec.base)
+        return tr.hf_rope(positions, q, k, spec)
+
+    r = ropecheck.check(ropecheck.torch_kernel(kernel), specs, "hf_fp32", budget_seconds=BUDGET,
+                        out_dir=str(tmp_path), properties=["agreesWithExactReferenceWithinContract"])
+    assert r.passed, r.report()
+    assert seen == {10000.0, 1000000.0}
 
 
 @pytest.mark.parametrize("fn, contract, prop", [

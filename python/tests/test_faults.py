@@ -66,3 +66,15 @@ def test_a_refusal_inside_the_declared_range_is_a_violation(tmp_path):
     r = check(refuses, tmp_path)
     assert r.verdict == "violation"
     assert "refused a case inside its declared range" in r.report() and "not today" in r.report()
+
+
+def test_strided_views_reach_the_kernel(tmp_path):
+    # Tensors are views of the call's buffers with their strides: a kernel that is only right on
+    # contiguous tensors (in place through a reshape copy) is caught on a padded call.
+    ok = ropecheck.check(fk.in_place_through_reshape, SPEC, "fp64", budget_seconds=0.5, out_dir=str(tmp_path),
+                         many_tokens=False, properties=["positionZeroIsIdentityTimesAttentionFactor"])
+    assert ok.passed, ok.report()  # t = 0: nothing to lose
+    r = ropecheck.check(fk.in_place_through_reshape, SPEC, "fp64", budget_seconds=1, out_dir=str(tmp_path),
+                        many_tokens=False)
+    assert r.verdict == "violation", r.report()
+    assert "stridedEqualsContiguous" in r.failed_properties
