@@ -119,3 +119,21 @@ def vllm_rope(positions, q, k, cos_sin_cache):
 def vllm_rope_swapped_halves(positions, q, k, cos_sin_cache):
     """Broken twin: reads sin||cos from a cos||sin cache."""
     return _vllm(positions, q, k, cos_sin_cache, swap_halves=True)
+
+
+# ---------------------------------------------------------------------- bf16 ----------
+# bf16 tensors, angles in float64 (exact enough below 2^20), rotation in fp32, one rounding to bf16.
+
+def bf16_rope(positions, q, k, spec):
+    r = spec.rotary_dim
+    inv_freq = 1.0 / spec.base ** (torch.arange(0, r, 2, dtype=torch.float64) / r)
+    ang = positions.to(torch.float64)[:, None] * inv_freq[None, :]
+    cos, sin = ang.cos().to(torch.float32)[:, None, :], ang.sin().to(torch.float32)[:, None, :]
+
+    def apply(x):
+        xf = x.to(torch.float32)
+        x1, x2 = xf[..., : r // 2], xf[..., r // 2: r]
+        out = torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin, xf[..., r:]), dim=-1)
+        return out.to(torch.bfloat16)
+
+    return apply(q), (None if k is None else apply(k))

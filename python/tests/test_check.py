@@ -121,3 +121,14 @@ def test_raise_on_failure_raises_violation_with_the_shrunk_case(tmp_path):
             properties=["agreesWithExactReferenceWithinContract"])
     text = str(e.value)
     assert "agreesWithExactReferenceWithinContract" in text and "tokens=" in text and "reproduce:" in text
+
+
+def test_bf16_tensors_round_trip_through_torch(tmp_path):
+    c = ropecheck.contract("bf16", max_position=2**20)  # the float64 angle of bf16_rope is exact enough there
+    r = run(tr.bf16_rope, c, tmp_path)
+    print(r.report())
+    assert r.passed
+    assert r.table["agreesWithExactReferenceWithinContract"]["checked"] > 0
+    # A bf16 kernel judged by the f32 contract returns the wrong dtype: named, as a crash.
+    bad = run(tr.bf16_rope, "hf_fp32", tmp_path, properties=["agreesWithExactReferenceWithinContract"])
+    assert bad.verdict == "crash" and "torch.bfloat16" in bad.traceback and "torch.float32" in bad.traceback
