@@ -78,6 +78,24 @@ py::dict outcome_dict(const gate::PropertyOutcome& o, const std::string& spec_na
 
 // ------------------------------------------------------------------ check and repro ------
 
+// The campaign `ropecheck check` runs, on one kernel, in this process: the kernel lives in this
+// interpreter (isolate=True puts it in a worker process, on the Python side).
+gate::CampaignOptions in_process(const impl::Kernel& kernel, const std::vector<RopeSpec>& specs,
+                                 const std::vector<std::string>& properties, int cases, uint64_t seed,
+                                 const std::string& out_dir) {
+  gate::CampaignOptions o;
+  o.kernels = {&kernel};
+  o.specs = specs;
+  o.generated_specs = false;
+  o.properties = properties;
+  o.cases = cases;
+  o.seed = seed;
+  o.isolation = false;
+  o.jobs = 1;
+  o.out_dir = out_dir;
+  return o;
+}
+
 py::dict run_check(py::object invoker, const py::dict& contract, const std::string& name, const std::string& origin,
                    const std::vector<RopeSpec>& specs, const std::vector<std::string>& properties, double budget_seconds,
                    int cases, uint64_t seed, const std::string& out_dir, double shrink_seconds, bool many_tokens,
@@ -95,17 +113,8 @@ py::dict run_check(py::object invoker, const py::dict& contract, const std::stri
   make_adapter(s, contract);
   const SessionScope scope(s);
   const impl::Kernel kernel{&s.desc, origin};
-  gate::CampaignOptions o;
-  o.kernels = {&kernel};
-  o.specs = specs;
-  o.generated_specs = false;
-  o.properties = properties;
+  gate::CampaignOptions o = in_process(kernel, specs, properties, cases, seed, out_dir);
   o.budget_seconds = budget_seconds;
-  o.cases = cases;
-  o.seed = seed;
-  o.isolation = false;  // the kernel lives in this interpreter (isolate=True: a worker process, on the Python side)
-  o.jobs = 1;
-  o.out_dir = out_dir;
   o.shrink_seconds = shrink_seconds;
   o.many_tokens = many_tokens;
   o.replay_command = replay_command;
@@ -179,15 +188,7 @@ py::dict run_builtin_check(const std::string& kernel_name, const std::vector<Rop
   g_counted = kernel->desc;
   g_counted_vectors = 0;
   const impl::Kernel counted{&counting, kernel->origin};
-  gate::CampaignOptions o;
-  o.kernels = {&counted};
-  o.specs = specs;
-  o.properties = properties;
-  o.cases = cases;
-  o.seed = seed;
-  o.isolation = false;
-  o.jobs = 1;
-  o.out_dir = out_dir;
+  gate::CampaignOptions o = in_process(counted, specs, properties, cases, seed, out_dir);
   o.many_tokens = false;
   const gate::CampaignResult r = gate::run_campaign(o);
   py::dict d;
