@@ -7,7 +7,9 @@
 // plugin).  On first listing the plugin starts an interpreter in the process (libpython made
 // global first, so numpy's and torch's extension modules find its symbols), puts its own folder
 // (the package's parent) and the current directory on sys.path, and builds the same adapter
-// descriptor as ropecheck.check (adapter.hpp), accepting any spec.  The interpreter holds the
+// descriptor as ropecheck.check (adapter.hpp), accepting any spec and layout: it is meant for
+// replays (`ropecheck check --plugin` with it also judges layouts the kernel may not implement;
+// ropecheck.check declares the checked specs' shapes only).  The interpreter holds the
 // GIL for the life of the process, so the supervised children ropecheck forks call it as the
 // parent would.  No kernel (count 0, a message on stderr) when the variable is unset or the
 // kernel cannot be loaded.
