@@ -187,6 +187,12 @@ int run_report(const Args& argv) {
   opt.out_dir = args.get("--out");
   for (const SpecChoice& s : specs) {  // printed now, before minutes of measuring; also in the report
     std::string w = props::conditioning_warning(s.spec, sel.descs());
+    if (s.spec.n_axes() > 1) {
+      // The sweep is over one position per token: for M-RoPE that is text tokens (every axis
+      // alike); positions that differ per axis are judged by `ropecheck check`, not measured here.
+      w += std::string(w.empty() ? "" : "; ") + "spec " + s.spec.name + ": multi-axis (mrope_section): the report measures text tokens " +
+           "(every axis at the swept position) only; `ropecheck check` judges positions per axis";
+    }
     if (w.empty()) continue;
     std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
     opt.warnings.push_back(std::move(w));

@@ -333,7 +333,7 @@ void set_target_kernels(const std::vector<const impl::Kernel*>& kernels) {
   for (const impl::Kernel* k : kernels) {
     st.list.push_back(k->desc);
     st.plugins.push_back(k->origin == "built-in" ? "" : k->origin);
-    st.any_abi2 = st.any_abi2 || impl::is_abi2(*k->desc);
+    st.any_abi2 = st.any_abi2 || impl::calls_beyond_abi1(*k->desc);
   }
   st.judge.reset();
 }

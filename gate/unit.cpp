@@ -105,6 +105,7 @@ void record_failure(PropertyOutcome& out, const Judgement& j, const Case& c) {
 Case drop_token(const Case& c, int64_t k) {
   Case d = c;
   d.positions.erase(d.positions.begin() + k);
+  for (std::vector<int64_t>& row : d.axis_positions) row.erase(row.begin() + k);
   const auto per_token = static_cast<std::ptrdiff_t>(c.n_heads * c.spec.head_dim);
   d.x.erase(d.x.begin() + k * per_token, d.x.begin() + (k + 1) * per_token);
   d.poison = d.x.empty() ? 0 : c.poison % static_cast<int64_t>(d.x.size());
@@ -115,6 +116,7 @@ Case drop_token(const Case& c, int64_t k) {
 Case only_token(const Case& c, int64_t k) {
   Case d = c;
   d.positions = {c.positions[static_cast<size_t>(k)]};
+  for (std::vector<int64_t>& row : d.axis_positions) row = {row[static_cast<size_t>(k)]};
   const auto per_token = static_cast<std::ptrdiff_t>(c.n_heads * c.spec.head_dim);
   d.x.assign(c.x.begin() + k * per_token, c.x.begin() + (k + 1) * per_token);
   d.poison = d.x.empty() ? 0 : c.poison % static_cast<int64_t>(d.x.size());
@@ -156,6 +158,7 @@ Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&
     Case d = c;
     const int64_t keep = c.n_tokens() / 2;
     d.positions.resize(static_cast<size_t>(keep));
+    for (std::vector<int64_t>& row : d.axis_positions) row.resize(static_cast<size_t>(keep));
     d.x.resize(static_cast<size_t>(keep * c.n_heads * c.spec.head_dim));
     d.poison = d.x.empty() ? 0 : c.poison % static_cast<int64_t>(d.x.size());
     if (!try_case(d)) break;
@@ -177,12 +180,13 @@ Case shrink_case(Case c, size_t min_tokens, const std::function<bool(const Case&
     Case d = drop_head(c, h);
     if (try_case(d)) c = std::move(d);
   }
-  // Simpler positions: 0 or 1 where the failure does not need the original one.
+  // Simpler positions: 0 or 1 (on every axis) where the failure does not need the original one.
   for (size_t k = 0; k < c.positions.size() && c.n_tokens() <= kFewTokens; ++k) {
     for (int64_t t : {int64_t{0}, int64_t{1}}) {
-      if (c.positions[k] <= t) break;
+      const std::vector<int64_t> axes = c.token_axes(k);
+      if (*std::max_element(axes.begin(), axes.end()) <= t) break;
       Case d = c;
-      d.positions[k] = t;
+      d.set_text_token(k, t);
       if (try_case(d)) {
         c = std::move(d);
         break;
@@ -223,6 +227,8 @@ std::optional<Case> smallest_failing_position(const Case& c, const std::vector<i
     }
   }
   if (!found) return std::nullopt;
+  // Positions per axis: the failing token as it is (a bisection of one axis would not say which).
+  if (!found->axis_positions.empty()) return found;
   // Bisect between the largest listed position under the failing one that passes (with the
   // same values) and the failing one.  A property need not be monotone in t, so this finds
   // *a* failing position no larger than the edge position, the smallest where it is.
@@ -275,13 +281,14 @@ std::vector<Case> narrowing_candidates(const Case& c, size_t min_tokens) {
     // Simpler positions for each token: 0, 1 and a ladder of powers of two below it (where a
     // bisection would look).
     for (size_t k = 0; k < base->positions.size() && k < static_cast<size_t>(kFewTokens); ++k) {
-      const int64_t t = base->positions[k];
+      const std::vector<int64_t> axes = base->token_axes(k);
+      const int64_t t = *std::max_element(axes.begin(), axes.end());
       std::vector<int64_t> simpler = {0, 1};
       for (int64_t p = 2; p > 0 && p < t; p = p > INT64_MAX / 4 ? -1 : p * 4) simpler.push_back(p);
       for (int64_t s : simpler) {
         if (s >= t) continue;
         Case d = *base;
-        d.positions[k] = s;
+        d.set_text_token(k, s);
         out.push_back(std::move(d));
       }
     }
@@ -304,14 +311,14 @@ std::vector<Case> narrowing_candidates(const Case& c, size_t min_tokens) {
   const auto size_of = [](const Case& d) {
     const auto nonzero = std::count_if(d.x.begin(), d.x.end(), [](double v) { return v != 0; });
     int64_t largest = 0;
-    for (int64_t t : d.positions) largest = std::max(largest, t < 0 ? -(t + 1) : t);
+    for (int64_t t : d.all_positions()) largest = std::max(largest, t < 0 ? -(t + 1) : t);
     return std::make_tuple(d.n_tokens(), d.n_heads, largest, d.head_pad + d.token_pad, static_cast<int64_t>(nonzero));
   };
   std::stable_sort(out.begin(), out.end(), [&](const Case& a, const Case& b) { return size_of(a) < size_of(b); });
   std::vector<Case> unique;
   for (Case& d : out) {
     if (std::none_of(unique.begin(), unique.end(), [&](const Case& u) {
-          return u.positions == d.positions && u.x == d.x && u.n_heads == d.n_heads && u.n_kv_heads == d.n_kv_heads &&
+          return u.positions == d.positions && u.axis_positions == d.axis_positions && u.x == d.x && u.n_heads == d.n_heads && u.n_kv_heads == d.n_kv_heads &&
                  u.head_pad == d.head_pad && u.token_pad == d.token_pad;
         })) {
       unique.push_back(std::move(d));
@@ -354,10 +361,28 @@ std::vector<Case> sweep_cases(const rc_kernel_desc& kernel, const RopeSpec& spec
     c.spec = spec;
     for (size_t i = first; i < std::min(edges.size(), first + kTokensPerCase); ++i) c.positions.push_back(edges[i]);
     if (c.positions.size() == 1 && first > 0) c.positions.insert(c.positions.begin(), edges[first - 1]);
+    const size_t n = cases.size();
+    // Positions per axis (M-RoPE), in turn: text tokens (the edges on every axis); the edges on
+    // axis 0 with small positions on the others (a long video or a long text before an image:
+    // large t, small h and w); and the reverse (small t, the edges on h, w, ...: a huge image).
+    if (spec.n_axes() > 1 && n % 3 != 0) {
+      std::vector<int64_t> edge_row = c.positions, small_row(c.positions.size());
+      for (size_t k = 0; k < small_row.size(); ++k) small_row[k] = static_cast<int64_t>((k * 7 + n) % 61);
+      c.positions = n % 3 == 1 ? edge_row : small_row;
+      c.axis_positions.assign(static_cast<size_t>(spec.n_axes() - 1), n % 3 == 1 ? small_row : edge_row);
+      // h and w differ (a token's row and column), so an axis swapped for another shows.
+      if (c.axis_positions.size() >= 2) {
+        std::vector<int64_t>& last = c.axis_positions.back();
+        if (n % 3 == 1) {
+          for (int64_t& t : last) t = (t * 3 + 5) % 64;
+        } else {
+          std::reverse(last.begin(), last.end());
+        }
+      }
+    }
     // Odd head counts and a padded layout every other case; with a kernel that takes q and k
     // together, a packed MQA view (1 + 1 heads) and GQA (2 + 1) in buffers of their own, in
     // turn with q-only cases if it takes those too.
-    const size_t n = cases.size();
     const bool qk = impl::has_feature(kernel, RC_FEATURE_QK) &&
                     (!impl::has_feature(kernel, RC_FEATURE_Q_ONLY) || (n / 2) % 2 == 1);
     c.n_heads = (n % 2) ? 3 : (qk ? 2 : 1);
@@ -386,6 +411,9 @@ std::vector<Case> sweep_cases(const rc_kernel_desc& kernel, const RopeSpec& spec
     }
     if (impl::has_feature(kernel, RC_FEATURE_NEGATIVE_POSITIONS) && n % 4 == 3) {
       for (int64_t& t : c.positions) t = -t;
+      for (std::vector<int64_t>& row : c.axis_positions) {
+        for (int64_t& t : row) t = -t;
+      }
     }
     if (impl::has_feature(kernel, RC_FEATURE_THREADS)) c.n_threads = std::array<int32_t, 4>{0, 1, 2, 4}[(n / 4) % 4];
     cases.push_back(std::move(c));

@@ -253,6 +253,9 @@ rc_kernel_desc adapter_of(const rc_kernel_desc& inner) {
   d.prepare = prepare1_tramp;
   d.release = release_tramp;
   if (impl::is_abi2(inner)) {
+    // The files hold one position per token: multi-axis specs are refused (as not declared,
+    // said per spec) rather than recorded without their axes.
+    d.features &= ~RC_FEATURE_MULTI_AXIS;
     d.apply = nullptr;
     d.prepare = nullptr;
     d.prepare2 = prepare2_tramp;
@@ -351,6 +354,15 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
     throw SpecError("--contract", std::string(inner.name) +
                                       " takes the sequence length per call (RC_FEATURE_SEQ_LEN), which golden vectors "
                                       "do not record yet; choose a kernel that takes it from the spec");
+  }
+  // Asked for by name, a multi-axis spec is refused here; among the default specs it stays, and
+  // the adapter (which does not declare RC_FEATURE_MULTI_AXIS) is refused it per unit, said as
+  // for any undeclared spec -- so the runs count what `ropecheck check` counts.
+  for (const RopeSpec& spec : opt.generated_specs ? std::vector<RopeSpec>{} : opt.specs) {
+    if (spec.n_axes() > 1) {
+      throw SpecError("--spec", "spec " + spec.name + " has positions per axis (mrope_section), which golden vectors do not "
+                                "record yet; choose a 1-D spec");
+    }
   }
   VectorCases file;
   file.kernel = inner.name;

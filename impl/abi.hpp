@@ -26,6 +26,16 @@ inline double theta_error_per_pair_of(const rc_kernel_desc& d) { return is_abi2(
 inline rc_apply2_fn apply2_of(const rc_kernel_desc& d) { return is_abi2(d) ? d.apply2 : nullptr; }
 inline rc_prepare2_fn prepare2_of(const rc_kernel_desc& d) { return is_abi2(d) ? d.prepare2 : nullptr; }
 
+// Whether a kernel can be called any way ABI 1 could not, besides positions per axis: q and k
+// together, int32 positions, a cache, the call knobs (inverse, offset, negative positions,
+// threads, sequence length).  The fuzzers' inputs carry a call part, and generated cases decode
+// batches, only for such kernels; an ABI 2 kernel declaring q-only int64 calls computing its own
+// cos/sin (the built-in ones, for RC_FEATURE_MULTI_AXIS) is called as an ABI 1 kernel is.
+inline bool calls_beyond_abi1(const rc_kernel_desc& d) {
+  return is_abi2(d) && ((d.features & ~(RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS)) != 0 ||
+                        d.position_dtypes != RC_POSITIONS_I64 || d.cache != RC_CACHE_NONE);
+}
+
 // "none", "cos_sin_halves", "full_width", "repeat_interleaved" ("?" for anything else).
 const char* cache_convention_name(int32_t convention);
 // "q_only,qk,inverse,..." for a feature mask.

@@ -129,6 +129,20 @@ typedef struct rc_spec {
    * older header never reads it). */
   int32_t rope_angles;            /* proportional: pairs with a non-zero frequency, in
                                      [1, rotary_dim/2]; 0 for every other type */
+  /* Appended: multi-axis RoPE (M-RoPE), read only by kernels declaring RC_FEATURE_MULTI_AXIS (a
+   * kernel that does not is never given a spec with n_axes > 1).  Every token has one position
+   * per axis (t, h, w for Qwen-VL; a text token has the same on every axis), and pair j turns by
+   * the position of its axis a(j) at the 1-D frequency theta'_j (scaling and partial rotary as
+   * for one axis).  mrope_section[a] pairs belong to axis a (summing to rotary_dim/2):
+   *  - chunked (mrope_interleaved 0; HF qwen2_vl apply_multimodal_rotary_pos_emb): pairs
+   *    [0, s0) are axis 0, [s0, s0 + s1) axis 1, ...;
+   *  - interleaved (1; HF qwen3_vl apply_interleaved_mrope): pair j is axis a >= 1 when
+   *    j % n_axes == a and j < n_axes * s_a, else axis 0.
+   * The call's positions then hold n_axes * n_tokens values, axis-major (HF's position_ids
+   * [3, seq], vLLM's positions [3, num_tokens]): axis a of token k at positions[a*n_tokens + k]. */
+  int32_t n_axes;                 /* 1 for every 1-D spec (0 from an older caller means 1) */
+  const int32_t* mrope_section;   /* n_axes values when n_axes > 1, else NULL */
+  int32_t mrope_interleaved;      /* 0 chunked, 1 interleaved */
 } rc_spec;
 
 /* ------------------------------------------------------------ accuracy contract ---- */
@@ -245,7 +259,11 @@ typedef int (*rc_apply_fn)(const rc_spec* spec, void* handle, const int64_t* pos
  * Appended after ABI 2 was published; a kernel built against an older header never declares
  * it, and ropecheck then passes seq_len 0 (the spec's). */
 #define RC_FEATURE_SEQ_LEN 0x40u
-#define RC_FEATURE_ALL 0x7Fu
+/* Multi-axis positions (M-RoPE, rc_spec.n_axes > 1): the call's positions are n_axes rows of
+ * n_tokens, axis-major.  Appended after ABI 2 was published, like RC_FEATURE_SEQ_LEN: a kernel
+ * that does not declare it is never given a multi-axis spec (ropecheck says so per spec). */
+#define RC_FEATURE_MULTI_AXIS 0x80u
+#define RC_FEATURE_ALL 0xFFu
 
 /* Position storage types a kernel accepts (rc_kernel_desc.position_dtypes). */
 #define RC_POSITIONS_I64 0x1u
@@ -285,7 +303,9 @@ typedef struct rc_tensor {
 typedef struct rc_call {
   uint32_t struct_size;     /* sizeof(rc_call) of the caller: later ABIs only append */
   int64_t n_tokens;
-  const void* positions;    /* n_tokens positions of position_dtype, any order, repeats allowed */
+  const void* positions;    /* n_tokens positions of position_dtype, any order, repeats allowed;
+                               n_axes rows of n_tokens (axis-major) for a multi-axis spec
+                               (rc_spec.n_axes > 1, RC_FEATURE_MULTI_AXIS) */
   int32_t position_dtype;   /* RC_DTYPE_I64 or RC_DTYPE_I32 */
   rc_tensor q;
   rc_tensor k;              /* k.in == NULL: q only.  Else k.n_heads divides q.n_heads (GQA;

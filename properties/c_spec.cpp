@@ -4,7 +4,8 @@
 
 namespace ropecheck::props {
 
-CSpec::CSpec(const RopeSpec& s) : short_factor_(s.short_factor), long_factor_(s.long_factor) {
+CSpec::CSpec(const RopeSpec& s)
+    : short_factor_(s.short_factor), long_factor_(s.long_factor), mrope_section_(s.mrope_section.begin(), s.mrope_section.end()) {
   spec_.head_dim = s.head_dim;
   spec_.rotary_dim = s.rotary_dim;
   spec_.base = s.base;
@@ -28,15 +29,19 @@ CSpec::CSpec(const RopeSpec& s) : short_factor_(s.short_factor), long_factor_(s.
   spec_.low_freq_factor = s.low_freq_factor;
   spec_.high_freq_factor = s.high_freq_factor;
   spec_.rope_angles = s.rope_angles;
+  spec_.n_axes = s.n_axes();
+  spec_.mrope_interleaved = s.mrope_interleaved ? 1 : 0;
   repoint();
 }
-CSpec::CSpec(const CSpec& o) : spec_(o.spec_), short_factor_(o.short_factor_), long_factor_(o.long_factor_) {
+CSpec::CSpec(const CSpec& o)
+    : spec_(o.spec_), short_factor_(o.short_factor_), long_factor_(o.long_factor_), mrope_section_(o.mrope_section_) {
   repoint();
 }
 CSpec& CSpec::operator=(const CSpec& o) {
   spec_ = o.spec_;
   short_factor_ = o.short_factor_;
   long_factor_ = o.long_factor_;
+  mrope_section_ = o.mrope_section_;
   repoint();
   return *this;
 }
@@ -46,6 +51,7 @@ void CSpec::repoint() {
   spec_.long_factor = long_factor_.empty() ? nullptr : long_factor_.data();
   spec_.n_factors =
       has ? static_cast<int32_t>(std::max(short_factor_.size(), long_factor_.size())) : 0;
+  spec_.mrope_section = mrope_section_.empty() ? nullptr : mrope_section_.data();
 }
 CSpec to_c_spec(const RopeSpec& spec) { return CSpec(spec); }
 

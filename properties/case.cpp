@@ -29,6 +29,15 @@ std::string case_to_json(const Case& c, int indent) {
   json pos = json::array();
   for (int64_t t : c.positions) pos.push_back(std::to_string(t));  // "-5" for a negative one
   j["positions"] = pos;
+  if (!c.axis_positions.empty()) {
+    json axes = json::array();
+    for (const std::vector<int64_t>& row : c.axis_positions) {
+      json r = json::array();
+      for (int64_t t : row) r.push_back(std::to_string(t));
+      axes.push_back(r);
+    }
+    j["axis_positions"] = axes;  // axes 1 .. n_axes-1 (positions is axis 0)
+  }
   j["n_heads"] = c.n_heads;
   if (c.n_kv_heads > 0) {
     j["n_kv_heads"] = c.n_kv_heads;
@@ -67,6 +76,12 @@ Case case_from_json(const std::string& text) {
   c.spec = spec_from_json_text(need("spec").dump(), "case.spec");
   try {
     for (const json& p : need("positions")) c.positions.push_back(parse_signed_position(p.get<std::string>()));
+    if (j.contains("axis_positions")) {
+      for (const json& row : j.at("axis_positions")) {
+        c.axis_positions.emplace_back();
+        for (const json& p : row) c.axis_positions.back().push_back(parse_signed_position(p.get<std::string>()));
+      }
+    }
     auto integer = [&](const char* key) {
       const json& v = need(key);
       if (!v.is_number_integer()) throw SpecError(std::string("case.") + key, "must be an integer, got " + v.dump());
@@ -139,6 +154,19 @@ Case case_from_json(const std::string& text) {
     throw SpecError("case", std::string("wrong type: ") + e.what());
   }
   if (c.positions.empty()) throw SpecError("case.positions", "must not be empty");
+  if (!c.axis_positions.empty()) {
+    if (c.axis_positions.size() + 1 != static_cast<size_t>(c.spec.n_axes())) {
+      throw SpecError("case.axis_positions", "must hold the axes after the first (" + std::to_string(c.spec.n_axes() - 1) +
+                                                 " rows for the spec's " + std::to_string(c.spec.n_axes()) + " axes), got " +
+                                                 std::to_string(c.axis_positions.size()));
+    }
+    for (const std::vector<int64_t>& row : c.axis_positions) {
+      if (row.size() != c.positions.size()) {
+        throw SpecError("case.axis_positions", "every row must have one position per token (" + std::to_string(c.positions.size()) +
+                                                   "), got " + std::to_string(row.size()));
+      }
+    }
+  }
   if (c.n_heads < 1 || c.n_heads > 4096) throw SpecError("case.n_heads", "must be in [1, 4096]");
   if (c.n_kv_heads < 0 || c.n_kv_heads >= c.n_heads || (c.n_kv_heads > 0 && c.n_q_heads() % c.n_kv_heads != 0)) {
     throw SpecError("case.n_kv_heads", "must be 0 (q only) or divide the q heads (n_heads - n_kv_heads)");
@@ -216,16 +244,58 @@ std::string describe(const Case& c) {
   if (c.inverse) os << " inverse";
   if (c.n_threads) os << " threads=" << c.n_threads;
   if (c.seq_len) os << " seq_len_of_call=" << c.seq_len;
-  os << " t=[";
+  os << (c.axis_positions.empty() ? " t=[" : " t:h:w=[");
   for (size_t i = 0; i < c.positions.size(); ++i) {
     if (i == 6) {
       os << ", …";
       break;
     }
     os << (i ? ", " : "") << format_position(c.positions[i]);
+    for (const std::vector<int64_t>& row : c.axis_positions) os << ":" << format_position(row[i]);
   }
   os << "]";
   return os.str();
+}
+
+std::vector<int64_t> Case::token_axes(size_t k) const {
+  std::vector<int64_t> t(static_cast<size_t>(spec.n_axes()));
+  for (int a = 0; a < spec.n_axes(); ++a) t[static_cast<size_t>(a)] = position(k, a);
+  return t;
+}
+
+std::vector<int64_t> Case::all_positions() const {
+  std::vector<int64_t> all(positions);
+  for (const std::vector<int64_t>& row : axis_positions) all.insert(all.end(), row.begin(), row.end());
+  return all;
+}
+
+void Case::shift_axes(int64_t d, uint32_t axis_mask) {
+  const int n = spec.n_axes();
+  const uint32_t every = n >= 32 ? ~0u : (1u << n) - 1;
+  if ((axis_mask & every) != every && axis_positions.empty() && n > 1) {
+    axis_positions.assign(static_cast<size_t>(n - 1), positions);
+  }
+  for (int a = 0; a < n; ++a) {
+    if (!(axis_mask & (1u << a))) continue;
+    std::vector<int64_t>& row = a == 0 ? positions : axis_positions.empty() ? positions : axis_positions[static_cast<size_t>(a - 1)];
+    if (a > 0 && axis_positions.empty()) continue;  // text tokens: the one row is every axis
+    for (int64_t& t : row) t += d;
+  }
+}
+
+void Case::set_text_token(size_t k, int64_t t) {
+  positions[k] = t;
+  for (std::vector<int64_t>& row : axis_positions) row[k] = t;
+}
+
+void Case::reorder_positions(const std::vector<size_t>& order) {
+  auto reorder = [&](std::vector<int64_t>& row) {
+    std::vector<int64_t> out(order.size());
+    for (size_t i = 0; i < order.size(); ++i) out[i] = row[order[i]];
+    row = std::move(out);
+  };
+  reorder(positions);
+  for (std::vector<int64_t>& row : axis_positions) reorder(row);
 }
 
 }  // namespace ropecheck::props

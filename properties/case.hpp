@@ -22,6 +22,11 @@ inline constexpr int kMaxScaleExponent = 1023;
 struct Case {
   RopeSpec spec;
   std::vector<int64_t> positions;  // one per token, any order, repeats allowed
+  // Multi-axis specs (spec.n_axes() > 1, M-RoPE): `positions` are axis 0's (t), and
+  // axis_positions[a - 1][k] is token k's position on axis a (h, w, ...), each row n_tokens long.
+  // Empty: every token is a text token, at positions[k] on every axis.  A kernel declaring
+  // RC_FEATURE_MULTI_AXIS gets all n_axes rows (rc_call.positions, axis-major).
+  std::vector<std::vector<int64_t>> axis_positions;
   int64_t n_heads = 1;
   // ABI 2 q/k calls: the last n_kv_heads heads of every token are k, the others q (n_kv_heads
   // divides n_heads - n_kv_heads: GQA; 1 = MQA).  0: a q-only call.  In memory they are a
@@ -66,6 +71,29 @@ struct Case {
   // The position token k is rotated by: −t for an inverse call (R⁻¹(x, t) = R(x, −t)).  Only
   // for positions a kernel accepts (|t| <= max_position), so −t never overflows.
   int64_t angle_position(size_t k) const { return inverse ? -positions[k] : positions[k]; }
+  // Token k's position on `axis` (0: positions[k]).
+  int64_t position(size_t k, int axis) const {
+    return axis == 0 || axis_positions.empty() ? positions[k] : axis_positions[static_cast<size_t>(axis - 1)][k];
+  }
+  // The position pair j of token k turns by: that of the pair's axis (RopeSpec::axis_of_pair);
+  // the token's only position for a 1-D spec or a text token.  angle_position(k, j) is its
+  // angle position (negated for an inverse call).  Every judgement of a pair uses these.
+  int64_t pair_position(size_t k, int j) const {
+    return axis_positions.empty() ? positions[k] : position(k, spec.axis_of_pair(j));
+  }
+  int64_t angle_position(size_t k, int j) const { return inverse ? -pair_position(k, j) : pair_position(k, j); }
+  // Token k's position on every axis (spec.n_axes() values).
+  std::vector<int64_t> token_axes(size_t k) const;
+  // Every position of every axis, token by token (what range checks look at).
+  std::vector<int64_t> all_positions() const;
+  // Shifts every axis of every token by d (axis_mask bit a: axis a; ~0: all).  A text-token case
+  // shifted on some axes only gets its axis rows written out first.
+  void shift_axes(int64_t d, uint32_t axis_mask = ~0u);
+  // Sets token k's position on every axis (a text token).
+  void set_text_token(size_t k, int64_t t);
+  // The same tokens in the order `order` gives (order[i] = the old token at new place i), with
+  // every axis (the values x are not moved).
+  void reorder_positions(const std::vector<size_t>& order);
   // Index of component c of head h of token k in the logical (contiguous) vector.
   size_t at(int64_t k, int64_t h, int64_t c) const {
     return static_cast<size_t>((k * n_heads + h) * spec.head_dim + c);

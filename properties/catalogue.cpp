@@ -45,12 +45,28 @@ void for_each_pair(const Case& c, F&& f) {
   }
 }
 
-// The oracle's answer for one head x of `c` as the kernel was asked to rotate it: by the angle
-// position t (c.angle_position: −t for an inverse call, R⁻¹(x, t) = R(x, −t)), on dims
+// The oracle's answer for one head x of token k of `c` as the kernel was asked to rotate it: by
+// the angle position (c.angle_position: −t for an inverse call, R⁻¹(x, t) = R(x, −t)), on dims
 // [rotary_offset, rotary_offset + rotary_dim), every other dim copied (lo = 0).  The oracle
 // rotates a head's leading rotary_dim dims, so with an offset the head is turned cyclically
-// by rotary_offset before and back after: a permutation, no arithmetic.
-void expected_head(const ref::Oracle& oracle, const Case& c, int64_t t, const double* x, double* hi, double* lo) {
+// by rotary_offset before and back after: a permutation, no arithmetic.  A token with positions
+// of its own per axis (multi-axis specs) is rotated pair by pair, each by its axis's position.
+void expected_head(const ref::Oracle& oracle, const Case& c, int64_t k, const double* x, double* hi, double* lo) {
+  if (!c.axis_positions.empty()) {
+    for (int64_t i = 0; i < c.spec.head_dim; ++i) {
+      hi[i] = x[i];
+      lo[i] = 0;
+    }
+    for (int j = 0; j < c.spec.pairs(); ++j) {
+      const int64_t i0 = c.first_comp(j), i1 = c.second_comp(j);
+      double yh[2], yl[2];
+      oracle.rotate_pair(c.angle_position(static_cast<size_t>(k), j), j, x[i0], x[i1], yh, yl);
+      hi[i0] = yh[0], hi[i1] = yh[1];
+      lo[i0] = yl[0], lo[i1] = yl[1];
+    }
+    return;
+  }
+  const int64_t t = c.angle_position(static_cast<size_t>(k));
   if (c.rotary_offset == 0) {
     oracle.rotate(t, x, hi, lo);
     return;
@@ -111,7 +127,8 @@ std::string pair_evidence(const Context& ctx, const Case& c, const PairMeasureme
   const double x0 = c.x[m.i0], x1 = c.x[m.i1], y0 = y.y[m.i0], y1 = y.y[m.i1];
   std::ostringstream os;
   os.precision(9);
-  os << describe(c) << "\n  token " << m.token << " (t=" << c.positions[static_cast<size_t>(m.token)]
+  os << describe(c) << "\n  token " << m.token << " (t=" << format_axis_position(c.token_axes(static_cast<size_t>(m.token)))
+     << (c.spec.n_axes() > 1 ? ", pair on axis " + std::to_string(c.spec.axis_of_pair(m.pair)) : std::string())
      << (c.inverse ? ", inverse: rotated by -t" : "") << ") head " << m.head << " pair " << m.pair
      << " (components " << c.first_comp(m.pair) << ", " << c.second_comp(m.pair) << "), angle t*theta_j = "
      << static_cast<long double>(m.t) * theta << " rad (theta_j = " << theta << ")"
@@ -148,7 +165,7 @@ double pair_norm(double u, double v) {
 // double-double hi + lo for the pair's two components; theta_j and a are the oracle's.
 PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput& y, int64_t k, int64_t h, int j,
                              const double hi[2], const double lo[2], double theta_j, double a) {
-  const int64_t t = c.angle_position(static_cast<size_t>(k));
+  const int64_t t = c.angle_position(static_cast<size_t>(k), j);
   PairMeasurement m;
   m.token = k;
   m.head = h;
@@ -192,9 +209,8 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
   for (int j = 0; j < c.spec.pairs(); ++j) theta[static_cast<size_t>(j)] = ctx.oracle.theta(j);
   const double a = ctx.oracle.attention_factor();
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
-    const int64_t t = c.angle_position(static_cast<size_t>(k));
     for (int64_t h = 0; h < c.n_heads; ++h) {
-      expected_head(ctx.oracle, c, t, &c.x[c.at(k, h, 0)], hi.data(), lo.data());
+      expected_head(ctx.oracle, c, k, &c.x[c.at(k, h, 0)], hi.data(), lo.data());
       for (int j = 0; j < c.spec.pairs(); ++j) {
         const auto c0 = static_cast<size_t>(c.first_comp(j));
         const auto c1 = static_cast<size_t>(c.second_comp(j));
@@ -282,7 +298,7 @@ Verdict confirm_agreement(const Context& ctx, const Case& c, const Verdict& fast
   const size_t x0 = c.at(fast.fail_token, fast.fail_head, c.first_comp(j));
   const size_t x1 = c.at(fast.fail_token, fast.fail_head, c.second_comp(j));
   double hi[2], lo[2];
-  ctx.oracle.rotate_pair(c.angle_position(static_cast<size_t>(fast.fail_token)), j, c.x[x0], c.x[x1], hi, lo);
+  ctx.oracle.rotate_pair(c.angle_position(static_cast<size_t>(fast.fail_token), j), j, c.x[x0], c.x[x1], hi, lo);
   const PairMeasurement m = measure_pair(ctx, c, y, fast.fail_token, fast.fail_head, j, hi, lo);
   if (m.err <= m.bound) return {};  // not confirmed: the fast oracle was wrong
   return pair_failure(kPairOverBound, fast, m, pair_evidence(ctx, c, m, y));
@@ -388,8 +404,8 @@ Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
   // θ̂ is inferred from forward calls at t ≥ 0 on dims [0, rotary_dim): the recipe's angle is
   // stated for those.  Inverse calls, negative positions and offsets (ABI 2) are judged by the
   // other properties against exact math; the generated forward calls keep this one's reach.
-  if (c.inverse || c.rotary_offset != 0 ||
-      std::any_of(c.positions.begin(), c.positions.end(), [](int64_t t) { return t < 0; })) {
+  const std::vector<int64_t> every = c.all_positions();
+  if (c.inverse || c.rotary_offset != 0 || std::any_of(every.begin(), every.end(), [](int64_t t) { return t < 0; })) {
     return Verdict::skip("the own recipe is judged on forward calls at t >= 0 without a rotary offset");
   }
   Verdict v;
@@ -428,7 +444,7 @@ Verdict confirm_own_recipe(const Context& ctx, const Case& c, const Verdict& fas
   RunOutput y;
   if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return *v;
   const int j = fast.fail_pair;
-  const int64_t t = c.positions[static_cast<size_t>(fast.fail_token)];
+  const int64_t t = c.pair_position(static_cast<size_t>(fast.fail_token), j);
   const double x0 = c.x[c.at(fast.fail_token, fast.fail_head, c.spec.first_index(j))];
   const double x1 = c.x[c.at(fast.fail_token, fast.fail_head, c.spec.second_index(j))];
   double hi[2], lo[2];
@@ -456,7 +472,7 @@ std::vector<double> head_bounds(const Context& ctx, const Case& c, int64_t k, in
     const double r = a * std::hypot(x0, x1);
     (*norms)[static_cast<size_t>(j)] = r;
     b[static_cast<size_t>(j)] = pair_bound(ctx.runner.desc(), c.spec, j,
-                                           c.angle_position(static_cast<size_t>(k)), ctx.oracle.theta(j), r, a);
+                                           c.angle_position(static_cast<size_t>(k), j), ctx.oracle.theta(j), r, a);
   }
   return b;
 }
@@ -488,7 +504,11 @@ double score_bound(const Context& ctx, const Case& c, int64_t kq, int64_t kk, do
   for (int64_t i = 0; i < c.spec.head_dim; ++i) {
     if (!c.is_rotated(i)) mag += std::fabs(c.x[c.at(kq, 0, i)] * c.x[c.at(kk, 0, i)]);
   }
-  return b + std::fabs(exact) * 0x1p-52 + 0x1p-1074 + ref::kFastOracleUnderflowFloor + mag * c.spec.head_dim * 0x1p-62;
+  // A multi-axis score is formed as the sum of one closed form per axis (expected_score), each
+  // rounded to double and summed in double: n_axes roundings of a partial (each <= u·mag) and
+  // n_axes − 1 additions (each <= u·mag), so (2·n_axes)·u·mag more.
+  const double axes = c.axis_positions.empty() ? 0 : 2.0 * c.spec.n_axes() * 0x1p-53 * mag;
+  return b + std::fabs(exact) * 0x1p-52 + 0x1p-1074 + ref::kFastOracleUnderflowFloor + mag * c.spec.head_dim * 0x1p-62 + axes;
 }
 
 // Whether every partial sum of the score stays far from overflow; a score that overflows (or
@@ -512,11 +532,12 @@ bool score_is_representable(const Context& ctx, const Case& d) {
   return std::isfinite(mag) && mag < 0x1p1000;
 }
 
-// Tokens 0 and 1 of `c` at positions t and s, every head kept (a kernel that takes q and k
-// together needs its k heads); the score is that of head 0 of token 0 (q) and of token 1 (k).
-Case two_token_case(const Case& c, int64_t t, int64_t s) {
+// Tokens 0 and 1 of `c` (every axis of their positions), every head kept (a kernel that takes q
+// and k together needs its k heads); the score is that of head 0 of token 0 (q) and of token 1 (k).
+Case two_token_case(const Case& c) {
   Case d = c;
-  d.positions = {t, s};
+  d.positions.resize(2);
+  for (std::vector<int64_t>& row : d.axis_positions) row.resize(2);
   d.x.assign(c.x.begin(), c.x.begin() + static_cast<std::ptrdiff_t>(c.at(2, 0, 0)));
   d.poison = 0;
   return d;
@@ -532,13 +553,34 @@ double expected_score(const Context& ctx, const Case& d) {
     q[i] = d.x[d.at(0, 0, static_cast<int64_t>((i + off) % hd))];
     k[i] = d.x[d.at(1, 0, static_cast<int64_t>((i + off) % hd))];
   }
-  return ctx.oracle.score(q.data(), d.angle_position(0), k.data(), d.angle_position(1));
+  if (d.axis_positions.empty()) return ctx.oracle.score(q.data(), d.angle_position(0), k.data(), d.angle_position(1));
+  // Multi-axis positions: the score is the sum over axes of the closed form of the pairs of that
+  // axis at that axis's t − s (pass-through dims counted once, with axis 0); each partial from
+  // the oracle, rounded to double (score_bound counts the n_axes roundings and additions).
+  const int n_axes = d.spec.n_axes();
+  const int sign = d.inverse ? -1 : 1;
+  double sum = 0;
+  for (int a = 0; a < n_axes; ++a) {
+    std::vector<double> qa(hd, 0.0), ka(hd, 0.0);
+    for (int j = 0; j < d.spec.pairs(); ++j) {
+      if (d.spec.axis_of_pair(j) != a) continue;
+      for (const int i : {d.spec.first_index(j), d.spec.second_index(j)}) {
+        qa[static_cast<size_t>(i)] = q[static_cast<size_t>(i)];
+        ka[static_cast<size_t>(i)] = k[static_cast<size_t>(i)];
+      }
+    }
+    if (a == 0) {
+      for (size_t i = static_cast<size_t>(d.spec.rotary_dim); i < hd; ++i) qa[i] = q[i], ka[i] = k[i];
+    }
+    sum += ctx.oracle.score(qa.data(), sign * d.position(0, a), ka.data(), sign * d.position(1, a));
+  }
+  return sum;
 }
 
 // ⟨R(q,t), R(k,s)⟩ from the kernel equals the closed form a² Re Σ q_j conj(k_j) e^{i(t−s)θ_j}.
 Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   if (c.n_tokens() < 2) return Verdict::skip("needs two tokens");
-  const Case d = two_token_case(c, c.positions[0], c.positions[1]);
+  const Case d = two_token_case(c);
   if (!score_is_representable(ctx, d)) return Verdict::skip("the score overflows double");
   RunOutput y;
   if (auto v = run_checked(ctx.runner, d, Placement::kNative, &y)) return *v;
@@ -550,7 +592,7 @@ Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   v.worst_ratio = bound > 0 ? err / bound : 0;
   if (!(err <= bound)) {
     std::ostringstream os;
-    os << describe(d) << "\n  score(t=" << format_position(d.positions[0]) << ", s=" << format_position(d.positions[1])
+    os << describe(d) << "\n  score(t=" << format_axis_position(d.token_axes(0)) << ", s=" << format_axis_position(d.token_axes(1))
        << "): kernel " << hexfloat(static_cast<double>(got)) << ", closed form " << hexfloat(exact)
        << ", " << excess(err, bound);
     return Verdict::fail("attention score differs from the closed form in t − s", os.str());
@@ -558,29 +600,46 @@ Verdict score_matches_closed_form(const Context& ctx, const Case& c) {
   return v;
 }
 
-// score(t, s) = score(t+Δ, s+Δ): both within their bounds of the same exact value.
+// score(t, s) = score(t+Δ, s+Δ): both within their bounds of the same exact value.  With
+// positions per axis (M-RoPE) the score depends on the per-axis differences only: the shift is
+// applied to every axis together, and to each axis alone.
 Verdict score_is_shift_invariant(const Context& ctx, const Case& c) {
   if (c.n_tokens() < 2) return Verdict::skip("needs two tokens");
-  const int64_t t = c.positions[0], s = c.positions[1];
-  if (std::max(t, s) > 0 && c.shift > INT64_MAX - std::max(t, s)) return Verdict::skip("t + Δ overflows int64");
-  const Case a = two_token_case(c, t, s), b = two_token_case(c, t + c.shift, s + c.shift);
+  const Case a = two_token_case(c);
+  const std::vector<int64_t> every = a.all_positions();
+  const int64_t top = *std::max_element(every.begin(), every.end());
+  if (top > 0 && c.shift > INT64_MAX - top) return Verdict::skip("t + Δ overflows int64");
   if (!score_is_representable(ctx, a)) return Verdict::skip("the score overflows double");
-  RunOutput ya, yb;
+  RunOutput ya;
   if (auto v = run_checked(ctx.runner, a, Placement::kNative, &ya)) return *v;
-  if (auto v = run_checked(ctx.runner, b, Placement::kNative, &yb)) return *v;
   const double exact = expected_score(ctx, a);
-  const long double sa = dot_head(a, ya.y, 0, 1), sb = dot_head(b, yb.y, 0, 1);
-  const double err = static_cast<double>(std::fabs(sa - sb));
-  const double bound = score_bound(ctx, a, 0, 1, exact) + score_bound(ctx, b, 0, 1, exact);
+  const long double sa = dot_head(a, ya.y, 0, 1);
+  std::vector<uint32_t> masks = {~0u};
+  if (c.spec.n_axes() > 1) {
+    for (int axis = 0; axis < c.spec.n_axes(); ++axis) masks.push_back(1u << axis);
+  }
   Verdict v;
-  v.worst_ratio = bound > 0 ? err / bound : 0;
-  if (!(err <= bound)) {
-    std::ostringstream os;
-    os << describe(a) << "\n  score(" << t << ", " << s << ") = " << hexfloat(static_cast<double>(sa))
-       << " but score(" << t + c.shift << ", " << s + c.shift << ") = " << hexfloat(static_cast<double>(sb))
-       << "; " << excess(err, bound) << " (exact " << hexfloat(exact) << ")";
-    return Verdict::fail("attention score changes under a common shift Δ = " + std::to_string(c.shift),
-                         os.str());
+  for (const uint32_t mask : masks) {
+    Case b = a;
+    b.shift_axes(c.shift, mask);
+    RunOutput yb;
+    if (auto f = run_checked(ctx.runner, b, Placement::kNative, &yb)) return *f;
+    const long double sb = dot_head(b, yb.y, 0, 1);
+    const double err = static_cast<double>(std::fabs(sa - sb));
+    const double bound = score_bound(ctx, a, 0, 1, exact) + score_bound(ctx, b, 0, 1, exact);
+    v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
+    if (!(err <= bound)) {
+      const std::string which = mask == ~0u ? (c.spec.n_axes() > 1 ? " on every axis" : "")
+                                            : " on axis " + std::to_string(__builtin_ctz(mask)) + " alone";
+      std::ostringstream os;
+      os << describe(a) << "\n  score(" << format_axis_position(a.token_axes(0)) << ", " << format_axis_position(a.token_axes(1))
+         << ") = " << hexfloat(static_cast<double>(sa)) << " but score(" << format_axis_position(b.token_axes(0)) << ", "
+         << format_axis_position(b.token_axes(1)) << ") = " << hexfloat(static_cast<double>(sb)) << "; " << excess(err, bound)
+         << " (exact " << hexfloat(exact) << ")";
+      Verdict f = Verdict::fail("attention score changes under a common shift Δ = " + std::to_string(c.shift) + which, os.str());
+      f.worst_ratio = v.worst_ratio;
+      return f;
+    }
   }
   return v;
 }
@@ -600,7 +659,7 @@ Verdict preserves_pair_norm(const Context& ctx, const Case& c) {
     // + 2^-51·r = 4u·r: this check's own double arithmetic.  r = a·hypot(x0, x1) carries a's
     // rounding (u), hypot's (< 1 ulp) and the product's (u/2); n = hypot(y0, y1) < 1 ulp of
     // n ≈ r.  About 3u·r in all, rounded up to 4u.
-    const double bound = pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k)),
+    const double bound = pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k), p.j),
                                     ctx.oracle.theta(p.j), r, a) + r * 0x1p-51;
     v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
     if (!(err <= bound)) {
@@ -630,7 +689,7 @@ Verdict commutes_with_complex_unit(const Context& ctx, const Case& c) {
     if (fail) return;
     const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
     const double err = std::hypot(yi.y[p.i0] + y.y[p.i1], yi.y[p.i1] - y.y[p.i0]);
-    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k)),
+    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k), p.j),
                                         ctx.oracle.theta(p.j), r, a);
     v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
     if (!(err <= bound)) {
@@ -648,6 +707,7 @@ Verdict commutes_with_complex_unit(const Context& ctx, const Case& c) {
 Verdict position_zero_is_identity(const Context& ctx, const Case& c) {
   Case z = c;
   std::fill(z.positions.begin(), z.positions.end(), 0);
+  z.axis_positions.clear();  // every axis at 0
   return agrees_with_reference(ctx, z);
 }
 
@@ -675,7 +735,7 @@ Verdict layouts_agree_after_permutation(const Context& ctx, const Case& c) {
     const size_t o0 = o.at(p.k, p.h, o.first_comp(p.j)), o1 = o.at(p.k, p.h, o.second_comp(p.j));
     const double r = a * std::hypot(c.x[p.i0], c.x[p.i1]);
     const double err = std::hypot(yo.y[o0] - y.y[p.i0], yo.y[o1] - y.y[p.i1]);
-    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k)),
+    const double bound = 2 * pair_bound(ctx.runner.desc(), c.spec, p.j, c.angle_position(static_cast<size_t>(p.k), p.j),
                                         ctx.oracle.theta(p.j), r, a);
     v.worst_ratio = std::max(v.worst_ratio, bound > 0 ? err / bound : 0);
     if (!(err <= bound)) {
@@ -766,8 +826,10 @@ Verdict tokens_and_heads_are_independent(const Context& ctx, const Case& c) {
   if (c.n_tokens() * c.n_heads < 2) return Verdict::skip("one vector: nothing to permute");
   Case p = c;
   const int64_t nt = c.n_tokens(), nh = c.n_heads;
+  std::vector<size_t> reversed(static_cast<size_t>(nt));
+  for (int64_t k = 0; k < nt; ++k) reversed[static_cast<size_t>(k)] = static_cast<size_t>(nt - 1 - k);
+  p.reorder_positions(reversed);  // every axis
   for (int64_t k = 0; k < nt; ++k) {
-    p.positions[static_cast<size_t>(k)] = c.positions[static_cast<size_t>(nt - 1 - k)];
     for (int64_t h = 0; h < nh; ++h) {
       for (int64_t i = 0; i < c.spec.head_dim; ++i) p.x[p.at(k, h, i)] = c.x[c.at(nt - 1 - k, nh - 1 - h, i)];
     }
@@ -902,9 +964,13 @@ Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
   const int64_t lowest = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS) ? -d.max_position : 0;
   const auto outside = [&](int64_t t) { return t < lowest || t > d.max_position; };
   std::vector<Case> calls;
-  if (std::any_of(c.positions.begin(), c.positions.end(), outside)) {
+  const std::vector<int64_t> every = c.all_positions();
+  if (std::any_of(every.begin(), every.end(), outside)) {
     Case inside = c;
     for (int64_t& t : inside.positions) t = std::clamp<int64_t>(t, lowest, d.max_position);
+    for (std::vector<int64_t>& row : inside.axis_positions) {
+      for (int64_t& t : row) t = std::clamp<int64_t>(t, lowest, d.max_position);
+    }
     if (const std::string why = ctx.runner.unsupported_reason(inside); !why.empty()) return Verdict::skip(why);
     calls.push_back(c);
   } else {
@@ -913,9 +979,17 @@ Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
     if (d.max_position < INT64_MAX) bad.push_back(d.max_position + 1);
     if (d.max_position < INT64_MAX - 1000) bad.push_back(d.max_position + 1000);
     if (d.max_position < INT64_MAX) bad.push_back(INT64_MAX);
+    // On axis 0, and (multi-axis positions) on the last axis alone: a kernel checking the
+    // first row only must not get away with it.
     for (int64_t t : bad) {
       calls.push_back(c);
       calls.back().positions.back() = t;
+      if (c.spec.n_axes() > 1) {
+        calls.push_back(c);
+        Case& e = calls.back();
+        if (e.axis_positions.empty()) e.axis_positions.assign(static_cast<size_t>(c.spec.n_axes() - 1), c.positions);
+        e.axis_positions.back().back() = t;
+      }
     }
   }
   for (const Case& b : calls) {
@@ -924,7 +998,8 @@ Verdict refuses_positions_beyond_maximum(const Context& ctx, const Case& c) {
       return Verdict::fail("out-of-bounds write at an invalid position: " + y.out_of_bounds, describe(b));
     }
     if (y.status == 0) {
-      const int64_t t = *std::find_if(b.positions.begin(), b.positions.end(), outside);
+      const std::vector<int64_t> all = b.all_positions();
+      const int64_t t = *std::find_if(all.begin(), all.end(), outside);
       return Verdict::fail("accepted position " + std::to_string(t) + " beyond its declared range [" +
                                std::to_string(lowest) + ", " + std::to_string(d.max_position) + "]",
                            describe(b));
@@ -962,7 +1037,7 @@ Verdict inverse_undoes_rotation(const Context& ctx, const Case& c) {
   std::optional<Verdict> fail;
   for_each_pair(c, [&](const PairRef& p) {
     if (fail) return;
-    const int64_t t = c.angle_position(static_cast<size_t>(p.k));
+    const int64_t t = c.angle_position(static_cast<size_t>(p.k), p.j);
     const double theta = ctx.oracle.theta(p.j);
     const double x0 = c.x[p.i0], x1 = c.x[p.i1], yh0 = back.x[p.i0], yh1 = back.x[p.i1];
     const double b_first = ctx.runner.bounds()(p.j, t, theta, a * std::hypot(x0, x1), a);
@@ -976,7 +1051,7 @@ Verdict inverse_undoes_rotation(const Context& ctx, const Case& c) {
     if (!(err <= bound)) {  // NaN fails too
       std::ostringstream os;
       os.precision(9);
-      os << describe(c) << "\n  token " << p.k << " (t=" << format_position(c.positions[static_cast<size_t>(p.k)])
+      os << describe(c) << "\n  token " << p.k << " (t=" << format_axis_position(c.token_axes(static_cast<size_t>(p.k)))
          << ") head " << p.h << " pair " << p.j << " (components " << c.first_comp(p.j) << ", " << c.second_comp(p.j)
          << ")\n  x            = (" << hexfloat(x0) << ", " << hexfloat(x1) << ")"
          << "\n  " << (c.inverse ? "R^-1(x, t)  " : "R(x, t)     ") << " = (" << hexfloat(y.y[p.i0]) << ", "

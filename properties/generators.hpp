@@ -34,8 +34,9 @@ struct Constraints {
   // ABI 2 features (impl/abi.hpp: never for an ABI 1 kernel): inverse calls, a rotary offset,
   // negative positions (down to −max_position), the thread hint.  Cases use them only when set.
   bool inverse = false, rotary_offset = false, negative_positions = false, threads = false;
-  bool abi2 = false;                  // decode batches (below) are drawn for ABI 2 kernels
+  bool abi2 = false;                  // decode batches (below) are drawn for ABI 2 kernels with call knobs
   bool both_position_dtypes = false;  // ABI 2: int32 and int64 positions declared; cases ask either
+  bool multi_axis = false;            // RC_FEATURE_MULTI_AXIS: M-RoPE specs, positions per axis
 
   static Constraints of(const rc_kernel_desc& d) {
     Constraints c;
@@ -55,8 +56,9 @@ struct Constraints {
     c.rotary_offset = impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET);
     c.negative_positions = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS);
     c.threads = impl::has_feature(d, RC_FEATURE_THREADS);
-    c.abi2 = impl::is_abi2(d);
+    c.abi2 = impl::calls_beyond_abi1(d);
     c.both_position_dtypes = impl::position_dtypes_of(d) == (RC_POSITIONS_I32 | RC_POSITIONS_I64);
+    c.multi_axis = impl::has_feature(d, RC_FEATURE_MULTI_AXIS);
     return c;
   }
 };
@@ -173,6 +175,23 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
         s.max_position_embeddings = L0;
         break;
     }
+    // M-RoPE (a kernel declaring RC_FEATURE_MULTI_AXIS; drawn only for it, so other kernels'
+    // streams are what they were): a quarter of the specs, 3 axes mostly (Qwen-VL's t, h, w),
+    // chunked (qwen2_vl) or interleaved (qwen3_vl), over any of the 1-D variants above.
+    if (k.multi_axis && s.pairs() >= 4 && *rc::gen::inRange(0, 4) == 0) {
+      const int n = std::min(s.pairs() / 2, *rc::gen::weightedOneOf<int>({{4, rc::gen::just(3)}, {1, rc::gen::element(2, 4)}}));
+      s.mrope_interleaved = *rc::gen::element(false, true);
+      s.mrope_section.assign(static_cast<size_t>(n), 1);
+      int rest = s.pairs() - n;
+      for (int a = n - 1; a >= 1 && rest > 0; --a) {
+        // Interleaved: axis a's pairs are a, a + n, ... below pairs, so at most (pairs - a + n - 1) / n.
+        const int room = s.mrope_interleaved ? (s.pairs() - a + n - 1) / n - 1 : rest;
+        const int more = *rc::gen::inRange(0, std::min(room, rest) + 1);
+        s.mrope_section[static_cast<size_t>(a)] += more;
+        rest -= more;
+      }
+      s.mrope_section[0] += rest;  // axis 0 takes the rest (every index no other axis holds)
+    }
     validate(s);  // a generator bug must not look like a kernel bug
     return s;
   });
@@ -284,6 +303,22 @@ inline rc::Gen<Case> case_with_spec(const RopeSpec& s, const Constraints& k) {
         c.positions.push_back(t);
         const std::vector<double> row = *rc::gen::container<std::vector<double>>(per_token, value(k.in_dtype));
         c.x.insert(c.x.end(), row.begin(), row.end());
+      }
+    }
+    // Positions per axis for a multi-axis spec, two cases in three (else text tokens): each axis
+    // small (a patch's row or column, a frame) or edge-biased, independently, so large t with
+    // small h/w and the reverse both come up.
+    if (c.spec.n_axes() > 1 && *rc::gen::element(false, true, true)) {
+      for (int a = 1; a < c.spec.n_axes(); ++a) {
+        std::vector<int64_t> row;
+        for (size_t i = 0; i < c.positions.size(); ++i) {
+          row.push_back(*rc::gen::weightedOneOf<int64_t>(
+              {{2, rc::gen::inRange<int64_t>(0, std::min<int64_t>(k.max_position, 64) + 1)}, {1, position(c.spec, k.max_position)}}));
+        }
+        c.axis_positions.push_back(std::move(row));
+      }
+      if (*rc::gen::element(false, true)) {  // axis 0 small too (an image right after a short prompt)
+        for (int64_t& t : c.positions) t = std::abs(t) % 64;
       }
     }
     return c;

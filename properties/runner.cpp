@@ -206,6 +206,7 @@ Case CallLog::Call::as_case(const RopeSpec& spec) const {
   Case c;
   c.spec = spec;
   c.positions = positions;
+  c.axis_positions = axis_positions;
   c.x = x;
   c.n_heads = n_heads;
   c.n_kv_heads = n_kv_heads;
@@ -250,11 +251,11 @@ Case in_call_shape(const Case& base, const rc_kernel_desc& d) {
 }
 
 std::string spec_unsupported_reason(const rc_kernel_desc& d, const RopeSpec& s) {
-  // The kernel ABI has no per-axis positions yet (issue 17): a kernel could only be asked text
-  // tokens, which would check 1-D RoPE under the M-RoPE spec's name.
-  if (s.n_axes() > 1) {
+  // A multi-axis spec only for a kernel that takes a position per axis: asking another one text
+  // tokens alone would check 1-D RoPE under the M-RoPE spec's name.
+  if (s.n_axes() > 1 && !impl::has_feature(d, RC_FEATURE_MULTI_AXIS)) {
     return "multi-axis positions (mrope_section, " + std::to_string(s.n_axes()) +
-           " axes) cannot be passed to a kernel yet: only `ropecheck ref` evaluates this spec";
+           " axes) not declared (RC_FEATURE_MULTI_AXIS)";
   }
   if (!(d.layouts & RC_LAYOUT_BIT(static_cast<int>(s.layout)))) {
     return std::string("layout ") + to_string(s.layout) + " not declared";
@@ -280,7 +281,16 @@ std::string KernelRunner::unsupported_reason(const Case& c, Placement placement)
   // Negative positions only for a kernel that declares them (never an ABI 1 kernel), down to
   // −max_position.
   const bool negative = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS);
-  for (int64_t t : c.positions) {
+  if (!c.axis_positions.empty()) {
+    if (c.axis_positions.size() + 1 != static_cast<size_t>(c.spec.n_axes())) {
+      return "axis_positions has " + std::to_string(c.axis_positions.size()) + " rows for a spec of " +
+             std::to_string(c.spec.n_axes()) + " axes";
+    }
+    for (const std::vector<int64_t>& row : c.axis_positions) {
+      if (row.size() != c.positions.size()) return "an axis_positions row is not one position per token";
+    }
+  }
+  for (int64_t t : c.all_positions()) {
     if (t < 0 && !negative) return "position " + format_position(t) + " is negative (RC_FEATURE_NEGATIVE_POSITIONS not declared)";
     if (t > d.max_position || (t < 0 && t < -d.max_position)) {
       return "position " + format_position(t) + " beyond max_position";
@@ -336,7 +346,8 @@ bool same_call(const CallLog::Call& r, const Case& c, Placement placement) {
   return r.placement == placement && r.n_heads == c.n_heads && r.n_kv_heads == c.n_kv_heads &&
          r.separate_kv == c.separate_kv && r.position_dtype == c.position_dtype && r.head_stride == c.head_stride() &&
          r.token_stride == c.token_stride() && r.inverse == c.inverse && r.rotary_offset == c.rotary_offset &&
-         r.n_threads == c.n_threads && r.seq_len == c.seq_len && r.positions == c.positions && same_bits(r.x, c.x);
+         r.n_threads == c.n_threads && r.seq_len == c.seq_len && r.positions == c.positions && r.axis_positions == c.axis_positions &&
+         same_bits(r.x, c.x);
 }
 }  // namespace
 
@@ -353,7 +364,7 @@ RunOutput KernelRunner::run(const Case& c, Placement placement) const {
   RunOutput r = call_kernel(c, placement);
   if (log_->mode == CallLog::Mode::kRecord) {
     log_->calls.push_back({c.positions, c.x, c.n_heads, c.n_kv_heads, c.separate_kv, c.position_dtype, c.head_stride(),
-                           c.token_stride(), c.inverse, c.rotary_offset, c.n_threads, c.seq_len, placement, r});
+                           c.token_stride(), c.inverse, c.rotary_offset, c.n_threads, c.seq_len, placement, r, c.axis_positions});
   }
   return r;
 }
@@ -451,20 +462,28 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       // position fits: the loader caps such a kernel's max_position at 2^31 - 1; the refusal
       // cases beyond it are cut to int32 too, never wrapped), or when the case asks for them
       // and every position fits (else int64: a cut position could fall inside the range).
+      // A multi-axis spec: every axis's row, axis-major (rc_spec.n_axes rows of n_tokens; a
+      // text-token case repeats its one row).
+      std::vector<int64_t> p64;
+      if (c.spec.n_axes() > 1) {
+        for (int a = 0; a < c.spec.n_axes(); ++a) {
+          for (int64_t k = 0; k < n_tok; ++k) p64.push_back(c.position(static_cast<size_t>(k), a));
+        }
+      }
+      const std::vector<int64_t>& pos = c.spec.n_axes() > 1 ? p64 : c.positions;
       std::vector<int32_t> p32;
-      const bool fits32 = std::all_of(c.positions.begin(), c.positions.end(),
-                                      [](int64_t t) { return t >= INT32_MIN && t <= INT32_MAX; });
+      const bool fits32 = std::all_of(pos.begin(), pos.end(), [](int64_t t) { return t >= INT32_MIN && t <= INT32_MAX; });
       const uint32_t pdt = impl::position_dtypes_of(d);
       const bool i32 = (pdt & RC_POSITIONS_I64) == 0 ||
                        (c.position_dtype == RC_DTYPE_I32 && (pdt & RC_POSITIONS_I32) != 0 && fits32);
       if (i32) {
-        for (int64_t t : c.positions) p32.push_back(static_cast<int32_t>(std::clamp<int64_t>(t, INT32_MIN, INT32_MAX)));
+        for (int64_t t : pos) p32.push_back(static_cast<int32_t>(std::clamp<int64_t>(t, INT32_MIN, INT32_MAX)));
       }
       char reason[kReasonBytes] = {0};
       rc_call call{};
       call.struct_size = sizeof(rc_call);
       call.n_tokens = n_tok;
-      call.positions = i32 ? static_cast<const void*>(p32.data()) : static_cast<const void*>(c.positions.data());
+      call.positions = i32 ? static_cast<const void*>(p32.data()) : static_cast<const void*>(pos.data());
       call.position_dtype = i32 ? RC_DTYPE_I32 : RC_DTYPE_I64;
       // q: the first n_q_heads heads; k: the rest, in the second buffer or right after q's
       // heads in the first (a packed qkv view).
@@ -478,7 +497,7 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       call.q = tensor(0, c.n_q_heads());
       if (c.n_kv_heads > 0) call.k = tensor(c.n_q_heads(), c.n_kv_heads);
       if (cache_) {
-        cache_->ensure(c.positions);
+        cache_->ensure(c.spec.n_axes() > 1 ? pos : c.positions);
         call.cos = cache_->cos();
         call.sin = cache_->sin();
         call.cache_rows = cache_->rows();

@@ -57,6 +57,7 @@ struct CallLog {
     int64_t seq_len = 0;
     Placement placement = Placement::kOutOfPlace;
     RunOutput output;
+    std::vector<std::vector<int64_t>> axis_positions;  // Case::axis_positions
     // The case this call ran (its values and call shape; shift, scale and poison are not kept).
     Case as_case(const RopeSpec& spec) const;
   };

@@ -150,6 +150,7 @@ TEST(RunUnit, TheSweepReachesTwoToTheSixtyTwoAndNamesTheSmallestFailingPosition)
   d.prepare = nullptr;
   d.release = nullptr;
   d.apply = wrong_from_2_62;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   // Exact angle, cos/sin and rotation in double-double, rounded once to double.
   d.accuracy = rc_accuracy{RC_ANGLE_EXACT_DD, RC_DTYPE_F64X2, RC_DTYPE_I64, RC_DTYPE_F64, RC_DTYPE_F64,
                            RC_ROUND_NEAREST_EVEN, 0x1p-104, 1.0, 0.0, 0.0, 1.0, 1.0};
@@ -181,6 +182,7 @@ TEST(RunUnit, AFailureIsNotShrunkPastItsDeadline) {
   ASSERT_EQ(d.in_dtype, RC_DTYPE_F32);
   d.name = "off_by_one";
   d.apply = off_by_one;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   RopeSpec spec;
   spec.head_dim = spec.rotary_dim = 64;
   spec.max_position_embeddings = 2048;
@@ -222,6 +224,7 @@ TEST(RunUnit, AnIntermittentFailureIsReportedAsNonDeterminismAndNotShrunk) {
   rc_kernel_desc d = *impl::builtin_kernels().front();
   d.name = "every_seventh_call_fails";
   d.apply = every_seventh_call_fails;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   RopeSpec spec;
   spec.head_dim = spec.rotary_dim = 64;
   spec.max_position_embeddings = 2048;

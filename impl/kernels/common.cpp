@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdio>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -92,6 +94,78 @@ int check_call(const rc_kernel_desc& desc, const rc_spec* spec, const int64_t* p
   return RC_OK;
 }
 
+int pair_axes(const rc_spec& spec, int8_t axis[kMaxPairs]) {
+  const int pairs = spec.rotary_dim / 2, n = axes_of(spec);
+  if (pairs > kMaxPairs) return RC_ERR_SHAPE;
+  for (int j = 0; j < pairs; ++j) axis[j] = 0;
+  if (n == 1) return RC_OK;
+  if (n > kMaxAxes || spec.mrope_section == nullptr) return RC_ERR_SPEC;
+  int64_t sum = 0;
+  for (int a = 0; a < n; ++a) {
+    if (spec.mrope_section[a] < 1) return RC_ERR_SPEC;
+    sum += spec.mrope_section[a];
+  }
+  if (sum != pairs) return RC_ERR_SPEC;
+  if (spec.mrope_interleaved) {
+    // HF qwen3_vl apply_interleaved_mrope: freqs[..., a : 3*s_a : 3] from axis a >= 1.
+    for (int a = 1; a < n; ++a) {
+      if (int64_t{a} + int64_t{n} * (spec.mrope_section[a] - 1) >= pairs) return RC_ERR_SPEC;
+      for (int64_t j = a; j < int64_t{n} * spec.mrope_section[a]; j += n) axis[j] = static_cast<int8_t>(a);
+    }
+    return RC_OK;
+  }
+  // HF qwen2_vl apply_multimodal_rotary_pos_emb: chunk i of mrope_section from axis i.
+  int j = 0;
+  for (int a = 0; a < n; ++a) {
+    for (int i = 0; i < spec.mrope_section[a]; ++i) axis[j++] = static_cast<int8_t>(a);
+  }
+  return RC_OK;
+}
+
+namespace {
+int refuse(const rc_call& call, int status, const char* why) {
+  if (call.reason != nullptr && call.reason_size > 0) {
+    std::snprintf(call.reason, static_cast<size_t>(call.reason_size), "%s", why);
+  }
+  return status;
+}
+}  // namespace
+
+int check_call2(const rc_kernel_desc& desc, const rc_spec* spec, const rc_call* call) {
+  if (call == nullptr || spec == nullptr) return RC_ERR_UNSUPPORTED;
+  const rc_call& c = *call;
+  if (c.struct_size < offsetof(rc_call, seq_len)) return refuse(c, RC_ERR_UNSUPPORTED, "rc_call older than ABI 2");
+  if (c.k.in != nullptr) return refuse(c, RC_ERR_UNSUPPORTED, "q and k in one call not declared: call with q alone");
+  if (c.position_dtype != RC_DTYPE_I64) return refuse(c, RC_ERR_UNSUPPORTED, "positions must be int64");
+  if (c.cos != nullptr || c.sin != nullptr) return refuse(c, RC_ERR_UNSUPPORTED, "computes its own cos/sin: no cache");
+  if (c.inverse != 0) return refuse(c, RC_ERR_UNSUPPORTED, "inverse rotation not declared");
+  if (c.rotary_offset != 0) return refuse(c, RC_ERR_UNSUPPORTED, "rotary offset not declared");
+  if (c.struct_size >= sizeof(rc_call) && c.seq_len != 0) {
+    return refuse(c, RC_ERR_UNSUPPORTED, "a sequence length per call not declared");
+  }
+  int8_t axis[kMaxPairs];
+  if (spec->rotary_dim / 2 <= kMaxPairs && pair_axes(*spec, axis) != RC_OK) {
+    return refuse(c, RC_ERR_SPEC, "mrope_section does not give every pair one axis");
+  }
+  const rc_tensor& q = c.q;
+  if (q.in == q.out && (q.token_stride != q.out_token_stride || q.head_stride != q.out_head_stride)) {
+    return refuse(c, RC_ERR_UNSUPPORTED, "in place with output strides that differ from the input's");
+  }
+  const auto* positions = static_cast<const int64_t*>(c.positions);
+  if (int rc = check_call(desc, spec, positions, c.n_tokens, q.n_heads, q.token_stride, q.head_stride, q.in, q.out);
+      rc != RC_OK || c.n_tokens == 0 || q.n_heads == 0) {
+    return rc;
+  }
+  if (int rc = check_call(desc, spec, positions, c.n_tokens, q.n_heads, q.out_token_stride, q.out_head_stride, q.in, q.out);
+      rc != RC_OK) {
+    return rc;
+  }
+  for (int64_t i = c.n_tokens; i < int64_t{axes_of(*spec)} * c.n_tokens; ++i) {
+    if (positions[i] < 0 || positions[i] > desc.max_position) return RC_ERR_POSITION;
+  }
+  return RC_OK;
+}
+
 float f16_to_f32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
@@ -156,6 +230,12 @@ std::string spec_key(const rc_spec& s) {
   for (const double* f : {s.short_factor, s.long_factor}) {
     key.push_back(f != nullptr ? 1 : 0);
     if (f != nullptr) key.append(reinterpret_cast<const char*>(f), n * sizeof(double));
+  }
+  const int32_t axes = axes_of(s);
+  put(axes);
+  if (axes > 1) {
+    put(s.mrope_interleaved);
+    if (s.mrope_section != nullptr) key.append(reinterpret_cast<const char*>(s.mrope_section), static_cast<size_t>(axes) * sizeof(int32_t));
   }
   return key;
 }

@@ -114,25 +114,103 @@ void rotate_head(const rc_spec& spec, const Real* c, const Real* s,
   }
 }
 
+// Element strides of one tensor of a call: input and output (ABI 1: the same).
+struct Strides {
+  int64_t token, head, out_token, out_head;
+};
+
+// Loops over tokens and heads; token_row(k, c, s, &cr, &sr) gives token k's cos/sin row (in c, s,
+// or pointing cr/sr at a cached one).
+template <class Store, class Real = float, class TokenRowFn>
+void rotate_tokens(const rc_spec& spec, int64_t n_tokens, int64_t n_heads, Strides st, const void* in,
+                   void* out, TokenRowFn&& token_row) {
+  using E = typename Store::type;
+  Real c[kMaxPairs], s[kMaxPairs];
+  const E* x = static_cast<const E*>(in);
+  E* y = static_cast<E*>(out);
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    const Real* cr = c;
+    const Real* sr = s;
+    token_row(k, c, s, &cr, &sr);
+    for (int64_t h = 0; h < n_heads; ++h) {
+      rotate_head<Store, Real>(spec, cr, sr, x + k * st.token + h * st.head, y + k * st.out_token + h * st.out_head);
+    }
+  }
+}
+
 // Loops over tokens and heads; Row(t, c, s) fills the token's cos/sin row.
 template <class Store, class RowFn>
 void rotate_all(const rc_spec& spec, const int64_t* positions, int64_t n_tokens,
                 int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
                 void* out, RowFn&& row) {
-  using E = typename Store::type;
-  float c[kMaxPairs], s[kMaxPairs];
-  const E* x = static_cast<const E*>(in);
-  E* y = static_cast<E*>(out);
-  for (int64_t k = 0; k < n_tokens; ++k) {
-    const float* cr = c;
-    const float* sr = s;
-    row(positions[k], c, s, &cr, &sr);
-    for (int64_t h = 0; h < n_heads; ++h) {
-      const int64_t off = k * token_stride + h * head_stride;
-      rotate_head<Store>(spec, cr, sr, x + off, y + off);
-    }
-  }
+  rotate_tokens<Store>(spec, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride}, in, out,
+                       [&](int64_t k, float* c, float* s, const float** cr, const float** sr) {
+                         row(positions[k], c, s, cr, sr);
+                       });
 }
+
+// ---- ABI 2 calls of the built-in kernels ---------------------------------------------
+// The ABI 2 fields of a built-in descriptor (after `apply`): q-only calls with int64 positions,
+// its own cos/sin, positions per axis (RC_FEATURE_MULTI_AXIS); apply2 checks with check_call2.
+#define RC_BUILTIN_ABI2_FIELDS(APPLY2) \
+  RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS, RC_POSITIONS_I64, RC_CACHE_NONE, 0, 0.0, nullptr, APPLY2
+// The axis of every pair of a multi-axis spec (rc_spec.n_axes > 1: M-RoPE), by the rule of
+// RopeSpec::axis_of_pair (chunked: mrope_section's runs; interleaved: pair j is axis a >= 1
+// when j % n == a and j < n * s_a, else axis 0).  Returns RC_ERR_SPEC for sections that do not
+// cover the pairs.  1-D specs: every pair axis 0.
+constexpr int kMaxAxes = 8;
+int pair_axes(const rc_spec& spec, int8_t axis[kMaxPairs]);
+inline int axes_of(const rc_spec& spec) { return spec.n_axes > 1 ? spec.n_axes : 1; }
+
+// Checks an apply2 call for a built-in kernel that declares q-only calls, int64 positions, no
+// cache and RC_FEATURE_MULTI_AXIS: every other knob refused with a reason, then the spec, shape,
+// strides (input and output), placement and every position of every axis as check_call does.
+int check_call2(const rc_kernel_desc& desc, const rc_spec* spec, const rc_call* call);
+
+// Token k's cos/sin row for an apply2 call: row(t, c, s, &cr, &sr) at the token's position, or
+// for a multi-axis spec (positions axis-major) pair j from the row at its axis's position (one
+// row when every axis has the same position: a text token).  A composed row is written into the
+// caller's c, s up to the SIMD padding (cos 1, sin 0 past the last pair): every caller's buffers
+// hold at least kMaxPairs, a multiple of 16.
+template <class RowFn, class Real = float>
+class TokenRows {
+ public:
+  TokenRows(const rc_spec& spec, const int64_t* positions, int64_t n_tokens, RowFn& row)
+      : positions_(positions), n_tokens_(n_tokens), n_axes_(axes_of(spec)), pairs_(spec.rotary_dim / 2), row_(row) {
+    if (n_axes_ > 1) pair_axes(spec, axis_);  // checked by check_call2
+  }
+  void operator()(int64_t k, Real* c, Real* s, const Real** cr, const Real** sr) {
+    bool text = true;
+    for (int a = 1; a < n_axes_; ++a) text = text && positions_[a * n_tokens_ + k] == positions_[k];
+    if (text) {
+      row_(positions_[k], c, s, cr, sr);
+      return;
+    }
+    const Real* ac[kMaxAxes];
+    const Real* as[kMaxAxes];
+    for (int a = 0; a < n_axes_; ++a) {
+      ac[a] = ca_[a];
+      as[a] = sa_[a];
+      row_(positions_[a * n_tokens_ + k], ca_[a], sa_[a], &ac[a], &as[a]);
+    }
+    for (int j = 0; j < pairs_; ++j) {
+      c[j] = ac[axis_[j]][j];
+      s[j] = as[axis_[j]][j];
+    }
+    for (int j = pairs_; j < (pairs_ + 15) / 16 * 16; ++j) c[j] = 1, s[j] = 0;
+    *cr = c;
+    *sr = s;
+  }
+
+ private:
+  const int64_t* positions_;
+  int64_t n_tokens_;
+  int n_axes_, pairs_;
+  RowFn& row_;
+  int8_t axis_[kMaxPairs] = {};
+  // A row fill may write the padding of its buffers (a SIMD fill): room for it.
+  Real ca_[kMaxAxes][kMaxPairs + 16], sa_[kMaxAxes][kMaxPairs + 16];
+};
 
 // Cos/sin cache for positions [0, len), rows of `pairs` cos then `pairs` sin: what real
 // engines keep per model.  A row is filled the first time a call needs it, by the same

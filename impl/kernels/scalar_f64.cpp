@@ -1,6 +1,7 @@
 #include "scalar_f64.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 namespace ropecheck::impl {
 namespace {
@@ -16,13 +17,10 @@ struct F64Store {
 int build(const rc_spec& spec, State* st) { return compute_frequencies<double>(spec, st); }
 int prepare(const rc_spec* spec, void** handle) { return prepare_state<State>(spec, handle, build); }
 
-int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
-          int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
-          void* out) {
-  if (int rc = check_call(kScalarF64Kernel, spec, positions, n_tokens, n_heads, token_stride,
-                          head_stride, in, out);
-      rc != RC_OK || n_tokens == 0 || n_heads == 0)
-    return rc;
+// Runs rotate(row) with the binary64 row function (the prepared frequencies, or ones computed
+// for this call).
+template <class Rotate>
+int with_rows(const rc_spec* spec, void* handle, Rotate&& rotate) {
   try {
     State local;
     const State* st = static_cast<const State*>(handle);
@@ -30,31 +28,55 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
       if (int rc = build(*spec, &local); rc != RC_OK) return rc;
       st = &local;
     }
-    double c[kMaxPairs], s[kMaxPairs];
-    const double* x = static_cast<const double*>(in);
-    double* y = static_cast<double*>(out);
-    for (int64_t k = 0; k < n_tokens; ++k) {
-      const double t = static_cast<double>(positions[k]);
+    auto row = [&](int64_t t, double* c, double* s, const double**, const double**) {
+      const double td = static_cast<double>(t);
       for (size_t j = 0; j < st->theta.size(); ++j) {
-        const double phi = t * st->theta[j];
+        const double phi = td * st->theta[j];
         c[j] = std::cos(phi) * st->attention;
         s[j] = std::sin(phi) * st->attention;
       }
-      for (int64_t h = 0; h < n_heads; ++h) {
-        const int64_t off = k * token_stride + h * head_stride;
-        rotate_head<F64Store, double>(*spec, c, s, x + off, y + off);
-      }
-    }
+    };
+    rotate(row);
   } catch (...) {
     return RC_ERR_ALLOC;
   }
   return RC_OK;
 }
 
+int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
+          int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
+          void* out) {
+  if (int rc = check_call(kScalarF64Kernel, spec, positions, n_tokens, n_heads, token_stride,
+                          head_stride, in, out);
+      rc != RC_OK || n_tokens == 0 || n_heads == 0)
+    return rc;
+  return with_rows(spec, handle, [&](auto& row) {
+    rotate_tokens<F64Store, double>(*spec, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride}, in,
+                                    out, [&](int64_t k, double* c, double* s, const double** cr, const double** sr) {
+                                      row(positions[k], c, s, cr, sr);
+                                    });
+  });
+}
+
+// ABI 2: q alone, with positions per axis for a multi-axis spec (M-RoPE).
+int apply2(const rc_spec* spec, void* handle, const rc_call* call) {
+  if (int rc = check_call2(kScalarF64Kernel, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) {
+    return rc;
+  }
+  const rc_tensor& q = call->q;
+  return with_rows(spec, handle, [&](auto& row) {
+    TokenRows<std::remove_reference_t<decltype(row)>, double> rows(*spec, static_cast<const int64_t*>(call->positions),
+                                                                   call->n_tokens, row);
+    rotate_tokens<F64Store, double>(*spec, call->n_tokens, q.n_heads,
+                                    Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride}, q.in, q.out,
+                                    rows);
+  });
+}
+
 }  // namespace
 
 const rc_kernel_desc kScalarF64Kernel = {
-    RC_ABI_1,
+    RC_ABI_2,
     "scalar_f64",
     "binary64 throughout: double inv_freq, double angle t*inv_freq, cos/sin, f64 in/out",
     RC_DTYPE_F64,
@@ -69,7 +91,7 @@ const rc_kernel_desc kScalarF64Kernel = {
     prepare,
     release_state<State>,
     apply,
-    RC_ABI1_UNUSED_FIELDS,
+    RC_BUILTIN_ABI2_FIELDS(apply2),
 };
 
 }  // namespace ropecheck::impl

@@ -40,6 +40,32 @@ inline bool stream_output(const rc_spec& spec, int64_t n_tokens, int64_t n_heads
                           static_cast<double>(kStreamMinBytes);
 }
 
+// Every token of a call with simd_rotate_token: token_row(k, c, s, &cr, &sr) gives token k's row
+// (buffers of kMaxPairs + kRowPad floats).  Output strides of their own (ABI 2) go head by head,
+// with normal stores; the same arithmetic, so the same bits.
+template <class TokenRowFn>
+void simd_rotate_tokens(const rc_spec& spec, int64_t n_tokens, int64_t n_heads, Strides st, const void* in, void* out,
+                        TokenRowFn&& token_row) {
+  const float* x = static_cast<const float*>(in);
+  float* y = static_cast<float*>(out);
+  float c[kMaxPairs + kRowPad], s[kMaxPairs + kRowPad];
+  const bool same = st.token == st.out_token && st.head == st.out_head;
+  const bool stream = same && stream_output(spec, n_tokens, n_heads, in, out);
+  for (int64_t k = 0; k < n_tokens; ++k) {
+    const float* cr = c;
+    const float* sr = s;
+    token_row(k, c, s, &cr, &sr);
+    if (same) {
+      simd_rotate_token(spec, cr, sr, x + k * st.token, y + k * st.token, n_heads, st.head, stream);
+    } else {
+      for (int64_t h = 0; h < n_heads; ++h) {
+        simd_rotate_token(spec, cr, sr, x + k * st.token + h * st.head, y + k * st.out_token + h * st.out_head, 1, 0);
+      }
+    }
+  }
+  if (stream) simd_stream_fence();
+}
+
 // 16-bit storage (bf16 or f16): the same rotation as rotate_head<BF16Store / F16Store>
 // (common.hpp) -- load, convert to f32, y0 = fl(fl(x0*c) - fl(x1*s)), y1 = fl(fl(x0*s) +
 // fl(x1*c)) with NO fused multiply-add (the scalar kernels are compiled without contraction),

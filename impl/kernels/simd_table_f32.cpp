@@ -1,9 +1,34 @@
 #include "simd_table_f32.hpp"
 
+#include <type_traits>
+
 #include "simd_rotate.hpp"
 
 namespace ropecheck::impl {
 namespace {
+
+// Rotates a call's tokens with the table's rows (simd_exact_row on first use): token_rows_of(row)
+// gives the token-row function over the position-row function row(t, ...).
+template <class TokenRowsOf>
+int rotate(const rc_spec* spec, void* handle, int64_t n_tokens, int64_t n_heads, Strides st, const void* in, void* out,
+           TokenRowsOf&& token_rows_of) {
+  try {
+    TableState local;
+    const TableState* state = static_cast<const TableState*>(handle);
+    if (state == nullptr) {
+      if (int rc = make_exact_angles(*spec, &local.table.angles); rc != RC_OK) return rc;
+      state = &local;
+    }
+    const ExactTable& tab = state->table;
+    auto row = [&](int64_t t, float* c, float* s, const float** cr, const float** sr) {
+      tab.row(t, c, s, cr, sr, [&](int64_t u, float* cu, float* su) { simd_exact_row(tab.angles, u, cu, su); });
+    };
+    simd_rotate_tokens(*spec, n_tokens, n_heads, st, in, out, token_rows_of(row));
+  } catch (...) {
+    return RC_ERR_ALLOC;
+  }
+  return RC_OK;
+}
 
 int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
           int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
@@ -12,37 +37,31 @@ int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n
                           token_stride, head_stride, in, out);
       rc != RC_OK || n_tokens == 0 || n_heads == 0)
     return rc;
-  try {
-    TableState local;
-    const TableState* st = static_cast<const TableState*>(handle);
-    if (st == nullptr) {
-      if (int rc = make_exact_angles(*spec, &local.table.angles); rc != RC_OK) return rc;
-      st = &local;
-    }
-    const ExactTable& tab = st->table;
-    const float* x = static_cast<const float*>(in);
-    float* y = static_cast<float*>(out);
-    float c[kMaxPairs + kRowPad], s[kMaxPairs + kRowPad];
-    const bool stream = stream_output(*spec, n_tokens, n_heads, in, out);
-    for (int64_t k = 0; k < n_tokens; ++k) {
-      const int64_t t = positions[k];
-      const float* cr = c;
-      const float* sr = s;
-      tab.row(t, c, s, &cr, &sr, [&](int64_t u, float* cu, float* su) { simd_exact_row(tab.angles, u, cu, su); });
-      simd_rotate_token(*spec, cr, sr, x + k * token_stride, y + k * token_stride, n_heads,
-                        head_stride, stream);
-    }
-    if (stream) simd_stream_fence();
-  } catch (...) {
-    return RC_ERR_ALLOC;
+  return rotate(spec, handle, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride}, in, out,
+                [&](auto& row) {
+                  return [&row, positions](int64_t k, float* c, float* s, const float** cr, const float** sr) {
+                    row(positions[k], c, s, cr, sr);
+                  };
+                });
+}
+
+// ABI 2: q alone, with positions per axis for a multi-axis spec (M-RoPE).
+int apply2(const rc_spec* spec, void* handle, const rc_call* call) {
+  if (int rc = check_call2(kSimdTableF32Kernel, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) {
+    return rc;
   }
-  return RC_OK;
+  const rc_tensor& q = call->q;
+  const auto* positions = static_cast<const int64_t*>(call->positions);
+  return rotate(spec, handle, call->n_tokens, q.n_heads, Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride},
+                q.in, q.out, [&](auto& row) {
+                  return TokenRows<std::remove_reference_t<decltype(row)>>(*spec, positions, call->n_tokens, row);
+                });
 }
 
 }  // namespace
 
 const rc_kernel_desc kSimdTableF32Kernel = {
-    RC_ABI_1,
+    RC_ABI_2,
     "simd_table_f32",
     "position-exact cos/sin table, per-token row reused across heads, Highway SIMD (fast path)",
     RC_DTYPE_F32,
@@ -57,7 +76,7 @@ const rc_kernel_desc kSimdTableF32Kernel = {
     table_prepare,  // the rows are filled by simd_exact_row on first use
     release_state<TableState>,
     apply,
-    RC_ABI1_UNUSED_FIELDS,
+    RC_BUILTIN_ABI2_FIELDS(apply2),
 };
 
 }  // namespace ropecheck::impl

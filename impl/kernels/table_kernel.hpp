@@ -41,30 +41,33 @@ int build_table_state(const rc_spec& spec, TableState* st);
 // prepare of every table kernel: the angles, and room for the rows of the model's context.
 int table_prepare(const rc_spec* spec, void** handle);
 
-template <class Store>
-int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
-                const int64_t* positions, int64_t n_tokens, int64_t n_heads,
-                int64_t token_stride, int64_t head_stride, const void* in, void* out) {
-  if (int rc = check_call(desc, spec, positions, n_tokens, n_heads, token_stride, head_stride,
-                          in, out);
-      rc != RC_OK || n_tokens == 0 || n_heads == 0)
-    return rc;
+// Rotates a call's tokens with the table's rows: token_rows_of(row) gives the token-row function
+// (token k -> its cos/sin row) over the position-row function row(t, ...).  The checks are the
+// caller's.
+template <class Store, class TokenRowsOf>
+int table_rotate(const rc_spec* spec, void* handle, int64_t n_tokens, int64_t n_heads, Strides st, const void* in,
+                 void* out, TokenRowsOf&& token_rows_of) {
   try {
     TableState local;
-    const TableState* st = static_cast<const TableState*>(handle);
-    if (st == nullptr) {  // no cache: every row on the fly
+    const TableState* state = static_cast<const TableState*>(handle);
+    if (state == nullptr) {  // no cache: every row on the fly
       if (int rc = make_exact_angles(*spec, &local.table.angles); rc != RC_OK) return rc;
-      st = &local;
+      state = &local;
     }
-    const ExactTable& tab = st->table;
-    const auto row = [&](int64_t t, float* c, float* s, const float** cr, const float** sr) {
+    const ExactTable& tab = state->table;
+    auto row = [&](int64_t t, float* c, float* s, const float** cr, const float** sr) {
       tab.row(t, c, s, cr, sr, [&](int64_t u, float* cu, float* su) { exact_row(tab.angles, u, cu, su); });
     };
+    auto&& token_row = token_rows_of(row);
+    const bool same_strides = st.token == st.out_token && st.head == st.out_head;
     if constexpr (std::is_same_v<Store, F32Store>) {
       // table_f32 stays the plain scalar loop: the readable twin of simd_table_f32.
-      rotate_all<Store>(*spec, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
-                        row);
+      rotate_tokens<Store>(*spec, n_tokens, n_heads, st, in, out, token_row);
     } else {
+      if (!same_strides) {  // output strides of their own (ABI 2): the scalar loop, bit-identical
+        rotate_tokens<Store>(*spec, n_tokens, n_heads, st, in, out, token_row);
+        return RC_OK;
+      }
       // bf16/f16: the same rows and the same (unfused) fp32 arithmetic, with vectorized
       // branch-free conversions -- bit-identical to rotate_all<Store>.
       const Half16 kind = std::is_same_v<Store, BF16Store> ? Half16::kBF16 : Half16::kF16;
@@ -75,9 +78,8 @@ int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
       for (int64_t k = 0; k < n_tokens; ++k) {
         const float* cr = c;
         const float* sr = s;
-        row(positions[k], c, s, &cr, &sr);
-        simd_rotate_token_16(kind, *spec, cr, sr, x + k * token_stride, y + k * token_stride,
-                             n_heads, head_stride, stream);
+        token_row(k, c, s, &cr, &sr);
+        simd_rotate_token_16(kind, *spec, cr, sr, x + k * st.token, y + k * st.token, n_heads, st.head, stream);
       }
       if (stream) simd_stream_fence();
     }
@@ -87,21 +89,56 @@ int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
   return RC_OK;
 }
 
+template <class Store>
+int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
+                const int64_t* positions, int64_t n_tokens, int64_t n_heads,
+                int64_t token_stride, int64_t head_stride, const void* in, void* out) {
+  if (int rc = check_call(desc, spec, positions, n_tokens, n_heads, token_stride, head_stride,
+                          in, out);
+      rc != RC_OK || n_tokens == 0 || n_heads == 0)
+    return rc;
+  return table_rotate<Store>(spec, handle, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride},
+                             in, out, [&](auto& row) {
+                               return [&row, positions](int64_t k, float* c, float* s, const float** cr, const float** sr) {
+                                 row(positions[k], c, s, cr, sr);
+                               };
+                             });
+}
+
+// ABI 2: q alone, with positions per axis for a multi-axis spec (each pair's cos/sin from the
+// row of its axis's position: HF qwen2_vl / qwen3_vl M-RoPE).
+template <class Store>
+int table_apply2(const rc_kernel_desc& desc, const rc_spec* spec, void* handle, const rc_call* call) {
+  if (int rc = check_call2(desc, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) return rc;
+  const rc_tensor& q = call->q;
+  const auto* positions = static_cast<const int64_t*>(call->positions);
+  return table_rotate<Store>(spec, handle, call->n_tokens, q.n_heads,
+                             Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride}, q.in, q.out,
+                             [&](auto& row) {
+                               return TokenRows<std::remove_reference_t<decltype(row)>>(*spec, positions, call->n_tokens, row);
+                             });
+}
+
 // apply of the table kernel `Self` (whose limits check_call enforces), storing Store.
 template <class Store, const rc_kernel_desc* Self>
 int table_kernel_apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
                        int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in, void* out) {
   return table_apply<Store>(*Self, spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
 }
+template <class Store, const rc_kernel_desc* Self>
+int table_kernel_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
+  return table_apply2<Store>(*Self, spec, handle, call);
+}
 
 // The descriptor of a table kernel: `Self` is the kernel's own descriptor (being defined by
 // this call), Store its storage type, `dtype` its input and output dtype.  Every table kernel
-// accepts every layout and scaling, in place or not, head_dim 2..2048, rotary_dim 2..1024.
+// accepts every layout and scaling, in place or not, head_dim 2..2048, rotary_dim 2..1024; through
+// ABI 2 q alone with int64 positions, one per axis for a multi-axis spec (RC_FEATURE_MULTI_AXIS).
 template <class Store, const rc_kernel_desc* Self>
 constexpr rc_kernel_desc make_table_kernel(const char* name, const char* description, rc_dtype dtype,
                                            int64_t max_position, rc_accuracy accuracy) {
   return rc_kernel_desc{
-      RC_ABI_1,
+      RC_ABI_2,
       name,
       description,
       dtype,
@@ -116,7 +153,7 @@ constexpr rc_kernel_desc make_table_kernel(const char* name, const char* descrip
       table_prepare,
       release_state<TableState>,
       table_kernel_apply<Store, Self>,
-      RC_ABI1_UNUSED_FIELDS,
+      RC_BUILTIN_ABI2_FIELDS((table_kernel_apply2<Store, Self>)),
   };
 }
 

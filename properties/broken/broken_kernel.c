@@ -179,9 +179,39 @@ static void gemma3_swap(rc_spec* s) {
   }
 }
 
-int rb_apply(rb_bug bug, const rc_spec* given, const int64_t* positions, int64_t n_tokens,
-             int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
-             void* out) {
+/* The axis of each pair of a multi-axis spec (HF qwen2_vl chunks, qwen3_vl interleaving; the
+ * rule of RopeSpec::axis_of_pair), with the M-RoPE bugs.  Returns RC_ERR_SPEC for sections that
+ * do not cover the pairs. */
+static int pair_axes(rb_bug bug, const rc_spec* s, int n_axes, int pairs, int8_t* axis) {
+  for (int j = 0; j < pairs; ++j) axis[j] = 0;
+  if (n_axes == 1) return RC_OK;
+  if (n_axes > 8 || s->mrope_section == NULL) return RC_ERR_SPEC;
+  int sum = 0;
+  for (int a = 0; a < n_axes; ++a) {
+    if (s->mrope_section[a] < 1) return RC_ERR_SPEC;
+    sum += s->mrope_section[a];
+  }
+  if (sum != s->rotary_dim / 2) return RC_ERR_SPEC;
+  if (s->mrope_interleaved && bug != RB_MROPE_INTERLEAVED_AS_CHUNKED) {
+    for (int a = 1; a < n_axes; ++a) {
+      for (int64_t j = a; j < (int64_t)n_axes * s->mrope_section[a]; j += n_axes) {
+        if (j >= pairs) return RC_ERR_SPEC;
+        axis[j] = (int8_t)a;
+      }
+    }
+    return RC_OK;
+  }
+  int j = 0;
+  for (int a = 0; a < n_axes; ++a) {
+    for (int i = 0; i < s->mrope_section[a] && j < pairs; ++i) axis[j++] = (int8_t)a;
+  }
+  if (bug == RB_MROPE_SECTION_OFF_BY_ONE && s->mrope_section[0] >= 2) axis[s->mrope_section[0] - 1] = 1;
+  return RC_OK;
+}
+
+/* rb_apply with positions as `n_axes` rows of n_tokens (axis-major; 1 for a 1-D spec). */
+static int apply_rows(rb_bug bug, const rc_spec* given, const int64_t* positions, int n_axes, int64_t n_tokens,
+                      int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in, void* out) {
   if (given == NULL) return RC_ERR_SPEC;
   rc_spec local = *given;
   if (bug == RB_GEMMA3_LAYERS_SWAPPED) gemma3_swap(&local);
@@ -197,10 +227,13 @@ int rb_apply(rb_bug bug, const rc_spec* given, const int64_t* positions, int64_t
   if (n_tokens < 0 || n_heads < 0 || token_stride < 0 || head_stride < 0) return RC_ERR_SHAPE;
   if (n_tokens == 0 || n_heads == 0) return RC_OK;
   if (positions == NULL || in == NULL || out == NULL) return RC_ERR_UNSUPPORTED;
-  for (int64_t k = 0; k < n_tokens; ++k) {
+  for (int64_t k = 0; k < n_axes * n_tokens; ++k) {
     if (positions[k] < 0 || (positions[k] > RB_MAX_POSITION && bug != RB_RANGE_UNCHECKED))
       return RC_ERR_POSITION;
   }
+  int8_t axis[RB_MAX_PAIRS];
+  if (pair_axes(bug, spec, n_axes, spec->rotary_dim / 2, axis) != RC_OK) return RC_ERR_SPEC;
+  const int mrope = n_axes > 1;
 
   /* 2. Frequencies: theta_j in double, stored as revolutions per position f_j. */
   const int head_dim = spec->head_dim;
@@ -214,9 +247,9 @@ int rb_apply(rb_bug bug, const rc_spec* given, const int64_t* positions, int64_t
                   : bug == RB_PROPORTIONAL_UNPADDED && prop ? rotated_share
                                                             : spec->rotary_dim;
   const int pairs = rot / 2;
-  const int d_exp = bug == RB_HEAD_DIM_EXPONENT                   ? head_dim
-                    : bug == RB_PROPORTIONAL_ROTARY_EXPONENT && prop ? rotated_share
-                                                                  : spec->rotary_dim;
+  const int d_exp = bug == RB_HEAD_DIM_EXPONENT || (bug == RB_MROPE_PARTIAL_IGNORED && mrope) ? head_dim
+                    : bug == RB_PROPORTIONAL_ROTARY_EXPONENT && prop                      ? rotated_share
+                                                                                         : spec->rotary_dim;
   double theta[RB_MAX_PAIRS], f[RB_MAX_PAIRS];
   const double base = spec->rope_type == RC_ROPE_DYNAMIC ? dynamic_base(spec, d_exp) : spec->base;
   for (int j = 0; j < pairs; ++j) {
@@ -226,7 +259,9 @@ int rb_apply(rb_bug bug, const rc_spec* given, const int64_t* positions, int64_t
     if (prop && j >= spec->rope_angles) theta[j] = 0.0; /* HF: cat(inv_freq, zeros) */
   }
   double attention = 1.0;
-  if (spec->rope_type == RC_ROPE_YARN) attention = yarn(bug, spec, d_exp, theta, pairs);
+  if (spec->rope_type == RC_ROPE_YARN && !(bug == RB_MROPE_YARN_SKIPPED && mrope)) {
+    attention = yarn(bug, spec, d_exp, theta, pairs);
+  }
   if (spec->rope_type == RC_ROPE_LLAMA3 && bug != RB_LLAMA3_UNSCALED) llama3(bug, spec, theta, pairs);
   if (spec->rope_type == RC_ROPE_LONGROPE) attention = longrope(spec, theta, pairs);
   for (int j = 0; j < pairs; ++j) {
@@ -241,22 +276,23 @@ int rb_apply(rb_bug bug, const rc_spec* given, const int64_t* positions, int64_t
   if (bug == RB_LAYOUT_SWAP) inter = !inter;
   float c[RB_MAX_PAIRS], s[RB_MAX_PAIRS];
   for (int64_t k = 0; k < n_tokens; ++k) {
-    int64_t t = positions[k];
-    if (bug == RB_POSITION_PLUS_ONE) t += 1; /* t <= 2^31 here: no overflow */
-    if (bug == RB_POSITIONS_IGNORED) t = k;
-    /* A table built for the first RB_TABLE_ROWS positions, indexed with a clamp: reading
-     * row min(t, 4095) is exactly what such a table returns. */
-    if (bug == RB_TABLE_CLAMPED && t > RB_TABLE_ROWS - 1) t = RB_TABLE_ROWS - 1;
-    /* Positions held in an int32 tensor: every accepted t but 2^31 survives the trip. */
-    if (bug == RB_INT32_POSITIONS) t = (int32_t)(uint32_t)(uint64_t)t;
-    double td = (double)t; /* exact: t <= 2^31 + 1 (RB_RANGE_UNCHECKED: rounded, harmless) */
-    if (bug == RB_BF16_POSITIONS) td = bf16_round(td);
     for (int j = 0; j < pairs; ++j) {
-      const double phi = bug == RB_FAST_SIN_NAIVE_REDUCTION ? naive_reduced_angle(td, theta[j])
-                                                             : reduce_revolutions(td, f[j]) * kTwoPi;
-      c[j] = (float)(cos(phi) * attention);
-      s[j] = (float)(sin(phi) * attention);
-      if (bug == RB_NEGATIVE_ANGLE) s[j] = -s[j];
+      /* Pair j turns by the position of its axis (the one position of a 1-D spec). */
+      int64_t t = positions[(j < spec->rotary_dim / 2 ? axis[j] : 0) * n_tokens + k];
+      if (bug == RB_POSITION_PLUS_ONE) t += 1; /* t <= 2^31 here: no overflow */
+      if (bug == RB_POSITIONS_IGNORED) t = k;
+      /* A table built for the first RB_TABLE_ROWS positions, indexed with a clamp: reading
+       * row min(t, 4095) is exactly what such a table returns. */
+      if (bug == RB_TABLE_CLAMPED && t > RB_TABLE_ROWS - 1) t = RB_TABLE_ROWS - 1;
+      /* Positions held in an int32 tensor: every accepted t but 2^31 survives the trip. */
+      if (bug == RB_INT32_POSITIONS) t = (int32_t)(uint32_t)(uint64_t)t;
+      double td = (double)t; /* exact: t <= 2^31 + 1 (RB_RANGE_UNCHECKED: rounded, harmless) */
+      if (bug == RB_BF16_POSITIONS) td = bf16_round(td);
+        const double phi = bug == RB_FAST_SIN_NAIVE_REDUCTION ? naive_reduced_angle(td, theta[j])
+                                                               : reduce_revolutions(td, f[j]) * kTwoPi;
+        c[j] = (float)(cos(phi) * attention);
+        s[j] = (float)(sin(phi) * attention);
+        if (bug == RB_NEGATIVE_ANGLE) s[j] = -s[j];
     }
     for (int64_t h = 0; h < n_heads; ++h) {
       const float* xv = x + k * token_stride + h * head_stride;
@@ -286,6 +322,12 @@ int rb_apply(rb_bug bug, const rc_spec* given, const int64_t* positions, int64_t
     }
   }
   return RC_OK;
+}
+
+int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t n_tokens,
+             int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
+             void* out) {
+  return apply_rows(bug, spec, positions, 1, n_tokens, n_heads, token_stride, head_stride, in, out);
 }
 
 /* ---- ABI 2: q-only calls with the sequence length per call -------------------------------- */
@@ -325,25 +367,29 @@ int rb_apply2(rb_bug bug, const rc_spec* spec, void* handle, const rc_call* call
   }
   const rc_tensor* q = &call->q;
   const int64_t* positions = (const int64_t*)call->positions;
+  const int n_axes = s.n_axes > 1 ? s.n_axes : 1;
+  if (n_axes > 8) return RC_ERR_SPEC;
   if (q->out_token_stride == q->token_stride && q->out_head_stride == q->head_stride) {
-    return rb_apply(bug, &s, positions, call->n_tokens, q->n_heads, q->token_stride, q->head_stride,
-                    q->in, q->out);
+    return apply_rows(bug, &s, positions, n_axes, call->n_tokens, q->n_heads, q->token_stride, q->head_stride,
+                      q->in, q->out);
   }
   /* Different output strides: one vector at a time, every position checked first (an empty
    * call checks the spec and shape). */
-  int status = rb_apply(bug, &s, positions, 0, 1, 0, 0, q->in, q->out);
+  int status = apply_rows(bug, &s, positions, n_axes, 0, 1, 0, 0, q->in, q->out);
   if (status != RC_OK) return status;
   if (q->n_heads < 0 || call->n_tokens < 0 || q->out_token_stride < 0 || q->out_head_stride < 0)
     return RC_ERR_SHAPE;
-  for (int64_t k = 0; k < call->n_tokens; ++k) {
+  for (int64_t k = 0; k < n_axes * call->n_tokens; ++k) {
     if (positions[k] < 0 || positions[k] > RB_MAX_POSITION) return RC_ERR_POSITION;
   }
   const float* x = (const float*)q->in;
   float* y = (float*)q->out;
   for (int64_t k = 0; k < call->n_tokens; ++k) {
+    int64_t token_axes[8];
+    for (int a = 0; a < n_axes; ++a) token_axes[a] = positions[a * call->n_tokens + k];
     for (int64_t h = 0; h < q->n_heads; ++h) {
-      status = rb_apply(bug, &s, positions + k, 1, 1, 0, 0, x + k * q->token_stride + h * q->head_stride,
-                        y + k * q->out_token_stride + h * q->out_head_stride);
+      status = apply_rows(bug, &s, token_axes, n_axes, 1, 1, 0, 0, x + k * q->token_stride + h * q->head_stride,
+                          y + k * q->out_token_stride + h * q->out_head_stride);
       if (status != RC_OK) return status;
     }
   }

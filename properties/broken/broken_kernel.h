@@ -58,9 +58,19 @@ typedef enum rb_bug {
                                    is x/0 and 0 * inf = NaN in every pair */
   RB_YARN_MSCALE_MERGED,        /* YaRN with mscale and mscale_all_dim (MLA): a = m(s, mscale) alone,
                                    mscale_all_dim's divisor dropped (DeepSeek-V3: 1.369 for 1) */
-  RB_LONGROPE_SHORT_AFTER_CROSSING /* longrope, sequence length per call (ABI 2): once a call was
+  RB_LONGROPE_SHORT_AFTER_CROSSING, /* longrope, sequence length per call (ABI 2): once a call was
                                    at most original_max long, the short factors stay on the
                                    handle (a cos/sin cache never rebuilt after the crossing) */
+  /* The M-RoPE twins of issue 17 (RB_DEFINE_PLUGIN_MROPE: positions per axis, ABI 2), each wrong
+   * only on a multi-axis spec, as the engine bugs of 2025-2026 were; checked with the gate's
+   * M-RoPE specs by cli/tests/model_twins_test.cpp. */
+  RB_MROPE_SECTION_OFF_BY_ONE,  /* chunked sections: axis 0 ends one pair early (a boundary
+                                   computed from a cumulative sum shifted by one) */
+  RB_MROPE_INTERLEAVED_AS_CHUNKED, /* an interleaved spec (qwen3_vl) given chunked sections */
+  RB_MROPE_PARTIAL_IGNORED,     /* partial rotary ignored on the M-RoPE path: the frequencies'
+                                   exponent over head_dim, not rotary_dim */
+  RB_MROPE_YARN_SKIPPED         /* YaRN not applied on the M-RoPE path: unscaled frequencies and
+                                   attention factor 1 when the spec has several axes */
 } rb_bug;
 
 /* Largest accepted position (the twin keeps t*f_j below 2^31 revolutions, far inside the
@@ -89,8 +99,9 @@ int rb_apply(rb_bug bug, const rc_spec* spec, const int64_t* positions, int64_t 
         RC_DTYPE_F32, RC_ROUND_NONE, 0x1p-53, 4.0, 0.0, 0x1p-49, 0.501, 0.5               \
   }
 
-/* ABI 2 (RB_DEFINE_PLUGIN2): one q-only call of rc_call, with the sequence length per call
- * (RC_FEATURE_SEQ_LEN), and longrope and dynamic NTK besides RB_SCALINGS.  handle: from rb_prepare, or NULL. */
+/* ABI 2 (RB_DEFINE_PLUGIN2, RB_DEFINE_PLUGIN_MROPE): one q-only call of rc_call, with the
+ * sequence length per call (RC_FEATURE_SEQ_LEN), longrope and dynamic NTK besides RB_SCALINGS,
+ * and positions per axis for a multi-axis spec.  handle: from rb_prepare, or NULL. */
 int rb_apply2(rb_bug bug, const rc_spec* spec, void* handle, const rc_call* call);
 int rb_prepare(const rc_spec* spec, void** handle);
 void rb_release(void* handle);
@@ -136,10 +147,9 @@ void rb_release(void* handle);
     return rb_plugin_kernels;                                                              \
   }
 
-/* The ABI 2 form: q-only calls with the sequence length per call, longrope and dynamic NTK
- * declared too.
- * NAME, BUG, DESCRIPTION as RB_DEFINE_PLUGIN. */
-#define RB_DEFINE_PLUGIN2(NAME, BUG, DESCRIPTION)                                           \
+/* An ABI 2 plugin: q-only calls through rb_apply2, the twin's contract, the given scalings and
+ * features, and prepare/release (both NULL or both set). */
+#define RB_DEFINE_PLUGIN_ABI2(NAME, BUG, DESCRIPTION, SCALINGS, FEATURES, PREPARE, RELEASE)   \
   static int rb_plugin_apply2(const rc_spec* spec, void* handle, const rc_call* call) {    \
     return rb_apply2(BUG, spec, handle, call);                                             \
   }                                                                                        \
@@ -150,16 +160,16 @@ void rb_release(void* handle);
       RC_DTYPE_F32,                                                                        \
       RC_DTYPE_F32,                                                                        \
       RC_LAYOUT_ALL,                                                                       \
-      RB_SCALINGS | RC_SCALING_BIT(RC_ROPE_LONGROPE) | RC_SCALING_BIT(RC_ROPE_DYNAMIC),    \
+      SCALINGS,                                                                            \
       RC_PLACE_OUT_OF_PLACE | RC_PLACE_IN_PLACE,                                           \
       RB_MAX_POSITION,                                                                     \
       2, 1024, 1,                                                                          \
       2, 1024, 2,                                                                          \
       RB_TWIN_ACCURACY,                                                                    \
-      rb_prepare,                                                                          \
-      rb_release,                                                                          \
+      PREPARE,                                                                             \
+      RELEASE,                                                                             \
       NULL,                                                                                \
-      RC_FEATURE_Q_ONLY | RC_FEATURE_SEQ_LEN,                                              \
+      FEATURES,                                                                            \
       RC_POSITIONS_I64,                                                                    \
       RC_CACHE_NONE,                                                                       \
       0,                                                                                   \
@@ -174,6 +184,19 @@ void rb_release(void* handle);
     *abi_version = ROPECHECK_ABI_VERSION;                                                  \
     return rb_plugin_kernels;                                                              \
   }
+
+/* The ABI 2 form: q-only calls with the sequence length per call, longrope and dynamic NTK
+ * declared too.  NAME, BUG, DESCRIPTION as RB_DEFINE_PLUGIN. */
+#define RB_DEFINE_PLUGIN2(NAME, BUG, DESCRIPTION)                                            \
+  RB_DEFINE_PLUGIN_ABI2(NAME, BUG, DESCRIPTION,                                             \
+                        RB_SCALINGS | RC_SCALING_BIT(RC_ROPE_LONGROPE) | RC_SCALING_BIT(RC_ROPE_DYNAMIC), \
+                        RC_FEATURE_Q_ONLY | RC_FEATURE_SEQ_LEN, rb_prepare, rb_release)
+
+/* The multi-axis form (issue 17): q-only ABI 2 calls with positions per axis
+ * (RC_FEATURE_MULTI_AXIS: rc_spec.n_axes rows of n_tokens, axis-major).  NAME, BUG, DESCRIPTION
+ * as RB_DEFINE_PLUGIN. */
+#define RB_DEFINE_PLUGIN_MROPE(NAME, BUG, DESCRIPTION)                                       \
+  RB_DEFINE_PLUGIN_ABI2(NAME, BUG, DESCRIPTION, RB_SCALINGS, RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS, NULL, NULL)
 
 #ifdef __cplusplus
 } /* extern "C" */

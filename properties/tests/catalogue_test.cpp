@@ -64,6 +64,7 @@ const std::vector<const rc_kernel_desc*>& kernels() {
     impl::KernelSet s = impl::KernelSet::with_builtins();
     impl::load_plugin(s, VLLM_STYLE_PLUGIN);
     impl::load_plugin(s, CONTROL_SEQ_LEN_TWIN);
+    impl::load_plugin(s, CONTROL_MROPE_TWIN);  // positions per axis (M-RoPE, issue 17)
     return s;
   }();
   static const std::vector<const rc_kernel_desc*> all = [] {
@@ -81,6 +82,7 @@ void check_every_kernel(const char* property_id) {
   // Coverage over the kernels' cases of this test case (printed by RapidCheck).
   int skipped = 0;
   bool long_position = false, partial = false, padded = false, scaled = false, inverse = false, offset = false;
+  bool axes = false;
   for (const rc_kernel_desc* d : kernels()) {
     gen::Constraints k = gen::Constraints::of(*d);
     if (p->needs_two_tokens) k.max_heads = 1;
@@ -100,6 +102,7 @@ void check_every_kernel(const char* property_id) {
     scaled |= c.spec.type != RopeType::kDefault;
     inverse |= c.inverse;
     offset |= c.rotary_offset != 0;
+    axes |= !c.axis_positions.empty() && v.finding != Finding::kSkip;
     if (v.failed()) {
       // Save the case where `ropecheck repro` reads it; RapidCheck re-runs shrunk candidates,
       // so the file ends up holding the smallest failing case.
@@ -117,6 +120,7 @@ void check_every_kernel(const char* property_id) {
   RC_CLASSIFY(skipped > 0, "some kernel skipped");
   RC_CLASSIFY(inverse, "inverse call");
   RC_CLASSIFY(offset, "rotary offset");
+  RC_CLASSIFY(axes, "positions per axis judged");
 }
 
 #define ROPECHECK_CATALOGUE_PROP(id) \
