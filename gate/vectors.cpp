@@ -360,7 +360,7 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   // for any undeclared spec -- so the runs count what `ropecheck check` counts.
   for (const RopeSpec& spec : opt.generated_specs ? std::vector<RopeSpec>{} : opt.specs) {
     if (spec.n_axes() > 1) {
-      throw SpecError("--spec", "spec " + spec.name + " has positions per axis (mrope_section), which golden vectors do not "
+      throw SpecError("--spec", "spec " + spec.name + " has positions per axis (mrope_section or axes_dims), which golden vectors do not "
                                 "record yet; choose a 1-D spec");
     }
   }

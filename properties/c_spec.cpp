@@ -29,7 +29,7 @@ CSpec::CSpec(const RopeSpec& s)
   spec_.low_freq_factor = s.low_freq_factor;
   spec_.high_freq_factor = s.high_freq_factor;
   spec_.rope_angles = s.rope_angles;
-  spec_.n_axes = s.n_axes();
+  spec_.n_axes = s.mrope_section.empty() ? 1 : static_cast<int32_t>(s.mrope_section.size());  // N-D: not passed to kernels
   spec_.mrope_interleaved = s.mrope_interleaved ? 1 : 0;
   repoint();
 }

@@ -108,7 +108,11 @@ Frequencies<Real> frequencies(const RopeSpec& spec) {
   }
 
   const Real log_b = log(b);
-  for (int j = 0; j < n; ++j) f.theta[static_cast<size_t>(j)] = base_theta_from_log(log_b, j, d);
+  for (int j = 0; j < n; ++j) {
+    int k = j, dj = d;
+    spec.frequency_exponent(j, &k, &dj);  // (j, d) but for N-D RoPE: each axis's own exponent
+    f.theta[static_cast<size_t>(j)] = base_theta_from_log(log_b, k, dj);
+  }
 
   switch (spec.type) {
     case RopeType::kDefault:

@@ -486,6 +486,35 @@ HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::strin
   std::string name = text_of(j, "_name_or_path");
   if (name.empty()) name = text_of(j, "model_type");
 
+  // A diffusion transformer's config with N-D RoPE (diffusers FluxTransformer2DModel and its
+  // followers: `axes_dims_rope`, the widths of the (text/frame, row, column) axes): each axis a
+  // rope of its own width (black-forest-labs flux EmbedND / diffusers FluxPosEmbed), pairs
+  // (2i, 2i+1), θ = 10000 (FluxPosEmbed(theta=10000), not in the config; `rope_theta` is read
+  // where a config gives it).
+  if (j.contains("axes_dims_rope")) {
+    RopeSpec s;
+    s.name = name.empty() ? text_of(j, "_class_name") : name;
+    if (!has(j, "attention_head_dim")) throw SpecError("attention_head_dim", "is required with axes_dims_rope (the head width)");
+    s.head_dim = static_cast<int>(get_int(j, "attention_head_dim", "attention_head_dim"));
+    s.rotary_dim = s.head_dim;
+    s.axes_dims = get_int_list(j, "axes_dims_rope", "axes_dims_rope");
+    int64_t sum = 0;
+    for (int w : s.axes_dims) sum += w;
+    if (sum != s.head_dim) {
+      throw SpecError("axes_dims_rope", "must sum to attention_head_dim = " + std::to_string(s.head_dim) + ", got " + std::to_string(sum));
+    }
+    s.base = has(j, "rope_theta") ? get_double(j, "rope_theta", "rope_theta") : 10000.0;
+    s.layout = Layout::kInterleaved;
+    try {
+      validate(s);
+    } catch (const SpecError& e) {  // named as the config names it
+      throw SpecError(e.field() == "axes_dims" ? "axes_dims_rope" : e.field(), e.rule());
+    }
+    HfModelRopes out;
+    out.ropes.push_back({s, "", {}});
+    return out;
+  }
+
   // A multimodal config (Gemma 3, Llama 4, Mistral 3, Qwen2.5-VL...) holds the language
   // model in text_config, which HF's get_text_config() returns and the text model reads;
   // its keys at the top level are not read by HF, so one that disagrees is refused.

@@ -39,6 +39,14 @@ SpecError::SpecError(std::string field, std::string rule)
 int RopeSpec::axis_of_pair(int pair) const {
   const int n = n_axes();
   if (n == 1) return 0;
+  if (!axes_dims.empty()) {  // N-D: consecutive blocks of axes_dims[a]/2 pairs
+    int end = 0;
+    for (int a = 0; a < n; ++a) {
+      end += axes_dims[static_cast<size_t>(a)] / 2;
+      if (pair < end) return a;
+    }
+    return n - 1;
+  }
   if (mrope_interleaved) {
     for (int a = 1; a < n; ++a) {
       if (pair % n == a && pair < n * mrope_section[static_cast<size_t>(a)]) return a;
@@ -51,6 +59,28 @@ int RopeSpec::axis_of_pair(int pair) const {
     if (pair < end) return a;
   }
   return n - 1;  // not reached for a valid spec (the sections sum to the pairs)
+}
+
+void RopeSpec::frequency_exponent(int pair, int* k, int* d) const {
+  *k = pair;
+  *d = rotary_dim;
+  if (axes_dims.empty()) return;
+  int start = 0;
+  const int n = n_axes();
+  for (int a = 0; a < n; ++a) {
+    const int width = axes_dims[static_cast<size_t>(a)];
+    if (pair < start + width / 2 || a == n - 1) {
+      const int i = pair - start;
+      if (axes_dealt) {
+        *k = n * i + a;  // Pixtral: freqs[a::n] of the whole rotary_dim
+      } else {
+        *k = i;          // FLUX / Qwen2-VL ViT: a rope of dim d_a per axis
+        *d = width;
+      }
+      return;
+    }
+    start += width / 2;
+  }
 }
 
 namespace detail {
@@ -74,6 +104,7 @@ const FieldNames& own_names() {
       {"short_factor", "scaling.short_factor"},
       {"long_factor", "scaling.long_factor"},
       {"mrope_section", "mrope_section"},
+      {"axes_dims", "axes_dims"},
       {"rope_angles", "scaling.rope_angles"},
   };
   return names;
@@ -214,6 +245,33 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
         }
       }
     }
+  }
+  if (!s.axes_dims.empty()) {
+    // N-D RoPE (rope_spec.hpp): 2 to 8 axes, each an even width >= 2, summing to rotary_dim; the
+    // default frequencies only (FLUX, the Qwen2-VL ViT and Pixtral scale none); dealt needs
+    // equal widths (the 1-D frequencies dealt in turn).
+    const int n = static_cast<int>(s.axes_dims.size());
+    if (!s.mrope_section.empty()) fail("axes_dims", "cannot be combined with mrope_section (one multi-axis rule per spec)");
+    if (n < 2 || n > 8) fail("axes_dims", "must list 2 to 8 axes (components per axis), got " + std::to_string(n));
+    int64_t sum = 0;
+    for (int a = 0; a < n; ++a) {
+      const int w = s.axes_dims[static_cast<size_t>(a)];
+      if (w < 2 || w % 2 != 0) fail("axes_dims", "axis " + std::to_string(a) + " must have an even width >= 2, got " + std::to_string(w));
+      sum += w;
+    }
+    if (sum != s.rotary_dim) fail("axes_dims", "must sum to rotary_dim = " + std::to_string(s.rotary_dim) + ", got " + std::to_string(sum));
+    if (s.type != RopeType::kDefault) {
+      fail("axes_dims", std::string("N-D RoPE takes the default frequencies only, got scaling ") + to_string(s.type));
+    }
+    if (s.axes_dealt) {
+      for (int a = 1; a < n; ++a) {
+        if (s.axes_dims[static_cast<size_t>(a)] != s.axes_dims[0]) {
+          fail("axes_dims", "dealt frequencies (Pixtral) need every axis the same width");
+        }
+      }
+    }
+  } else if (s.axes_dealt) {
+    fail("axes_dims", "axes_frequencies \"dealt\" needs axes_dims");
   }
   switch (s.type) {
     case RopeType::kDefault:

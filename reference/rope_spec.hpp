@@ -78,6 +78,22 @@ struct RopeSpec {
   std::vector<int> mrope_section;
   bool mrope_interleaved = false;
 
+  // N-D RoPE (vision towers, diffusion transformers): every axis a rope of its own over a block of
+  // axes_dims[a] components (axes_dims[a]/2 consecutive pairs, axis 0's first), summing to
+  // rotary_dim; positions per axis as for M-RoPE.  Frequencies (default type only):
+  //  - per axis (axes_dealt false): θ_{a,i} = b^(-2i/d_a) for the i-th pair of axis a -- FLUX
+  //    (black-forest-labs flux `EmbedND`: `rope(ids[..., a], axes_dim[a], theta)` concatenated,
+  //    pairs (2i, 2i+1); diffusers FluxPosEmbed, axes_dims_rope [16, 56, 56], θ 1e4), and the
+  //    Qwen2-VL ViT (HF qwen2_vl VisionRotaryEmbedding(head_dim/2): [h freqs | w freqs], then
+  //    cat(freqs, freqs) for rotate_half: axes_dims [head_dim/2, head_dim/2], half-split);
+  //  - dealt (axes_dealt true): the 1-D frequencies of the whole rotary_dim dealt to the axes in
+  //    turn, θ_{a,i} = b^(-2(n·i + a)/rotary_dim) -- Pixtral (HF PixtralRotaryEmbedding:
+  //    freqs_h = outer(h, freqs[::2]), freqs_w = outer(w, freqs[1::2]), [h | w], rotate_half);
+  //    every axis the same width.
+  // Empty: no N-D rope.  Exclusive with mrope_section.
+  std::vector<int> axes_dims;
+  bool axes_dealt = false;
+
   // proportional (Gemma 4's global layers; HF `_compute_proportional_rope_parameters`, Google's
   // gemma `apply_rope(rope_proportion=)`): pairs j < rope_angles rotate at θ_j = b^(-2j/d)/s,
   // the other rotary_dim/2 - rope_angles pairs at θ = 0 (the identity).  d = rotary_dim, which
@@ -93,8 +109,14 @@ struct RopeSpec {
   int rope_angles = 0;
 
   int pairs() const { return rotary_dim / 2; }
-  int n_axes() const { return mrope_section.empty() ? 1 : static_cast<int>(mrope_section.size()); }
+  int n_axes() const {
+    return !mrope_section.empty() ? static_cast<int>(mrope_section.size())
+                                  : axes_dims.empty() ? 1 : static_cast<int>(axes_dims.size());
+  }
   int axis_of_pair(int pair) const;
+  // θ_j = b'^(-2k/D): the frequency index k and exponent denominator D of pair j -- (j, rotary_dim)
+  // but for N-D RoPE (axes_dims).
+  void frequency_exponent(int pair, int* k, int* d) const;
   // Index of the two components of pair i within a head.
   int first_index(int pair) const { return layout == Layout::kInterleaved ? 2 * pair : pair; }
   int second_index(int pair) const {

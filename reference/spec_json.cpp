@@ -40,7 +40,7 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
   if (!j.is_object()) throw SpecError(origin, "must be a JSON object");
   reject_unknown_keys(j, "", {"name", "head_dim", "rotary_dim", "base", "layout",
                               "max_position_embeddings", "seq_len", "scaling", "mrope_section",
-                              "mrope_interleaved", "comment"});
+                              "mrope_interleaved", "axes_dims", "axes_frequencies", "comment"});
   RopeSpec s;
   auto has = [&](const char* k) { return j.contains(k) && !j.at(k).is_null(); };
   if (has("name")) {
@@ -75,6 +75,17 @@ RopeSpec spec_from_json_text(const std::string& text, const std::string& origin)
   if (has("mrope_interleaved")) {
     s.mrope_interleaved = get_bool(j, "mrope_interleaved", "mrope_interleaved");
     if (s.mrope_section.empty()) throw SpecError("mrope_interleaved", "needs mrope_section (the pairs of each axis)");
+  }
+  // N-D RoPE (rope_spec.hpp): components per axis, and how the frequencies are laid out.
+  if (has("axes_dims")) s.axes_dims = get_int_list(j, "axes_dims", "axes_dims");
+  if (has("axes_frequencies")) {
+    const json& v = j.at("axes_frequencies");
+    const std::string how = v.is_string() ? v.get<std::string>() : "";
+    if (how != "per_axis" && how != "dealt") {
+      throw SpecError("axes_frequencies", "must be \"per_axis\" (FLUX, Qwen2-VL ViT) or \"dealt\" (Pixtral), got " + v.dump());
+    }
+    if (s.axes_dims.empty()) throw SpecError("axes_frequencies", "needs axes_dims (the components of each axis)");
+    s.axes_dealt = how == "dealt";
   }
   bool factor_given = false;
   if (has("scaling")) {
@@ -124,6 +135,10 @@ std::string spec_to_json_text(const RopeSpec& s, int indent) {
   if (!s.mrope_section.empty()) {
     j["mrope_section"] = s.mrope_section;
     j["mrope_interleaved"] = s.mrope_interleaved;
+  }
+  if (!s.axes_dims.empty()) {
+    j["axes_dims"] = s.axes_dims;
+    j["axes_frequencies"] = s.axes_dealt ? "dealt" : "per_axis";
   }
   if (s.type != RopeType::kDefault) {
     json sc;

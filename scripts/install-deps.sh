@@ -15,6 +15,8 @@ packages=(
   chromium                                     # report rendering test (reports/tests)
   python3-mpmath                               # regenerating the known-answer table
   python3-numpy                                # golden vectors: the numpy example and its test (python/examples)
+  python3-dev pybind11-dev                     # the Python package (python/: ropecheck._core)
+  python3-pytest python3-torch                 # its tests and torch examples (CPU torch)
 )
 
 missing=()

@@ -187,6 +187,58 @@ TEST(Cli, RefTakesPerAxisPositionsForMrope) {
   }
 }
 
+// N-D RoPE (issue 17): a FLUX transformer config (axes_dims_rope [16, 56, 56]) gives the
+// frequencies of the independent table's FLUX case (each axis a rope of its own width), the axis
+// of each pair, and t:h:w positions; the gate refuses it for every kernel, saying why (exit 2:
+// rc_spec cannot state per-axis frequencies yet); malformed N-D specs are exit 2 naming the field.
+TEST(Cli, RefAnswersForAFluxConfigAsTheIndependentTable) {
+  std::ifstream in(ROPECHECK_SOURCE_DIR "/reference/known_answers/kat.json");
+  const json table = json::parse(in);
+  const json* c = nullptr;
+  for (const json& k : table["cases"]) {
+    if (k["id"] == "nd_flux_d128_axes_16_56_56") c = &k;
+  }
+  ASSERT_NE(c, nullptr);
+  const std::string flux = ROPECHECK_SOURCE_DIR "/reference/specs/hf/flux.1-dev.config.json";
+  const Result r = run("ref --hf-config " + flux + " --random 1 --positions 3:5:7");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json out = json::parse(r.out);
+  ASSERT_EQ(out["theta"].size(), (*c)["theta"].size());
+  for (size_t j = 0; j < out["theta"].size(); ++j) {
+    EXPECT_EQ(std::stod(out["theta"][j].get<std::string>()), std::stod((*c)["theta"][j].get<std::string>())) << "pair " << j;
+  }
+  EXPECT_EQ(out["axis_of_pair"][7], 0);
+  EXPECT_EQ(out["axis_of_pair"][8], 1);
+  EXPECT_EQ(out["axis_of_pair"][63], 2);
+  EXPECT_EQ(out["spec"]["layout"], "interleaved");
+
+  const Result gate = run("check --hf-config " + flux + " --cases 1 --quiet");
+  EXPECT_EQ(gate.exit_code, 2) << gate.out;
+  EXPECT_NE(gate.out.find("N-D RoPE (axes_dims, 3 axes) cannot be passed to a kernel yet"), std::string::npos) << gate.out;
+
+  const std::string base = R"({"head_dim": 128, "base": 10000, "layout": "interleaved", )";
+  const struct {
+    const char* body;
+    const char* field;
+  } bad[] = {
+      {R"("axes_dims": [16, 56, 54]})", "axes_dims"},
+      {R"("axes_dims": [16, 56, 55, 1]})", "axes_dims"},
+      {R"("axes_dims": [128]})", "axes_dims"},
+      {R"("axes_dims": [64, 64], "axes_frequencies": "zigzag"})", "axes_frequencies"},
+      {R"("axes_dims": [16, 112], "axes_frequencies": "dealt"})", "axes_dims"},
+      {R"("axes_dims": [64, 64], "mrope_section": [32, 32]})", "axes_dims"},
+      {R"("axes_dims": [64, 64], "scaling": {"type": "linear", "factor": 2}})", "axes_dims"},
+  };
+  for (const auto& b : bad) {
+    const Result e = run("ref --spec " + temp_file("nd_bad.json", base + b.body) + " --random 1");
+    EXPECT_EQ(e.exit_code, 2) << b.body << "\n" << e.out;
+    EXPECT_NE(e.out.find(std::string(b.field) + ":"), std::string::npos) << b.body << "\n" << e.out;
+  }
+  const Result sum = run("ref --hf-config " + temp_file("flux_bad.json", R"({"attention_head_dim": 128, "axes_dims_rope": [16, 56, 54]})"));
+  EXPECT_EQ(sum.exit_code, 2) << sum.out;
+  EXPECT_NE(sum.out.find("axes_dims_rope: must sum to attention_head_dim = 128"), std::string::npos) << sum.out;
+}
+
 // A YaRN spec whose correction range is within rounding of a discontinuity (beta_slow 2 ulp
 // above beta_fast, not truncated) is still checked and passes, with a warning that names the
 // betas; the same spec with ordinary betas gets no warning.

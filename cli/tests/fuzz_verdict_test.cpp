@@ -410,6 +410,7 @@ TEST(FuzzVerdict, PositionBeyondTheMaximumIsJudgedAsFuzzed) {
   truncating.name = "truncates_positions_to_32_bits";
   truncating.max_position = int64_t{1} << 20;
   truncating.apply = truncating_apply;
+  truncating.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   static const impl::Kernel kernel{&truncating, "built-in"};
   set_target_kernels({&kernel});
   CaseChoice c;

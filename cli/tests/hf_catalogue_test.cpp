@@ -37,6 +37,10 @@ const Model kModels[] = {
     {"glm-4-9b-chat", {"THUDM/glm-4-9b-chat"}, ""},
     {"mistral-small-3.1-24b", {"mistralai/Mistral-Small-3.1-24B-Instruct-2503"}, ""},
     {"qwen3-8b", {"Qwen/Qwen3-8B"}, ""},
+    // M-RoPE (issue 17): the gate runs them on the built-in kernels with positions per axis; the
+    // report measures text tokens (and says so).
+    {"qwen2.5-vl-7b", {"Qwen/Qwen2.5-VL-7B-Instruct"}, "axis_of_pair"},
+    {"qwen3-vl-8b", {"Qwen/Qwen3-VL-8B-Instruct"}, "axis_of_pair"},
 };
 
 void PrintTo(const Model& m, std::ostream* os) { *os << m.file; }

@@ -54,6 +54,7 @@ TEST(JudgeConfirm, ARealViolationIsConfirmedAsItself) {
   rc_kernel_desc d = scalar_f64();
   d.name = "off_by_one";
   d.apply = off_by_one_apply;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   Judge judge;
   const Judgement j = judge.confirm(d, agreement(), make_case(1000), "seen");
   EXPECT_EQ(j.finding, Finding::kViolation) << j.reason;

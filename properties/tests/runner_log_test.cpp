@@ -32,6 +32,7 @@ rc_kernel_desc wrong_first_call() {
   rc_kernel_desc d = scalar_f64();
   d.name = "wrong_first_call";
   d.apply = counting_apply;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   return d;
 }
 
@@ -135,6 +136,7 @@ TEST(RunnerGuards, CopyingInputPaddingIntoOutputPaddingIsAnOutOfBoundsWrite) {
   rc_kernel_desc d = scalar_f64();
   d.name = "copies_past_each_row";
   d.apply = copies_past_each_row;
+  d.abi_version = RC_ABI_1;  // called through the replaced apply (the built-in is ABI 2)
   Case c = make_case({1, 2});
   c.head_pad = 1;
   const KernelRunner runner(d, c.spec);

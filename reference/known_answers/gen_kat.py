@@ -6,7 +6,8 @@ rotated head R(x, t) at edge positions, and the closed-form attention score
 <R(q,t), R(k,s)> = a^2 Re sum_j q_j conj(k_j) e^{i(t-s)theta'_j} + sum_{c>=d} q_c k_c
 for every RoPE variant (default, linear, ntk, dynamic, yarn, llama3, longrope, proportional) and both
 layouts, and multi-axis M-RoPE (chunked as Qwen2-VL, interleaved as Qwen3-VL, with YaRN and
-partial rotary): positions "t:h:w", pair j rotated by the position of its axis (axis_map).
+partial rotary), and N-D RoPE (FLUX's per-axis ropes, the Qwen2-VL ViT's 2-D split, Pixtral's dealt
+frequencies): positions "t:h:w", pair j rotated by the position of its axis (axis_map).
 Formulas: HuggingFace transformers `modeling_rope_utils` semantics as written
 down in shared/design.md (written independently of the C++ reference in reference/*.hpp).
 
@@ -54,8 +55,23 @@ def m_scale(s, mu):  # yarn get_mscale
     return mpf(1) if s <= 1 else mu * mp.log(s) / 10 + 1
 
 
+def nd_frequencies(spec):
+    """N-D RoPE (axes_dims), written from the models' code, not from the C++:
+    per_axis (black-forest-labs flux EmbedND: cat of rope(ids[..., a], axes_dim[a], theta), each
+    omega_i = theta^(-2i/d_a); HF qwen2_vl VisionRotaryEmbedding(head_dim/2) for h then w);
+    dealt (HF PixtralRotaryEmbedding: freqs = theta^(-2k/d) over the whole dim, freqs[::2] to h,
+    freqs[1::2] to w, cat'ed): axis a gets freqs[a::n]."""
+    b, axes = P(spec["base"]), spec["axes_dims"]
+    if spec.get("axes_frequencies") == "dealt":
+        full = thetas(b, spec["rotary_dim"])
+        return [t for a in range(len(axes)) for t in full[a::len(axes)]], mpf(1), {}
+    return [t for d_a in axes for t in thetas(b, d_a)], mpf(1), {}
+
+
 def frequencies(spec):
     """(theta'_j list, attention factor a, info dict for check values)."""
+    if spec.get("axes_dims"):
+        return nd_frequencies(spec)
     d, b, lmax = spec["rotary_dim"], P(spec["base"]), spec["max_position_embeddings"]
     L = spec.get("seq_len", lmax)
     sc = spec.get("scaling", {"type": "default"})
@@ -141,6 +157,8 @@ def axis_map(spec):
     interleaved (qwen3_vl apply_interleaved_mrope): freqs_t = freqs[0], then for axis
     a = 1, 2: freqs_t[..., a : 3 * section[a] : 3] = freqs[a, ..., same slice]."""
     sec, n = spec.get("mrope_section"), spec["rotary_dim"] // 2
+    if spec.get("axes_dims"):  # N-D: each axis a block of axes_dims[a] / 2 consecutive pairs
+        return [a for a, d_a in enumerate(spec["axes_dims"]) for _ in range(d_a // 2)]
     if not sec:
         return [0] * n
     if spec.get("mrope_interleaved"):
@@ -155,8 +173,12 @@ def axis_map(spec):
     return axes
 
 
+def n_axes(spec):
+    return max(1, len(spec.get("mrope_section") or spec.get("axes_dims") or []))
+
+
 def at_axes(spec, t):  # a position: one int (every axis, a text token) or one per axis
-    return tuple(t) if isinstance(t, tuple) else (t,) * max(1, len(spec.get("mrope_section") or []))
+    return tuple(t) if isinstance(t, tuple) else (t,) * n_axes(spec)
 
 
 def pos_str(t):
@@ -208,10 +230,12 @@ LF = [1.0, 1.0, 1.125, 1.25, 1.5, 2.0, 3.0, 4.5]           # longrope factors: e
 LONG = [1.0, 1.5, 2.5, 4.0, 8.0, 16.0, 24.0, 32.0]         # (HF casts them to float32)
 
 
-def spec(name, hd, rd, base, layout, lmax, scaling=None, seq_len=None, mrope=None, interleaved=False):
+def spec(name, hd, rd, base, layout, lmax, scaling=None, seq_len=None, mrope=None, interleaved=False, axes=None,
+         dealt=False):
     sp = {"name": name, "head_dim": hd, "rotary_dim": rd, "base": base, "layout": layout,
           "max_position_embeddings": lmax}
     sp.update({} if mrope is None else {"mrope_section": mrope, "mrope_interleaved": interleaved})
+    sp.update({} if axes is None else {"axes_dims": axes, "axes_frequencies": "dealt" if dealt else "per_axis"})
     sp.update({} if seq_len is None else {"seq_len": seq_len})
     sp.update({} if scaling is None else {"scaling": scaling})
     return sp
@@ -313,24 +337,43 @@ MROPE_CASES = [
 ]
 
 
+# N-D RoPE: FLUX's three axes (text/frame, row, column), the Qwen2-VL ViT's and Pixtral's two
+# (row, column), partial rotary; positions per axis as for M-RoPE, up to 2^40 (and 2^63 - 1).
+POS_2D = [(0, 0), 5, (7, 3), (4096, 12), (12, 4096), (2**20, 1), (2**31 - 1, 2**40), 2**40, (2**40, 2**39 + 7),
+          (2**63 - 1, 5)]
+ND_CASES = [
+    ("nd_flux_d128_axes_16_56_56", spec("FLUX N-D [16,56,56]", 128, 128, 10000, IL, 4096, axes=[16, 56, 56]),
+     POS_MROPE, {}),
+    ("nd_qwen2vl_vit_d80_2d", spec("Qwen2-VL ViT 2-D [40,40]", 80, 80, 10000, HS, 4096, axes=[40, 40]), POS_2D, {5: 0.0}),
+    ("nd_pixtral_d64_2d_dealt", spec("Pixtral 2-D dealt [32,32]", 64, 64, 10000, HS, 4096, axes=[32, 32], dealt=True),
+     POS_2D, {}),
+    ("nd_partial_h24_r16_3axes", spec("N-D partial rotary [4,6,6]", 24, 16, 10000, IL, 4096, axes=[4, 6, 6]), POS_MROPE,
+     {20: 1e30}),
+]
+
+
 def build(prec):
     mp.prec = prec
     rng, out = LCG(0x524F50454B4154), []  # "ROPEKAT"
-    for cid, sp, pos, special in CASES + MROPE_CASES:
+    for cid, sp, pos, special in CASES + MROPE_CASES + ND_CASES:
         sc = sp.get("scaling", {})
         extra = {sp["max_position_embeddings"]} if sc else set()
         if "original_max_position_embeddings" in sc:
             extra.add(sc["original_max_position_embeddings"])
-        positions = pos if sp.get("mrope_section") else sorted(set(pos) | {p + e for p in extra for e in (-1, 0, 1)})
+        multi = n_axes(sp) > 1
+        positions = pos if multi else sorted(set(pos) | {p + e for p in extra for e in (-1, 0, 1)})
         th, a, info = frequencies(sp)
         hd, rd = sp["head_dim"], sp["rotary_dim"]
         x = [special.get(i, rng.next()) for i in range(hd)]
         outs = [rotate(sp, th, a, x, t) for t in positions]
         scores = []
         pairs = [((8, 5), True), ((18, 15), False), ((2**63 - 1, 2**62 + 12345), True)]
-        if sp.get("mrope_section"):  # per-axis differences (3, 5, -7) twice, then far apart
+        if multi and n_axes(sp) == 3:  # per-axis differences (3, 5, -7) twice, then far apart
             pairs = [(((8, 10, 2), (5, 5, 9)), True), (((4099, 2**31 + 5, 2**40), (4096, 2**31, 2**40 + 7)), False),
                      (((2**63 - 1, 3, 2**40), (2**62 + 12345, 2**40, 1)), True)]
+        elif multi:  # two axes: differences (3, 5) twice, then far apart
+            pairs = [(((8, 10), (5, 5)), True), (((4099, 2**31 + 5), (4096, 2**31)), False),
+                     (((2**63 - 1, 3), (2**62 + 12345, 2**40)), True)]
         for (t, s), fresh in pairs:
             if fresh:
                 q, k = [rng.next() for _ in range(hd)], [rng.next() for _ in range(hd)]
@@ -365,11 +408,12 @@ def self_check(cases, cases_hi):
     if cases[0][8][0][4] != cases[0][8][1][4]:
         fail("scores of (8,5) and (18,15) differ")
     for cid, sp, positions, th, a, info, x, outs, scores in cases:
-        if not sp.get("mrope_section"):
+        if n_axes(sp) == 1:
             continue
         if scores[0][4] != scores[1][4]:
             fail(f"{cid}: scores with the same per-axis differences differ")
-        one_axis = {k: v for k, v in sp.items() if k not in ("mrope_section", "mrope_interleaved")}
+        one_axis = {k: v for k, v in sp.items() if k not in ("mrope_section", "mrope_interleaved", "axes_dims",
+                                                                "axes_frequencies")}
         for t, y in zip(positions, outs):
             if not isinstance(t, tuple) and y != rotate(one_axis, th, a, x, t):
                 fail(f"{cid}: a text token (t on every axis) is not 1-D RoPE at t={t}")

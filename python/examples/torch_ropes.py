@@ -1,0 +1,139 @@
+"""Torch RoPE kernels written here from the published semantics (RoFormer's rotation; HF
+transformers' rotate_half convention with an fp32 inv_freq; vLLM's rotary_embedding reading a
+cos||sin cache in place, q and k with GQA), and broken twins of each, for ropecheck.check.
+
+Every function follows ropecheck's calling convention for torch kernels
+(ropecheck.torch_kernel): fn(positions, q, k, **kw) -> (q, k) | None.
+"""
+import functools
+
+import torch
+
+
+# ------------------------------------------------------------------ HF style ----------
+# inv_freq_j = 1 / base^(2j/d) in fp32, angle = t * inv_freq in fp32, emb = cat(freqs, freqs),
+# out = x * cos + rotate_half(x) * sin with rotate_half(x) = cat(-x2, x1) over the rotary dims.
+
+@functools.lru_cache(maxsize=16)
+def _inv_freq(rotary_dim: int, base: float, bf16: bool = False) -> torch.Tensor:
+    exponent = torch.arange(0, rotary_dim, 2, dtype=torch.int64).to(torch.float32) / rotary_dim
+    inv_freq = 1.0 / (base ** exponent)
+    if bf16:  # the bug: the table stored in the model's bf16 dtype
+        inv_freq = inv_freq.to(torch.bfloat16).to(torch.float32)
+    return inv_freq
+
+
+class HfStyleRotaryEmbedding(torch.nn.Module):
+    """cos and sin per position, as HF's LlamaRotaryEmbedding (default rope_type)."""
+
+    def __init__(self, rotary_dim: int, base: float, bf16_inv_freq: bool = False):
+        super().__init__()
+        self.register_buffer("inv_freq", _inv_freq(rotary_dim, float(base), bf16_inv_freq), persistent=False)
+
+    def forward(self, positions: torch.Tensor):
+        freqs = positions.to(torch.float32)[:, None] * self.inv_freq[None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos(), emb.sin()
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def _apply_hf(x, cos, sin, rotary_dim):
+    rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
+    out = rot * cos[:, None, :] + rotate_half(rot) * sin[:, None, :]
+    return torch.cat((out, rest), dim=-1)
+
+
+def _hf(positions, q, k, spec, bf16_inv_freq=False, skip_single_kv_head=False):
+    emb = HfStyleRotaryEmbedding(spec.rotary_dim, spec.base, bf16_inv_freq)
+    cos, sin = emb(positions)
+    q_out = _apply_hf(q, cos, sin, spec.rotary_dim)
+    if k is None:
+        return q_out, None
+    if skip_single_kv_head and k.shape[1] == 1:  # the bug: an MQA path that forgets k
+        return q_out, k.clone()
+    return q_out, _apply_hf(k, cos, sin, spec.rotary_dim)
+
+
+def hf_rope(positions, q, k, spec):
+    """HF-style rotate_half RoPE, fp32 inv_freq: correct."""
+    return _hf(positions, q, k, spec)
+
+
+def hf_rope_bf16_inv_freq(positions, q, k, spec):
+    """Broken twin: inv_freq rounded to bf16."""
+    return _hf(positions, q, k, spec, bf16_inv_freq=True)
+
+
+def hf_rope_skips_single_kv_head(positions, q, k, spec):
+    """Broken twin: k left unrotated when there is one kv head (MQA)."""
+    return _hf(positions, q, k, spec, skip_single_kv_head=True)
+
+
+def hf_rope_interleaved(positions, q, k, spec):
+    """Broken twin: GPT-J pairs (2i, 2i+1) where the spec declares NeoX rotate_half."""
+    emb = HfStyleRotaryEmbedding(spec.rotary_dim, spec.base)
+    freqs = positions.to(torch.float32)[:, None] * emb.inv_freq[None, :]
+    cos, sin = freqs.cos()[:, None, :], freqs.sin()[:, None, :]
+
+    def apply(x):
+        r = spec.rotary_dim
+        x0, x1 = x[..., 0:r:2], x[..., 1:r:2]
+        out = x.clone()
+        out[..., 0:r:2] = x0 * cos - x1 * sin
+        out[..., 1:r:2] = x0 * sin + x1 * cos
+        return out
+
+    return apply(q), (None if k is None else apply(k))
+
+
+# ---------------------------------------------------------------- vLLM style ----------
+# cos_sin_cache [max_pos, rotary_dim] = [cos_0 .. cos_{r/2-1} | sin_0 .. sin_{r/2-1}] (fp32), read
+# at each token's position; q [T, Hq, D] and k [T, Hkv, D] rotated in place (NeoX pairing).
+
+def _vllm(positions, q, k, cos_sin_cache, swap_halves=False):
+    r = cos_sin_cache.shape[-1]
+    cos_sin = cos_sin_cache.index_select(0, positions)
+    cos, sin = cos_sin.chunk(2, dim=-1)
+    if swap_halves:  # the bug: the halves read the wrong way round
+        cos, sin = sin, cos
+    cos, sin = cos[:, None, :].to(q.dtype), sin[:, None, :].to(q.dtype)
+    for x in (q, k):
+        if x is None:
+            continue
+        x1 = x[..., : r // 2].clone()
+        x2 = x[..., r // 2: r].clone()
+        x[..., : r // 2] = x1 * cos - x2 * sin
+        x[..., r // 2: r] = x2 * cos + x1 * sin
+    return None  # in place
+
+
+def vllm_rope(positions, q, k, cos_sin_cache):
+    """vLLM-style q/k kernel, cos||sin fp32 cache, in place, any kv head count: correct."""
+    return _vllm(positions, q, k, cos_sin_cache)
+
+
+def vllm_rope_swapped_halves(positions, q, k, cos_sin_cache):
+    """Broken twin: reads sin||cos from a cos||sin cache."""
+    return _vllm(positions, q, k, cos_sin_cache, swap_halves=True)
+
+
+# ---------------------------------------------------------------------- bf16 ----------
+# bf16 tensors, angles in float64 (exact enough below 2^20), rotation in fp32, one rounding to bf16.
+
+def bf16_rope(positions, q, k, spec):
+    r = spec.rotary_dim
+    inv_freq = 1.0 / spec.base ** (torch.arange(0, r, 2, dtype=torch.float64) / r)
+    ang = positions.to(torch.float64)[:, None] * inv_freq[None, :]
+    cos, sin = ang.cos().to(torch.float32)[:, None, :], ang.sin().to(torch.float32)[:, None, :]
+
+    def apply(x):
+        xf = x.to(torch.float32)
+        x1, x2 = xf[..., : r // 2], xf[..., r // 2: r]
+        out = torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin, xf[..., r:]), dim=-1)
+        return out.to(torch.bfloat16)
+
+    return apply(q), (None if k is None else apply(k))

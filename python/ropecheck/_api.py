@@ -1,0 +1,189 @@
+"""Specs, the exact reference, contracts and bounds: thin, checked wrappers of ropecheck._core."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+
+Spec = _core.Spec
+SpecError = _core.SpecError
+
+
+# ----------------------------------------------------------------------------- specs ----
+
+def _read_text(source: Union[str, os.PathLike], what: str) -> str:
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: no such file: {path}")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def spec(source: Union[Spec, dict, str, os.PathLike]) -> Spec:
+    """One spec: a Spec, a dict in ropecheck's spec JSON form, JSON text, or the path of a
+    ropecheck spec file.  (A HuggingFace config: specs_from_hf_config.)"""
+    if isinstance(source, Spec):
+        return source
+    if isinstance(source, dict):
+        if "rope_theta" in source or "model_type" in source or "rope_scaling" in source:
+            return _one(specs_from_hf_config(source), "the HF config")
+        return _core.spec_from_json(json.dumps(source))
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if text.lstrip().startswith("{"):
+            return _core.spec_from_json(text)
+        return _core.spec_from_json(_read_text(text, "spec"))
+    raise TypeError(f"spec: expected a Spec, dict, JSON text or path, got {type(source).__name__}")
+
+
+def specs_from_hf_config(config: Union[dict, str, os.PathLike]) -> List[Spec]:
+    """The specs of a HuggingFace config.json (a path, JSON text or the parsed dict): one per
+    layer type with rope (Gemma 3: sliding and full attention), in the config's order."""
+    if isinstance(config, dict):
+        return list(_core.specs_from_hf_config(json.dumps(config), "config"))
+    text = os.fspath(config)
+    if text.lstrip().startswith("{"):
+        return list(_core.specs_from_hf_config(text, "config"))
+    return list(_core.specs_from_hf_config(_read_text(text, "HF config"), text))
+
+
+def default_specs() -> List[Spec]:
+    """The specs `ropecheck check` uses by default (every variant, both layouts)."""
+    return list(_core.default_specs())
+
+
+def _one(specs: List[Spec], what: str) -> Spec:
+    if len(specs) != 1:
+        raise ValueError(f"{what} has {len(specs)} rope specs (one per layer type): use specs_from_hf_config")
+    return specs[0]
+
+
+def _specs(source) -> List[Spec]:
+    if isinstance(source, (list, tuple)):
+        return [spec(s) for s in source]
+    if isinstance(source, dict) and ("rope_theta" in source or "model_type" in source or "rope_scaling" in source):
+        return specs_from_hf_config(source)
+    return [spec(source)]
+
+
+# ------------------------------------------------------------------ exact reference ----
+
+def frequencies(s, *, exact: bool = False, digits: int = 40):
+    """theta'_j of every pair (float64 array), or exact decimal strings with exact=True."""
+    s = spec(s)
+    return list(_core.frequencies_decimal(s, digits)) if exact else _core.frequencies(s)
+
+
+def attention_factor(s, *, exact: bool = False, digits: int = 40):
+    """The attention factor a (1 unless YaRN/longrope give one); a decimal string with exact=True."""
+    s = spec(s)
+    return _core.attention_factor_decimal(s, digits) if exact else _core.attention_factor(s)
+
+
+def rotate(s, x, positions, *, exact: bool = False, digits: int = 40):
+    """The exact rotation: x of shape [..., head_dim] (first axis: one position each; a 1-D x
+    takes one position), as float64.  exact=True (1-D x only): decimal strings."""
+    s = spec(s)
+    x = np.asarray(x, dtype=np.float64)
+    pos = np.atleast_1d(np.asarray(positions, dtype=np.int64))
+    if exact:
+        if x.ndim != 1 or pos.size != 1:
+            raise ValueError("rotate(exact=True) takes one head vector and one position")
+        return list(_core.rotate_decimal(s, x.tolist(), int(pos[0]), digits))
+    out = _core.rotate(s, np.ascontiguousarray(x), pos.tolist())
+    return out
+
+
+def score(s, q, t: int, k, u: int, *, exact: bool = False, digits: int = 40):
+    """<R(q, t), R(k, u)> over the head, exactly (closed form in t - u)."""
+    s = spec(s)
+    q = np.asarray(q, dtype=np.float64).ravel()
+    k = np.asarray(k, dtype=np.float64).ravel()
+    if exact:
+        return _core.score_decimal(s, q.tolist(), int(t), k.tolist(), int(u), digits)
+    return _core.score(s, q, int(t), k, int(u))
+
+
+# ------------------------------------------------------------------------ contracts ----
+
+_DTYPES = ("f32", "f64", "f16", "bf16")
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    """A kernel's accuracy contract: what ropecheck derives every bound from
+    (impl/ropecheck_kernel.h, rc_accuracy; README "Accuracy contract").  Pick a preset with
+    ropecheck.contract(name), change fields with dataclasses.replace or contract(name, **fields)."""
+
+    in_dtype: str
+    out_dtype: str
+    max_position: int
+    angle_recipe: str
+    angle_dtype: str
+    position_dtype: str
+    sincos_dtype: str
+    compute_dtype: str
+    output_rounding: str
+    angle_unit_roundoff: float
+    theta_rel_error: float
+    angle_product_error: float
+    reduced_angle_abs_error: float
+    sincos_ulp: float
+    attention_rel_error: float
+    theta_rel_error_per_pair: float = 0.0
+    cache: str = "none"
+    cache_dtype: str = "f32"
+    qk: bool = True  # also calls with q and k together (GQA/MQA shapes); False: q-only calls
+    inverse: bool = False
+    description: str = ""
+    preset: str = ""  # the preset it came from unchanged ("" once a field was changed)
+
+    def fields(self) -> Dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("preset")
+        return d
+
+    def replace(self, **changes) -> "Contract":
+        return dataclasses.replace(self, preset="", **changes)
+
+
+def presets() -> Dict[str, Contract]:
+    """Every named contract: hf_fp32, fp64, position_exact_f32, bf16, f16, and
+    cache:<convention>:<dtype> for kernels reading a cos/sin cache (conventions cos_sin_halves
+    (vLLM), full_width (HF cat(c, c)), repeat_interleaved; dtypes f32, bf16, f16)."""
+    return {name: Contract(preset=name, **fields) for name, fields in _core.presets().items()}
+
+
+def contract(name_or_contract: Union[str, Contract, dict] = "hf_fp32", **fields) -> Contract:
+    """A contract by preset name (see presets()), optionally with fields changed; a Contract or
+    a dict of every field is taken as is."""
+    if isinstance(name_or_contract, Contract):
+        c = name_or_contract
+    elif isinstance(name_or_contract, dict):
+        c = Contract(**name_or_contract)
+    else:
+        table = presets()
+        if name_or_contract not in table:
+            raise ValueError(f"unknown contract preset {name_or_contract!r}; known: {', '.join(table)}")
+        c = table[name_or_contract]
+    unknown = set(fields) - {f.name for f in dataclasses.fields(Contract)}
+    if unknown:
+        raise TypeError(f"unknown contract field(s): {', '.join(sorted(unknown))}")
+    return c.replace(**fields) if fields else c
+
+
+def bound(s, c, positions: Iterable[int], *, norm: float = 1.0) -> np.ndarray:
+    """The per-pair bound the judge uses: the largest |y - y_exact| (Euclidean, over the pair)
+    allowed at each position for each pair of input norm `norm`, as [len(positions), pairs]."""
+    pos = [int(p) for p in np.atleast_1d(np.asarray(positions, dtype=np.int64))]
+    return _core.bound(spec(s), contract(c).fields(), pos, float(norm))
+
+
+def properties() -> List[str]:
+    """The property catalogue's ids, in order."""
+    return [p for p, _ in _core.properties()]

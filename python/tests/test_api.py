@@ -1,0 +1,87 @@
+"""Specs, the exact reference, contracts and bounds through the Python package."""
+import math
+
+import numpy as np
+import pytest
+
+import ropecheck
+
+
+def test_spec_forms_agree():
+    d = {"head_dim": 64, "rope_theta": 10000}
+    a = ropecheck.spec(d)
+    b = ropecheck.spec(a.to_json())
+    assert (a.head_dim, a.rotary_dim, a.base, a.layout, a.rope_type) == (64, 64, 10000, "half_split", "default")
+    assert b.to_json() == a.to_json()
+
+
+def test_hf_config_gives_one_spec_per_layer_type(tmp_path):
+    cfg = {"model_type": "gemma3_text", "head_dim": 256, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+           "num_attention_heads": 8, "hidden_size": 2048, "max_position_embeddings": 131072,
+           "rope_scaling": {"rope_type": "linear", "factor": 8.0}, "sliding_window_pattern": 6,
+           "layer_types": ["sliding_attention"] * 5 + ["full_attention"], "num_hidden_layers": 6}
+    specs = ropecheck.specs_from_hf_config(cfg)
+    assert len(specs) == 2
+    assert {s.base for s in specs} == {10000.0, 1000000.0}
+    path = tmp_path / "config.json"
+    import json
+    path.write_text(json.dumps(cfg))
+    assert [s.to_json() for s in ropecheck.specs_from_hf_config(path)] == [s.to_json() for s in specs]
+
+
+def test_bad_spec_names_the_field():
+    with pytest.raises(ValueError, match="head_dim"):
+        ropecheck.spec({"head_dim": 7, "rope_theta": 10000})
+
+
+def test_yarn_attention_factor_and_frequencies():
+    # design.md's check value: YaRN (d 128, b 1e4, L0 4096, s 16) has a = 1.2773.
+    s = ropecheck.spec({"head_dim": 128, "rope_theta": 10000, "max_position_embeddings": 65536,
+                        "rope_scaling": {"rope_type": "yarn", "factor": 16,
+                                         "original_max_position_embeddings": 4096}})
+    assert round(ropecheck.attention_factor(s), 4) == 1.2773
+    f = ropecheck.frequencies(s)
+    assert f.dtype == np.float64 and f.shape == (64,)
+    exact = ropecheck.frequencies(s, exact=True)
+    assert float(exact[5]) == f[5]
+
+
+def test_rotation_and_score_identities():
+    s = ropecheck.spec({"head_dim": 8, "rope_theta": 10000})
+    rng = np.random.default_rng(1)
+    q, k = rng.standard_normal(8), rng.standard_normal(8)
+    # The score depends on t - s only, and equals the dot product of the rotated vectors.
+    assert ropecheck.score(s, q, 5, k, 8) == pytest.approx(ropecheck.score(s, q, 15, k, 18), rel=1e-15)
+    rq, rk = ropecheck.rotate(s, q, 5), ropecheck.rotate(s, k, 8)
+    assert float(rq @ rk) == pytest.approx(ropecheck.score(s, q, 5, k, 8), rel=1e-13)
+    assert ropecheck.rotate(s, q, 0).tolist() == q.tolist()
+    assert np.linalg.norm(ropecheck.rotate(s, q, 2**40)) == pytest.approx(np.linalg.norm(q), rel=1e-15)
+    batch = ropecheck.rotate(s, np.stack([q, k])[:, None, :], [5, 8])
+    assert batch.shape == (2, 1, 8) and batch[1, 0].tolist() == rk.tolist()
+    exact = ropecheck.rotate(s, q, 3, exact=True)
+    assert [float(v) for v in exact] == pytest.approx(ropecheck.rotate(s, q, 3).tolist(), rel=1e-15, abs=0)
+
+
+def test_presets_and_fields():
+    p = ropecheck.presets()
+    for name in ("hf_fp32", "fp64", "position_exact_f32", "bf16", "cache:cos_sin_halves:f32"):
+        assert name in p
+    c = ropecheck.contract("hf_fp32")
+    assert c.in_dtype == "f32" and c.angle_recipe == "f32_invfreq_f32_product" or c.angle_dtype == "f32"
+    wider = ropecheck.contract("hf_fp32", sincos_ulp=c.sincos_ulp * 4)
+    assert wider.preset == "" and wider.sincos_ulp == 4 * c.sincos_ulp
+    with pytest.raises(ValueError, match="unknown contract preset"):
+        ropecheck.contract("fp128")
+    with pytest.raises(TypeError, match="unknown contract field"):
+        ropecheck.contract("hf_fp32", sin_ulp=1)
+
+
+def test_bound_grows_with_position_and_contract():
+    s = ropecheck.spec({"head_dim": 64, "rope_theta": 10000})
+    b = ropecheck.bound(s, "hf_fp32", [1, 2**10, 2**20])
+    assert b.shape == (3, 32)
+    assert (np.diff(b[:, 0]) > 0).all()  # the angle term grows with t
+    assert (ropecheck.bound(s, "position_exact_f32", [2**20]) < b[2]).all()
+    # A norm-2 pair may err twice as much (the floor aside).
+    assert ropecheck.bound(s, "hf_fp32", [2**20], norm=2.0)[0, 0] == pytest.approx(2 * b[2, 0], rel=1e-6)
+    assert math.isfinite(b.max())

@@ -1,0 +1,80 @@
+"""A misbehaving kernel is a finding of the kernel (crash class, exit code 3), never an internal
+error: an exception (with its traceback), a hang (timeout), a wrong shape or dtype, and with
+isolate=True a process abort."""
+import os
+
+import pytest
+
+import ropecheck
+from examples import faulty_kernels as fk
+
+SPEC = ropecheck.spec({"head_dim": 16, "rope_theta": 10000})
+ONE = ["agreesWithExactReferenceWithinContract"]
+
+
+def check(fn, tmp_path, **kw):
+    kw.setdefault("properties", ONE)
+    return ropecheck.check(fn, SPEC, "fp64", budget_seconds=0.5, out_dir=str(tmp_path), many_tokens=False, **kw)
+
+
+def test_exception_is_a_crash_with_its_traceback(tmp_path):
+    r = check(fk.raises, tmp_path)
+    assert r.verdict == "crash" and r.exit_code == 3
+    assert "RuntimeError: kernel exploded on purpose" in r.traceback
+    assert "Traceback (most recent call last)" in r.traceback and "faulty_kernels.py" in r.traceback
+    assert "kernel exploded on purpose" in r.report() and not r.internal_errors
+
+
+def test_hang_is_cut_by_the_timeout(tmp_path):
+    r = check(fk.hangs, tmp_path, timeout=1)
+    assert r.verdict == "crash"
+    assert "did not return within 1 s" in r.traceback
+
+
+@pytest.mark.parametrize("fn, words", [
+    (fk.wrong_dtype, "dtype float64;"),
+    (fk.wrong_shape, ", 14) and dtype float32; expected shape ("),
+])
+def test_wrong_result_names_expected_and_actual(fn, words, tmp_path):
+    r = ropecheck.check(fn, SPEC, "hf_fp32", budget_seconds=0.5, out_dir=str(tmp_path), many_tokens=False,
+                        properties=ONE)
+    assert r.verdict == "crash", r.report()
+    assert "expected shape" in r.traceback and "returned q of shape" in r.traceback
+    if fn is fk.wrong_shape:
+        assert words in r.traceback
+    else:
+        assert "dtype float64; expected shape" in r.traceback and "dtype float32" in r.traceback
+
+
+def test_isolated_abort_is_a_finding_and_the_interpreter_survives(tmp_path):
+    r = check(fk.aborts, tmp_path, isolate=True)
+    assert r.verdict == "crash"
+    assert "SIGABRT" in r.traceback
+    assert os.getpid() > 0  # still here
+
+
+def test_isolated_hang_kills_the_worker(tmp_path):
+    r = check(fk.hangs, tmp_path, isolate=True, timeout=1)
+    assert r.verdict == "crash" and "worker process was killed" in r.traceback
+
+
+def test_a_refusal_inside_the_declared_range_is_a_violation(tmp_path):
+    # The judge's rule for every kernel: what the contract declares must be answered.
+    def refuses(positions, q, k):
+        raise ropecheck.Refused("not today")
+
+    r = check(refuses, tmp_path)
+    assert r.verdict == "violation"
+    assert "refused a case inside its declared range" in r.report() and "not today" in r.report()
+
+
+def test_strided_views_reach_the_kernel(tmp_path):
+    # Tensors are views of the call's buffers with their strides: a kernel that is only right on
+    # contiguous tensors (in place through a reshape copy) is caught on a padded call.
+    ok = ropecheck.check(fk.in_place_through_reshape, SPEC, "fp64", budget_seconds=0.5, out_dir=str(tmp_path),
+                         many_tokens=False, properties=["positionZeroIsIdentityTimesAttentionFactor"])
+    assert ok.passed, ok.report()  # t = 0: nothing to lose
+    r = ropecheck.check(fk.in_place_through_reshape, SPEC, "fp64", budget_seconds=1, out_dir=str(tmp_path),
+                        many_tokens=False)
+    assert r.verdict == "violation", r.report()
+    assert "stridedEqualsContiguous" in r.failed_properties
