@@ -128,6 +128,20 @@ RecipeView::RecipeView(const KernelRunner& runner, const ref::ExactReference& ex
     note_ = "cannot infer theta^: the kernel refused or misbehaved on x = (1, 0) at powers of two";
     return;
   }
+  // A non-finite output (NaN from 0/0 in the kernel's frequencies, say) has no angle to read:
+  // the view is unavailable, said so; the agreement property judges those outputs.
+  for (int64_t tok = 0; tok < c.n_tokens(); ++tok) {
+    for (int j = 0; j < pairs; ++j) {
+      const double y0 = out.y[c.at(tok, 0, spec.first_index(j))], y1 = out.y[c.at(tok, 0, spec.second_index(j))];
+      if (!std::isfinite(y0) || !std::isfinite(y1)) {
+        std::ostringstream os;
+        os << "cannot infer theta^: the kernel's output for x = (1, 0) is not finite at t = " << c.positions[static_cast<size_t>(tok)]
+           << ", pair " << j << " (" << y0 << ", " << y1 << ")";
+        note_ = os.str();
+        return;
+      }
+    }
+  }
   auto token_of = [&](int64_t t) {
     return std::lower_bound(positions.begin(), positions.end(), t) - positions.begin();
   };
