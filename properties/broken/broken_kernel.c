@@ -288,11 +288,11 @@ static int apply_rows(rb_bug bug, const rc_spec* given, const int64_t* positions
       if (bug == RB_INT32_POSITIONS) t = (int32_t)(uint32_t)(uint64_t)t;
       double td = (double)t; /* exact: t <= 2^31 + 1 (RB_RANGE_UNCHECKED: rounded, harmless) */
       if (bug == RB_BF16_POSITIONS) td = bf16_round(td);
-        const double phi = bug == RB_FAST_SIN_NAIVE_REDUCTION ? naive_reduced_angle(td, theta[j])
-                                                               : reduce_revolutions(td, f[j]) * kTwoPi;
-        c[j] = (float)(cos(phi) * attention);
-        s[j] = (float)(sin(phi) * attention);
-        if (bug == RB_NEGATIVE_ANGLE) s[j] = -s[j];
+      const double phi = bug == RB_FAST_SIN_NAIVE_REDUCTION ? naive_reduced_angle(td, theta[j])
+                                                             : reduce_revolutions(td, f[j]) * kTwoPi;
+      c[j] = (float)(cos(phi) * attention);
+      s[j] = (float)(sin(phi) * attention);
+      if (bug == RB_NEGATIVE_ANGLE) s[j] = -s[j];
     }
     for (int64_t h = 0; h < n_heads; ++h) {
       const float* xv = x + k * token_stride + h * head_stride;
