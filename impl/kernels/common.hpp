@@ -10,6 +10,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../ropecheck_kernel.h"
@@ -167,6 +168,19 @@ inline int axes_of(const rc_spec& spec) { return spec.n_axes > 1 ? spec.n_axes :
 // strides (input and output), placement and every position of every axis as check_call does.
 int check_call2(const rc_kernel_desc& desc, const rc_spec* spec, const rc_call* call);
 
+// apply (ABI 1) and apply2 (ABI 2: q alone, positions per axis) of a built-in kernel, each
+// checking the call first (check_call, check_call2), given the kernel's body
+//   rotate(spec, handle, n_tokens, n_heads, Strides, in, out, token_rows_of),
+// where token_rows_of(row) turns the kernel's position-row function row(t, c, s, &cr, &sr) into
+// the call's token-row function: row at positions[k] (ABI 1), or TokenRows (below; Real is the
+// rows' element type).
+template <class Rotate>
+int builtin_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle, const int64_t* positions,
+                  int64_t n_tokens, int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
+                  void* out, Rotate&& rotate);
+template <class Real = float, class Rotate>
+int builtin_apply2(const rc_kernel_desc& desc, const rc_spec* spec, void* handle, const rc_call* call, Rotate&& rotate);
+
 // Token k's cos/sin row for an apply2 call: row(t, c, s, &cr, &sr) at the token's position, or
 // for a multi-axis spec (positions axis-major) pair j from the row at its axis's position (one
 // row when every axis has the same position: a text token).  A composed row is written into the
@@ -211,6 +225,32 @@ class TokenRows {
   // A row fill may write the padding of its buffers (a SIMD fill): room for it.
   Real ca_[kMaxAxes][kMaxPairs + 16], sa_[kMaxAxes][kMaxPairs + 16];
 };
+
+template <class Rotate>
+int builtin_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle, const int64_t* positions,
+                  int64_t n_tokens, int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
+                  void* out, Rotate&& rotate) {
+  if (int rc = check_call(desc, spec, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
+      rc != RC_OK || n_tokens == 0 || n_heads == 0) {
+    return rc;
+  }
+  return rotate(spec, handle, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride}, in, out,
+                [positions](auto& row) {
+                  return [&row, positions](int64_t k, auto* c, auto* s, auto cr, auto sr) { row(positions[k], c, s, cr, sr); };
+                });
+}
+
+template <class Real, class Rotate>
+int builtin_apply2(const rc_kernel_desc& desc, const rc_spec* spec, void* handle, const rc_call* call, Rotate&& rotate) {
+  if (int rc = check_call2(desc, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) return rc;
+  const rc_tensor& q = call->q;
+  const auto* positions = static_cast<const int64_t*>(call->positions);
+  const int64_t n_tokens = call->n_tokens;
+  return rotate(spec, handle, n_tokens, q.n_heads, Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride},
+                q.in, q.out, [spec, positions, n_tokens](auto& row) {
+                  return TokenRows<std::remove_reference_t<decltype(row)>, Real>(*spec, positions, n_tokens, row);
+                });
+}
 
 // Cos/sin cache for positions [0, len), rows of `pairs` cos then `pairs` sin: what real
 // engines keep per model.  A row is filled the first time a call needs it, by the same

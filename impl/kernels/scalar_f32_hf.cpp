@@ -1,7 +1,6 @@
 #include "scalar_f32_hf.hpp"
 
 #include <cmath>
-#include <type_traits>
 
 namespace ropecheck::impl {
 namespace {
@@ -11,27 +10,28 @@ using State = Frequencies<float>;
 int build(const rc_spec& spec, State* st) { return compute_frequencies<float>(spec, st); }
 int prepare(const rc_spec* spec, void** handle) { return prepare_state<State>(spec, handle, build); }
 
-// Runs rotate(row) with the row function of the HF recipe (the prepared frequencies, or ones
-// computed for this call).
-template <class Rotate>
-int with_rows(const rc_spec* spec, void* handle, Rotate&& rotate) {
+// Rotates a call's tokens with the HF recipe's rows (the prepared frequencies, or ones computed
+// for this call): token_rows_of(row) gives the token-row function over the position-row one.
+template <class TokenRowsOf>
+int rotate(const rc_spec* spec, void* handle, int64_t n_tokens, int64_t n_heads, Strides st, const void* in, void* out,
+           TokenRowsOf&& token_rows_of) {
   try {
     State local;
-    const State* st = static_cast<const State*>(handle);
-    if (st == nullptr) {
+    const State* freq = static_cast<const State*>(handle);
+    if (freq == nullptr) {
       if (int rc = compute_frequencies<float>(*spec, &local); rc != RC_OK) return rc;
-      st = &local;
+      freq = &local;
     }
-    const float a = st->attention;
+    const float a = freq->attention;
     auto row = [&](int64_t t, float* c, float* s, const float**, const float**) {
       const float tf = static_cast<float>(t);  // HF: position_ids.float()
-      for (size_t j = 0; j < st->theta.size(); ++j) {
-        const float phi = tf * st->theta[j];
+      for (size_t j = 0; j < freq->theta.size(); ++j) {
+        const float phi = tf * freq->theta[j];
         c[j] = std::cos(phi) * a;
         s[j] = std::sin(phi) * a;
       }
     };
-    rotate(row);
+    rotate_tokens<F32Store>(*spec, n_tokens, n_heads, st, in, out, token_rows_of(row));
   } catch (...) {
     return RC_ERR_ALLOC;
   }
@@ -41,27 +41,14 @@ int with_rows(const rc_spec* spec, void* handle, Rotate&& rotate) {
 int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
           int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
           void* out) {
-  if (int rc = check_call(kScalarF32HfKernel, spec, positions, n_tokens, n_heads, token_stride,
-                          head_stride, in, out);
-      rc != RC_OK || n_tokens == 0 || n_heads == 0)
-    return rc;
-  return with_rows(spec, handle, [&](auto& row) {
-    rotate_all<F32Store>(*spec, positions, n_tokens, n_heads, token_stride, head_stride, in, out, row);
-  });
+  return builtin_apply(kScalarF32HfKernel, spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
+                       [](auto&&... a) { return rotate(a...); });
 }
 
 // ABI 2: q alone, with positions per axis for a multi-axis spec (HF's M-RoPE: each pair's cos/sin
 // from its axis's position, qwen2_vl / qwen3_vl).
 int apply2(const rc_spec* spec, void* handle, const rc_call* call) {
-  if (int rc = check_call2(kScalarF32HfKernel, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) {
-    return rc;
-  }
-  const rc_tensor& q = call->q;
-  return with_rows(spec, handle, [&](auto& row) {
-    TokenRows<std::remove_reference_t<decltype(row)>> rows(*spec, static_cast<const int64_t*>(call->positions), call->n_tokens, row);
-    rotate_tokens<F32Store>(*spec, call->n_tokens, q.n_heads,
-                            Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride}, q.in, q.out, rows);
-  });
+  return builtin_apply2(kScalarF32HfKernel, spec, handle, call, [](auto&&... a) { return rotate(a...); });
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "scalar_f64.hpp"
 
 #include <cmath>
-#include <type_traits>
 
 namespace ropecheck::impl {
 namespace {
@@ -17,26 +16,27 @@ struct F64Store {
 int build(const rc_spec& spec, State* st) { return compute_frequencies<double>(spec, st); }
 int prepare(const rc_spec* spec, void** handle) { return prepare_state<State>(spec, handle, build); }
 
-// Runs rotate(row) with the binary64 row function (the prepared frequencies, or ones computed
-// for this call).
-template <class Rotate>
-int with_rows(const rc_spec* spec, void* handle, Rotate&& rotate) {
+// Rotates a call's tokens with binary64 rows (the prepared frequencies, or ones computed for this
+// call): token_rows_of(row) gives the token-row function over the position-row one.
+template <class TokenRowsOf>
+int rotate(const rc_spec* spec, void* handle, int64_t n_tokens, int64_t n_heads, Strides st, const void* in, void* out,
+           TokenRowsOf&& token_rows_of) {
   try {
     State local;
-    const State* st = static_cast<const State*>(handle);
-    if (st == nullptr) {
+    const State* freq = static_cast<const State*>(handle);
+    if (freq == nullptr) {
       if (int rc = build(*spec, &local); rc != RC_OK) return rc;
-      st = &local;
+      freq = &local;
     }
     auto row = [&](int64_t t, double* c, double* s, const double**, const double**) {
       const double td = static_cast<double>(t);
-      for (size_t j = 0; j < st->theta.size(); ++j) {
-        const double phi = td * st->theta[j];
-        c[j] = std::cos(phi) * st->attention;
-        s[j] = std::sin(phi) * st->attention;
+      for (size_t j = 0; j < freq->theta.size(); ++j) {
+        const double phi = td * freq->theta[j];
+        c[j] = std::cos(phi) * freq->attention;
+        s[j] = std::sin(phi) * freq->attention;
       }
     };
-    rotate(row);
+    rotate_tokens<F64Store, double>(*spec, n_tokens, n_heads, st, in, out, token_rows_of(row));
   } catch (...) {
     return RC_ERR_ALLOC;
   }
@@ -46,31 +46,13 @@ int with_rows(const rc_spec* spec, void* handle, Rotate&& rotate) {
 int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
           int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
           void* out) {
-  if (int rc = check_call(kScalarF64Kernel, spec, positions, n_tokens, n_heads, token_stride,
-                          head_stride, in, out);
-      rc != RC_OK || n_tokens == 0 || n_heads == 0)
-    return rc;
-  return with_rows(spec, handle, [&](auto& row) {
-    rotate_tokens<F64Store, double>(*spec, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride}, in,
-                                    out, [&](int64_t k, double* c, double* s, const double** cr, const double** sr) {
-                                      row(positions[k], c, s, cr, sr);
-                                    });
-  });
+  return builtin_apply(kScalarF64Kernel, spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
+                       [](auto&&... a) { return rotate(a...); });
 }
 
 // ABI 2: q alone, with positions per axis for a multi-axis spec (M-RoPE).
 int apply2(const rc_spec* spec, void* handle, const rc_call* call) {
-  if (int rc = check_call2(kScalarF64Kernel, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) {
-    return rc;
-  }
-  const rc_tensor& q = call->q;
-  return with_rows(spec, handle, [&](auto& row) {
-    TokenRows<std::remove_reference_t<decltype(row)>, double> rows(*spec, static_cast<const int64_t*>(call->positions),
-                                                                   call->n_tokens, row);
-    rotate_tokens<F64Store, double>(*spec, call->n_tokens, q.n_heads,
-                                    Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride}, q.in, q.out,
-                                    rows);
-  });
+  return builtin_apply2<double>(kScalarF64Kernel, spec, handle, call, [](auto&&... a) { return rotate(a...); });
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "simd_sincos_f32.hpp"
 
-#include <type_traits>
-
 #include "simd_rotate.hpp"
 
 namespace ropecheck::impl {
@@ -35,29 +33,13 @@ int rotate(const rc_spec* spec, void* handle, int64_t n_tokens, int64_t n_heads,
 int apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
           int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in,
           void* out) {
-  if (int rc = check_call(kSimdSincosF32Kernel, spec, positions, n_tokens, n_heads,
-                          token_stride, head_stride, in, out);
-      rc != RC_OK || n_tokens == 0 || n_heads == 0)
-    return rc;
-  return rotate(spec, handle, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride}, in, out,
-                [&](auto& row) {
-                  return [&row, positions](int64_t k, float* c, float* s, const float** cr, const float** sr) {
-                    row(positions[k], c, s, cr, sr);
-                  };
-                });
+  return builtin_apply(kSimdSincosF32Kernel, spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
+                       [](auto&&... a) { return rotate(a...); });
 }
 
 // ABI 2: q alone, with positions per axis for a multi-axis spec (M-RoPE).
 int apply2(const rc_spec* spec, void* handle, const rc_call* call) {
-  if (int rc = check_call2(kSimdSincosF32Kernel, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) {
-    return rc;
-  }
-  const rc_tensor& q = call->q;
-  const auto* positions = static_cast<const int64_t*>(call->positions);
-  return rotate(spec, handle, call->n_tokens, q.n_heads, Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride},
-                q.in, q.out, [&](auto& row) {
-                  return TokenRows<std::remove_reference_t<decltype(row)>>(*spec, positions, call->n_tokens, row);
-                });
+  return builtin_apply2(kSimdSincosF32Kernel, spec, handle, call, [](auto&&... a) { return rotate(a...); });
 }
 
 }  // namespace

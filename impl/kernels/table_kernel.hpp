@@ -89,45 +89,16 @@ int table_rotate(const rc_spec* spec, void* handle, int64_t n_tokens, int64_t n_
   return RC_OK;
 }
 
-template <class Store>
-int table_apply(const rc_kernel_desc& desc, const rc_spec* spec, void* handle,
-                const int64_t* positions, int64_t n_tokens, int64_t n_heads,
-                int64_t token_stride, int64_t head_stride, const void* in, void* out) {
-  if (int rc = check_call(desc, spec, positions, n_tokens, n_heads, token_stride, head_stride,
-                          in, out);
-      rc != RC_OK || n_tokens == 0 || n_heads == 0)
-    return rc;
-  return table_rotate<Store>(spec, handle, n_tokens, n_heads, Strides{token_stride, head_stride, token_stride, head_stride},
-                             in, out, [&](auto& row) {
-                               return [&row, positions](int64_t k, float* c, float* s, const float** cr, const float** sr) {
-                                 row(positions[k], c, s, cr, sr);
-                               };
-                             });
-}
-
-// ABI 2: q alone, with positions per axis for a multi-axis spec (each pair's cos/sin from the
-// row of its axis's position: HF qwen2_vl / qwen3_vl M-RoPE).
-template <class Store>
-int table_apply2(const rc_kernel_desc& desc, const rc_spec* spec, void* handle, const rc_call* call) {
-  if (int rc = check_call2(desc, spec, call); rc != RC_OK || call->n_tokens == 0 || call->q.n_heads == 0) return rc;
-  const rc_tensor& q = call->q;
-  const auto* positions = static_cast<const int64_t*>(call->positions);
-  return table_rotate<Store>(spec, handle, call->n_tokens, q.n_heads,
-                             Strides{q.token_stride, q.head_stride, q.out_token_stride, q.out_head_stride}, q.in, q.out,
-                             [&](auto& row) {
-                               return TokenRows<std::remove_reference_t<decltype(row)>>(*spec, positions, call->n_tokens, row);
-                             });
-}
-
-// apply of the table kernel `Self` (whose limits check_call enforces), storing Store.
+// apply and apply2 (q alone, positions per axis) of the table kernel `Self`, storing Store.
 template <class Store, const rc_kernel_desc* Self>
 int table_kernel_apply(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens,
                        int64_t n_heads, int64_t token_stride, int64_t head_stride, const void* in, void* out) {
-  return table_apply<Store>(*Self, spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out);
+  return builtin_apply(*Self, spec, handle, positions, n_tokens, n_heads, token_stride, head_stride, in, out,
+                       [](auto&&... a) { return table_rotate<Store>(a...); });
 }
 template <class Store, const rc_kernel_desc* Self>
 int table_kernel_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
-  return table_apply2<Store>(*Self, spec, handle, call);
+  return builtin_apply2(*Self, spec, handle, call, [](auto&&... a) { return table_rotate<Store>(a...); });
 }
 
 // The descriptor of a table kernel: `Self` is the kernel's own descriptor (being defined by
