@@ -76,7 +76,7 @@ std::string call_text(const rc_kernel_desc& d) {
     s += std::string(", cache ") + impl::cache_convention_name(impl::cache_of(d)) + " " + impl::dtype_name(impl::cache_dtype_of(d));
   }
   for (uint32_t f : {RC_FEATURE_INVERSE, RC_FEATURE_ROTARY_OFFSET, RC_FEATURE_NEGATIVE_POSITIONS, RC_FEATURE_THREADS, RC_FEATURE_SEQ_LEN,
-                     RC_FEATURE_MULTI_AXIS}) {
+                     RC_FEATURE_MULTI_AXIS, RC_FEATURE_AXES_DIMS}) {
     if (impl::has_feature(d, f)) s += std::string(", ") + impl::feature_name(f);
   }
   return s;

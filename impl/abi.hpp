@@ -30,9 +30,10 @@ inline rc_prepare2_fn prepare2_of(const rc_kernel_desc& d) { return is_abi2(d) ?
 // together, int32 positions, a cache, the call knobs (inverse, offset, negative positions,
 // threads, sequence length).  The fuzzers' inputs carry a call part, and generated cases decode
 // batches, only for such kernels; an ABI 2 kernel declaring q-only int64 calls computing its own
-// cos/sin (the built-in ones, for RC_FEATURE_MULTI_AXIS) is called as an ABI 1 kernel is.
+// cos/sin (the built-in ones, for RC_FEATURE_MULTI_AXIS and RC_FEATURE_AXES_DIMS) is called as
+// an ABI 1 kernel is.
 inline bool calls_beyond_abi1(const rc_kernel_desc& d) {
-  return is_abi2(d) && ((d.features & ~(RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS)) != 0 ||
+  return is_abi2(d) && ((d.features & ~(RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS | RC_FEATURE_AXES_DIMS)) != 0 ||
                         d.position_dtypes != RC_POSITIONS_I64 || d.cache != RC_CACHE_NONE);
 }
 

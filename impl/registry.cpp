@@ -96,6 +96,7 @@ const char* feature_name(uint32_t feature) {
     case RC_FEATURE_THREADS: return "threads";
     case RC_FEATURE_SEQ_LEN: return "seq_len";
     case RC_FEATURE_MULTI_AXIS: return "multi_axis";
+    case RC_FEATURE_AXES_DIMS: return "axes_dims";
     default: return "?";
   }
 }

@@ -143,6 +143,18 @@ typedef struct rc_spec {
   int32_t n_axes;                 /* 1 for every 1-D spec (0 from an older caller means 1) */
   const int32_t* mrope_section;   /* n_axes values when n_axes > 1, else NULL */
   int32_t mrope_interleaved;      /* 0 chunked, 1 interleaved */
+  /* Appended: N-D RoPE (vision towers, diffusion transformers), read only by kernels declaring
+   * RC_FEATURE_AXES_DIMS (a kernel that does not is never given a spec with axes_dims).  Axis a
+   * rotates its own block of axes_dims[a] components -- axes_dims[a]/2 consecutive pairs, axis
+   * 0's first, the widths summing to rotary_dim -- by its own position; n_axes counts the axes,
+   * positions are n_axes rows as for M-RoPE, and mrope_section is NULL.  Frequencies
+   * (RC_ROPE_DEFAULT only; base b, n = n_axes, pair i of axis a):
+   *  - axes_dealt 0 (FLUX EmbedND, the Qwen2-VL ViT): theta = b^(-2i / axes_dims[a]), a rope of
+   *    its own per axis;
+   *  - axes_dealt 1 (Pixtral): theta = b^(-2(n*i + a) / rotary_dim), the 1-D frequencies of the
+   *    whole rotary_dim dealt to the axes in turn (every axis the same width). */
+  const int32_t* axes_dims;       /* n_axes widths for N-D RoPE, else NULL */
+  int32_t axes_dealt;             /* 0 per axis, 1 dealt */
 } rc_spec;
 
 /* ------------------------------------------------------------ accuracy contract ---- */
@@ -263,7 +275,10 @@ typedef int (*rc_apply_fn)(const rc_spec* spec, void* handle, const int64_t* pos
  * n_tokens, axis-major.  Appended after ABI 2 was published, like RC_FEATURE_SEQ_LEN: a kernel
  * that does not declare it is never given a multi-axis spec (ropecheck says so per spec). */
 #define RC_FEATURE_MULTI_AXIS 0x80u
-#define RC_FEATURE_ALL 0xFFu
+/* N-D RoPE (rc_spec.axes_dims, with RC_FEATURE_MULTI_AXIS for its positions per axis).  Appended
+ * after ABI 2 was published: a kernel that does not declare it is never given an N-D spec. */
+#define RC_FEATURE_AXES_DIMS 0x100u
+#define RC_FEATURE_ALL 0x1FFu
 
 /* Position storage types a kernel accepts (rc_kernel_desc.position_dtypes). */
 #define RC_POSITIONS_I64 0x1u

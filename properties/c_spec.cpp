@@ -5,7 +5,8 @@
 namespace ropecheck::props {
 
 CSpec::CSpec(const RopeSpec& s)
-    : short_factor_(s.short_factor), long_factor_(s.long_factor), mrope_section_(s.mrope_section.begin(), s.mrope_section.end()) {
+    : short_factor_(s.short_factor), long_factor_(s.long_factor), mrope_section_(s.mrope_section.begin(), s.mrope_section.end()),
+      axes_dims_(s.axes_dims.begin(), s.axes_dims.end()) {
   spec_.head_dim = s.head_dim;
   spec_.rotary_dim = s.rotary_dim;
   spec_.base = s.base;
@@ -29,12 +30,14 @@ CSpec::CSpec(const RopeSpec& s)
   spec_.low_freq_factor = s.low_freq_factor;
   spec_.high_freq_factor = s.high_freq_factor;
   spec_.rope_angles = s.rope_angles;
-  spec_.n_axes = s.mrope_section.empty() ? 1 : static_cast<int32_t>(s.mrope_section.size());  // N-D: not passed to kernels
+  spec_.n_axes = s.n_axes();
   spec_.mrope_interleaved = s.mrope_interleaved ? 1 : 0;
+  spec_.axes_dealt = s.axes_dealt ? 1 : 0;
   repoint();
 }
 CSpec::CSpec(const CSpec& o)
-    : spec_(o.spec_), short_factor_(o.short_factor_), long_factor_(o.long_factor_), mrope_section_(o.mrope_section_) {
+    : spec_(o.spec_), short_factor_(o.short_factor_), long_factor_(o.long_factor_), mrope_section_(o.mrope_section_),
+      axes_dims_(o.axes_dims_) {
   repoint();
 }
 CSpec& CSpec::operator=(const CSpec& o) {
@@ -42,6 +45,7 @@ CSpec& CSpec::operator=(const CSpec& o) {
   short_factor_ = o.short_factor_;
   long_factor_ = o.long_factor_;
   mrope_section_ = o.mrope_section_;
+  axes_dims_ = o.axes_dims_;
   repoint();
   return *this;
 }
@@ -52,6 +56,7 @@ void CSpec::repoint() {
   spec_.n_factors =
       has ? static_cast<int32_t>(std::max(short_factor_.size(), long_factor_.size())) : 0;
   spec_.mrope_section = mrope_section_.empty() ? nullptr : mrope_section_.data();
+  spec_.axes_dims = axes_dims_.empty() ? nullptr : axes_dims_.data();
 }
 CSpec to_c_spec(const RopeSpec& spec) { return CSpec(spec); }
 

@@ -10,7 +10,7 @@
 
 namespace ropecheck::props {
 
-// An rc_spec together with the storage its longrope factor and mrope_section pointers point into.  Copies and
+// An rc_spec together with the storage its longrope factor, mrope_section and axes_dims pointers point into.  Copies and
 // moves re-point the factors at their own storage.
 class CSpec {
  public:
@@ -24,7 +24,7 @@ class CSpec {
   void repoint();
   rc_spec spec_{};
   std::vector<double> short_factor_, long_factor_;
-  std::vector<int32_t> mrope_section_;
+  std::vector<int32_t> mrope_section_, axes_dims_;
 };
 CSpec to_c_spec(const RopeSpec& spec);
 

@@ -199,6 +199,20 @@ std::string describe(const RopeSpec& s) {
      << " base=" << s.base;
   if (s.type != RopeType::kDefault) os << " s=" << s.factor;
   if (s.type == RopeType::kProportional) os << " rope_angles=" << s.rope_angles;
+  // Multi-axis: which pairs belong to which axis ("mrope=16/24/24 chunked", "axes=16/56/56").
+  const auto widths = [&os](const std::vector<int>& w) {
+    for (size_t a = 0; a < w.size(); ++a) os << (a ? "/" : "") << w[a];
+  };
+  if (!s.mrope_section.empty()) {
+    os << " mrope=";
+    widths(s.mrope_section);
+    os << (s.mrope_interleaved ? " interleaved" : " chunked");
+  }
+  if (!s.axes_dims.empty()) {
+    os << " axes=";
+    widths(s.axes_dims);
+    if (s.axes_dealt) os << " dealt";
+  }
   return os.str();
 }
 
@@ -244,7 +258,10 @@ std::string describe(const Case& c) {
   if (c.inverse) os << " inverse";
   if (c.n_threads) os << " threads=" << c.n_threads;
   if (c.seq_len) os << " seq_len_of_call=" << c.seq_len;
-  os << (c.axis_positions.empty() ? " t=[" : " t:h:w=[");
+  // Positions per axis as `ropecheck ref` reads them, "t:h:w" (Qwen-VL's three axes; "h:w" for a
+  // 2-D vision rope).
+  const size_t axes = c.axis_positions.size() + 1;
+  os << (axes == 1 ? " t=[" : axes == 2 ? " h:w=[" : axes == 3 ? " t:h:w=[" : " axes=[");
   for (size_t i = 0; i < c.positions.size(); ++i) {
     if (i == 6) {
       os << ", …";

@@ -37,6 +37,7 @@ struct Constraints {
   bool abi2 = false;                  // decode batches (below) are drawn for ABI 2 kernels with call knobs
   bool both_position_dtypes = false;  // ABI 2: int32 and int64 positions declared; cases ask either
   bool multi_axis = false;            // RC_FEATURE_MULTI_AXIS: M-RoPE specs, positions per axis
+  bool axes_dims = false;             // RC_FEATURE_AXES_DIMS too: N-D RoPE specs
 
   static Constraints of(const rc_kernel_desc& d) {
     Constraints c;
@@ -59,6 +60,7 @@ struct Constraints {
     c.abi2 = impl::calls_beyond_abi1(d);
     c.both_position_dtypes = impl::position_dtypes_of(d) == (RC_POSITIONS_I32 | RC_POSITIONS_I64);
     c.multi_axis = impl::has_feature(d, RC_FEATURE_MULTI_AXIS);
+    c.axes_dims = c.multi_axis && impl::has_feature(d, RC_FEATURE_AXES_DIMS);
     return c;
   }
 };
@@ -191,6 +193,27 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
         rest -= more;
       }
       s.mrope_section[0] += rest;  // axis 0 takes the rest (every index no other axis holds)
+    }
+    // N-D RoPE (a kernel declaring RC_FEATURE_AXES_DIMS; drawn only for it): a quarter of the
+    // default-frequency specs that are not M-RoPE, 2 axes mostly (a ViT's h, w), sometimes 3
+    // (FLUX's frame, row, column), per axis (FLUX, the Qwen2-VL ViT) or dealt (Pixtral: equal
+    // widths).
+    if (k.axes_dims && s.type == RopeType::kDefault && s.mrope_section.empty() && s.pairs() >= 2 &&
+        *rc::gen::inRange(0, 4) == 0) {
+      const int n = std::min(s.pairs(), *rc::gen::element(2, 2, 3));
+      s.axes_dealt = s.pairs() % n == 0 && *rc::gen::element(false, true);
+      s.axes_dims.assign(static_cast<size_t>(n), 2);
+      int rest = s.pairs() - n;  // pairs beyond one per axis
+      if (s.axes_dealt) {
+        for (int& w : s.axes_dims) w = s.rotary_dim / n;
+        rest = 0;
+      }
+      for (int a = n - 1; a >= 1 && rest > 0; --a) {
+        const int more = *rc::gen::inRange(0, rest + 1);
+        s.axes_dims[static_cast<size_t>(a)] += 2 * more;
+        rest -= more;
+      }
+      s.axes_dims[0] += 2 * rest;
     }
     validate(s);  // a generator bug must not look like a kernel bug
     return s;

@@ -252,16 +252,15 @@ Case in_call_shape(const Case& base, const rc_kernel_desc& d) {
 
 std::string spec_unsupported_reason(const rc_kernel_desc& d, const RopeSpec& s) {
   // A multi-axis spec only for a kernel that takes a position per axis: asking another one text
-  // tokens alone would check 1-D RoPE under the M-RoPE spec's name.
-  // N-D RoPE (axes_dims: FLUX, vision towers) has frequencies of its own per axis that rc_spec
-  // cannot state yet: only `ropecheck ref` evaluates it.
-  if (!s.axes_dims.empty()) {
-    return "N-D RoPE (axes_dims, " + std::to_string(s.n_axes()) +
-           " axes) cannot be passed to a kernel yet (rc_spec has no per-axis frequencies): only `ropecheck ref` evaluates it";
-  }
+  // tokens alone would check 1-D RoPE under the M-RoPE spec's name.  N-D RoPE (axes_dims: FLUX,
+  // vision towers) also needs the kernel to read the per-axis widths (RC_FEATURE_AXES_DIMS): a
+  // kernel built before them would take the spec for M-RoPE without sections.
   if (s.n_axes() > 1 && !impl::has_feature(d, RC_FEATURE_MULTI_AXIS)) {
-    return "multi-axis positions (mrope_section, " + std::to_string(s.n_axes()) +
-           " axes) not declared (RC_FEATURE_MULTI_AXIS)";
+    return std::string("multi-axis positions (") + (s.axes_dims.empty() ? "mrope_section, " : "axes_dims, ") +
+           std::to_string(s.n_axes()) + " axes) not declared (RC_FEATURE_MULTI_AXIS)";
+  }
+  if (!s.axes_dims.empty() && !impl::has_feature(d, RC_FEATURE_AXES_DIMS)) {
+    return "N-D RoPE (axes_dims, " + std::to_string(s.n_axes()) + " axes) not declared (RC_FEATURE_AXES_DIMS)";
   }
   if (!(d.layouts & RC_LAYOUT_BIT(static_cast<int>(s.layout)))) {
     return std::string("layout ") + to_string(s.layout) + " not declared";

@@ -131,7 +131,12 @@ std::string yarn_range_warning(const RopeSpec& spec, int32_t angle_dtype) {
 
 double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair) {
   const int d = spec.rotary_dim;
-  const double e = 2.0 * pair / d, s = spec.factor;
+  // The exponent 2k/D of the pair: 2j/d, but the pair's own index and width for N-D RoPE
+  // (frequency_exponent: FLUX's 2i/d_a, Pixtral's dealt 2(n i + a)/d).  N-D is default-type
+  // only, so the variants below that use d and the pair index see 1-D specs alone.
+  int k = pair, dk = d;
+  spec.frequency_exponent(pair, &k, &dk);
+  const double e = 2.0 * k / dk, s = spec.factor;
   double base = spec.base, amp = 0.0;
   if (spec.type == RopeType::kNtk || spec.type == RopeType::kDynamic) {
     double q = s;
@@ -301,9 +306,13 @@ double capped_bound(const ContractTerms& k, const PairBound& b, double r) {
 }  // namespace
 
 // eps_theta_j beyond theta_rel_error: the variant's formulas, and an error that grows with the
-// pair index where the kernel declares one (ABI 2: ggml's iterated theta *= theta_scale).
+// frequency index where the kernel declares one (ABI 2: ggml's iterated theta *= theta_scale;
+// the index is the pair's j, or for N-D RoPE its k in b^(-2k/D), which an iteration over the
+// axis's (or, dealt, the whole) frequencies reaches).
 static double theta_excess_u(const rc_kernel_desc& desc, const RopeSpec& spec, int pair) {
-  return theta_amplification_u(desc.accuracy, spec, pair) + pair * impl::theta_error_per_pair_of(desc);
+  int k = pair, dk = 0;
+  spec.frequency_exponent(pair, &k, &dk);
+  return theta_amplification_u(desc.accuracy, spec, pair) + k * impl::theta_error_per_pair_of(desc);
 }
 
 PairBound pair_error_bound(const rc_kernel_desc& desc, const RopeSpec& spec, int pair,

@@ -59,7 +59,7 @@ inline double ulp_in(double r, int32_t dtype) { return ulp_for_precision(r, sign
 double position_error(int64_t t, int32_t position_dtype);
 
 // Relative error of theta'_j added by the variant's formulas, in units of the angle dtype's
-// u: the rounding of the exponent 2j/d (e*|ln b'|), b' for NTK/dynamic, the ramp of YaRN
+// u: the rounding of the exponent 2j/d (2k/D for N-D RoPE; e*|ln b'|), b' for NTK/dynamic, the ramp of YaRN
 // and the smoothing of llama3 (both amplified by s - 1), the longrope rescale.
 double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair);
 

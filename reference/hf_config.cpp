@@ -6,6 +6,7 @@
 // nobody would be told.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -478,6 +479,75 @@ const std::vector<std::string>& text_model_keys() {
   return keys;
 }
 
+// The vision tower's 2-D rope of a multimodal config (its `vision_config`), as an N-D spec
+// (axes h, w: a patch's row and column), or no spec for a tower without rope.
+//  - Qwen2-VL, Qwen2.5-VL, Qwen3-VL (HF qwen2_vl VisionRotaryEmbedding(head_dim // 2),
+//    theta 10000 -- not a config key --, rot_pos_emb's [h freqs | w freqs], then
+//    apply_rotary_pos_emb_vision's cat(freqs, freqs) with rotate_half; qwen3_vl
+//    Qwen3VLVisionRotaryEmbedding the same): per-axis widths [head_dim/2, head_dim/2],
+//    half-split.  head_dim = embed_dim / num_heads for Qwen2-VL (its vision hidden_size is the
+//    merger's output, 3584 for the 7B), hidden_size / num_heads for the later ones.  Rows and
+//    columns have no limit in the config (the image processor's max_pixels 12845056 and aspect
+//    ratio <= 200 keep them below ~3,700 patches): positions up to 2^14 per axis.
+//  - Pixtral (HF PixtralRotaryEmbedding: freqs of the whole head_dim, freqs[::2] to rows,
+//    freqs[1::2] to columns, [h | w], rotate_half): dealt [head_dim/2, head_dim/2], half-split,
+//    rope_theta (default 10000), positions below image_size / patch_size per axis.
+// Any other vision_config with rope keys is refused naming the key: its rope is not read.
+std::optional<RopeSpec> read_vision_rope(const json& j, const std::string& top_model_type, const std::string& name) {
+  if (!j.contains("vision_config") || !j.at("vision_config").is_object()) return std::nullopt;
+  const json& v = j.at("vision_config");
+  const std::string p = "vision_config.";
+  std::string type = text_of(v, "model_type");
+  static const std::set<std::string> qwen = {"qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe"};
+  if (type.empty() && qwen.count(top_model_type)) type = top_model_type;
+  const auto positive = [&](const char* key) {
+    if (!has(v, key)) throw SpecError(p + key, std::string("is required to derive the ") + type + " vision tower's head_dim");
+    const int64_t x = get_int(v, key, p + key);
+    if (x < 1) throw SpecError(p + key, "must be >= 1");
+    return x;
+  };
+  RopeSpec s;
+  s.name = name + "/vision";
+  s.layout = Layout::kHalfSplit;
+  if (qwen.count(type)) {
+    for (const char* k : {"rope_theta", "rope_scaling", "rope_parameters"}) {
+      if (has(v, k)) throw SpecError(p + k, "is not read by HF's " + type + " vision tower (its rope has theta 10000): remove it");
+    }
+    const char* width = type == "qwen2_vl" ? "embed_dim" : "hidden_size";
+    const int64_t w = positive(width), heads = positive("num_heads");
+    if (w % heads != 0 || (w / heads) % 4 != 0) {
+      throw SpecError(p + width, "/ num_heads must be a head_dim divisible by 4 (two axes of head_dim/2 rotary components), got " +
+                                     std::to_string(w) + " / " + std::to_string(heads));
+    }
+    s.head_dim = static_cast<int>(w / heads);
+    s.base = 10000.0;
+    s.max_position_embeddings = int64_t{1} << 14;
+  } else if (type == "pixtral") {
+    for (const char* k : {"rope_scaling", "rope_parameters"}) {
+      if (has(v, k)) throw SpecError(p + k, "is not read by HF's Pixtral vision tower: remove it");
+    }
+    s.head_dim = has(v, "head_dim") ? static_cast<int>(positive("head_dim"))
+                                    : static_cast<int>(positive("hidden_size") / positive("num_attention_heads"));
+    if (s.head_dim % 4 != 0) throw SpecError(p + "head_dim", "must be divisible by 4 (two axes of head_dim/2 rotary components)");
+    s.base = has(v, "rope_theta") ? get_double(v, "rope_theta", p + "rope_theta") : 10000.0;
+    s.max_position_embeddings = positive("image_size") / positive("patch_size");
+    s.axes_dealt = true;
+  } else {
+    for (const char* k : {"rope_theta", "rope_scaling", "rope_parameters"}) {
+      if (v.contains(k)) {
+        throw SpecError(p + k, "a vision tower of model_type \"" + type +
+                                   "\" has a rope ropecheck does not read (it reads Qwen2-VL, Qwen2.5-VL, Qwen3-VL and Pixtral "
+                                   "towers); to check the language model's rope, remove vision_config");
+      }
+    }
+    return std::nullopt;  // no rope (SigLIP, CLIP)
+  }
+  s.rotary_dim = s.head_dim;
+  s.axes_dims = {s.head_dim / 2, s.head_dim / 2};
+  validate(s);
+  return s;
+}
+
 }  // namespace
 
 HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::string& origin) {
@@ -532,20 +602,11 @@ HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::strin
       }
     }
   }
-  // The vision tower's own rope (2-D, per patch row and column) is multi-axis, which
-  // ropecheck does not check yet; a vision_config without rope keys (SigLIP) is no rope.
-  if (j.contains("vision_config") && j.at("vision_config").is_object()) {
-    for (const char* k : {"rope_theta", "rope_scaling", "rope_parameters"}) {
-      if (j.at("vision_config").contains(k)) {
-        throw SpecError(std::string("vision_config.") + k,
-                        "the vision tower's rope is 2-D (multi-axis), which ropecheck does not check yet; to "
-                        "check the language model's rope, remove vision_config");
-      }
-    }
-  }
   std::string model_type = text_of(*t, "model_type");
   if (model_type.empty()) model_type = text_of(j, "model_type");
   if (name.empty()) name = model_type;
+  // The vision tower's own rope (2-D, per patch row and column): one more spec, "<model>/vision".
+  const std::optional<RopeSpec> vision = read_vision_rope(j, text_of(j, "model_type"), name);
   if (model_type == "cohere2") {
     throw SpecError("model_type", "cohere2 rotates interleaved pairs on its sliding-window layers only (HF "
                                   "modeling_cohere2); ropecheck does not read that model type yet");
@@ -627,6 +688,7 @@ HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::strin
     out.ropes.push_back(std::move(r));
   }
   if (out.ropes.empty()) throw SpecError(prefix + "no_rope_layers", "leaves no layer with rope: nothing to check");
+  if (vision) out.ropes.push_back({*vision, "vision", {}});
   return out;
 }
 

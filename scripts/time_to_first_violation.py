@@ -33,7 +33,8 @@ FINDING = re.compile(rb"^(\[[0-9.]+ s\] (FAIL|CRASH) found: |(FAIL|CRASH): )")
 DEFAULT_BUDGET, DEFAULT_SHRINK = 20, 10  # cli/cmd_check.cpp defaults
 
 # The model twins: their bug shows only with a real model's config (model_twins_test.cpp), or
-# on the M-RoPE specs (the default specs hold them; mrope_twins_test.cpp uses the same files).
+# on the M-RoPE and N-D specs (the default specs hold them; mrope_twins_test.cpp uses the same
+# files).
 MODEL_TWINS = {
     "broken_gemma3_layers_swapped": ["--hf-config", "reference/specs/hf/gemma-3-27b.config.json"],
     "broken_llama3_lf_eq_hf_nan": ["--hf-config", "reference/specs/hf/llama-4-scout-17b-16e.config.json"],
@@ -44,6 +45,8 @@ MODEL_TWINS = {
     "broken_mrope_interleaved_as_chunked": [],
     "broken_mrope_partial_ignored": [],
     "broken_mrope_yarn_skipped": [],
+    # N-D RoPE (issue 17): the default specs hold the two N-D gate specs.
+    "broken_nd_axes_swapped": [],
 }
 
 

@@ -48,7 +48,7 @@ TEST(Gate, BuiltinKernelPassesAndWritesJunitAndJson) {
   EXPECT_EQ(xml.find("<failure"), std::string::npos);
   std::ifstream j(d + "/new/out.json");
   const auto json = nlohmann::json::parse(j);
-  EXPECT_EQ(json["units"].size(), 2u * 15u);  // 14 default specs + generated specs, per kernel
+  EXPECT_EQ(json["units"].size(), 2u * 17u);  // 16 default specs + generated specs, per kernel
 }
 
 TEST(Gate, SamplePluginIsChecked) {
@@ -238,7 +238,7 @@ TEST(Gate, ShardsPartitionTheUnits) {
   const std::string base = "check --kernel table_f32 --kernel scalar_f64 --cases 0 --property kernelIsDeterministic ";
   const auto a = units(run(base + "--shard 0/3")), b = units(run(base + "--shard 1/3")), c = units(run(base + "--shard 2/3"));
   EXPECT_EQ(a.first + b.first + c.first, a.second);
-  EXPECT_EQ(a.second, 30);  // 2 kernels x (14 default specs + generated specs)
+  EXPECT_EQ(a.second, 34);  // 2 kernels x (16 default specs + generated specs)
 }
 
 TEST(Gate, ShardsOfSeveralKernelsReportOnlyTheirOwnKernels) {

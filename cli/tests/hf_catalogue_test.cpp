@@ -41,6 +41,10 @@ const Model kModels[] = {
     // report measures text tokens (and says so).
     {"qwen2.5-vl-7b", {"Qwen/Qwen2.5-VL-7B-Instruct"}, "axis_of_pair"},
     {"qwen3-vl-8b", {"Qwen/Qwen3-VL-8B-Instruct"}, "axis_of_pair"},
+    // With its vision tower (N-D, issue 17): the ViT's 2-D rope is a second spec.
+    {"qwen2-vl-7b", {"Qwen/Qwen2-VL-7B-Instruct", "Qwen/Qwen2-VL-7B-Instruct/vision"}, "layer_types"},
+    // A diffusion transformer's N-D rope (FLUX axes_dims_rope).
+    {"flux.1-dev", {"black-forest-labs/FLUX.1-dev"}, "axis_of_pair"},
 };
 
 void PrintTo(const Model& m, std::ostream* os) { *os << m.file; }

@@ -1,8 +1,9 @@
-// The M-RoPE twins of issue 17 (properties/broken/CMakeLists.txt, ROPECHECK_MODEL_TWINS): the
-// correct twin's recipe through ABI 2 with positions per axis (RC_FEATURE_MULTI_AXIS), wrong in
-// one way that only a multi-axis spec with positions that differ per axis exposes.  `ropecheck
-// check` with the gate's M-RoPE specs gives exit 1 naming the property and the case (t:h:w per
-// token); the control passes the same runs, so each catch is the bug's doing.
+// The M-RoPE and N-D twins of issue 17 (properties/broken/CMakeLists.txt, ROPECHECK_MODEL_TWINS):
+// the correct twin's recipe through ABI 2 with positions per axis (RC_FEATURE_MULTI_AXIS, and
+// RC_FEATURE_AXES_DIMS for N-D), wrong in one way that only a multi-axis spec with positions
+// that differ per axis exposes.  `ropecheck check` with the gate's M-RoPE and N-D specs gives
+// exit 1 naming the property and the case (t:h:w or h:w per token); the controls pass the same
+// runs, so each catch is the bug's doing.
 #include <gtest/gtest.h>
 
 #include "run_command.hpp"
@@ -23,6 +24,8 @@ std::string gate_spec(const std::string& id) {
 }
 const std::string kChunked = "--spec " + gate_spec("mrope-chunked-qwen2.5-vl");
 const std::string kInterleaved = "--spec " + gate_spec("mrope-interleaved-yarn-partial");
+const std::string kFlux = "--spec " + gate_spec("nd-flux-d128");
+const std::string kPixtral = "--spec " + gate_spec("nd-pixtral-d64-dealt");
 constexpr const char* kAgree = "agreesWithExactReferenceWithinContract";
 
 // A short deterministic gate: the edge sweep (text tokens, large t with small h/w, the reverse)
@@ -119,6 +122,37 @@ TEST(MropeTwins, OnTheOneAxisSpecTheTwinsPass) {
     const Result r = check(twin, "--spec " + one_axis + " --property " + kAgree, "1d");
     EXPECT_EQ(r.exit_code, 0) << twin << "\n" << r.out;
   }
+}
+
+// N-D RoPE: the control passes both gate N-D specs (per-axis widths, dealt frequencies), judged
+// on positions per axis; a kernel with M-RoPE positions but without RC_FEATURE_AXES_DIMS (built
+// before the per-axis widths) is told so per spec, never checked as M-RoPE without sections.
+TEST(NdTwins, TheControlPassesBothNdSpecsJudgedOnPositionsPerAxis) {
+  const Result r = check(CONTROL_ND_TWIN, kFlux + " " + kPixtral, "nd-control");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("not declared"), std::string::npos) << r.out;
+  for (const char* p : {kAgree, "scoreIsInvariantUnderCommonShift", "scoreMatchesClosedFormInRelativePosition"}) {
+    EXPECT_GT(min_checked("nd-control", p), 10) << p << "\n" << r.out;
+  }
+  const Result m = check(CONTROL_MROPE_TWIN, kFlux, "nd-mrope-only");
+  EXPECT_NE(m.out.find("N-D RoPE (axes_dims, 3 axes) not declared (RC_FEATURE_AXES_DIMS)"), std::string::npos) << m.out;
+  EXPECT_EQ(min_checked("nd-mrope-only", kAgree), 0) << m.out;
+}
+
+TEST(NdTwins, AxesSwappedIsCaughtOnBothNdSpecs) {
+  // One spec a run: the summary names one failing case per kernel and property.
+  const Result flux = check(BROKEN_ND_AXES_SWAPPED, kFlux, "nd-swapped-flux");
+  EXPECT_EQ(flux.exit_code, 1) << flux.out;
+  EXPECT_TRUE(names(flux, "broken_nd_axes_swapped", kAgree, "nd flux d128 (axes 16/56/56)")) << flux.out;
+  // The case names the axes and each token's positions on them, and the pair's axis.
+  EXPECT_NE(flux.out.find("axes=16/56/56 tokens="), std::string::npos) << flux.out;
+  EXPECT_NE(flux.out.find("t:h:w=["), std::string::npos) << flux.out;
+  EXPECT_NE(flux.out.find(", pair on axis "), std::string::npos) << flux.out;
+  const Result pixtral = check(BROKEN_ND_AXES_SWAPPED, kPixtral, "nd-swapped-pixtral");
+  EXPECT_EQ(pixtral.exit_code, 1) << pixtral.out;
+  EXPECT_TRUE(names(pixtral, "broken_nd_axes_swapped", kAgree, "nd pixtral d64 (2-D, dealt)")) << pixtral.out;
+  EXPECT_NE(pixtral.out.find("axes=32/32 dealt tokens="), std::string::npos) << pixtral.out;
+  EXPECT_NE(pixtral.out.find("h:w=["), std::string::npos) << pixtral.out;
 }
 
 }  // namespace

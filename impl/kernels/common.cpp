@@ -19,6 +19,18 @@ int check_spec(const rc_spec& s) {
   if (s.layout != RC_LAYOUT_HALF_SPLIT && s.layout != RC_LAYOUT_INTERLEAVED) return RC_ERR_SPEC;
   if (!std::isfinite(s.base) || !(s.base > 1.0)) return RC_ERR_SPEC;
   if (s.has_attention_factor && !finite_pos(s.attention_factor)) return RC_ERR_SPEC;
+  if (is_nd(s)) {
+    // N-D RoPE: default frequencies, 2..kMaxAxes axes of even widths >= 2 summing to
+    // rotary_dim, every axis the same width when dealt.
+    if (s.axes_dims == nullptr || s.n_axes > kMaxAxes || s.rope_type != RC_ROPE_DEFAULT) return RC_ERR_SPEC;
+    int64_t sum = 0;
+    for (int a = 0; a < s.n_axes; ++a) {
+      const int32_t w = s.axes_dims[a];
+      if (w < 2 || w % 2 != 0 || (s.axes_dealt && w != s.axes_dims[0])) return RC_ERR_SPEC;
+      sum += w;
+    }
+    if (sum != s.rotary_dim) return RC_ERR_SPEC;
+  }
   const int64_t l0 = effective_l0(s);
   switch (s.rope_type) {
     case RC_ROPE_DEFAULT:
@@ -99,7 +111,17 @@ int pair_axes(const rc_spec& spec, int8_t axis[kMaxPairs]) {
   if (pairs > kMaxPairs) return RC_ERR_SHAPE;
   for (int j = 0; j < pairs; ++j) axis[j] = 0;
   if (n == 1) return RC_OK;
-  if (n > kMaxAxes || spec.mrope_section == nullptr) return RC_ERR_SPEC;
+  if (n > kMaxAxes) return RC_ERR_SPEC;
+  if (is_nd(spec)) {
+    // N-D RoPE: axis a holds the next axes_dims[a]/2 pairs.
+    if (spec.axes_dims == nullptr) return RC_ERR_SPEC;
+    int j = 0;
+    for (int a = 0; a < n; ++a) {
+      if (spec.axes_dims[a] < 2 || j + spec.axes_dims[a] / 2 > pairs) return RC_ERR_SPEC;
+      for (int i = 0; i < spec.axes_dims[a] / 2; ++i) axis[j++] = static_cast<int8_t>(a);
+    }
+    return j == pairs ? RC_OK : RC_ERR_SPEC;
+  }
   int64_t sum = 0;
   for (int a = 0; a < n; ++a) {
     if (spec.mrope_section[a] < 1) return RC_ERR_SPEC;
@@ -145,7 +167,8 @@ int check_call2(const rc_kernel_desc& desc, const rc_spec* spec, const rc_call* 
   }
   int8_t axis[kMaxPairs];
   if (spec->rotary_dim / 2 <= kMaxPairs && pair_axes(*spec, axis) != RC_OK) {
-    return refuse(c, RC_ERR_SPEC, "mrope_section does not give every pair one axis");
+    return refuse(c, RC_ERR_SPEC, is_nd(*spec) ? "axes_dims does not give every pair one axis"
+                                               : "mrope_section does not give every pair one axis");
   }
   const rc_tensor& q = c.q;
   if (q.in == q.out && (q.token_stride != q.out_token_stride || q.head_stride != q.out_head_stride)) {
@@ -236,6 +259,10 @@ std::string spec_key(const rc_spec& s) {
   if (axes > 1) {
     put(s.mrope_interleaved);
     if (s.mrope_section != nullptr) key.append(reinterpret_cast<const char*>(s.mrope_section), static_cast<size_t>(axes) * sizeof(int32_t));
+    if (is_nd(s) && s.axes_dims != nullptr) {
+      put(s.axes_dealt);
+      key.append(reinterpret_cast<const char*>(s.axes_dims), static_cast<size_t>(axes) * sizeof(int32_t));
+    }
   }
   return key;
 }

@@ -152,13 +152,15 @@ void rotate_all(const rc_spec& spec, const int64_t* positions, int64_t n_tokens,
 
 // ---- ABI 2 calls of the built-in kernels ---------------------------------------------
 // The ABI 2 fields of a built-in descriptor (after `apply`): q-only calls with int64 positions,
-// its own cos/sin, positions per axis (RC_FEATURE_MULTI_AXIS); apply2 checks with check_call2.
+// its own cos/sin, positions per axis (RC_FEATURE_MULTI_AXIS: M-RoPE, and N-D RoPE with
+// RC_FEATURE_AXES_DIMS); apply2 checks with check_call2.
 #define RC_BUILTIN_ABI2_FIELDS(APPLY2) \
-  RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS, RC_POSITIONS_I64, RC_CACHE_NONE, 0, 0.0, nullptr, APPLY2
-// The axis of every pair of a multi-axis spec (rc_spec.n_axes > 1: M-RoPE), by the rule of
-// RopeSpec::axis_of_pair (chunked: mrope_section's runs; interleaved: pair j is axis a >= 1
-// when j % n == a and j < n * s_a, else axis 0).  Returns RC_ERR_SPEC for sections that do not
-// cover the pairs.  1-D specs: every pair axis 0.
+  RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS | RC_FEATURE_AXES_DIMS, RC_POSITIONS_I64, RC_CACHE_NONE, 0, 0.0, nullptr, APPLY2
+// The axis of every pair of a multi-axis spec (rc_spec.n_axes > 1: M-RoPE, N-D RoPE), by the
+// rule of RopeSpec::axis_of_pair (chunked: mrope_section's runs; interleaved: pair j is axis
+// a >= 1 when j % n == a and j < n * s_a, else axis 0; N-D: axes_dims[a]/2 consecutive pairs
+// each).  Returns RC_ERR_SPEC for sections or widths that do not cover the pairs.  1-D specs:
+// every pair axis 0.
 constexpr int kMaxAxes = 8;
 int pair_axes(const rc_spec& spec, int8_t axis[kMaxPairs]);
 inline int axes_of(const rc_spec& spec) { return spec.n_axes > 1 ? spec.n_axes : 1; }

@@ -83,6 +83,36 @@ inline int64_t effective_seq_len(const rc_spec& s) {
 // Checks the parts of the spec the recipes rely on.  Returns an rc_status.
 int check_spec(const rc_spec& s);
 
+// N-D RoPE: several axes (n_axes > 1) without mrope_section, the widths in axes_dims
+// (RC_FEATURE_AXES_DIMS).  An older caller never sets n_axes > 1 without mrope_section, so
+// axes_dims is read only then.
+inline bool is_nd(const rc_spec& s) { return s.n_axes > 1 && s.mrope_section == nullptr; }
+
+// theta_j = b'^(-2k/D): the frequency index k and the exponent's denominator D of pair j --
+// (j, rotary_dim) but for N-D RoPE (rc_spec.axes_dims, checked by check_spec): pair i of axis a
+// (axes_dims[a]/2 consecutive pairs, axis 0's first) has (i, axes_dims[a]) -- FLUX EmbedND and
+// the Qwen2-VL ViT, a rope of its own per axis -- or, dealt (Pixtral), (n_axes*i + a, rotary_dim).
+inline void frequency_exponent(const rc_spec& s, int pair, int* k, int* d) {
+  *k = pair;
+  *d = s.rotary_dim;
+  if (!is_nd(s)) return;
+  int start = 0;
+  for (int a = 0; a < s.n_axes; ++a) {
+    const int width = s.axes_dims[a];
+    if (pair < start + width / 2) {
+      const int i = pair - start;
+      if (s.axes_dealt) {
+        *k = s.n_axes * i + a;
+      } else {
+        *k = i;
+        *d = width;
+      }
+      return;
+    }
+    start += width / 2;
+  }
+}
+
 // Computes theta'_j and a for spec `s` in type T.  Returns RC_OK or RC_ERR_SPEC.
 template <class T>
 int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
@@ -114,8 +144,11 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
   std::vector<T> pos_freq(pairs);  // b'^(2j/d)
   const auto base_pow = pow_of(tbase);
   for (int j = 0; j < pairs; ++j) {
-    // HF: arange(0, d, 2).float() / d -- the exponent is rounded in T before pow.
-    T e = T(static_cast<double>(2 * j)) / T(static_cast<double>(d));
+    // HF: arange(0, d, 2).float() / d -- the exponent is rounded in T before pow.  N-D RoPE: the
+    // pair's own index and width (frequency_exponent; FLUX: arange(0, d_a, 2) / d_a per axis).
+    int k = 0, dk = 0;
+    frequency_exponent(s, j, &k, &dk);
+    T e = T(static_cast<double>(2 * k)) / T(static_cast<double>(dk));
     pos_freq[j] = base_pow(e);
     theta[j] = T(1.0) / pos_freq[j];
   }

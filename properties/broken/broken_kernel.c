@@ -179,13 +179,30 @@ static void gemma3_swap(rc_spec* s) {
   }
 }
 
-/* The axis of each pair of a multi-axis spec (HF qwen2_vl chunks, qwen3_vl interleaving; the
- * rule of RopeSpec::axis_of_pair), with the M-RoPE bugs.  Returns RC_ERR_SPEC for sections that
- * do not cover the pairs. */
+/* N-D RoPE (rc_spec.axes_dims; an older caller never sends n_axes > 1 without mrope_section). */
+static int is_nd(const rc_spec* s, int n_axes) { return n_axes > 1 && s->mrope_section == NULL; }
+
+/* The axis of each pair of a multi-axis spec (HF qwen2_vl chunks, qwen3_vl interleaving, N-D
+ * blocks of axes_dims[a]/2 pairs; the rule of RopeSpec::axis_of_pair), with the M-RoPE and N-D
+ * bugs.  Returns RC_ERR_SPEC for sections or widths that do not cover the pairs. */
 static int pair_axes(rb_bug bug, const rc_spec* s, int n_axes, int pairs, int8_t* axis) {
   for (int j = 0; j < pairs; ++j) axis[j] = 0;
   if (n_axes == 1) return RC_OK;
-  if (n_axes > 8 || s->mrope_section == NULL) return RC_ERR_SPEC;
+  if (n_axes > 8) return RC_ERR_SPEC;
+  if (is_nd(s, n_axes)) {
+    if (s->axes_dims == NULL || s->rope_type != RC_ROPE_DEFAULT) return RC_ERR_SPEC;
+    int j = 0;
+    for (int a = 0; a < n_axes; ++a) {
+      const int w = s->axes_dims[a];
+      if (w < 2 || w % 2 != 0 || j + w / 2 > pairs || (s->axes_dealt && w != s->axes_dims[0])) return RC_ERR_SPEC;
+      /* The swap: the last two axes trade positions. */
+      int8_t own = (int8_t)a;
+      if (bug == RB_ND_AXES_SWAPPED && a >= n_axes - 2) own = (int8_t)(a == n_axes - 1 ? n_axes - 2 : n_axes - 1);
+      for (int i = 0; i < w / 2; ++i) axis[j++] = own;
+    }
+    return j == pairs ? RC_OK : RC_ERR_SPEC;
+  }
+  if (s->mrope_section == NULL) return RC_ERR_SPEC;
   int sum = 0;
   for (int a = 0; a < n_axes; ++a) {
     if (s->mrope_section[a] < 1) return RC_ERR_SPEC;
@@ -233,7 +250,7 @@ static int apply_rows(rb_bug bug, const rc_spec* given, const int64_t* positions
   }
   int8_t axis[RB_MAX_PAIRS];
   if (pair_axes(bug, spec, n_axes, spec->rotary_dim / 2, axis) != RC_OK) return RC_ERR_SPEC;
-  const int mrope = n_axes > 1;
+  const int mrope = n_axes > 1 && !is_nd(spec, n_axes);
 
   /* 2. Frequencies: theta_j in double, stored as revolutions per position f_j. */
   const int head_dim = spec->head_dim;
@@ -253,8 +270,17 @@ static int apply_rows(rb_bug bug, const rc_spec* given, const int64_t* positions
   double theta[RB_MAX_PAIRS], f[RB_MAX_PAIRS];
   const double base = spec->rope_type == RC_ROPE_DYNAMIC ? dynamic_base(spec, d_exp) : spec->base;
   for (int j = 0; j < pairs; ++j) {
-    const int jj = bug == RB_EXPONENT_OFF_BY_ONE ? j + 1 : j;
-    theta[j] = pow(base, -2.0 * jj / d_exp);
+    int jj = bug == RB_EXPONENT_OFF_BY_ONE ? j + 1 : j;
+    int dj = d_exp;
+    if (is_nd(spec, n_axes)) {
+      /* Pair i of axis a: b^(-2i/axes_dims[a]) (FLUX, the Qwen2-VL ViT), or dealt (Pixtral)
+       * b^(-2(n i + a)/rotary_dim). */
+      int start = 0, a = 0;
+      while (a < n_axes - 1 && j >= start + spec->axes_dims[a] / 2) start += spec->axes_dims[a++] / 2;
+      jj = spec->axes_dealt ? n_axes * (j - start) + a : j - start;
+      if (!spec->axes_dealt) dj = spec->axes_dims[a];
+    }
+    theta[j] = pow(base, -2.0 * jj / dj);
     if (spec->rope_type == RC_ROPE_LINEAR || prop) theta[j] /= spec->factor;
     if (prop && j >= spec->rope_angles) theta[j] = 0.0; /* HF: cat(inv_freq, zeros) */
   }

@@ -69,8 +69,11 @@ typedef enum rb_bug {
   RB_MROPE_INTERLEAVED_AS_CHUNKED, /* an interleaved spec (qwen3_vl) given chunked sections */
   RB_MROPE_PARTIAL_IGNORED,     /* partial rotary ignored on the M-RoPE path: the frequencies'
                                    exponent over head_dim, not rotary_dim */
-  RB_MROPE_YARN_SKIPPED         /* YaRN not applied on the M-RoPE path: unscaled frequencies and
+  RB_MROPE_YARN_SKIPPED,        /* YaRN not applied on the M-RoPE path: unscaled frequencies and
                                    attention factor 1 when the spec has several axes */
+  /* The N-D twin of issue 17 (RB_DEFINE_PLUGIN_ND: rc_spec.axes_dims, positions per axis). */
+  RB_ND_AXES_SWAPPED            /* N-D RoPE: the last two axes' positions swapped (a ViT's or
+                                   FLUX's h and w: row ids where column ids belong) */
 } rb_bug;
 
 /* Largest accepted position (the twin keeps t*f_j below 2^31 revolutions, far inside the
@@ -197,6 +200,12 @@ void rb_release(void* handle);
  * as RB_DEFINE_PLUGIN. */
 #define RB_DEFINE_PLUGIN_MROPE(NAME, BUG, DESCRIPTION)                                       \
   RB_DEFINE_PLUGIN_ABI2(NAME, BUG, DESCRIPTION, RB_SCALINGS, RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS, NULL, NULL)
+
+/* The N-D form (issue 17): as RB_DEFINE_PLUGIN_MROPE, and N-D RoPE too (RC_FEATURE_AXES_DIMS:
+ * rc_spec.axes_dims, per-axis or dealt frequencies). */
+#define RB_DEFINE_PLUGIN_ND(NAME, BUG, DESCRIPTION)                                          \
+  RB_DEFINE_PLUGIN_ABI2(NAME, BUG, DESCRIPTION, RB_SCALINGS,                                \
+                        RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS | RC_FEATURE_AXES_DIMS, NULL, NULL)
 
 #ifdef __cplusplus
 } /* extern "C" */

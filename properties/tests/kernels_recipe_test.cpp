@@ -97,6 +97,18 @@ std::vector<RopeSpec> specs() {
     s.original_max_position_embeddings = len;
     v.push_back(s);
   }
+  // N-D RoPE (issue 17): FLUX's per-axis widths (each axis its own exponent 2i/d_a), a Qwen2-VL
+  // ViT's two halves, and Pixtral's dealt frequencies.
+  s = testing::basic_spec(128, 128, 10000, RopeType::kDefault);
+  s.axes_dims = {16, 56, 56};
+  v.push_back(s);
+  s = testing::basic_spec(80, 80, 10000, RopeType::kDefault);
+  s.axes_dims = {40, 40};
+  v.push_back(s);
+  s = testing::basic_spec(64, 64, 10000, RopeType::kDefault);
+  s.axes_dims = {32, 32};
+  s.axes_dealt = true;
+  v.push_back(s);
   return v;
 }
 

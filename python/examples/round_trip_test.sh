@@ -59,9 +59,10 @@ bad = []
 for p in live_only:
     if p in good_j: bad.append(f"{p} judged from recorded outputs")
 # Unit by unit (the same plan, in the same order): every property's checked, skipped and failed
-# counts equal check's.  The files hold one position per token, so a multi-axis (M-RoPE) default
-# spec is refused to the recording adapter, said per unit; check judges it on scalar_f64, which
-# takes positions per axis.  Those units are left out, and must be exactly the M-RoPE ones.
+# counts equal check's.  The files hold one position per token, so a multi-axis (M-RoPE, N-D)
+# default spec is refused to the recording adapter, said per unit; check judges it on scalar_f64,
+# which takes positions per axis.  Those units are left out, and must be exactly the multi-axis
+# ones.
 uj, uc = json.load(open("judge_good.json"))["units"], json.load(open("check_good.json"))["units"]
 if len(uj) != len(uc): bad.append(f"{len(uj)} units judged, {len(uc)} checked")
 left_out = []
@@ -79,8 +80,9 @@ for a, b in zip(uj, uc):
         if j is None or key(j) != key(c):
             bad.append(f"{a['spec']} / {name}: judge {j and key(j)} != check {key(c)}")
 print("left out (positions per axis):", left_out)
-if sorted(left_out) != ["mrope chunked d128 (qwen2.5-vl)", "mrope interleaved yarn partial d128/64"]:
-    bad.append(f"units left out are not the M-RoPE ones: {left_out}")
+if sorted(left_out) != ["mrope chunked d128 (qwen2.5-vl)", "mrope interleaved yarn partial d128/64",
+                        "nd flux d128 (axes 16/56/56)", "nd pixtral d64 (2-D, dealt)"]:
+    bad.append(f"units left out are not the multi-axis ones: {left_out}")
 failed = lambda row: sorted(p for p, c in row.items() if c["status"] in ("FAIL", "CRASH"))
 fj, fc = failed(cells("judge_broken.json")), failed(cells("check_broken.json"))
 print("judge (numpy, -phi) fails:", fj)

@@ -42,10 +42,12 @@ void expect_same_values(const RopeSpec& a, const RopeSpec& b, const std::string&
   EXPECT_EQ(a.rope_angles, b.rope_angles) << what;
   EXPECT_EQ(a.mrope_section, b.mrope_section) << what;
   EXPECT_EQ(a.mrope_interleaved, b.mrope_interleaved) << what;
+  EXPECT_EQ(a.axes_dims, b.axes_dims) << what;
+  EXPECT_EQ(a.axes_dealt, b.axes_dealt) << what;
 }
 
 TEST(BuiltinSpecs, EveryFileParsesValidatesAndRoundTrips) {
-  ASSERT_EQ(builtin_gate_specs().size(), 14u);
+  ASSERT_EQ(builtin_gate_specs().size(), 16u);
   for (const BuiltinSpec& b : builtin_gate_specs()) {
     EXPECT_NO_THROW(validate(b.spec)) << b.id;
     const RopeSpec back = spec_from_json_text(spec_to_json_text(b.spec), b.id);

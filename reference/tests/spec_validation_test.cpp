@@ -600,6 +600,50 @@ TEST(HfConfigs, ReadsMropeSectionsAndNamesTheirPathWhenMalformed) {
   expect_rejected(R"({"head_dim": 128, "rope_scaling": {"type": "mrope"}})", "rope_scaling.type", true, "unknown rope type");
 }
 
+// Vision towers (issue 17): Qwen2-VL's ViT (head_dim = embed_dim / num_heads: its vision
+// hidden_size is the merger's output) is per-axis [40, 40] at theta 1e4; a Pixtral tower deals
+// its head's frequencies to rows and columns, positions below image_size / patch_size; a tower
+// without rope keys (SigLIP) adds no spec; malformed towers are refused naming the key.
+TEST(HfConfigs, ReadsVisionTowersAsTwoAxisSpecs) {
+  const HfModelRopes q = load_hf_config_ropes(spec_dir() + "hf/qwen2-vl-7b.config.json");
+  ASSERT_EQ(q.ropes.size(), 2u);
+  EXPECT_EQ(q.ropes[0].spec.mrope_section, (std::vector<int>{16, 24, 24}));
+  const RopeSpec& v = q.ropes[1].spec;
+  EXPECT_EQ(q.ropes[1].layer_type, "vision");
+  EXPECT_EQ(v.name, "Qwen/Qwen2-VL-7B-Instruct/vision");
+  EXPECT_EQ(v.head_dim, 80);  // 1280 / 16, not 3584 / 16
+  EXPECT_EQ(v.rotary_dim, 80);
+  EXPECT_EQ(v.axes_dims, (std::vector<int>{40, 40}));
+  EXPECT_FALSE(v.axes_dealt);
+  EXPECT_EQ(v.layout, Layout::kHalfSplit);
+  EXPECT_EQ(v.base, 10000.0);
+
+  const HfModelRopes px = ropes_from_hf_config_text(R"({"model_type": "llava", "_name_or_path": "px",
+      "text_config": {"head_dim": 128, "hidden_size": 5120, "num_attention_heads": 32, "rope_theta": 1e9},
+      "vision_config": {"model_type": "pixtral", "head_dim": 64, "hidden_size": 1024, "num_attention_heads": 16,
+                        "image_size": 1024, "patch_size": 16, "rope_theta": 10000.0}})");
+  ASSERT_EQ(px.ropes.size(), 2u);
+  EXPECT_EQ(px.ropes[1].spec.axes_dims, (std::vector<int>{32, 32}));
+  EXPECT_TRUE(px.ropes[1].spec.axes_dealt);
+  EXPECT_EQ(px.ropes[1].spec.max_position_embeddings, 64);
+  int k = 0, d = 0;
+  px.ropes[1].spec.frequency_exponent(16, &k, &d);  // the first column pair: freqs[1]
+  EXPECT_EQ(k, 1);
+  EXPECT_EQ(d, 64);
+
+  EXPECT_EQ(ropes_from_hf_config_text(R"({"text_config": {"head_dim": 8},
+      "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 1152}})").ropes.size(), 1u);
+  expect_rejected(R"({"model_type": "qwen2_vl", "head_dim": 128, "vision_config": {"embed_dim": 1280}})",
+                  "vision_config.num_heads", true, "required");
+  expect_rejected(R"({"model_type": "qwen2_vl", "head_dim": 128, "vision_config": {"embed_dim": 1000, "num_heads": 16}})",
+                  "vision_config.embed_dim", true, "divisible by 4");
+  expect_rejected(R"({"head_dim": 128, "vision_config": {"model_type": "qwen2_5_vl", "hidden_size": 1280, "num_heads": 16,
+                     "rope_theta": 1e6}})",
+                  "vision_config.rope_theta", true, "not read");
+  expect_rejected(R"({"head_dim": 128, "vision_config": {"model_type": "pixtral", "head_dim": 64, "image_size": 1024}})",
+                  "vision_config.patch_size", true, "required");
+}
+
 // A key that changes the rope is read or refused naming it -- never skipped.
 TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
   expect_rejected(R"({"head_dim": 128, "rope_ratio": 500})", "rope_ratio", true, "ChatGLM");
@@ -611,7 +655,7 @@ TEST(HfConfigs, RefusesWhatWouldChangeTheRopeUnread) {
   expect_rejected(R"({"text_config": {"head_dim": 256, "global_head_dim": 512}})", "text_config.global_head_dim", true,
                   "Gemma 4");
   expect_rejected(R"({"text_config": {"head_dim": 8}, "vision_config": {"rope_theta": 10000}})",
-                  "vision_config.rope_theta", true, "2-D");
+                  "vision_config.rope_theta", true, "does not read");
   expect_rejected(R"({"rope_theta": 500000, "text_config": {"head_dim": 8}})", "rope_theta", true, "text_config");
   expect_rejected(R"({"rope_theta": 5e5, "text_config": {"head_dim": 8, "rope_theta": 1e4}})", "rope_theta", true,
                   "another value");
