@@ -41,9 +41,11 @@ Options:
                      mscale_all_dim the softmax scale factor m(s, mscale_all_dim)^2.
   --positions LIST   comma-separated positions, each a non-negative integer or 2^k[+-n]
                      (default: 0).  Example: --positions 0,1,4096,2^31-1,2^63-1
-                     A multi-axis spec (mrope_section: M-RoPE) takes t:h:w per token, one
-                     value per axis, or one value meaning it on every axis (a text token);
-                     the output then lists the axis of every pair.  Example: 7:3:5,12
+                     A multi-axis spec (mrope_section: M-RoPE; axes_dims: N-D) takes t:h:w
+                     per token, one value per axis, or one value meaning it on every axis (a
+                     text token); the output then lists the axis of every pair.  N-D specs
+                     also take negative (centred) positions.  Example: 7:3:5,12 or -3:5
+
   --input JSON       the head vector: a JSON array of head_dim values, inline or @FILE.
                      Numbers are taken as the binary64 they parse to; strings are exact
                      decimals, e.g. ["0.1", "-2", ...].  Example: --input '[1,0,0,1]'
@@ -169,8 +171,8 @@ int run_ref(const Args& argv) {
         out["q"] = qa.given;
         out["k"] = ka.given;
       }
-      const std::vector<int64_t> t = parse_axis_position(args.get("--t"), spec.n_axes());
-      const std::vector<int64_t> s = parse_axis_position(args.get("--s"), spec.n_axes());
+      const std::vector<int64_t> t = parse_axis_position(args.get("--t"), spec.n_axes(), spec.negative_positions());
+      const std::vector<int64_t> s = parse_axis_position(args.get("--s"), spec.n_axes(), spec.negative_positions());
       out["t"] = format_axis_position(t);
       out["s"] = format_axis_position(s);
       out["score"] = ref.score_decimal(q, t, k, s, digits);
@@ -192,7 +194,7 @@ int run_ref(const Args& argv) {
         out["input"] = xa.given;
       }
       json results = json::array();
-      for (const std::vector<int64_t>& t : parse_axis_position_list(args.get("--positions", "0"), spec.n_axes())) {
+      for (const std::vector<int64_t>& t : parse_axis_position_list(args.get("--positions", "0"), spec.n_axes(), spec.negative_positions())) {
         results.push_back({{"position", format_axis_position(t)}, {"output", ref.rotate_decimal(t, x, digits)}});
       }
       out["results"] = results;

@@ -106,9 +106,11 @@ std::vector<int64_t> parse_position_list(const std::string& comma_separated) {
   return out;
 }
 
-std::vector<int64_t> parse_axis_position(const std::string& text, int n_axes) {
+std::vector<int64_t> parse_axis_position(const std::string& text, int n_axes, bool negative) {
   std::vector<int64_t> out;
-  for (const std::string& item : list_items(text, ':', "position")) out.push_back(parse_position(item));
+  for (const std::string& item : list_items(text, ':', "position")) {
+    out.push_back(negative ? parse_signed_position(item) : parse_position(item));
+  }
   if (out.size() != 1 && out.size() != static_cast<size_t>(n_axes)) {
     throw SpecError("positions", "'" + text + "' has " + std::to_string(out.size()) + " axes; the spec has " +
                                      std::to_string(n_axes) + (n_axes == 1 ? " (t)" : " (t:h:w... or one t for every axis)"));
@@ -116,9 +118,12 @@ std::vector<int64_t> parse_axis_position(const std::string& text, int n_axes) {
   return out;
 }
 
-std::vector<std::vector<int64_t>> parse_axis_position_list(const std::string& comma_separated, int n_axes) {
+std::vector<std::vector<int64_t>> parse_axis_position_list(const std::string& comma_separated, int n_axes,
+                                                           bool negative) {
   std::vector<std::vector<int64_t>> out;
-  for (const std::string& item : list_items(comma_separated, ',', "position")) out.push_back(parse_axis_position(item, n_axes));
+  for (const std::string& item : list_items(comma_separated, ',', "position")) {
+    out.push_back(parse_axis_position(item, n_axes, negative));
+  }
   return out;
 }
 

@@ -114,6 +114,10 @@ struct RopeSpec {
                                   : axes_dims.empty() ? 1 : static_cast<int>(axes_dims.size());
   }
   int axis_of_pair(int pair) const;
+  // Whether the variant defines negative positions: N-D RoPE, whose image and video axes may be
+  // centred on 0 (rows -h/2 .. h/2 - 1, as the centred diffusion ropes of issue 17 use);
+  // R(x, -t) = R^-1(x, t) there.  1-D and M-RoPE positions count tokens from 0.
+  bool negative_positions() const { return !axes_dims.empty(); }
   // θ_j = b'^(-2k/D): the frequency index k and exponent denominator D of pair j -- (j, rotary_dim)
   // but for N-D RoPE (axes_dims).
   void frequency_exponent(int pair, int* k, int* d) const;
@@ -210,10 +214,13 @@ int64_t parse_position(const std::string& text);
 int64_t parse_signed_position(const std::string& text);
 std::vector<int64_t> parse_position_list(const std::string& comma_separated);
 // A token's position for a spec with n_axes axes (M-RoPE): "t:h:w" (n_axes values, each as
-// parse_position), or one value meaning that position on every axis (a text token).  Throws
-// SpecError("positions", ...) on anything else.  The list form is comma-separated.
-std::vector<int64_t> parse_axis_position(const std::string& text, int n_axes);
-std::vector<std::vector<int64_t>> parse_axis_position_list(const std::string& comma_separated, int n_axes);
+// parse_position, or parse_signed_position when `negative`: a spec whose positions may be
+// negative, RopeSpec::negative_positions), or one value meaning that position on every axis (a
+// text token).  Throws SpecError("positions", ...) on anything else.  The list form is
+// comma-separated.
+std::vector<int64_t> parse_axis_position(const std::string& text, int n_axes, bool negative = false);
+std::vector<std::vector<int64_t>> parse_axis_position_list(const std::string& comma_separated, int n_axes,
+                                                           bool negative = false);
 // "t:h:w" in decimal (one value: "t"), as parse_axis_position reads it back.
 std::string format_axis_position(const std::vector<int64_t>& t);
 // A position for people: 2^k-2 .. 2^k+2 (k >= 8) as "2^k[+-n]" ("2^8-1", "2^31-1",

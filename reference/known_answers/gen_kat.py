@@ -341,6 +341,10 @@ MROPE_CASES = [
 # (row, column), partial rotary; positions per axis as for M-RoPE, up to 2^40 (and 2^63 - 1).
 POS_2D = [(0, 0), 5, (7, 3), (4096, 12), (12, 4096), (2**20, 1), (2**31 - 1, 2**40), 2**40, (2**40, 2**39 + 7),
           (2**63 - 1, 5)]
+# Centred rows and columns (an image grid around 0): negative on either axis or both, down to
+# -2^40 and -(2^63 - 1).
+POS_2D_CENTRED = [(-1, 0), (0, -1), -5, (-32, 31), (31, -32), (-4096, 12), (-(2**40), 2**40), (-(2**31), -(2**31 - 1)),
+                  (-(2**63 - 1), 3)]
 ND_CASES = [
     ("nd_flux_d128_axes_16_56_56", spec("FLUX N-D [16,56,56]", 128, 128, 10000, IL, 4096, axes=[16, 56, 56]),
      POS_MROPE, {}),
@@ -349,6 +353,8 @@ ND_CASES = [
      POS_2D, {}),
     ("nd_partial_h24_r16_3axes", spec("N-D partial rotary [4,6,6]", 24, 16, 10000, IL, 4096, axes=[4, 6, 6]), POS_MROPE,
      {20: 1e30}),
+    ("nd_centred_d64_2d_negative", spec("N-D 2-D [32,32], centred positions", 64, 64, 10000, HS, 4096, axes=[32, 32]),
+     POS_2D_CENTRED, {}),
 ]
 
 

@@ -81,7 +81,7 @@ TEST_P(KnownAnswers, MatchesIndependentTableTo2PowMinus60) {
   Mp worst = 0;
   std::string worst_at;
   for (size_t p = 0; p < positions.size(); ++p) {
-    const std::vector<int64_t> t = parse_axis_position(positions[p].get<std::string>(), spec.n_axes());
+    const std::vector<int64_t> t = parse_axis_position(positions[p].get<std::string>(), spec.n_axes(), spec.negative_positions());
     const auto got = ref.rotate_decimal(t, x, kDigits);
     const auto want = strings(c["outputs"][p]);
     for (int j = 0; j < spec.pairs(); ++j) {
@@ -119,8 +119,8 @@ TEST_P(KnownAnswers, MatchesIndependentTableTo2PowMinus60) {
 
   for (const json& sc : c["scores"]) {
     const auto q = binary64_values(sc["q"]), k = binary64_values(sc["k"]);
-    const std::vector<int64_t> t = parse_axis_position(sc["t"].get<std::string>(), spec.n_axes());
-    const std::vector<int64_t> s = parse_axis_position(sc["s"].get<std::string>(), spec.n_axes());
+    const std::vector<int64_t> t = parse_axis_position(sc["t"].get<std::string>(), spec.n_axes(), spec.negative_positions());
+    const std::vector<int64_t> s = parse_axis_position(sc["s"].get<std::string>(), spec.n_axes(), spec.negative_positions());
     Mp scale = 0;
     for (size_t i = 0; i < q.size(); ++i) scale += mp::abs(Mp(q[i]) * Mp(k[i]));
     scale *= mp::max(Mp(1), Mp(a * a));
