@@ -13,6 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '{"head_dim": 8, "rotary_dim": 6, "base": 10000, "layout": "interleaved", "name": "seed"}\n' > "$tmp/spec.json"
 "$ropecheck" vectors --contract scalar_f32_hf --spec "$tmp/spec.json" --cases 0 --no-many-tokens --quiet \
+  --report-positions 0:2^10:log:16 \
   --out "$out/cases_f32.npz" --outputs "$out/outputs_f32.npz" --out-dir "$tmp/f"
 if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
   /usr/bin/python3 - "$out" <<'PY'
