@@ -43,7 +43,9 @@ generated specs with the default specs), recorded while NAME's own kernel answer
 built-in kernel passes everything: the file follows the whole passing path).  Your outputs
 are judged under NAME's accuracy contract (`ropecheck kernels` lists them): choose the
 contract your kernel honours, or wrap a kernel with your contract as a plugin.
-The file also holds the calls of `ropecheck report` (its sweep over --report-positions on
+A contract whose kernel reads a cos/sin cache gets the rows its calls read, in its convention
+and cache dtype (cache_position, cache_cos, cache_sin).  The file also holds the calls of
+`ropecheck report` (its sweep over --report-positions on
 the report's specs -- the --spec/--hf-config ones, else the report's defaults -- each sample
 also alone, and the recipe view's calls), so that `ropecheck report --from CASES.npz
 OUTPUTS.npz` writes the error-bound report from the same files.
@@ -89,7 +91,7 @@ Examples:
 
 Exit codes: 0 written; 1 / 3 written, but the recording kernel itself violated a property /
 crashed (its calls are in the file; say which with --outputs); 2 bad usage, spec, plugin or
-contract (a kernel that reads a cos/sin cache: not carried yet), or a file not written;
+contract, or a file not written;
 4 internal error.
 )help";
 

@@ -65,6 +65,8 @@ struct Session {
   uint64_t answered = 0, missed = 0;
   std::vector<size_t>* trace = nullptr;  // kReplay: the file indices of the calls looked up
   std::string first_missed;              // kReplay: the first call not in the file, described
+  // kRecord, a cache-reading contract: per call spec, the cache rows read so far (cos, sin).
+  std::map<size_t, std::map<int64_t, std::pair<std::vector<unsigned char>, std::vector<unsigned char>>>> cache_rows;
   // The report's sweeps call from several threads at once: one call at a time through here.
   std::mutex mutex;
 };
@@ -203,6 +205,27 @@ int refuse(const CallView& c, char* reason, int32_t reason_size, int status, con
   return status;
 }
 
+// The cache rows a call reads (its positions on every axis inside [0, cache_rows)), kept once
+// per spec: rotary_dim elements of each table's row as the kernel was given them.
+void record_cache_rows(Session& s, size_t spec, const rc_spec& cspec, const rc_call& call, const std::vector<int64_t>& positions) {
+  const size_t es = elem_size(s.inner->cache_dtype);
+  const auto row_bytes = static_cast<size_t>(cspec.rotary_dim) * es;
+  CallSpec& cs = s.file->call_specs[spec];
+  cs.cache_rows = call.cache_rows;
+  auto& rows = s.cache_rows[spec];
+  for (int64_t p : positions) {
+    if (p < 0 || p >= call.cache_rows || rows.count(p)) continue;
+    const auto at = static_cast<size_t>(p * call.cache_row_stride) * es;
+    const auto* cos = static_cast<const unsigned char*>(call.cos) + at;
+    std::vector<unsigned char> sin;
+    if (impl::cache_of(*s.inner) != RC_CACHE_COS_SIN_HALVES) {
+      const auto* sp = static_cast<const unsigned char*>(call.sin) + at;
+      sin.assign(sp, sp + row_bytes);
+    }
+    rows.emplace(p, std::make_pair(std::vector<unsigned char>(cos, cos + row_bytes), std::move(sin)));
+  }
+}
+
 // Both adapters' apply: record (call the inner kernel, keep inputs and answer) or replay.
 int adapter_apply(const CallView& c, void* handle, const rc_call* call2, char* reason, int32_t reason_size,
                   const int64_t* positions1, const void* in1, void* out1) {
@@ -222,6 +245,7 @@ int adapter_apply(const CallView& c, void* handle, const rc_call* call2, char* r
     v.spec = static_cast<int32_t>(spec);
     v.freq_spec = static_cast<int32_t>(freq_spec);
     v.status = status;
+    if (call2 != nullptr && call2->cos != nullptr) record_cache_rows(s, spec, *c.spec, *call2, v.positions);
     if (status == RC_OK) {
       const size_t es = elem_size(s.out_dtype);
       v.y.resize(v.x.size() / elem_size(s.in_dtype) * es);
@@ -373,16 +397,12 @@ std::string contract_json(const rc_kernel_desc& d) {
   j["features"] = impl::features_of(d);
   j["position_dtypes"] = impl::position_dtypes_of(d);
   j["cache"] = impl::cache_convention_name(impl::cache_of(d));
+  if (impl::cache_of(d) != RC_CACHE_NONE) j["cache_dtype"] = impl::dtype_name(d.cache_dtype);
   return j.dump();
 }
 
 VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   const rc_kernel_desc& inner = *opt.kernel->desc;
-  if (impl::cache_of(inner) != RC_CACHE_NONE) {
-    throw SpecError("--contract", std::string(inner.name) + " reads a cos/sin cache (" +
-                                      impl::cache_convention_name(impl::cache_of(inner)) +
-                                      "): golden vectors do not carry caches yet; choose a kernel that computes its own cos/sin");
-  }
   VectorCases file;
   file.kernel = inner.name;
   file.plugin = opt.kernel->origin == "built-in" ? "" : opt.kernel->origin;
@@ -405,6 +425,8 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   }
   file.in_dtype = inner.in_dtype;
   file.out_dtype = inner.out_dtype;
+  file.cache = impl::cache_of(inner);
+  file.cache_dtype = file.cache != RC_CACHE_NONE ? inner.cache_dtype : 0;
 
   Session s;
   s.mode = Session::Mode::kRecord;
@@ -422,6 +444,14 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
       s.property.clear();
       s.current_spec = spec;
     });
+  }
+  for (auto& [spec, rows] : s.cache_rows) {  // ascending positions (std::map)
+    CallSpec& cs = file.call_specs[spec];
+    for (auto& [p, row] : rows) {
+      cs.cache_positions.push_back(p);
+      cs.cache_cos.insert(cs.cache_cos.end(), row.first.begin(), row.first.end());
+      cs.cache_sin.insert(cs.cache_sin.end(), row.second.begin(), row.second.end());
+    }
   }
   if (run) *run = std::move(r);
   return file;

@@ -73,6 +73,14 @@ struct CallSpec {
   RopeSpec spec;
   std::vector<double> inv_freq;  // θ'_j of the exact reference, rounded to double
   double attention_factor = 1;
+  // A contract that reads a cos/sin cache (rc_kernel_desc.cache): the rows its calls of this
+  // spec read, as the cache ropecheck built holds them (exact values correctly rounded to
+  // cache_dtype, a multiplied in; props::CosSinCache), in the contract's convention.
+  int64_t cache_rows = 0;                // rc_call.cache_rows (a row not listed reads as zeros)
+  std::vector<int64_t> cache_positions;  // the rows held, ascending
+  std::vector<unsigned char> cache_cos;  // rotary_dim elements of cache_dtype per row: the cos
+                                         // table's row (cos_sin_halves: the one table's, c | s)
+  std::vector<unsigned char> cache_sin;  // the sin table's rows; empty for cos_sin_halves
 };
 
 // The report's calls (`ropecheck report --from`): the options `vectors` ran the report's sweeps
@@ -99,6 +107,7 @@ struct VectorCases {
   std::vector<RopeSpec> unit_specs;   // the campaign's specs
   std::vector<std::string> properties;
   int32_t in_dtype = 0, out_dtype = 0;
+  int32_t cache = RC_CACHE_NONE, cache_dtype = 0;  // the contract's cos/sin cache, if it reads one
   // `vectors --narrow`: the candidates around a failure, judged in this order instead of the
   // edge sweep and generated cases (properties holds the one property that failed).
   std::vector<Case> narrow_cases;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gate/npz.hpp"
+#include "impl/abi.hpp"
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
 #include "properties/runner.hpp"
@@ -35,6 +36,10 @@ Dtype npz_dtype(int32_t rc_dtype) {
     default: return Dtype::kU16;  // bf16: the raw bits (numpy has no bfloat16)
   }
 }
+
+// The cache arrays' dtype: the contract's cache_dtype, f32 (empty) when it reads no cache.
+Dtype cache_npz_dtype(const VectorCases& c) { return c.cache != RC_CACHE_NONE ? npz_dtype(c.cache_dtype) : Dtype::kF32; }
+size_t cache_es(const VectorCases& c) { return props::dtype_size(c.cache != RC_CACHE_NONE ? c.cache_dtype : RC_DTYPE_F32); }
 
 // Two FNV-1a passes with different offsets: 128 bits against mix-ups and edits (not against
 // an adversary: it is no cryptographic hash).
@@ -123,6 +128,53 @@ void check_offsets(const std::vector<int64_t>& off, int64_t total, const std::st
   }
 }
 
+// The cos/sin cache rows (a contract reading a cache; else every array empty and no rows).
+void read_cache(Members& m, VectorCases& c, const std::string& file) {
+  const auto n_specs = static_cast<int64_t>(c.call_specs.size());
+  const auto rows = values<int64_t>(m.get("spec_cache_rows", Dtype::kI64, n_specs));
+  const auto pos = values<int64_t>(m.get("cache_position", Dtype::kI64));
+  const auto off = values<int64_t>(m.get("cache_position_offset", Dtype::kI64, n_specs + 1));
+  check_offsets(off, static_cast<int64_t>(pos.size()), file, "cache_position_offset");
+  int64_t elements = 0;
+  for (int64_t i = 0; i < n_specs; ++i) {
+    const auto k = static_cast<size_t>(i);
+    elements += (off[k + 1] - off[k]) * c.call_specs[k].spec.rotary_dim;
+  }
+  const Array& cos = m.get("cache_cos", cache_npz_dtype(c), elements);
+  const bool two_tables = c.cache != RC_CACHE_NONE && c.cache != RC_CACHE_COS_SIN_HALVES;
+  const Array& sin = m.get("cache_sin", cache_npz_dtype(c), two_tables ? elements : 0);
+  const size_t es = cache_es(c);
+  size_t at = 0;
+  for (int64_t i = 0; i < n_specs; ++i) {
+    const auto k = static_cast<size_t>(i);
+    CallSpec& cs = c.call_specs[k];
+    const std::string spec = "spec " + std::to_string(i);
+    if (rows[k] < 0 || (c.cache == RC_CACHE_NONE && rows[k] != 0)) {
+      fail(file, "spec_cache_rows", spec + ": " + std::to_string(rows[k]) + (c.cache == RC_CACHE_NONE ? " rows for a contract without a cache" : " < 0"));
+    }
+    cs.cache_rows = rows[k];
+    cs.cache_positions.assign(pos.begin() + off[k], pos.begin() + off[k + 1]);
+    for (size_t r = 0; r < cs.cache_positions.size(); ++r) {
+      const int64_t p = cs.cache_positions[r];
+      if (p < 0 || p >= cs.cache_rows || (r > 0 && p <= cs.cache_positions[r - 1])) {
+        fail(file, "cache_position", spec + ": row " + std::to_string(p) + " is outside [0, spec_cache_rows) or not ascending");
+      }
+    }
+    const auto bytes = static_cast<size_t>((off[k + 1] - off[k]) * cs.spec.rotary_dim) * es;
+    cs.cache_cos.assign(cos.data.begin() + static_cast<std::ptrdiff_t>(at), cos.data.begin() + static_cast<std::ptrdiff_t>(at + bytes));
+    if (two_tables) {
+      cs.cache_sin.assign(sin.data.begin() + static_cast<std::ptrdiff_t>(at), sin.data.begin() + static_cast<std::ptrdiff_t>(at + bytes));
+    }
+    at += bytes;
+    // a·cos and a·sin of an exact angle: finite.
+    for (const auto& [name, table] : {std::make_pair("cache_cos", &cs.cache_cos), std::make_pair("cache_sin", &cs.cache_sin)}) {
+      for (size_t e = 0; e < table->size() / es; ++e) {
+        if (!std::isfinite(props::load_element(table->data(), e, c.cache_dtype))) fail(file, name, spec + " holds a NaN or Inf");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<uint64_t> cases_content_hash(const std::vector<Array>& arrays) { return content_hash(arrays); }
@@ -161,8 +213,14 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
   std::vector<uint8_t> interleaved, in_place, inverse, nonfinite;
   std::vector<double> attention, freq;
   std::vector<int32_t> call_spec, pbits, rotary_offset, n_threads, n_axes, pair_axis, freq_spec;
-  std::vector<unsigned char> x;
+  std::vector<unsigned char> x, cache_cos, cache_sin;
+  std::vector<int64_t> cache_rows, cache_pos, cache_off{0};
   for (const CallSpec& s : c.call_specs) {
+    cache_rows.push_back(s.cache_rows);
+    cache_pos.insert(cache_pos.end(), s.cache_positions.begin(), s.cache_positions.end());
+    cache_off.push_back(static_cast<int64_t>(cache_pos.size()));
+    cache_cos.insert(cache_cos.end(), s.cache_cos.begin(), s.cache_cos.end());
+    cache_sin.insert(cache_sin.end(), s.cache_sin.begin(), s.cache_sin.end());
     n_axes.push_back(s.spec.n_axes());
     for (int j = 0; j < s.spec.pairs(); ++j) pair_axis.push_back(s.spec.axis_of_pair(j));
     head_dim.push_back(s.spec.head_dim);
@@ -202,6 +260,11 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
       Array::of("spec_inv_freq_offset", Dtype::kI64, freq_off),
       Array::of("spec_n_axes", Dtype::kI32, n_axes),
       Array::of("spec_pair_axis", Dtype::kI32, pair_axis),
+      Array::of("spec_cache_rows", Dtype::kI64, cache_rows),
+      Array::of("cache_position", Dtype::kI64, cache_pos),
+      Array::of("cache_position_offset", Dtype::kI64, cache_off),
+      Array::of("cache_cos", cache_npz_dtype(c), cache_cos, {static_cast<int64_t>(cache_cos.size() / cache_es(c))}),
+      Array::of("cache_sin", cache_npz_dtype(c), cache_sin, {static_cast<int64_t>(cache_sin.size() / cache_es(c))}),
       Array::of("call_spec", Dtype::kI32, call_spec),
       Array::of("call_q_heads", Dtype::kI64, q_heads),
       Array::of("call_k_heads", Dtype::kI64, k_heads),
@@ -275,7 +338,11 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
       if (!props::find_property(p)) fail(file, "meta", "unknown property '" + p + "' (a file of another ropecheck?)");
     }
     for (const json& s : meta.at("unit_specs")) c.unit_specs.push_back(spec_from_json_text(s.dump(), file + ":meta.unit_specs"));
-    for (const json& s : meta.at("call_specs")) c.call_specs.push_back({spec_from_json_text(s.dump(), file + ":meta.call_specs"), {}, 1});
+    for (const json& s : meta.at("call_specs")) {
+      CallSpec cs;
+      cs.spec = spec_from_json_text(s.dump(), file + ":meta.call_specs");
+      c.call_specs.push_back(std::move(cs));
+    }
     if (meta.contains("report")) {
       // The positions text is parsed by `report --from` (reports/sweep.hpp), which names
       // meta.report too.
@@ -310,6 +377,19 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
       if (contract.at("out_dtype").get<std::string>() == impl::dtype_name(d)) c.out_dtype = d;
     }
     if (c.in_dtype == 0 || c.out_dtype == 0) fail(file, "meta", "contract.in_dtype / out_dtype is not f32, f64, f16 or bf16");
+    const std::string cache = contract.at("cache").get<std::string>();
+    c.cache = 0;
+    for (int32_t k : {RC_CACHE_NONE, RC_CACHE_COS_SIN_HALVES, RC_CACHE_FULL_WIDTH, RC_CACHE_REPEAT_INTERLEAVED}) {
+      if (cache == impl::cache_convention_name(k)) c.cache = k;
+    }
+    if (c.cache == 0) fail(file, "meta", "contract.cache '" + cache + "' is not a cache convention");
+    if (c.cache != RC_CACHE_NONE) {
+      const std::string cd = contract.at("cache_dtype").get<std::string>();
+      for (int32_t d : {RC_DTYPE_F32, RC_DTYPE_F16, RC_DTYPE_BF16}) {
+        if (cd == impl::dtype_name(d)) c.cache_dtype = d;
+      }
+      if (c.cache_dtype == 0) fail(file, "meta", "contract.cache_dtype '" + cd + "' is not f32, f16 or bf16");
+    }
   } catch (const npz::NpzError&) {
     throw;
   } catch (const SpecError& e) {
@@ -363,6 +443,7 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
     s.attention_factor = attention[k];
   }
 
+  read_cache(m, c, file);
   std::vector<std::string> spec_keys;
   for (const CallSpec& cs : c.call_specs) spec_keys.push_back(props::spec_cache_key(cs.spec));
   const int64_t n = m.get("call_spec", Dtype::kI32).shape[0];
@@ -432,6 +513,15 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
                                  std::to_string(want));
     }
     v.x.assign(x.data.begin() + x_off[k] * static_cast<int64_t>(es), x.data.begin() + x_off[k + 1] * static_cast<int64_t>(es));
+    if (c.cache != RC_CACHE_NONE) {  // every row the call reads is in the file
+      const CallSpec& cs = c.call_specs[static_cast<size_t>(v.spec)];
+      for (int64_t p : v.positions) {
+        if (p >= 0 && p < cs.cache_rows && !std::binary_search(cs.cache_positions.begin(), cs.cache_positions.end(), p)) {
+          fail(file, "cache_position", call + " reads cache row " + std::to_string(p) + " of spec " + std::to_string(v.spec) +
+                                           ", which the file does not hold");
+        }
+      }
+    }
     if (!v.nonfinite) {
       for (size_t e = 0; e < v.x.size() / es; ++e) {
         if (!std::isfinite(props::load_element(v.x.data(), e, c.in_dtype))) {

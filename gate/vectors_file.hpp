@@ -4,7 +4,9 @@
 // Reading checks everything a judgement relies on and refuses the rest with an npz::NpzError
 // (exit code 2) naming the file and the array: a missing or unknown array, a wrong dtype or
 // shape, offsets that do not tile the data, an index out of range, a NaN or Inf where none is
-// allowed (the frequencies; an input of a call that does not declare one), a cases file whose
+// allowed (the frequencies, the cos/sin cache rows; an input of a call that does not declare
+// one), cache rows a call reads that the file lacks, axes or frequency specs that are not the
+// spec's own, a cases file whose
 // content no longer matches its recorded hash (tampered), outputs whose hash names another
 // cases file, a status that is not an rc_status.
 #pragma once

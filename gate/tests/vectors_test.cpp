@@ -515,5 +515,59 @@ TEST_F(ReportFrom, AMalformedReportSectionIsRefusedNamingIt) {
 }
 
 }  // namespace report_from
+
+// ---- a contract that reads a cos/sin cache: the rows its calls read travel in the file ----------
+TEST(VectorsFile, TheCacheRowsACallReadsAreInTheFileAndChecked) {
+  const std::string dir = ::testing::TempDir() + "vectors-cache";
+  int code = 0;
+  report_from::run("rm -rf '" + dir + "' && mkdir -p '" + dir + "'", &code);
+  std::ofstream(dir + "/small.json") << R"({"name": "small", "head_dim": 16, "rotary_dim": 16, "base": 10000, "layout": "half_split"})";
+  const std::string out = report_from::run(std::string(ROPECHECK_BINARY) + " vectors --plugin " + VLLM_STYLE_PLUGIN +
+                                               " --contract vllm_style_qk_cache_f32 --spec '" + dir + "/small.json' --cases 1 " +
+                                               "--no-many-tokens --no-report --quiet --out-dir '" + dir + "/f' --out '" + dir + "/c.npz'",
+                                           &code);
+  ASSERT_EQ(code, 0) << out;
+  const std::string text = report_from::slurp(dir + "/c.npz");
+  const std::vector<unsigned char> cb(text.begin(), text.end());
+  const VectorCases c = read_cases_npz(cb.data(), cb.size(), "c.npz");
+  EXPECT_EQ(c.cache, RC_CACHE_COS_SIN_HALVES);
+  EXPECT_EQ(c.cache_dtype, RC_DTYPE_F32);
+  const CallSpec& cs = c.call_specs.at(0);
+  ASSERT_FALSE(cs.cache_positions.empty());
+  ASSERT_EQ(cs.cache_positions.front(), 0);  // the sweep starts at t = 0
+  ASSERT_EQ(cs.cache_cos.size(), cs.cache_positions.size() * 16 * sizeof(float));
+  EXPECT_TRUE(cs.cache_sin.empty()) << "cos_sin_halves is one table";
+  float row0[16];
+  std::memcpy(row0, cs.cache_cos.data(), sizeof row0);
+  for (int j = 0; j < 8; ++j) {  // row 0: cos 0 = 1 | sin 0 = 0 (attention factor 1)
+    EXPECT_EQ(row0[j], 1.0f) << j;
+    EXPECT_EQ(row0[8 + j], 0.0f) << j;
+  }
+  {  // fewer rows than the calls read
+    auto rows = array_values<int64_t>(cb, "spec_cache_rows");
+    rows[0] = 1;
+    expect_read_refused(edited(cb, "spec_cache_rows", npz::Array::of("", npz::Dtype::kI64, rows)), "cache_position");
+  }
+  {  // a NaN in the table
+    auto cos = array_values<float>(cb, "cache_cos");
+    cos[3] = std::numeric_limits<float>::quiet_NaN();
+    expect_read_refused(edited(cb, "cache_cos", npz::Array::of("", npz::Dtype::kF32, cos)), "cache_cos");
+  }
+  {  // a second table for a one-table convention
+    auto cos = array_values<float>(cb, "cache_cos");
+    expect_read_refused(edited(cb, "cache_sin", npz::Array::of("", npz::Dtype::kF32, cos)), "cache_sin");
+  }
+  {  // a row the calls read, dropped with its values
+    auto pos = array_values<int64_t>(cb, "cache_position");
+    auto off = array_values<int64_t>(cb, "cache_position_offset");
+    auto cos = array_values<float>(cb, "cache_cos");
+    pos.erase(pos.begin());
+    for (size_t i = 1; i < off.size(); ++i) --off[i];
+    cos.erase(cos.begin(), cos.begin() + 16);
+    auto bytes = edited(cb, "cache_position", npz::Array::of("", npz::Dtype::kI64, pos));
+    bytes = edited(bytes, "cache_position_offset", npz::Array::of("", npz::Dtype::kI64, off));
+    expect_read_refused(edited(bytes, "cache_cos", npz::Array::of("", npz::Dtype::kF32, cos)), "cache_position");
+  }
+}
 }  // namespace
 }  // namespace ropecheck::gate

@@ -27,6 +27,12 @@ The sequence length per call (contracts declaring RC_FEATURE_SEQ_LEN): call_seq_
 replaces the spec's seq_len for that call, and its frequencies and attention factor are those of
 spec call_freq_spec (the call's spec at that length: longrope's long or short factors, dynamic
 NTK's base).
+
+A contract that reads a cos/sin cache (meta contract "cache": cos_sin_halves as vLLM's
+cos_sin_cache, full_width as HF's cat(f, f), repeat_interleaved): the file holds the rows the
+calls read (cache_position, cache_cos, cache_sin, in the contract's cache_dtype, the attention
+factor multiplied in), and the kernel here consumes them as such a kernel does -- no angle is
+formed: cos and sin of pair j at position p are read from row p.
 """
 import argparse
 import json
@@ -78,16 +84,54 @@ def pair_axes(spec, pairs):
     return np.repeat(np.arange(n), section)
 
 
-def rope(x, t, inv_freq, attention, interleaved, rotary_offset, broken):
-    """x: [tokens, heads, head_dim] float64; t: [tokens, pairs] the position each pair turns by;
-    rotates dims [offset, offset + rotary_dim)."""
+def cache_tables(c, contract, freq_off):
+    """Per spec: (cache rows, positions held, cos [held, pairs], sin [held, pairs]) as float64."""
+    convention = contract["cache"]
+    if convention == "none":
+        return None
+    dt = contract["cache_dtype"]
+    pos, off, rows = c["cache_position"], c["cache_position_offset"], c["spec_cache_rows"]
+    cos_all, sin_all = to_float(c["cache_cos"], dt), to_float(c["cache_sin"], dt)
+    tables, at = [], 0
+    for s in range(len(off) - 1):
+        h = int(freq_off[s + 1] - freq_off[s])  # pairs; rows are rotary_dim = 2h wide
+        n = int(off[s + 1] - off[s])
+        cos_rows = cos_all[at:at + 2 * h * n].reshape(n, 2 * h)
+        if convention == "cos_sin_halves":  # one table: c_0 .. c_{h-1} | s_0 .. s_{h-1}
+            cs, sn = cos_rows[:, :h], cos_rows[:, h:]
+        else:
+            sin_rows = sin_all[at:at + 2 * h * n].reshape(n, 2 * h)
+            if convention == "full_width":  # HF: cat(c, c)
+                cs, sn = cos_rows[:, :h], sin_rows[:, :h]
+            else:  # repeat_interleaved: c0 c0 c1 c1 ...
+                cs, sn = cos_rows[:, 0::2], sin_rows[:, 0::2]
+        at += 2 * h * n
+        tables.append((int(rows[s]), pos[off[s]:off[s + 1]], cs, sn))
+    return tables
+
+
+def cos_sin_of(t, inv_freq, attention, table):
+    """a*cos and a*sin of every token's pairs [tokens, pairs]: computed, or read from the cache."""
+    if table is None:
+        angle = t.astype(np.float64) * inv_freq[None, :]  # [tokens, pairs], one f64 product
+        return np.cos(angle) * attention, np.sin(angle) * attention
+    _, held, cs, sn = table
+    k = np.searchsorted(held, np.abs(t))  # the row of each pair's position
+    if not np.array_equal(held[np.minimum(k, len(held) - 1)], np.abs(t)):
+        sys.exit("a call reads a cache row the file does not hold")
+    pairs = np.arange(t.shape[1])[None, :]
+    return cs[k, pairs], np.sign(t) * sn[k, pairs]  # R(-p): cos(-phi) = cos(phi), sin(-phi) = -sin(phi)
+
+
+def rope(x, t, inv_freq, attention, interleaved, rotary_offset, broken, table=None):
+    """x: [tokens, heads, head_dim] float64; t: [tokens, pairs] the position each pair turns by
+    (negative: the inverse, R(-p)); rotates dims [offset, offset + rotary_dim)."""
     rd = 2 * len(inv_freq)
     pairs = np.arange(rd // 2)
     i0 = rotary_offset + (2 * pairs if interleaved else pairs)
     i1 = rotary_offset + (2 * pairs + 1 if interleaved else pairs + rd // 2)
-    angle = t.astype(np.float64) * inv_freq[None, :]  # [tokens, pairs], one f64 product
-    cos = np.cos(angle)[:, None, :] * attention
-    sin = np.sin(angle)[:, None, :] * attention
+    cos, sin = cos_sin_of(t, inv_freq, attention, table)
+    cos, sin = cos[:, None, :], sin[:, None, :]
     if broken:
         sin = -sin  # the bug: R(-phi), a sign flip that keeps every norm
     y = x.copy()  # pass-through dims stay bit for bit
@@ -130,14 +174,16 @@ def main():
             sys.exit(f"spec {s}: the axes of its pairs differ from the file's spec_pair_axis / spec_n_axes")
         axes.append(a)
 
+    tables = cache_tables(c, contract, freq_off)
+
     n = len(call_spec)
     status = np.zeros(n, dtype=np.int32)
     y_all = np.zeros(len(x_all), dtype=x_all.dtype if in_dt == out_dt else DTYPES.get(out_dt, np.uint16))
     for i in range(n):
         s = call_spec[i]
         rows = positions[pos_off[i]:pos_off[i + 1]].reshape(n_axes[s], -1)  # [n_axes, tokens], axis-major
-        if np.any(rows < lowest) or np.any(rows > highest):
-            status[i] = RC_ERR_POSITION  # refuse, write nothing
+        if np.any(rows < lowest) or np.any(rows > highest) or (tables and np.any(rows >= tables[s][0])):
+            status[i] = RC_ERR_POSITION  # refuse, write nothing (a cache kernel: beyond its rows too)
             continue
         t = rows[axes[s], :].T  # [tokens, pairs]: pair j at its axis's position
         if inverse[i]:
@@ -145,7 +191,7 @@ def main():
         x = to_float(x_all[x_off[i]:x_off[i + 1]], in_dt).reshape(rows.shape[1], q_heads[i] + k_heads[i], head_dim[s])
         f = freq_spec[i]  # the frequencies at this call's sequence length
         y = rope(x, t, freq[freq_off[f]:freq_off[f + 1]], attention[f], bool(interleaved[s]), int(rotary_offset[i]),
-                 args.broken)
+                 args.broken, tables[s] if tables else None)
         y_all[x_off[i]:x_off[i + 1]] = from_float(y.reshape(-1), out_dt)
 
     np.savez(args.outputs, cases_hash=c["cases_hash"], status=status, y=y_all)

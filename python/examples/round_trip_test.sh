@@ -9,11 +9,13 @@
 # (exit 0, exit 1).  With CONTROL_SEQ_LEN_TWIN (a
 # contract taking the sequence length per call, RC_FEATURE_SEQ_LEN) on the gate's longrope and
 # dynamic specs: the numpy kernel passes, and ignoring call_seq_len fails
-# frequenciesFollowTheSequenceLength.
-# Usage: round_trip_test.sh ROPECHECK EXAMPLE_DIR WORK_DIR BROKEN_NEGATIVE_ANGLE_PLUGIN [CONTROL_SEQ_LEN_TWIN]
+# frequenciesFollowTheSequenceLength.  With VLLM_STYLE_PLUGIN (a kernel reading a cos/sin
+# cache): the numpy kernel consuming the file's cache rows passes, its sign flip fails.
+# Usage: round_trip_test.sh ROPECHECK EXAMPLE_DIR WORK_DIR BROKEN_NEGATIVE_ANGLE_PLUGIN
+#        [CONTROL_SEQ_LEN_TWIN [VLLM_STYLE_PLUGIN]]
 # Exit 77 (CTest SKIP) when Debian's numpy is absent.
 set -u
-ropecheck=$1 example=$2 work=$3 broken_plugin=$4 seq_len_plugin=${5:-}
+ropecheck=$1 example=$2 work=$3 broken_plugin=$4 seq_len_plugin=${5:-} cache_plugin=${6:-}
 py=/usr/bin/python3
 if ! "$py" -c "import numpy" 2>/dev/null; then
   echo "SKIP: numpy is not installed for $py (apt-get install python3-numpy; scripts/install-deps.sh does)"
@@ -128,6 +130,31 @@ sys.exit(0 if c["status"] == "pass" and c["checked"] > 0 else 1)' || fail "frequ
   "$ropecheck" judge seq.npz seq_bad.npz --plugin "$seq_len_plugin" > seq_bad.txt
   rc=$?; [ $rc -eq 1 ] || { cat seq_bad.txt; fail "judge of the numpy kernel ignoring call_seq_len: exit $rc, want 1"; }
   grep -q "violates frequenciesFollowTheSequenceLength" seq_bad.txt || { cat seq_bad.txt; fail "frequenciesFollowTheSequenceLength not named"; }
+fi
+
+# A contract that reads a cos/sin cache (vLLM's cos_sin_cache, COS_SIN_HALVES): the file holds
+# the rows its calls read; the numpy kernel consumes them (no angle formed) and passes, the
+# sign-flipped one fails agreement.
+if [ -n "$cache_plugin" ]; then
+  gate_specs="$example/../../reference/specs/gate"
+  "$ropecheck" vectors --plugin "$cache_plugin" --contract vllm_style_qk_cache_f32 --spec "$gate_specs/yarn-s16-d128.json" \
+    --spec "$gate_specs/llama3-llama-3.1-8b.json" --cases $cases --out cache.npz --quiet || fail "vectors of vllm_style_qk_cache_f32: exit $?"
+  "$py" -c '
+import json, numpy as np, sys
+c = np.load("cache.npz")
+meta = json.loads(bytes(c["meta"]).decode())
+print("cache.npz:", meta["contract"]["cache"], meta["contract"]["cache_dtype"], len(c["cache_position"]), "rows")
+sys.exit(0 if meta["contract"]["cache"] == "cos_sin_halves" and len(c["cache_position"]) > 0 else 1)' || fail "cache.npz holds no cache rows"
+  "$py" "$example/numpy_rope.py" cache.npz cache_good.npz || fail "numpy_rope.py cache.npz"
+  "$ropecheck" judge cache.npz cache_good.npz --plugin "$cache_plugin" > cache_good.txt
+  rc=$?; [ $rc -eq 0 ] || { cat cache_good.txt; fail "judge of the numpy kernel on cache.npz: exit $rc, want 0"; }
+  grep -q "agreesWithExactReferenceWithinContract *pass [1-9]" cache_good.txt || { cat cache_good.txt; fail "agreement not judged on cache.npz"; }
+  "$py" "$example/numpy_rope.py" cache.npz cache_bad.npz --broken || fail "numpy_rope.py cache.npz --broken"
+  "$ropecheck" judge cache.npz cache_bad.npz --plugin "$cache_plugin" > cache_bad.txt
+  rc=$?; [ $rc -eq 1 ] || { cat cache_bad.txt; fail "judge of the broken numpy kernel on cache.npz: exit $rc, want 1"; }
+  grep -q "violates agreesWithExactReferenceWithinContract" cache_bad.txt || fail "cache.npz: agreement not named"
+  "$ropecheck" report --from cache.npz cache_good.npz --plugin "$cache_plugin" --out report_cache --no-paper > report_cache.txt 2>&1
+  rc=$?; [ $rc -eq 0 ] || { cat report_cache.txt; fail "report --from cache.npz: exit $rc, want 0"; }
 fi
 
 echo "round trip: ok"
