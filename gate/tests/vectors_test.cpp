@@ -470,6 +470,31 @@ TEST_F(ReportFrom, GivesTheSameReportAsTheKernelTheFileWasWrittenFrom) {
   }
 }
 
+// Outputs whose one-position answers differ from the same position's answer in a batch (a kernel
+// whose output depends on the call): the report then judges windows of the batch, calls nobody
+// recorded.  Named, exit 2 -- not a verdict on calls the file cannot answer.
+TEST_F(ReportFrom, ACallTheReportNeedsThatTheFileLacksIsNamed) {
+  const std::string cb = slurp(*dir_ + "/c.npz"), ob = slurp(*dir_ + "/o.npz");
+  VectorCases c = read_cases_npz(reinterpret_cast<const unsigned char*>(cb.data()), cb.size(), "c.npz");
+  read_outputs_npz(c, reinterpret_cast<const unsigned char*>(ob.data()), ob.size(), "o.npz");
+  size_t changed = 0;
+  for (VectorCall& v : c.calls) {
+    if (v.n_tokens != 1 || v.status != 0 || v.y.size() < sizeof(double)) continue;
+    // The lowest bit of each rotated f64 component (small.json: head_dim 16, rotary_dim 12).
+    for (size_t e = 0; e < v.y.size() / sizeof(double); ++e) {
+      if (e % 16 < 12) v.y[e * sizeof(double)] ^= 1;
+    }
+    ++changed;
+  }
+  ASSERT_GT(changed, 0u);
+  const auto bytes = outputs_npz(c);
+  std::ofstream(*dir_ + "/o_alone.npz", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  int code = 0;
+  const std::string out = run(report_from("c.npz", "o_alone.npz", "alone"), &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("the report needed are not in"), std::string::npos) << out;
+}
+
 TEST_F(ReportFrom, AFileWithoutTheReportsCallsIsRefusedNamingTheSection) {
   int code = 0;
   std::string out = run(vectors("c_nr.npz", "o_nr.npz", "--no-report"), &code);
