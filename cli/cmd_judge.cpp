@@ -13,6 +13,7 @@
 #include "gate/vectors.hpp"
 #include "gate/vectors_file.hpp"
 #include "kernel_selection.hpp"
+#include "vectors_files.hpp"
 #include "properties/exit_codes.hpp"
 #include "properties/output_file.hpp"
 #include "reference/input_file.hpp"
@@ -86,19 +87,8 @@ int run_judge(const Args& argv) {
     out_dir = args.get("--out-dir", out_dir);
     quiet = args.flag("--quiet");
   }
-  const std::vector<uint8_t> cb = read_input_file_bytes(cases_path, "cases file", gate::kMaxVectorsFileBytes);
-  gate::VectorCases cases = gate::read_cases_npz(cb.data(), cb.size(), cases_path);
-  const std::vector<uint8_t> ob = read_input_file_bytes(outputs_path, "outputs file", gate::kMaxVectorsFileBytes);
-  gate::read_outputs_npz(cases, ob.data(), ob.size(), outputs_path);
-
-  KernelSelection sel{impl::KernelSet::with_builtins(), {}};
-  if (!plugins.empty() || sel.set.find(cases.kernel) == nullptr) {
-    if (plugins.empty()) {
-      throw UsageError("the cases were written for the contract of " + cases.kernel + ", which is not built in: give --plugin " +
-                       (cases.plugin.empty() ? std::string("LIB.so") : cases.plugin));
-    }
-    sel = select_kernels(plugins, {cases.kernel});
-  }
+  gate::VectorCases cases = read_vector_files(cases_path, outputs_path);
+  const KernelSelection sel = contract_selection(cases, plugins);
   const impl::Kernel* contract = sel.set.find(cases.kernel);
 
   gate::JudgeResult j = gate::judge_vectors(cases, *contract, out_dir);

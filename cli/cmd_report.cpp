@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "args.hpp"
+#include "gate/npz.hpp"
 #include "commands.hpp"
 #include "kernel_selection.hpp"
 #include "impl/isolation.hpp"
@@ -15,6 +16,8 @@
 #include "properties/exit_codes.hpp"
 #include "reference/builtin_specs.hpp"
 #include "reports/campaign.hpp"
+#include "report_specs.hpp"
+#include "vectors_files.hpp"
 
 namespace ropecheck::cli {
 
@@ -25,6 +28,8 @@ constexpr const char* kReportHelp = R"HELP(Usage:
                    [--spec FILE]... [--hf-config FILE]... [--positions SWEEP]
                    [--pairs N] [--threads N] [--seed N] [--no-paper]
                    [--case-timeout S] [--no-isolation]
+  ropecheck report --from CASES.npz OUTPUTS.npz --out DIR [--plugin LIB.so]...
+                   [--threads N] [--no-paper]
 
 Measures how accurate each kernel is against exact mathematics, as a function of position
 and frequency, and whether that is within the bound its declared recipe allows.  For every
@@ -70,19 +75,31 @@ Options:
   --case-timeout S   the measurement runs in a child process; if it makes no progress for S
                      seconds (default 120) the kernel is taken to hang: exit 3.
   --no-isolation     measure in this process (a kernel that crashes ends ropecheck).
+  --from CASES.npz OUTPUTS.npz
+                     the report of outputs computed anywhere, from golden vectors
+                     (`ropecheck vectors` records the report's calls too): the same report,
+                     measured by the same code, each kernel call answered from OUTPUTS.npz.
+                     Kernel (the contract), specs, positions, pairs and seed come from
+                     CASES.npz (--plugin: the contract's plugin when it is not built in).
+                     The measurement runs in this process.  A call the report needs that
+                     the file does not hold (a worst case re-measured in a window of a
+                     batch, after outputs that depend on the batch) is named: exit 2.
   --help             this text.
 
 Examples:
   ropecheck report --out report/
   ropecheck report --kernel scalar_f32_hf --kernel table_f32 --positions 0:2^20:all --out r/
   ropecheck report --plugin ./libmykernel.so --kernel my_rope --hf-config config.json --out r/
+  ropecheck report --from cases.npz outputs.npz --out r/
 
 Exit codes: 0 report written and every kernel within its exact-view bound; 1 a kernel
 violated its bound or another property (the judge's finding, saved); 2 bad usage, spec or
 plugin, a kernel that declares none of the specs (nothing measured), or a report file that
 could not be written (the message names it); 3 a kernel crashed, threw through the C ABI or
 wrote out of bounds (saved), or hung or ended the process (then no report is written;
-`ropecheck check` finds and saves the case); 4 internal error.
+`ropecheck check` finds and saves the case); 4 internal error.  With --from, also 2 for a
+malformed or missing report section of CASES.npz (it names meta.report) or a call the report
+needed that the file does not hold.
 )HELP";
 
 using report::SpecChoice;
@@ -150,43 +167,11 @@ void print_outcome(const report::CampaignOutcome& o, const std::string& out_dir)
   std::fflush(stdout);
 }
 
-}  // namespace
-
-int run_report(const Args& argv) {
-  const ParsedArgs args(argv,
-                        {"--out", "--kernel", "--plugin", "--spec", "--hf-config", "--positions", "--pairs",
-                         "--threads", "--seed", "--case-timeout"},
-                        {"--help", "--no-paper", "--no-isolation"}, {"--kernel", "--plugin", "--spec", "--hf-config"});
-  if (args.flag("--help")) {
-    std::fputs(kReportHelp, stdout);
-    return kExitOk;
-  }
-  if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
-  if (!args.has("--out")) throw UsageError("--out DIR is required (see --help)");
-
-  const double case_timeout =
-      args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;
-  const KernelSelection sel =
-      select_kernels(args.all("--plugin"), args.all("--kernel"), true, std::min(case_timeout, impl::kPluginProbeSeconds));
-  std::vector<report::KernelChoice> kernels;
-  for (const impl::Kernel* k : sel.kernels) kernels.push_back({k->desc, sel.plugin_of(k->desc->name)});
-
-  std::vector<SpecChoice> specs;
-  for (const std::string& f : args.all("--spec")) specs.push_back({load_spec_file(f), basename_noext(f), "--spec " + f});
-  for (const std::string& f : args.all("--hf-config")) {
-    HfModelRopes model = load_hf_config_ropes(f);
-    if (!model.nope_note().empty()) std::fprintf(stderr, "ropecheck report: %s: %s\n", f.c_str(), model.nope_note().c_str());
-    for (HfLayerRope& r : model.ropes) {  // one spec per layer type with rope
-      const std::string label = basename_noext(f) + (r.layer_type.empty() ? "" : "-" + r.layer_type);
-      specs.push_back({std::move(r.spec), label, "--hf-config " + f});
-    }
-  }
-  if (specs.empty()) specs = default_specs();
-
-  report::CampaignOptions opt;
-  opt.out_dir = args.get("--out");
-  for (const SpecChoice& s : specs) {  // printed now, before minutes of measuring; also in the report
-    std::string w = props::conditioning_warning(s.spec, sel.descs());
+// Printed now, before minutes of measuring; also in the report.
+std::vector<std::string> spec_warnings(const std::vector<SpecChoice>& specs, const std::vector<const rc_kernel_desc*>& kernels) {
+  std::vector<std::string> out;
+  for (const SpecChoice& s : specs) {
+    std::string w = props::conditioning_warning(s.spec, kernels);
     if (s.spec.n_axes() > 1) {
       // The sweep is over one position per token: for M-RoPE that is text tokens (every axis
       // alike); positions that differ per axis are judged by `ropecheck check`, not measured here.
@@ -195,8 +180,108 @@ int run_report(const Args& argv) {
     }
     if (w.empty()) continue;
     std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
-    opt.warnings.push_back(std::move(w));
+    out.push_back(std::move(w));
   }
+  return out;
+}
+
+// `report --from CASES.npz OUTPUTS.npz`: the report campaign on the replay adapter of the
+// file's contract (gate::replay_calls), with the options `vectors` recorded.
+int run_report_from(const ParsedArgs& args, const Args& argv) {
+  for (const char* o : {"--kernel", "--spec", "--hf-config", "--positions", "--pairs", "--seed"}) {
+    if (args.has(o)) throw UsageError(std::string(o) + " comes from the cases file with --from");
+  }
+  if (args.positional().size() != 1) throw UsageError("--from CASES.npz OUTPUTS.npz: give the outputs file after the cases file");
+  const std::string cases_path = args.get("--from"), outputs_path = args.positional().front();
+  const gate::VectorCases cases = read_vector_files(cases_path, outputs_path);
+  const gate::ReportRecord& rec = cases.report;
+  if (!rec.present) {
+    throw npz::NpzError(cases_path + ":meta.report", "missing: these cases hold no report calls (written with --no-report, or a "
+                                                     "narrowing round); write them again with `ropecheck vectors`");
+  }
+  report::CampaignOptions opt;
+  opt.out_dir = args.get("--out");
+  opt.positions_text = rec.positions_text;
+  try {
+    opt.sweep.positions = report::parse_position_sweep(rec.positions_text);
+  } catch (const SpecError& e) {
+    throw npz::NpzError(cases_path + ":meta.report", std::string("positions: ") + e.what());
+  }
+  opt.sweep.pair_limit = rec.pairs;
+  opt.sweep.seed = rec.seed;
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  opt.sweep.threads = args.has("--threads") ? parse_int(args.get("--threads"), "--threads", 1, 256) : std::min(hw, 8);
+  opt.paper = !args.flag("--no-paper");
+  opt.isolate = false;  // the replay adapter lives in this process
+  opt.command = "ropecheck report";
+  for (const std::string& a : argv) opt.command += " " + a;
+  std::vector<SpecChoice> specs;
+  for (const gate::ReportSpec& s : rec.specs) specs.push_back({s.spec, s.label, s.origin});
+
+  const KernelSelection sel = contract_selection(cases, args.all("--plugin"));
+  const impl::Kernel* contract = sel.set.find(cases.kernel);
+  opt.warnings = spec_warnings(specs, {contract->desc});
+  int code = kExitInternal;
+  const gate::ReplayCounts counts = gate::replay_calls(cases, *contract, [&](const impl::Kernel& adapter) {
+    code = report::run_campaign({{adapter.desc, sel.plugin_of(cases.kernel)}}, specs, opt,
+                                [&](const report::CampaignOutcome& o) { print_outcome(o, opt.out_dir); });
+  });
+  std::printf("ropecheck report --from: %llu calls answered from %s\n", static_cast<unsigned long long>(counts.answered),
+              outputs_path.c_str());
+  if (counts.missed > 0) {
+    // What the report said about those calls (refused) is not the kernel's answer.
+    std::fprintf(stderr,
+                 "ropecheck report: %llu call(s) the report needed are not in %s (first: %s): the report's verdict on "
+                 "them is not your kernel's; measure it live (`ropecheck report`) or judge the cases (`ropecheck judge`)\n",
+                 static_cast<unsigned long long>(counts.missed), cases_path.c_str(), counts.first_missed.c_str());
+    return kExitUsage;
+  }
+  return code;
+}
+
+}  // namespace
+
+std::vector<SpecChoice> report_specs(const std::vector<std::string>& spec_files, const std::vector<std::string>& hf_configs,
+                                     const char* who) {
+  std::vector<SpecChoice> specs;
+  for (const std::string& f : spec_files) specs.push_back({load_spec_file(f), basename_noext(f), "--spec " + f});
+  for (const std::string& f : hf_configs) {
+    HfModelRopes model = load_hf_config_ropes(f);
+    if (!model.nope_note().empty()) std::fprintf(stderr, "%s: %s: %s\n", who, f.c_str(), model.nope_note().c_str());
+    for (HfLayerRope& r : model.ropes) {  // one spec per layer type with rope
+      const std::string label = basename_noext(f) + (r.layer_type.empty() ? "" : "-" + r.layer_type);
+      specs.push_back({std::move(r.spec), label, "--hf-config " + f});
+    }
+  }
+  if (specs.empty()) specs = default_specs();
+  return specs;
+}
+
+int run_report(const Args& argv) {
+  const ParsedArgs args(argv,
+                        {"--out", "--kernel", "--plugin", "--spec", "--hf-config", "--positions", "--pairs",
+                         "--threads", "--seed", "--case-timeout", "--from"},
+                        {"--help", "--no-paper", "--no-isolation"}, {"--kernel", "--plugin", "--spec", "--hf-config"});
+  if (args.flag("--help")) {
+    std::fputs(kReportHelp, stdout);
+    return kExitOk;
+  }
+  if (!args.has("--out")) throw UsageError("--out DIR is required (see --help)");
+  if (args.has("--from")) return run_report_from(args, argv);
+  if (!args.positional().empty()) throw UsageError("unexpected argument '" + args.positional().front() + "'");
+
+  const double case_timeout =
+      args.has("--case-timeout") ? parse_int(args.get("--case-timeout"), "--case-timeout", 1, 86400) : 120;
+  const KernelSelection sel =
+      select_kernels(args.all("--plugin"), args.all("--kernel"), true, std::min(case_timeout, impl::kPluginProbeSeconds));
+  std::vector<report::KernelChoice> kernels;
+  for (const impl::Kernel* k : sel.kernels) kernels.push_back({k->desc, sel.plugin_of(k->desc->name)});
+
+  const std::vector<SpecChoice> specs = report_specs(args.all("--spec"), args.all("--hf-config"), "ropecheck report");
+
+  report::CampaignOptions opt;
+  opt.out_dir = args.get("--out");
+  opt.warnings = spec_warnings(specs, sel.descs());
   opt.positions_text = args.get("--positions", "0:2^20:log");
   opt.sweep.positions = report::parse_position_sweep(opt.positions_text);
   opt.sweep.pair_limit = args.has("--pairs") ? parse_int(args.get("--pairs"), "--pairs", 1, 1 << 20) : 0;

@@ -1,6 +1,7 @@
 // `ropecheck vectors`: writes the gate's cases for one contract to cases.npz (golden vectors,
 // gate/vectors.hpp).  This file parses the options, records, and writes the files.
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@
 #include "properties/output_file.hpp"
 #include "reference/input_file.hpp"
 #include "reference/rope_spec.hpp"
+#include "report_specs.hpp"
+#include "reports/sweep.hpp"
+#include "properties/judge.hpp"
+#include "properties/runner.hpp"
 
 namespace ropecheck::cli {
 
@@ -24,6 +29,7 @@ constexpr const char* kVectorsHelp = R"help(Usage:
   ropecheck vectors --contract NAME [--plugin LIB.so]... [--spec FILE | --hf-config FILE]...
                     [--cases N] [--seed S] [--no-many-tokens] --out CASES.npz
                     [--outputs OUTPUTS.npz] [--out-dir DIR] [--quiet]
+                    [--report-positions SWEEP] [--report-pairs N] [--no-report]
   ropecheck vectors --narrow FAILURE.json [--contract NAME] [--plugin LIB.so]... --out CASES.npz
 
 Golden vectors: the gate's cases written to a numpy .npz any runtime can read (numpy.load,
@@ -37,6 +43,12 @@ generated specs with the default specs), recorded while NAME's own kernel answer
 built-in kernel passes everything: the file follows the whole passing path).  Your outputs
 are judged under NAME's accuracy contract (`ropecheck kernels` lists them): choose the
 contract your kernel honours, or wrap a kernel with your contract as a plugin.
+A contract whose kernel reads a cos/sin cache gets the rows its calls read, in its convention
+and cache dtype (cache_position, cache_cos, cache_sin).  The file also holds the calls of
+`ropecheck report` (its sweep over --report-positions on
+the report's specs -- the --spec/--hf-config ones, else the report's defaults -- each sample
+also alone, and the recipe view's calls), so that `ropecheck report --from CASES.npz
+OUTPUTS.npz` writes the error-bound report from the same files.
 reports/VECTORS.md documents every array; README.md ("Golden vectors") the workflow.
 
 Options:
@@ -50,6 +62,11 @@ Options:
   --seed S           seed of the generated cases (default 1).
   --no-many-tokens   leave out the call of 65539 tokens check makes on the first spec (it
                      is most of the file's size).
+  --report-positions SWEEP
+                     the report's positions (as `ropecheck report --positions`; default
+                     0:2^20:log), with --seed as its input seed.
+  --report-pairs N   the report measures N pairs evenly spread (default: every pair).
+  --no-report        leave out the report's calls (`report --from` then refuses the file).
   --out FILE         the cases file to write (required).
   --outputs FILE     also write the recording kernel's own answers as an outputs file (what
                      a correct kernel of this contract gives; `judge` passes it).
@@ -74,8 +91,7 @@ Examples:
 
 Exit codes: 0 written; 1 / 3 written, but the recording kernel itself violated a property /
 crashed (its calls are in the file; say which with --outputs); 2 bad usage, spec, plugin or
-contract (a kernel that reads a cos/sin cache or takes the sequence length per call: not
-carried yet), or a file not written;
+contract, or a file not written;
 4 internal error.
 )help";
 
@@ -84,12 +100,13 @@ carried yet), or a file not written;
 int run_vectors(const Args& argv) {
   gate::RecordOptions o;
   std::vector<std::string> plugins, spec_files, hf_configs;
-  std::string contract, out, outputs, narrow;
-  bool quiet = false;
+  std::string contract, out, outputs, narrow, report_positions = "0:2^20:log";
+  int report_pairs = 0;
+  bool quiet = false, with_report = true;
   {
     const ParsedArgs args(argv, {"--contract", "--plugin", "--spec", "--hf-config", "--cases", "--seed", "--out", "--outputs", "--out-dir",
-                                 "--narrow"},
-                          {"--help", "--no-many-tokens", "--quiet"}, {"--plugin", "--spec", "--hf-config"});
+                                 "--narrow", "--report-positions", "--report-pairs"},
+                          {"--help", "--no-many-tokens", "--quiet", "--no-report"}, {"--plugin", "--spec", "--hf-config"});
     if (args.flag("--help")) {
       std::fputs(kVectorsHelp, stdout);
       return kExitOk;
@@ -114,6 +131,12 @@ int run_vectors(const Args& argv) {
     o.many_tokens = !args.flag("--no-many-tokens");
     o.out_dir = args.get("--out-dir", o.out_dir);
     quiet = args.flag("--quiet");
+    with_report = !args.flag("--no-report") && narrow.empty();
+    if (!narrow.empty() && (args.has("--report-positions") || args.has("--report-pairs"))) {
+      throw UsageError("--narrow records no report calls: no --report-positions or --report-pairs");
+    }
+    report_positions = args.get("--report-positions", report_positions);
+    if (args.has("--report-pairs")) report_pairs = parse_int(args.get("--report-pairs"), "--report-pairs", 1, 1 << 20);
   }
   if (!narrow.empty()) {
     const auto cx = props::parse_counterexample(read_input_file(narrow, "failure file"), narrow);
@@ -134,8 +157,45 @@ int run_vectors(const Args& argv) {
   o.generated_specs = o.specs.empty();
   if (o.generated_specs) o.specs = props::default_gate_specs();
 
+  // The report's calls: its sweeps (reports/sweep.hpp, as `ropecheck report` runs them in
+  // measure_and_write: one judge, spec after spec) through the recording adapter, one thread so
+  // the file's order is reproducible; then every sample alone, the call the report makes to
+  // re-measure a worst case, wherever another kernel's worst case falls.
+  gate::ReportRecord report_record;
+  std::vector<report::SpecChoice> report_choices;
+  if (with_report) {
+    report_choices = report_specs(spec_files, hf_configs, "ropecheck vectors");
+    report_record.present = true;
+    report_record.positions_text = report_positions;
+    report_record.pairs = report_pairs;
+    report_record.seed = o.seed;
+    for (const report::SpecChoice& s : report_choices) report_record.specs.push_back({s.spec, s.label, s.origin});
+    report::SweepOptions sweep;
+    sweep.positions = report::parse_position_sweep(report_positions);
+    sweep.pair_limit = report_pairs;
+    sweep.seed = o.seed;
+    sweep.threads = 1;
+    o.also_record = [report_choices, sweep](const impl::Kernel& adapter, const std::function<void(const RopeSpec&)>& judging) {
+      props::Judge judge;
+      for (const report::SpecChoice& s : report_choices) {
+        judging(s.spec);
+        const report::SweepResult r = report::run_sweep(*adapter.desc, s.spec, s.label, judge, sweep);
+        if (r.samples.empty()) continue;  // the contract does not take the spec: no calls
+        const props::KernelRunner& runner = judge.runner(*adapter.desc, s.spec);
+        for (size_t i = 0; i < r.samples.size(); ++i) {
+          try {
+            (void)runner.run(report::sweep_call_case(*adapter.desc, r, i, i + 1));
+          } catch (const props::KernelThrew&) {
+            // recorded as the call it was; the report judges it from the file
+          }
+        }
+      }
+    };
+  }
+
   gate::CampaignResult run;
   gate::VectorCases cases = gate::record_vectors(o, &run);
+  cases.report = report_record;
   const std::vector<unsigned char> bytes = gate::cases_npz(cases);
   write_output_file(out, std::string(bytes.begin(), bytes.end()));
   if (!outputs.empty()) {

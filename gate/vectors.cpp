@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -37,10 +38,14 @@ using json = nlohmann::ordered_json;
 struct CallView {
   const rc_spec* spec;
   int64_t n_tokens;
+  // Position rows: rc_spec.n_axes for a multi-axis spec (only a kernel declaring
+  // RC_FEATURE_MULTI_AXIS is given one), else 1.
+  int64_t axes() const { return spec->n_axes > 1 ? spec->n_axes : 1; }
   const void* positions;
   int32_t position_dtype;
   rc_tensor q, k;
   int32_t inverse, rotary_offset, n_threads;
+  int64_t seq_len;  // rc_call.seq_len (0 in an ABI 1 call)
 };
 
 // The session the adapters' entry points reach (one per process, see vectors.hpp).
@@ -59,6 +64,11 @@ struct Session {
   std::map<std::string, std::pair<uint64_t, std::string>> unit_misses;  // property -> (count, first)
   uint64_t answered = 0, missed = 0;
   std::vector<size_t>* trace = nullptr;  // kReplay: the file indices of the calls looked up
+  std::string first_missed;              // kReplay: the first call not in the file, described
+  // kRecord, a cache-reading contract: per call spec, the cache rows read so far (cos, sin).
+  std::map<size_t, std::map<int64_t, std::pair<std::vector<unsigned char>, std::vector<unsigned char>>>> cache_rows;
+  // The report's sweeps call from several threads at once: one call at a time through here.
+  std::mutex mutex;
 };
 Session* g_session = nullptr;
 
@@ -66,9 +76,9 @@ size_t elem_size(int32_t dtype) { return props::dtype_size(dtype); }
 
 void put(std::string& k, int64_t v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
-// The positions as int64, whatever dtype they were passed as.
+// The positions as int64, whatever dtype they were passed as (every axis's row, axis-major).
 std::vector<int64_t> positions_of(const CallView& c) {
-  std::vector<int64_t> p(static_cast<size_t>(std::max<int64_t>(0, c.n_tokens)));
+  std::vector<int64_t> p(static_cast<size_t>(std::max<int64_t>(0, c.n_tokens) * c.axes()));
   for (size_t i = 0; i < p.size(); ++i) {
     p[i] = c.position_dtype == RC_DTYPE_I32 ? static_cast<const int32_t*>(c.positions)[i]
                                             : static_cast<const int64_t*>(c.positions)[i];
@@ -96,6 +106,7 @@ void for_each_vector(const CallView& c, F&& f) {
 
 VectorCall call_of(const CallView& c, int32_t in_dtype) {
   VectorCall v;
+  v.n_tokens = c.n_tokens;
   v.positions = positions_of(c);
   v.position_dtype = c.position_dtype;
   v.q_heads = c.q.n_heads;
@@ -108,6 +119,7 @@ VectorCall call_of(const CallView& c, int32_t in_dtype) {
   v.inverse = c.inverse != 0;
   v.rotary_offset = c.rotary_offset;
   v.n_threads = c.n_threads;
+  v.seq_len = c.seq_len;
   const size_t es = elem_size(in_dtype);
   v.x.resize(static_cast<size_t>(c.n_tokens * v.heads() * c.spec->head_dim) * es);
   for_each_vector(c, [&](const rc_tensor& t, int64_t in_off, int64_t, int64_t logical, int64_t hd) {
@@ -124,9 +136,9 @@ VectorCall call_of(const CallView& c, int32_t in_dtype) {
 std::string call_key(const std::string& spec_key, const VectorCall& v) {
   std::string k = spec_key;
   k.push_back('\0');
-  for (int64_t f : {static_cast<int64_t>(v.positions.size()), static_cast<int64_t>(v.position_dtype), v.q_heads, v.k_heads,
+  for (int64_t f : {v.n_tokens, static_cast<int64_t>(v.positions.size()), static_cast<int64_t>(v.position_dtype), v.q_heads, v.k_heads,
                     v.strides[0], v.strides[1], v.strides[2], v.strides[3], static_cast<int64_t>(v.in_place),
-                    static_cast<int64_t>(v.inverse), static_cast<int64_t>(v.rotary_offset), static_cast<int64_t>(v.n_threads)}) {
+                    static_cast<int64_t>(v.inverse), static_cast<int64_t>(v.rotary_offset), static_cast<int64_t>(v.n_threads), v.seq_len}) {
     put(k, f);
   }
   for (int64_t p : v.positions) put(k, p);
@@ -136,27 +148,23 @@ std::string call_key(const std::string& spec_key, const VectorCall& v) {
 
 std::string describe_call(const VectorCall& v) {
   std::ostringstream os;
-  os << v.positions.size() << " token(s), " << v.q_heads << " q + " << v.k_heads << " k head(s), t = [";
-  for (size_t i = 0; i < v.positions.size() && i < 4; ++i) os << (i ? ", " : "") << format_position(v.positions[i]);
-  os << (v.positions.size() > 4 ? ", ...]" : "]") << (v.inverse ? ", inverse" : "") << (v.in_place ? ", in place" : "");
+  const auto n = static_cast<size_t>(v.n_tokens);
+  const size_t axes = n > 0 ? v.positions.size() / n : 1;
+  os << n << " token(s), " << v.q_heads << " q + " << v.k_heads << " k head(s), t = [";
+  for (size_t i = 0; i < n && i < 4; ++i) {
+    os << (i ? ", " : "");
+    for (size_t a = 0; a < axes; ++a) os << (a ? ":" : "") << format_position(v.positions[a * n + i]);  // t:h:w
+  }
+  os << (n > 4 ? ", ...]" : "]") << (v.inverse ? ", inverse" : "") << (v.in_place ? ", in place" : "");
+  if (v.seq_len != 0) os << ", seq_len " << v.seq_len;
   return os.str();
 }
 
-size_t spec_index(Session& s, const rc_spec* spec) {
-  const std::string key = impl::spec_key(*spec);
+size_t add_spec(Session& s, const RopeSpec& spec) {
+  const std::string key = props::spec_cache_key(spec);
   if (auto it = s.spec_index.find(key); it != s.spec_index.end()) return it->second;
-  // A spec first seen in a call: the case being judged has it (before_case set it), or its
-  // other layout (interleavedEqualsPermutedHalfSplit calls the kernel with both).
-  RopeSpec other = s.current_spec;
-  other.layout = other.layout == Layout::kInterleaved ? Layout::kHalfSplit : Layout::kInterleaved;
   CallSpec cs;
-  if (props::spec_cache_key(s.current_spec) == key) {
-    cs.spec = s.current_spec;
-  } else if (props::spec_cache_key(other) == key) {
-    cs.spec = other;
-  } else {
-    throw std::logic_error("vectors: a call's spec is neither the judged case's nor its other layout");
-  }
+  cs.spec = spec;
   const ref::ExactReference exact(cs.spec);
   for (int j = 0; j < cs.spec.pairs(); ++j) cs.inv_freq.push_back(exact.theta(j));
   cs.attention_factor = exact.attention_factor();
@@ -165,16 +173,64 @@ size_t spec_index(Session& s, const rc_spec* spec) {
   return s.file->call_specs.size() - 1;
 }
 
+// The index of a call's spec, and of the spec its frequencies follow (seq_len > 0: the same
+// spec at that length).
+std::pair<size_t, size_t> spec_index(Session& s, const rc_spec* spec, int64_t seq_len) {
+  const std::string key = impl::spec_key(*spec);
+  size_t index;
+  if (auto it = s.spec_index.find(key); it != s.spec_index.end()) {
+    index = it->second;
+  } else {
+    // A spec first seen in a call: the case being judged has it (before_case set it), or its
+    // other layout (interleavedEqualsPermutedHalfSplit calls the kernel with both).
+    RopeSpec other = s.current_spec;
+    other.layout = other.layout == Layout::kInterleaved ? Layout::kHalfSplit : Layout::kInterleaved;
+    if (props::spec_cache_key(s.current_spec) == key) {
+      index = add_spec(s, s.current_spec);
+    } else if (props::spec_cache_key(other) == key) {
+      index = add_spec(s, other);
+    } else {
+      throw std::logic_error("vectors: a call's spec is neither the judged case's nor its other layout");
+    }
+  }
+  if (seq_len <= 0) return {index, index};
+  RopeSpec at_length = s.file->call_specs[index].spec;
+  at_length.seq_len = seq_len;
+  return {index, add_spec(s, at_length)};
+}
+
 int refuse(const CallView& c, char* reason, int32_t reason_size, int status, const std::string& why) {
   (void)c;
   if (reason != nullptr && reason_size > 0) std::snprintf(reason, static_cast<size_t>(reason_size), "%s", why.c_str());
   return status;
 }
 
+// The cache rows a call reads (its positions on every axis inside [0, cache_rows)), kept once
+// per spec: rotary_dim elements of each table's row as the kernel was given them.
+void record_cache_rows(Session& s, size_t spec, const rc_spec& cspec, const rc_call& call, const std::vector<int64_t>& positions) {
+  const size_t es = elem_size(s.inner->cache_dtype);
+  const auto row_bytes = static_cast<size_t>(cspec.rotary_dim) * es;
+  CallSpec& cs = s.file->call_specs[spec];
+  cs.cache_rows = call.cache_rows;
+  auto& rows = s.cache_rows[spec];
+  for (int64_t p : positions) {
+    if (p < 0 || p >= call.cache_rows || rows.count(p)) continue;
+    const auto at = static_cast<size_t>(p * call.cache_row_stride) * es;
+    const auto* cos = static_cast<const unsigned char*>(call.cos) + at;
+    std::vector<unsigned char> sin;
+    if (impl::cache_of(*s.inner) != RC_CACHE_COS_SIN_HALVES) {
+      const auto* sp = static_cast<const unsigned char*>(call.sin) + at;
+      sin.assign(sp, sp + row_bytes);
+    }
+    rows.emplace(p, std::make_pair(std::vector<unsigned char>(cos, cos + row_bytes), std::move(sin)));
+  }
+}
+
 // Both adapters' apply: record (call the inner kernel, keep inputs and answer) or replay.
 int adapter_apply(const CallView& c, void* handle, const rc_call* call2, char* reason, int32_t reason_size,
                   const int64_t* positions1, const void* in1, void* out1) {
   Session& s = *g_session;
+  const std::lock_guard<std::mutex> lock(s.mutex);
   VectorCall v = call_of(c, s.in_dtype);
   if (s.mode == Session::Mode::kRecord) {
     int status;
@@ -185,8 +241,11 @@ int adapter_apply(const CallView& c, void* handle, const rc_call* call2, char* r
     }
     const std::string key = call_key(impl::spec_key(*c.spec), v);
     if (s.index.count(key)) return status;  // the same call again: its first answer is kept
-    v.spec = static_cast<int32_t>(spec_index(s, c.spec));
+    const auto [spec, freq_spec] = spec_index(s, c.spec, v.seq_len);
+    v.spec = static_cast<int32_t>(spec);
+    v.freq_spec = static_cast<int32_t>(freq_spec);
     v.status = status;
+    if (call2 != nullptr && call2->cos != nullptr) record_cache_rows(s, spec, *c.spec, *call2, v.positions);
     if (status == RC_OK) {
       const size_t es = elem_size(s.out_dtype);
       v.y.resize(v.x.size() / elem_size(s.in_dtype) * es);
@@ -203,9 +262,10 @@ int adapter_apply(const CallView& c, void* handle, const rc_call* call2, char* r
   const auto it = s.index.find(call_key(impl::spec_key(*c.spec), v));
   if (it == s.index.end()) {
     ++s.missed;
+    if (s.first_missed.empty()) s.first_missed = describe_call(v);
     auto& m = s.unit_misses[s.property];
     if (m.first++ == 0) m.second = describe_call(v);
-    return refuse(c, reason, reason_size, RC_ERR_UNSUPPORTED, "ropecheck judge: this call is not in the cases file");
+    return refuse(c, reason, reason_size, RC_ERR_UNSUPPORTED, "ropecheck: this call is not in the golden-vector cases file");
   }
   ++s.answered;
   if (s.trace) s.trace->push_back(it->second);
@@ -222,7 +282,7 @@ int adapter_apply(const CallView& c, void* handle, const rc_call* call2, char* r
 // ABI 2 entry points.
 int apply2_tramp(const rc_spec* spec, void* handle, const rc_call* call) {
   const CallView c{spec, call->n_tokens, call->positions, call->position_dtype, call->q, call->k,
-                   call->inverse, call->rotary_offset, call->n_threads};
+                   call->inverse, call->rotary_offset, call->n_threads, call->seq_len};
   return adapter_apply(c, handle, call, call->reason, call->reason_size, nullptr, nullptr, nullptr);
 }
 int prepare2_tramp(const rc_spec* spec, void** handle, char* reason, int32_t reason_size) {
@@ -236,7 +296,7 @@ int prepare2_tramp(const rc_spec* spec, void** handle, char* reason, int32_t rea
 int apply1_tramp(const rc_spec* spec, void* handle, const int64_t* positions, int64_t n_tokens, int64_t n_heads,
                  int64_t token_stride, int64_t head_stride, const void* in, void* out) {
   rc_tensor q{in, out, n_heads, token_stride, head_stride, token_stride, head_stride};
-  const CallView c{spec, n_tokens, positions, RC_DTYPE_I64, q, rc_tensor{}, 0, 0, 0};
+  const CallView c{spec, n_tokens, positions, RC_DTYPE_I64, q, rc_tensor{}, 0, 0, 0, 0};
   return adapter_apply(c, handle, nullptr, nullptr, 0, positions, in, out);
 }
 int prepare1_tramp(const rc_spec* spec, void** handle) { return prepare2_tramp(spec, handle, nullptr, 0); }
@@ -253,9 +313,6 @@ rc_kernel_desc adapter_of(const rc_kernel_desc& inner) {
   d.prepare = prepare1_tramp;
   d.release = release_tramp;
   if (impl::is_abi2(inner)) {
-    // The files hold one position per token: multi-axis specs are refused (as not declared,
-    // said per spec) rather than recorded without their axes.
-    d.features &= ~RC_FEATURE_MULTI_AXIS;
     d.apply = nullptr;
     d.prepare = nullptr;
     d.prepare2 = prepare2_tramp;
@@ -340,30 +397,12 @@ std::string contract_json(const rc_kernel_desc& d) {
   j["features"] = impl::features_of(d);
   j["position_dtypes"] = impl::position_dtypes_of(d);
   j["cache"] = impl::cache_convention_name(impl::cache_of(d));
+  if (impl::cache_of(d) != RC_CACHE_NONE) j["cache_dtype"] = impl::dtype_name(d.cache_dtype);
   return j.dump();
 }
 
 VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   const rc_kernel_desc& inner = *opt.kernel->desc;
-  if (impl::cache_of(inner) != RC_CACHE_NONE) {
-    throw SpecError("--contract", std::string(inner.name) + " reads a cos/sin cache (" +
-                                      impl::cache_convention_name(impl::cache_of(inner)) +
-                                      "): golden vectors do not carry caches yet; choose a kernel that computes its own cos/sin");
-  }
-  if (impl::has_feature(inner, RC_FEATURE_SEQ_LEN)) {
-    throw SpecError("--contract", std::string(inner.name) +
-                                      " takes the sequence length per call (RC_FEATURE_SEQ_LEN), which golden vectors "
-                                      "do not record yet; choose a kernel that takes it from the spec");
-  }
-  // Asked for by name, a multi-axis spec is refused here; among the default specs it stays, and
-  // the adapter (which does not declare RC_FEATURE_MULTI_AXIS) is refused it per unit, said as
-  // for any undeclared spec -- so the runs count what `ropecheck check` counts.
-  for (const RopeSpec& spec : opt.generated_specs ? std::vector<RopeSpec>{} : opt.specs) {
-    if (spec.n_axes() > 1) {
-      throw SpecError("--spec", "spec " + spec.name + " has positions per axis (mrope_section or axes_dims), which golden vectors do not "
-                                "record yet; choose a 1-D spec");
-    }
-  }
   VectorCases file;
   file.kernel = inner.name;
   file.plugin = opt.kernel->origin == "built-in" ? "" : opt.kernel->origin;
@@ -386,6 +425,8 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   }
   file.in_dtype = inner.in_dtype;
   file.out_dtype = inner.out_dtype;
+  file.cache = impl::cache_of(inner);
+  file.cache_dtype = file.cache != RC_CACHE_NONE ? inner.cache_dtype : 0;
 
   Session s;
   s.mode = Session::Mode::kRecord;
@@ -398,30 +439,62 @@ VectorCases record_vectors(const RecordOptions& opt, CampaignResult* run) {
   const impl::Kernel adapter{&s.adapter, opt.kernel->origin};
   const CampaignOptions o = campaign_options(&adapter, file, s, opt.out_dir);
   CampaignResult r = run_campaign(o);
+  if (opt.also_record) {
+    opt.also_record(adapter, [&s](const RopeSpec& spec) {
+      s.property.clear();
+      s.current_spec = spec;
+    });
+  }
+  for (auto& [spec, rows] : s.cache_rows) {  // ascending positions (std::map)
+    CallSpec& cs = file.call_specs[spec];
+    for (auto& [p, row] : rows) {
+      cs.cache_positions.push_back(p);
+      cs.cache_cos.insert(cs.cache_cos.end(), row.first.begin(), row.first.end());
+      cs.cache_sin.insert(cs.cache_sin.end(), row.second.begin(), row.second.end());
+    }
+  }
   if (run) *run = std::move(r);
   return file;
 }
 
-JudgeResult judge_vectors(const VectorCases& cases, const impl::Kernel& contract, const std::string& out_dir) {
-  const rc_kernel_desc& inner = *contract.desc;
+namespace {
+
+// A replay session over `cases` for `contract`, whose contract must be the file's.
+void open_replay(Session& s, const VectorCases& cases, const rc_kernel_desc& inner) {
   if (contract_json(inner) != cases.contract_json) {
     throw SpecError("cases.npz:meta", std::string("the contract of ") + inner.name +
                                           " differs from the one the cases were written for: write them again with "
                                           "`ropecheck vectors` (file: " + cases.contract_json + ")");
   }
-  JudgeResult out;
-  Session s;
   s.mode = Session::Mode::kReplay;
   s.adapter = adapter_of(inner);
   s.in_dtype = inner.in_dtype;
   s.out_dtype = inner.out_dtype;
-  const VectorCases& file = cases;
   s.source = &cases;
   std::vector<std::string> spec_keys;
-  for (const CallSpec& cs : file.call_specs) spec_keys.push_back(props::spec_cache_key(cs.spec));
-  for (size_t i = 0; i < file.calls.size(); ++i) {
-    s.index.emplace(call_key(spec_keys[static_cast<size_t>(file.calls[i].spec)], file.calls[i]), i);
+  for (const CallSpec& cs : cases.call_specs) spec_keys.push_back(props::spec_cache_key(cs.spec));
+  for (size_t i = 0; i < cases.calls.size(); ++i) {
+    s.index.emplace(call_key(spec_keys[static_cast<size_t>(cases.calls[i].spec)], cases.calls[i]), i);
   }
+}
+
+}  // namespace
+
+ReplayCounts replay_calls(const VectorCases& cases, const impl::Kernel& contract,
+                          const std::function<void(const impl::Kernel& adapter)>& run) {
+  Session s;
+  open_replay(s, cases, *contract.desc);
+  const SessionScope scope(s);
+  const impl::Kernel adapter{&s.adapter, contract.origin};
+  run(adapter);
+  return {s.answered, s.missed, s.first_missed};
+}
+
+JudgeResult judge_vectors(const VectorCases& cases, const impl::Kernel& contract, const std::string& out_dir) {
+  JudgeResult out;
+  Session s;
+  open_replay(s, cases, *contract.desc);
+  const VectorCases& file = cases;
   const SessionScope scope(s);
   const impl::Kernel adapter{&s.adapter, contract.origin};
   CampaignOptions o = campaign_options(&adapter, file, s, out_dir);

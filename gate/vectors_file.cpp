@@ -10,9 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "gate/npz.hpp"
+#include "impl/abi.hpp"
 #include "impl/registry.hpp"
 #include "properties/case.hpp"
 #include "properties/runner.hpp"
+#include "properties/spec_cache.hpp"
 
 namespace ropecheck::gate {
 
@@ -34,6 +36,10 @@ Dtype npz_dtype(int32_t rc_dtype) {
     default: return Dtype::kU16;  // bf16: the raw bits (numpy has no bfloat16)
   }
 }
+
+// The cache arrays' dtype: the contract's cache_dtype, f32 (empty) when it reads no cache.
+Dtype cache_npz_dtype(const VectorCases& c) { return c.cache != RC_CACHE_NONE ? npz_dtype(c.cache_dtype) : Dtype::kF32; }
+size_t cache_es(const VectorCases& c) { return props::dtype_size(c.cache != RC_CACHE_NONE ? c.cache_dtype : RC_DTYPE_F32); }
 
 // Two FNV-1a passes with different offsets: 128 bits against mix-ups and edits (not against
 // an adversary: it is no cryptographic hash).
@@ -122,7 +128,56 @@ void check_offsets(const std::vector<int64_t>& off, int64_t total, const std::st
   }
 }
 
+// The cos/sin cache rows (a contract reading a cache; else every array empty and no rows).
+void read_cache(Members& m, VectorCases& c, const std::string& file) {
+  const auto n_specs = static_cast<int64_t>(c.call_specs.size());
+  const auto rows = values<int64_t>(m.get("spec_cache_rows", Dtype::kI64, n_specs));
+  const auto pos = values<int64_t>(m.get("cache_position", Dtype::kI64));
+  const auto off = values<int64_t>(m.get("cache_position_offset", Dtype::kI64, n_specs + 1));
+  check_offsets(off, static_cast<int64_t>(pos.size()), file, "cache_position_offset");
+  int64_t elements = 0;
+  for (int64_t i = 0; i < n_specs; ++i) {
+    const auto k = static_cast<size_t>(i);
+    elements += (off[k + 1] - off[k]) * c.call_specs[k].spec.rotary_dim;
+  }
+  const Array& cos = m.get("cache_cos", cache_npz_dtype(c), elements);
+  const bool two_tables = c.cache != RC_CACHE_NONE && c.cache != RC_CACHE_COS_SIN_HALVES;
+  const Array& sin = m.get("cache_sin", cache_npz_dtype(c), two_tables ? elements : 0);
+  const size_t es = cache_es(c);
+  size_t at = 0;
+  for (int64_t i = 0; i < n_specs; ++i) {
+    const auto k = static_cast<size_t>(i);
+    CallSpec& cs = c.call_specs[k];
+    const std::string spec = "spec " + std::to_string(i);
+    if (rows[k] < 0 || (c.cache == RC_CACHE_NONE && rows[k] != 0)) {
+      fail(file, "spec_cache_rows", spec + ": " + std::to_string(rows[k]) + (c.cache == RC_CACHE_NONE ? " rows for a contract without a cache" : " < 0"));
+    }
+    cs.cache_rows = rows[k];
+    cs.cache_positions.assign(pos.begin() + off[k], pos.begin() + off[k + 1]);
+    for (size_t r = 0; r < cs.cache_positions.size(); ++r) {
+      const int64_t p = cs.cache_positions[r];
+      if (p < 0 || p >= cs.cache_rows || (r > 0 && p <= cs.cache_positions[r - 1])) {
+        fail(file, "cache_position", spec + ": row " + std::to_string(p) + " is outside [0, spec_cache_rows) or not ascending");
+      }
+    }
+    const auto bytes = static_cast<size_t>((off[k + 1] - off[k]) * cs.spec.rotary_dim) * es;
+    cs.cache_cos.assign(cos.data.begin() + static_cast<std::ptrdiff_t>(at), cos.data.begin() + static_cast<std::ptrdiff_t>(at + bytes));
+    if (two_tables) {
+      cs.cache_sin.assign(sin.data.begin() + static_cast<std::ptrdiff_t>(at), sin.data.begin() + static_cast<std::ptrdiff_t>(at + bytes));
+    }
+    at += bytes;
+    // a·cos and a·sin of an exact angle: finite.
+    for (const auto& [name, table] : {std::make_pair("cache_cos", &cs.cache_cos), std::make_pair("cache_sin", &cs.cache_sin)}) {
+      for (size_t e = 0; e < table->size() / es; ++e) {
+        if (!std::isfinite(props::load_element(table->data(), e, c.cache_dtype))) fail(file, name, spec + " holds a NaN or Inf");
+      }
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<uint64_t> cases_content_hash(const std::vector<Array>& arrays) { return content_hash(arrays); }
 
 std::vector<unsigned char> cases_npz(VectorCases& c) {
   json meta;
@@ -142,16 +197,32 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
     meta["narrow_cases"] = json::array();
     for (const Case& n : c.narrow_cases) meta["narrow_cases"].push_back(json::parse(props::case_to_json(n, -1)));
   }
+  if (c.report.present) {
+    json specs = json::array();
+    for (const ReportSpec& s : c.report.specs) specs.push_back({{"label", s.label}, {"origin", s.origin}, {"spec", spec_json(s.spec)}});
+    meta["report"] = {{"positions", c.report.positions_text},
+                      {"pairs", c.report.pairs},
+                      {"seed", std::to_string(c.report.seed)},
+                      {"specs", specs}};
+  }
   meta["call_specs"] = json::array();
   for (const CallSpec& s : c.call_specs) meta["call_specs"].push_back(spec_json(s.spec));
   const std::string m = meta.dump();
 
-  std::vector<int64_t> head_dim, rotary_dim, freq_off{0}, q_heads, k_heads, strides, pos, pos_off{0}, x_off{0};
+  std::vector<int64_t> head_dim, rotary_dim, freq_off{0}, q_heads, k_heads, strides, pos, pos_off{0}, x_off{0}, seq_len;
   std::vector<uint8_t> interleaved, in_place, inverse, nonfinite;
   std::vector<double> attention, freq;
-  std::vector<int32_t> call_spec, pbits, rotary_offset, n_threads;
-  std::vector<unsigned char> x;
+  std::vector<int32_t> call_spec, pbits, rotary_offset, n_threads, n_axes, pair_axis, freq_spec;
+  std::vector<unsigned char> x, cache_cos, cache_sin;
+  std::vector<int64_t> cache_rows, cache_pos, cache_off{0};
   for (const CallSpec& s : c.call_specs) {
+    cache_rows.push_back(s.cache_rows);
+    cache_pos.insert(cache_pos.end(), s.cache_positions.begin(), s.cache_positions.end());
+    cache_off.push_back(static_cast<int64_t>(cache_pos.size()));
+    cache_cos.insert(cache_cos.end(), s.cache_cos.begin(), s.cache_cos.end());
+    cache_sin.insert(cache_sin.end(), s.cache_sin.begin(), s.cache_sin.end());
+    n_axes.push_back(s.spec.n_axes());
+    for (int j = 0; j < s.spec.pairs(); ++j) pair_axis.push_back(s.spec.axis_of_pair(j));
     head_dim.push_back(s.spec.head_dim);
     rotary_dim.push_back(s.spec.rotary_dim);
     interleaved.push_back(s.spec.layout == Layout::kInterleaved);
@@ -162,6 +233,8 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
   const size_t es = props::dtype_size(c.in_dtype);
   for (const VectorCall& v : c.calls) {
     call_spec.push_back(v.spec);
+    freq_spec.push_back(v.freq_spec);
+    seq_len.push_back(v.seq_len);
     q_heads.push_back(v.q_heads);
     k_heads.push_back(v.k_heads);
     strides.insert(strides.end(), v.strides, v.strides + 4);
@@ -185,6 +258,13 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
       Array::of("spec_attention_factor", Dtype::kF64, attention),
       Array::of("spec_inv_freq", Dtype::kF64, freq),
       Array::of("spec_inv_freq_offset", Dtype::kI64, freq_off),
+      Array::of("spec_n_axes", Dtype::kI32, n_axes),
+      Array::of("spec_pair_axis", Dtype::kI32, pair_axis),
+      Array::of("spec_cache_rows", Dtype::kI64, cache_rows),
+      Array::of("cache_position", Dtype::kI64, cache_pos),
+      Array::of("cache_position_offset", Dtype::kI64, cache_off),
+      Array::of("cache_cos", cache_npz_dtype(c), cache_cos, {static_cast<int64_t>(cache_cos.size() / cache_es(c))}),
+      Array::of("cache_sin", cache_npz_dtype(c), cache_sin, {static_cast<int64_t>(cache_sin.size() / cache_es(c))}),
       Array::of("call_spec", Dtype::kI32, call_spec),
       Array::of("call_q_heads", Dtype::kI64, q_heads),
       Array::of("call_k_heads", Dtype::kI64, k_heads),
@@ -194,6 +274,8 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
       Array::of("call_inverse", Dtype::kU8, inverse),
       Array::of("call_rotary_offset", Dtype::kI32, rotary_offset),
       Array::of("call_n_threads", Dtype::kI32, n_threads),
+      Array::of("call_seq_len", Dtype::kI64, seq_len),
+      Array::of("call_freq_spec", Dtype::kI32, freq_spec),
       Array::of("call_nonfinite", Dtype::kU8, nonfinite),
       Array::of("positions", Dtype::kI64, pos),
       Array::of("positions_offset", Dtype::kI64, pos_off),
@@ -242,7 +324,7 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
     if (meta.value("format", "") != kVectorsFormat) fail(file, "meta", std::string("format is not \"") + kVectorsFormat + "\"");
     if (meta.value("version", 0) != kVectorsVersion) {
       fail(file, "meta", "version " + meta.value("version", json(0)).dump() + ", this ropecheck reads version " +
-                             std::to_string(kVectorsVersion));
+                             std::to_string(kVectorsVersion) + ": write the cases again with this `ropecheck vectors`");
     }
     c.kernel = meta.at("kernel").get<std::string>();
     c.plugin = meta.at("plugin").get<std::string>();
@@ -256,7 +338,35 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
       if (!props::find_property(p)) fail(file, "meta", "unknown property '" + p + "' (a file of another ropecheck?)");
     }
     for (const json& s : meta.at("unit_specs")) c.unit_specs.push_back(spec_from_json_text(s.dump(), file + ":meta.unit_specs"));
-    for (const json& s : meta.at("call_specs")) c.call_specs.push_back({spec_from_json_text(s.dump(), file + ":meta.call_specs"), {}, 1});
+    for (const json& s : meta.at("call_specs")) {
+      CallSpec cs;
+      cs.spec = spec_from_json_text(s.dump(), file + ":meta.call_specs");
+      c.call_specs.push_back(std::move(cs));
+    }
+    if (meta.contains("report")) {
+      // The positions text is parsed by `report --from` (reports/sweep.hpp), which names
+      // meta.report too.
+      try {
+        const json& r = meta.at("report");
+        c.report.present = true;
+        c.report.positions_text = r.at("positions").get<std::string>();
+        c.report.pairs = r.at("pairs").get<int>();
+        if (c.report.pairs < 0) throw std::invalid_argument("pairs < 0");
+        c.report.seed = std::stoull(r.at("seed").get<std::string>());
+        for (const json& s : r.at("specs")) {
+          c.report.specs.push_back({spec_from_json_text(s.at("spec").dump(), "meta.report.specs"), s.at("label").get<std::string>(),
+                                    s.at("origin").get<std::string>()});
+        }
+        if (c.report.specs.empty()) throw std::invalid_argument("no specs");
+        for (const ReportSpec& s : c.report.specs) {  // labels name the report's files
+          if (s.label.empty() || s.label[0] == '.' || s.label.find_first_of("/\\") != std::string::npos) {
+            throw std::invalid_argument("label '" + s.label + "' is not a file name");
+          }
+        }
+      } catch (const std::exception& e) {
+        fail(file, "meta.report", std::string("not the report section `ropecheck vectors` writes: ") + e.what());
+      }
+    }
     if (meta.contains("narrow_cases")) {
       for (const json& n : meta.at("narrow_cases")) c.narrow_cases.push_back(props::case_from_json(n.dump()));
       if (c.narrow_cases.empty() || c.properties.size() != 1) fail(file, "meta", "narrow_cases needs cases and one property");
@@ -267,6 +377,19 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
       if (contract.at("out_dtype").get<std::string>() == impl::dtype_name(d)) c.out_dtype = d;
     }
     if (c.in_dtype == 0 || c.out_dtype == 0) fail(file, "meta", "contract.in_dtype / out_dtype is not f32, f64, f16 or bf16");
+    const std::string cache = contract.at("cache").get<std::string>();
+    c.cache = 0;
+    for (int32_t k : {RC_CACHE_NONE, RC_CACHE_COS_SIN_HALVES, RC_CACHE_FULL_WIDTH, RC_CACHE_REPEAT_INTERLEAVED}) {
+      if (cache == impl::cache_convention_name(k)) c.cache = k;
+    }
+    if (c.cache == 0) fail(file, "meta", "contract.cache '" + cache + "' is not a cache convention");
+    if (c.cache != RC_CACHE_NONE) {
+      const std::string cd = contract.at("cache_dtype").get<std::string>();
+      for (int32_t d : {RC_DTYPE_F32, RC_DTYPE_F16, RC_DTYPE_BF16}) {
+        if (cd == impl::dtype_name(d)) c.cache_dtype = d;
+      }
+      if (c.cache_dtype == 0) fail(file, "meta", "contract.cache_dtype '" + cd + "' is not f32, f16 or bf16");
+    }
   } catch (const npz::NpzError&) {
     throw;
   } catch (const SpecError& e) {
@@ -289,6 +412,8 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
   const auto freq = values<double>(m.get("spec_inv_freq", Dtype::kF64));
   const auto freq_off = values<int64_t>(m.get("spec_inv_freq_offset", Dtype::kI64, n_specs + 1));
   check_offsets(freq_off, static_cast<int64_t>(freq.size()), file, "spec_inv_freq_offset");
+  const auto n_axes = values<int32_t>(m.get("spec_n_axes", Dtype::kI32, n_specs));
+  const auto pair_axis = values<int32_t>(m.get("spec_pair_axis", Dtype::kI32, static_cast<int64_t>(freq.size())));
   for (int64_t i = 0; i < n_specs; ++i) {
     CallSpec& s = c.call_specs[static_cast<size_t>(i)];
     const auto k = static_cast<size_t>(i);
@@ -299,6 +424,17 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
     if (freq_off[k + 1] - freq_off[k] != s.spec.pairs()) {
       fail(file, "spec_inv_freq_offset", "spec " + std::to_string(i) + " must have rotary_dim/2 frequencies");
     }
+    if (n_axes[k] != s.spec.n_axes()) {
+      fail(file, "spec_n_axes", "spec " + std::to_string(i) + ": " + std::to_string(n_axes[k]) + " axes, meta.call_specs says " +
+                                    std::to_string(s.spec.n_axes()));
+    }
+    for (int j = 0; j < s.spec.pairs(); ++j) {
+      if (pair_axis[static_cast<size_t>(freq_off[k] + j)] != s.spec.axis_of_pair(j)) {
+        fail(file, "spec_pair_axis", "spec " + std::to_string(i) + ", pair " + std::to_string(j) + ": axis " +
+                                         std::to_string(pair_axis[static_cast<size_t>(freq_off[k] + j)]) + ", meta.call_specs says " +
+                                         std::to_string(s.spec.axis_of_pair(j)));
+      }
+    }
     s.inv_freq.assign(freq.begin() + freq_off[k], freq.begin() + freq_off[k + 1]);
     for (double f : s.inv_freq) {
       if (!std::isfinite(f)) fail(file, "spec_inv_freq", "spec " + std::to_string(i) + " has a NaN or Inf frequency");
@@ -307,6 +443,9 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
     s.attention_factor = attention[k];
   }
 
+  read_cache(m, c, file);
+  std::vector<std::string> spec_keys;
+  for (const CallSpec& cs : c.call_specs) spec_keys.push_back(props::spec_cache_key(cs.spec));
   const int64_t n = m.get("call_spec", Dtype::kI32).shape[0];
   const auto call_spec = values<int32_t>(m.get("call_spec", Dtype::kI32, n));
   const auto q_heads = values<int64_t>(m.get("call_q_heads", Dtype::kI64, n));
@@ -317,6 +456,8 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
   const auto inverse = values<uint8_t>(m.get("call_inverse", Dtype::kU8, n));
   const auto rotary_offset = values<int32_t>(m.get("call_rotary_offset", Dtype::kI32, n));
   const auto n_threads = values<int32_t>(m.get("call_n_threads", Dtype::kI32, n));
+  const auto seq_len = values<int64_t>(m.get("call_seq_len", Dtype::kI64, n));
+  const auto freq_spec = values<int32_t>(m.get("call_freq_spec", Dtype::kI32, n));
   const auto nonfinite = values<uint8_t>(m.get("call_nonfinite", Dtype::kU8, n));
   const auto pos = values<int64_t>(m.get("positions", Dtype::kI64));
   const auto pos_off = values<int64_t>(m.get("positions_offset", Dtype::kI64, n + 1));
@@ -345,14 +486,42 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
     v.inverse = inverse[k] != 0;
     v.rotary_offset = rotary_offset[k];
     v.n_threads = n_threads[k];
+    if (seq_len[k] < 0) fail(file, "call_seq_len", call + ": " + std::to_string(seq_len[k]) + " < 0");
+    v.seq_len = seq_len[k];
+    if (freq_spec[k] < 0 || freq_spec[k] >= n_specs) fail(file, "call_freq_spec", call + ": no such spec");
+    v.freq_spec = freq_spec[k];
+    {  // the call's spec itself, or (seq_len > 0) that spec at the call's length
+      RopeSpec at_length = spec;
+      if (v.seq_len > 0) at_length.seq_len = v.seq_len;
+      if (spec_keys[static_cast<size_t>(v.freq_spec)] != props::spec_cache_key(at_length)) {
+        fail(file, "call_freq_spec", call + ": spec " + std::to_string(v.freq_spec) + " is not call_spec " + std::to_string(v.spec) +
+                                         (v.seq_len > 0 ? " at call_seq_len " + std::to_string(v.seq_len) : std::string("")));
+      }
+    }
     v.nonfinite = nonfinite[k] != 0;
     v.positions.assign(pos.begin() + pos_off[k], pos.begin() + pos_off[k + 1]);
-    const int64_t want = static_cast<int64_t>(v.positions.size()) * v.heads() * spec.head_dim;
+    // n_axes rows of n_tokens (axis-major) for a multi-axis spec.
+    const int64_t axes = spec.n_axes();
+    if (static_cast<int64_t>(v.positions.size()) % axes != 0) {
+      fail(file, "positions_offset", call + ": " + std::to_string(v.positions.size()) + " positions, not a whole number of rows for " +
+                                         std::to_string(axes) + " axes");
+    }
+    v.n_tokens = static_cast<int64_t>(v.positions.size()) / axes;
+    const int64_t want = v.n_tokens * v.heads() * spec.head_dim;
     if (x_off[k + 1] - x_off[k] != want) {
       fail(file, "x_offset", call + ": " + std::to_string(x_off[k + 1] - x_off[k]) + " elements, tokens x heads x head_dim = " +
                                  std::to_string(want));
     }
     v.x.assign(x.data.begin() + x_off[k] * static_cast<int64_t>(es), x.data.begin() + x_off[k + 1] * static_cast<int64_t>(es));
+    if (c.cache != RC_CACHE_NONE) {  // every row the call reads is in the file
+      const CallSpec& cs = c.call_specs[static_cast<size_t>(v.spec)];
+      for (int64_t p : v.positions) {
+        if (p >= 0 && p < cs.cache_rows && !std::binary_search(cs.cache_positions.begin(), cs.cache_positions.end(), p)) {
+          fail(file, "cache_position", call + " reads cache row " + std::to_string(p) + " of spec " + std::to_string(v.spec) +
+                                           ", which the file does not hold");
+        }
+      }
+    }
     if (!v.nonfinite) {
       for (size_t e = 0; e < v.x.size() / es; ++e) {
         if (!std::isfinite(props::load_element(v.x.data(), e, c.in_dtype))) {

@@ -172,6 +172,20 @@ int64_t sweep_size(const rc_kernel_desc& kernel, const RopeSpec& spec, const Swe
   return static_cast<int64_t>(sweep_positions(options.positions, spec, kernel.max_position).size());
 }
 
+props::Case sweep_call_case(const rc_kernel_desc& kernel, const SweepResult& res, size_t first, size_t last) {
+  const RopeSpec& spec = res.spec;
+  props::Case c;
+  c.spec = spec;
+  c.positions.assign(res.samples.begin() + static_cast<std::ptrdiff_t>(first),
+                     res.samples.begin() + static_cast<std::ptrdiff_t>(last));
+  c.x.reserve((last - first) * static_cast<size_t>(spec.head_dim));
+  for (size_t s = first; s < last; ++s) {
+    const std::vector<double> x = sweep_input(res.in_dtype, spec.head_dim, res.seed, static_cast<int64_t>(s));
+    c.x.insert(c.x.end(), x.begin(), x.end());
+  }
+  return props::in_call_shape(c, kernel);
+}
+
 namespace {
 
 const props::Property& property(const char* id) {
@@ -190,25 +204,10 @@ props::Case sub_case(const props::Case& c, int64_t from, int64_t to) {
   return d;
 }
 
-// The case of the sweep's call on samples [first, last), in the call shape the kernel takes.
-props::Case call_case(const rc_kernel_desc& kernel, const SweepResult& res, size_t first, size_t last) {
-  const RopeSpec& spec = res.spec;
-  props::Case c;
-  c.spec = spec;
-  c.positions.assign(res.samples.begin() + static_cast<std::ptrdiff_t>(first),
-                     res.samples.begin() + static_cast<std::ptrdiff_t>(last));
-  c.x.reserve((last - first) * static_cast<size_t>(spec.head_dim));
-  for (size_t s = first; s < last; ++s) {
-    const std::vector<double> x = sweep_input(res.in_dtype, spec.head_dim, res.seed, static_cast<int64_t>(s));
-    c.x.insert(c.x.end(), x.begin(), x.end());
-  }
-  return props::in_call_shape(c, kernel);
-}
-
 // The sample of `w` alone (its position and input), in the call shape the kernel takes.
 props::Case worst_alone(const rc_kernel_desc& kernel, const SweepResult& res, const Worst& w) {
   const auto s = static_cast<size_t>(w.sample);
-  return call_case(kernel, res, s, s + 1);
+  return sweep_call_case(kernel, res, s, s + 1);
 }
 
 bool failed_or_internal(const props::Judgement& j) { return j.failed() || j.finding == props::Finding::kInternal; }
@@ -366,7 +365,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     for (size_t ci = static_cast<size_t>(w); ci < n_chunks; ci += static_cast<size_t>(n_threads)) {
       const size_t first = ci * chunk, last = std::min(n_samples, first + chunk);
       failed[static_cast<size_t>(w)].chunk = ci;  // where a throw of the kernel happened
-      const props::Case c = call_case(kernel, res, first, last);
+      const props::Case c = sweep_call_case(kernel, res, first, last);
       props::RunOutput out;
       auto record = [&](View& V, View& shared, const props::PairMeasurement& m, const Worst& w8) {
         const size_t s = first + static_cast<size_t>(m.token);
@@ -459,7 +458,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
       return res;
     }
     const size_t first = first_failed->chunk * chunk, last = std::min(n_samples, first + chunk);
-    const props::Case c = call_case(kernel, res, first, last);
+    const props::Case c = sweep_call_case(kernel, res, first, last);
     res.finding = judge_failed_call(judge, kernel, c,
                                     "the report sweep's call of " + std::to_string(c.n_tokens()) +
                                         " positions failed: " + first_failed->reason);
@@ -530,7 +529,7 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
     }
     if (!same(lone->ulps, w->ulps) || !same(lone->err, w->err)) {
       const size_t first = static_cast<size_t>(w->sample) / chunk * chunk;
-      const props::Case call = call_case(kernel, res, first, std::min(n_samples, first + chunk));
+      const props::Case call = sweep_call_case(kernel, res, first, std::min(n_samples, first + chunk));
       res.finding = judge_batch_dependence(judge, kernel, call, w->sample - static_cast<int64_t>(first), *w, alone,
                                            *lone, res.notes);
     } else if (!(w->ratio() <= 1)) {

@@ -155,6 +155,11 @@ std::vector<double> sweep_input(int32_t in_dtype, int head_dim, uint64_t seed, i
 inline std::vector<double> sweep_input(const props::KernelRunner& runner, uint64_t seed, int64_t sample) {
   return sweep_input(runner.desc().in_dtype, runner.spec().head_dim, seed, sample);
 }
+// The case of the sweep's call on samples [first, last) of a run (their positions and inputs),
+// in the call shape the kernel takes: the sweep's calls are [first, first + chunk), a worst case
+// re-measured alone is [s, s + 1).  `ropecheck vectors` records every sample alone with it, so
+// that `report --from` can re-measure any worst case.
+props::Case sweep_call_case(const rc_kernel_desc& kernel, const SweepResult& res, size_t first, size_t last);
 // The measured positions: requested ∪ edge positions, within [0, max_position], ascending.
 std::vector<int64_t> sweep_positions(const std::vector<int64_t>& requested, const RopeSpec& spec,
                                      int64_t max_position);

@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <limits>
 #include <string>
 #include <sys/wait.h>
@@ -98,7 +101,7 @@ TEST(Npz, RefusesWhatGoldenVectorsNeverHold) {
 }
 
 // A small recording: one spec, one generated case per property, no call of 65539 tokens.
-VectorCases small_cases() {
+VectorCases small_cases(const RopeSpec* spec = nullptr) {
   static const impl::KernelSet set = impl::KernelSet::with_builtins();
   RecordOptions o;
   o.kernel = set.find("scalar_f64");
@@ -106,7 +109,7 @@ VectorCases small_cases() {
   s.head_dim = 8;
   s.rotary_dim = 6;
   s.name = "small";
-  o.specs = {s};
+  o.specs = {spec ? *spec : s};
   o.cases = 1;
   o.many_tokens = false;
   o.out_dir = ::testing::TempDir() + "vectors-failures";
@@ -133,6 +136,116 @@ TEST(VectorsFile, CasesAndOutputsRoundTrip) {
   }
   EXPECT_EQ(r.call_specs.size(), c.call_specs.size());
   EXPECT_EQ(r.call_specs[0].inv_freq, c.call_specs[0].inv_freq);
+}
+
+// A chunked M-RoPE spec (3 axes over 4 pairs) and an interleaved one.
+RopeSpec mrope_spec(bool interleaved) {
+  RopeSpec s;
+  s.head_dim = 8;
+  s.rotary_dim = 8;
+  s.name = interleaved ? "small mrope interleaved" : "small mrope";
+  s.mrope_section = {2, 1, 1};
+  s.mrope_interleaved = interleaved;
+  return s;
+}
+
+TEST(VectorsFile, MultiAxisCallsHoldEveryAxisRowAndThePairsAxes) {
+  for (bool interleaved : {false, true}) {
+    const RopeSpec spec = mrope_spec(interleaved);
+    VectorCases c = small_cases(&spec);
+    const auto cb = cases_npz(c);
+    const VectorCases r = read_cases_npz(cb.data(), cb.size(), "cases.npz");
+    size_t per_axis = 0;
+    for (const VectorCall& v : r.calls) {
+      if (r.call_specs[static_cast<size_t>(v.spec)].spec.n_axes() != 3) continue;
+      ASSERT_EQ(v.positions.size(), static_cast<size_t>(3 * v.n_tokens));
+      // A call whose axes differ (the sweep's large t with small h and w, and the reverse).
+      for (int64_t k = 0; k < v.n_tokens; ++k) {
+        if (v.positions[static_cast<size_t>(k)] != v.positions[static_cast<size_t>(v.n_tokens + k)]) ++per_axis;
+      }
+    }
+    EXPECT_GT(per_axis, 0u) << "no token whose axes differ: positions were recorded as text tokens";
+    auto arrays = npz::read_npz(cb.data(), cb.size(), "x");
+    for (const npz::Array& a : arrays) {
+      if (a.name == "spec_pair_axis") {
+        std::vector<int32_t> axis(a.data.size() / 4);
+        std::memcpy(axis.data(), a.data.data(), a.data.size());
+        // HF qwen2_vl chunks [2, 1, 1] -> 0 0 1 2; qwen3_vl interleaves: pair j is axis j % 3 while j < 3·s_a.
+        const std::vector<int32_t> want = interleaved ? std::vector<int32_t>{0, 1, 2, 0} : std::vector<int32_t>{0, 0, 1, 2};
+        EXPECT_EQ(std::vector<int32_t>(axis.begin(), axis.begin() + 4), want);
+      }
+    }
+  }
+}
+
+// The arrays of `archive` with `name` replaced by `a`, and cases_hash made to match: the file is
+// consistent, so only the rule behind the hash can refuse it.
+std::vector<unsigned char> edited(const std::vector<unsigned char>& archive, const std::string& name, const npz::Array& a) {
+  auto arrays = npz::read_npz(archive.data(), archive.size(), "x");
+  for (auto& m : arrays) {
+    if (m.name == name) {
+      m = a;
+      m.name = name;
+    }
+  }
+  const std::vector<uint64_t> h = cases_content_hash(arrays);
+  for (auto& m : arrays) {
+    if (m.name == "cases_hash") m = npz::Array::of("cases_hash", npz::Dtype::kU64, h);
+  }
+  return npz::write_npz(arrays);
+}
+
+template <class T>
+std::vector<T> array_values(const std::vector<unsigned char>& archive, const std::string& name) {
+  for (const npz::Array& a : npz::read_npz(archive.data(), archive.size(), "x")) {
+    if (a.name != name) continue;
+    std::vector<T> v(a.data.size() / sizeof(T));
+    std::memcpy(v.data(), a.data.data(), a.data.size());
+    return v;
+  }
+  return {};
+}
+
+void expect_read_refused(const std::vector<unsigned char>& bytes, const std::string& array) {
+  try {
+    (void)read_cases_npz(bytes.data(), bytes.size(), "c.npz");
+    ADD_FAILURE() << "accepted an edited " << array;
+  } catch (const npz::NpzError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.npz:" + array), std::string::npos) << e.what();
+  }
+}
+
+TEST(VectorsFile, MultiAxisAndSequenceLengthArraysAreChecked) {
+  const RopeSpec spec = mrope_spec(false);
+  VectorCases c = small_cases(&spec);
+  const auto cb = cases_npz(c);
+  ASSERT_NO_THROW((void)read_cases_npz(cb.data(), cb.size(), "c.npz"));
+  {  // an axis per pair that is not the spec's rule
+    auto axis = array_values<int32_t>(cb, "spec_pair_axis");
+    axis[1] = 2;
+    expect_read_refused(edited(cb, "spec_pair_axis", npz::Array::of("", npz::Dtype::kI32, axis)), "spec_pair_axis");
+    auto n_axes = array_values<int32_t>(cb, "spec_n_axes");
+    n_axes[0] = 1;
+    expect_read_refused(edited(cb, "spec_n_axes", npz::Array::of("", npz::Dtype::kI32, n_axes)), "spec_n_axes");
+  }
+  {  // a call whose positions are not whole rows of its three axes
+    auto off = array_values<int64_t>(cb, "positions_offset");
+    auto pos = array_values<int64_t>(cb, "positions");
+    pos.push_back(0);
+    for (size_t i = 1; i < off.size(); ++i) ++off[i];  // call 0 gets one position more
+    auto bytes = edited(cb, "positions", npz::Array::of("", npz::Dtype::kI64, pos));
+    expect_read_refused(edited(bytes, "positions_offset", npz::Array::of("", npz::Dtype::kI64, off)), "positions_offset");
+  }
+  {  // a negative sequence length, and frequencies of another spec than the call's at its length
+    auto seq = array_values<int64_t>(cb, "call_seq_len");
+    seq[0] = -5;
+    expect_read_refused(edited(cb, "call_seq_len", npz::Array::of("", npz::Dtype::kI64, seq)), "call_seq_len");
+    seq[0] = 4096;  // a length without the spec at that length
+    expect_read_refused(edited(cb, "call_seq_len", npz::Array::of("", npz::Dtype::kI64, seq)), "call_freq_spec");
+    auto fs = array_values<int32_t>(cb, "call_freq_spec");
+    fs[0] = 99;
+    expect_read_refused(edited(cb, "call_freq_spec", npz::Array::of("", npz::Dtype::kI32, fs)), "call_freq_spec");
+  }
 }
 
 // ---- `ropecheck judge` on malformed files ---------------------------------------------------
@@ -279,5 +392,207 @@ TEST_F(JudgeMalformed, NotAnArchiveAtAllIsRefused) {
   expect_refused("/dev/zero", write("o.npz", *outputs_bytes_), "/dev/zero");
 }
 
+
+// ---- `ropecheck report --from`: the report of the file's calls, by the report's own code ------
+namespace report_from {
+
+std::string run(const std::string& cmd, int* code) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (p != nullptr && fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int st = p ? pclose(p) : -1;
+  *code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// report.json without what differs between two runs of the same report: the command line, the
+// time taken, and the output directory in file names.
+nlohmann::json comparable(const std::string& dir) {
+  std::string text = slurp(dir + "/report.json");
+  for (size_t at; (at = text.find(dir)) != std::string::npos;) text.replace(at, dir.size(), "DIR");
+  nlohmann::json j = nlohmann::json::parse(text);
+  j.erase("generated_by");
+  for (auto& r : j["runs"]) r.erase("seconds");
+  return j;
+}
+
+class ReportFrom : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(::testing::TempDir() + "report-from");
+    int code = 0;
+    run("rm -rf '" + *dir_ + "' && mkdir -p '" + *dir_ + "'", &code);
+    std::ofstream(*dir_ + "/small.json") << R"({"name": "small", "head_dim": 16, "rotary_dim": 12, "base": 10000,
+                                               "layout": "interleaved", "max_position_embeddings": 4096})";
+    const std::string out = run(vectors("c.npz", "o.npz", ""), &code);
+    ASSERT_EQ(code, 0) << out;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string vectors(const std::string& cases, const std::string& outputs, const std::string& extra) {
+    return std::string(ROPECHECK_BINARY) + " vectors --contract scalar_f64 --spec '" + *dir_ + "/small.json' --cases 1 " +
+           "--no-many-tokens --seed 3 --report-positions 0:2^16:log:64 --quiet --out-dir '" + *dir_ + "/f' --out '" + *dir_ + "/" +
+           cases + "' --outputs '" + *dir_ + "/" + outputs + "' " + extra;
+  }
+  static std::string report_from(const std::string& cases, const std::string& outputs, const std::string& out) {
+    return std::string(ROPECHECK_BINARY) + " report --from '" + *dir_ + "/" + cases + "' '" + *dir_ + "/" + outputs + "' --out '" +
+           *dir_ + "/" + out + "' --no-paper --threads 2";
+  }
+  static std::string* dir_;
+};
+std::string* ReportFrom::dir_ = nullptr;
+
+TEST_F(ReportFrom, GivesTheSameReportAsTheKernelTheFileWasWrittenFrom) {
+  int code = 0;
+  std::string out = run(report_from("c.npz", "o.npz", "from"), &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("calls answered from"), std::string::npos) << out;
+  out = run(std::string(ROPECHECK_BINARY) + " report --kernel scalar_f64 --spec '" + *dir_ + "/small.json' --positions 0:2^16:log:64 " +
+                "--seed 3 --no-paper --threads 2 --out '" + *dir_ + "/live'",
+            &code);
+  ASSERT_EQ(code, 0) << out;
+  const nlohmann::json from = comparable(*dir_ + "/from"), live = comparable(*dir_ + "/live");
+  ASSERT_EQ(live["runs"].size(), 1u);
+  EXPECT_GT(live["runs"][0]["samples"].get<int>(), 60);
+  EXPECT_EQ(from, live) << "report --from differs from report:\n" << from.dump(1).substr(0, 4000);
+  // The plot data (the report's tables and curves) byte for byte.
+  for (const char* f : {"_bins.dat", "_hist.dat", "_heat.dat"}) {
+    int c = 0;
+    const std::string names = run("cd '" + *dir_ + "/live/data' && ls *" + f, &c);
+    ASSERT_EQ(c, 0) << names;
+    const std::string name = names.substr(0, names.find('\n'));
+    EXPECT_EQ(slurp(*dir_ + "/from/data/" + name), slurp(*dir_ + "/live/data/" + name)) << name;
+  }
+}
+
+// Outputs whose one-position answers differ from the same position's answer in a batch (a kernel
+// whose output depends on the call): the report then judges windows of the batch, calls nobody
+// recorded.  Named, exit 2 -- not a verdict on calls the file cannot answer.
+TEST_F(ReportFrom, ACallTheReportNeedsThatTheFileLacksIsNamed) {
+  const std::string cb = slurp(*dir_ + "/c.npz"), ob = slurp(*dir_ + "/o.npz");
+  VectorCases c = read_cases_npz(reinterpret_cast<const unsigned char*>(cb.data()), cb.size(), "c.npz");
+  read_outputs_npz(c, reinterpret_cast<const unsigned char*>(ob.data()), ob.size(), "o.npz");
+  size_t changed = 0;
+  for (VectorCall& v : c.calls) {
+    if (v.n_tokens != 1 || v.status != 0 || v.y.size() < sizeof(double)) continue;
+    // The lowest bit of each rotated f64 component (small.json: head_dim 16, rotary_dim 12).
+    for (size_t e = 0; e < v.y.size() / sizeof(double); ++e) {
+      if (e % 16 < 12) v.y[e * sizeof(double)] ^= 1;
+    }
+    ++changed;
+  }
+  ASSERT_GT(changed, 0u);
+  const auto bytes = outputs_npz(c);
+  std::ofstream(*dir_ + "/o_alone.npz", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  int code = 0;
+  const std::string out = run(report_from("c.npz", "o_alone.npz", "alone"), &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("the report needed are not in"), std::string::npos) << out;
+}
+
+TEST_F(ReportFrom, AFileWithoutTheReportsCallsIsRefusedNamingTheSection) {
+  int code = 0;
+  std::string out = run(vectors("c_nr.npz", "o_nr.npz", "--no-report"), &code);
+  ASSERT_EQ(code, 0) << out;
+  out = run(report_from("c_nr.npz", "o_nr.npz", "nr"), &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("c_nr.npz:meta.report"), std::string::npos) << out;
+}
+
+TEST_F(ReportFrom, AMalformedReportSectionIsRefusedNamingIt) {
+  const std::string cb = slurp(*dir_ + "/c.npz");
+  const std::vector<unsigned char> bytes(cb.begin(), cb.end());
+  std::vector<unsigned char> meta_bytes;
+  for (const npz::Array& a : npz::read_npz(bytes.data(), bytes.size(), "x")) {
+    if (a.name == "meta") meta_bytes = a.data;
+  }
+  const nlohmann::ordered_json meta = nlohmann::ordered_json::parse(std::string(meta_bytes.begin(), meta_bytes.end()));
+  auto edit = [&](const std::string& name, const std::function<void(nlohmann::ordered_json&)>& change) {
+    nlohmann::ordered_json m = meta;
+    change(m["report"]);
+    const std::string text = m.dump();
+    const auto file = edited(bytes, "meta", npz::Array::of("", npz::Dtype::kU8, std::vector<unsigned char>(text.begin(), text.end())));
+    std::ofstream(*dir_ + "/" + name, std::ios::binary).write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+    // The outputs, with the edited file's hash: only the report section is wrong.
+    const std::string ob = slurp(*dir_ + "/o.npz");
+    auto outputs = npz::read_npz(reinterpret_cast<const unsigned char*>(ob.data()), ob.size(), "o.npz");
+    for (npz::Array& a : outputs) {
+      if (a.name == "cases_hash") {
+        a = npz::Array::of("cases_hash", npz::Dtype::kU64, array_values<uint64_t>(file, "cases_hash"));
+      }
+    }
+    const auto ofile = npz::write_npz(outputs);
+    std::ofstream(*dir_ + "/o_" + name, std::ios::binary).write(reinterpret_cast<const char*>(ofile.data()), static_cast<std::streamsize>(ofile.size()));
+    int code = 0;
+    const std::string out = run(report_from(name, "o_" + name, "bad"), &code);
+    EXPECT_EQ(code, 2) << name << ":\n" << out;
+    EXPECT_NE(out.find(name + ":meta.report"), std::string::npos) << out;
+  };
+  edit("c_pos.npz", [](nlohmann::ordered_json& r) { r["positions"] = "0:2^16:sideways"; });
+  edit("c_label.npz", [](nlohmann::ordered_json& r) { r["specs"][0]["label"] = "../outside"; });
+  edit("c_nospecs.npz", [](nlohmann::ordered_json& r) { r["specs"] = nlohmann::ordered_json::array(); });
+  edit("c_seed.npz", [](nlohmann::ordered_json& r) { r.erase("seed"); });
+}
+
+}  // namespace report_from
+
+// ---- a contract that reads a cos/sin cache: the rows its calls read travel in the file ----------
+TEST(VectorsFile, TheCacheRowsACallReadsAreInTheFileAndChecked) {
+  const std::string dir = ::testing::TempDir() + "vectors-cache";
+  int code = 0;
+  report_from::run("rm -rf '" + dir + "' && mkdir -p '" + dir + "'", &code);
+  std::ofstream(dir + "/small.json") << R"({"name": "small", "head_dim": 16, "rotary_dim": 16, "base": 10000, "layout": "half_split"})";
+  const std::string out = report_from::run(std::string(ROPECHECK_BINARY) + " vectors --plugin " + VLLM_STYLE_PLUGIN +
+                                               " --contract vllm_style_qk_cache_f32 --spec '" + dir + "/small.json' --cases 1 " +
+                                               "--no-many-tokens --no-report --quiet --out-dir '" + dir + "/f' --out '" + dir + "/c.npz'",
+                                           &code);
+  ASSERT_EQ(code, 0) << out;
+  const std::string text = report_from::slurp(dir + "/c.npz");
+  const std::vector<unsigned char> cb(text.begin(), text.end());
+  const VectorCases c = read_cases_npz(cb.data(), cb.size(), "c.npz");
+  EXPECT_EQ(c.cache, RC_CACHE_COS_SIN_HALVES);
+  EXPECT_EQ(c.cache_dtype, RC_DTYPE_F32);
+  const CallSpec& cs = c.call_specs.at(0);
+  ASSERT_FALSE(cs.cache_positions.empty());
+  ASSERT_EQ(cs.cache_positions.front(), 0);  // the sweep starts at t = 0
+  ASSERT_EQ(cs.cache_cos.size(), cs.cache_positions.size() * 16 * sizeof(float));
+  EXPECT_TRUE(cs.cache_sin.empty()) << "cos_sin_halves is one table";
+  float row0[16];
+  std::memcpy(row0, cs.cache_cos.data(), sizeof row0);
+  for (int j = 0; j < 8; ++j) {  // row 0: cos 0 = 1 | sin 0 = 0 (attention factor 1)
+    EXPECT_EQ(row0[j], 1.0f) << j;
+    EXPECT_EQ(row0[8 + j], 0.0f) << j;
+  }
+  {  // fewer rows than the calls read
+    auto rows = array_values<int64_t>(cb, "spec_cache_rows");
+    rows[0] = 1;
+    expect_read_refused(edited(cb, "spec_cache_rows", npz::Array::of("", npz::Dtype::kI64, rows)), "cache_position");
+  }
+  {  // a NaN in the table
+    auto cos = array_values<float>(cb, "cache_cos");
+    cos[3] = std::numeric_limits<float>::quiet_NaN();
+    expect_read_refused(edited(cb, "cache_cos", npz::Array::of("", npz::Dtype::kF32, cos)), "cache_cos");
+  }
+  {  // a second table for a one-table convention
+    auto cos = array_values<float>(cb, "cache_cos");
+    expect_read_refused(edited(cb, "cache_sin", npz::Array::of("", npz::Dtype::kF32, cos)), "cache_sin");
+  }
+  {  // a row the calls read, dropped with its values
+    auto pos = array_values<int64_t>(cb, "cache_position");
+    auto off = array_values<int64_t>(cb, "cache_position_offset");
+    auto cos = array_values<float>(cb, "cache_cos");
+    pos.erase(pos.begin());
+    for (size_t i = 1; i < off.size(); ++i) --off[i];
+    cos.erase(cos.begin(), cos.begin() + 16);
+    auto bytes = edited(cb, "cache_position", npz::Array::of("", npz::Dtype::kI64, pos));
+    bytes = edited(bytes, "cache_position_offset", npz::Array::of("", npz::Dtype::kI64, off));
+    expect_read_refused(edited(bytes, "cache_cos", npz::Array::of("", npz::Dtype::kF32, cos)), "cache_position");
+  }
+}
 }  // namespace
 }  // namespace ropecheck::gate
