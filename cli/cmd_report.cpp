@@ -173,9 +173,11 @@ std::vector<std::string> spec_warnings(const std::vector<SpecChoice>& specs, con
   for (const SpecChoice& s : specs) {
     std::string w = props::conditioning_warning(s.spec, kernels);
     if (s.spec.n_axes() > 1) {
-      // The sweep is over one position per token: for M-RoPE that is text tokens (every axis
-      // alike); positions that differ per axis are judged by `ropecheck check`, not measured here.
-      w += std::string(w.empty() ? "" : "; ") + "spec " + s.spec.name + ": multi-axis (mrope_section): the report measures text tokens " +
+      // The sweep is over one position per token: for M-RoPE and N-D that is text tokens (every
+      // axis alike); positions that differ per axis are judged by `ropecheck check`, not measured
+      // here.
+      w += std::string(w.empty() ? "" : "; ") + "spec " + s.spec.name + ": multi-axis (" +
+           (s.spec.axes_dims.empty() ? "mrope_section" : "axes_dims") + "): the report measures text tokens " +
            "(every axis at the swept position) only; `ropecheck check` judges positions per axis";
     }
     if (w.empty()) continue;
