@@ -173,12 +173,14 @@ std::vector<std::string> spec_warnings(const std::vector<SpecChoice>& specs, con
   for (const SpecChoice& s : specs) {
     std::string w = props::conditioning_warning(s.spec, kernels);
     if (s.spec.n_axes() > 1) {
-      // The sweep is over one position per token: for M-RoPE and N-D that is text tokens (every
-      // axis alike); positions that differ per axis are judged by `ropecheck check`, not measured
-      // here.
+      // The sweep is over one position per token: for M-RoPE and N-D, text tokens (every axis
+      // alike), then each axis alone (report_specs); other mixes of positions per axis are judged
+      // by `ropecheck check`, not measured here.
+      if (s.axis >= 0) continue;  // said once per spec
       w += std::string(w.empty() ? "" : "; ") + "spec " + s.spec.name + ": multi-axis (" +
            (s.spec.axes_dims.empty() ? "mrope_section" : "axes_dims") + "): the report measures text tokens " +
-           "(every axis at the swept position) only; `ropecheck check` judges positions per axis";
+           "(every axis at the swept position) and each axis alone (runs " + s.label + "-axisA, the other axes at 0); " +
+           "`ropecheck check` judges other positions per axis";
     }
     if (w.empty()) continue;
     std::fprintf(stderr, "ropecheck report: warning: %s\n", w.c_str());
@@ -218,7 +220,7 @@ int run_report_from(const ParsedArgs& args, const Args& argv) {
   opt.command = "ropecheck report";
   for (const std::string& a : argv) opt.command += " " + a;
   std::vector<SpecChoice> specs;
-  for (const gate::ReportSpec& s : rec.specs) specs.push_back({s.spec, s.label, s.origin});
+  for (const gate::ReportSpec& s : rec.specs) specs.push_back({s.spec, s.label, s.origin, s.axis});
 
   const KernelSelection sel = contract_selection(cases, args.all("--plugin"));
   const impl::Kernel* contract = sel.set.find(cases.kernel);
@@ -256,7 +258,17 @@ std::vector<SpecChoice> report_specs(const std::vector<std::string>& spec_files,
     }
   }
   if (specs.empty()) specs = default_specs();
-  return specs;
+  // A multi-axis spec (M-RoPE, N-D) is measured on text tokens (every axis at the swept
+  // position) and then on each axis alone (the others at 0), a run of its own labelled
+  // LABEL-axisA: the error against the position of that axis, its pairs only.
+  std::vector<SpecChoice> out;
+  for (const SpecChoice& s : specs) {
+    out.push_back(s);
+    for (int a = 0; a < s.spec.n_axes() && s.spec.n_axes() > 1; ++a) {
+      out.push_back({s.spec, s.label + "-axis" + std::to_string(a), s.origin, a});
+    }
+  }
+  return out;
 }
 
 int run_report(const Args& argv) {

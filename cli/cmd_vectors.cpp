@@ -169,7 +169,7 @@ int run_vectors(const Args& argv) {
     report_record.positions_text = report_positions;
     report_record.pairs = report_pairs;
     report_record.seed = o.seed;
-    for (const report::SpecChoice& s : report_choices) report_record.specs.push_back({s.spec, s.label, s.origin});
+    for (const report::SpecChoice& s : report_choices) report_record.specs.push_back({s.spec, s.label, s.origin, s.axis});
     report::SweepOptions sweep;
     sweep.positions = report::parse_position_sweep(report_positions);
     sweep.pair_limit = report_pairs;
@@ -179,7 +179,7 @@ int run_vectors(const Args& argv) {
       props::Judge judge;
       for (const report::SpecChoice& s : report_choices) {
         judging(s.spec);
-        const report::SweepResult r = report::run_sweep(*adapter.desc, s.spec, s.label, judge, sweep);
+        const report::SweepResult r = report::run_sweep(*adapter.desc, s.spec, s.label, judge, sweep, s.axis);
         if (r.samples.empty()) continue;  // the contract does not take the spec: no calls
         const props::KernelRunner& runner = judge.runner(*adapter.desc, s.spec);
         for (size_t i = 0; i < r.samples.size(); ++i) {

@@ -88,6 +88,7 @@ struct CallSpec {
 struct ReportSpec {
   RopeSpec spec;
   std::string label, origin;  // as `ropecheck report` labels it (file name or built-in id)
+  int axis = -1;              // a multi-axis spec's run of one axis alone (report::SpecChoice::axis)
 };
 struct ReportRecord {
   bool present = false;        // false: written with --no-report (or a narrowing round)

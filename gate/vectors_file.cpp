@@ -199,7 +199,11 @@ std::vector<unsigned char> cases_npz(VectorCases& c) {
   }
   if (c.report.present) {
     json specs = json::array();
-    for (const ReportSpec& s : c.report.specs) specs.push_back({{"label", s.label}, {"origin", s.origin}, {"spec", spec_json(s.spec)}});
+    for (const ReportSpec& s : c.report.specs) {
+      json e = {{"label", s.label}, {"origin", s.origin}, {"spec", spec_json(s.spec)}};
+      if (s.axis >= 0) e["axis"] = s.axis;  // a multi-axis spec's run of one axis alone
+      specs.push_back(std::move(e));
+    }
     meta["report"] = {{"positions", c.report.positions_text},
                       {"pairs", c.report.pairs},
                       {"seed", std::to_string(c.report.seed)},
@@ -355,7 +359,11 @@ VectorCases read_cases_npz(const unsigned char* bytes, size_t size, const std::s
         c.report.seed = std::stoull(r.at("seed").get<std::string>());
         for (const json& s : r.at("specs")) {
           c.report.specs.push_back({spec_from_json_text(s.at("spec").dump(), "meta.report.specs"), s.at("label").get<std::string>(),
-                                    s.at("origin").get<std::string>()});
+                                    s.at("origin").get<std::string>(), s.contains("axis") ? s.at("axis").get<int>() : -1});
+          const ReportSpec& back = c.report.specs.back();
+          if (s.contains("axis") && (back.axis < 0 || back.axis >= back.spec.n_axes() || back.spec.n_axes() < 2)) {
+            throw std::invalid_argument("spec " + back.label + ": axis " + std::to_string(back.axis) + " is not an axis of a multi-axis spec");
+          }
         }
         if (c.report.specs.empty()) throw std::invalid_argument("no specs");
         for (const ReportSpec& s : c.report.specs) {  // labels name the report's files

@@ -216,7 +216,7 @@ void measure_and_write(const std::vector<KernelChoice>& kernels, const std::vect
             if (c != nullptr) c->end();
           }
         } capturing(capture);
-        r = run_sweep(*k.desc, s.spec, s.label, judge, sweep);
+        r = run_sweep(*k.desc, s.spec, s.label, judge, sweep, s.axis);
       }
       if (capture != nullptr) r.kernel_output = capture->text(kKernelOutputKept, &r.kernel_output_bytes);
       data.runs.push_back(std::move(r));

@@ -28,6 +28,8 @@ struct SpecChoice {
   RopeSpec spec;
   std::string label;   // short name for tables and file names (made unique by the campaign)
   std::string origin;  // "--spec FILE", "--hf-config FILE" or "built-in ..."
+  // A multi-axis spec: -1 text tokens, a >= 0 axis a alone (SweepResult::axis).
+  int axis = -1;
 };
 
 struct KernelChoice {

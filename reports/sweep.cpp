@@ -178,6 +178,11 @@ props::Case sweep_call_case(const rc_kernel_desc& kernel, const SweepResult& res
   c.spec = spec;
   c.positions.assign(res.samples.begin() + static_cast<std::ptrdiff_t>(first),
                      res.samples.begin() + static_cast<std::ptrdiff_t>(last));
+  if (res.axis >= 0 && spec.n_axes() > 1) {  // axis `res.axis` alone at the samples, the others at 0
+    std::vector<int64_t> zeros(c.positions.size(), 0);
+    c.axis_positions.assign(static_cast<size_t>(spec.n_axes() - 1), zeros);
+    if (res.axis > 0) std::swap(c.positions, c.axis_positions[static_cast<size_t>(res.axis - 1)]);
+  }
   c.x.reserve((last - first) * static_cast<size_t>(spec.head_dim));
   for (size_t s = first; s < last; ++s) {
     const std::vector<double> x = sweep_input(res.in_dtype, spec.head_dim, res.seed, static_cast<int64_t>(s));
@@ -199,6 +204,9 @@ const props::Property& agreement() { return property("agreesWithExactReferenceWi
 props::Case sub_case(const props::Case& c, int64_t from, int64_t to) {
   props::Case d = c;
   d.positions.assign(c.positions.begin() + from, c.positions.begin() + to);
+  for (size_t a = 0; a < c.axis_positions.size(); ++a) {
+    d.axis_positions[a].assign(c.axis_positions[a].begin() + from, c.axis_positions[a].begin() + to);
+  }
   d.x.assign(c.x.begin() + static_cast<std::ptrdiff_t>(c.at(from, 0, 0)),
              c.x.begin() + static_cast<std::ptrdiff_t>(c.at(to, 0, 0)));
   return d;
@@ -283,12 +291,13 @@ std::optional<RunFinding> judge_batch_dependence(props::Judge& judge, const rc_k
 }
 
 SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
-                  props::Judge& judge, const SweepOptions& options) {
+                  props::Judge& judge, const SweepOptions& options, int axis) {
   const auto start = std::chrono::steady_clock::now();
   SweepResult res;
   res.kernel = kernel.name;
   res.spec_label = spec_label;
   res.spec = spec;
+  res.axis = spec.n_axes() > 1 ? axis : -1;
   res.in_dtype = kernel.in_dtype;
   res.out_dtype = kernel.out_dtype;
   res.max_position = kernel.max_position;
@@ -312,6 +321,10 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
   }
   res.samples = sweep_positions(options.positions, spec, kernel.max_position);
   res.pairs = sweep_pairs(pairs, options.pair_limit);
+  if (res.axis >= 0) {  // an axis alone: its pairs (the others turn by 0)
+    res.pairs.erase(std::remove_if(res.pairs.begin(), res.pairs.end(), [&](int j) { return spec.axis_of_pair(j) != res.axis; }),
+                    res.pairs.end());
+  }
   std::vector<char> measured(static_cast<size_t>(pairs), 0);
   for (int j : res.pairs) measured[static_cast<size_t>(j)] = 1;
 
@@ -587,9 +600,9 @@ SweepResult sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std:
 }  // namespace
 
 SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
-                      props::Judge& judge, const SweepOptions& options) {
+                      props::Judge& judge, const SweepOptions& options, int axis) {
   try {
-    return sweep(kernel, spec, spec_label, judge, options);
+    return sweep(kernel, spec, spec_label, judge, options, axis);
   } catch (const props::KernelThrew& e) {
     // Every call of the sweep is guarded where it is made, so this is a call nobody expected to
     // throw: a crash of the kernel, with no case to replay (an empty one: none is saved).
@@ -597,6 +610,7 @@ SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const 
     res.kernel = kernel.name;
     res.spec_label = spec_label;
     res.spec = spec;
+    res.axis = spec.n_axes() > 1 ? axis : -1;
     props::Judgement j;
     j.finding = props::Finding::kCrash;
     j.property = agreement().id;

@@ -122,6 +122,9 @@ struct SweepResult {
   std::string kernel;
   std::string spec_label;
   RopeSpec spec;
+  // A multi-axis spec's run: -1 text tokens (every axis at the swept position), a >= 0 axis a
+  // alone at the swept position (every other axis at 0), measuring axis a's pairs only.
+  int axis = -1;
   int32_t in_dtype = 0, out_dtype = 0;
   int64_t max_position = 0;
   // The declared angle recipe, by name (impl::angle_recipe_name), and its eps_theta terms (u of
@@ -173,8 +176,9 @@ int64_t sweep_size(const rc_kernel_desc& kernel, const RopeSpec& spec, const Swe
 // that fails, crashes (throws, writes out of bounds) or depends on the batch is a finding of
 // the result, not an exception; ropecheck's own failures (ref::OracleMismatch when the fast
 // oracle disagrees with the exact one) propagate.
+// `axis` as SweepResult::axis (-1 for every 1-D spec).
 SweepResult run_sweep(const rc_kernel_desc& kernel, const RopeSpec& spec, const std::string& spec_label,
-                      props::Judge& judge, const SweepOptions& options);
+                      props::Judge& judge, const SweepOptions& options, int axis = -1);
 
 // "A:B:log[:N]" (N log-spaced samples, default 4096), "A:B:all" (every position),
 // "A:B:lin:N", or a comma list; positions as in parse_position (2^k±n).  Throws SpecError.

@@ -533,6 +533,8 @@ std::string write_report(const ReportData& d, const std::string& dir) {
   json runs = json::array();
   for (const SweepResult& r : d.runs) {
     json j = {{"kernel", r.kernel}, {"spec", r.spec_label}};
+    // A multi-axis spec's run: "text" (every axis at the swept position) or the axis measured alone.
+    if (r.spec.n_axes() > 1) j["axes"] = r.axis < 0 ? json("text") : json(r.axis);
     if (!r.skipped.empty()) {
       j["skipped"] = r.skipped;
       j["refusal"] = r.refusal.empty() ? json(nullptr) : json(r.refusal);

@@ -23,6 +23,7 @@ struct Model {
   const char* file;
   std::vector<std::string> specs;  // the spec names the config yields, one per layer type with rope
   const char* ref_key;             // a key `ref` prints for this model ("" for none beyond the usual)
+  size_t axis_runs = 0;            // the report's runs of one axis alone (multi-axis specs: one per axis)
 };
 
 const Model kModels[] = {
@@ -39,12 +40,12 @@ const Model kModels[] = {
     {"qwen3-8b", {"Qwen/Qwen3-8B"}, ""},
     // M-RoPE (issue 17): the gate runs them on the built-in kernels with positions per axis; the
     // report measures text tokens (and says so).
-    {"qwen2.5-vl-7b", {"Qwen/Qwen2.5-VL-7B-Instruct"}, "axis_of_pair"},
-    {"qwen3-vl-8b", {"Qwen/Qwen3-VL-8B-Instruct"}, "axis_of_pair"},
+    {"qwen2.5-vl-7b", {"Qwen/Qwen2.5-VL-7B-Instruct"}, "axis_of_pair", 3},
+    {"qwen3-vl-8b", {"Qwen/Qwen3-VL-8B-Instruct"}, "axis_of_pair", 3},
     // With its vision tower (N-D, issue 17): the ViT's 2-D rope is a second spec.
-    {"qwen2-vl-7b", {"Qwen/Qwen2-VL-7B-Instruct", "Qwen/Qwen2-VL-7B-Instruct/vision"}, "layer_types"},
+    {"qwen2-vl-7b", {"Qwen/Qwen2-VL-7B-Instruct", "Qwen/Qwen2-VL-7B-Instruct/vision"}, "layer_types", 3 + 2},
     // A diffusion transformer's N-D rope (FLUX axes_dims_rope).
-    {"flux.1-dev", {"black-forest-labs/FLUX.1-dev"}, "axis_of_pair"},
+    {"flux.1-dev", {"black-forest-labs/FLUX.1-dev"}, "axis_of_pair", 3},
 };
 
 void PrintTo(const Model& m, std::ostream* os) { *os << m.file; }
@@ -95,11 +96,21 @@ TEST_P(Catalogue, ReportMeasuresEveryLayerType) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   std::ifstream in(d + "/report.json");
   const json out = json::parse(in);
-  ASSERT_EQ(out["runs"].size(), m.specs.size()) << r.out;
+  // One run per layer type (text tokens for a multi-axis one), and for a multi-axis spec one
+  // more per axis: that axis alone, its pairs only.
+  size_t text_runs = 0, axis_runs = 0;
   for (const json& run : out["runs"]) {
     EXPECT_TRUE(run["skipped"].is_null()) << run["spec"] << ": " << run["skipped"];
     EXPECT_GT(run["pairs_measured"].get<int64_t>(), 0) << run["spec"];
+    if (run.contains("axes") && run["axes"].is_number()) {
+      ++axis_runs;
+      EXPECT_NE(run["spec"].get<std::string>().find("-axis" + std::to_string(run["axes"].get<int>())), std::string::npos) << run["spec"];
+    } else {
+      ++text_runs;
+    }
   }
+  EXPECT_EQ(text_runs, m.specs.size()) << r.out;
+  EXPECT_EQ(axis_runs, m.axis_runs) << r.out;
   EXPECT_TRUE(out["findings"].empty()) << out["findings"].dump().substr(0, 2000);
 }
 

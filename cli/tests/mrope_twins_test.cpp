@@ -14,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -153,6 +154,25 @@ TEST(NdTwins, AxesSwappedIsCaughtOnBothNdSpecs) {
   EXPECT_TRUE(names(pixtral, "broken_nd_axes_swapped", kAgree, "nd pixtral d64 (2-D, dealt)")) << pixtral.out;
   EXPECT_NE(pixtral.out.find("axes=32/32 dealt tokens="), std::string::npos) << pixtral.out;
   EXPECT_NE(pixtral.out.find("h:w=["), std::string::npos) << pixtral.out;
+}
+
+// The report's per-axis runs (each axis alone, the others at 0) show what text tokens cannot:
+// the swapped twin is right on text tokens (every axis at one position) and wrong on each of the
+// two swapped axes alone, named by run.
+TEST(NdTwins, TheReportsPerAxisRunsFindTheSwappedAxes) {
+  const std::string d = dir("nd-report");
+  std::filesystem::remove_all(d);
+  const Result r = ropecheck::testing::run_ropecheck("report --plugin " + std::string(BROKEN_ND_AXES_SWAPPED) + " " + kFlux +
+                                                         " --positions 0:2^12:log:32 --no-paper --out " + d, 600);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  std::ifstream in(d + "/report.json");
+  const nlohmann::json rep = nlohmann::json::parse(in);
+  std::vector<std::string> runs, found;
+  for (const auto& run : rep["runs"]) runs.push_back(run["spec"]);
+  for (const auto& f : rep["findings"]) found.push_back(f["spec"].get<std::string>() + " " + f["property"].get<std::string>());
+  EXPECT_EQ(runs, (std::vector<std::string>{"nd-flux-d128", "nd-flux-d128-axis0", "nd-flux-d128-axis1", "nd-flux-d128-axis2"}));
+  EXPECT_EQ(found, (std::vector<std::string>{"nd-flux-d128-axis1 " + std::string(kAgree), "nd-flux-d128-axis2 " + std::string(kAgree)}))
+      << r.out;
 }
 
 }  // namespace
