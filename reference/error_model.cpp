@@ -130,6 +130,9 @@ std::string yarn_range_warning(const RopeSpec& spec, int32_t angle_dtype) {
 }
 
 double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair) {
+  // No rope: θ'_j = 0 is no formula, so nothing is amplified (and t·θ'_j = 0 takes no angle
+  // error whatever this said).
+  if (spec.type == RopeType::kNone) return 0.0;
   const int d = spec.rotary_dim;
   const double e = 2.0 * pair / d, s = spec.factor;
   double base = spec.base, amp = 0.0;
