@@ -263,6 +263,11 @@ int run_check(const Args& argv) {
                 f.reason.c_str());
   }
   if (!r.refusals.empty()) std::printf("\n");
+  for (const gate::Refusal& f : r.not_declared) {
+    std::printf("NOT CHECKED: %s on spec %s: %s (nothing checked on it)\n", f.kernel.c_str(), f.spec.c_str(),
+                f.reason.c_str());
+  }
+  if (!r.not_declared.empty()) std::printf("\n");
   if (!quiet) print_summary(r, o);
   std::fflush(stdout);
   // A file that cannot be written is an error: a CI job must not believe it has a report it

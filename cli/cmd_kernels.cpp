@@ -87,7 +87,7 @@ nlohmann::json to_json(const impl::Kernel& k) {
   const rc_accuracy& a = d.accuracy;
   nlohmann::json layouts = nlohmann::json::array(), scalings = nlohmann::json::array();
   for (int i = 0; i < 2; ++i) if (d.layouts & (1u << i)) layouts.push_back(impl::layout_name(i));
-  for (int i = 0; i < 7; ++i) if (d.scalings & (1u << i)) scalings.push_back(impl::rope_type_name(i));
+  for (int i = 0; i <= RC_ROPE_NONE; ++i) if (d.scalings & (1u << i)) scalings.push_back(impl::rope_type_name(i));
   return {
       {"name", d.name},
       {"origin", k.origin},
@@ -166,7 +166,7 @@ int run_kernels(const Args& raw) {
                     num(a.theta_rel_error, " u") +
                         (impl::theta_error_per_pair_of(d) != 0 ? " + " + num(impl::theta_error_per_pair_of(d), " u*j") : ""),
                     num(a.sincos_ulp, " ulp"), num(a.reduced_angle_abs_error, " rad"),
-                    d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, RC_ROPE_PROPORTIONAL + 1, impl::rope_type_name), call_text(d),
+                    d.scalings == RC_SCALING_ALL ? "all" : mask_names(d.scalings, RC_ROPE_NONE + 1, impl::rope_type_name), call_text(d),
                     k.origin});
   }
   std::vector<size_t> width(rows.front().size(), 0);

@@ -252,8 +252,10 @@ std::vector<SpecChoice> report_specs(const std::vector<std::string>& spec_files,
   for (const std::string& f : hf_configs) {
     HfModelRopes model = load_hf_config_ropes(f);
     if (!model.nope_note().empty()) std::fprintf(stderr, "%s: %s: %s\n", who, f.c_str(), model.nope_note().c_str());
-    for (HfLayerRope& r : model.ropes) {  // one spec per layer type with rope
-      const std::string label = basename_noext(f) + (r.layer_type.empty() ? "" : "-" + r.layer_type);
+    for (HfLayerRope& r : model.ropes) {  // one spec per layer type with rope, and the NoPE layers'
+      const std::string label = basename_noext(f) + (r.spec.type == RopeType::kNone ? "-nope"
+                                                     : r.layer_type.empty()         ? ""
+                                                                                    : "-" + r.layer_type);
       specs.push_back({std::move(r.spec), label, "--hf-config " + f});
     }
   }

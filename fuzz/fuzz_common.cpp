@@ -228,6 +228,7 @@ std::optional<RopeSpec> make_spec(const SpecChoice& c) {
       break;
     }
     case RopeType::kProportional:  // never SpecChoice::type: reached through kDefault above
+    case RopeType::kNone:          // never SpecChoice::type either (the committed corpus's encoding)
       return std::nullopt;
   }
   try {

@@ -59,6 +59,7 @@ bool scaling_key_used(const std::string& type, const std::string& key) {
       {"longrope", {"type", "factor", "original_max_position_embeddings", "short_factor", "long_factor",
                     "attention_factor"}},
       {"proportional", {"type", "factor", "rope_angles"}},
+      {"none", {"type"}},  // no rope: every other scaling key is ignored
   };
   const auto it = used.find(type);
   return it != used.end() && it->second.count(key) != 0;

@@ -23,6 +23,7 @@
 #include "impl/isolation.hpp"
 #include "properties/counterexample.hpp"
 #include "properties/output_file.hpp"
+#include "properties/runner.hpp"
 
 namespace ropecheck::gate {
 
@@ -475,6 +476,11 @@ CampaignResult run_campaign(const CampaignOptions& a) {
       res.internal_errors[kname].push_back(f.run.result.spec_name + ": " + f.run.result.internal_error);
     }
     if (!f.run.result.refusal.empty()) res.refusals.push_back({kname, f.run.result.spec_name, f.run.result.refusal});
+    if (!mine[ui].random_specs) {
+      if (std::string why = props::spec_unsupported_reason(*kernel.desc, mine[ui].spec); !why.empty()) {
+        res.not_declared.push_back({kname, f.run.result.spec_name, std::move(why)});
+      }
+    }
     for (const PropertyOutcome& o : f.run.result.properties) {
       Cell& c = res.cells[kname][o.property];
       c.checked += o.checked;

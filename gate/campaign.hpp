@@ -88,6 +88,10 @@ struct Refusal {
 struct CampaignResult {
   std::vector<UnitRun> units;                      // this shard's, in unit order
   std::vector<Refusal> refusals;                   // in unit order
+  // Units whose spec the kernel does not declare (a rope type, layout, shape or feature outside
+  // its descriptor: props::spec_unsupported_reason), in unit order: nothing is checked on them,
+  // and `check` says so per spec rather than leave them to a summary column.
+  std::vector<Refusal> not_declared;
   size_t total_units = 0;                          // all shards
   std::vector<std::string> kernels;                // the kernels this shard ran units of
   std::map<std::string, std::map<std::string, Cell>> cells;  // kernel → property → cell

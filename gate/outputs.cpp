@@ -114,6 +114,10 @@ std::string gate_json(const CampaignResult& r, const CampaignOptions& o, const s
   json refusals = json::array();
   for (const Refusal& f : r.refusals) refusals.push_back({{"kernel", f.kernel}, {"spec", f.spec}, {"reason", f.reason}});
   j["refusals"] = refusals;
+  // Specs a kernel does not declare (rope type, layout, shape, feature): nothing checked on them.
+  json not_declared = json::array();
+  for (const Refusal& f : r.not_declared) not_declared.push_back({{"kernel", f.kernel}, {"spec", f.spec}, {"reason", f.reason}});
+  j["not_declared"] = not_declared;
   j["warnings"] = warnings;
   j["recipe_notes"] = r.recipe_notes;  // kernel → why the own-recipe property was not checked
   j["exit_code"] = r.tally.exit_code();

@@ -117,6 +117,7 @@ const char* rope_type_name(int32_t type) {
     case RC_ROPE_LLAMA3: return "llama3";
     case RC_ROPE_LONGROPE: return "longrope";
     case RC_ROPE_PROPORTIONAL: return "proportional";
+    case RC_ROPE_NONE: return "none";
     default: return "?";
   }
 }

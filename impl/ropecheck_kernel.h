@@ -91,10 +91,16 @@ typedef enum rc_rope_type {
    * identity); rotary_dim == head_dim, so rotate_half pairs (i, i + head_dim/2) over the whole
    * head.  Appended after ABI 2 was published: a descriptor that does not declare it never
    * receives it, and never reads rc_spec.rope_angles. */
-  RC_ROPE_PROPORTIONAL = 7
+  RC_ROPE_PROPORTIONAL = 7,
+  /* No rope (NoPE: Llama 4's no_rope_layers, SmolLM3): theta = 0 for every pair and attention
+   * factor 1, so the rotation is the identity; the other rc_spec fields are those of the model's
+   * rope layers and are not used.  Appended like RC_ROPE_PROPORTIONAL: a descriptor that does not
+   * declare it (every plugin built against an older header) is never given such a spec, and
+   * ropecheck says so per spec. */
+  RC_ROPE_NONE = 8
 } rc_rope_type;
 #define RC_SCALING_BIT(type) (1u << (unsigned)(type))
-#define RC_SCALING_ALL 0xFFu
+#define RC_SCALING_ALL 0x1FFu
 
 /* ---------------------------------------------------------------------- spec ---- */
 /* The full RoPE spec, a C mirror of ropecheck::RopeSpec (reference/rope_spec.hpp); field

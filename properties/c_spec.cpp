@@ -12,7 +12,8 @@ CSpec::CSpec(const RopeSpec& s)
   spec_.base = s.base;
   spec_.layout = s.layout == Layout::kInterleaved ? RC_LAYOUT_INTERLEAVED : RC_LAYOUT_HALF_SPLIT;
   spec_.rope_type = static_cast<int32_t>(s.type);  // same order, checked below
-  static_assert(static_cast<int>(RopeType::kProportional) == RC_ROPE_PROPORTIONAL &&
+  static_assert(static_cast<int>(RopeType::kNone) == RC_ROPE_NONE &&
+                static_cast<int>(RopeType::kProportional) == RC_ROPE_PROPORTIONAL &&
                 static_cast<int>(RopeType::kLongrope) == RC_ROPE_LONGROPE &&
                 static_cast<int>(RopeType::kYarn) == RC_ROPE_YARN &&
                 static_cast<int>(RopeType::kDefault) == RC_ROPE_DEFAULT);

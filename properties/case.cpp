@@ -197,7 +197,7 @@ std::string describe(const RopeSpec& s) {
   std::ostringstream os;
   os << to_string(s.type) << "/" << to_string(s.layout) << " d=" << s.rotary_dim << "/" << s.head_dim
      << " base=" << s.base;
-  if (s.type != RopeType::kDefault) os << " s=" << s.factor;
+  if (s.type != RopeType::kDefault && s.type != RopeType::kNone) os << " s=" << s.factor;
   if (s.type == RopeType::kProportional) os << " rope_angles=" << s.rope_angles;
   // Multi-axis: which pairs belong to which axis ("mrope=16/24/24 chunked", "axes=16/56/56").
   const auto widths = [&os](const std::vector<int>& w) {

@@ -87,6 +87,10 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
     for (int t = 0; t <= static_cast<int>(RopeType::kProportional); ++t) {
       if (k.scalings & RC_SCALING_BIT(t)) types.push_back(static_cast<RopeType>(t));
     }
+    // No rope (kNone) is drawn only for a kernel that declares nothing else: its specs come from
+    // the model configs (--hf-config: Llama 4's NoPE layers) and spec files, and every other
+    // kernel's stream of generated specs stays what it was.
+    if (types.empty() && (k.scalings & RC_SCALING_BIT(RC_ROPE_NONE))) types.push_back(RopeType::kNone);
     RC_PRE(!types.empty());
     s.type = *rc::gen::elementOf(types);
 
@@ -176,11 +180,14 @@ inline rc::Gen<RopeSpec> spec(const Constraints& k) {
             {{3, rc::gen::just(std::max(1, s.pairs() / 4))}, {1, rc::gen::inRange(1, s.pairs() + 1)}});
         s.max_position_embeddings = L0;
         break;
+      case RopeType::kNone:  // the identity: the model's geometry, nothing else
+        s.max_position_embeddings = L0;
+        break;
     }
     // M-RoPE (a kernel declaring RC_FEATURE_MULTI_AXIS; drawn only for it, so other kernels'
     // streams are what they were): a quarter of the specs, 3 axes mostly (Qwen-VL's t, h, w),
     // chunked (qwen2_vl) or interleaved (qwen3_vl), over any of the 1-D variants above.
-    if (k.multi_axis && s.pairs() >= 4 && *rc::gen::inRange(0, 4) == 0) {
+    if (k.multi_axis && s.type != RopeType::kNone && s.pairs() >= 4 && *rc::gen::inRange(0, 4) == 0) {
       const int n = std::min(s.pairs() / 2, *rc::gen::weightedOneOf<int>({{4, rc::gen::just(3)}, {1, rc::gen::element(2, 4)}}));
       s.mrope_interleaved = *rc::gen::element(false, true);
       s.mrope_section.assign(static_cast<size_t>(n), 1);

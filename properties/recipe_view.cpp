@@ -110,6 +110,16 @@ RecipeView::RecipeView(const KernelRunner& runner, const ref::ExactReference& ex
   }
   std::sort(positions.begin(), positions.end());
   positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+  if (positions.empty()) {
+    // Every θ_j = 0 (rope type none): θ̂_j = 0 in every recipe, nothing to read; the view is the
+    // rotation by the identity, and the kernel is judged against it.
+    theta_hat_.assign(static_cast<size_t>(pairs), 0.0);
+    theta_delta_.assign(static_cast<size_t>(pairs), 0.0);
+    kind_ = Kind::kInferred;
+    note_ = "every theta_j is 0 (" + std::string(to_string(spec.type)) +
+            "): theta^_j = 0 in every recipe, nothing to infer; the view is the identity rotation";
+    return;
+  }
 
   Case c;
   c.spec = spec;

@@ -130,6 +130,9 @@ std::string yarn_range_warning(const RopeSpec& spec, int32_t angle_dtype) {
 }
 
 double theta_amplification_u(const rc_accuracy& acc, const RopeSpec& spec, int pair) {
+  // No rope: θ'_j = 0 is no formula, so nothing is amplified (and t·θ'_j = 0 takes no angle
+  // error whatever this said).
+  if (spec.type == RopeType::kNone) return 0.0;
   const int d = spec.rotary_dim;
   // The exponent 2k/D of the pair: 2j/d, but the pair's own index and width for N-D RoPE
   // (frequency_exponent: FLUX's 2i/d_a, Pixtral's dealt 2(n i + a)/d).  N-D is default-type
@@ -289,7 +292,12 @@ PairBound bound_of(const ContractTerms& k, double amplification_u, int64_t t, do
   // position_error is 0 for int64 positions (the sum is the same without it).
   const double position = k.position_dtype == RC_DTYPE_I64 ? 0.0 : position_error(t, k.position_dtype) * theta_exact;
   PairBound b;
-  b.dphi = k.cache ? 0.0 : td * theta_exact * (eps_theta + k.angle_product_error) * k.u_angle + position + k.reduced;
+  // θ_j = 0 (rope type none; proportional's padded pairs): every recipe forms the angle t·0 = 0
+  // exactly, and reducing 0 gives 0, so the pair has no angle term at all -- not even the
+  // declared reduction error, which is an error of reducing a non-zero angle.
+  b.dphi = k.cache || theta_exact == 0
+               ? 0.0
+               : td * theta_exact * (eps_theta + k.angle_product_error) * k.u_angle + position + k.reduced;
   const double eps_a = attention != 1.0 ? k.eps_a : 0.0;
   b.angle = 1.01 * r * b.dphi;
   b.sincos = 1.01 * r * std::sqrt(2.0) * k.eta;

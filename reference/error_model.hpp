@@ -5,7 +5,7 @@
 //
 //   |y - y_exact| <= (1 + 1%) * [ r*(|dphi| + sqrt(2)*eta + 2*gamma2 + eps_a) + u_out*r ]
 //   |dphi| <= |t|*theta_j*(eps_theta_j + angle_product_error)*u_angle + |t^ - t|*theta_j
-//             + reduced_angle_abs_error
+//             + reduced_angle_abs_error      (dphi = 0 when theta_j = 0: no angle is formed)
 //
 // r = a*|(x0, x1)|.  eps_theta_j = theta_rel_error + the amplification of the variant's
 // formulas (theta_amplification_u).  The 1% covers the second-order terms (products of unit

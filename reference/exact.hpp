@@ -204,6 +204,12 @@ Frequencies<Real> frequencies(const RopeSpec& spec) {
         t = j < spec.rope_angles ? Real(t / s) : Real(0);
       }
       break;
+    case RopeType::kNone:
+      // No rope (NoPE layers: Llama 4's no_rope_layers; HF's Llama4TextAttention skips
+      // apply_rotary_emb when use_rope is 0): θ'_j = 0 for every pair and a = 1, so every pair is
+      // turned by R(0) = I.  The base's θ_j above are overwritten, not scaled.
+      for (auto& t : f.theta) t = Real(0);
+      break;
   }
   return f;
 }

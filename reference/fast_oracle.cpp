@@ -383,6 +383,8 @@ FastOracle::FastOracle(std::shared_ptr<const ExactReference> exact) : exact_(std
     const double short_lim = std::min(0x1p50 * kTwoPiApprox / (theta_max * (1.0 + 0x1p-40)),
                                       0x1p53 - 1.0);
     max_short_t_ = static_cast<int64_t>(short_lim);
+  } else {
+    max_short_t_ = (int64_t{1} << 53) - 1;  // every θ'_j = 0 (rope type none): t·ω = 0 turns
   }
   (void)trig_table();  // build the table now, not inside the first timed call
 }

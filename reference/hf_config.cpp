@@ -64,6 +64,7 @@ void check_hf_rope_scaling_keys(const json& sc, RopeType type, const std::string
       break;
     case RopeType::kLongrope: required = {"short_factor", "long_factor"}; break;
     case RopeType::kProportional: break;  // HF requires rope_type and rope_theta only
+    case RopeType::kNone: break;          // not an HF rope_type: read_rope refuses it first
   }
   for (auto it = sc.begin(); it != sc.end(); ++it) {
     if (share_here && it.key() == "partial_rotary_factor") continue;
@@ -284,6 +285,12 @@ RopeSpec read_rope(const TextModel& m, const json* params, const std::string& pa
     // Qwen2-VL / Qwen2.5-VL spell M-RoPE's rope_scaling as {"type": "mrope", "mrope_section": [...]};
     // HF's Qwen2VLConfig turns that type into "default" (the sections say the axes).
     if (type == "mrope" && has(sc, "mrope_section")) type = "default";
+    // "none" is ropecheck's own name for a layer without rope; HF has no such rope_type (its NoPE
+    // layers are listed by no_rope_layers, which is read, and checked as type none).
+    if (type == "none") {
+      throw SpecError(type_path, "\"none\" is not an HF rope_type: layers without rope are given by no_rope_layers "
+                                 "(or layer_types), and ropecheck checks those as rope type none");
+    }
     s.type = parse_rope_type(type, type_path);
     check_hf_rope_scaling_keys(sc, s.type, type, path,
                                in_parameters ? std::vector<std::string>{"rope_theta", "partial_rotary_factor"}
@@ -688,14 +695,34 @@ HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::strin
     out.ropes.push_back(std::move(r));
   }
   if (out.ropes.empty()) throw SpecError(prefix + "no_rope_layers", "leaves no layer with rope: nothing to check");
+  if (!out.layers_without_rope.empty()) {
+    // The NoPE layers (HF Llama4TextAttention with use_rope 0, SmolLM3, Qwen3-Next's
+    // linear_attention) turn nothing: one spec of rope type none, the identity, with the text
+    // model's head geometry and base (unused by the math; a kernel that rotates those layers
+    // anyway, with the model's rope, is then caught by agreement).  Named "<model>/nope"; its
+    // layer_type is HF's when those layers share one.
+    HfLayerRope r;
+    r.spec = m.spec;
+    r.spec.type = RopeType::kNone;
+    r.spec.name = name + "/nope";
+    r.layers = out.layers_without_rope;
+    std::set<std::string> nope_types;
+    for (int l : r.layers) nope_types.insert(layers.type[static_cast<size_t>(l)]);
+    if (nope_types.size() == 1) r.layer_type = *nope_types.begin();
+    validate_with(r.spec, m.names);
+    out.ropes.push_back(std::move(r));
+  }
   if (vision) out.ropes.push_back({*vision, "vision", {}});
   return out;
 }
 
 std::string HfModelRopes::nope_note() const {
-  std::string list;
+  std::string list, spec;
   for (int l : layers_without_rope) list += (list.empty() ? "" : ", ") + std::to_string(l);
-  return list.empty() ? "" : "layers with no rope (not checked as a rope spec): " + list;
+  for (const HfLayerRope& r : ropes) {
+    if (r.spec.type == RopeType::kNone) spec = r.spec.name;
+  }
+  return list.empty() ? "" : "layers with no rope (checked as rope type none, the identity: spec " + spec + "): " + list;
 }
 
 HfModelRopes load_hf_config_ropes(const std::string& path) {
@@ -704,6 +731,10 @@ HfModelRopes load_hf_config_ropes(const std::string& path) {
 
 RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& origin) {
   HfModelRopes r = ropes_from_hf_config_text(text, origin);
+  // The one rope: NoPE layers' spec (rope type none) is not one.
+  r.ropes.erase(std::remove_if(r.ropes.begin(), r.ropes.end(),
+                               [](const HfLayerRope& l) { return l.spec.type == RopeType::kNone; }),
+                r.ropes.end());
   if (r.ropes.size() != 1) {
     std::string list;
     for (const HfLayerRope& l : r.ropes) list += (list.empty() ? "" : ", ") + l.layer_type;

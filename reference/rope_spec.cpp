@@ -29,6 +29,7 @@ const char* to_string(RopeType type) {
     case RopeType::kLlama3: return "llama3";
     case RopeType::kLongrope: return "longrope";
     case RopeType::kProportional: return "proportional";
+    case RopeType::kNone: return "none";
   }
   return "?";
 }
@@ -351,6 +352,13 @@ void validate_with(const RopeSpec& s, const FieldNames& names) {
         fail("rope_angles", "must be in [1, rotary_dim/2 = " + std::to_string(s.pairs()) +
                                 "] for proportional scaling (pairs with a non-zero frequency), got " +
                                 std::to_string(s.rope_angles));
+      }
+      break;
+    case RopeType::kNone:
+      // No rope (NoPE layers): θ' = 0 for every pair, a = 1.  The scaling fields are unused, as for
+      // default (checked for NaN above only); positions per axis would be read by nothing.
+      if (!s.mrope_section.empty()) {
+        fail("mrope_section", "has no meaning for rope type none (no pair turns, so no axis is read)");
       }
       break;
   }

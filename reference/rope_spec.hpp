@@ -24,7 +24,9 @@ enum class Layout {
 };
 
 // Values equal the C ABI's rc_rope_type (impl/ropecheck_kernel.h); append only.
-enum class RopeType { kDefault, kLinear, kNtk, kDynamic, kYarn, kLlama3, kLongrope, kProportional };
+// kNone: no rope (NoPE layers, e.g. Llama 4's no_rope_layers): θ'_j = 0 for every pair, a = 1 -- the
+// identity; every other field is the model's and unused.
+enum class RopeType { kDefault, kLinear, kNtk, kDynamic, kYarn, kLlama3, kLongrope, kProportional, kNone };
 
 const char* to_string(Layout layout);
 const char* to_string(RopeType type);
@@ -189,12 +191,15 @@ struct HfLayerRope {
   std::vector<int> layers; // the layers it applies to; empty when the config lists no layers
 };
 struct HfModelRopes {
-  std::vector<HfLayerRope> ropes;        // at least one; one per layer type that has rope
-  std::vector<int> layers_without_rope;  // NoPE layers: no rope spec, nothing to check
+  // At least one; one per layer type that has rope, then, when some layers have none, one spec
+  // of rope type none for them (named "<model>/nope": the identity, checked as such).
+  std::vector<HfLayerRope> ropes;
+  std::vector<int> layers_without_rope;  // NoPE layers (the none spec's layers)
   // MLA (DeepSeek-V2/V3 qk_rope_head_dim): the spec is the rope slice; the q/k head is
   // [qk_nope_head_dim | rope slice].  0 otherwise.
   int mla_qk_nope_head_dim = 0;
-  // "layers with no rope (not checked as a rope spec): 3, 7, 11" for the CLI; "" when none.
+  // "layers with no rope (checked as rope type none, the identity: spec M/nope): 3, 7, 11" for
+  // the CLI; "" when none.
   std::string nope_note() const;
 };
 HfModelRopes ropes_from_hf_config_text(const std::string& text, const std::string& origin = "config");

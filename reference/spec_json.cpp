@@ -143,7 +143,7 @@ std::string spec_to_json_text(const RopeSpec& s, int indent) {
   if (s.type != RopeType::kDefault) {
     json sc;
     sc["type"] = to_string(s.type);
-    sc["factor"] = s.factor;
+    if (s.type != RopeType::kNone) sc["factor"] = s.factor;  // none reads no scaling field
     if (s.original_max_position_embeddings) {
       sc["original_max_position_embeddings"] = s.original_max_position_embeddings;
     }

@@ -84,11 +84,12 @@ RopeType parse_rope_type(const std::string& name, const std::string& path) {
       {"longrope", RopeType::kLongrope},
       {"su", RopeType::kLongrope},  // early Phi-3 configs
       {"proportional", RopeType::kProportional},
+      {"none", RopeType::kNone},  // NoPE layers: the identity
   };
   auto it = types.find(name);
   if (it == types.end()) {
     throw SpecError(path, "unknown rope type \"" + name +
-                              "\" (known: default, linear, ntk, dynamic, yarn, llama3, longrope, proportional)");
+                              "\" (known: default, linear, ntk, dynamic, yarn, llama3, longrope, proportional, none)");
   }
   return it->second;
 }

@@ -21,14 +21,17 @@ using ropecheck::testing::run_ropecheck;
 
 struct Model {
   const char* file;
-  std::vector<std::string> specs;  // the spec names the config yields, one per layer type with rope
+  std::vector<std::string> specs;  // the spec names the config yields, one per layer type with rope, then "/nope"
   const char* ref_key;             // a key `ref` prints for this model ("" for none beyond the usual)
   size_t axis_runs = 0;            // the report's runs of one axis alone (multi-axis specs: one per axis)
 };
 
 const Model kModels[] = {
     {"llama-3.1-8b", {"llama"}, ""},
-    {"llama-4-scout-17b-16e", {"meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention"}, "layers_without_rope"},
+    // Every fourth layer has no rope: checked as rope type none (the identity).
+    {"llama-4-scout-17b-16e",
+     {"meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention", "meta-llama/Llama-4-Scout-17B-16E-Instruct/nope"},
+     "layers_without_rope"},
     {"gemma-3-27b", {"google/gemma-3-27b-it/sliding_attention", "google/gemma-3-27b-it/full_attention"}, "layer_types"},
     {"deepseek-v3", {"deepseek-ai/DeepSeek-V3"}, "softmax_scale_factor"},
     {"gpt-neox-20b", {"EleutherAI/gpt-neox-20b"}, ""},
@@ -132,16 +135,37 @@ TEST(CatalogueRef, DeepSeekPrintsTheSoftmaxScaleAndTheMlaHead) {
   EXPECT_EQ(out["spec"]["layout"], "interleaved");
 }
 
-TEST(CatalogueRef, Llama4ListsItsLayersWithoutRope) {
-  const auto r = run_ropecheck("ref --hf-config " + config(kModels[1]) + " --random 1", 120);
+// Llama 4's NoPE layers: listed, printed by `ref` as rope type none (θ' = 0, a = 1, the output
+// the input), and checked by `check` as that spec.
+TEST(CatalogueRef, Llama4ListsItsLayersWithoutRopeAndChecksThemAsTheIdentity) {
+  const auto r = run_ropecheck("ref --hf-config " + config(kModels[1]) + " --random 1 --positions 0,2^31-1,2^63-1", 120);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const json out = json::parse(r.out);
   EXPECT_EQ(out["layers_without_rope"].size(), 12u);
   EXPECT_EQ(out["layers_without_rope"][0], 3);
-  EXPECT_EQ(out["layer_type"], "chunked_attention");
+  ASSERT_EQ(out["layer_types"].size(), 2u);
+  EXPECT_EQ(out["layer_types"][0]["layer_type"], "chunked_attention");
+  const json& nope = out["layer_types"][1];
+  EXPECT_EQ(nope["spec"]["scaling"]["type"], "none");
+  EXPECT_EQ(nope["layers"], out["layers_without_rope"]);
+  for (const json& th : nope["theta"]) EXPECT_EQ(std::stod(th.get<std::string>()), 0.0);
+  EXPECT_EQ(std::stod(nope["attention_factor"].get<std::string>()), 1.0);
+  ASSERT_EQ(nope["results"].size(), 3u);
+  // The identity: every output component equals the input's (printed as JSON numbers by --random).
+  ASSERT_TRUE(nope.contains("input")) << nope.dump().substr(0, 400);
+  for (const json& res : nope["results"]) {
+    ASSERT_EQ(res["output"].size(), nope["input"].size());
+    for (size_t i = 0; i < res["output"].size(); ++i) {
+      EXPECT_EQ(std::stod(res["output"][i].get<std::string>()), nope["input"][i].get<double>()) << res["position"] << " " << i;
+    }
+  }
   const auto c = run_ropecheck("check --hf-config " + config(kModels[1]) + " --kernel scalar_f64 --cases 1 --property "
                                "agreesWithExactReferenceWithinContract", 300);
-  EXPECT_NE(c.out.find("layers with no rope (not checked as a rope spec): 3, 7, 11"), std::string::npos) << c.out;
+  EXPECT_EQ(c.exit_code, 0) << c.out;
+  EXPECT_NE(c.out.find("layers with no rope (checked as rope type none, the identity: spec "
+                       "meta-llama/Llama-4-Scout-17B-16E-Instruct/nope): 3, 7, 11"),
+            std::string::npos)
+      << c.out;
 }
 
 // report takes each layer type's rope as its own spec, labelled FILE-LAYER_TYPE.
@@ -157,6 +181,20 @@ TEST(CatalogueReport, MeasuresEveryLayerType) {
   for (const json& s : out["specs"]) labels.push_back(s["label"]);
   EXPECT_EQ(labels, (std::vector<std::string>{"gemma-3-27b-sliding_attention", "gemma-3-27b-full_attention"}));
   ASSERT_EQ(out["runs"].size(), 2u);
+}
+
+// Llama 4's NoPE layers are reported as their own spec, labelled FILE-nope.
+TEST(CatalogueReport, LabelsTheNopeLayersSpec) {
+  const std::string d = std::string(::testing::TempDir()) + "/catalogue-report-nope";
+  std::filesystem::remove_all(d);
+  const auto r = run_ropecheck("report --hf-config " + config(kModels[1]) + " --kernel scalar_f64 --positions "
+                               "0:2^12:log:8 --no-paper --out " + d, 300);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream in(d + "/report.json");
+  const json out = json::parse(in);
+  std::vector<std::string> labels;
+  for (const json& s : out["specs"]) labels.push_back(s["label"]);
+  EXPECT_EQ(labels, (std::vector<std::string>{"llama-4-scout-17b-16e-chunked_attention", "llama-4-scout-17b-16e-nope"}));
 }
 
 }  // namespace

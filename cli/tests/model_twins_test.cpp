@@ -101,6 +101,45 @@ TEST(ModelTwins, Llama3WithEqualBandFactorsGivingNanIsCaught) {
   EXPECT_NE(r.out.find("cannot infer theta^: the kernel's output for x = (1, 0) is not finite"), std::string::npos) << r.out;
 }
 
+// Llama 4's NoPE layers (every fourth) with the model's rope applied anyway: the twin declares rope
+// type none and rotates by the default frequencies of rope_theta there.  Agreement catches it on
+// the NoPE spec only; the llama3 layers are right.  The correct twin passes both (above).
+TEST(ModelTwins, RopeAppliedOnNopeLayersIsCaught) {
+  const Result r = check(BROKEN_NOPE_ROTATED, "--hf-config " + hf("llama-4-scout-17b-16e"), "nope");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(names(r, "broken_nope_rotated", kAgree)) << r.out;
+  EXPECT_TRUE(failed_on("nope", "meta-llama/Llama-4-Scout-17B-16E-Instruct/nope", kAgree)) << r.out;
+  EXPECT_FALSE(failed_on("nope", "meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention", kAgree)) << r.out;
+}
+
+// A kernel that does nothing -- declares rope type none alone and returns its input -- passes
+// Llama 4's NoPE spec under the whole catalogue (each property checked, or skipped with its
+// reason), and is told per spec that it does not declare the llama3 layers' rope.
+TEST(ModelTwins, AnIdentityKernelPassesTheNopeLayersAndIsToldTheRopeLayersAreNotDeclared) {
+  const Result r = check(NOPE_IDENTITY_PLUGIN, "--hf-config " + hf("llama-4-scout-17b-16e"), "identity");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const std::string rope = "meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention";
+  const std::string nope = "meta-llama/Llama-4-Scout-17B-16E-Instruct/nope";
+  EXPECT_NE(r.out.find("NOT CHECKED: nope_identity on spec " + rope + ": scaling llama3 not declared"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("on spec " + nope + ":"), std::string::npos) << r.out;
+  std::ifstream in(dir("identity") + "/gate.json");
+  const nlohmann::json gate = nlohmann::json::parse(in);
+  ASSERT_EQ(gate["not_declared"].size(), 1u) << gate["not_declared"];
+  EXPECT_EQ(gate["not_declared"][0]["spec"], rope);
+  int judged = 0;
+  for (const auto& u : gate["units"]) {
+    if (u["spec"] != nope) continue;
+    for (const auto& p : u["properties"]) {
+      EXPECT_FALSE(p["failed"].get<bool>()) << p["property"];
+      // Checked, or skipped saying why (a property whose premise a none spec lacks says so).
+      EXPECT_TRUE(p["checked"].get<int>() > 0 || !p["skip_reason"].get<std::string>().empty()) << p["property"];
+      judged += p["checked"].get<int>() > 0;
+    }
+  }
+  EXPECT_GE(judged, 14) << r.out;  // all but the seq_len, inverse (ABI 1) and pass-through (no such dims) properties
+}
+
 TEST(ModelTwins, MlaYarnWithMscalesMergedIsCaught) {
   const Result r = check(BROKEN_MLA_MSCALE_MERGED, "--hf-config " + hf("deepseek-v3"), "mla");
   EXPECT_EQ(r.exit_code, 1) << r.out;

@@ -68,6 +68,8 @@ int check_spec(const rc_spec& s) {
                      s.rope_angles <= s.rotary_dim / 2
                  ? RC_OK
                  : RC_ERR_SPEC;
+    case RC_ROPE_NONE:  // no rope: theta = 0, nothing else read
+      return RC_OK;
     default:
       return RC_ERR_SPEC;
   }
@@ -79,7 +81,7 @@ int check_call(const rc_kernel_desc& desc, const rc_spec* spec, const int64_t* p
   if (spec == nullptr) return RC_ERR_SPEC;
   if (spec->layout < 0 || spec->layout > 1 || !(desc.layouts & RC_LAYOUT_BIT(spec->layout)))
     return RC_ERR_SPEC;
-  if (spec->rope_type < 0 || spec->rope_type > RC_ROPE_PROPORTIONAL ||
+  if (spec->rope_type < 0 || spec->rope_type > RC_ROPE_NONE ||
       !(desc.scalings & RC_SCALING_BIT(spec->rope_type)))
     return RC_ERR_SPEC;
   if (int st = check_spec(*spec); st != RC_OK) return st;

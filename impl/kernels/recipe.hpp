@@ -235,6 +235,9 @@ int compute_frequencies(const rc_spec& s, Frequencies<T>* out) {
       // head_dim/2, then inv_freq /= factor.
       for (int j = 0; j < pairs; ++j) theta[j] = j < s.rope_angles ? theta[j] / to<T>(fac) : T(0.0);
       break;
+    case RC_ROPE_NONE:  // no rope (NoPE layers): theta = 0 exactly, a = 1 -- the identity
+      for (auto& th : theta) th = T(0.0);
+      break;
     default:
       return RC_ERR_SPEC;
   }

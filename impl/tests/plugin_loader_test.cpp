@@ -236,9 +236,12 @@ TEST(DescriptorCheck, Abi2FieldsAreCheckedAndAbi1DescriptorsNeverRead) {
   v1.apply2 = nullptr;
   EXPECT_FALSE(check_descriptor(v1)) << check_descriptor(v1).field;
   // The scaling kinds are append-only: the mask of every type an ABI 1 plugin could name
-  // (RC_SCALING_ALL before proportional) still loads.
-  v1.scalings = RC_SCALING_ALL & ~RC_SCALING_BIT(RC_ROPE_PROPORTIONAL);
+  // (RC_SCALING_ALL before proportional), and before none, still loads.
+  v1.scalings = RC_SCALING_ALL & ~RC_SCALING_BIT(RC_ROPE_PROPORTIONAL) & ~RC_SCALING_BIT(RC_ROPE_NONE);
   EXPECT_EQ(v1.scalings, 0x7Fu);
+  EXPECT_FALSE(check_descriptor(v1)) << check_descriptor(v1).field;
+  v1.scalings = RC_SCALING_ALL & ~RC_SCALING_BIT(RC_ROPE_NONE);
+  EXPECT_EQ(v1.scalings, 0xFFu);
   EXPECT_FALSE(check_descriptor(v1)) << check_descriptor(v1).field;
 
   rc_kernel_desc good = *builtin_kernels().front();

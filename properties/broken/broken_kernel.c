@@ -79,6 +79,7 @@ static int check_scaling(const rc_spec* s) {
                      s->rope_angles <= s->rotary_dim / 2
                  ? RC_OK
                  : RC_ERR_SPEC;
+    case RC_ROPE_NONE: return RC_OK;
     default: return RC_ERR_SPEC;
   }
 }
@@ -283,6 +284,7 @@ static int apply_rows(rb_bug bug, const rc_spec* given, const int64_t* positions
     theta[j] = pow(base, -2.0 * jj / dj);
     if (spec->rope_type == RC_ROPE_LINEAR || prop) theta[j] /= spec->factor;
     if (prop && j >= spec->rope_angles) theta[j] = 0.0; /* HF: cat(inv_freq, zeros) */
+    if (spec->rope_type == RC_ROPE_NONE && bug != RB_NOPE_ROTATED) theta[j] = 0.0; /* no rope */
   }
   double attention = 1.0;
   if (spec->rope_type == RC_ROPE_YARN && !(bug == RB_MROPE_YARN_SKIPPED && mrope)) {

@@ -9,8 +9,8 @@
  * properties/DETECTION.md lists the result.
  *
  * The twin: f32 in and out, default, linear, YaRN, llama3 and proportional scaling (HF modeling_rope_utils
- * formulas, in double), both layouts, partial rotary, in place and out of place, positions
- * 0 .. 2^31.  theta'_j in double, as revolutions f_j = theta'_j / 2 pi; t*f_j is reduced mod 1
+ * formulas, in double) and no rope (none: theta = 0), both layouts, partial rotary, in place and
+ * out of place, positions 0 .. 2^31.  theta'_j in double, as revolutions f_j = theta'_j / 2 pi; t*f_j is reduced mod 1
  * without fmod (the FMA splits the product exactly, so the only angle errors are f_j's few
  * ulp and the final rounding), cos and sin in double times the attention factor, rounded
  * once to float, the rotation in float.
@@ -72,8 +72,12 @@ typedef enum rb_bug {
   RB_MROPE_YARN_SKIPPED,        /* YaRN not applied on the M-RoPE path: unscaled frequencies and
                                    attention factor 1 when the spec has several axes */
   /* The N-D twin of issue 17 (RB_DEFINE_PLUGIN_ND: rc_spec.axes_dims, positions per axis). */
-  RB_ND_AXES_SWAPPED            /* N-D RoPE: the last two axes' positions swapped (a ViT's or
+  RB_ND_AXES_SWAPPED,           /* N-D RoPE: the last two axes' positions swapped (a ViT's or
                                    FLUX's h and w: row ids where column ids belong) */
+  /* Issue 18's NoPE twin (a model twin): */
+  RB_NOPE_ROTATED               /* rope type none (Llama 4's no_rope_layers) rotated anyway, with the
+                                   default frequencies b^(-2j/d) of the spec's base: the engine
+                                   applies the model's rope on its NoPE layers */
 } rb_bug;
 
 /* Largest accepted position (the twin keeps t*f_j below 2^31 revolutions, far inside the
@@ -112,7 +116,7 @@ void rb_release(void* handle);
 #define RB_SCALINGS                                                                 \
   (RC_SCALING_BIT(RC_ROPE_DEFAULT) | RC_SCALING_BIT(RC_ROPE_LINEAR) |               \
    RC_SCALING_BIT(RC_ROPE_YARN) | RC_SCALING_BIT(RC_ROPE_LLAMA3) |                  \
-   RC_SCALING_BIT(RC_ROPE_PROPORTIONAL))
+   RC_SCALING_BIT(RC_ROPE_PROPORTIONAL) | RC_SCALING_BIT(RC_ROPE_NONE))
 
 /* Defines the plugin: the apply wrapper, the descriptor (the twin's honest-looking contract)
  * and the one exported symbol.  NAME is the kernel's name, BUG its rb_bug. */

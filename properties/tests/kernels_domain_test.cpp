@@ -236,3 +236,30 @@ TEST(SupportedDomain, EveryAcceptedRandomSpecGivesFiniteFrequenciesAndBounds) {
 
 }  // namespace
 }  // namespace ropecheck::impl
+
+namespace ropecheck::impl {
+namespace {
+
+// θ_j = 0 (rope type none, proportional's padded pairs): no angle is formed, so the bound has no
+// angle term at any position -- it is the bound of a pair at t = 0 with θ > 0 less the declared
+// reduction error -- and PairBounds says the same as pair_bound.
+TEST(SupportedDomain, ZeroFrequencyPairsHaveNoAngleTerm) {
+  const RopeSpec none = testing::sample_specs().back();
+  ASSERT_EQ(none.type, RopeType::kNone);
+  const double r = 1.25;
+  for (const rc_kernel_desc* d : builtin_kernels()) {
+    const ref::PairBounds bounds(*d, none);
+    const double at_zero = ref::pair_bound(*d, none, 0, 0, 1.0, r, 1.0);  // t = 0: the angle term is the reduction's
+    for (int64_t t : {int64_t{1}, int64_t{1} << 40, INT64_MAX}) {
+      const ref::PairBound b = ref::pair_error_bound(*d, none, 0, t, 0.0, r, 1.0);
+      EXPECT_EQ(b.dphi, 0.0) << d->name << " t=" << t;
+      EXPECT_EQ(b.angle, 0.0) << d->name << " t=" << t;
+      const double want = at_zero - 1.01 * r * d->accuracy.reduced_angle_abs_error;
+      EXPECT_NEAR(ref::pair_bound(*d, none, 0, t, 0.0, r, 1.0), want, 1e-12 * want) << d->name << " t=" << t;
+      EXPECT_EQ(bounds(0, t, 0.0, r, 1.0), ref::pair_bound(*d, none, 0, t, 0.0, r, 1.0)) << d->name << " t=" << t;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ropecheck::impl

@@ -31,7 +31,8 @@ def spec(source: Union[Spec, dict, str, os.PathLike]) -> Spec:
         return source
     if isinstance(source, dict):
         if "rope_theta" in source or "model_type" in source or "rope_scaling" in source:
-            return _one(specs_from_hf_config(source), "the HF config")
+            # The one rope: NoPE layers' spec (rope_type "none") is not one, as in the C++ reader.
+            return _one([s for s in specs_from_hf_config(source) if s.rope_type != "none"], "the HF config")
         return _core.spec_from_json(json.dumps(source))
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
@@ -43,7 +44,9 @@ def spec(source: Union[Spec, dict, str, os.PathLike]) -> Spec:
 
 def specs_from_hf_config(config: Union[dict, str, os.PathLike]) -> List[Spec]:
     """The specs of a HuggingFace config.json (a path, JSON text or the parsed dict): one per
-    layer type with rope (Gemma 3: sliding and full attention), in the config's order."""
+    layer type with rope (Gemma 3: sliding and full attention), in the config's order, then,
+    when some layers have no rope (Llama 4's no_rope_layers), one of rope_type "none" (the
+    identity) named "<model>/nope" for them."""
     if isinstance(config, dict):
         return list(_core.specs_from_hf_config(json.dumps(config), "config"))
     text = os.fspath(config)

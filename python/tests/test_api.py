@@ -29,6 +29,21 @@ def test_hf_config_gives_one_spec_per_layer_type(tmp_path):
     assert [s.to_json() for s in ropecheck.specs_from_hf_config(path)] == [s.to_json() for s in specs]
 
 
+def test_hf_config_nope_layers_are_a_spec_of_rope_type_none():
+    # SmolLM3's form: no_rope_layers without layer_types; layer 3 has no rope.
+    cfg = {"_name_or_path": "smol", "head_dim": 16, "rope_theta": 10000.0, "num_hidden_layers": 4,
+           "no_rope_layers": [1, 1, 1, 0], "max_position_embeddings": 4096}
+    specs = ropecheck.specs_from_hf_config(cfg)
+    assert [(s.name, s.rope_type) for s in specs] == [("smol", "default"), ("smol/nope", "none")]
+    nope = specs[1]
+    assert ropecheck.frequencies(nope).tolist() == [0.0] * 8
+    assert ropecheck.attention_factor(nope) == 1.0
+    x = np.linspace(-2.0, 2.0, 16)
+    assert ropecheck.rotate(nope, x, 2**40 + 3).tolist() == x.tolist()  # the identity
+    # The one-rope reader gives the rope, not the NoPE layers' identity.
+    assert ropecheck.spec(cfg).rope_type == "default"
+
+
 def test_bad_spec_names_the_field():
     with pytest.raises(ValueError, match="head_dim"):
         ropecheck.spec({"head_dim": 7, "rope_theta": 10000})

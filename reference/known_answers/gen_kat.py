@@ -4,7 +4,7 @@
 Computes, with mpmath at 400 bits, the frequencies theta'_j, the attention factor a, the
 rotated head R(x, t) at edge positions, and the closed-form attention score
 <R(q,t), R(k,s)> = a^2 Re sum_j q_j conj(k_j) e^{i(t-s)theta'_j} + sum_{c>=d} q_c k_c
-for every RoPE variant (default, linear, ntk, dynamic, yarn, llama3, longrope, proportional) and both
+for every RoPE variant (default, linear, ntk, dynamic, yarn, llama3, longrope, proportional, none) and both
 layouts, and multi-axis M-RoPE (chunked as Qwen2-VL, interleaved as Qwen3-VL, with YaRN and
 partial rotary), and N-D RoPE (FLUX's per-axis ropes, the Qwen2-VL ViT's 2-D split, Pixtral's dealt
 frequencies): positions "t:h:w", pair j rotated by the position of its axis (axis_map).
@@ -145,6 +145,11 @@ def frequencies(spec):
         turning = [1 / b ** (mpf(2 * j) / hd) for j in range(ra)]
         th = [t / P(sc.get("factor", 1)) for t in turning + [mpf(0)] * (hd // 2 - ra)]
         info = {"rope_angles": ra}
+    elif kind == "none":
+        # No rope: a NoPE layer (HF Llama4TextAttention skips apply_rotary_emb where use_rope is
+        # 0, no_rope_layers[i] == 0): every pair turns by angle 0 and nothing is scaled.
+        th = [mpf(0)] * (d // 2)
+        info = {"zero_pairs": d // 2}
     else:
         raise ValueError(kind)
     return th, a, info
@@ -358,10 +363,21 @@ ND_CASES = [
 ]
 
 
+# No rope (NoPE layers), added after the lists above so that their LCG inputs stay what they were:
+# Llama-4-Scout's NoPE layers (its head geometry and rope_theta, interleaved; the type reads
+# neither), and a half-split one with partial rotary.
+NOPE_CASES = [
+    ("none_llama4_nope_d128_interleaved", spec("Llama-4-Scout NoPE layers", 128, 128, 500000, IL, 10485760,
+                                               {"type": "none"}), POS_SHORT, {1: -0.0, 127: 1e30}),
+    ("none_h12_r8_half_split_partial", spec("no rope, partial rotary", 12, 8, 10000, HS, 4096, {"type": "none"}),
+     POS, {4: -0.0, 10: 1e-30}),
+]
+
+
 def build(prec):
     mp.prec = prec
     rng, out = LCG(0x524F50454B4154), []  # "ROPEKAT"
-    for cid, sp, pos, special in CASES + MROPE_CASES + ND_CASES:
+    for cid, sp, pos, special in CASES + MROPE_CASES + ND_CASES + NOPE_CASES:
         sc = sp.get("scaling", {})
         extra = {sp["max_position_embeddings"]} if sc else set()
         if "original_max_position_embeddings" in sc:
@@ -407,6 +423,8 @@ def self_check(cases, cases_hi):
             for j in range(sp.get("scaling", {}).get("rope_angles", rd // 2), rd // 2):
                 if any(y[i] != P(x[i]) for i in pair_index(sp, j)):  # theta = 0: R(0) = I exactly
                     fail(f"{cid}: zero-frequency pair {j} changed at t={t}")
+            if sp.get("scaling", {}).get("type") == "none" and any(y[c] != P(x[c]) for c in range(hd)):
+                fail(f"{cid}: no rope is not the identity at t={t}")
         for q, k, t, s, sc in scores:
             direct = mpmath.fsum(u * v for u, v in zip(rotate(sp, th, a, q, t), rotate(sp, th, a, k, s)))
             if abs(direct - sc) > tol * (1 + mpmath.fsum(abs(P(u) * P(v)) for u, v in zip(q, k)) * a * a):
@@ -453,6 +471,10 @@ def check_values(cases):
     if int(0.25 * 512 // 2) != gemma[5]["rope_angles"] or sum(1 for t in gemma[3] if t != 0) != 64:
         fail(f"proportional Gemma 4: rope_angles {gemma[5]['rope_angles']}, want int(0.25 * 512 // 2) = 64 turning pairs")
     res["proportional_gemma4_d512_r64"] = {"partial_rotary_factor": 0.25, "rope_angles": 64, "zero_pairs": 192}
+    nope = by["none_llama4_nope_d128_interleaved"]
+    if any(t != 0 for t in nope[3]) or nope[4] != 1:
+        fail("none: every theta must be 0 and a = 1")
+    res["none_llama4_nope_d128_interleaved"] = {"zero_pairs": nope[5]["zero_pairs"], "attention_factor": S(nope[4])}
     return res
 
 

@@ -290,6 +290,43 @@ TEST(FastOracle, NegativePositionsAreTheInverseRotationLikeTheExactReference) {
   }
 }
 
+// Rope type none (NoPE layers): θ' = 0, a = 1, so both oracles return the input exactly (low
+// parts 0; ±0 equal in a rotated pair, as x0·sin 0 + x1·cos 0 gives +0 for x1 = −0, and bit for
+// bit in the pass-through dims) at every position, negative ones and INT64_MAX included; the fast oracle takes
+// its short path for every t < 2^53 (t·θ = 0 turns) and no division by θ_max = 0 happens.
+TEST(FastOracle, RopeTypeNoneIsTheIdentityBitForBitInBothOracles) {
+  const RopeSpec spec = sample_specs().back();
+  ASSERT_EQ(spec.type, RopeType::kNone);
+  const Pair o(spec);
+  EXPECT_EQ(o.fast->attention_factor(), 1.0);
+  EXPECT_EQ(o.fast->max_fast_position(), INT64_MAX);
+  std::vector<double> x(static_cast<size_t>(spec.head_dim));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = (i % 2 ? -1.0 : 1.0) * std::ldexp(0.7 + 0.01 * static_cast<double>(i), static_cast<int>(i) - 6);
+  x[3] = -0.0;  // in pair 1
+  x[9] = -0.0;  // pass-through
+  for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{4097}, (int64_t{1} << 53) - 1, (int64_t{1} << 53) + 1, INT64_MAX,
+                    int64_t{-5}, -INT64_MAX}) {
+    for (const ref::Oracle* oracle : {static_cast<const ref::Oracle*>(o.fast.get()), static_cast<const ref::Oracle*>(o.exact.get())}) {
+      std::vector<double> hi(x.size()), lo(x.size());
+      oracle->rotate(t, x.data(), hi.data(), lo.data());
+      for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(hi[i], x[i]) << oracle->name() << " t=" << t << " i=" << i;
+      EXPECT_EQ(std::memcmp(hi.data() + spec.rotary_dim, x.data() + spec.rotary_dim,
+                            (x.size() - static_cast<size_t>(spec.rotary_dim)) * sizeof(double)),
+                0)
+          << oracle->name() << " t=" << t;
+      for (double l : lo) EXPECT_EQ(l, 0.0) << oracle->name() << " t=" << t;
+    }
+    for (int j = 0; j < spec.pairs(); ++j) EXPECT_EQ(o.fast->theta(j), 0.0);
+  }
+  // The score is the plain dot product, at any t - s.
+  const double s_fast = o.fast->score(x.data(), INT64_MAX, x.data(), 3), s_exact = o.exact->score(x.data(), INT64_MAX, x.data(), 3);
+  double dot = 0;
+  for (double v : x) dot += v * v;
+  // The double sum above carries 12 roundings of positive terms: within 2^-45 of the dot product.
+  EXPECT_NEAR(s_fast, dot, 0x1p-45 * dot);
+  EXPECT_NEAR(s_exact, dot, 0x1p-45 * dot);
+}
+
 TEST(FastOracle, RejectsBadPairsLikeTheExactReference) {
   const Pair o(sample_specs().front());
   double y[2], yl[2];

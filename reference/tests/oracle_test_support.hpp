@@ -37,7 +37,7 @@ inline rc::Gen<RopeSpec> gen_spec() {
     RopeSpec s;
     s.type = *rc::gen::element(RopeType::kDefault, RopeType::kLinear, RopeType::kNtk,
                                RopeType::kDynamic, RopeType::kYarn, RopeType::kLlama3,
-                               RopeType::kLongrope, RopeType::kProportional);
+                               RopeType::kLongrope, RopeType::kProportional, RopeType::kNone);
     s.layout = *rc::gen::element(Layout::kHalfSplit, Layout::kInterleaved);
     const bool needs4 = s.type == RopeType::kNtk || s.type == RopeType::kDynamic;
     const int half = *rc::gen::inRange(needs4 ? 2 : 1, 129);
@@ -99,6 +99,8 @@ inline rc::Gen<RopeSpec> gen_spec() {
       case RopeType::kProportional:
         s.factor = *rc::gen::oneOf(rc::gen::just(1.0), gen_log_uniform(0.25, 64.0));
         s.rope_angles = *rc::gen::inRange(1, half + 1);
+        break;
+      case RopeType::kNone:  // θ' = 0 for every pair: the identity
         break;
     }
     return s;

@@ -58,6 +58,8 @@ inline std::vector<RopeSpec> sample_specs() {
   prop.factor = 2;
   prop.rope_angles = 3;  // pairs 3..7 at θ = 0
   out.push_back(prop);
+  // No rope (NoPE layers): every θ = 0; partial rotary, so pass-through dims stay covered.
+  out.push_back(make(12, 8, 500000, Layout::kInterleaved, RopeType::kNone));
   return out;
 }
 

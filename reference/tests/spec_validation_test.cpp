@@ -467,7 +467,7 @@ std::vector<int> every(int first, int step, int end) {
 
 TEST(HfConfigs, Llama4ScoutIsInterleavedLlama3WithEqualFreqFactorsAndNopeLayers) {
   const HfModelRopes m = ropes_of("llama-4-scout-17b-16e.config.json");
-  ASSERT_EQ(m.ropes.size(), 1u);
+  ASSERT_EQ(m.ropes.size(), 2u);  // the llama3 rope, then the NoPE layers' spec
   const RopeSpec& s = m.ropes[0].spec;
   EXPECT_EQ(s.name, "meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention");
   EXPECT_EQ(m.ropes[0].layer_type, "chunked_attention");
@@ -480,7 +480,73 @@ TEST(HfConfigs, Llama4ScoutIsInterleavedLlama3WithEqualFreqFactorsAndNopeLayers)
   // no_rope_layers is empty: HF's default, every 4th of the 48 layers has no rope.
   EXPECT_EQ(m.layers_without_rope, every(3, 4, 48));
   EXPECT_EQ(m.ropes[0].layers.size(), 36u);
-  EXPECT_EQ(m.nope_note().rfind("layers with no rope (not checked as a rope spec): 3, 7, 11,", 0), 0u) << m.nope_note();
+  EXPECT_EQ(m.nope_note().rfind("layers with no rope (checked as rope type none, the identity: spec "
+                                "meta-llama/Llama-4-Scout-17B-16E-Instruct/nope): 3, 7, 11,",
+                                0),
+            0u)
+      << m.nope_note();
+  // The NoPE layers (HF modeling_llama4: `if self.use_rope: apply_rotary_emb(...)`, use_rope =
+  // no_rope_layers[layer]) as one spec of rope type none with the text model's head geometry.
+  const HfLayerRope& nope = m.ropes[1];
+  EXPECT_EQ(nope.spec.name, "meta-llama/Llama-4-Scout-17B-16E-Instruct/nope");
+  EXPECT_EQ(nope.spec.type, RopeType::kNone);
+  EXPECT_EQ(nope.layer_type, "full_attention");  // HF Llama4TextConfig's name for a layer without rope
+  EXPECT_EQ(nope.layers, every(3, 4, 48));
+  EXPECT_EQ(nope.spec.head_dim, 128);
+  EXPECT_EQ(nope.spec.rotary_dim, 128);
+  EXPECT_EQ(nope.spec.layout, Layout::kInterleaved);
+  EXPECT_EQ(nope.spec.base, 500000.0);  // the model's, unused by the type
+  // The one-rope reader returns the rope, not the NoPE layers' identity.
+  EXPECT_EQ(load_hf_config_file(spec_dir() + "hf/llama-4-scout-17b-16e.config.json").type, RopeType::kLlama3);
+}
+
+// No rope (NoPE layers): θ' = 0 for every pair, a = 1.  Its spec JSON is {"type": "none"}; the
+// scaling fields it does not read are ignored as for default, rope_angles and mrope_section are
+// refused naming them; HF configs have no such rope_type (they list no_rope_layers).
+TEST(SpecValidation, RopeTypeNoneReadsNoScalingAndRoundTrips) {
+  const RopeSpec s = spec_from_json_text(
+      R"({"name": "m/nope", "head_dim": 12, "rotary_dim": 8, "base": 500000, "layout": "interleaved",
+          "max_position_embeddings": 4096, "scaling": {"type": "none"}})");
+  EXPECT_EQ(s.type, RopeType::kNone);
+  EXPECT_EQ(s.factor, 1.0);
+  EXPECT_STREQ(to_string(s.type), "none");
+  const RopeSpec back = spec_from_json_text(spec_to_json_text(s));
+  EXPECT_EQ(back.type, RopeType::kNone);
+  EXPECT_EQ(back.rotary_dim, 8);
+  EXPECT_EQ(back.layout, Layout::kInterleaved);
+  EXPECT_EQ(nlohmann::json::parse(spec_to_json_text(s))["scaling"], nlohmann::json::parse(R"({"type": "none"})"));
+  // A factor is ignored, as for default (validated for NaN only).
+  EXPECT_EQ(spec_from_json_text(R"({"head_dim": 8, "scaling": {"type": "none", "factor": 4}})").type, RopeType::kNone);
+  expect_rejected(R"({"head_dim": 8, "scaling": {"type": "none", "factor": NaN}})", "scaling.factor", false, "finite");
+  expect_rejected(R"({"head_dim": 16, "scaling": {"type": "none", "rope_angles": 4}})", "scaling.rope_angles", false,
+                  "proportional scaling only");
+  expect_rejected(R"({"head_dim": 16, "mrope_section": [4, 2, 2], "scaling": {"type": "none"}})", "mrope_section",
+                  false, "no meaning for rope type none");
+  expect_rejected(R"({"head_dim": 16, "axes_dims": [8, 8], "scaling": {"type": "none"}})", "axes_dims", false,
+                  "default frequencies only");
+  expect_rejected(R"({"head_dim": 8, "rope_scaling": {"rope_type": "none"}})", "rope_scaling.rope_type", true,
+                  "not an HF rope_type");
+  expect_rejected(R"({"head_dim": 8, "rope_parameters": {"rope_type": "none", "rope_theta": 10000}})",
+                  "rope_parameters.rope_type", true, "no_rope_layers");
+}
+
+// A config with one rope layer type and no_rope_layers but no layer_types (SmolLM3's form): the
+// rope is named by the model, the NoPE spec "<model>/nope", and every NoPE layer is listed.
+TEST(HfConfigs, NoRopeLayersWithoutLayerTypesGiveANopeSpec) {
+  const HfModelRopes m = ropes_from_hf_config_text(
+      R"({"_name_or_path": "smol", "head_dim": 64, "rope_theta": 2000000, "num_hidden_layers": 4,
+          "no_rope_layers": [1, 1, 1, 0], "max_position_embeddings": 65536})");
+  ASSERT_EQ(m.ropes.size(), 2u);
+  EXPECT_EQ(m.ropes[0].spec.name, "smol");
+  EXPECT_EQ(m.ropes[0].spec.type, RopeType::kDefault);
+  EXPECT_EQ(m.ropes[0].layers, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(m.ropes[1].spec.name, "smol/nope");
+  EXPECT_EQ(m.ropes[1].spec.type, RopeType::kNone);
+  EXPECT_EQ(m.ropes[1].layer_type, "");
+  EXPECT_EQ(m.ropes[1].layers, (std::vector<int>{3}));
+  EXPECT_EQ(m.layers_without_rope, (std::vector<int>{3}));
+  // Gemma 3 has none: no NoPE spec.
+  for (const HfLayerRope& r : ropes_of("gemma-3-27b.config.json").ropes) EXPECT_NE(r.spec.type, RopeType::kNone);
 }
 
 TEST(HfConfigs, Gemma3HasASlidingAndAFullAttentionRope) {
