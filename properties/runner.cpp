@@ -254,6 +254,20 @@ namespace {
 // are small, while a 65539-token edge call holds tens of MiB, and the judge keeps a runner per
 // kernel for each of 16 specs.
 constexpr size_t kKeepBufferBytes = size_t{2} << 20;
+// Under AddressSanitizer nothing is kept: every call's buffers are then exactly its size, so a
+// kernel writing beyond the guards still meets ASan's heap-buffer-overflow, not the spare
+// capacity of a buffer kept from a larger call.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kKeepBuffers = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kKeepBuffers = false;
+#else
+constexpr bool kKeepBuffers = true;
+#endif
+#else
+constexpr bool kKeepBuffers = true;
+#endif
 }  // namespace
 
 KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
@@ -539,7 +553,7 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       }
     }
     ~Lease() {
-      if (b == nullptr || b->capacity() > kKeepBufferBytes) return;
+      if (!kKeepBuffers || b == nullptr || b->capacity() > kKeepBufferBytes) return;
       const std::lock_guard<std::mutex> lock(runner.buffers_mutex_);
       runner.buffers_.push_back(std::move(b));
     }
