@@ -163,8 +163,11 @@ double pair_norm(double u, double v) {
 
 // The measurement of pair j of token k, head h: the kernel's output y against the oracle's
 // double-double hi + lo for the pair's two components; theta_j and a are the oracle's.
-PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput& y, int64_t k, int64_t h, int j,
-                             const double hi[2], const double lo[2], double theta_j, double a) {
+// `bounds` and `out_dtype` as measure_pair below takes them from ctx (asked once per case by
+// measure_agreement).
+PairMeasurement measure_pair(const ref::PairBounds& bounds, int32_t out_dtype, const Case& c, const RunOutput& y,
+                             int64_t k, int64_t h, int j, const double hi[2], const double lo[2], double theta_j,
+                             double a) {
   const int64_t t = c.angle_position(static_cast<size_t>(k), j);
   PairMeasurement m;
   m.token = k;
@@ -179,12 +182,18 @@ PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput&
   // Error against the double-double exact value: (y − hi) − lo, formed without loss.
   const double d0 = (y.y[m.i0] - hi[0]) - lo[0], d1 = (y.y[m.i1] - hi[1]) - lo[1];
   m.err = pair_norm(d0, d1);
-  const ref::PairBounds& bounds = ctx.bounds != nullptr ? *ctx.bounds : ctx.runner.bounds();
-  m.bound = bounds(j, t, theta_j, m.r, a);  // c.spec's (the runner's, or a call's own length)
-  const int32_t out = ctx.runner.desc().out_dtype;
-  m.ulps = ulps_of(m.err, m.r, out);
-  m.bound_ulps = ulps_of(m.bound, m.r, out);
+  m.bound = bounds(j, t, theta_j, m.r, a);
+  m.ulps = ulps_of(m.err, m.r, out_dtype);
+  m.bound_ulps = ulps_of(m.bound, m.r, out_dtype);
   return m;
+}
+
+// The contract's bounds of c.spec: the runner's, or those of a call's own length.
+const ref::PairBounds& bounds_of(const Context& ctx) { return ctx.bounds != nullptr ? *ctx.bounds : ctx.runner.bounds(); }
+
+PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput& y, int64_t k, int64_t h, int j,
+                             const double hi[2], const double lo[2], double theta_j, double a) {
+  return measure_pair(bounds_of(ctx), ctx.runner.desc().out_dtype, c, y, k, h, j, hi, lo, theta_j, a);
 }
 
 PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput& y, int64_t k, int64_t h, int j,
@@ -192,13 +201,13 @@ PairMeasurement measure_pair(const Context& ctx, const Case& c, const RunOutput&
   return measure_pair(ctx, c, y, k, h, j, hi, lo, ctx.oracle.theta(j), ctx.oracle.attention_factor());
 }
 
-}  // namespace
-
 // One run of the kernel on the case, every rotated pair measured against the oracle.
-// The agreement property and the reports both stand on this (one code path).
-std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
-                                         const std::function<bool(const PairMeasurement&)>& visit,
-                                         RunOutput* out) {
+// The agreement property and the reports both stand on this (one code path).  A template
+// over the visitor: the agreement property's own visitor is inlined into the pair loop (a
+// std::function call per pair was a few per cent of judging a case); measure_agreement is
+// this with a std::function.
+template <class Visit>
+std::optional<Verdict> measure_agreement_with(const Context& ctx, const Case& c, Visit&& visit, RunOutput* out) {
   RunOutput local;
   RunOutput& y = out ? *out : local;
   if (auto v = run_checked(ctx.runner, c, Placement::kNative, &y)) return v;
@@ -208,6 +217,8 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
   std::vector<double> theta(static_cast<size_t>(c.spec.pairs()));
   for (int j = 0; j < c.spec.pairs(); ++j) theta[static_cast<size_t>(j)] = ctx.oracle.theta(j);
   const double a = ctx.oracle.attention_factor();
+  const ref::PairBounds& bounds = bounds_of(ctx);
+  const int32_t out_dtype = ctx.runner.desc().out_dtype;
   for (int64_t k = 0; k < c.n_tokens(); ++k) {
     for (int64_t h = 0; h < c.n_heads; ++h) {
       expected_head(ctx.oracle, c, k, &c.x[c.at(k, h, 0)], hi.data(), lo.data());
@@ -215,7 +226,9 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
         const auto c0 = static_cast<size_t>(c.first_comp(j));
         const auto c1 = static_cast<size_t>(c.second_comp(j));
         const double phi[2] = {hi[c0], hi[c1]}, plo[2] = {lo[c0], lo[c1]};
-        if (!visit(measure_pair(ctx, c, y, k, h, j, phi, plo, theta[static_cast<size_t>(j)], a))) return std::nullopt;
+        if (!visit(measure_pair(bounds, out_dtype, c, y, k, h, j, phi, plo, theta[static_cast<size_t>(j)], a))) {
+          return std::nullopt;
+        }
       }
       for (size_t i = 0; i < hd; ++i) {
         if (c.is_rotated(static_cast<int64_t>(i))) continue;
@@ -228,6 +241,14 @@ std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
     }
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Verdict> measure_agreement(const Context& ctx, const Case& c,
+                                         const std::function<bool(const PairMeasurement&)>& visit,
+                                         RunOutput* out) {
+  return measure_agreement_with(ctx, c, visit, out);
 }
 
 namespace {
@@ -282,7 +303,7 @@ Verdict agrees_with_reference(const Context& ctx, const Case& c) {
     worst.add(m);
     return true;
   };
-  if (auto early = measure_agreement(ctx, c, visit, &y)) return *early;
+  if (auto early = measure_agreement_with(ctx, c, visit, &y)) return *early;
   if (!worst.fail) return v;
   return pair_failure(kPairOverBound, v, *worst.fail, pair_evidence(ctx, c, *worst.fail, y));
 }
@@ -428,7 +449,7 @@ Verdict agrees_with_own_recipe(const Context& ctx, const Case& c) {
     worst.add(m);
     return true;
   };
-  if (auto early = measure_agreement(ctx, c, visit, &y)) return *early;
+  if (auto early = measure_agreement_with(ctx, c, visit, &y)) return *early;
   if (!worst.fail) return v;
   return pair_failure(kPairOverOwnRecipeBound, v, *worst.fail, own_recipe_evidence(ctx, *view, c, *worst.fail, y));
 }

@@ -28,29 +28,26 @@ size_t first_change(const unsigned char* got, const unsigned char* before, size_
   return kNone;
 }
 
-// A buffer of `elems` elements with guards before and after, every byte outside the vectors
-// (guards and stride padding) filled with a pattern of its own: a function of the buffer's
-// salt and the byte's offset.  The input and the output get different salts, so a kernel that
-// copies input padding into the output's (ggml writing one element past each row with an odd
-// head_dim) changes the output's bytes, where one shared canary value would hide it.
-struct Guarded {
-  std::vector<unsigned char> bytes;
-  size_t elem_size;
-  Guarded(size_t elems, size_t esize, uint64_t salt) : bytes(elems * esize + 2 * kGuardBytes), elem_size(esize) {
-    uint64_t z = salt;
-    for (size_t i = 0; i < bytes.size(); i += 8) {
-      // splitmix64: every 8 bytes a new word, distinct per salt and offset.
-      z += 0x9E3779B97F4A7C15ull;
-      uint64_t w = z;
-      w = (w ^ (w >> 30)) * 0xBF58476D1CE4E5B9ull;
-      w = (w ^ (w >> 27)) * 0x94D049BB133111EBull;
-      w ^= w >> 31;
-      std::memcpy(bytes.data() + i, &w, std::min<size_t>(8, bytes.size() - i));
-    }
+// Every buffer has guards before and after, and every byte outside the vectors (guards and
+// stride padding) holds a pattern of its own: a function of the buffer's salt and the byte's
+// offset.  The input and the output get different salts, so a kernel that copies input
+// padding into the output's (ggml writing one element past each row with an odd head_dim)
+// changes the output's bytes, where one shared canary value would hide it.
+// Byte i of the pattern depends on the salt and i alone, so a pattern of n bytes is the
+// first n bytes of any longer one of the same salt: one pattern per salt serves every size.
+void fill_pattern(std::vector<unsigned char>& bytes, size_t size, uint64_t salt) {
+  bytes.assign(size, 0);
+  uint64_t z = salt;
+  for (size_t i = 0; i < bytes.size(); i += 8) {
+    // splitmix64: every 8 bytes a new word, distinct per salt and offset.
+    z += 0x9E3779B97F4A7C15ull;
+    uint64_t w = z;
+    w = (w ^ (w >> 30)) * 0xBF58476D1CE4E5B9ull;
+    w = (w ^ (w >> 27)) * 0x94D049BB133111EBull;
+    w ^= w >> 31;
+    std::memcpy(bytes.data() + i, &w, std::min<size_t>(8, bytes.size() - i));
   }
-  void* base() { return bytes.data() + kGuardBytes; }
-  const void* base() const { return bytes.data() + kGuardBytes; }
-};
+}
 constexpr uint64_t kInputSalt = 0x1A2B3C4D5E6F7081ull, kOutputSalt = 0xF0E1D2C3B4A59687ull;
 
 }  // namespace
@@ -118,6 +115,68 @@ double load_element(const void* base, size_t i, int32_t dtype) {
   }
 }
 
+namespace {
+
+// store_element / load_element of elements [first, first + n), the dtype's case chosen once
+// per run instead of once per element (the same conversions, so the same bytes and values).
+void store_run(void* base, size_t first, const double* v, size_t n, int32_t dtype) {
+  char* p = static_cast<char*>(base);
+  switch (dtype) {
+    case RC_DTYPE_F32:
+      for (size_t i = 0; i < n; ++i) {
+        const float f = static_cast<float>(v[i]);
+        std::memcpy(p + 4 * (first + i), &f, 4);
+      }
+      break;
+    case RC_DTYPE_F64:
+      if (n) std::memcpy(p + 8 * first, v, 8 * n);
+      break;
+    case RC_DTYPE_F16:
+      for (size_t i = 0; i < n; ++i) {
+        const uint16_t h = impl::f32_to_f16(static_cast<float>(v[i]));
+        std::memcpy(p + 2 * (first + i), &h, 2);
+      }
+      break;
+    case RC_DTYPE_BF16:
+      for (size_t i = 0; i < n; ++i) {
+        const uint16_t h = impl::f32_to_bf16(static_cast<float>(v[i]));
+        std::memcpy(p + 2 * (first + i), &h, 2);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void load_run(const void* base, size_t first, double* v, size_t n, int32_t dtype) {
+  const char* p = static_cast<const char*>(base);
+  switch (dtype) {
+    case RC_DTYPE_F32:
+      for (size_t i = 0; i < n; ++i) {
+        float f;
+        std::memcpy(&f, p + 4 * (first + i), 4);
+        v[i] = f;
+      }
+      break;
+    case RC_DTYPE_F64:
+      if (n) std::memcpy(v, p + 8 * first, 8 * n);
+      break;
+    case RC_DTYPE_F16:
+    case RC_DTYPE_BF16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * (first + i), 2);
+        v[i] = dtype == RC_DTYPE_F16 ? impl::f16_to_f32(h) : impl::bf16_to_f32(h);
+      }
+      break;
+    default:
+      for (size_t i = 0; i < n; ++i) v[i] = std::numeric_limits<double>::quiet_NaN();
+      break;
+  }
+}
+
+}  // namespace
+
 double round_to_dtype(double v, int32_t dtype) {
   switch (dtype) {
     case RC_DTYPE_F32: return static_cast<float>(v);
@@ -161,6 +220,54 @@ std::string thrown(const char* entry) {
   }
 }
 
+}  // namespace
+
+// The guarded buffers of one call, kept by the runner between calls.  Each buffer starts every
+// call as a copy of its salt's pattern (made once, and again only when a larger call needs more
+// bytes), the vectors then stored into the input: byte for byte what a fresh buffer filled with
+// the pattern was, without an allocation and a splitmix fill of every byte on every call.
+struct KernelRunner::Buffers {
+  std::vector<unsigned char> pattern[2][2];  // [0: input, 1: output][buffer g]
+  std::vector<unsigned char> bytes[2][2];    // the buffers the kernel gets, same indices
+  std::vector<unsigned char> in_before[2];   // each input buffer as the kernel got it
+  std::vector<int64_t> starts[2];            // element offsets of the vectors of buffer g
+
+  // Buffer (io, g) of `size` bytes, every byte its pattern's.
+  std::vector<unsigned char>& fresh(int io, int g, size_t size) {
+    std::vector<unsigned char>& pat = pattern[io][g];
+    if (pat.size() < size) fill_pattern(pat, size, (io == 0 ? kInputSalt : kOutputSalt) + static_cast<uint64_t>(g));
+    bytes[io][g].assign(pat.begin(), pat.begin() + static_cast<std::ptrdiff_t>(size));
+    return bytes[io][g];
+  }
+  size_t capacity() const {
+    size_t n = 0;
+    for (int g = 0; g < 2; ++g) {
+      n += pattern[0][g].capacity() + pattern[1][g].capacity() + bytes[0][g].capacity() + bytes[1][g].capacity() +
+           in_before[g].capacity() + starts[g].capacity() * sizeof(int64_t);
+    }
+    return n;
+  }
+};
+
+namespace {
+// Buffers larger than this in all are freed after the call rather than kept: generated cases
+// are small, while a 65539-token edge call holds tens of MiB, and the judge keeps a runner per
+// kernel for each of 16 specs.
+constexpr size_t kKeepBufferBytes = size_t{2} << 20;
+// Under AddressSanitizer nothing is kept: every call's buffers are then exactly its size, so a
+// kernel writing beyond the guards still meets ASan's heap-buffer-overflow, not the spare
+// capacity of a buffer kept from a larger call.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kKeepBuffers = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kKeepBuffers = false;
+#else
+constexpr bool kKeepBuffers = true;
+#endif
+#else
+constexpr bool kKeepBuffers = true;
+#endif
 }  // namespace
 
 KernelRunner::KernelRunner(const rc_kernel_desc& desc, const RopeSpec& spec)
@@ -411,15 +518,15 @@ BufferLayout layout_of(const Case& c) {
   return l;
 }
 
-// The first byte of `bytes` that changed from `before` outside the vectors starting at
-// `starts` (element offsets, each `hd` elements long), or kNone.
-size_t change_outside_vectors(const std::vector<unsigned char>& bytes, const std::vector<unsigned char>& before,
-                              std::vector<int64_t> starts, int64_t hd, size_t es) {
-  std::sort(starts.begin(), starts.end());
+// The first byte of `bytes` (`size` of them) that changed from `before` outside the vectors
+// starting at `starts` (element offsets, each `hd` elements long), or kNone.
+size_t change_outside_vectors(const unsigned char* bytes, const unsigned char* before, size_t size,
+                              std::vector<int64_t>& starts, int64_t hd, size_t es) {
+  if (!std::is_sorted(starts.begin(), starts.end())) std::sort(starts.begin(), starts.end());
   size_t changed = kNone, from = 0;
   for (size_t v = 0; v <= starts.size() && changed == kNone; ++v) {
-    const size_t to = v < starts.size() ? kGuardBytes + static_cast<size_t>(starts[v]) * es : bytes.size();
-    if (to > from) changed = first_change(bytes.data(), before.data(), from, to);
+    const size_t to = v < starts.size() ? kGuardBytes + static_cast<size_t>(starts[v]) * es : size;
+    if (to > from) changed = first_change(bytes, before, from, to);
     if (v < starts.size()) from = std::max(from, to + static_cast<size_t>(hd) * es);
   }
   return changed;
@@ -433,31 +540,60 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
   const BufferLayout lay = layout_of(c);
   const bool in_place = placement == Placement::kInPlace;
 
+  // The buffers of this call, from the pool (given back on every way out).
+  struct Lease {
+    const KernelRunner& runner;
+    std::unique_ptr<Buffers> b;
+    explicit Lease(const KernelRunner& r) : runner(r) {
+      const std::lock_guard<std::mutex> lock(runner.buffers_mutex_);
+      if (!runner.buffers_.empty()) {
+        b = std::move(runner.buffers_.back());
+        runner.buffers_.pop_back();
+      }
+    }
+    ~Lease() {
+      if (!kKeepBuffers || b == nullptr || b->capacity() > kKeepBufferBytes) return;
+      const std::lock_guard<std::mutex> lock(runner.buffers_mutex_);
+      runner.buffers_.push_back(std::move(b));
+    }
+  } lease(*this);
+  if (lease.b == nullptr) lease.b = std::make_unique<Buffers>();
+  Buffers& bufs = *lease.b;
+
   // Input buffers (each with guards and padding of its own pattern), the vectors stored.
-  std::vector<Guarded> in, out_bufs;
+  // A guarded buffer of buffer g: kGuardBytes, the elements, kGuardBytes.
+  struct Guarded {
+    unsigned char* data;
+    size_t size, elem_size;
+    void* base() const { return data + kGuardBytes; }
+  };
+  const size_t es_in = dtype_size(d.in_dtype), es_out = dtype_size(d.out_dtype);
+  Guarded in[2] = {}, out_bufs[2] = {};
   for (int g = 0; g < lay.groups; ++g) {
-    in.emplace_back(lay.elems(g, n_tok, hd), dtype_size(d.in_dtype), kInputSalt + static_cast<uint64_t>(g));
+    const size_t size = lay.elems(g, n_tok, hd) * es_in + 2 * kGuardBytes;
+    in[g] = {bufs.fresh(0, g, size).data(), size, es_in};
+    bufs.starts[g].clear();
   }
-  std::vector<std::vector<int64_t>> starts(static_cast<size_t>(lay.groups));
+  std::vector<int64_t>* starts = bufs.starts;
+  const auto hd_size = static_cast<size_t>(hd);
   for (int64_t k = 0; k < n_tok; ++k) {
     for (int64_t h = 0; h < n_heads; ++h) {
       const auto [g, off] = lay.at(k, h);
-      starts[static_cast<size_t>(g)].push_back(off);
-      for (int64_t i = 0; i < hd; ++i) {
-        store_element(in[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), c.x[c.at(k, h, i)], d.in_dtype);
-      }
+      starts[g].push_back(off);
+      store_run(in[g].base(), static_cast<size_t>(off), &c.x[c.at(k, h, 0)], hd_size, d.in_dtype);
     }
   }
-  std::vector<std::vector<unsigned char>> in_before;
-  for (const Guarded& b : in) in_before.push_back(b.bytes);
+  for (int g = 0; g < lay.groups; ++g) bufs.in_before[g].assign(in[g].data, in[g].data + in[g].size);
   if (!in_place) {
     for (int g = 0; g < lay.groups; ++g) {
-      out_bufs.emplace_back(lay.elems(g, n_tok, hd), dtype_size(d.out_dtype), kOutputSalt + static_cast<uint64_t>(g));
+      const size_t size = lay.elems(g, n_tok, hd) * es_out + 2 * kGuardBytes;
+      out_bufs[g] = {bufs.fresh(1, g, size).data(), size, es_out};
     }
   }
-  std::vector<Guarded>& out = in_place ? in : out_bufs;
-  std::vector<std::vector<unsigned char>> out_before;
-  for (const Guarded& b : out) out_before.push_back(b.bytes);
+  const Guarded* out = in_place ? in : out_bufs;
+  // Each output buffer as the kernel got it: the input as stored (in place), else the pattern.
+  const unsigned char* out_before[2] = {nullptr, nullptr};
+  for (int g = 0; g < lay.groups; ++g) out_before[g] = in_place ? bufs.in_before[g].data() : bufs.pattern[1][g].data();
 
   if (!prepare_threw_.empty()) throw KernelThrew(prepare_threw_);
   RunOutput r;
@@ -494,9 +630,8 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
       // heads in the first (a packed qkv view).
       auto tensor = [&](int64_t first_head, int64_t heads) {
         const auto [g, off] = lay.at(0, first_head);
-        const size_t es_in = in[static_cast<size_t>(g)].elem_size, es_out = out[static_cast<size_t>(g)].elem_size;
-        return rc_tensor{static_cast<const char*>(in[static_cast<size_t>(g)].base()) + static_cast<size_t>(off) * es_in,
-                         static_cast<char*>(out[static_cast<size_t>(g)].base()) + static_cast<size_t>(off) * es_out,
+        return rc_tensor{static_cast<const char*>(in[g].base()) + static_cast<size_t>(off) * in[g].elem_size,
+                         static_cast<char*>(out[g].base()) + static_cast<size_t>(off) * out[g].elem_size,
                          heads, lay.ts[g], lay.hs, lay.ts[g], lay.hs};
       };
       call.q = tensor(0, c.n_q_heads());
@@ -533,9 +668,9 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
   // view's v) must keep its value; the first changed byte of the first buffer is reported.
   const char* which[2] = {lay.groups == 2 ? "the q buffer" : "the buffer", "the k buffer"};
   for (int g = 0; g < lay.groups && r.out_of_bounds.empty(); ++g) {
-    const Guarded& o = out[static_cast<size_t>(g)];
+    const Guarded& o = out[g];
     const size_t es = o.elem_size;
-    const size_t changed = change_outside_vectors(o.bytes, out_before[static_cast<size_t>(g)], starts[static_cast<size_t>(g)], hd, es);
+    const size_t changed = change_outside_vectors(o.data, out_before[g], o.size, starts[g], hd, es);
     if (changed == kNone) continue;
     const size_t elems = lay.elems(g, n_tok, hd);
     const bool in_guard = changed < kGuardBytes || changed >= kGuardBytes + elems * es;
@@ -551,14 +686,14 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
     }
   }
   for (int g = 0; g < lay.groups && !in_place && r.out_of_bounds.empty(); ++g) {
-    if (in[static_cast<size_t>(g)].bytes != in_before[static_cast<size_t>(g)]) {
+    if (std::memcmp(in[g].data, bufs.in_before[g].data(), in[g].size) != 0) {
       r.out_of_bounds = "wrote into the input of an out-of-place call";
     }
   }
   if (r.status != 0) {
     // A refusal must write nothing.
     for (int g = 0; g < lay.groups; ++g) {
-      if (out[static_cast<size_t>(g)].bytes != out_before[static_cast<size_t>(g)]) {
+      if (std::memcmp(out[g].data, out_before[g], out[g].size) != 0) {
         r.out_of_bounds = "refused the call (" + std::string(rc_status_string(r.status)) + ") but " +
                           (in_place ? "modified the buffer" : "wrote to the output");
       }
@@ -569,9 +704,7 @@ RunOutput KernelRunner::call_kernel(const Case& c, Placement placement) const {
   for (int64_t k = 0; k < n_tok; ++k) {
     for (int64_t h = 0; h < n_heads; ++h) {
       const auto [g, off] = lay.at(k, h);
-      for (int64_t i = 0; i < hd; ++i) {
-        r.y[c.at(k, h, i)] = load_element(out[static_cast<size_t>(g)].base(), static_cast<size_t>(off + i), d.out_dtype);
-      }
+      load_run(out[g].base(), static_cast<size_t>(off), &r.y[c.at(k, h, 0)], hd_size, d.out_dtype);
     }
   }
   return r;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -120,6 +121,12 @@ class KernelRunner {
   std::unique_ptr<CosSinCache> cache_;  // ABI 2: the cos/sin cache of a kernel that reads one
   ref::PairBounds bounds_;
   mutable CallLog* log_ = nullptr;
+  // The guarded buffers of call_kernel, kept between calls (building them afresh was ~10 % of
+  // judging a case): one set per call in flight, since the report sweep calls run() from
+  // several threads at once.  Taken from and given back to the pool under the mutex.
+  struct Buffers;
+  mutable std::mutex buffers_mutex_;
+  mutable std::vector<std::unique_ptr<Buffers>> buffers_;
 
   RunOutput call_kernel(const Case& c, Placement placement) const;  // run() without the log
 };

@@ -383,7 +383,18 @@ constexpr bool kHaveRealign = true;
 template <int kShift>
 class Realigner {
  public:
-  explicit Realigner(uint16_t* y) : y_(y) {}
+  // Starts a run at y, or continues `run` (may be nullptr) when its pending vector ends at y:
+  // that vector becomes this run's previous one, so the line the two share is streamed whole.
+  Realigner(uint16_t* y, Half16Run* run) : y_(y), run_(run) {
+    if (run_ != nullptr && run_->pending != nullptr && run_->pending + 32 == y) {
+      prev_ = hn::Load(d_, run_->tail);
+      y_ = run_->pending;
+      n_ = 1;
+      run_->pending = nullptr;
+    } else if (run_ != nullptr) {
+      simd_half16_run_flush(*run_);
+    }
+  }
   HWY_INLINE void Put(hn::Vec512<uint16_t> v) {
     if (n_ == 0) {
       StoreBlocks<0, kShift / 4>(v, y_);  // up to the first line boundary
@@ -395,8 +406,15 @@ class Realigner {
     prev_ = v;
     ++n_;
   }
-  HWY_INLINE void Finish() {  // the last vector's bytes after the last line boundary
-    if (n_ != 0) StoreBlocks<kShift / 4, 4>(prev_, y_ + 32 * (n_ - 1));
+  // The last vector's bytes after the last line boundary: written, or left pending in the run.
+  HWY_INLINE void Finish() {
+    if (n_ == 0) return;
+    if (run_ != nullptr) {
+      hn::Store(prev_, d_, run_->tail);
+      run_->pending = y_ + 32 * (n_ - 1);
+    } else {
+      StoreBlocks<kShift / 4, 4>(prev_, y_ + 32 * (n_ - 1));
+    }
   }
 
  private:
@@ -410,13 +428,14 @@ class Realigner {
   }
   const hn::Full512<uint16_t> d_;
   uint16_t* y_;
+  Half16Run* run_;
   size_t n_ = 0;
   hn::Vec512<uint16_t> prev_ = hn::Zero(hn::Full512<uint16_t>());
 };
 
 template <int kShift>
 void TokenRealigned(Half16 kind, const rc_spec& spec, const float* c, const float* s,
-                    const uint16_t* x, uint16_t* y, int64_t n_heads) {
+                    const uint16_t* x, uint16_t* y, int64_t n_heads, Half16Run* run) {
   const hn::Full512<float> df;
   const hn::Full512<uint16_t> d16;
   const hn::Full256<uint16_t> d16h;
@@ -438,7 +457,7 @@ void TokenRealigned(Half16 kind, const rc_spec& spec, const float* c, const floa
     const hn::Full256<hwy::float16_t> dh;
     return hn::Combine(d16, hn::BitCast(d16h, hn::DemoteTo(dh, hi)), hn::BitCast(d16h, hn::DemoteTo(dh, lo)));
   };
-  Realigner<kShift> out(y);
+  Realigner<kShift> out(y, run);
   for (int64_t h = 0; h < n_heads; ++h) {
     const uint16_t* xh = x + static_cast<size_t>(h) * hd;
     if (kind == Half16::kBF16 && inter) {
@@ -483,19 +502,21 @@ bool Realignable(const rc_spec& spec, const uint16_t* y, int64_t head_stride) {
   return m % 16 == 0 && m != 0 && head_stride == spec.head_dim && spec.rotary_dim == spec.head_dim &&
          spec.head_dim % 64 == 0;
 }
+// (A run's pending vector ends at y only if the previous token's y had the same offset in its
+// line: its output is a whole number of 64-byte vectors.)
 void RotateRealigned(Half16 kind, const rc_spec& spec, const float* c, const float* s,
-                     const uint16_t* x, uint16_t* y, int64_t n_heads) {
+                     const uint16_t* x, uint16_t* y, int64_t n_heads, Half16Run* run) {
   switch (reinterpret_cast<uintptr_t>(y) % 64) {
-    case 16: return TokenRealigned<12>(kind, spec, c, s, x, y, n_heads);
-    case 32: return TokenRealigned<8>(kind, spec, c, s, x, y, n_heads);
-    default: return TokenRealigned<4>(kind, spec, c, s, x, y, n_heads);
+    case 16: return TokenRealigned<12>(kind, spec, c, s, x, y, n_heads, run);
+    case 32: return TokenRealigned<8>(kind, spec, c, s, x, y, n_heads, run);
+    default: return TokenRealigned<4>(kind, spec, c, s, x, y, n_heads, run);
   }
 }
 #else
 constexpr bool kHaveRealign = false;
 bool Realignable(const rc_spec&, const uint16_t*, int64_t) { return false; }
 void RotateRealigned(Half16, const rc_spec&, const float*, const float*, const uint16_t*, uint16_t*,
-                     int64_t) {}
+                     int64_t, Half16Run*) {}
 #endif
 
 // True if every vector store of RotateHeads16 (2N 16-bit lanes, or N for F16C) lands on a
@@ -508,17 +529,18 @@ bool Aligned16(const rc_spec& spec, const uint16_t* y, int64_t head_stride, size
 
 void RotateToken16(Half16 kind, const rc_spec& spec, const float* c, const float* s,
                    const uint16_t* x, uint16_t* y, int64_t n_heads, int64_t head_stride,
-                   bool stream) {
+                   bool stream, Half16Run* run) {
   const hn::ScalableTag<float> df;
   // Bytes of one 16-bit output vector: 2N lanes for bf16, N for f16 with F16C.
   const size_t vbytes = hn::Lanes(df) * (kind == Half16::kF16 && kF16C ? 2 : 4);
-  if (stream && Aligned16(spec, y, head_stride, vbytes)) {
-    return RotateHeads16<Out::kStream>(df, kind, spec, c, s, x, y, n_heads, head_stride);
-  }
+  const bool whole_vectors = stream && Aligned16(spec, y, head_stride, vbytes);
   // (x == y never streams, and a whole token's heads are one run only when packed.)
-  if (stream && kHaveRealign && Realignable(spec, y, head_stride)) {
-    return RotateRealigned(kind, spec, c, s, x, y, n_heads);
+  if (!whole_vectors && stream && kHaveRealign && Realignable(spec, y, head_stride)) {
+    return RotateRealigned(kind, spec, c, s, x, y, n_heads, run);
   }
+  // Every other path writes all of its bytes: nothing may stay pending behind it.
+  if (run != nullptr) simd_half16_run_flush(*run);
+  if (whole_vectors) return RotateHeads16<Out::kStream>(df, kind, spec, c, s, x, y, n_heads, head_stride);
   if (stream && Aligned16(spec, y, head_stride, 16)) {
     return RotateHeads16<Out::kStream16>(df, kind, spec, c, s, x, y, n_heads, head_stride);
   }
@@ -577,8 +599,8 @@ HWY_EXPORT(F32ToHalf16N);
 
 void simd_rotate_token_16(Half16 kind, const rc_spec& spec, const float* c, const float* s,
                           const uint16_t* x, uint16_t* y, int64_t n_heads, int64_t head_stride,
-                          bool stream) {
-  HWY_DYNAMIC_DISPATCH(RotateToken16)(kind, spec, c, s, x, y, n_heads, head_stride, stream);
+                          bool stream, Half16Run* run) {
+  HWY_DYNAMIC_DISPATCH(RotateToken16)(kind, spec, c, s, x, y, n_heads, head_stride, stream, run);
 }
 void simd_half16_to_f32(Half16 kind, const uint16_t* in, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(Half16ToF32N)(kind, in, out, n);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "common.hpp"
 
@@ -78,9 +79,28 @@ void simd_rotate_tokens(const rc_spec& spec, int64_t n_tokens, int64_t n_heads, 
 // and odd (& 0xFFFF0000) elements, with the row permuted to match once per token; f16 uses the
 // F16C conversions where the target has them (AVX2, AVX-512), else the branch-free ones.
 enum class Half16 { kBF16, kF16 };
+// A streamed output run carried from one token to the next.  With a 16- but not 64-byte
+// aligned y, the streamed path writes each aligned line whole, and the bytes of the token's
+// last vector past its last line boundary would take plain stores -- on a line whose other
+// bytes the next token writes with plain stores too: a read-for-ownership per token, and the
+// store buffer, which drains in order, waits on it with the token's streams behind.  Given a
+// run, the token leaves that vector pending here instead, and the next token, if its output
+// starts where this one's ends (packed tokens), streams the line it shares with it whole.
+// simd_half16_run_flush writes what is still pending (call it once after the last token).
+struct Half16Run {
+  alignas(64) uint16_t tail[32];  // the pending vector (64 bytes)
+  uint16_t* pending = nullptr;    // where it belongs; nullptr: nothing pending
+};
+// Writes the pending vector's bytes past its last line boundary (the others are written).
+inline void simd_half16_run_flush(Half16Run& run) {
+  if (run.pending == nullptr) return;
+  const size_t done = (64 - reinterpret_cast<uintptr_t>(run.pending) % 64) % 64;
+  std::memcpy(reinterpret_cast<char*>(run.pending) + done, reinterpret_cast<const char*>(run.tail) + done, 64 - done);
+  run.pending = nullptr;
+}
 void simd_rotate_token_16(Half16 kind, const rc_spec& spec, const float* c, const float* s,
                           const uint16_t* x, uint16_t* y, int64_t n_heads, int64_t head_stride,
-                          bool stream = false);
+                          bool stream = false, Half16Run* run = nullptr);
 // The vector conversions of the kernels' loops alone, n elements (for the exhaustive test
 // against the scalar ones).  Two documented differences, both for NaN only: f16 -> f32 with
 // F16C makes a signalling NaN quiet; f32 -> bf16 has no NaN branch and is exact for the NaNs a

@@ -75,12 +75,14 @@ int table_rotate(const rc_spec* spec, void* handle, int64_t n_tokens, int64_t n_
       uint16_t* y = static_cast<uint16_t*>(out);
       float c[kMaxPairs], s[kMaxPairs];
       const bool stream = stream_output(*spec, n_tokens, n_heads, in, out, sizeof(uint16_t));
+      Half16Run run;  // packed tokens' output streamed as one run (simd_rotate.hpp)
       for (int64_t k = 0; k < n_tokens; ++k) {
         const float* cr = c;
         const float* sr = s;
         token_row(k, c, s, &cr, &sr);
-        simd_rotate_token_16(kind, *spec, cr, sr, x + k * st.token, y + k * st.token, n_heads, st.head, stream);
+        simd_rotate_token_16(kind, *spec, cr, sr, x + k * st.token, y + k * st.token, n_heads, st.head, stream, &run);
       }
+      simd_half16_run_flush(run);
       if (stream) simd_stream_fence();
     }
   } catch (...) {

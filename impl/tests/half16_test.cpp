@@ -235,6 +235,11 @@ TEST(Half16, kernelsEqualTheScalarRotationBitForBit) {
       {RC_LAYOUT_HALF_SPLIT, 64, 64, 2 * big, 32, 0, 0, 24, false, false, false},
       {RC_LAYOUT_INTERLEAVED, 256, 256, big / 2 + 1, 32, 0, 0, 16, false, false, false},
       {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 8, 0, 8, false, false, false},   // padded: 16-byte pieces
+      // Packed heads, padded tokens: each token a realigned run of its own (no run carried
+      // over: the next token does not start where this one ends), at the same line offset
+      // (64-byte pad) and at a new one per token (16-byte pad).
+      {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 32, 8, false, false, false},
+      {RC_LAYOUT_INTERLEAVED, 128, 128, big, 32, 0, 8, 8, false, false, false},
       {RC_LAYOUT_HALF_SPLIT, 128, 128, big, 32, 0, 0, 1, false, false, false},   // +2 bytes: plain
   };
   for (size_t i = 0; i < cases.size(); ++i) {
