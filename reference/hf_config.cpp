@@ -731,9 +731,10 @@ HfModelRopes load_hf_config_ropes(const std::string& path) {
 
 RopeSpec spec_from_hf_config_text(const std::string& text, const std::string& origin) {
   HfModelRopes r = ropes_from_hf_config_text(text, origin);
-  // The one rope: NoPE layers' spec (rope type none) is not one.
+  // The one rope of the language model: NoPE layers' spec (rope type none) is not one, and
+  // neither is the vision tower's (`<model>/vision`).
   r.ropes.erase(std::remove_if(r.ropes.begin(), r.ropes.end(),
-                               [](const HfLayerRope& l) { return l.spec.type == RopeType::kNone; }),
+                               [](const HfLayerRope& l) { return l.spec.type == RopeType::kNone || l.layer_type == "vision"; }),
                 r.ropes.end());
   if (r.ropes.size() != 1) {
     std::string list;

@@ -683,6 +683,8 @@ TEST(HfConfigs, ReadsVisionTowersAsTwoAxisSpecs) {
   EXPECT_FALSE(v.axes_dealt);
   EXPECT_EQ(v.layout, Layout::kHalfSplit);
   EXPECT_EQ(v.base, 10000.0);
+  // The one-spec reader gives the language model's rope, not the tower's.
+  EXPECT_EQ(load_hf_config_file(spec_dir() + "hf/qwen2-vl-7b.config.json").mrope_section, (std::vector<int>{16, 24, 24}));
 
   const HfModelRopes px = ropes_from_hf_config_text(R"({"model_type": "llava", "_name_or_path": "px",
       "text_config": {"head_dim": 128, "hidden_size": 5120, "num_attention_heads": 32, "rope_theta": 1e9},
