@@ -48,8 +48,10 @@ Options:
   --spec FILE        a ropecheck spec JSON (repeatable).
   --hf-config FILE   a HuggingFace config.json (repeatable): one spec per layer type with
                      rope (README.md, "HF configs").
-                     Default specs: every variant and both layouts (default, partial, linear,
-                     ntk, dynamic, yarn x2, llama3, longrope) plus generated specs.
+                     Default specs (reference/specs/gate): every variant and both layouts
+                     (default, partial, linear, ntk, dynamic, yarn x2, llama3 x2, longrope,
+                     proportional, M-RoPE chunked and interleaved, N-D per axis and dealt)
+                     plus generated specs.
   --budget-seconds N time for generated cases and shrinking, shared by all units (default
                      20): each unit stops generating, and a shrink stops (saying so), when its
                      share is used.  The edge-position sweep always runs whole, first.
