@@ -2,6 +2,7 @@
 // malformed input — every one exit 2 with a message naming the array, never a crash and never
 // a pass.  The numpy round trip is python/examples/round_trip_test.sh.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -267,7 +268,9 @@ JudgeRun judge(const std::string& cases, const std::string& outputs) {
 }
 
 std::string write(const std::string& name, const std::vector<unsigned char>& bytes) {
-  const std::string path = ::testing::TempDir() + name;
+  // Named per process: CTest runs these tests as processes of their own, side by side, and most
+  // write a file of the same name (c.npz) -- one could read the other's half-written file.
+  const std::string path = ::testing::TempDir() + "vectors-" + std::to_string(::getpid()) + "-" + name;
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   return path;
 }
@@ -425,7 +428,9 @@ nlohmann::json comparable(const std::string& dir) {
 class ReportFrom : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir() + "report-from");
+    // One folder per process: CTest runs each test of this suite as a process of its own, two at
+    // a time, and each sets the suite up (a shared folder was removed under the other's feet).
+    dir_ = new std::string(::testing::TempDir() + "report-from-" + std::to_string(::getpid()));
     int code = 0;
     run("rm -rf '" + *dir_ + "' && mkdir -p '" + *dir_ + "'", &code);
     std::ofstream(*dir_ + "/small.json") << R"({"name": "small", "head_dim": 16, "rotary_dim": 12, "base": 10000,
@@ -433,7 +438,11 @@ class ReportFrom : public ::testing::Test {
     const std::string out = run(vectors("c.npz", "o.npz", ""), &code);
     ASSERT_EQ(code, 0) << out;
   }
-  static void TearDownTestSuite() { delete dir_; }
+  static void TearDownTestSuite() {
+    int code = 0;
+    run("rm -rf '" + *dir_ + "'", &code);
+    delete dir_;
+  }
   static std::string vectors(const std::string& cases, const std::string& outputs, const std::string& extra) {
     return std::string(ROPECHECK_BINARY) + " vectors --contract scalar_f64 --spec '" + *dir_ + "/small.json' --cases 1 " +
            "--no-many-tokens --seed 3 --report-positions 0:2^16:log:64 --quiet --out-dir '" + *dir_ + "/f' --out '" + *dir_ + "/" +
