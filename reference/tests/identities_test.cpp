@@ -292,4 +292,45 @@ TEST(ExactReferenceTest, ConcurrentUseGivesTheDigitsOfSequentialUse) {
 }
 
 }  // namespace
+// Multi-axis RoPE (issue 17): a text token (every axis at one t) reduces to 1-D RoPE with the
+// same frequencies -- for M-RoPE, the spec without its sections, chunked or interleaved, with
+// YaRN and partial rotary; for N-D, a rotation by t at the N-D spec's own per-pair θ (the 1-D
+// rotate of the same spec).  Bit for bit: the same exact value rounded the same way.
+TEST(MultiAxisReference, TextTokensAreOneAxisRopeWithTheSameFrequencies) {
+  std::mt19937_64 gen(17);
+  std::uniform_real_distribution<double> u(-2.0, 2.0);
+  RopeSpec yarn = testing::basic_spec(24, 16, 1e7, RopeType::kYarn);
+  yarn.factor = 4;
+  yarn.original_max_position_embeddings = 65536;
+  yarn.max_position_embeddings = 262144;
+  for (const bool interleaved : {false, true}) {
+    RopeSpec m = yarn;
+    m.mrope_section = {3, 3, 2};
+    m.mrope_interleaved = interleaved;
+    const ExactReference multi(m), one(yarn);
+    std::vector<double> x(24);
+    for (double& v : x) v = u(gen);
+    for (int64_t t : {int64_t{0}, int64_t{5}, int64_t{4097}, (int64_t{1} << 40) + 3, INT64_MAX}) {
+      std::vector<double> a_hi(24), a_lo(24), b_hi(24), b_lo(24);
+      multi.rotate_axes({t, t, t}, x.data(), a_hi.data(), a_lo.data());
+      one.rotate(t, x.data(), b_hi.data(), b_lo.data());
+      EXPECT_EQ(a_hi, b_hi) << "interleaved " << interleaved << " t " << t;
+      EXPECT_EQ(a_lo, b_lo) << "interleaved " << interleaved << " t " << t;
+    }
+  }
+  RopeSpec nd = testing::basic_spec(64, 64, 1e4, RopeType::kDefault);
+  nd.axes_dims = {32, 32};
+  nd.axes_dealt = true;
+  const ExactReference r(nd);
+  std::vector<double> x(64);
+  for (double& v : x) v = u(gen);
+  for (int64_t t : {int64_t{3}, int64_t{-4096}, (int64_t{1} << 40) + 3}) {
+    std::vector<double> a_hi(64), a_lo(64), b_hi(64), b_lo(64);
+    r.rotate_axes({t, t}, x.data(), a_hi.data(), a_lo.data());
+    r.rotate(t, x.data(), b_hi.data(), b_lo.data());
+    EXPECT_EQ(a_hi, b_hi) << "t " << t;
+    EXPECT_EQ(a_lo, b_lo) << "t " << t;
+  }
+}
+
 }  // namespace ropecheck::ref
