@@ -508,7 +508,7 @@ std::optional<RopeSpec> read_vision_rope(const json& j, const std::string& top_m
   static const std::set<std::string> qwen = {"qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe"};
   if (type.empty() && qwen.count(top_model_type)) type = top_model_type;
   const auto positive = [&](const char* key) {
-    if (!has(v, key)) throw SpecError(p + key, std::string("is required to derive the ") + type + " vision tower's head_dim");
+    if (!has(v, key)) throw SpecError(p + key, std::string("is required to read the ") + type + " vision tower's rope (its head_dim, and for Pixtral its positions per axis)");
     const int64_t x = get_int(v, key, p + key);
     if (x < 1) throw SpecError(p + key, "must be >= 1");
     return x;
