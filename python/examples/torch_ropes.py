@@ -90,6 +90,101 @@ def hf_rope_interleaved(positions, q, k, spec):
     return apply(q), (None if k is None else apply(k))
 
 
+# ------------------------------------------------------------- dynamic NTK ----------
+# HF modeling_rope_utils._compute_dynamic_ntk_parameters: the sequence length so far L (here the
+# call's seq_len; 0 = the spec's) above max_position_embeddings L_max grows the base to
+# b * (s*L/L_max - (s - 1))^(d/(d-2)) (computed in Python floats), then inv_freq in fp32 as
+# above.  HF's dynamic_frequency_update recomputes it whenever L grows past what it cached.
+
+def _dynamic_inv_freq(spec, seq_len: int) -> torch.Tensor:
+    d, L = spec.rotary_dim, seq_len or spec.seq_len or spec.max_position_embeddings
+    base = spec.base
+    if L > spec.max_position_embeddings:
+        base = base * ((spec.factor * L / spec.max_position_embeddings) - (spec.factor - 1)) ** (d / (d - 2))
+    return 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.int64).to(torch.float32) / d))
+
+
+def _dynamic(positions, q, k, inv_freq, rotary_dim):
+    freqs = positions.to(torch.float32)[:, None] * inv_freq[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    return _apply_hf(q, cos, sin, rotary_dim), (None if k is None else _apply_hf(k, cos, sin, rotary_dim))
+
+
+def hf_dynamic_rope(positions, q, k, spec, seq_len):
+    """Dynamic NTK, the base of the call's sequence length: correct."""
+    return _dynamic(positions, q, k, _dynamic_inv_freq(spec, seq_len), spec.rotary_dim)
+
+
+_STALE = {}
+
+
+def hf_dynamic_rope_stale_cache(positions, q, k, spec, seq_len):
+    """Broken twin: inv_freq cached with the first sequence length seen, kept after the length
+    crosses max_position_embeddings (and back)."""
+    key = (spec.rotary_dim, spec.base, spec.factor, spec.max_position_embeddings)
+    if key not in _STALE:
+        _STALE[key] = _dynamic_inv_freq(spec, seq_len)
+    return _dynamic(positions, q, k, _STALE[key], spec.rotary_dim)
+
+
+# ------------------------------------------------------------- MLA: rope on a slice ----------
+# DeepSeek-V2/V3's attention splits each head into [nope | pe] and ropes only pe (HF
+# deepseek_v3: q_pe = q[..., qk_nope_head_dim:], then apply_rotary_pos_emb on q_pe).  Here the
+# slice is [rotary_offset, rotary_offset + rotary_dim), HF rotate_half inside it (fp32 inv_freq).
+
+def _mla(positions, q, k, spec, rotary_offset, ignore_offset=False):
+    off = 0 if ignore_offset else rotary_offset  # the bug: the slice taken from dim 0
+    cos, sin = HfStyleRotaryEmbedding(spec.rotary_dim, spec.base)(positions)
+
+    def apply(x):
+        out = x.clone()
+        out[..., off: off + spec.rotary_dim] = _apply_hf(x[..., off: off + spec.rotary_dim], cos, sin, spec.rotary_dim)
+        return out
+
+    return apply(q), (None if k is None else apply(k))
+
+
+def mla_rope(positions, q, k, spec, rotary_offset):
+    """MLA-style: rope on dims [rotary_offset, rotary_offset + rotary_dim) only: correct."""
+    return _mla(positions, q, k, spec, rotary_offset)
+
+
+def mla_rope_ignores_offset(positions, q, k, spec, rotary_offset):
+    """Broken twin: ropes dims [0, rotary_dim) whatever the offset."""
+    return _mla(positions, q, k, spec, rotary_offset, ignore_offset=True)
+
+
+# ------------------------------------------------------------ M-RoPE (Qwen2-VL) ----------
+# HF qwen2_vl (Qwen2VLRotaryEmbedding, apply_multimodal_rotary_pos_emb): positions [3, T] (t, h,
+# w); the 1-D fp32 inv_freq, freqs[a] = positions[a] * inv_freq, emb = cat(freqs, freqs) per
+# axis, then cos and sin are split along the last dim into chunks of mrope_section * 2 and chunk
+# i is taken from axis i % 3.
+
+def _mrope(positions, q, k, spec, axis_order=(0, 1, 2)):
+    inv_freq = _inv_freq(spec.rotary_dim, float(spec.base))
+    freqs = positions.to(torch.float32)[:, :, None] * inv_freq[None, None, :]  # [3, T, r/2]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    sections = list(spec.mrope_section) * 2
+    n = len(spec.mrope_section)
+
+    def pick(m):  # [3, T, r] -> [T, r]: chunk i from axis axis_order[i % n]
+        return torch.cat([c[axis_order[i % n]] for i, c in enumerate(m.split(sections, dim=-1))], dim=-1)
+
+    cos, sin = pick(emb.cos()), pick(emb.sin())
+    return _apply_hf(q, cos, sin, spec.rotary_dim), (None if k is None else _apply_hf(k, cos, sin, spec.rotary_dim))
+
+
+def qwen2_vl_mrope(positions, q, k, spec):
+    """Qwen2-VL M-RoPE, chunked sections, fp32 inv_freq: correct (for mrope_interleaved False)."""
+    return _mrope(positions, q, k, spec)
+
+
+def qwen2_vl_mrope_h_w_swapped(positions, q, k, spec):
+    """Broken twin: the h and w sections read each other's positions."""
+    return _mrope(positions, q, k, spec, axis_order=(0, 2, 1))
+
+
 # ---------------------------------------------------------------- vLLM style ----------
 # cos_sin_cache [max_pos, rotary_dim] = [cos_0 .. cos_{r/2-1} | sin_0 .. sin_{r/2-1}] (fp32), read
 # at each token's position; q [T, Hq, D] and k [T, Hkv, D] rotated in place (NeoX pairing).

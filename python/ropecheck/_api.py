@@ -142,7 +142,9 @@ class Contract:
     cache: str = "none"
     cache_dtype: str = "f32"
     qk: bool = True  # also calls with q and k together (GQA/MQA shapes); False: q-only calls
-    inverse: bool = False
+    inverse: bool = False  # also inverse calls (rotate by -t): fn gets inverse=
+    rotary_offset: bool = False  # also calls with rope on a slice of the head (MLA): fn gets rotary_offset=
+    seq_len: bool = False  # also calls with a sequence length of their own (dynamic, longrope): fn gets seq_len=
     description: str = ""
     preset: str = ""  # the preset it came from unchanged ("" once a field was changed)
 

@@ -5,7 +5,9 @@ How a kernel is called (the numpy convention; ropecheck.torch_kernel adapts torc
 
     fn(positions, q, k, **kw) -> (q_out, k_out) | q_out | None
 
-  positions  int64 [n_tokens]
+  positions  int64 [n_tokens]; for a multi-axis spec (M-RoPE, N-D RoPE: spec.n_axes > 1)
+             int64 [n_axes, n_tokens], row a the tokens' positions on axis a (a text token has
+             the same position on every axis)
   q          [n_tokens, n_q_heads, head_dim], the contract's in_dtype (bf16: uint16 bit patterns)
   k          [n_tokens, n_kv_heads, head_dim] or None (a q-only call); n_kv_heads divides n_q_heads
              q and k are writable views of the call's output buffers with the call's strides (a
@@ -13,8 +15,12 @@ How a kernel is called (the numpy convention; ropecheck.torch_kernel adapts torc
              call), valid during the call only; when in_dtype != out_dtype, contiguous copies
   kw         cos_sin_cache=[rows, rotary_dim] (contract cache cos_sin_halves), or cos=, sin=
              (full_width, repeat_interleaved): read-only, built from exact math;
-             inverse=bool when the contract declares inverse; spec=ropecheck.Spec when fn takes
-             a `spec` argument.
+             inverse=bool when the contract declares inverse; rotary_offset=int when it
+             declares rotary_offset (rope on dims [rotary_offset, rotary_offset + rotary_dim) of
+             each head, MLA's [nope | pe]; the other dims must come back unchanged);
+             seq_len=int when it declares seq_len (the sequence length so far, for dynamic
+             NTK's base and longrope's factors; 0 = the spec's); spec=ropecheck.Spec when fn
+             takes a `spec` argument.
   returns    the rotated q and k (out_dtype, same shapes), or None when it rotated q and k in place.
 
 Faults are findings of the kernel (crash class, exit code 3), never errors of ropecheck: an
@@ -67,7 +73,9 @@ class _Timeout(BaseException):
 def _kernel_name(fn) -> str:
     inner = getattr(fn, "fn", fn)
     name = getattr(inner, "__qualname__", None) or type(inner).__name__
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name.replace(".<locals>.", "."))[:80] or "python_kernel"
+    # A kernel's name is at most 64 characters (the descriptor's rule): a long qualified name
+    # keeps its end, the function's own name.
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name.replace(".<locals>.", "."))[-64:].lstrip(".") or "python_kernel"
 
 
 def _target(fn) -> Optional[str]:
@@ -110,7 +118,7 @@ class _Invoker:
         self.use_alarm = (not isolate and timeout > 0 and hasattr(signal, "setitimer")
                           and threading.current_thread() is threading.main_thread())
 
-    def kwargs(self, spec, cos, sin, inverse):
+    def kwargs(self, spec, cos, sin, inverse, rotary_offset, seq_len):
         kw: Dict[str, Any] = {}
         if self.contract.cache == "cos_sin_halves":
             kw["cos_sin_cache"] = cos
@@ -118,6 +126,10 @@ class _Invoker:
             kw["cos"], kw["sin"] = cos, sin
         if self.contract.inverse:
             kw["inverse"] = bool(inverse)
+        if self.contract.rotary_offset:
+            kw["rotary_offset"] = int(rotary_offset)
+        if self.contract.seq_len:
+            kw["seq_len"] = int(seq_len)
         if self.pass_spec:
             kw["spec"] = spec
         return kw
@@ -126,10 +138,10 @@ class _Invoker:
         self.faults.append(text)
         return text
 
-    def __call__(self, spec, positions, q, k, cos, sin, inverse, rotary_offset):
+    def __call__(self, spec, positions, q, k, cos, sin, inverse, rotary_offset, seq_len=0):
         self.calls += 1
         self.vectors += q.shape[0] * (q.shape[1] + (0 if k is None else k.shape[1]))
-        kw = self.kwargs(spec, cos, sin, inverse)
+        kw = self.kwargs(spec, cos, sin, inverse, rotary_offset, seq_len)
         if self.worker is not None:
             status, value = self.worker.call(positions, q, k, kw)
             if status == "refused":
@@ -302,8 +314,11 @@ def _contract_arg(c: Contract) -> str:
     if c.preset:
         return c.preset
     import json
+    import shlex
 
-    return "'" + json.dumps(c.fields()) + "'"
+    fields = c.fields()
+    fields.pop("description")  # not needed to replay (and the line stays shorter)
+    return shlex.quote(json.dumps(fields))
 
 
 PLUGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libropecheck_python_plugin.so")

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -74,6 +75,8 @@ py::dict contract_dict(const rc_kernel_desc& d) {
   c["cache_dtype"] = impl::cache_of(d) == RC_CACHE_NONE ? "f32" : impl::dtype_name(impl::cache_dtype_of(d));
   c["qk"] = true;  // the adapter takes q and k together (the Python kernel gets k=None for q-only calls)
   c["inverse"] = impl::has_feature(d, RC_FEATURE_INVERSE);
+  c["rotary_offset"] = impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET);
+  c["seq_len"] = impl::has_feature(d, RC_FEATURE_SEQ_LEN);
   c["description"] = d.description ? d.description : "";
   return c;
 }
@@ -112,8 +115,12 @@ rc_kernel_desc desc_from_dict(const py::dict& c) {
   a.reduced_angle_abs_error = num("reduced_angle_abs_error");
   a.sincos_ulp = num("sincos_ulp");
   a.attention_rel_error = num("attention_rel_error");
-  d.features = RC_FEATURE_Q_ONLY | (py::cast<bool>(c["qk"]) ? RC_FEATURE_QK : 0u) |
-               (py::cast<bool>(c["inverse"]) ? RC_FEATURE_INVERSE : 0u);
+  // Multi-axis positions always: a Python kernel is given a multi-axis spec only when the user
+  // checks one, and then it gets positions [n_axes, n_tokens].
+  d.features = RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS | RC_FEATURE_AXES_DIMS |
+               (py::cast<bool>(c["qk"]) ? RC_FEATURE_QK : 0u) | (py::cast<bool>(c["inverse"]) ? RC_FEATURE_INVERSE : 0u) |
+               (py::cast<bool>(c["rotary_offset"]) ? RC_FEATURE_ROTARY_OFFSET : 0u) |
+               (py::cast<bool>(c["seq_len"]) ? RC_FEATURE_SEQ_LEN : 0u);
   d.position_dtypes = RC_POSITIONS_I64;
   d.cache = enum_of(str("cache"), "cache", RC_CACHE_NONE, RC_CACHE_REPEAT_INTERLEAVED, impl::cache_convention_name);
   d.cache_dtype = dtype_of(str("cache_dtype"), "cache_dtype");
@@ -289,6 +296,13 @@ RopeSpec spec_of(const rc_spec& c) {
   if (c.short_factor) r.short_factor.assign(c.short_factor, c.short_factor + c.n_factors);
   if (c.long_factor) r.long_factor.assign(c.long_factor, c.long_factor + c.n_factors);
   r.rope_angles = c.rope_angles;
+  if (c.n_axes > 1 && c.mrope_section != nullptr) {
+    r.mrope_section.assign(c.mrope_section, c.mrope_section + c.n_axes);
+    r.mrope_interleaved = c.mrope_interleaved != 0;
+  } else if (c.n_axes > 1 && c.axes_dims != nullptr) {
+    r.axes_dims.assign(c.axes_dims, c.axes_dims + c.n_axes);
+    r.axes_dealt = c.axes_dealt != 0;
+  }
   return r;
 }
 
@@ -307,8 +321,12 @@ int adapter_apply2(const rc_spec* spec, void* /*handle*/, const rc_call* call) {
     spec_obj = py::cast(s.specs[static_cast<size_t>(it - s.spec_keys.begin())]);
   }
   const int64_t n = call->n_tokens, hd = spec->head_dim;
-  py::array_t<int64_t> positions(n);
-  for (int64_t i = 0; i < n; ++i) {
+  // [n_tokens], or [n_axes, n_tokens] for a multi-axis spec (rc_call.positions, axis-major).
+  const int64_t axes = spec->n_axes > 1 ? spec->n_axes : 1;
+  py::array_t<int64_t> positions = axes > 1 ? py::array_t<int64_t>(std::vector<py::ssize_t>{axes, n})
+                                            : py::array_t<int64_t>(n);
+  int64_t* pos = positions.mutable_data();
+  for (int64_t i = 0; i < axes * n; ++i) {
     const int64_t t = call->position_dtype == RC_DTYPE_I32 ? static_cast<const int32_t*>(call->positions)[i]
                                                           : static_cast<const int64_t*>(call->positions)[i];
     // A Python kernel reads no table out of bounds (an index error is an exception): the
@@ -317,7 +335,7 @@ int adapter_apply2(const rc_spec* spec, void* /*handle*/, const rc_call* call) {
     if (t < 0 || t > s.desc.max_position) {
       return refuse(call, RC_ERR_POSITION, "position outside [0, max_position] of the contract (refused by ropecheck's adapter)");
     }
-    positions.mutable_at(i) = t;
+    pos[i] = t;
   }
   // Views when the kernel reads and writes one dtype; contiguous copies of the inputs otherwise.
   const bool views = s.desc.in_dtype == s.desc.out_dtype;
@@ -336,8 +354,10 @@ int adapter_apply2(const rc_spec* spec, void* /*handle*/, const rc_call* call) {
   }
   py::object answer;
   try {
-    answer = s.invoker(spec_obj, positions, q, k, cos, sin, call->inverse != 0,
-                       call->rotary_offset);
+    // rc_call.seq_len is read only where the caller's struct has it (it was appended).
+    const bool has_seq_len = call->struct_size >= offsetof(rc_call, seq_len) + sizeof(call->seq_len);
+    answer = s.invoker(spec_obj, positions, q, k, cos, sin, call->inverse != 0, call->rotary_offset,
+                       has_seq_len ? call->seq_len : int64_t{0});
   } catch (py::error_already_set& e) {
     if (e.matches(PyExc_KeyboardInterrupt)) {
       s.interrupted = true;

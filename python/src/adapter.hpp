@@ -29,7 +29,8 @@ namespace py = pybind11;
 struct Session {
   rc_kernel_desc desc{};
   std::string name, description, origin;
-  // _Invoker: (spec, positions, q, k, cos, sin, inverse, rotary_offset) -> (q, k) | str | ("refused", status, why)
+  // _Invoker: (spec, positions, q, k, cos, sin, inverse, rotary_offset, seq_len) -> (q, k) | str |
+  // ("refused", status, why)
   py::object invoker;
   // The specs the kernel is checked on (their shapes are declared); empty: any spec (the plugin).
   std::vector<RopeSpec> specs;

@@ -321,6 +321,19 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("original_max_position_embeddings", &RopeSpec::original_max_position_embeddings)
       .def_readonly("seq_len", &RopeSpec::seq_len)
       .def_property_readonly("pairs", &RopeSpec::pairs)
+      // Multi-axis specs: positions come as [n_axes, n_tokens]; pair j turns by the position of
+      // axis axis_of_pair[j] (M-RoPE's sections, N-D RoPE's axes).
+      .def_property_readonly("n_axes", &RopeSpec::n_axes)
+      .def_readonly("mrope_section", &RopeSpec::mrope_section)
+      .def_readonly("mrope_interleaved", &RopeSpec::mrope_interleaved)
+      .def_readonly("axes_dims", &RopeSpec::axes_dims)
+      .def_readonly("axes_dealt", &RopeSpec::axes_dealt)
+      .def_property_readonly("axis_of_pair",
+                             [](const RopeSpec& s) {
+                               std::vector<int> a(static_cast<size_t>(s.pairs()));
+                               for (int j = 0; j < s.pairs(); ++j) a[static_cast<size_t>(j)] = s.axis_of_pair(j);
+                               return a;
+                             })
       .def("to_json", [](const RopeSpec& s) { return spec_to_json_text(s, 2); })
       .def("__repr__", [](const RopeSpec& s) { return "<ropecheck.Spec " + props::describe(s) + ">"; })
       .def(py::pickle([](const RopeSpec& s) { return spec_to_json_text(s, -1); },

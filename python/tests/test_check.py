@@ -1,6 +1,7 @@
 """ropecheck.check on real torch kernels (python/examples/torch_ropes.py): the correct ones pass,
 each broken twin fails naming the property, and its repro line replays the same verdict."""
 import os
+import shlex
 import subprocess
 import sys
 
@@ -16,6 +17,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXAMPLES_PARENT = os.path.join(ROOT, "python")
 SPEC = {"head_dim": 64, "rope_theta": 10000}
 CACHE = "cache:cos_sin_halves:f32"
+# DeepSeek-V3's attention head: 128 nope dims, then 64 rope dims.
+MLA_SPEC = {"head_dim": 192, "rope_theta": 10000, "partial_rotary_factor": 1 / 3}
+MLA_CONTRACT = ropecheck.contract("hf_fp32", rotary_offset=True)
+# Dynamic NTK with the sequence length per call.
+DYNAMIC_SPEC = {"head_dim": 64, "rope_theta": 10000, "max_position_embeddings": 4096,
+                "rope_scaling": {"type": "dynamic", "factor": 4}}
+DYNAMIC_CONTRACT = ropecheck.contract("hf_fp32", seq_len=True)
+# Qwen2-VL's text model (mrope_section [16, 24, 24], head_dim 128).
+MROPE_SPEC = {"head_dim": 128, "rope_theta": 1000000, "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}}
 
 
 def run(fn, contract, tmp_path, spec=SPEC, **kw):
@@ -74,14 +84,62 @@ def test_one_check_covers_every_layer_type_of_a_hf_config(tmp_path):
     assert seen == {10000.0, 1000000.0}
 
 
-@pytest.mark.parametrize("fn, contract, prop", [
-    (tr.hf_rope_bf16_inv_freq, "hf_fp32", "agreesWithExactReferenceWithinContract"),
-    (tr.hf_rope_interleaved, "hf_fp32", "agreesWithExactReferenceWithinContract"),
-    (tr.hf_rope_skips_single_kv_head, "hf_fp32", "agreesWithExactReferenceWithinContract"),
-    (tr.vllm_rope_swapped_halves, CACHE, "agreesWithExactReferenceWithinContract"),
+def test_mla_style_kernel_passes_with_rope_on_a_slice_of_the_head(tmp_path):
+    offsets = set()
+
+    def recorded(positions, q, k, spec, rotary_offset):
+        offsets.add(rotary_offset)
+        return tr.mla_rope(positions, q, k, spec, rotary_offset)
+
+    r = run(recorded, MLA_CONTRACT, tmp_path, spec=MLA_SPEC)
+    print(r.report())
+    assert r.passed
+    assert r.table["passThroughDimsAreBitIdentical"]["checked"] > 0
+    # Called with the slice at the head's end (MLA's [nope | pe]) and elsewhere.
+    assert 128 in offsets and len(offsets) > 1
+
+
+def test_qwen2_vl_mrope_kernel_passes_with_positions_per_axis(tmp_path):
+    shapes, distinct = set(), []
+
+    def recorded(positions, q, k, spec):
+        shapes.add(tuple(positions.shape[:1]) if positions.dim() == 2 else None)
+        distinct.append(bool((positions[1] != positions[2]).any()))
+        return tr.qwen2_vl_mrope(positions, q, k, spec)
+
+    r = run(recorded, "hf_fp32", tmp_path, spec=MROPE_SPEC)
+    print(r.report())
+    assert r.passed
+    assert r.table["agreesWithExactReferenceWithinContract"]["checked"] > 0
+    assert shapes == {(3,)}  # [3, n_tokens] on every call
+    assert any(distinct)     # image tokens, whose h and w differ, among them
+
+
+def test_dynamic_ntk_kernel_follows_the_sequence_length_of_each_call(tmp_path):
+    lengths = set()
+
+    def recorded(positions, q, k, spec, seq_len):
+        lengths.add(seq_len)
+        return tr.hf_dynamic_rope(positions, q, k, spec, seq_len)
+
+    r = run(recorded, DYNAMIC_CONTRACT, tmp_path, spec=DYNAMIC_SPEC)
+    print(r.report())
+    assert r.passed
+    assert r.table["frequenciesFollowTheSequenceLength"]["checked"] > 0
+    assert {4096, 4097} <= lengths  # both sides of max_position_embeddings
+
+
+@pytest.mark.parametrize("fn, contract, prop, spec", [
+    (tr.hf_rope_bf16_inv_freq, "hf_fp32", "agreesWithExactReferenceWithinContract", SPEC),
+    (tr.hf_rope_interleaved, "hf_fp32", "agreesWithExactReferenceWithinContract", SPEC),
+    (tr.hf_rope_skips_single_kv_head, "hf_fp32", "agreesWithExactReferenceWithinContract", SPEC),
+    (tr.vllm_rope_swapped_halves, CACHE, "agreesWithExactReferenceWithinContract", SPEC),
+    (tr.mla_rope_ignores_offset, MLA_CONTRACT, "agreesWithExactReferenceWithinContract", MLA_SPEC),
+    (tr.qwen2_vl_mrope_h_w_swapped, "hf_fp32", "agreesWithExactReferenceWithinContract", MROPE_SPEC),
+    (tr.hf_dynamic_rope_stale_cache, DYNAMIC_CONTRACT, "frequenciesFollowTheSequenceLength", DYNAMIC_SPEC),
 ])
-def test_broken_twin_is_caught_and_its_repro_replays(fn, contract, prop, tmp_path):
-    r = run(fn, contract, tmp_path)
+def test_broken_twin_is_caught_and_its_repro_replays(fn, contract, prop, spec, tmp_path):
+    r = run(fn, contract, tmp_path, spec=spec)
     print(r.report())
     assert r.verdict == "violation"
     assert prop in r.failed_properties
@@ -92,7 +150,7 @@ def test_broken_twin_is_caught_and_its_repro_replays(fn, contract, prop, tmp_pat
     assert again.finding == "violation" and again.property == prop
     # ... and the repro line (python -m ropecheck repro ...) too, exit code 1 like `ropecheck repro`.
     env = dict(os.environ)
-    line = r.repro.split()
+    line = shlex.split(r.repro)  # as a shell reads it (a custom contract is quoted JSON)
     assert line[:4] == ["/usr/bin/python3", "-m", "ropecheck", "repro"]
     p = subprocess.run([sys.executable] + line[1:], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1, p.stdout + p.stderr
