@@ -170,21 +170,38 @@ int counting_apply(const rc_spec* spec, void* handle, const int64_t* positions, 
 }
 int counting_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
   g_counted_vectors += static_cast<uint64_t>(call->n_tokens * (call->q.n_heads + (call->k.in ? call->k.n_heads : 0)));
-  return g_counted->apply2(spec, handle, call);
+  if (call->k.in == nullptr || impl::has_feature(*g_counted, RC_FEATURE_QK)) return g_counted->apply2(spec, handle, call);
+  // A q/k call to a q-only kernel (run_builtin_check's qk): q, then k as a q-only call of its own
+  // (what an engine does with such a kernel), so the campaign's cases are the Python adapter's.
+  rc_call one = *call;
+  one.k = rc_tensor{};
+  if (const int status = g_counted->apply2(spec, handle, &one); status != RC_OK) return status;
+  one.q = call->k;
+  return g_counted->apply2(spec, handle, &one);
 }
 
-// The same campaign on a built-in kernel (the C path of python/bench/bench_python_vs_c.py).
+// The same campaign on a built-in kernel (the C path of python/bench/bench_python_vs_c.py).  qk:
+// the kernel is given the q/k calls the Python adapter declares (RC_FEATURE_QK), each answered
+// as two of its own q-only calls, so both paths judge the same cases.
 py::dict run_builtin_check(const std::string& kernel_name, const std::vector<RopeSpec>& specs,
-                           const std::vector<std::string>& properties, int cases, uint64_t seed, const std::string& out_dir) {
+                           const std::vector<std::string>& properties, int cases, uint64_t seed, const std::string& out_dir,
+                           bool qk) {
   const impl::KernelSet set = impl::KernelSet::with_builtins();
   const impl::Kernel* kernel = set.find(kernel_name);
   if (kernel == nullptr) throw py::value_error("no built-in kernel '" + kernel_name + "'");
   rc_kernel_desc counting = *kernel->desc;
   if (impl::apply2_of(counting)) {
     counting.apply2 = counting_apply2;
+    if (qk) counting.features |= RC_FEATURE_QK;  // as the Python adapter declares
   } else {
+    if (qk) throw py::value_error("qk: '" + kernel_name + "' is an ABI 1 kernel");
     counting.apply = counting_apply;
   }
+  // The layouts of the checked specs only, as the Python adapter declares them (make_adapter):
+  // the one property that turns on other layouts (interleavedEqualsPermutedHalfSplit) is then
+  // not applicable on either path.
+  counting.layouts = 0;
+  for (const RopeSpec& sp : specs) counting.layouts |= RC_LAYOUT_BIT(static_cast<int>(sp.layout));
   g_counted = kernel->desc;
   g_counted_vectors = 0;
   const impl::Kernel counted{&counting, kernel->origin};
@@ -195,6 +212,11 @@ py::dict run_builtin_check(const std::string& kernel_name, const std::vector<Rop
   d["exit_code"] = r.tally.exit_code();
   d["seconds"] = r.seconds;
   d["vectors"] = g_counted_vectors;
+  py::dict checked;  // property -> cases judged
+  if (const auto row = r.cells.find(kernel_name); row != r.cells.end()) {
+    for (const auto& [p, c] : row->second) checked[p.c_str()] = c.checked;
+  }
+  d["checked"] = checked;
   return d;
 }
 
@@ -376,5 +398,6 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("run_check", &run_check);
   m.def("run_repro", &run_repro);
-  m.def("run_builtin_check", &run_builtin_check);
+  m.def("run_builtin_check", &run_builtin_check, py::arg("kernel"), py::arg("specs"), py::arg("properties"),
+        py::arg("cases"), py::arg("seed"), py::arg("out_dir"), py::arg("qk") = false);
 }
