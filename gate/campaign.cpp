@@ -218,6 +218,9 @@ std::vector<std::optional<Finished>> run_isolated(const std::vector<Unit>& units
   return out;
 }
 
+std::vector<std::string> to_generate(const Finished& f);
+void merge(Finished& into, Finished&& more);
+
 std::vector<std::optional<Finished>> run_in_process(const std::vector<Unit>& units, const std::vector<Job>& jobs,
                                                     const FindingStream& findings, bool fail_fast,
                                                     const std::function<void(UnitResult&)>& after_unit,
@@ -240,7 +243,29 @@ std::vector<std::optional<Finished>> run_in_process(const std::vector<Unit>& uni
     o.many_tokens = u.many_tokens;
     o.on_violation = [&](const PropertyOutcome& v) { findings.violation(u, v); };
     Finished f;
-    f.run.result = run_unit(*u.kernel->desc, u.spec, o);
+    if (o.phase != GateOptions::Phase::kAll || u.random_specs) {
+      f.run.result = run_unit(*u.kernel->desc, u.spec, o);
+    } else {
+      // As in children: the sweep of every property first, then generated cases for those it did
+      // not fail, in what is left of the unit's share of the budget (each property its slice of
+      // that).  In one run, a property whose sweep is slow (agreement's call of 65539 tokens
+      // through a Python kernel) used up its own slice and the next one's, and got no generated
+      // case at all.
+      GateOptions sweep = o;
+      sweep.phase = GateOptions::Phase::kSweep;
+      f.run.result = run_unit(*u.kernel->desc, u.spec, sweep);
+      GateOptions more = o;
+      more.phase = GateOptions::Phase::kGenerated;
+      more.properties = to_generate(f);
+      if (o.unit_budget_seconds >= 0) more.unit_budget_seconds = o.unit_budget_seconds - f.run.result.seconds;
+      const bool none = more.properties.empty() || o.max_cases == 0 || (fail_fast && has_finding(f)) ||
+                        (o.unit_budget_seconds >= 0 && more.unit_budget_seconds <= 0);
+      if (!none) {
+        Finished g;
+        g.run.result = run_unit(*u.kernel->desc, u.spec, more);
+        merge(f, std::move(g));
+      }
+    }
     if (after_unit) after_unit(f.run.result);
     *stopped = fail_fast && has_finding(f);
     done(i, f);
