@@ -23,11 +23,11 @@ std::string hf(const std::string& model) { return source("reference/specs/hf/" +
 std::string dir(const std::string& name) { return std::string(::testing::TempDir()) + "/model-twins-" + name; }
 
 // Writes the gate's JSON to dir(name)/gate.json.
-Result check(const std::string& plugin, const std::string& specs, const std::string& name) {
+Result check(const std::string& plugin, const std::string& specs, const std::string& name, bool quiet = true) {
   const std::string d = dir(name);
   std::filesystem::remove_all(d);
-  return ropecheck::testing::run_ropecheck("check --plugin " + plugin + " " + specs + " --cases 8 --seed 1 --quiet --out-dir " +
-                                               d + " --json " + d + "/gate.json",
+  return ropecheck::testing::run_ropecheck("check --plugin " + plugin + " " + specs + " --cases 8 --seed 1" +
+                                               (quiet ? " --quiet" : "") + " --out-dir " + d + " --json " + d + "/gate.json",
                                            600);
 }
 
@@ -120,9 +120,15 @@ TEST(ModelTwins, AnIdentityKernelPassesTheNopeLayersAndIsToldTheRopeLayersAreNot
   EXPECT_EQ(r.exit_code, 0) << r.out;
   const std::string rope = "meta-llama/Llama-4-Scout-17B-16E-Instruct/chunked_attention";
   const std::string nope = "meta-llama/Llama-4-Scout-17B-16E-Instruct/nope";
-  EXPECT_NE(r.out.find("NOT CHECKED: nope_identity on spec " + rope + ": scaling llama3 not declared"), std::string::npos)
-      << r.out;
-  EXPECT_EQ(r.out.find("on spec " + nope + ":"), std::string::npos) << r.out;
+  // --quiet counts them in one line; without it each is named with its reason.
+  EXPECT_NE(r.out.find("NOT CHECKED: nope_identity on 1 spec(s) it does not declare"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("NOT CHECKED: nope_identity on spec"), std::string::npos) << r.out;
+  const Result named = check(NOPE_IDENTITY_PLUGIN, "--hf-config " + hf("llama-4-scout-17b-16e"), "identity-named", false);
+  EXPECT_EQ(named.exit_code, 0) << named.out;
+  EXPECT_NE(named.out.find("NOT CHECKED: nope_identity on spec " + rope + ": scaling llama3 not declared"),
+            std::string::npos)
+      << named.out;
+  EXPECT_EQ(named.out.find("on spec " + nope + ":"), std::string::npos) << named.out;
   std::ifstream in(dir("identity") + "/gate.json");
   const nlohmann::json gate = nlohmann::json::parse(in);
   ASSERT_EQ(gate["not_declared"].size(), 1u) << gate["not_declared"];
