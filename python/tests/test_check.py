@@ -41,6 +41,17 @@ def test_hf_style_module_passes_under_the_hf_fp32_contract(tmp_path):
     assert r.counterexample is None and r.repro == ""
 
 
+def test_every_property_gets_generated_cases_after_the_sweep(tmp_path):
+    # The sweep of every property runs first, then the generated cases share what is left: the
+    # agreement sweep's call of 65539 tokens (many_tokens) no longer uses up agreement's slice.
+    r = ropecheck.check(ropecheck.torch_kernel(tr.hf_rope), ropecheck.spec(SPEC), "hf_fp32", budget_seconds=5,
+                        out_dir=str(tmp_path))
+    assert r.passed, r.report()
+    applicable = {p: row for p, row in r.table.items() if row["checked"] > 0}
+    assert "agreesWithExactReferenceWithinContract" in applicable
+    assert all(row["generated"] > 0 for row in applicable.values()), applicable
+
+
 def test_hf_style_module_fails_the_position_exact_contract_at_long_positions(tmp_path):
     r = run(tr.hf_rope, "position_exact_f32", tmp_path, properties=["agreesWithExactReferenceWithinContract"])
     print(r.report())
