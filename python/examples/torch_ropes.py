@@ -185,6 +185,41 @@ def qwen2_vl_mrope_h_w_swapped(positions, q, k, spec):
     return _mrope(positions, q, k, spec, axis_order=(0, 2, 1))
 
 
+# ------------------------------------------------------- N-D RoPE (FLUX, Pixtral) ----------
+# diffusers FluxPosEmbed / EmbedND: axis a rotates its own block of axes_dims[a] dims by its own
+# position, theta_{a,i} = base^(-2i/axes_dims[a]); Pixtral deals the 1-D frequencies of the whole
+# rotary_dim to the axes in turn.  Pairs as the spec's layout says (FLUX: (2i, 2i+1)); fp32
+# frequencies and angles, as the HF recipe.  Positions [n_axes, T], centred grids negative.
+
+def nd_rope(positions, q, k, spec):
+    r, pairs = spec.rotary_dim, spec.rotary_dim // 2
+    axis = torch.tensor(spec.axis_of_pair, dtype=torch.int64)
+    # i: the pair's index within its axis's block.
+    within = torch.tensor([sum(1 for b in spec.axis_of_pair[:j] if b == a) for j, a in enumerate(spec.axis_of_pair)])
+    if spec.axes_dealt:  # the (n*i + a)-th 1-D frequency of the whole rotary_dim
+        exponent = (2 * (spec.n_axes * within + axis)).to(torch.float32) / r
+    else:  # 2i over the axis's own width
+        width = torch.tensor(spec.axes_dims, dtype=torch.int64)[axis]
+        exponent = (2 * within).to(torch.float32) / width.to(torch.float32)
+    theta = 1.0 / (spec.base ** exponent)                                  # [pairs]
+    # Contiguous before cos/sin: on a transposed view torch computes some elements by its vector
+    # path and some by its scalar one, whose bits differ, so a token's output would depend on its
+    # place in the call (tokensAndHeadsAreIndependent caught that in this example's first version).
+    angle = positions.to(torch.float32)[axis, :].T.contiguous() * theta[None, :]  # [T, pairs]
+    cos, sin = angle.cos()[:, None, :], angle.sin()[:, None, :]
+    first = torch.arange(pairs) * 2 if spec.layout == "interleaved" else torch.arange(pairs)
+    second = first + 1 if spec.layout == "interleaved" else first + pairs
+
+    def apply(x):
+        out = x.clone()
+        x0, x1 = x[..., first], x[..., second]
+        out[..., first] = x0 * cos - x1 * sin
+        out[..., second] = x0 * sin + x1 * cos
+        return out
+
+    return apply(q), (None if k is None else apply(k))
+
+
 # ---------------------------------------------------------------- vLLM style ----------
 # cos_sin_cache [max_pos, rotary_dim] = [cos_0 .. cos_{r/2-1} | sin_0 .. sin_{r/2-1}] (fp32), read
 # at each token's position; q [T, Hq, D] and k [T, Hkv, D] rotated in place (NeoX pairing).

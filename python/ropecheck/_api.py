@@ -145,6 +145,8 @@ class Contract:
     inverse: bool = False  # also inverse calls (rotate by -t): fn gets inverse=
     rotary_offset: bool = False  # also calls with rope on a slice of the head (MLA): fn gets rotary_offset=
     seq_len: bool = False  # also calls with a sequence length of their own (dynamic, longrope): fn gets seq_len=
+    negative_positions: bool = False  # positions down to -max_position (N-D RoPE's centred grids)
+    position_dtypes: str = "i64"  # the index dtypes positions come in: "i64", "i32" or "i32,i64"
     description: str = ""
     preset: str = ""  # the preset it came from unchanged ("" once a field was changed)
 

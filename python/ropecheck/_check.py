@@ -5,9 +5,11 @@ How a kernel is called (the numpy convention; ropecheck.torch_kernel adapts torc
 
     fn(positions, q, k, **kw) -> (q_out, k_out) | q_out | None
 
-  positions  int64 [n_tokens]; for a multi-axis spec (M-RoPE, N-D RoPE: spec.n_axes > 1)
-             int64 [n_axes, n_tokens], row a the tokens' positions on axis a (a text token has
-             the same position on every axis)
+  positions  int64 [n_tokens] (int32 on the calls that pass them so, when the contract's
+             position_dtypes has i32); for a multi-axis spec (M-RoPE, N-D RoPE: spec.n_axes > 1)
+             [n_axes, n_tokens], row a the tokens' positions on axis a (a text token has the
+             same position on every axis); below 0 only when the contract declares
+             negative_positions
   q          [n_tokens, n_q_heads, head_dim], the contract's in_dtype (bf16: uint16 bit patterns)
   k          [n_tokens, n_kv_heads, head_dim] or None (a q-only call); n_kv_heads divides n_q_heads
              q and k are writable views of the call's output buffers with the call's strides (a

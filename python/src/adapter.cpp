@@ -77,6 +77,9 @@ py::dict contract_dict(const rc_kernel_desc& d) {
   c["inverse"] = impl::has_feature(d, RC_FEATURE_INVERSE);
   c["rotary_offset"] = impl::has_feature(d, RC_FEATURE_ROTARY_OFFSET);
   c["seq_len"] = impl::has_feature(d, RC_FEATURE_SEQ_LEN);
+  c["negative_positions"] = impl::has_feature(d, RC_FEATURE_NEGATIVE_POSITIONS);
+  const uint32_t pd = impl::position_dtypes_of(d);
+  c["position_dtypes"] = pd == (RC_POSITIONS_I32 | RC_POSITIONS_I64) ? "i32,i64" : pd == RC_POSITIONS_I32 ? "i32" : "i64";
   c["description"] = d.description ? d.description : "";
   return c;
 }
@@ -120,8 +123,23 @@ rc_kernel_desc desc_from_dict(const py::dict& c) {
   d.features = RC_FEATURE_Q_ONLY | RC_FEATURE_MULTI_AXIS | RC_FEATURE_AXES_DIMS |
                (py::cast<bool>(c["qk"]) ? RC_FEATURE_QK : 0u) | (py::cast<bool>(c["inverse"]) ? RC_FEATURE_INVERSE : 0u) |
                (py::cast<bool>(c["rotary_offset"]) ? RC_FEATURE_ROTARY_OFFSET : 0u) |
-               (py::cast<bool>(c["seq_len"]) ? RC_FEATURE_SEQ_LEN : 0u);
-  d.position_dtypes = RC_POSITIONS_I64;
+               (py::cast<bool>(c["seq_len"]) ? RC_FEATURE_SEQ_LEN : 0u) |
+               (py::cast<bool>(c["negative_positions"]) ? RC_FEATURE_NEGATIVE_POSITIONS : 0u);
+  // "i64", "i32" or both ("i32,i64"): the index dtypes the kernel takes positions in.
+  d.position_dtypes = 0;
+  const std::string pds = str("position_dtypes");
+  for (size_t at = 0; at <= pds.size();) {
+    const size_t comma = std::min(pds.find(',', at), pds.size());
+    const std::string one = pds.substr(at, comma - at);
+    if (one == "i64") {
+      d.position_dtypes |= RC_POSITIONS_I64;
+    } else if (one == "i32") {
+      d.position_dtypes |= RC_POSITIONS_I32;
+    } else {
+      throw py::value_error("contract field position_dtypes: '" + pds + "' is not i64, i32 or i32,i64");
+    }
+    at = comma + 1;
+  }
   d.cache = enum_of(str("cache"), "cache", RC_CACHE_NONE, RC_CACHE_REPEAT_INTERLEAVED, impl::cache_convention_name);
   d.cache_dtype = dtype_of(str("cache_dtype"), "cache_dtype");
   d.theta_rel_error_per_pair = num("theta_rel_error_per_pair");
@@ -323,20 +341,23 @@ int adapter_apply2(const rc_spec* spec, void* /*handle*/, const rc_call* call) {
   const int64_t n = call->n_tokens, hd = spec->head_dim;
   // [n_tokens], or [n_axes, n_tokens] for a multi-axis spec (rc_call.positions, axis-major).
   const int64_t axes = spec->n_axes > 1 ? spec->n_axes : 1;
-  py::array_t<int64_t> positions = axes > 1 ? py::array_t<int64_t>(std::vector<py::ssize_t>{axes, n})
-                                            : py::array_t<int64_t>(n);
-  int64_t* pos = positions.mutable_data();
+  // In the call's index dtype (int32 where the contract takes them and the caller chose it).
+  const bool i32 = call->position_dtype == RC_DTYPE_I32;
+  const std::vector<py::ssize_t> shape = axes > 1 ? std::vector<py::ssize_t>{axes, n} : std::vector<py::ssize_t>{n};
+  py::array positions(py::dtype(i32 ? "int32" : "int64"), shape);
+  const bool negative = impl::has_feature(s.desc, RC_FEATURE_NEGATIVE_POSITIONS);
   for (int64_t i = 0; i < axes * n; ++i) {
-    const int64_t t = call->position_dtype == RC_DTYPE_I32 ? static_cast<const int32_t*>(call->positions)[i]
-                                                          : static_cast<const int64_t*>(call->positions)[i];
+    const int64_t t = i32 ? static_cast<const int32_t*>(call->positions)[i] : static_cast<const int64_t*>(call->positions)[i];
     // A Python kernel reads no table out of bounds (an index error is an exception): the
     // adapter refuses positions outside the contract's range on its behalf, so
     // positionsBeyondMaximumAreRefused checks this refusal, not the Python code.
-    if (t < 0 || t > s.desc.max_position) {
-      return refuse(call, RC_ERR_POSITION, "position outside [0, max_position] of the contract (refused by ropecheck's adapter)");
+    if (t > s.desc.max_position || t < (negative ? -s.desc.max_position : 0)) {
+      return refuse(call, RC_ERR_POSITION,
+                    negative ? "position outside [-max_position, max_position] of the contract (refused by ropecheck's adapter)"
+                             : "position outside [0, max_position] of the contract (refused by ropecheck's adapter)");
     }
-    pos[i] = t;
   }
+  std::memcpy(positions.mutable_data(), call->positions, static_cast<size_t>(axes * n) * (i32 ? 4 : 8));
   // Views when the kernel reads and writes one dtype; contiguous copies of the inputs otherwise.
   const bool views = s.desc.in_dtype == s.desc.out_dtype;
   std::vector<char> saved_q, saved_k;

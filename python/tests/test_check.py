@@ -140,6 +140,36 @@ def test_dynamic_ntk_kernel_follows_the_sequence_length_of_each_call(tmp_path):
     assert {4096, 4097} <= lengths  # both sides of max_position_embeddings
 
 
+@pytest.mark.parametrize("spec", [
+    {"head_dim": 64, "base": 10000, "axes_dims": [32, 32], "layout": "interleaved"},       # 2-D, per axis
+    {"head_dim": 64, "base": 10000, "axes_dims": [32, 32], "axes_frequencies": "dealt"},  # Pixtral
+    {"head_dim": 128, "base": 10000, "axes_dims": [16, 56, 56], "layout": "interleaved"},  # FLUX
+])
+def test_nd_rope_kernel_passes_with_centred_positions_in_int32_and_int64(spec, tmp_path):
+    seen = set()
+
+    def recorded(positions, q, k, spec):
+        seen.add((str(positions.dtype), bool((positions < 0).any())))
+        return tr.nd_rope(positions, q, k, spec)
+
+    c = ropecheck.contract("hf_fp32", negative_positions=True, position_dtypes="i32,i64")
+    r = run(recorded, c, tmp_path, spec=spec, cases=8)  # generated cases (the sweep passes int64 only)
+    print(r.report())
+    assert r.passed
+    assert r.table["agreesWithExactReferenceWithinContract"]["checked"] > 0
+    # Both index dtypes, and negative (centred) positions, reached the kernel.
+    assert {d for d, _ in seen} == {"torch.int32", "torch.int64"}
+    assert any(neg for _, neg in seen)
+
+
+def test_position_dtypes_are_checked_like_a_plugin_descriptor(tmp_path):
+    with pytest.raises(ValueError, match="position_dtypes"):
+        run(tr.hf_rope, ropecheck.contract("hf_fp32", position_dtypes="i16"), tmp_path)
+    # int32 alone cannot hold positions up to the contract's max_position (2^53).
+    with pytest.raises(ValueError, match="int32 positions only"):
+        run(tr.hf_rope, ropecheck.contract("hf_fp32", position_dtypes="i32"), tmp_path)
+
+
 @pytest.mark.parametrize("fn, contract, prop, spec", [
     (tr.hf_rope_bf16_inv_freq, "hf_fp32", "agreesWithExactReferenceWithinContract", SPEC),
     (tr.hf_rope_interleaved, "hf_fp32", "agreesWithExactReferenceWithinContract", SPEC),
