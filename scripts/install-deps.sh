@@ -17,6 +17,7 @@ packages=(
   python3-numpy                                # golden vectors: the numpy example and its test (python/examples)
   python3-dev pybind11-dev                     # the Python package (python/: ropecheck._core)
   python3-pytest python3-torch                 # its tests and torch examples (CPU torch)
+  python3-venv                                 # installing the package with pip (Debian's Python is externally managed)
 )
 
 missing=()
