@@ -3,10 +3,11 @@
 The same campaign (same spec, seed, property and case count) judges (1) the vectorised torch
 HF-style kernel of python/examples/torch_ropes.py through ropecheck.check, and (2) the built-in
 scalar_f32_hf kernel, the same recipe in C, through the C ABI.  Both declare the same calls, so
-the campaign draws the same cases for both (the script checks that both were given the same
-number of cases per property, and for agreement the same head vectors): with QK=1 (the default) both take q/k calls — scalar_f32_hf is a
-q-only kernel, so the C path answers a q/k call as two of its own calls, q then k —, with QK=0
-both take q-only calls.  Interleaved runs, medians of REPEATS.
+the campaign draws the same cases for both (the script checks that both judged as many cases
+per property, and for agreement were given the same head vectors).  QK=1 (the default): both
+take q/k calls (scalar_f32_hf is a q-only kernel: the C path answers a q/k call as two of its
+own calls, q then k); QK=0: both take q-only calls.  PROPS=all: every property, not agreement
+alone.  Interleaved runs, medians of REPEATS.
 
     PYTHONPATH=build/release/python:python /usr/bin/python3 python/bench/bench_python_vs_c.py
 """
