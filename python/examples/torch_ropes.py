@@ -31,9 +31,14 @@ class HfStyleRotaryEmbedding(torch.nn.Module):
         self.register_buffer("inv_freq", _inv_freq(rotary_dim, float(base), bf16_inv_freq), persistent=False)
 
     def forward(self, positions: torch.Tensor):
-        freqs = positions.to(torch.float32)[:, None] * self.inv_freq[None, :]
-        emb = torch.cat((freqs, freqs), dim=-1)
-        return emb.cos(), emb.sin()
+        return _hf_cos_sin(positions, self.inv_freq)
+
+
+def _hf_cos_sin(positions: torch.Tensor, inv_freq: torch.Tensor):
+    """cos and sin of emb = cat(freqs, freqs), freqs = t * inv_freq in fp32, [T, rotary_dim]."""
+    freqs = positions.to(torch.float32)[:, None] * inv_freq[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -45,6 +50,10 @@ def _apply_hf(x, cos, sin, rotary_dim):
     rot, rest = x[..., :rotary_dim], x[..., rotary_dim:]
     out = rot * cos[:, None, :] + rotate_half(rot) * sin[:, None, :]
     return torch.cat((out, rest), dim=-1)
+
+
+def _apply_hf_qk(q, k, cos, sin, rotary_dim):
+    return _apply_hf(q, cos, sin, rotary_dim), (None if k is None else _apply_hf(k, cos, sin, rotary_dim))
 
 
 def _hf(positions, q, k, spec, bf16_inv_freq=False, skip_single_kv_head=False):
@@ -105,10 +114,8 @@ def _dynamic_inv_freq(spec, seq_len: int) -> torch.Tensor:
 
 
 def _dynamic(positions, q, k, inv_freq, rotary_dim):
-    freqs = positions.to(torch.float32)[:, None] * inv_freq[None, :]
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
-    return _apply_hf(q, cos, sin, rotary_dim), (None if k is None else _apply_hf(k, cos, sin, rotary_dim))
+    cos, sin = _hf_cos_sin(positions, inv_freq)
+    return _apply_hf_qk(q, k, cos, sin, rotary_dim)
 
 
 def hf_dynamic_rope(positions, q, k, spec, seq_len):
@@ -171,8 +178,7 @@ def _mrope(positions, q, k, spec, axis_order=(0, 1, 2)):
     def pick(m):  # [3, T, r] -> [T, r]: chunk i from axis axis_order[i % n]
         return torch.cat([c[axis_order[i % n]] for i, c in enumerate(m.split(sections, dim=-1))], dim=-1)
 
-    cos, sin = pick(emb.cos()), pick(emb.sin())
-    return _apply_hf(q, cos, sin, spec.rotary_dim), (None if k is None else _apply_hf(k, cos, sin, spec.rotary_dim))
+    return _apply_hf_qk(q, k, pick(emb.cos()), pick(emb.sin()), spec.rotary_dim)
 
 
 def qwen2_vl_mrope(positions, q, k, spec):
