@@ -118,7 +118,7 @@ int run_unit_in_child(const Unit& u, const GateOptions& base, const impl::ChildC
         injected != nullptr && std::strcmp(injected, property) == 0) {
       throw std::logic_error("internal error injected by ROPECHECK_TEST_INTERNAL_ERROR");
     }
-    ch.note(std::string(property) + "\n" + props::case_to_json(c, -1));
+    ch.note(std::string(property) + "\n" + props::case_to_note(c));
     ch.write(".");
   };
   UnitResult result;
@@ -159,7 +159,7 @@ Finished reap(const Unit& u, const impl::ChildOutcome& o) {
   if (eol != std::string::npos) {
     f.crash_property = text.substr(0, eol);
     try {
-      f.crash_case = props::case_from_json(text.substr(eol + 1));
+      f.crash_case = props::case_from_note(std::string_view(text).substr(eol + 1));
     } catch (const std::exception&) {
     }
   }

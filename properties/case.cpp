@@ -1,5 +1,6 @@
 #include "properties/case.hpp"
 
+#include <array>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <cstring>
 #include <ostream>
 #include <sstream>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,21 @@ std::string hexfloat(double v) {
   std::snprintf(buf, sizeof buf, "%a", v);
   return buf;
 }
+
+namespace {
+
+// The length of one token's values when every token holds the same ones (a many-token call:
+// many_tokens_case), else 0.  case_to_json writes such x once, as "x_every_token".
+size_t repeated_token_length(const Case& c) {
+  const size_t per_token = static_cast<size_t>(c.n_heads * c.spec.head_dim);
+  if (c.n_tokens() <= 16 || per_token == 0 || c.x.size() != per_token * static_cast<size_t>(c.n_tokens())) return 0;
+  for (size_t i = per_token; i < c.x.size(); ++i) {
+    if (std::memcmp(&c.x[i], &c.x[i % per_token], sizeof(double)) != 0) return 0;
+  }
+  return per_token;
+}
+
+}  // namespace
 
 std::string case_to_json(const Case& c, int indent) {
   json j;
@@ -55,14 +72,10 @@ std::string case_to_json(const Case& c, int indent) {
   if (c.seq_len != 0) j["seq_len_of_call"] = c.seq_len;  // an integer, as the spec's seq_len
   // Every token with the same values (a call of many tokens, many_tokens_case): written once,
   // as "x_every_token", so that such a case stays a file a person can open.
-  const size_t per_token = static_cast<size_t>(c.n_heads * c.spec.head_dim);
-  bool repeated = c.n_tokens() > 16 && per_token > 0 && c.x.size() == per_token * static_cast<size_t>(c.n_tokens());
-  for (size_t i = per_token; repeated && i < c.x.size(); ++i) {
-    repeated = std::memcmp(&c.x[i], &c.x[i % per_token], sizeof(double)) == 0;
-  }
+  const size_t every_token = repeated_token_length(c);
   json x = json::array();
-  for (size_t i = 0; i < (repeated ? per_token : c.x.size()); ++i) x.push_back(hexfloat(c.x[i]));
-  j[repeated ? "x_every_token" : "x"] = x;
+  for (size_t i = 0; i < (every_token > 0 ? every_token : c.x.size()); ++i) x.push_back(hexfloat(c.x[i]));
+  j[every_token > 0 ? "x_every_token" : "x"] = x;
   return j.dump(indent);
 }
 
@@ -190,6 +203,128 @@ Case case_from_json(const std::string& text) {
   return c;
 }
 
+
+namespace {
+
+constexpr char kNoteMagic[8] = {'r', 'c', 'n', 'o', 't', 'e', '1', '\0'};
+
+class NoteWriter {
+ public:
+  template <class T>
+  void put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    out_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  template <class T>
+  void put_array(const T* p, size_t n) {
+    put(static_cast<uint64_t>(n));
+    out_.append(reinterpret_cast<const char*>(p), n * sizeof(T));
+  }
+  void put_text(std::string_view s) { put_array(s.data(), s.size()); }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class NoteReader {
+ public:
+  explicit NoteReader(std::string_view in) : in_(in) {}
+  template <class T>
+  T get() {
+    T v;
+    std::memcpy(&v, take(sizeof v), sizeof v);
+    return v;
+  }
+  template <class T>
+  std::vector<T> get_array() {
+    const uint64_t n = get<uint64_t>();
+    if (n > (in_.size() - at_) / sizeof(T)) throw SpecError("case note", "cut short");
+    std::vector<T> v(static_cast<size_t>(n));
+    if (n > 0) std::memcpy(v.data(), take(v.size() * sizeof(T)), v.size() * sizeof(T));
+    return v;
+  }
+  std::string get_text() {
+    const std::vector<char> v = get_array<char>();
+    return std::string(v.begin(), v.end());
+  }
+  bool at_end() const { return at_ == in_.size(); }
+
+ private:
+  const char* take(size_t n) {
+    if (n > in_.size() - at_) throw SpecError("case note", "cut short");
+    const char* p = in_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  std::string_view in_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+std::string case_to_note(const Case& c) {
+  NoteWriter w;
+  w.put(kNoteMagic);
+  w.put_text(spec_to_json_text(c.spec, -1));
+  w.put_array(c.positions.data(), c.positions.size());
+  w.put(static_cast<uint64_t>(c.axis_positions.size()));
+  for (const std::vector<int64_t>& row : c.axis_positions) w.put_array(row.data(), row.size());
+  w.put(c.n_heads);
+  w.put(c.n_kv_heads);
+  w.put(static_cast<uint8_t>(c.separate_kv));
+  w.put(c.position_dtype);
+  w.put(c.head_pad);
+  w.put(c.token_pad);
+  w.put(c.shift);
+  w.put(c.scale_exponent);
+  w.put(c.poison);
+  w.put(static_cast<uint8_t>(c.inverse));
+  w.put(c.rotary_offset);
+  w.put(c.n_threads);
+  w.put(c.seq_len);
+  const size_t every_token = repeated_token_length(c);
+  w.put(static_cast<uint64_t>(c.x.size()));
+  w.put_array(c.x.data(), every_token > 0 ? every_token : c.x.size());
+  return w.take();
+}
+
+Case case_from_note(std::string_view note) {
+  NoteReader r(note);
+  const auto magic = r.get<std::array<char, sizeof kNoteMagic>>();
+  if (std::memcmp(magic.data(), kNoteMagic, sizeof kNoteMagic) != 0) throw SpecError("case note", "not a case note");
+  Case c;
+  c.spec = spec_from_json_text(r.get_text(), "case note: spec");
+  c.positions = r.get_array<int64_t>();
+  const uint64_t rows = r.get<uint64_t>();
+  if (rows > 64) throw SpecError("case note", "too many axis rows");
+  for (uint64_t a = 0; a < rows; ++a) c.axis_positions.push_back(r.get_array<int64_t>());
+  c.n_heads = r.get<int64_t>();
+  c.n_kv_heads = r.get<int64_t>();
+  c.separate_kv = r.get<uint8_t>() != 0;
+  c.position_dtype = r.get<int32_t>();
+  c.head_pad = r.get<int64_t>();
+  c.token_pad = r.get<int64_t>();
+  c.shift = r.get<int64_t>();
+  c.scale_exponent = r.get<int>();
+  c.poison = r.get<int64_t>();
+  c.inverse = r.get<uint8_t>() != 0;
+  c.rotary_offset = r.get<int32_t>();
+  c.n_threads = r.get<int32_t>();
+  c.seq_len = r.get<int64_t>();
+  const uint64_t n_x = r.get<uint64_t>();
+  c.x = r.get_array<double>();
+  if (!r.at_end()) throw SpecError("case note", "bytes after the case");
+  if (n_x != c.x.size()) {  // one token's values, the same for every token
+    if (c.x.empty() || n_x % c.x.size() != 0 || n_x / c.x.size() != c.positions.size()) {
+      throw SpecError("case note", "x is neither whole nor one token's values");
+    }
+    const size_t per_token = c.x.size();
+    c.x.resize(static_cast<size_t>(n_x));
+    for (size_t i = per_token; i < c.x.size(); ++i) c.x[i] = c.x[i - per_token];
+  }
+  return c;
+}
 
 void showValue(const Case& c, std::ostream& os) { os << describe(c) << "\n" << case_to_json(c, -1); }
 

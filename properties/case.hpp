@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "impl/ropecheck_kernel.h"
@@ -107,6 +108,16 @@ struct Case {
 // rotary_offset + rotary_dim <= head_dim (SpecError naming the field).
 std::string case_to_json(const Case& c, int indent = 2);
 Case case_from_json(const std::string& text);  // throws SpecError naming the field
+
+// The case in a compact binary form, for the note a unit's child leaves before every kernel
+// call (gate/campaign.cpp): a crash then names the case it died on.  Written before each call,
+// so it must cost far less than the call's judgement (case_to_json, with a hexfloat per value,
+// cost two thirds of an isolated gate's time).  The same binary writes and reads it; it is
+// never stored.  case_from_note gives back exactly the Case (every bit of x, NaN payloads
+// too; x written once when every token holds the same values, as case_to_json does) and
+// throws SpecError on a note it cannot read (cut short, or not a note).
+std::string case_to_note(const Case& c);
+Case case_from_note(std::string_view note);
 
 // One line a person can read: "yarn/half_split d=64/64 b=1e4 tokens=3 heads=2 t=[0, 4096, 2^31-1]".
 std::string describe(const Case& c);

@@ -629,6 +629,53 @@ TEST(RunnerAbi2Features, TheCaseFieldsRoundTripAndOldCasesReadAsBefore) {
   }
 }
 
+// The binary note a unit's child leaves before each call (case_to_note) reads back as exactly
+// the case: every field (compared through the case's JSON) and every bit of x, on generated
+// cases with every feature and on M-RoPE ones; NaN payloads and -0 kept; a many-token case
+// with the same values in every token written once; a note cut short or not a note throws.
+bool same_case(const Case& a, const Case& b) {
+  return case_to_json(a) == case_to_json(b) && a.x.size() == b.x.size() &&
+         std::memcmp(a.x.data(), b.x.data(), a.x.size() * sizeof(double)) == 0;
+}
+
+TEST(CaseNote, ReadsBackAsExactlyTheCase) {
+  gen::Constraints every = gen::Constraints::of(full_kernel(FeatureBug::kNone));
+  gen::Constraints axes;
+  axes.multi_axis = axes.axes_dims = true;
+  axes.negative_positions = true;
+  int multi_axis = 0;
+  for (const gen::Constraints& k : {every, axes}) {
+    const bool ok = rc::check("case note round trip", [&] {
+      const Case c = *gen::case_for(k);
+      multi_axis += !c.axis_positions.empty();
+      const Case back = case_from_note(case_to_note(c));
+      RC_ASSERT(same_case(back, c));
+    });
+    EXPECT_TRUE(ok);
+  }
+  EXPECT_GT(multi_axis, 0) << "no generated case had positions per axis";
+
+  Case odd = mla_case({-3, int64_t{1} << 31, INT64_MIN}, true, 8);
+  uint64_t payload = 0x7ff8000000001234u;
+  std::memcpy(&odd.x[1], &payload, sizeof payload);
+  odd.x[2] = -0.0;
+  odd.n_threads = 3;
+  odd.seq_len = 70000;
+  odd.position_dtype = RC_DTYPE_I32;
+  EXPECT_TRUE(same_case(case_from_note(case_to_note(odd)), odd));
+
+  Case many = make_case(std::vector<int64_t>(5000, 7));
+  for (size_t i = 0; i < many.x.size(); ++i) many.x[i] = 0.5 + static_cast<double>(i % 16);
+  const std::string note = case_to_note(many);
+  EXPECT_LT(note.size(), many.x.size() * sizeof(double) / 4) << "x of a case whose tokens are all alike is written once";
+  EXPECT_TRUE(same_case(case_from_note(note), many));
+
+  for (const size_t cut : {size_t{0}, size_t{5}, note.size() / 2, note.size() - 1}) {
+    EXPECT_THROW(case_from_note(std::string_view(note).substr(0, cut)), SpecError) << "cut at " << cut;
+  }
+  EXPECT_THROW(case_from_note(case_to_json(odd)), SpecError);
+}
+
 // The vLLM-style sample (inverse and rotary offset declared) and its two feature twins, judged
 // in process on an MLA-shaped call (q and k, the rope slice last).
 struct VllmPlugins {
