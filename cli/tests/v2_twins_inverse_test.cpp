@@ -1,7 +1,9 @@
 // `ropecheck check` end to end on the ABI 2 call features (issue 16): the vLLM-style sample,
-// which declares inverse calls and a rotary offset, passes in the default gate budget; its twin
-// that ignores the inverse (rotates by +t) and its twin that ignores the offset (rotates dims
-// [0, rot_dim), MLA's nope part) each give exit 1 naming the properties that catch them.  A saved
+// which declares inverse calls and a rotary offset, passes with the new property judged (in the
+// default budget: v2_sample_test.cpp); its twin that ignores the inverse (rotates by +t) and its
+// twin that ignores the offset (rotates dims [0, rot_dim), MLA's nope part) each give exit 1
+// naming the properties that catch them, in the edge-position sweep alone (--cases 0; the sweep
+// runs whole in every budget, so in the default one too).  A saved
 // case asking what a kernel does not declare, or an offset past the head, is exit 2 with a
 // message, never a crash or a pass.
 #include <gtest/gtest.h>
@@ -31,7 +33,7 @@ bool names(const Result& r, const std::string& kernel, const std::string& proper
 }
 
 TEST(V2Features, TheVllmSampleWithInverseAndOffsetPassesTheGate) {
-  const Result r = run("check --plugin " VLLM_STYLE_PLUGIN " --out-dir " + temp_dir("good"));
+  const Result r = run("check --plugin " VLLM_STYLE_PLUGIN " --cases 20 --out-dir " + temp_dir("good"));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   // The new property was judged on it, not skipped.
   EXPECT_NE(r.out.find("inverseUndoesRotation"), std::string::npos) << r.out;
@@ -39,7 +41,7 @@ TEST(V2Features, TheVllmSampleWithInverseAndOffsetPassesTheGate) {
 }
 
 TEST(V2Features, TheTwinThatIgnoresTheInverseIsCaught) {
-  const Result r = run("check --plugin " VLLM_TWIN_INVERSE_WRONG_SIGN " --out-dir " + temp_dir("inverse"));
+  const Result r = run("check --plugin " VLLM_TWIN_INVERSE_WRONG_SIGN " --cases 0 --out-dir " + temp_dir("inverse"));
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(names(r, "vllm_twin_inverse_wrong_sign", "inverseUndoesRotation")) << r.out;
   EXPECT_TRUE(names(r, "vllm_twin_inverse_wrong_sign", "agreesWithExactReferenceWithinContract")) << r.out;
@@ -47,7 +49,7 @@ TEST(V2Features, TheTwinThatIgnoresTheInverseIsCaught) {
 
 TEST(V2Features, TheTwinThatIgnoresTheRotaryOffsetIsCaught) {
   const std::string d = temp_dir("offset");
-  const Result r = run("check --plugin " VLLM_TWIN_ROTARY_OFFSET_IGNORED " --out-dir " + d);
+  const Result r = run("check --plugin " VLLM_TWIN_ROTARY_OFFSET_IGNORED " --cases 0 --out-dir " + d);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(names(r, "vllm_twin_rotary_offset_ignored", "passThroughDimsAreBitIdentical")) << r.out;
   EXPECT_TRUE(names(r, "vllm_twin_rotary_offset_ignored", "agreesWithExactReferenceWithinContract")) << r.out;
