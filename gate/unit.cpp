@@ -344,6 +344,8 @@ Case many_tokens_case(const rc_kernel_desc& kernel, const RopeSpec& spec, uint64
   c.positions.clear();
   c.x.clear();
   constexpr int64_t kTokens = 65536 + 3;
+  c.positions.reserve(kTokens);
+  c.x.reserve(static_cast<size_t>(kTokens * per_token));
   for (int64_t k = 0; k < kTokens; ++k) {
     c.positions.push_back(edges[static_cast<size_t>(k) % edges.size()]);
     c.x.insert(c.x.end(), x.begin(), x.end());
