@@ -203,7 +203,6 @@ Case case_from_json(const std::string& text) {
   return c;
 }
 
-
 namespace {
 
 constexpr char kNoteMagic[8] = {'r', 'c', 'n', 'o', 't', 'e', '1', '\0'};
@@ -221,6 +220,9 @@ class NoteWriter {
     out_.append(reinterpret_cast<const char*>(p), n * sizeof(T));
   }
   void put_text(std::string_view s) { put_array(s.data(), s.size()); }
+  template <class T>
+  void field(const T& v) { put(v); }
+  void field(bool b) { put(static_cast<uint8_t>(b)); }
   std::string take() { return std::move(out_); }
 
  private:
@@ -248,6 +250,9 @@ class NoteReader {
     const std::vector<char> v = get_array<char>();
     return std::string(v.begin(), v.end());
   }
+  template <class T>
+  void field(T& v) { v = get<T>(); }
+  void field(bool& b) { b = get<uint8_t>() != 0; }
   bool at_end() const { return at_ == in_.size(); }
 
  private:
@@ -261,6 +266,24 @@ class NoteReader {
   size_t at_ = 0;
 };
 
+// The call's scalar fields, in note order: one list, written and read (C: Case or const Case).
+template <class IO, class C>
+void note_fields(IO& io, C& c) {
+  io.field(c.n_heads);
+  io.field(c.n_kv_heads);
+  io.field(c.separate_kv);
+  io.field(c.position_dtype);
+  io.field(c.head_pad);
+  io.field(c.token_pad);
+  io.field(c.shift);
+  io.field(c.scale_exponent);
+  io.field(c.poison);
+  io.field(c.inverse);
+  io.field(c.rotary_offset);
+  io.field(c.n_threads);
+  io.field(c.seq_len);
+}
+
 }  // namespace
 
 std::string case_to_note(const Case& c) {
@@ -270,19 +293,7 @@ std::string case_to_note(const Case& c) {
   w.put_array(c.positions.data(), c.positions.size());
   w.put(static_cast<uint64_t>(c.axis_positions.size()));
   for (const std::vector<int64_t>& row : c.axis_positions) w.put_array(row.data(), row.size());
-  w.put(c.n_heads);
-  w.put(c.n_kv_heads);
-  w.put(static_cast<uint8_t>(c.separate_kv));
-  w.put(c.position_dtype);
-  w.put(c.head_pad);
-  w.put(c.token_pad);
-  w.put(c.shift);
-  w.put(c.scale_exponent);
-  w.put(c.poison);
-  w.put(static_cast<uint8_t>(c.inverse));
-  w.put(c.rotary_offset);
-  w.put(c.n_threads);
-  w.put(c.seq_len);
+  note_fields(w, c);
   const size_t every_token = repeated_token_length(c);
   w.put(static_cast<uint64_t>(c.x.size()));
   w.put_array(c.x.data(), every_token > 0 ? every_token : c.x.size());
@@ -299,19 +310,7 @@ Case case_from_note(std::string_view note) {
   const uint64_t rows = r.get<uint64_t>();
   if (rows > 64) throw SpecError("case note", "too many axis rows");
   for (uint64_t a = 0; a < rows; ++a) c.axis_positions.push_back(r.get_array<int64_t>());
-  c.n_heads = r.get<int64_t>();
-  c.n_kv_heads = r.get<int64_t>();
-  c.separate_kv = r.get<uint8_t>() != 0;
-  c.position_dtype = r.get<int32_t>();
-  c.head_pad = r.get<int64_t>();
-  c.token_pad = r.get<int64_t>();
-  c.shift = r.get<int64_t>();
-  c.scale_exponent = r.get<int>();
-  c.poison = r.get<int64_t>();
-  c.inverse = r.get<uint8_t>() != 0;
-  c.rotary_offset = r.get<int32_t>();
-  c.n_threads = r.get<int32_t>();
-  c.seq_len = r.get<int64_t>();
+  note_fields(r, c);
   const uint64_t n_x = r.get<uint64_t>();
   c.x = r.get_array<double>();
   if (!r.at_end()) throw SpecError("case note", "bytes after the case");
