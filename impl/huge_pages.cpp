@@ -4,18 +4,17 @@
 // The gate's edge sweep judges one call of 65539 tokens per kernel: the case, the kernel's
 // guarded buffers, their copies and the output hold hundreds of MiB, all touched once.  On a
 // virtual machine each 4 KiB page fault is costly; they were half of `check`'s time on the CI
-// host (the llama-3.1-8b config over the built-in kernels: 7.5 s, 2.9 s with huge pages).
-// Linux backs memory advised MADV_HUGEPAGE with 2 MiB pages when its policy is "madvise" (the
-// default of Debian's kernels), 512 times fewer faults.  This operator new does it for blocks
-// of at least kLarge bytes (every std::vector of that size).  Linked into the executable it
-// replaces the program's; in the Python module (python/CMakeLists.txt) the version script keeps
-// it local, so only the module's own allocations use it (the in-process judge's 65539-token
-// sweep call: 3.3 s, 1.3 s with huge pages), never torch's, numpy's or the interpreter's.
+// host (the llama-3.1-8b config over the built-in kernels, single runs: 7.5 s, 2.9 s with
+// huge pages).  Linux backs memory advised MADV_HUGEPAGE with 2 MiB pages when its policy is
+// "madvise" (the default of Debian's kernels): 512 times fewer faults.  This operator new
+// advises every block of at least kLarge bytes (every std::vector of that size).  Linked into
+// the executable it replaces the program's; in the Python module (python/CMakeLists.txt) the
+// version script keeps it local, so only the module's own allocations use it, never torch's,
+// numpy's or the interpreter's (ropecheck.check's sweep with the 65539-token call: 3.3 s, 2.2 s).
 // Every block comes from malloc and goes back to free, whoever frees it.  Nothing changes in
-// what is computed; a kernel that
-// writes past its buffer is still caught by the guards around it (properties/runner.cpp),
-// which do not depend on page size.  Not under AddressSanitizer, whose operator new must
-// stay to catch overflows.
+// what is computed; a kernel that writes past its buffer is still caught by the guards around
+// it (properties/runner.cpp), which do not depend on page size.  Not under the sanitizers,
+// whose operator new must stay to catch overflows.
 #if defined(__SANITIZE_ADDRESS__)
 #define ROPECHECK_HUGE_PAGES 0
 #elif defined(__has_feature)
