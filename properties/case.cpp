@@ -38,6 +38,13 @@ size_t repeated_token_length(const Case& c) {
   return per_token;
 }
 
+// The inverse: x holds one token's values; repeats them for n_tokens tokens.
+void repeat_token_values(std::vector<double>& x, size_t n_tokens) {
+  const size_t per_token = x.size();
+  x.resize(per_token * n_tokens);
+  for (size_t i = per_token; i < x.size(); ++i) x[i] = x[i - per_token];
+}
+
 }  // namespace
 
 std::string case_to_json(const Case& c, int indent) {
@@ -160,8 +167,7 @@ Case case_from_json(const std::string& text) {
       if (per_token == 0 || c.positions.size() > (size_t{1} << 24)) {
         throw SpecError("case.x_every_token", "must be one token's values, for at most 2^24 tokens");
       }
-      c.x.resize(per_token * c.positions.size());
-      for (size_t i = per_token; i < c.x.size(); ++i) c.x[i] = c.x[i - per_token];
+      repeat_token_values(c.x, c.positions.size());
     }
   } catch (const json::exception& e) {
     throw SpecError("case", std::string("wrong type: ") + e.what());
@@ -318,9 +324,7 @@ Case case_from_note(std::string_view note) {
     if (c.x.empty() || n_x % c.x.size() != 0 || n_x / c.x.size() != c.positions.size()) {
       throw SpecError("case note", "x is neither whole nor one token's values");
     }
-    const size_t per_token = c.x.size();
-    c.x.resize(static_cast<size_t>(n_x));
-    for (size_t i = per_token; i < c.x.size(); ++i) c.x[i] = c.x[i - per_token];
+    repeat_token_values(c.x, c.positions.size());
   }
   return c;
 }

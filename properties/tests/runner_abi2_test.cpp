@@ -632,7 +632,8 @@ TEST(RunnerAbi2Features, TheCaseFieldsRoundTripAndOldCasesReadAsBefore) {
 // The binary note a unit's child leaves before each call (case_to_note) reads back as exactly
 // the case: every field (compared through the case's JSON) and every bit of x, on generated
 // cases with every feature and on M-RoPE ones; NaN payloads and -0 kept; a many-token case
-// with the same values in every token written once; a note cut short or not a note throws.
+// with the same values in every token written once (in its JSON too); a note cut short or not
+// a note throws.
 bool same_case(const Case& a, const Case& b) {
   return case_to_json(a) == case_to_json(b) && a.x.size() == b.x.size() &&
          std::memcmp(a.x.data(), b.x.data(), a.x.size() * sizeof(double)) == 0;
@@ -669,6 +670,10 @@ TEST(CaseNote, ReadsBackAsExactlyTheCase) {
   const std::string note = case_to_note(many);
   EXPECT_LT(note.size(), many.x.size() * sizeof(double) / 4) << "x of a case whose tokens are all alike is written once";
   EXPECT_TRUE(same_case(case_from_note(note), many));
+  // Its JSON writes x once too ("x_every_token"), and reads back as the case.
+  const std::string text = case_to_json(many, -1);
+  EXPECT_NE(text.find("\"x_every_token\""), std::string::npos);
+  EXPECT_TRUE(same_case(case_from_json(text), many));
 
   for (const size_t cut : {size_t{0}, size_t{5}, note.size() / 2, note.size() - 1}) {
     EXPECT_THROW(case_from_note(std::string_view(note).substr(0, cut)), SpecError) << "cut at " << cut;
