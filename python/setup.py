@@ -1,7 +1,11 @@
 """Installs the ropecheck package with the C++ core built by the project's CMake.
 
     cmake --preset release && cmake --build --preset release      (from the repository root)
-    /usr/bin/python3 -m pip install --no-build-isolation python/
+    /usr/bin/python3 -m venv --system-site-packages .venv           (Debian's numpy and torch)
+    .venv/bin/pip install --no-build-isolation python/
+
+(Debian 12 marks /usr/bin/python3 externally managed, PEP 668: a bare `/usr/bin/python3 -m pip
+install` is refused there unless given --break-system-packages.)
 
 The core (ropecheck/_core*.so) is taken from ROPECHECK_BUILD_DIR (default: build/release of the
 repository this folder belongs to); when it is not there, CMake is run to build it (the

@@ -9,6 +9,11 @@ take q/k calls (scalar_f32_hf is a q-only kernel: the C path answers a q/k call 
 own calls, q then k); QK=0: both take q-only calls.  PROPS=all: every property, not agreement
 alone.  Interleaved runs, medians of REPEATS.
 
+BUDGET=20: the same budget instead of the same cases.  Each path runs the campaign for BUDGET
+seconds of generated cases (after the edge sweep, which both run whole); with the same seed both
+draw the same cases in the same order (per property), so the path that judged fewer judged the
+first of the other's; the script prints how many each judged in the budget.
+
     PYTHONPATH=build/release/python:python /usr/bin/python3 python/bench/bench_python_vs_c.py
 """
 import os
@@ -30,11 +35,37 @@ CASES = int(os.environ.get("CASES", "300"))
 # PROPS=all: the whole catalogue (each property's cases, each judged as `ropecheck check` does).
 PROPS = [] if os.environ.get("PROPS") == "all" else ["agreesWithExactReferenceWithinContract"]
 QK = os.environ.get("QK", "1") != "0"
+BUDGET = float(os.environ["BUDGET"]) if os.environ.get("BUDGET") else None
+
+
+def same_budget(spec, out):
+    """Cases judged in BUDGET seconds on each path, interleaved, REPEATS times."""
+    ratios = []
+    for i in range(REPEATS):
+        r = ropecheck.check(ropecheck.torch_kernel(tr.hf_rope), spec, ropecheck.contract("hf_fp32", qk=QK),
+                            budget_seconds=BUDGET, properties=PROPS, out_dir=out, many_tokens=False)
+        assert r.passed, r.report()
+        c = _core.run_builtin_check("scalar_f32_hf", [spec], PROPS, -1, 1, out, qk=QK, budget_seconds=BUDGET)
+        assert c["exit_code"] == 0
+        py_checked = {p: row["checked"] for p, row in r.table.items() if row["checked"]}
+        c_checked = {p: n for p, n in c["checked"].items() if n}
+        assert py_checked.keys() == c_checked.keys(), f"different properties judged: {py_checked} vs {c_checked}"
+        py_n, c_n = sum(py_checked.values()), sum(c_checked.values())
+        ratios.append(py_n / c_n)
+        print(f"run {i + 1}: python {py_n:,} cases in {r.seconds:.1f} s, C ABI {c_n:,} cases in {c['seconds']:.1f} s: "
+              f"python / C {py_n / c_n:.2f}", flush=True)
+    print(f"spec {_core.describe_spec(spec)}, {PROPS[0] if PROPS else 'every property'}, "
+          f"{'q/k' if QK else 'q-only'} calls, budget {BUDGET:g} s of generated cases on each path (+ the edge sweep): "
+          f"python / C cases judged, median of {REPEATS}: {statistics.median(ratios):.2f} "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    return 0
 
 
 def main():
     spec = ropecheck.spec({"head_dim": 128, "rope_theta": 500000})
     out = tempfile.mkdtemp(prefix="rc-bench-")
+    if BUDGET is not None:
+        return same_budget(spec, out)
     py_t, c_t, py_vectors, c_vectors = [], [], 0, 0
     for _ in range(REPEATS):
         r = ropecheck.check(ropecheck.torch_kernel(tr.hf_rope), spec, ropecheck.contract("hf_fp32", qk=QK),

@@ -27,6 +27,11 @@ class TorchKernel:
         self.contract = contract
         self.__qualname__ = getattr(fn, "__qualname__", type(fn).__name__)
         self.__module__ = getattr(fn, "__module__", None)
+        # The contract's dtype names and the device, looked up once, not per call.
+        self.in_name = contract.in_dtype if contract is not None else "f32"
+        self.out_name = contract.out_dtype if contract is not None else self.in_name
+        self.cache_name = contract.cache_dtype if contract is not None else "f32"
+        self.on_cpu = self.device == "cpu"
 
     def bind(self, contract) -> "TorchKernel":
         return TorchKernel(self.fn, self.device, self.dtype, contract)
@@ -47,10 +52,16 @@ class TorchKernel:
         if name == "bf16":
             t = torch.from_numpy(np.ascontiguousarray(a).view(np.int16)).view(torch.bfloat16)
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # read-only cache views: torch warns, the kernel must not write
-                t = torch.from_numpy(a)
-        return t.to(self.device)
+            t = torch.from_numpy(a) if a.flags.writeable else self._from_read_only(a)
+        return t if self.on_cpu else t.to(self.device)
+
+    @staticmethod
+    def _from_read_only(a):
+        import torch
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # read-only cache views: torch warns, the kernel must not write
+            return torch.from_numpy(a)
 
     def _to_numpy(self, t, name, what):
         import torch
@@ -63,31 +74,31 @@ class TorchKernel:
         if t.dtype != want:
             raise TypeError(f"the torch kernel returned {what} of dtype {t.dtype} and shape {tuple(t.shape)}; "
                             f"expected dtype {want} (the contract's out_dtype {name})")
-        t = t.detach().to("cpu").contiguous()
+        t = t.detach() if t.device.type == "cpu" else t.detach().to("cpu")
         if name == "bf16":
+            t = t.contiguous()
             return t.view(torch.int16).numpy().view(np.uint16)
         return t.numpy()
 
     def __call__(self, positions, q, k, **kw):
         import torch
 
-        c = self.contract
-        in_name = c.in_dtype if c is not None else "f32"
-        out_name = c.out_dtype if c is not None else in_name
+        in_name, out_name = self.in_name, self.out_name
         if self.dtype is not None and self.dtype != self._torch_dtype(in_name):
             raise TypeError(f"torch_kernel(dtype={self.dtype}) but the contract's in_dtype is {in_name}: "
                             f"choose a contract of that dtype")
-        cache_name = c.cache_dtype if c is not None else "f32"
         tkw = {}
         for key, v in kw.items():
             if key in ("cos_sin_cache", "cos", "sin") and v is not None:
-                if self.device != "cpu":
+                if not self.on_cpu:
                     v = v[: int(positions.max()) + 1] if len(positions) else v[:0]
-                tkw[key] = self._to_torch(v, cache_name)
+                tkw[key] = self._to_torch(v, self.cache_name)
             else:
                 tkw[key] = v
         tq, tk = self._to_torch(q, in_name), self._to_torch(k, in_name)
-        tpos = torch.from_numpy(positions).to(self.device)
+        tpos = torch.from_numpy(positions)
+        if not self.on_cpu:
+            tpos = tpos.to(self.device)
         out = self.fn(tpos, tq, tk, **tkw)
         if out is None:
             out = (tq, tk)

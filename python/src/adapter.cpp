@@ -336,7 +336,7 @@ int adapter_apply2(const rc_spec* spec, void* /*handle*/, const rc_call* call) {
     if (it == s.spec_keys.end()) {
       return refuse(call, RC_ERR_SPEC, "the Python kernel is checked on the spec(s) given to ropecheck.check only");
     }
-    spec_obj = py::cast(s.specs[static_cast<size_t>(it - s.spec_keys.begin())]);
+    spec_obj = s.spec_objects[static_cast<size_t>(it - s.spec_keys.begin())];
   }
   const int64_t n = call->n_tokens, hd = spec->head_dim;
   // [n_tokens], or [n_axes, n_tokens] for a multi-axis spec (rc_call.positions, axis-major).
@@ -419,6 +419,7 @@ void make_adapter(Session& s, const py::dict& contract) {
       rd_min = std::min(rd_min, sp.rotary_dim);
       rd_max = std::max(rd_max, sp.rotary_dim);
       s.spec_keys.push_back(props::spec_cache_key(sp));
+      s.spec_objects.push_back(py::cast(sp));
     }
     s.desc.layouts = layouts;
     s.desc.scalings = scalings;

@@ -35,6 +35,7 @@ struct Session {
   // The specs the kernel is checked on (their shapes are declared); empty: any spec (the plugin).
   std::vector<RopeSpec> specs;
   std::vector<std::string> spec_keys;
+  std::vector<py::object> spec_objects;  // each spec as the kernel is given it, made once (read-only)
   bool interrupted = false;  // KeyboardInterrupt: every later call is refused, the run ends
 };
 

@@ -182,10 +182,11 @@ int counting_apply2(const rc_spec* spec, void* handle, const rc_call* call) {
 
 // The same campaign on a built-in kernel (the C path of python/bench/bench_python_vs_c.py).  qk:
 // the kernel is given the q/k calls the Python adapter declares (RC_FEATURE_QK), each answered
-// as two of its own q-only calls, so both paths judge the same cases.
+// as two of its own q-only calls, so both paths judge the same cases.  cases < 0: generated cases
+// for budget_seconds, as run_check (the same cases in the same order, as far as each path gets).
 py::dict run_builtin_check(const std::string& kernel_name, const std::vector<RopeSpec>& specs,
                            const std::vector<std::string>& properties, int cases, uint64_t seed, const std::string& out_dir,
-                           bool qk) {
+                           bool qk, double budget_seconds) {
   const impl::KernelSet set = impl::KernelSet::with_builtins();
   const impl::Kernel* kernel = set.find(kernel_name);
   if (kernel == nullptr) throw py::value_error("no built-in kernel '" + kernel_name + "'");
@@ -207,6 +208,7 @@ py::dict run_builtin_check(const std::string& kernel_name, const std::vector<Rop
   const impl::Kernel counted{&counting, kernel->origin};
   gate::CampaignOptions o = in_process(counted, specs, properties, cases, seed, out_dir);
   o.many_tokens = false;
+  o.budget_seconds = budget_seconds;  // used when cases < 0, as in run_check
   const gate::CampaignResult r = gate::run_campaign(o);
   py::dict d;
   d["exit_code"] = r.tally.exit_code();
@@ -399,5 +401,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("run_check", &run_check);
   m.def("run_repro", &run_repro);
   m.def("run_builtin_check", &run_builtin_check, py::arg("kernel"), py::arg("specs"), py::arg("properties"),
-        py::arg("cases"), py::arg("seed"), py::arg("out_dir"), py::arg("qk") = false);
+        py::arg("cases"), py::arg("seed"), py::arg("out_dir"), py::arg("qk") = false,
+        py::arg("budget_seconds") = 20.0);
 }

@@ -231,3 +231,21 @@ def test_bf16_tensors_round_trip_through_torch(tmp_path):
     # A bf16 kernel judged by the f32 contract returns the wrong dtype: named, as a crash.
     bad = run(tr.bf16_rope, "hf_fp32", tmp_path, properties=["agreesWithExactReferenceWithinContract"])
     assert bad.verdict == "crash" and "torch.bfloat16" in bad.traceback and "torch.float32" in bad.traceback
+
+
+def _strided(t):
+    """The same values with the token and head axes' strides swapped (a non-contiguous tensor)."""
+    return None if t is None else t.transpose(0, 1).contiguous().transpose(0, 1)
+
+
+@pytest.mark.parametrize("fn, contract", [(tr.hf_rope, "hf_fp32"), (tr.bf16_rope, ropecheck.contract("bf16", max_position=2**20))],
+                         ids=["f32", "bf16"])
+def test_non_contiguous_torch_results_are_read_by_their_strides(fn, contract, tmp_path):
+    def strided_result(positions, q, k, spec):
+        q_out, k_out = fn(positions, q, k, spec)
+        assert not _strided(q_out).is_contiguous() or q_out.shape[0] == 1 or q_out.shape[1] == 1
+        return _strided(q_out), _strided(k_out)
+
+    r = run(strided_result, contract, tmp_path, properties=["agreesWithExactReferenceWithinContract"])
+    print(r.report())
+    assert r.passed and r.table["agreesWithExactReferenceWithinContract"]["checked"] > 0
