@@ -9,10 +9,11 @@ take q/k calls (scalar_f32_hf is a q-only kernel: the C path answers a q/k call 
 own calls, q then k); QK=0: both take q-only calls.  PROPS=all: every property, not agreement
 alone.  Interleaved runs, medians of REPEATS.
 
-BUDGET=20: the same budget instead of the same cases.  Each path runs the campaign for BUDGET
-seconds of generated cases (after the edge sweep, which both run whole); with the same seed both
-draw the same cases in the same order (per property), so the path that judged fewer judged the
-first of the other's; the script prints how many each judged in the budget.
+BUDGET=20: the same budget instead of the same cases. Each path runs the campaign in BUDGET
+seconds, as `ropecheck check --budget-seconds` does (the edge sweep, run whole, then generated
+cases until the budget ends); with the same seed both draw the same cases in the same order (per
+property), so the path that judged fewer judged the first of the other's; the script prints how
+many each judged in the budget.
 
     PYTHONPATH=build/release/python:python /usr/bin/python3 python/bench/bench_python_vs_c.py
 """
@@ -55,7 +56,7 @@ def same_budget(spec, out):
         print(f"run {i + 1}: python {py_n:,} cases in {r.seconds:.1f} s, C ABI {c_n:,} cases in {c['seconds']:.1f} s: "
               f"python / C {py_n / c_n:.2f}", flush=True)
     print(f"spec {_core.describe_spec(spec)}, {PROPS[0] if PROPS else 'every property'}, "
-          f"{'q/k' if QK else 'q-only'} calls, budget {BUDGET:g} s of generated cases on each path (+ the edge sweep): "
+          f"{'q/k' if QK else 'q-only'} calls, budget {BUDGET:g} s on each path (the edge sweep, then generated cases): "
           f"python / C cases judged, median of {REPEATS}: {statistics.median(ratios):.2f} "
           f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
     return 0
