@@ -31,9 +31,15 @@ class TorchKernel:
         self.in_name = contract.in_dtype if contract is not None else "f32"
         self.out_name = contract.out_dtype if contract is not None else self.in_name
         self.cache_name = contract.cache_dtype if contract is not None else "f32"
-        self.on_cpu = self.device == "cpu"
+        self.on_cpu = self.device.split(":")[0] == "cpu"
 
     def bind(self, contract) -> "TorchKernel":
+        """This kernel under `contract` (ropecheck.check and repro bind it before any call).  A
+        dtype other than the contract's in_dtype is the caller's error, raised here, not a fault
+        of the kernel."""
+        if self.dtype is not None and self.dtype != self._torch_dtype(contract.in_dtype):
+            raise TypeError(f"torch_kernel(dtype={self.dtype}) but the contract's in_dtype is {contract.in_dtype}: "
+                            f"choose a contract of that dtype")
         return TorchKernel(self.fn, self.device, self.dtype, contract)
 
     def __reduce__(self):
@@ -84,9 +90,6 @@ class TorchKernel:
         import torch
 
         in_name, out_name = self.in_name, self.out_name
-        if self.dtype is not None and self.dtype != self._torch_dtype(in_name):
-            raise TypeError(f"torch_kernel(dtype={self.dtype}) but the contract's in_dtype is {in_name}: "
-                            f"choose a contract of that dtype")
         tkw = {}
         for key, v in kw.items():
             if key in ("cos_sin_cache", "cos", "sin") and v is not None:
@@ -111,5 +114,14 @@ class TorchKernel:
 
 def torch_kernel(fn, device="cpu", dtype=None) -> TorchKernel:
     """Wraps a torch RoPE function for ropecheck.check: arrays become tensors on `device` (of
-    `dtype`, by default the contract's in_dtype) and the results come back as numpy."""
+    `dtype`, by default the contract's in_dtype) and the results come back as numpy.
+
+    A device this torch cannot use (a misspelled name, "cuda" without CUDA) is a ValueError
+    here: it is not the kernel's fault, and would otherwise fail every call as a crash."""
+    import torch
+
+    try:
+        torch.empty(0, device=torch.device(device))
+    except (RuntimeError, AssertionError, TypeError) as e:  # torch raises all three for devices
+        raise ValueError(f"torch_kernel(device={device!r}): this torch cannot use that device: {e}") from None
     return TorchKernel(fn, device, dtype)

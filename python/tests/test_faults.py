@@ -78,3 +78,34 @@ def test_strided_views_reach_the_kernel(tmp_path):
                         many_tokens=False)
     assert r.verdict == "violation", r.report()
     assert "stridedEqualsContiguous" in r.failed_properties
+
+
+# The caller's errors are not the kernel's faults: raised before any call, not reported as crashes.
+@pytest.mark.parametrize("device, words", [("cdua", "cdua"), ("cuda", "CUDA")])
+def test_a_device_torch_cannot_use_is_a_value_error_up_front(device, words):
+    torch = pytest.importorskip("torch")
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this torch has CUDA")
+    from examples import torch_ropes as tr
+
+    with pytest.raises(ValueError, match=f"torch_kernel\\(device='{device}'\\).*{words}"):
+        ropecheck.torch_kernel(tr.hf_rope, device=device)
+
+
+def test_a_torch_dtype_other_than_the_contracts_is_a_type_error_up_front(tmp_path):
+    torch = pytest.importorskip("torch")
+    from examples import torch_ropes as tr
+
+    calls = []
+
+    def counted(positions, q, k, spec):
+        calls.append(1)
+        return tr.hf_rope(positions, q, k, spec)
+
+    with pytest.raises(TypeError, match="in_dtype is f64"):
+        check(ropecheck.torch_kernel(counted, dtype=torch.bfloat16), tmp_path)
+    assert not calls
+    # cpu:0 is the CPU (the tensors stay where they are) and the same dtype is accepted.
+    r = ropecheck.check(ropecheck.torch_kernel(counted, device="cpu:0", dtype=torch.float32), SPEC, "hf_fp32",
+                        budget_seconds=0.5, out_dir=str(tmp_path), many_tokens=False, properties=ONE)
+    assert r.passed and calls
