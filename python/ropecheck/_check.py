@@ -437,7 +437,12 @@ def repro(path, fn, contract="hf_fp32", *, property: Optional[str] = None, timeo
         text = f.read()
     import json
 
-    saved = json.loads(text)
+    try:
+        saved = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"{path} is not a ropecheck counterexample (JSON): {e}") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path} is not a ropecheck counterexample (JSON)")
     sp = _core.spec_from_json(json.dumps(saved["case"]["spec"])) if "spec" in saved.get("case", {}) else None
     invoker = _Invoker(fn, c, [sp] if sp is not None else [], float(timeout), bool(isolate))
     try:

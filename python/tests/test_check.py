@@ -208,6 +208,34 @@ def test_broken_twin_is_caught_and_its_repro_replays(fn, contract, prop, spec, t
     assert f"REPRODUCED: {r.kernel} violates {prop}" in p.stdout
 
 
+@pytest.mark.parametrize("args, words", [
+    (["--kernel", "examples.torch_ropes:hf_rope", "{missing}"], "cannot read the counterexample: No such file"),
+    (["--kernel", "examples.torch_ropes:hf_rope", "{not_json}"], "is not a ropecheck counterexample (JSON)"),
+    (["--kernel", "examples.torch_ropes:no_such_kernel", "{saved}"], "cannot load it: AttributeError"),
+    (["--kernel", "no_such_module:f", "{saved}"], "cannot load it: ModuleNotFoundError"),
+    (["--kernel", "examples.torch_ropes:hf_rope", "--contract", "no_such_preset", "{saved}"], "unknown contract preset"),
+    (["--kernel", "examples.torch_ropes:hf_rope", "--contract", "{bad json", "{saved}"], "--contract {bad json: "),
+    (["--kernel", "examples.torch_ropes:hf_rope", "--torch-device", "cdua", "{saved}"], "--torch-device: "),
+    (["--kernel", "examples.torch_ropes:hf_rope", "--contract", "bf16", "{saved}"], "is not a value of the kernel's input"),
+], ids=["missing-file", "not-json", "no-such-kernel", "no-such-module", "unknown-preset", "bad-contract-json",
+        "bad-device", "case-unfit-for-contract"])
+def test_python_repro_command_names_bad_usage_in_one_line_with_exit_2(args, words, tmp_path):
+    # Exit 1 would read as "the violation reproduces": a usage error is 2, as `ropecheck repro`.
+    r = run(tr.hf_rope_bf16_inv_freq, "hf_fp32", tmp_path, properties=["agreesWithExactReferenceWithinContract"])
+    assert r.repro_file
+    (tmp_path / "not.json").write_text("nonsense")
+    paths = {"missing": str(tmp_path / "missing.json"), "not_json": str(tmp_path / "not.json"), "saved": r.repro_file}
+    argv = [a.format(**paths) if a.startswith("{") and a[1:-1] in paths else a for a in args]
+    if "--torch-device" not in argv:
+        argv = ["--torch-device", "cpu"] + argv
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ.get("PYTHONPATH", ""), EXAMPLES_PARENT]))
+    p = subprocess.run([sys.executable, "-m", "ropecheck", "repro"] + argv, capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert p.stderr.startswith("python -m ropecheck repro: error: ") and words in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
 def test_repro_of_a_fixed_kernel_passes(tmp_path):
     r = run(tr.hf_rope_bf16_inv_freq, "hf_fp32", tmp_path)
     fixed = ropecheck.repro(r.repro_file, ropecheck.torch_kernel(tr.hf_rope), "hf_fp32")
