@@ -34,6 +34,7 @@ os.abort()), needs isolate=True: every call then runs in a spawned worker proces
 from __future__ import annotations
 
 import inspect
+import numbers
 import os
 import re
 import signal
@@ -360,6 +361,19 @@ def _cli_repro(fn, c: Contract, name: Optional[str], path: str) -> str:
     return f"ROPECHECK_PYTHON_KERNEL={shlex.quote(words)} ropecheck repro {path}"
 
 
+def _checked_number(name: str, value, lo: float, hi: float, integer: bool = False, shown: str = ""):
+    """value if it is a number in [lo, hi] (an integer when asked), else a ValueError naming the
+    argument: the same domains as `ropecheck check`'s options (a NaN or infinite budget would
+    never end; a negative count would silently mean "use the budget")."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok and integer:
+        ok = isinstance(value, numbers.Integral) or float(value).is_integer()
+    if not ok or not lo <= value <= hi:  # NaN fails the comparison
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {kind} in {shown or f'[{lo:g}, {hi:g}]'}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
 def check(fn, spec, contract="hf_fp32", *, budget_seconds: float = 20, seed: int = 1,
           properties: Optional[Sequence[str]] = None, cases: Optional[int] = None, timeout: float = 20,
           isolate: bool = False, raise_on_failure: bool = False, out_dir: str = "ropecheck-failures",
@@ -370,11 +384,21 @@ def check(fn, spec, contract="hf_fp32", *, budget_seconds: float = 20, seed: int
 
     spec      a Spec, a list of them, ropecheck spec JSON (text, path, dict), or a HF config dict
     contract  a preset name (ropecheck.presets()) or a Contract
-    timeout   seconds a single call may take before it is a hang (a finding)
+    timeout   seconds a single call may take before it is a hang (a finding); 0: no limit
     isolate   run every call in a spawned worker process (a crash of the process is a finding)
+
+    As `ropecheck check`'s options: budget_seconds and shrink_seconds in [0, 86400], cases in
+    [0, 1e8] (or None: the budget), seed in [0, 2^64 - 1], timeout in [0, 3600]; anything else
+    (NaN, infinity, a negative count) is a ValueError.
     """
     from ._torch import TorchKernel
 
+    budget_seconds = _checked_number("budget_seconds", budget_seconds, 0, 86400)
+    shrink_seconds = _checked_number("shrink_seconds", shrink_seconds, 0, 86400)
+    timeout = _checked_number("timeout", timeout, 0, 3600)
+    seed = _checked_number("seed", seed, 0, 2**64 - 1, integer=True, shown="[0, 2^64 - 1]")
+    if cases is not None:
+        cases = _checked_number("cases", cases, 0, 100_000_000, integer=True, shown="[0, 100000000]")
     specs = _specs(spec)
     c = _contract(contract)
     if isinstance(fn, TorchKernel):
@@ -429,6 +453,7 @@ def repro(path, fn, contract="hf_fp32", *, property: Optional[str] = None, timeo
     the exact reference alone, as `ropecheck repro` does."""
     from ._torch import TorchKernel
 
+    timeout = _checked_number("timeout", timeout, 0, 3600)
     c = _contract(contract)
     if isinstance(fn, TorchKernel):
         fn = fn.bind(c)

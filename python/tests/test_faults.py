@@ -109,3 +109,28 @@ def test_a_torch_dtype_other_than_the_contracts_is_a_type_error_up_front(tmp_pat
     r = ropecheck.check(ropecheck.torch_kernel(counted, device="cpu:0", dtype=torch.float32), SPEC, "hf_fp32",
                         budget_seconds=0.5, out_dir=str(tmp_path), many_tokens=False, properties=ONE)
     assert r.passed and calls
+
+
+@pytest.mark.parametrize("kw, name", [
+    (dict(budget_seconds=float("nan")), "budget_seconds"),  # would never end
+    (dict(budget_seconds=float("inf")), "budget_seconds"),
+    (dict(budget_seconds=-1), "budget_seconds"),
+    (dict(shrink_seconds=float("nan")), "shrink_seconds"),
+    (dict(cases=-5), "cases"),  # would silently mean "use the budget"
+    (dict(cases=2.5), "cases"),
+    (dict(seed=-1), "seed"),
+    (dict(seed=2**64), "seed"),
+    (dict(timeout=float("nan")), "timeout"),  # would silently mean "no timeout"
+    (dict(timeout=-1), "timeout"),
+])
+def test_an_argument_outside_the_options_domain_is_a_value_error_before_any_call(kw, name, tmp_path):
+    calls = []
+
+    def kernel(positions, q, k):
+        calls.append(1)
+        return q, k
+
+    kw = {"budget_seconds": 0.5, "properties": ONE, **kw}
+    with pytest.raises(ValueError, match=f"^{name} must be an? (integer|number) in "):
+        ropecheck.check(kernel, SPEC, "fp64", out_dir=str(tmp_path), many_tokens=False, **kw)
+    assert not calls
