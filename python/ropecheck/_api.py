@@ -14,6 +14,29 @@ Spec = _core.Spec
 SpecError = _core.SpecError
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _positions(positions, what: str = "positions") -> np.ndarray:
+    """positions as an int64 array of the same shape, or a ValueError naming `what`: a
+    non-integer (1.5 would be cut to 1) or a value beyond int64 (numpy's OverflowError) is not a
+    position."""
+    a = np.asarray(positions)
+    if a.dtype.kind in "iu" and (a.dtype.kind == "i" or a.dtype.itemsize < 8 or not a.size
+                                 or int(a.max()) <= _INT64[1]):
+        return a.astype(np.int64)
+    values = []
+    for v in a.ravel().tolist():
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{what}: {v!r} is not an integer position")
+        if not _INT64[0] <= v <= _INT64[1]:
+            raise ValueError(f"{what}: {v} is beyond int64 (positions are int64, at most 2^63 - 1)")
+        values.append(v)
+    return np.array(values, dtype=np.int64).reshape(a.shape)
+
+
 # ----------------------------------------------------------------------------- specs ----
 
 def _read_text(source: Union[str, os.PathLike], what: str) -> str:
@@ -93,7 +116,7 @@ def rotate(s, x, positions, *, exact: bool = False, digits: int = 40):
     takes one position), as float64.  exact=True (1-D x only): decimal strings."""
     s = spec(s)
     x = np.asarray(x, dtype=np.float64)
-    pos = np.atleast_1d(np.asarray(positions, dtype=np.int64))
+    pos = np.atleast_1d(_positions(positions))
     if exact:
         if x.ndim != 1 or pos.size != 1:
             raise ValueError("rotate(exact=True) takes one head vector and one position")
@@ -107,9 +130,10 @@ def score(s, q, t: int, k, u: int, *, exact: bool = False, digits: int = 40):
     s = spec(s)
     q = np.asarray(q, dtype=np.float64).ravel()
     k = np.asarray(k, dtype=np.float64).ravel()
+    t, u = int(_positions(t, "t")), int(_positions(u, "u"))
     if exact:
-        return _core.score_decimal(s, q.tolist(), int(t), k.tolist(), int(u), digits)
-    return _core.score(s, q, int(t), k, int(u))
+        return _core.score_decimal(s, q.tolist(), t, k.tolist(), u, digits)
+    return _core.score(s, q, t, k, u)
 
 
 # ------------------------------------------------------------------------ contracts ----
@@ -187,7 +211,7 @@ def contract(name_or_contract: Union[str, Contract, dict] = "hf_fp32", **fields)
 def bound(s, c, positions: Iterable[int], *, norm: float = 1.0) -> np.ndarray:
     """The per-pair bound the judge uses: the largest |y - y_exact| (Euclidean, over the pair)
     allowed at each position for each pair of input norm `norm`, as [len(positions), pairs]."""
-    pos = [int(p) for p in np.atleast_1d(np.asarray(positions, dtype=np.int64))]
+    pos = np.atleast_1d(_positions(positions)).ravel().tolist()
     return _core.bound(spec(s), contract(c).fields(), pos, float(norm))
 
 

@@ -100,3 +100,24 @@ def test_bound_grows_with_position_and_contract():
     # A norm-2 pair may err twice as much (the floor aside).
     assert ropecheck.bound(s, "hf_fp32", [2**20], norm=2.0)[0, 0] == pytest.approx(2 * b[2, 0], rel=1e-6)
     assert math.isfinite(b.max())
+
+
+@pytest.mark.parametrize("bad, words", [
+    (1.5, "1.5 is not an integer position"),  # numpy's int64 cast would cut it to 1
+    (float("nan"), "nan is not an integer position"),
+    (2**63, "9223372036854775808 is beyond int64"),  # numpy: OverflowError
+    (np.uint64(2**63), "9223372036854775808 is beyond int64"),
+    ("7", "'7' is not an integer position"),
+])
+def test_a_position_that_is_not_an_int64_is_a_value_error_in_every_reference_call(bad, words):
+    s = ropecheck.spec({"head_dim": 16, "rope_theta": 10000})
+    x = np.ones(16)
+    with pytest.raises(ValueError, match="^positions: " + words.replace("(", r"\(").replace(".", r"\.")):
+        ropecheck.rotate(s, x, bad)
+    with pytest.raises(ValueError, match="^positions: "):
+        ropecheck.bound(s, "hf_fp32", [3, bad])
+    with pytest.raises(ValueError, match="^t: "):
+        ropecheck.score(s, x, bad, x, 0)
+    # An integral float or numpy integer is a position, the same as the int.
+    assert (ropecheck.rotate(s, x, 5.0) == ropecheck.rotate(s, x, np.int32(5))).all()
+    assert (ropecheck.bound(s, "hf_fp32", [np.uint64(5)]) == ropecheck.bound(s, "hf_fp32", [5])).all()
