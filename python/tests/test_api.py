@@ -89,6 +89,15 @@ def test_presets_and_fields():
         ropecheck.contract("fp128")
     with pytest.raises(TypeError, match="unknown contract field"):
         ropecheck.contract("hf_fp32", sin_ulp=1)
+    # A dict is every field (as a repro line's JSON holds them); a partial one says how to change a few.
+    every = c.fields()
+    assert ropecheck.contract(every).fields() == every
+    assert ropecheck.contract(dict(every, preset="hf_fp32")).preset == "hf_fp32"
+    with pytest.raises(ValueError, match=r"\(missing out_dtype, max_position, angle_recipe, angle_dtype and \d+ more\); "
+                                         r"to change a few fields of a preset: contract\("):
+        ropecheck.contract({"in_dtype": "f32"})
+    with pytest.raises(ValueError, match=r"\(unknown sin_ulp\)"):
+        ropecheck.contract(dict(every, sin_ulp=1))
 
 
 def test_bound_grows_with_position_and_contract():
