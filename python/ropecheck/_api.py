@@ -196,12 +196,13 @@ def contract(name_or_contract: Union[str, Contract, dict] = "hf_fp32", **fields)
     if isinstance(name_or_contract, Contract):
         c = name_or_contract
     elif isinstance(name_or_contract, dict):
-        names = [f.name for f in dataclasses.fields(Contract) if f.name != "preset"]
-        unknown = sorted(set(name_or_contract) - set(names) - {"preset"})
-        missing = [n for n in names if n not in name_or_contract]
+        fields_ = dataclasses.fields(Contract)
+        unknown = sorted(set(name_or_contract) - {f.name for f in fields_})
+        # The fields with no default (the later ones have defaults: older repro lines lack them).
+        missing = [f.name for f in fields_ if f.default is dataclasses.MISSING and f.name not in name_or_contract]
         if unknown or missing:
             shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
-            raise ValueError("a contract dict must hold every field of ropecheck.Contract ("
+            raise ValueError("a contract dict must hold every required field of ropecheck.Contract ("
                              + "; ".join(([f"missing {shown}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else []))
                              + "); to change a few fields of a preset: contract(\"hf_fp32\", field=value, ...)")
         c = Contract(**name_or_contract)

@@ -118,6 +118,7 @@ class _Invoker:
             from ._worker import WorkerKernel
 
             self.worker = WorkerKernel(fn, timeout)
+            self.worker.start()  # a set-up that cannot start one is an error now, not a crash of each call
         self.use_alarm = (not isolate and timeout > 0 and hasattr(signal, "setitimer")
                           and threading.current_thread() is threading.main_thread())
 

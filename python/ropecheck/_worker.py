@@ -3,6 +3,10 @@ interpreter, safe with CUDA and threads).  Each call's arrays go over a pipe; a 
 (a segfault in a C extension, os.abort(), exit) or does not answer within the timeout is a
 finding of the kernel, and the next call starts a new worker.
 
+The first worker starts with check(), before any call, and takes the kernel: a kernel that does
+not pickle, or a worker that cannot start (a script calling check() at its top level without
+`if __name__ == "__main__":` -- spawned workers import the main script), is an error then.
+
 Limits: fn must pickle (a module-level function, or a TorchKernel of one); a call costs a
 round trip through the pipe (arrays pickled); a cos/sin cache is sent as the rows the call's
 positions read (the worker rebuilds a zero-filled cache around them).
@@ -12,12 +16,16 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import traceback
+from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
+
+START_SECONDS = 120  # a fresh interpreter importing the kernel's module (torch takes seconds)
 
 
 def _serve(conn):
     fn = conn.recv()
+    conn.send("ready")  # the kernel unpickled: its module imports here
     while True:
         try:
             msg = conn.recv()
@@ -46,19 +54,46 @@ def _serve(conn):
 
 class WorkerKernel:
     def __init__(self, fn, timeout: float):
+        # The kernel reaches its worker pickled: one that does not pickle (a lambda, a local
+        # function) is the caller's error, said before any call, not a fault of every call.
+        try:
+            ForkingPickler.dumps(fn)
+        except Exception as e:
+            raise ValueError(f"isolate=True: the kernel must pickle to reach its worker process (a module-level "
+                             f"function, or ropecheck.torch_kernel of one); {fn!r} does not: {e}") from None
         self.fn = fn
         self.timeout = timeout
         self.ctx = multiprocessing.get_context("spawn")
         self.proc = None
         self.conn = None
 
-    def _start(self):
+    def start(self):
+        """Starts a worker and waits until it holds the kernel.  A worker that cannot is not the
+        kernel's fault but the set-up's: a RuntimeError saying why (check() starts the first
+        worker before any call, so it is raised from check())."""
         parent, child = self.ctx.Pipe()
         self.proc = self.ctx.Process(target=_serve, args=(child,), daemon=True)
-        self.proc.start()
-        child.close()
         self.conn = parent
-        self.conn.send(self.fn)
+        try:
+            self.proc.start()
+            child.close()
+            self.conn.send(self.fn)
+            if not self.conn.poll(START_SECONDS):
+                raise RuntimeError(f"isolate=True: the worker process did not take the kernel within {START_SECONDS} s "
+                                   f"(importing the kernel's module hangs?)")
+            self.conn.recv()
+        except (EOFError, OSError):
+            self.proc.join(timeout=5)
+            code = self.proc.exitcode
+            self._discard()
+            raise RuntimeError(
+                f"isolate=True: the worker process ended (exit status {code}) before it could take the kernel; its "
+                f"error is above. Spawned workers import the main script: a script that calls ropecheck.check at its "
+                f"top level must do so under `if __name__ == \"__main__\":`, and the kernel's module must import "
+                f"in a fresh interpreter") from None
+        except BaseException:
+            self._discard()  # no worker half started: the next call starts afresh
+            raise
 
     def _died(self) -> str:
         self.proc.join(timeout=5)
@@ -82,7 +117,7 @@ class WorkerKernel:
 
     def call(self, positions, q, k, kw):
         if self.proc is None:
-            self._start()
+            self.start()
         cache_rows = {}
         plain = {}
         for key, v in kw.items():

@@ -89,10 +89,15 @@ def test_presets_and_fields():
         ropecheck.contract("fp128")
     with pytest.raises(TypeError, match="unknown contract field"):
         ropecheck.contract("hf_fp32", sin_ulp=1)
-    # A dict is every field (as a repro line's JSON holds them); a partial one says how to change a few.
+    # A dict holds every required field (as a repro line's JSON does; the fields with defaults may
+    # be left out, as older lines do); a partial one says how to change a few.
     every = c.fields()
     assert ropecheck.contract(every).fields() == every
     assert ropecheck.contract(dict(every, preset="hf_fp32")).preset == "hf_fp32"
+    required = {k: v for k, v in every.items() if k not in ("description", "qk", "position_dtypes")}
+    assert ropecheck.contract(required).qk and ropecheck.contract(required).position_dtypes == "i64"
+    with pytest.raises(ValueError, match=r"\(missing sincos_ulp\)"):
+        ropecheck.contract({k: v for k, v in every.items() if k != "sincos_ulp"})
     with pytest.raises(ValueError, match=r"\(missing out_dtype, max_position, angle_recipe, angle_dtype and \d+ more\); "
                                          r"to change a few fields of a preset: contract\("):
         ropecheck.contract({"in_dtype": "f32"})

@@ -2,6 +2,8 @@
 error: an exception (with its traceback), a hang (timeout), a wrong shape or dtype, and with
 isolate=True a process abort."""
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -134,3 +136,26 @@ def test_an_argument_outside_the_options_domain_is_a_value_error_before_any_call
     with pytest.raises(ValueError, match=f"^{name} must be an? (integer|number) in "):
         ropecheck.check(kernel, SPEC, "fp64", out_dir=str(tmp_path), many_tokens=False, **kw)
     assert not calls
+
+
+def test_isolate_with_a_kernel_that_does_not_pickle_is_a_value_error_before_any_call(tmp_path):
+    # It was a 20 s timeout on every other call: the worker took the first call for the kernel.
+    with pytest.raises(ValueError, match=r"^isolate=True: the kernel must pickle .* Can't pickle local object"):
+        check(lambda positions, q, k: (q, k), tmp_path, isolate=True)
+
+
+def test_isolate_from_a_script_without_the_main_guard_is_an_error_saying_so(tmp_path):
+    # Spawned workers import the main script; one that calls check() at its top level makes each
+    # worker try to spawn its own while it starts, and die.  That is the script's set-up, not the
+    # kernel's fault: an error from check(), naming the guard, instead of a crash per call.
+    script = tmp_path / "unguarded.py"
+    script.write_text("import ropecheck\nfrom examples import faulty_kernels as fk\n"
+                      "ropecheck.check(fk.raises, ropecheck.spec({'head_dim': 16, 'rope_theta': 1e4}), 'fp64', "
+                      f"budget_seconds=0.5, isolate=True, out_dir={str(tmp_path)!r}, many_tokens=False)\n"
+                      "print('CHECKED')\n")
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ.get("PYTHONPATH", ""), examples]))
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=240)
+    assert p.returncode != 0 and "CHECKED" not in p.stdout, p.stdout + p.stderr
+    assert "RuntimeError: isolate=True: the worker process ended" in p.stderr, p.stderr
+    assert 'under `if __name__ == "__main__":`' in p.stderr
