@@ -208,26 +208,34 @@ def test_broken_twin_is_caught_and_its_repro_replays(fn, contract, prop, spec, t
     assert f"REPRODUCED: {r.kernel} violates {prop}" in p.stdout
 
 
+@pytest.fixture(scope="module")
+def saved_counterexample(tmp_path_factory):
+    """A counterexample saved by check() (the bf16 inv_freq twin's), and a non-JSON file beside it."""
+    d = tmp_path_factory.mktemp("saved")
+    r = run(tr.hf_rope_bf16_inv_freq, "hf_fp32", d, properties=["agreesWithExactReferenceWithinContract"])
+    assert r.repro_file
+    (d / "not.json").write_text("nonsense")
+    return r.repro_file
+
+
 @pytest.mark.parametrize("args, words", [
-    (["--kernel", "examples.torch_ropes:hf_rope", "{missing}"], "cannot read the counterexample: No such file"),
-    (["--kernel", "examples.torch_ropes:hf_rope", "{not_json}"], "is not a ropecheck counterexample (JSON)"),
-    (["--kernel", "examples.torch_ropes:no_such_kernel", "{saved}"], "cannot load it: AttributeError"),
+    (["--kernel", "examples.numpy_only:numpy_rope", "{missing}"], "cannot read the counterexample: No such file"),
+    (["--kernel", "examples.numpy_only:numpy_rope", "{not_json}"], "is not a ropecheck counterexample (JSON)"),
+    (["--kernel", "examples.numpy_only:no_such_kernel", "{saved}"], "cannot load it: AttributeError"),
     (["--kernel", "no_such_module:f", "{saved}"], "cannot load it: ModuleNotFoundError"),
-    (["--kernel", "examples.torch_ropes:hf_rope", "--contract", "no_such_preset", "{saved}"], "unknown contract preset"),
-    (["--kernel", "examples.torch_ropes:hf_rope", "--contract", "{bad json", "{saved}"], "--contract {bad json: "),
-    (["--kernel", "examples.torch_ropes:hf_rope", "--torch-device", "cdua", "{saved}"], "--torch-device: "),
-    (["--kernel", "examples.torch_ropes:hf_rope", "--contract", "bf16", "{saved}"], "is not a value of the kernel's input"),
+    (["--kernel", "examples.numpy_only:numpy_rope", "--contract", "no_such_preset", "{saved}"], "unknown contract preset"),
+    (["--kernel", "examples.numpy_only:numpy_rope", "--contract", "{bad json", "{saved}"], "--contract {bad json: "),
+    (["--kernel", "examples.numpy_only:numpy_rope", "--torch-device", "cdua", "{saved}"], "--torch-device: "),
+    (["--kernel", "examples.numpy_only:numpy_rope", "--contract", "bf16", "{saved}"], "is not a value of the kernel's input"),
 ], ids=["missing-file", "not-json", "no-such-kernel", "no-such-module", "unknown-preset", "bad-contract-json",
         "bad-device", "case-unfit-for-contract"])
-def test_python_repro_command_names_bad_usage_in_one_line_with_exit_2(args, words, tmp_path):
+def test_python_repro_command_names_bad_usage_in_one_line_with_exit_2(args, words, saved_counterexample):
     # Exit 1 would read as "the violation reproduces": a usage error is 2, as `ropecheck repro`.
-    r = run(tr.hf_rope_bf16_inv_freq, "hf_fp32", tmp_path, properties=["agreesWithExactReferenceWithinContract"])
-    assert r.repro_file
-    (tmp_path / "not.json").write_text("nonsense")
-    paths = {"missing": str(tmp_path / "missing.json"), "not_json": str(tmp_path / "not.json"), "saved": r.repro_file}
+    # (A numpy kernel: each command starts in a fraction of a second; only --torch-device imports torch.)
+    d = os.path.dirname(saved_counterexample)
+    paths = {"missing": os.path.join(d, "missing.json"), "not_json": os.path.join(d, "not.json"),
+             "saved": saved_counterexample}
     argv = [a.format(**paths) if a.startswith("{") and a[1:-1] in paths else a for a in args]
-    if "--torch-device" not in argv:
-        argv = ["--torch-device", "cpu"] + argv
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.environ.get("PYTHONPATH", ""), EXAMPLES_PARENT]))
     p = subprocess.run([sys.executable, "-m", "ropecheck", "repro"] + argv, capture_output=True, text=True, env=env,
                        timeout=120)
