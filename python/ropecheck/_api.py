@@ -22,8 +22,7 @@ def _positions(positions, what: str = "positions") -> np.ndarray:
     non-integer (1.5 would be cut to 1) or a value beyond int64 (numpy's OverflowError) is not a
     position."""
     a = np.asarray(positions)
-    if a.dtype.kind in "iu" and (a.dtype.kind == "i" or a.dtype.itemsize < 8 or not a.size
-                                 or int(a.max()) <= _INT64[1]):
+    if a.dtype.kind in "iu" and (not a.size or int(a.max()) <= _INT64[1]):  # only a uint64 can exceed it
         return a.astype(np.int64)
     values = []
     for v in a.ravel().tolist():

@@ -81,14 +81,15 @@ py::dict outcome_dict(const gate::PropertyOutcome& o, const std::string& spec_na
 // The campaign `ropecheck check` runs, on one kernel, in this process: the kernel lives in this
 // interpreter (isolate=True puts it in a worker process, on the Python side).
 gate::CampaignOptions in_process(const impl::Kernel& kernel, const std::vector<RopeSpec>& specs,
-                                 const std::vector<std::string>& properties, int cases, uint64_t seed,
-                                 const std::string& out_dir) {
+                                 const std::vector<std::string>& properties, int cases, double budget_seconds,
+                                 uint64_t seed, const std::string& out_dir) {
   gate::CampaignOptions o;
   o.kernels = {&kernel};
   o.specs = specs;
   o.generated_specs = false;
   o.properties = properties;
   o.cases = cases;
+  o.budget_seconds = budget_seconds;  // used when cases < 0
   o.seed = seed;
   o.isolation = false;
   o.jobs = 1;
@@ -113,8 +114,7 @@ py::dict run_check(py::object invoker, const py::dict& contract, const std::stri
   make_adapter(s, contract);
   const SessionScope scope(s);
   const impl::Kernel kernel{&s.desc, origin};
-  gate::CampaignOptions o = in_process(kernel, specs, properties, cases, seed, out_dir);
-  o.budget_seconds = budget_seconds;
+  gate::CampaignOptions o = in_process(kernel, specs, properties, cases, budget_seconds, seed, out_dir);
   o.shrink_seconds = shrink_seconds;
   o.many_tokens = many_tokens;
   o.replay_command = replay_command;
@@ -206,9 +206,8 @@ py::dict run_builtin_check(const std::string& kernel_name, const std::vector<Rop
   g_counted = kernel->desc;
   g_counted_vectors = 0;
   const impl::Kernel counted{&counting, kernel->origin};
-  gate::CampaignOptions o = in_process(counted, specs, properties, cases, seed, out_dir);
+  gate::CampaignOptions o = in_process(counted, specs, properties, cases, budget_seconds, seed, out_dir);
   o.many_tokens = false;
-  o.budget_seconds = budget_seconds;  // used when cases < 0, as in run_check
   const gate::CampaignResult r = gate::run_campaign(o);
   py::dict d;
   d["exit_code"] = r.tally.exit_code();
